@@ -1,0 +1,118 @@
+/**
+ * The Engine port (DESIGN §7): one interface for every backend (native TS Motif, supervised vLLM,
+ * the load-test simulator). The origin server only talks to this interface; backends register in
+ * `registry.ts`, so a new backend is a new folder, not a new `if`.
+ */
+import { z } from 'zod';
+
+export const EngineBackend = z.enum(['native', 'vllm', 'sim']);
+export type EngineBackend = z.infer<typeof EngineBackend>;
+
+export interface EngineInfo {
+  backend: EngineBackend;
+  /** Public model id, e.g. `motif-2.6b`. */
+  model: string;
+  /** Weights revision being served (manifest revision id, or `local`). */
+  revision: string;
+  /** Largest prompt + completion length the engine accepts. */
+  maxContextTokens: number;
+}
+
+export interface SamplingParams {
+  /** 0 = greedy. */
+  temperature: number;
+  topP: number;
+  /** 0 = off. */
+  topK: number;
+  /** 0 = off. */
+  minP: number;
+  /** Same seed + same request → same output. */
+  seed?: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  /** 1 = off (multiplicative, HF/vLLM semantics). */
+  repetitionPenalty: number;
+}
+
+export const DEFAULT_SAMPLING: SamplingParams = {
+  temperature: 1,
+  topP: 1,
+  topK: 0,
+  minP: 0,
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  repetitionPenalty: 1,
+};
+
+export type EnginePrompt =
+  | { kind: 'chat'; messages: { role: string; content: string }[] }
+  | { kind: 'text'; text: string }
+  | { kind: 'ids'; ids: number[] };
+
+export interface GenerateRequest {
+  requestId: string;
+  prompt: EnginePrompt;
+  /** Completion token budget; undefined = up to the context limit. */
+  maxTokens?: number;
+  sampling: SamplingParams;
+  /** Stop strings: generation ends before them and they never reach the output. */
+  stop: string[];
+  /** Number of top logprobs to return per token; undefined = no logprobs. */
+  topLogprobs?: number;
+}
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'abort';
+
+export interface EngineUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens served from the prefix cache. */
+  cachedTokens: number;
+}
+
+export type EngineEvent =
+  /** First event: the prompt was tokenized and admitted. */
+  | { type: 'start'; promptTokens: number; cachedTokens: number }
+  /** New text (UTF-8 complete; may be empty when a token only completes later). */
+  | { type: 'delta'; text: string; tokenIds: number[]; logprobs?: TokenLogprob[] }
+  /** Last event, also on abort (the signal fired): usage is exact either way. */
+  | { type: 'finish'; reason: FinishReason; usage: EngineUsage };
+
+export interface EngineStats {
+  waiting: number;
+  running: number;
+  maxRunning: number;
+  /** Fraction of the KV budget in use, 0..1. */
+  kvUsage: number;
+  /** Recent generation throughput (all sequences). */
+  tokensPerSecond: number;
+  promptTokensTotal: number;
+  generationTokensTotal: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
+}
+
+export interface Engine {
+  info(): EngineInfo;
+  /** Load weights and get ready; resolves when `generate` may be called. */
+  load(): Promise<void>;
+  /**
+   * Generate for one request. Errors before the first event are thrown as ApiError
+   * (`context_length_exceeded`, `overloaded` with retryAfter, `invalid_request_error`).
+   * When `signal` aborts, the sequence leaves the batch within one step and the iterator ends
+   * with a `finish` event whose reason is `abort`.
+   */
+  generate(req: GenerateRequest, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  /** Stop admitting; resolve once running requests have finished. */
+  drain(): Promise<void>;
+  stats(): EngineStats;
+  /** Free resources (worker threads, buffers). */
+  close(): Promise<void>;
+}

@@ -1,0 +1,172 @@
+/**
+ * OpenAI-compatible public API schemas (the single source for validation, types and OpenAPI).
+ * Requests are parsed leniently about unknown fields (the SDK sends extras) but strictly about the
+ * values we act on; responses are typed so edge and origin agree on the wire format.
+ */
+import { z } from 'zod';
+
+const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  // Content is a string or an array of text parts (images are not supported by a text model).
+  content: z.union([z.string(), z.array(TextPart)]).nullable().optional(),
+  name: z.string().optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+
+const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }),
+  }),
+]);
+
+/** Sampling and limits shared by chat and completions. */
+const GenerationParams = {
+  model: z.string().min(1),
+  max_tokens: z.number().int().positive().nullable().optional(),
+  temperature: z.number().min(0).max(2).nullable().optional(),
+  top_p: z.number().gt(0).max(1).nullable().optional(),
+  top_k: z.number().int().min(0).nullable().optional(),
+  min_p: z.number().min(0).max(1).nullable().optional(),
+  seed: z.number().int().nullable().optional(),
+  stop: Stop,
+  presence_penalty: z.number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: z.number().min(-2).max(2).nullable().optional(),
+  repetition_penalty: z.number().gt(0).max(10).nullable().optional(),
+  n: z.literal(1).nullable().optional(),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
+  user: z.string().max(256).optional(),
+  response_format: ResponseFormat.optional(),
+};
+
+export const ChatCompletionRequest = z.looseObject({
+  ...GenerationParams,
+  messages: z.array(ChatMessage).min(1),
+  max_completion_tokens: z.number().int().positive().nullable().optional(),
+  logprobs: z.boolean().nullable().optional(),
+  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+});
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+export const CompletionRequest = z.looseObject({
+  ...GenerationParams,
+  // A string, or token ids (one prompt only: n=1 and no batch of prompts).
+  prompt: z.union([z.string(), z.array(z.number().int().min(0)).min(1), z.tuple([z.string()])]),
+  logprobs: z.number().int().min(0).max(5).nullable().optional(),
+  echo: z.boolean().nullable().optional(),
+  suffix: z.string().nullable().optional(),
+});
+export type CompletionRequest = z.infer<typeof CompletionRequest>;
+
+export const Usage = z.object({
+  prompt_tokens: z.number().int().min(0),
+  completion_tokens: z.number().int().min(0),
+  total_tokens: z.number().int().min(0),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().int().min(0) }).optional(),
+});
+export type Usage = z.infer<typeof Usage>;
+
+export const FinishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+export type FinishReason = z.infer<typeof FinishReason>;
+
+const TopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullable() });
+export const ChatLogprobs = z.object({
+  content: z.array(TopLogprob.extend({ top_logprobs: z.array(TopLogprob) })).nullable(),
+});
+
+export const ChatCompletion = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().optional(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null().optional() }),
+      logprobs: ChatLogprobs.nullable(),
+      finish_reason: FinishReason,
+    }),
+  ),
+  usage: Usage,
+});
+export type ChatCompletion = z.infer<typeof ChatCompletion>;
+
+export const ChatCompletionChunk = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion.chunk'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().optional(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+      logprobs: ChatLogprobs.nullable().optional(),
+      finish_reason: FinishReason,
+    }),
+  ),
+  usage: Usage.nullable().optional(),
+});
+export type ChatCompletionChunk = z.infer<typeof ChatCompletionChunk>;
+
+export const CompletionLogprobs = z.object({
+  tokens: z.array(z.string()),
+  token_logprobs: z.array(z.number().nullable()),
+  top_logprobs: z.array(z.record(z.string(), z.number()).nullable()),
+  text_offset: z.array(z.number().int()),
+});
+
+export const Completion = z.object({
+  id: z.string(),
+  object: z.literal('text_completion'),
+  created: z.number().int(),
+  model: z.string(),
+  system_fingerprint: z.string().optional(),
+  choices: z.array(
+    z.object({
+      index: z.number().int(),
+      text: z.string(),
+      logprobs: CompletionLogprobs.nullable(),
+      finish_reason: FinishReason,
+    }),
+  ),
+  usage: Usage.nullable().optional(),
+});
+export type Completion = z.infer<typeof Completion>;
+
+export const Model = z.object({
+  id: z.string(),
+  object: z.literal('model'),
+  created: z.number().int(),
+  owned_by: z.string(),
+});
+export type Model = z.infer<typeof Model>;
+
+export const ModelList = z.object({ object: z.literal('list'), data: z.array(Model) });
+export type ModelList = z.infer<typeof ModelList>;
+
+/** The token budget a request asks for (`max_completion_tokens` wins over `max_tokens`). */
+export function requestedMaxTokens(req: ChatCompletionRequest | CompletionRequest): number | undefined {
+  const completion = 'messages' in req ? req.max_completion_tokens : undefined;
+  return completion ?? req.max_tokens ?? undefined;
+}
+
+/** `stop` normalised to a list. */
+export function stopList(stop: ChatCompletionRequest['stop']): string[] {
+  if (stop == null) return [];
+  return (Array.isArray(stop) ? stop : [stop]).filter((s) => s.length > 0);
+}
+
+/** Message content as plain text (arrays of text parts are concatenated). */
+export function messageText(m: ChatMessage): string {
+  if (m.content == null) return '';
+  return typeof m.content === 'string' ? m.content : m.content.map((p) => p.text).join('');
+}

@@ -1,0 +1,152 @@
+/**
+ * HMAC request signing between edge and origin (DESIGN §4), on Web Crypto so the same code runs
+ * in workerd and Node.
+ *
+ *   x-motif-signature: t=<unix ms>,kid=<key id>,v1=<hex HMAC-SHA256>
+ *   signed string:     method \n path \n request-id \n tenant-id \n t \n hex(sha256(body))
+ *
+ * Keys live in a keyring (kid → secret) so a secret can be rotated: the signer uses one kid,
+ * verifiers accept every kid in their ring.
+ */
+import { ApiError } from './errors.ts';
+
+export const SIGNATURE_HEADER = 'x-motif-signature';
+export const MAX_SKEW_MS = 5 * 60_000;
+
+export interface SigningKey {
+  kid: string;
+  secret: string;
+}
+
+export interface SignInput {
+  method: string;
+  path: string;
+  requestId: string;
+  tenantId: string;
+  body: Uint8Array | string;
+}
+
+const enc = new TextEncoder();
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let k = keyCache.get(secret);
+  if (!k) {
+    k = crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    keyCache.set(secret, k);
+  }
+  return k;
+}
+
+export function toHex(buf: ArrayBuffer | Uint8Array): string {
+  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  const bytes = typeof data === 'string' ? enc.encode(data) : data;
+  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+}
+
+async function canonical(input: SignInput, t: number): Promise<Uint8Array> {
+  const bodyHash = await sha256Hex(input.body);
+  return enc.encode([input.method.toUpperCase(), input.path, input.requestId, input.tenantId, String(t), bodyHash].join('\n'));
+}
+
+/** The signature header value for a request. */
+export async function sign(input: SignInput, key: SigningKey, now: number = Date.now()): Promise<string> {
+  const mac = await crypto.subtle.sign('HMAC', await hmacKey(key.secret), (await canonical(input, now)) as Uint8Array<ArrayBuffer>);
+  return `t=${now},kid=${key.kid},v1=${toHex(mac)}`;
+}
+
+function parseHeader(header: string): { t: number; kid: string; v1: string } | null {
+  const parts = new Map(header.split(',').map((p) => {
+    const i = p.indexOf('=');
+    return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
+  }));
+  const t = Number(parts.get('t'));
+  const kid = parts.get('kid');
+  const v1 = parts.get('v1');
+  if (!Number.isFinite(t) || !kid || !v1 || !/^[0-9a-f]{64}$/.test(v1)) return null;
+  return { t, kid, v1 };
+}
+
+function fromHex(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/**
+ * Verify a signature header; throws `invalid_signature` (401) when missing, malformed, signed by
+ * an unknown kid, outside the allowed clock skew, or not matching. Returns the signing time.
+ */
+export async function verify(
+  header: string | null | undefined,
+  input: SignInput,
+  keyring: ReadonlyMap<string, string>,
+  now: number = Date.now(),
+): Promise<{ t: number; kid: string }> {
+  if (!header) throw new ApiError('invalid_signature', 'Missing request signature.');
+  const parsed = parseHeader(header);
+  if (!parsed) throw new ApiError('invalid_signature', 'Malformed request signature.');
+  const secret = keyring.get(parsed.kid);
+  if (!secret) throw new ApiError('invalid_signature', 'Unknown signing key.');
+  if (Math.abs(now - parsed.t) > MAX_SKEW_MS) throw new ApiError('invalid_signature', 'Request signature expired (clock skew too large).');
+  // crypto.subtle.verify compares in constant time.
+  const ok = await crypto.subtle.verify(
+    'HMAC',
+    await hmacKey(secret),
+    fromHex(parsed.v1) as Uint8Array<ArrayBuffer>,
+    (await canonical(input, parsed.t)) as Uint8Array<ArrayBuffer>,
+  );
+  if (!ok) throw new ApiError('invalid_signature', 'Invalid request signature.');
+  return { t: parsed.t, kid: parsed.kid };
+}
+
+/**
+ * Parse a keyring from config: `kid1:secret1,kid2:secret2` or a bare secret (kid `k1`).
+ * The first entry is the one used to sign.
+ */
+export function parseKeyring(spec: string): { signing: SigningKey; ring: Map<string, string> } {
+  const entries = spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
+    const i = s.indexOf(':');
+    return i > 0 ? { kid: s.slice(0, i), secret: s.slice(i + 1) } : { kid: 'k1', secret: s };
+  });
+  const first = entries[0];
+  if (!first || entries.some((e) => e.secret.length < 16)) {
+    throw new Error('signing secret must be "kid:secret[,kid:secret…]" with secrets of at least 16 characters');
+  }
+  return { signing: first, ring: new Map(entries.map((e) => [e.kid, e.secret])) };
+}
+
+/**
+ * Remembers request ids seen within the skew window so a captured signed request cannot be
+ * replayed. Bounded: entries older than the window are dropped as time passes.
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly windowMs: number = 2 * MAX_SKEW_MS, private readonly maxEntries = 1_000_000) {}
+
+  /** Returns false when `id` was already seen inside the window. */
+  check(id: string, now: number = Date.now()): boolean {
+    this.prune(now);
+    if (this.seen.has(id)) return false;
+    if (this.seen.size >= this.maxEntries) {
+      const oldest = this.seen.keys().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    this.seen.set(id, now);
+    return true;
+  }
+
+  private prune(now: number): void {
+    // Map iterates in insertion order, i.e. oldest first.
+    for (const [id, at] of this.seen) {
+      if (now - at <= this.windowMs) break;
+      this.seen.delete(id);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Usage records: the origin is the billing authority and writes exactly one per request
+ * (finish | stop | abort | error), keyed by the edge-assigned request id. The ledger inserts
+ * idempotently on (replica_id, request_id), so redelivery never double-bills.
+ */
+import { z } from 'zod';
+
+export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error']);
+export type UsageOutcome = z.infer<typeof UsageOutcome>;
+
+export const UsageRecord = z.object({
+  request_id: z.string().min(1).max(128),
+  replica_id: z.string().min(1).max(128),
+  tenant_id: z.string().min(1).max(128),
+  key_id: z.string().max(128),
+  model: z.string(),
+  revision: z.string(),
+  endpoint: z.enum(['chat.completions', 'completions']),
+  prompt_tokens: z.number().int().min(0),
+  cached_tokens: z.number().int().min(0).default(0),
+  completion_tokens: z.number().int().min(0),
+  outcome: UsageOutcome,
+  started_at: z.number().int(),
+  finished_at: z.number().int(),
+});
+export type UsageRecord = z.infer<typeof UsageRecord>;
+
+/** A batch as delivered by an origin's outbox. */
+export const UsageBatch = z.object({ records: z.array(UsageRecord).min(1).max(1000) });
+export type UsageBatch = z.infer<typeof UsageBatch>;
+
+export const UsageGroupBy = z.enum(['day', 'key', 'model']);
+export type UsageGroupBy = z.infer<typeof UsageGroupBy>;
+
+export const UsageQuery = z.object({
+  from: z.coerce.number().int().optional(),
+  to: z.coerce.number().int().optional(),
+  group_by: UsageGroupBy.default('day'),
+});
+export type UsageQuery = z.infer<typeof UsageQuery>;
+
+export const UsageRow = z.object({
+  group: z.string(),
+  requests: z.number().int(),
+  prompt_tokens: z.number().int(),
+  completion_tokens: z.number().int(),
+  total_tokens: z.number().int(),
+});
+export type UsageRow = z.infer<typeof UsageRow>;

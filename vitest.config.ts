@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// Test layers (see README "Tests"): unit tests sit next to the code they test and run in-process;
+// workers tests run inside workerd; integration tests start real processes on loopback.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{edge,origin,shared,scripts,bench}/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Real processes and ports: run files one at a time on the 2-core machines.
+          fileParallelism: false,
+        },
+      },
+      'test/workers/vitest.config.ts',
+    ],
+  },
+});
