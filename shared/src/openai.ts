@@ -1,7 +1,7 @@
 /**
  * OpenAI-compatible public API schemas (the single source for validation, types and OpenAPI).
- * Requests are parsed leniently about unknown fields (the SDK sends extras) but strictly about the
- * values we act on; responses are typed so edge and origin agree on the wire format.
+ * Requests: unknown fields are dropped (the SDK may send extras; the edge forwards the normalised
+ * body), values we act on are checked strictly. Responses are typed so edge and origin agree.
  */
 import { z } from 'zod';
 
@@ -46,7 +46,7 @@ const GenerationParams = {
   response_format: ResponseFormat.optional(),
 };
 
-export const ChatCompletionRequest = z.looseObject({
+export const ChatCompletionRequest = z.object({
   ...GenerationParams,
   messages: z.array(ChatMessage).min(1),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
@@ -55,7 +55,7 @@ export const ChatCompletionRequest = z.looseObject({
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
-export const CompletionRequest = z.looseObject({
+export const CompletionRequest = z.object({
   ...GenerationParams,
   // A string, or token ids (one prompt only: n=1 and no batch of prompts).
   prompt: z.union([z.string(), z.array(z.number().int().min(0)).min(1), z.tuple([z.string()])]),
