@@ -14,7 +14,9 @@ export const SSE_HEADERS = {
 } as const;
 
 export function sseData(data: unknown): Uint8Array {
-  return enc.encode(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+  const text = typeof data === 'string' ? data : JSON.stringify(data);
+  // A newline inside data must become a new `data:` line, or it would end the field early.
+  return enc.encode(`data: ${text.split(/\r?\n/).join('\ndata: ')}\n\n`);
 }
 
 export const SSE_DONE = enc.encode('data: [DONE]\n\n');
