@@ -44,6 +44,8 @@ const GenerationParams = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullable().optional(),
   user: z.string().max(256).optional(),
   response_format: ResponseFormat.optional(),
+  /** vLLM-compatible extension: keep generating past end-of-sequence tokens (benchmarks, tests). */
+  ignore_eos: z.boolean().nullable().optional(),
 };
 
 export const ChatCompletionRequest = z.object({

@@ -59,6 +59,8 @@ export interface GenerateRequest {
   stop: string[];
   /** Number of top logprobs to return per token; undefined = no logprobs. */
   topLogprobs?: number;
+  /** Keep generating past eos ids (vLLM's `ignore_eos`; benchmarks and tests). */
+  ignoreEos?: boolean;
 }
 
 export interface TokenLogprob {
