@@ -1,0 +1,54 @@
+/**
+ * Configuration of the local stack (`npm start`): env → zod, validated once. Every port and the
+ * dev key can be overridden; defaults avoid commonly taken ports (8787, 8080, 3000, 9000).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+
+export const StackEnv = z.object({
+  MOTIF_EDGE_PORT: port(4680),
+  MOTIF_ORIGIN_PORT: port(4681),
+  MOTIF_S3_PORT: port(4690),
+  MOTIF_DATA_DIR: z.string().default('.data'),
+  MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default('sk-motif-dev-local-0123456789abcdef'),
+  MOTIF_ORIGIN_SECRET: z.string().optional(),
+  MOTIF_MODEL_ID: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -').default('motif-tiny'),
+  /** Serve this local HF-style model dir (published to S3 first) instead of the generated tiny model. */
+  MOTIF_MODEL_DIR: z.string().optional(),
+  MOTIF_WEIGHTS_REF: z.string().default('stable'),
+  /** An external S3 endpoint; unset = the embedded s3rver. */
+  MOTIF_S3_ENDPOINT: z.url().optional(),
+  MOTIF_S3_BUCKET: z.string().default('motif-weights'),
+  MOTIF_EDGE: z.enum(['node', 'worker']).default('node'),
+});
+export type StackEnv = z.infer<typeof StackEnv>;
+
+export interface StackConfig extends StackEnv {
+  dataDir: string;
+  originSecret: string;
+}
+
+/** Parse env (plus CLI overrides); exit-worthy errors name the variable. */
+export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<StackEnv> = {}): StackConfig {
+  const parsed = StackEnv.safeParse({ ...env, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const dataDir = resolve(parsed.data.MOTIF_DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+  return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir) };
+}
+
+/** A per-checkout random signing secret, kept under the data dir so restarts agree. */
+function devSecret(dataDir: string): string {
+  const file = join(dataDir, 'dev-origin-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = `dev:${randomBytes(24).toString('hex')}`;
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
