@@ -1,0 +1,202 @@
+/**
+ * ObjectStore adapter on the AWS SDK v3. One client per config; keep-alive sockets sized for
+ * parallel ranged GETs. SDK errors are mapped once, here, to the port's ApiError codes.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { ApiError } from '#shared/errors.ts';
+import type { ListResult, ObjectHead, ObjectStore, RangeRequest, RangeResponse, UploadRequest } from '../../weights/object-store.ts';
+import { objectUrl } from '../../weights/object-store.ts';
+import { parseS3Config, type S3Config, type S3ConfigInput } from './config.ts';
+
+export interface S3ObjectStore extends ObjectStore {
+  readonly config: S3Config;
+  /** The underlying SDK client, for callers that need an operation the port lacks. */
+  readonly client: S3Client;
+  /** Close idle sockets (lets a CLI or test process exit promptly). */
+  destroy(): void;
+}
+
+/**
+ * An S3-backed ObjectStore from a config object (validated with zod here, so a bad config fails
+ * at start with a message naming the field). Use `s3ConfigFromEnv` to build the config from
+ * MOTIF_S3_* variables.
+ */
+export function createS3Client(cfg: S3ConfigInput | S3Config): S3ObjectStore {
+  const config = parseS3Config(cfg);
+  const agentOpts = { keepAlive: true, maxSockets: config.maxSockets };
+  const httpAgent = new http.Agent(agentOpts);
+  const httpsAgent = new https.Agent(agentOpts);
+  const relaxed = config.relaxedChecksums;
+  const client = new S3Client({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    forcePathStyle: config.forcePathStyle,
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    ...(relaxed ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    requestHandler: { httpAgent, httpsAgent, connectionTimeout: 10_000, requestTimeout: 120_000 },
+  });
+  const endpoint = config.endpoint ?? `https://s3.${config.region}.amazonaws.com`;
+  const where = (bucket: string, key: string) => objectUrl({ endpoint }, bucket, key);
+
+  async function call<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapError(err, where(bucket, key));
+    }
+  }
+
+  return {
+    endpoint,
+    config,
+    client,
+    destroy() {
+      client.destroy();
+      httpAgent.destroy();
+      httpsAgent.destroy();
+    },
+
+    async head(bucket, key, signal): Promise<ObjectHead | null> {
+      try {
+        const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        return { size: r.ContentLength ?? 0, etag: r.ETag ?? '', metadata: lowerKeys(r.Metadata ?? {}) };
+      } catch (err) {
+        const e = mapError(err, where(bucket, key));
+        if (e.code === 'not_found') return null;
+        throw e;
+      }
+    },
+
+    async getRange(bucket, key, range: RangeRequest): Promise<RangeResponse> {
+      return call(bucket, key, async () => {
+        const r = await client.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Range: `bytes=${range.start}-${range.end}`,
+            ...(range.ifMatch ? { IfMatch: range.ifMatch } : {}),
+          }),
+          { abortSignal: range.signal },
+        );
+        const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(r.ContentRange ?? '');
+        if (!cr || Number(cr[1]) !== range.start || Number(cr[2]) !== range.end) {
+          (r.Body as Readable | undefined)?.destroy?.();
+          throw new ApiError('unprocessable_entity', `${where(bucket, key)} answered range bytes=${range.start}-${range.end} with Content-Range '${r.ContentRange ?? ''}'`);
+        }
+        return { etag: r.ETag ?? '', size: Number(cr[3]), body: r.Body as unknown as AsyncIterable<Uint8Array> };
+      });
+    },
+
+    async getText(bucket, key, signal) {
+      try {
+        const r = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        return r.Body ? await r.Body.transformToString('utf8') : '';
+      } catch (err) {
+        const e = mapError(err, where(bucket, key));
+        if (e.code === 'not_found') return null;
+        throw e;
+      }
+    },
+
+    async putText(bucket, key, text, contentType = 'text/plain; charset=utf-8') {
+      return call(bucket, key, async () => {
+        const r = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: contentType }));
+        return { etag: r.ETag ?? '' };
+      });
+    },
+
+    async upload(bucket, key, req: UploadRequest) {
+      return call(bucket, key, async () => {
+        const up = new Upload({
+          client,
+          params: {
+            Bucket: bucket,
+            Key: key,
+            Body: Readable.from(req.body),
+            ContentLength: req.size,
+            ...(req.contentType ? { ContentType: req.contentType } : {}),
+            ...(req.metadata ? { Metadata: req.metadata } : {}),
+          },
+          partSize: Math.max(5 * 1024 * 1024, req.partSize ?? 16 * 1024 * 1024),
+          queueSize: req.concurrency ?? 4,
+          leavePartsOnError: false,
+        });
+        const onAbort = () => void up.abort();
+        req.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          const r = await up.done();
+          return { etag: r.ETag ?? '' };
+        } finally {
+          req.signal?.removeEventListener('abort', onAbort);
+        }
+      });
+    },
+
+    async list(bucket, prefix, delimiter): Promise<ListResult> {
+      return call(bucket, prefix, async () => {
+        const out: ListResult = { keys: [], prefixes: [] };
+        let token: string | undefined;
+        // Bounded: a listing with more than 1000 pages (1M keys) is not a model.
+        for (let page = 0; page < 1000; page++) {
+          const r = await client.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token, ...(delimiter ? { Delimiter: delimiter } : {}) }),
+          );
+          for (const o of r.Contents ?? []) if (o.Key) out.keys.push({ key: o.Key, size: o.Size ?? 0 });
+          for (const p of r.CommonPrefixes ?? []) if (p.Prefix) out.prefixes.push(p.Prefix);
+          if (!r.IsTruncated || !r.NextContinuationToken) break;
+          token = r.NextContinuationToken;
+        }
+        return out;
+      });
+    },
+
+    async delete(bucket, key) {
+      await call(bucket, key, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
+    },
+  };
+}
+
+interface SdkLikeError {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+}
+
+/** One mapping from SDK/network failures to the port's error codes, naming the object. */
+export function mapError(err: unknown, where: string): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = (err ?? {}) as SdkLikeError;
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.name ?? e.code ?? 'Error';
+  const detail = `${name}${status ? ` (HTTP ${status})` : ''}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
+  if (name === 'AbortError') return new ApiError('client_closed_request', `Aborted: ${where}`, { cause: err });
+  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
+    return new ApiError('not_found', `Not found: ${where} — ${detail}`, { cause: err });
+  }
+  if (status === 412 || name === 'PreconditionFailed') {
+    return new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`, { cause: err });
+  }
+  if (status === 401 || status === 403) return new ApiError('permission_denied', `Access denied to ${where} — ${detail}`, { cause: err });
+  if (status === 416) return new ApiError('unprocessable_entity', `Range not satisfiable: ${where} — ${detail}`, { cause: err });
+  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return new ApiError('invalid_request_error', `S3 refused a request for ${where} — ${detail}`, { cause: err });
+  }
+  // Network errors, timeouts, 5xx, throttling: transient.
+  return new ApiError('origin_unavailable', `S3 unreachable or failing for ${where} — ${detail}`, { cause: err });
+}
+
+function lowerKeys(m: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(m).map(([k, v]) => [k.toLowerCase(), v]));
+}

@@ -1,0 +1,90 @@
+/**
+ * The ObjectStore port: the few object-storage operations weights publish/sync need. The weights
+ * logic talks only to this interface; `adapters/s3` implements it on the AWS SDK (AWS S3, MinIO,
+ * Ceph RGW, R2, s3rver) and `memory-object-store.ts` implements it in memory for tests.
+ *
+ * Errors are ApiErrors with a small fixed set of codes so callers can decide what to retry:
+ * `not_found` (no such key/bucket), `conflict` (an If-Match precondition failed: the object
+ * changed), `permission_denied`, `origin_unavailable` (network, 5xx, throttling: retryable),
+ * `unprocessable_entity` (the store answered something malformed).
+ */
+import { ApiError, type ErrorCode } from '#shared/errors.ts';
+
+export interface ObjectHead {
+  size: number;
+  /** Quoted or unquoted as the store sends it; compare with `sameEtag`. */
+  etag: string;
+  /** User metadata (x-amz-meta-*), lower-case keys without the prefix. */
+  metadata: Record<string, string>;
+}
+
+export interface RangeRequest {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive (explicit start-end ranges: some stores answer suffix ranges wrongly). */
+  end: number;
+  /** Refuse (conflict) if the object's ETag is no longer this one. */
+  ifMatch?: string;
+  signal?: AbortSignal;
+}
+
+export interface RangeResponse {
+  etag: string;
+  /** Total object size as reported by Content-Range. */
+  size: number;
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface UploadRequest {
+  body: AsyncIterable<Uint8Array>;
+  size: number;
+  contentType?: string;
+  metadata?: Record<string, string>;
+  /** Multipart part size in bytes (stores require ≥ 5 MiB except for the last part). */
+  partSize?: number;
+  /** Parts uploaded in parallel for this object. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListResult {
+  keys: { key: string; size: number }[];
+  /** Common prefixes when a delimiter was given. */
+  prefixes: string[];
+}
+
+export interface ObjectStore {
+  /** Where this store points, for error messages and logs (e.g. `http://127.0.0.1:9000`). */
+  readonly endpoint: string;
+  head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectHead | null>;
+  getRange(bucket: string, key: string, range: RangeRequest): Promise<RangeResponse>;
+  /** Whole small object as text, or null when it does not exist. */
+  getText(bucket: string, key: string, signal?: AbortSignal): Promise<string | null>;
+  putText(bucket: string, key: string, text: string, contentType?: string): Promise<{ etag: string }>;
+  upload(bucket: string, key: string, req: UploadRequest): Promise<{ etag: string }>;
+  list(bucket: string, prefix: string, delimiter?: string): Promise<ListResult>;
+  delete(bucket: string, key: string): Promise<void>;
+}
+
+/** Codes of errors worth retrying (transient). */
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['origin_unavailable', 'timeout', 'overloaded']);
+
+/** True when an error from an ObjectStore is transient and the same request may succeed later. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof ApiError && RETRYABLE.has(err.code);
+}
+
+/** ETags compared without their quotes (stores differ in whether they quote them). */
+export function sameEtag(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  return stripQuotes(a) === stripQuotes(b);
+}
+
+export function stripQuotes(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** `s3://bucket/key @ endpoint`, the way every weights error names an object. */
+export function objectUrl(store: Pick<ObjectStore, 'endpoint'>, bucket: string, key: string): string {
+  return `s3://${bucket}/${key} (endpoint ${store.endpoint})`;
+}
