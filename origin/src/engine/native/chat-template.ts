@@ -1,0 +1,85 @@
+/**
+ * Chat prompt rendering: the model's Jinja `chat_template` (tokenizer_config.json) run by
+ * @huggingface/jinja with the variables transformers' `apply_chat_template` provides (messages,
+ * add_generation_prompt, the special tokens). Template problems are the caller's 400, never a crash.
+ */
+import { Template } from '@huggingface/jinja';
+import { ApiError } from '#shared/errors.ts';
+import { tokenContent, type TokenizerConfig } from './tokenizer.ts';
+
+export interface ChatMessageInput {
+  role: string;
+  content: string;
+}
+
+export interface RenderOptions {
+  /** Append the assistant turn opener so the model answers (default true). */
+  addGenerationPrompt?: boolean;
+}
+
+const SPECIAL_KEYS = ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+
+/** A parsed chat template bound to a tokenizer's special tokens. */
+export class ChatTemplate {
+  private readonly template: Template | undefined;
+  private readonly parseError: string | undefined;
+  private readonly specials: Record<string, unknown>;
+
+  /**
+   * Parse `source` once. A syntax error does not throw here (completions must keep working); it
+   * is reported on every chat render instead.
+   */
+  constructor(source: string, config: TokenizerConfig) {
+    let template: Template | undefined;
+    let parseError: string | undefined;
+    try {
+      template = new Template(source);
+    } catch (err) {
+      parseError = (err as Error).message;
+    }
+    this.template = template;
+    this.parseError = parseError;
+    const specials: Record<string, unknown> = {};
+    for (const key of SPECIAL_KEYS) {
+      const c = tokenContent(config[key]);
+      if (c !== undefined) specials[key] = c;
+    }
+    specials.additional_special_tokens = (config.additional_special_tokens ?? []).map((t) => (typeof t === 'string' ? t : t.content));
+    this.specials = specials;
+  }
+
+  /** The template text from a config's `chat_template` (a string, or named templates: `default`). */
+  static pick(value: TokenizerConfig['chat_template']): string | undefined {
+    if (value == null) return undefined;
+    if (typeof value === 'string') return value;
+    return (value.find((t) => t.name === 'default') ?? value[0])?.template;
+  }
+
+  /** Render `messages` to the prompt string; ApiError 400 when the template rejects them. */
+  render(messages: readonly ChatMessageInput[], opts: RenderOptions = {}): string {
+    if (!this.template) {
+      throw new ApiError('invalid_request_error', `The model's chat template is invalid: ${this.parseError ?? 'unknown error'}`);
+    }
+    try {
+      const out = this.template.render({
+        ...this.specials,
+        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        add_generation_prompt: opts.addGenerationPrompt ?? true,
+      });
+      if (typeof out !== 'string') throw new Error('template did not produce text');
+      return out;
+    } catch (err) {
+      // raise_exception(...) in templates (e.g. "roles must alternate") lands here too.
+      throw new ApiError('invalid_request_error', `Chat template error: ${(err as Error).message}`, { param: 'messages', cause: err });
+    }
+  }
+}
+
+/** The error for chat requests against a model that has no template (completions still work). */
+export function noChatTemplateError(model: string): ApiError {
+  return new ApiError(
+    'invalid_request_error',
+    `Model '${model}' has no chat template; use /v1/completions with a plain prompt instead.`,
+    { param: 'messages' },
+  );
+}
