@@ -1,0 +1,81 @@
+/**
+ * The usage outbox on SQLite (better-sqlite3, WAL). `append` commits with synchronous=FULL, so a
+ * record is on disk before the response that it bills ends, and survives a crash or power loss.
+ * Delivered rows are kept for a retention period (for inspection), then pruned.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { UsageRecord } from '#shared/usage.ts';
+import type { OutboxEntry, UsageOutbox } from '../../usage/outbox.ts';
+
+export interface SqliteOutboxOptions {
+  /** Database file (its directory is created); `:memory:` for tests. */
+  file: string;
+  /** How long delivered rows stay before pruning. */
+  retentionMs?: number;
+  now?: () => number;
+}
+
+export interface SqliteOutbox extends UsageOutbox {
+  /** Undelivered record count (metrics, shutdown logs). */
+  backlog(): number;
+  close(): void;
+}
+
+/** Open (or create) the outbox database. */
+export function openSqliteOutbox(opts: SqliteOutboxOptions): SqliteOutbox {
+  const retentionMs = opts.retentionMs ?? 24 * 3600_000;
+  const now = opts.now ?? Date.now;
+  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+  const db = new Database(opts.file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS usage_outbox (
+      seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+      replica_id   TEXT    NOT NULL,
+      request_id   TEXT    NOT NULL,
+      record       TEXT    NOT NULL,
+      created_at   INTEGER NOT NULL,
+      delivered_at INTEGER,
+      UNIQUE (replica_id, request_id)
+    );
+    CREATE INDEX IF NOT EXISTS usage_outbox_pending ON usage_outbox (seq) WHERE delivered_at IS NULL;
+  `);
+  const insert = db.prepare('INSERT OR IGNORE INTO usage_outbox (replica_id, request_id, record, created_at) VALUES (?, ?, ?, ?)');
+  const selectPending = db.prepare<[number], { seq: number; record: string }>(
+    'SELECT seq, record FROM usage_outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT ?',
+  );
+  const mark = db.prepare('UPDATE usage_outbox SET delivered_at = ? WHERE seq = ? AND delivered_at IS NULL');
+  const prune = db.prepare('DELETE FROM usage_outbox WHERE delivered_at IS NOT NULL AND delivered_at < ?');
+  const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM usage_outbox WHERE delivered_at IS NULL');
+  const markAll = db.transaction((ids: readonly number[], at: number) => {
+    for (const id of ids) mark.run(at, id);
+    prune.run(at - retentionMs);
+  });
+
+  return {
+    async append(rec) {
+      const r = UsageRecord.parse(rec);
+      insert.run(r.replica_id, r.request_id, JSON.stringify(r), now());
+    },
+    async pending(limit) {
+      const out: OutboxEntry[] = [];
+      for (const row of selectPending.all(limit)) {
+        out.push({ id: row.seq, record: UsageRecord.parse(JSON.parse(row.record)) });
+      }
+      return out;
+    },
+    async markDelivered(ids) {
+      if (ids.length > 0) markAll(ids, now());
+    },
+    backlog() {
+      return count.get()?.n ?? 0;
+    },
+    close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * What the origin app needs from its composition root. Everything is injected (no runtime
+ * imports), so unit tests run the app with `app.request()`, a scripted test engine and in-memory
+ * ports, and `main.ts` wires the real ones.
+ */
+import type { ReplayGuard } from '#shared/signing.ts';
+import type { Engine } from '../engine/types.ts';
+import type { UsageSink } from '../usage/outbox.ts';
+import type { Admission } from './admission.ts';
+import type { Lifecycle } from './lifecycle.ts';
+import type { OriginMetrics } from './metrics.ts';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface ReplicaInfo {
+  replicaId: string;
+  nodeId: string;
+  /** The URL the edge uses to reach this replica. */
+  url: string;
+}
+
+export interface OriginLimits {
+  /** Largest accepted request body, bytes. */
+  maxBodyBytes: number;
+  /** How long `/admin/drain` waits for running requests before answering, ms. */
+  drainWaitMs: number;
+}
+
+export const DEFAULT_LIMITS: OriginLimits = { maxBodyBytes: 4 * 1024 * 1024, drainWaitMs: 30_000 };
+
+export interface OriginDeps {
+  engine: Engine;
+  /** kid → secret; every kid is accepted. */
+  keyring: ReadonlyMap<string, string>;
+  replayGuard: ReplayGuard;
+  usage: UsageSink;
+  clock: Clock;
+  replica: ReplicaInfo;
+  admission: Admission;
+  lifecycle: Lifecycle;
+  metrics: OriginMetrics;
+  limits?: Partial<OriginLimits>;
+  /** Undelivered usage records (for /metrics), when the outbox can count them. */
+  outboxBacklog?: () => number;
+  log?: (line: string) => void;
+}
+
+/** Fail at startup on a miswired root rather than on the first request. */
+export function checkDeps(deps: OriginDeps): OriginLimits {
+  if (deps.keyring.size === 0) throw new Error('origin app: the keyring is empty (set MOTIF_ORIGIN_SECRET)');
+  for (const [kid, secret] of deps.keyring) {
+    if (secret.length < 16) throw new Error(`origin app: secret of key ${kid} is shorter than 16 characters`);
+  }
+  if (!deps.replica.replicaId || !deps.replica.nodeId) throw new Error('origin app: replica and node id are required');
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  if (!(limits.maxBodyBytes > 0) || !(limits.drainWaitMs >= 0)) throw new Error('origin app: invalid limits');
+  return limits;
+}

@@ -1,0 +1,132 @@
+/**
+ * Runs one admitted generation against the engine and turns its events into an OpenAI response.
+ * Everything up to the engine's first event can still fail with a proper status and error JSON
+ * (overloaded, context too long…); once streaming has begun, failures become an SSE `error`
+ * frame and the stream ends without `[DONE]` (DESIGN §1).
+ */
+import { ApiError } from '#shared/errors.ts';
+import { SSE_DONE, SSE_HEADERS, sseData, sseError } from '#shared/sse.ts';
+import type { EngineEvent, TokenLogprob } from '../engine/types.ts';
+import type { OriginDeps } from './deps.ts';
+import type { MappedRequest } from './map-request.ts';
+import type { Renderer } from './render.ts';
+import { clientClosed, type RequestRun } from './request-run.ts';
+
+type Events = AsyncIterator<EngineEvent>;
+
+/** Why an engine `finish` with reason `abort` happened, as the error to report. */
+function abortError(run: RequestRun): ApiError {
+  const reason: unknown = run.signal.reason;
+  if (run.signal.aborted && reason instanceof ApiError) return reason;
+  return new ApiError('engine_unavailable', 'The engine cancelled the request.', { retryAfter: 1 });
+}
+
+function closeQuietly(events: Events): void {
+  void events.return?.()?.catch(() => {});
+}
+
+/**
+ * Admit, start the engine and wait for its first event; then answer (JSON or SSE). Throws before
+ * the response exists; the caller settles the run on a throw.
+ */
+export async function generate(deps: OriginDeps, run: RequestRun, mapped: MappedRequest, renderer: Renderer): Promise<Response> {
+  run.holdSlot(await deps.admission.acquire(run.signal));
+  const events = deps.engine.generate(mapped.generate, run.signal)[Symbol.asyncIterator]();
+  let first: IteratorResult<EngineEvent>;
+  try {
+    first = await events.next();
+  } catch (err) {
+    closeQuietly(events);
+    throw run.explain(err);
+  }
+  if (first.done) throw new ApiError('internal_error', 'The engine produced no events.');
+  return mapped.stream ? streamResponse(run, events, first.value, mapped, renderer) : await jsonResponse(run, events, first.value, renderer);
+}
+
+async function jsonResponse(run: RequestRun, events: Events, first: EngineEvent, renderer: Renderer): Promise<Response> {
+  let text = '';
+  const logprobs: TokenLogprob[] = [];
+  try {
+    for (let r: IteratorResult<EngineEvent> = { done: false, value: first }; !r.done; r = await events.next()) {
+      const ev = r.value;
+      run.tracker.observe(ev);
+      if (ev.type === 'delta') {
+        text += ev.text;
+        if (ev.logprobs) logprobs.push(...ev.logprobs);
+      } else if (ev.type === 'finish') {
+        if (ev.reason === 'abort') throw abortError(run);
+        await run.settle('finish');
+        return Response.json(renderer.complete(text, logprobs, ev.reason, ev.usage));
+      }
+    }
+  } catch (err) {
+    closeQuietly(events);
+    throw run.explain(err);
+  }
+  throw new ApiError('internal_error', 'The engine ended without a finish event.');
+}
+
+function streamResponse(run: RequestRun, events: Events, first: EngineEvent, mapped: MappedRequest, renderer: Renderer): Response {
+  let cancelled = false;
+  let wakePull: (() => void) | undefined;
+
+  // One pump reads the engine sequentially; after a cancel it keeps reading (without emitting)
+  // until the engine's `finish`, because that event carries the exact usage of the aborted request.
+  async function pump(ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const emit = (bytes: Uint8Array) => {
+      if (!cancelled) ctrl.enqueue(bytes);
+    };
+    const end = () => {
+      if (!cancelled) ctrl.close();
+    };
+    try {
+      const head = renderer.first();
+      if (head) emit(sseData(head));
+      for (let r: IteratorResult<EngineEvent> = { done: false, value: first }; !r.done; r = await events.next()) {
+        const ev = r.value;
+        run.tracker.observe(ev);
+        if (ev.type === 'delta') {
+          // An empty delta (a token that completes a character later) only matters for its logprobs.
+          if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
+          emit(sseData(renderer.delta(ev.text, ev.logprobs)));
+          if (!cancelled && (ctrl.desiredSize ?? 1) <= 0) await new Promise<void>((res) => (wakePull = res));
+        } else if (ev.type === 'finish') {
+          if (ev.reason === 'abort') throw abortError(run);
+          // Durable before the response ends: the record is stored before the last bytes go out.
+          await run.settle('finish');
+          emit(sseData(renderer.finish(ev.reason)));
+          if (mapped.includeUsage) emit(sseData(renderer.usage(ev.usage)));
+          emit(SSE_DONE);
+          end();
+          return;
+        }
+      }
+      throw new ApiError('internal_error', 'The engine ended without a finish event.');
+    } catch (err) {
+      closeQuietly(events);
+      const e = run.explain(err);
+      await run.fail(e);
+      emit(sseError(e));
+      end();
+    }
+  }
+
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(ctrl) {
+        void pump(ctrl);
+      },
+      pull() {
+        wakePull?.();
+        wakePull = undefined;
+      },
+      cancel() {
+        cancelled = true;
+        run.abort(clientClosed());
+        wakePull?.();
+      },
+    },
+    new CountQueuingStrategy({ highWaterMark: 64 }),
+  );
+  return new Response(body, { status: 200, headers: SSE_HEADERS });
+}

@@ -1,0 +1,56 @@
+/**
+ * The replica's lifecycle: `starting` (weights/engine loading) → `ready` → `draining`. One object
+ * shared by the server (/readyz, admission, /admin/drain), the heartbeat (its state field) and the
+ * composition root (SIGTERM), so every path into draining runs the same steps once.
+ */
+import type { ReplicaState } from '#shared/protocol.ts';
+import type { Engine } from '../engine/types.ts';
+import type { Admission } from './admission.ts';
+
+export interface Lifecycle {
+  readonly state: ReplicaState;
+  /** The engine is loaded; start serving (ignored once draining). */
+  markReady(): void;
+  /**
+   * Enter draining and run `steps` once; every call (admin drain, SIGTERM) gets the same promise,
+   * which resolves when the steps have.
+   */
+  drain(steps: () => Promise<void>): Promise<void>;
+}
+
+/** A lifecycle starting in `starting` (or the given state, for tests). */
+export function createLifecycle(initial: ReplicaState = 'starting'): Lifecycle {
+  let state: ReplicaState = initial;
+  let drained: Promise<void> | undefined;
+  return {
+    get state() {
+      return state;
+    },
+    markReady() {
+      if (state === 'starting') state = 'ready';
+    },
+    drain(steps) {
+      if (!drained) {
+        state = 'draining';
+        drained = steps();
+      }
+      return drained;
+    },
+  };
+}
+
+/**
+ * Drain this replica: refuse new and queued requests (503, so the edge retries elsewhere), then
+ * wait for the engine to finish the running ones. Never rejects.
+ */
+export function drainReplica(parts: { lifecycle: Lifecycle; admission: Admission; engine: Engine; log?: (line: string) => void }): Promise<void> {
+  return parts.lifecycle.drain(async () => {
+    parts.log?.('origin: draining: refusing new requests, finishing running ones');
+    parts.admission.close('This replica is draining.');
+    try {
+      await parts.engine.drain();
+    } catch (err) {
+      parts.log?.(`origin: engine drain failed: ${(err as Error).message}`);
+    }
+  });
+}

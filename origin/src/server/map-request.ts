@@ -1,0 +1,117 @@
+/**
+ * OpenAI request bodies → the engine's `GenerateRequest`. Validation uses the shared zod schemas;
+ * features the engine cannot honour yet (structured output, n > 1, echo, suffix) are refused with
+ * a clear 400 rather than silently ignored.
+ */
+import { ApiError, fromZodError } from '#shared/errors.ts';
+import {
+  ChatCompletionRequest,
+  CompletionRequest,
+  messageText,
+  requestedMaxTokens,
+  stopList,
+} from '#shared/openai.ts';
+import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams } from '../engine/types.ts';
+
+export type Endpoint = 'chat.completions' | 'completions';
+
+export interface MappedRequest {
+  endpoint: Endpoint;
+  model: string;
+  stream: boolean;
+  includeUsage: boolean;
+  /** Whether the response carries logprobs (chat: `logprobs: true`; completions: `logprobs: n`). */
+  logprobs: boolean;
+  generate: GenerateRequest;
+}
+
+/** Parse the signed body bytes as JSON (400 `invalid_json` otherwise). */
+export function parseJsonBody(body: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(body));
+  } catch {
+    throw new ApiError('invalid_json', 'We could not parse the JSON body of your request.');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ApiError('invalid_request_error', 'The request body must be a JSON object.');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Checks that give a clearer message than the schema would. */
+function precheck(raw: Record<string, unknown>): void {
+  if (raw.n != null && raw.n !== 1) throw new ApiError('invalid_request_error', 'Only n=1 is supported.', { param: 'n' });
+  const rf = raw.response_format as { type?: unknown } | undefined;
+  if (rf && (rf.type === 'json_object' || rf.type === 'json_schema')) {
+    throw new ApiError('invalid_request_error', `response_format ${String(rf.type)} is not supported yet.`, { param: 'response_format' });
+  }
+}
+
+function sampling(req: ChatCompletionRequest | CompletionRequest): SamplingParams {
+  const s: SamplingParams = {
+    temperature: req.temperature ?? DEFAULT_SAMPLING.temperature,
+    topP: req.top_p ?? DEFAULT_SAMPLING.topP,
+    topK: req.top_k ?? DEFAULT_SAMPLING.topK,
+    minP: req.min_p ?? DEFAULT_SAMPLING.minP,
+    presencePenalty: req.presence_penalty ?? DEFAULT_SAMPLING.presencePenalty,
+    frequencyPenalty: req.frequency_penalty ?? DEFAULT_SAMPLING.frequencyPenalty,
+    repetitionPenalty: req.repetition_penalty ?? DEFAULT_SAMPLING.repetitionPenalty,
+  };
+  if (req.seed != null) s.seed = req.seed;
+  return s;
+}
+
+function common(req: ChatCompletionRequest | CompletionRequest, requestId: string, prompt: EnginePrompt): GenerateRequest {
+  const g: GenerateRequest = { requestId, prompt, sampling: sampling(req), stop: stopList(req.stop) };
+  const max = requestedMaxTokens(req);
+  if (max !== undefined) g.maxTokens = max;
+  return g;
+}
+
+/** A `/v1/chat/completions` body → engine request. */
+export function mapChatRequest(raw: Record<string, unknown>, requestId: string): MappedRequest {
+  precheck(raw);
+  const parsed = ChatCompletionRequest.safeParse(raw);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  const req = parsed.data;
+  if (req.top_logprobs != null && !req.logprobs) {
+    throw new ApiError('invalid_request_error', 'top_logprobs requires logprobs to be true.', { param: 'top_logprobs' });
+  }
+  const messages = req.messages.map((m) => ({ role: m.role, content: messageText(m) }));
+  const generate = common(req, requestId, { kind: 'chat', messages });
+  if (req.logprobs) generate.topLogprobs = req.top_logprobs ?? 0;
+  return {
+    endpoint: 'chat.completions',
+    model: req.model,
+    stream: req.stream === true,
+    includeUsage: req.stream_options?.include_usage === true,
+    logprobs: req.logprobs === true,
+    generate,
+  };
+}
+
+/** A `/v1/completions` body → engine request (prompt text, or token ids). */
+export function mapCompletionRequest(raw: Record<string, unknown>, requestId: string): MappedRequest {
+  precheck(raw);
+  const parsed = CompletionRequest.safeParse(raw);
+  if (!parsed.success) throw fromZodError(parsed.error);
+  const req = parsed.data;
+  if (req.echo) throw new ApiError('invalid_request_error', 'echo is not supported yet.', { param: 'echo' });
+  if (req.suffix) throw new ApiError('invalid_request_error', 'suffix is not supported by this model.', { param: 'suffix' });
+  const p = req.prompt;
+  let prompt: EnginePrompt;
+  if (typeof p === 'string') prompt = { kind: 'text', text: p };
+  else if (typeof p[0] === 'string') prompt = { kind: 'text', text: p[0] };
+  else prompt = { kind: 'ids', ids: p as number[] };
+  const generate = common(req, requestId, prompt);
+  if (req.logprobs != null) generate.topLogprobs = req.logprobs;
+  return {
+    endpoint: 'completions',
+    model: req.model,
+    stream: req.stream === true,
+    includeUsage: req.stream_options?.include_usage === true,
+    logprobs: req.logprobs != null,
+    generate,
+  };
+}
