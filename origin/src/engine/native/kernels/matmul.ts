@@ -1,0 +1,119 @@
+/**
+ * The matmul port of the forward pass and its plain-JavaScript implementation.
+ *
+ * Every linear layer is `y[rows × out] = x[rows × in] · Wᵀ` with W stored row-major as [out × in]
+ * (PyTorch Linear). Decode is memory-bound, so the loop order is fixed: weight rows outermost and
+ * the rows of x inside, which reads each weight row from memory once per call however many
+ * sequences are stacked into x. 16-bit weights are widened one row at a time into a scratch row,
+ * so the conversion is paid once per weight row, not once per (row of x, weight).
+ *
+ * A WebAssembly-SIMD or worker-thread kernel replaces this one by implementing `MatmulKernel`
+ * (the interface is synchronous: a thread pool can block on Atomics.wait until its workers finish).
+ */
+import type { WeightMatrix } from './dtype.ts';
+import { createF16Table } from './dtype.ts';
+
+export interface MatmulKernel {
+  readonly name: string;
+  /**
+   * y[r·out + o] = Σ_i x[r·in + i] · W[o·in + i] for r < rows, with out = w.rows and in = w.cols.
+   * `x` holds at least rows·in values, `y` at least rows·out; no allocation happens inside.
+   */
+  matmul(y: Float32Array, x: Float32Array, rows: number, w: WeightMatrix): void;
+  /** dst[dstOffset + i] = W[row, i] widened to f32 (embedding lookup). */
+  readRow(w: WeightMatrix, row: number, dst: Float32Array, dstOffset: number): void;
+}
+
+export interface JsKernelOptions {
+  /** Widest weight row expected (sizes the scratch row up front; wider rows grow it once). */
+  maxCols?: number;
+}
+
+/**
+ * The portable kernel: scalar JavaScript with 4 independent accumulators per dot product
+ * (breaks the add dependency chain). Accumulation happens in doubles, stores round to f32.
+ */
+export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
+  const maxCols = opts.maxCols ?? 8192;
+  if (!Number.isInteger(maxCols) || maxCols <= 0) throw new RangeError(`maxCols must be a positive integer, got ${maxCols}`);
+  let row = new Float32Array(maxCols);
+  let rowBits = new Uint32Array(row.buffer);
+  // 256 KiB: every half value as f32, so F16 rows widen by table lookup.
+  const f16 = createF16Table();
+
+  function scratchRow(cols: number): Float32Array {
+    if (cols > row.length) {
+      row = new Float32Array(cols);
+      rowBits = new Uint32Array(row.buffer);
+    }
+    return row;
+  }
+
+  // Widen W[o, :] into `dst` starting at dstOffset.
+  function widen(w: WeightMatrix, o: number, dst: Float32Array, dstBits: Uint32Array | null, dstOffset: number): void {
+    const n = w.cols;
+    const off = o * n;
+    if (w.dtype === 'F32') {
+      dst.set(w.data.subarray(off, off + n), dstOffset);
+    } else if (w.dtype === 'BF16') {
+      const src = w.data;
+      if (dstBits) {
+        // bf16 is the upper half of an f32: shifting the bits is the whole conversion.
+        for (let i = 0; i < n; i++) dstBits[dstOffset + i] = src[off + i]! << 16;
+      } else {
+        const r = scratchRow(n);
+        for (let i = 0; i < n; i++) rowBits[i] = src[off + i]! << 16;
+        dst.set(r.subarray(0, n), dstOffset);
+      }
+    } else {
+      const table = f16;
+      const src = w.data;
+      for (let i = 0; i < n; i++) dst[dstOffset + i] = table[src[off + i]!]!;
+    }
+  }
+
+  return {
+    name: 'js-scalar',
+    matmul(y, x, rows, w) {
+      const n = w.cols;
+      const out = w.rows;
+      if (x.length < rows * n || y.length < rows * out) {
+        throw new RangeError(`matmul buffers too small: x ${x.length} < ${rows}×${n} or y ${y.length} < ${rows}×${out}`);
+      }
+      if (w.dtype === 'F32') {
+        for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, w.data, o * n, n);
+        return;
+      }
+      const r = scratchRow(n);
+      for (let o = 0; o < out; o++) {
+        widen(w, o, r, rowBits, 0);
+        dotRows(y, x, rows, out, o, r, 0, n);
+      }
+    },
+    readRow(w, rowIndex, dst, dstOffset) {
+      if (!Number.isInteger(rowIndex) || rowIndex < 0 || rowIndex >= w.rows) throw new RangeError(`row ${rowIndex} outside [0, ${w.rows})`);
+      widen(w, rowIndex, dst, null, dstOffset);
+    },
+  };
+}
+
+// y[r·out + o] = x[r, :] · wr[wOff .. wOff+n) for every row r of x.
+function dotRows(y: Float32Array, x: Float32Array, rows: number, out: number, o: number, wr: Float32Array, wOff: number, n: number): void {
+  const n4 = n - (n & 3);
+  for (let r = 0; r < rows; r++) {
+    const xOff = r * n;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    let i = 0;
+    for (; i < n4; i += 4) {
+      s0 += x[xOff + i]! * wr[wOff + i]!;
+      s1 += x[xOff + i + 1]! * wr[wOff + i + 1]!;
+      s2 += x[xOff + i + 2]! * wr[wOff + i + 2]!;
+      s3 += x[xOff + i + 3]! * wr[wOff + i + 3]!;
+    }
+    for (; i < n; i++) s0 += x[xOff + i]! * wr[wOff + i]!;
+    y[r * out + o] = s0 + s1 + (s2 + s3);
+  }
+}

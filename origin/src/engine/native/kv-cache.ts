@@ -1,0 +1,108 @@
+/**
+ * Per-sequence KV cache: post-RoPE K and V of every layer in physical-head layout
+ * [position, heads, head_dim] (SPEC §2.7), stored in fixed-size blocks of positions that are
+ * allocated as the sequence grows. A sequence therefore holds memory for what it uses, not for its
+ * capacity, and truncating frees whole blocks without copying.
+ */
+import { ApiError } from '#shared/errors.ts';
+
+/** What engine code outside the forward pass sees of a cache (the model's API). */
+export interface SequenceCache {
+  /** Tokens already processed (the next token gets this position). */
+  readonly length: number;
+  /** Most tokens this cache accepts. */
+  readonly capacity: number;
+  /** Forget everything from position n on (0 ≤ n ≤ length), e.g. to roll back or reuse a prefix. */
+  truncate(n: number): void;
+}
+
+export interface KvLayout {
+  readonly layers: number;
+  /** Values per position per layer for K (and for V): heads · head_dim. */
+  readonly width: number;
+  /** Positions per block, a power of two. */
+  readonly blockTokens: number;
+}
+
+/** One layer's blocks, as the attention kernel reads them. */
+export interface LayerKv {
+  readonly k: readonly Float32Array[];
+  readonly v: readonly Float32Array[];
+}
+
+/** The f32 block cache behind SequenceCache. Created by MotifModel.createCache. */
+export class KvCache implements SequenceCache {
+  readonly capacity: number;
+  readonly layout: KvLayout;
+  /** Which model made this cache (a cache only fits the model whose layout it has). */
+  readonly owner: object;
+  /** log2(blockTokens): position τ lives in block τ >> shift at row τ & (blockTokens − 1). */
+  readonly shift: number;
+  #length = 0;
+  readonly #layers: { k: Float32Array[]; v: Float32Array[] }[];
+
+  constructor(layout: KvLayout, capacity: number, owner: object) {
+    const b = layout.blockTokens;
+    if (!Number.isInteger(b) || b <= 0 || (b & (b - 1)) !== 0) throw new RangeError(`blockTokens must be a power of two, got ${b}`);
+    this.layout = layout;
+    this.capacity = capacity;
+    this.owner = owner;
+    this.shift = Math.log2(b);
+    this.#layers = Array.from({ length: layout.layers }, () => ({ k: [], v: [] }));
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  truncate(n: number): void {
+    if (!Number.isInteger(n) || n < 0 || n > this.#length) {
+      throw new ApiError('invalid_request_error', `Cannot truncate a KV cache of ${this.#length} tokens to ${n}`);
+    }
+    this.#length = n;
+    const keep = Math.ceil(n / this.layout.blockTokens);
+    for (const l of this.#layers) {
+      l.k.length = keep;
+      l.v.length = keep;
+    }
+  }
+
+  /** Allocate blocks so that positions < n are writable (n ≤ capacity, checked by the caller). */
+  reserve(n: number): void {
+    const blocks = Math.ceil(n / this.layout.blockTokens);
+    const size = this.layout.blockTokens * this.layout.width;
+    for (const l of this.#layers) {
+      while (l.k.length < blocks) {
+        l.k.push(new Float32Array(size));
+        l.v.push(new Float32Array(size));
+      }
+    }
+  }
+
+  /** Copy one position's K and V rows (width values each) into layer `layer`. */
+  write(layer: number, position: number, k: Float32Array, kOffset: number, v: Float32Array, vOffset: number): void {
+    const l = this.#layers[layer]!;
+    const w = this.layout.width;
+    const at = (position & (this.layout.blockTokens - 1)) * w;
+    const kb = l.k[position >> this.shift]!;
+    const vb = l.v[position >> this.shift]!;
+    // Plain loops: subarray() would allocate a view per token and layer.
+    for (let i = 0; i < w; i++) kb[at + i] = k[kOffset + i]!;
+    for (let i = 0; i < w; i++) vb[at + i] = v[vOffset + i]!;
+  }
+
+  layer(layer: number): LayerKv {
+    return this.#layers[layer]!;
+  }
+
+  /** Mark positions < n as filled (after every layer has written them). */
+  commit(n: number): void {
+    this.#length = n;
+  }
+
+  /** Bytes currently allocated for blocks. */
+  allocatedBytes(): number {
+    const blocks = this.#layers[0]?.k.length ?? 0;
+    return blocks * 2 * this.layout.layers * this.layout.blockTokens * this.layout.width * 4;
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * MotifModel: the Motif-2.6B forward pass (SPEC §2) over a KV cache, for a batch of sequences.
+ *
+ * All sequences of a `forward` call are stacked row-wise and every weight matrix is multiplied once
+ * for all of them (decode is memory-bound: one pass over the weights serves the whole batch).
+ * Long inputs are processed in chunks of at most `maxChunkRows` rows to bound activation memory;
+ * the output head, the largest matrix, still runs once per call. Math lives in forward/ and
+ * kernels/; this file validates inputs, plans chunks and owns the reusable buffers.
+ */
+import { z } from 'zod';
+import { ApiError } from '#shared/errors.ts';
+import type { MotifConfig } from './config.ts';
+import type { AttentionParams } from './forward/attention.ts';
+import { AttentionScratch } from './forward/attention.ts';
+import { lambdaFull, lambdaInit } from './forward/lambda.ts';
+import type { LayerContext, Segment } from './forward/layer.ts';
+import { runLayer } from './forward/layer.ts';
+import { rmsNormRows } from './forward/norms.ts';
+import { createRope } from './forward/rope.ts';
+import { ForwardScratch } from './forward/scratch.ts';
+import type { MatmulKernel } from './kernels/matmul.ts';
+import { createJsKernel } from './kernels/matmul.ts';
+import type { SequenceCache } from './kv-cache.ts';
+import { KvCache } from './kv-cache.ts';
+import type { CheckpointSource, MotifWeights } from './weights.ts';
+import { loadMotifConfig, loadMotifWeights } from './weights.ts';
+
+export type { SequenceCache } from './kv-cache.ts';
+export type { MotifConfig } from './config.ts';
+
+const ModelOptions = z.object({
+  maxChunkRows: z.number().int().min(1).max(1 << 16).default(256),
+  kvBlockTokens: z.number().int().min(1).max(1 << 12).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16),
+});
+
+export interface MotifModelOptions {
+  /** Matmul implementation (default: the portable JS kernel). */
+  kernel?: MatmulKernel;
+  /** Most rows (tokens over all sequences) pushed through the layers at once. Default 256. */
+  maxChunkRows?: number;
+  /** Positions per KV cache block (power of two). Default 16. */
+  kvBlockTokens?: number;
+}
+
+export interface ForwardDebug {
+  /** Logits of every new position. */
+  logits: Float32Array[];
+  /** hidden[0] = embedding output, hidden[ℓ+1] = output of layer ℓ; each indexed by new position. */
+  hidden: Float32Array[][];
+  /** Output of the final RMSNorm for every new position. */
+  finalNorm: Float32Array[];
+}
+
+interface Item {
+  readonly cache: KvCache;
+  readonly ids: readonly number[];
+}
+
+interface ChunkSegment extends Segment {
+  readonly item: number;
+  /** Index of the segment's first row among all new rows of the call. */
+  readonly flatRow: number;
+  /** Whether the segment ends with the item's last id. */
+  readonly last: boolean;
+}
+
+export class MotifModel {
+  readonly config: MotifConfig;
+  readonly eosTokenIds: readonly number[];
+  readonly #weights: MotifWeights;
+  readonly #opts: z.infer<typeof ModelOptions>;
+  readonly #ctx: LayerContext;
+  readonly #attn: readonly AttentionParams[];
+  #scratch: ForwardScratch | undefined;
+  #finalRows = new Float32Array(0);
+
+  private constructor(config: MotifConfig, weights: MotifWeights, opts: MotifModelOptions) {
+    const parsed = ModelOptions.safeParse({ maxChunkRows: opts.maxChunkRows, kvBlockTokens: opts.kvBlockTokens });
+    if (!parsed.success) throw new RangeError(`Invalid MotifModel options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    this.#opts = parsed.data;
+    checkWeights(config, weights);
+    this.config = config;
+    this.eosTokenIds = config.eos_token_ids;
+    this.#weights = weights;
+    this.#ctx = {
+      config,
+      kernel: opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) }),
+      rope: createRope(config.head_dim, config.rope_theta),
+      attention: new AttentionScratch(),
+    };
+    this.#attn = weights.layers.map((l, i) => ({
+      heads: config.num_attention_heads,
+      headDim: config.head_dim,
+      lambda: lambdaFull(i, l.lambdaQ1, l.lambdaK1, l.lambdaQ2, l.lambdaK2),
+      lambdaInit: lambdaInit(i),
+      subln: l.subln,
+      eps: config.attn_rms_norm_eps,
+    }));
+  }
+
+  /** Load a local HF-style Motif directory: config.json (+ generation_config.json) and (sharded) safetensors. */
+  static async load(dir: string, opts: MotifModelOptions = {}): Promise<MotifModel> {
+    // Imported lazily so this module's static graph stays free of node:fs.
+    const { nodeCheckpoint } = await import('./checkpoint-node.ts');
+    return MotifModel.loadFrom(nodeCheckpoint(dir), opts);
+  }
+
+  /** Load from any CheckpointSource (file system, memory, …). */
+  static async loadFrom(src: CheckpointSource, opts: MotifModelOptions = {}): Promise<MotifModel> {
+    const config = await loadMotifConfig(src);
+    return new MotifModel(config, await loadMotifWeights(src, config), opts);
+  }
+
+  /** Build from weights already in memory (validated against the config's shapes). */
+  static fromWeights(config: MotifConfig, weights: MotifWeights, opts: MotifModelOptions = {}): MotifModel {
+    return new MotifModel(config, weights, opts);
+  }
+
+  /** λ of every layer (computed once at load; diagnostics and tests). */
+  lambdas(): number[] {
+    return this.#attn.map((a) => a.lambda);
+  }
+
+  /** A KV cache for one sequence of at most `capacityTokens` tokens (≤ max_position_embeddings). */
+  createCache(capacityTokens: number): SequenceCache {
+    const max = this.config.max_position_embeddings;
+    if (!Number.isInteger(capacityTokens) || capacityTokens < 1 || capacityTokens > max) {
+      throw new ApiError('invalid_request_error', `KV cache capacity must be an integer in [1, ${max}] (max_position_embeddings), got ${capacityTokens}`);
+    }
+    const layout = {
+      layers: this.config.num_hidden_layers,
+      width: this.config.num_attention_heads * this.config.head_dim,
+      blockTokens: this.#opts.kvBlockTokens,
+    };
+    return new KvCache(layout, capacityTokens, this);
+  }
+
+  /** Bytes of KV cache one token occupies (K and V, every layer, f32). */
+  kvBytesPerToken(): number {
+    return 2 * this.config.num_hidden_layers * this.config.num_attention_heads * this.config.head_dim * 4;
+  }
+
+  /**
+   * Append `ids` to each sequence (its cache grows by ids.length) and return, per sequence, the
+   * logits (Float32Array(vocab)) of its last new position. All sequences run together: every
+   * weight matrix is read once per call (rows of all sequences stacked). Inputs are validated
+   * before any cache changes; a sequence that would outgrow its cache throws
+   * ApiError('context_length_exceeded').
+   */
+  async forward(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Promise<Float32Array[]> {
+    const items = this.#check(batch);
+    const V = this.config.vocab_size;
+    const logits = this.#run(items, false);
+    return items.map((_, i) => logits.subarray(i * V, (i + 1) * V));
+  }
+
+  /** Testing/debug: logits for every new position and the residual stream after embedding and each layer. */
+  async forwardDebug(cache: SequenceCache, ids: readonly number[]): Promise<ForwardDebug> {
+    const items = this.#check([{ cache, ids }]);
+    const D = this.config.hidden_size;
+    const V = this.config.vocab_size;
+    const hidden: Float32Array[][] = Array.from({ length: this.config.num_hidden_layers + 1 }, () => []);
+    const logits = this.#run(items, true, (layer, x, rows) => {
+      for (let r = 0; r < rows; r++) hidden[layer]!.push(x.slice(r * D, (r + 1) * D));
+    });
+    const finalNorm = ids.map((_, i) => this.#finalRows.slice(i * D, (i + 1) * D));
+    return { logits: ids.map((_, i) => logits.slice(i * V, (i + 1) * V)), hidden, finalNorm };
+  }
+
+  #check(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Item[] {
+    if (batch.length === 0) throw new ApiError('invalid_request_error', 'forward needs at least one sequence');
+    const V = this.config.vocab_size;
+    const seen = new Set<KvCache>();
+    return batch.map(({ cache, ids }, i) => {
+      if (!(cache instanceof KvCache) || cache.owner !== this) throw new ApiError('internal_error', `Sequence ${i}: the cache was not created by this model`);
+      if (seen.has(cache)) throw new ApiError('invalid_request_error', `Sequence ${i}: the same cache appears twice in one batch`);
+      seen.add(cache);
+      if (ids.length === 0) throw new ApiError('invalid_request_error', `Sequence ${i}: no token ids to process`);
+      for (const id of ids) {
+        if (!Number.isInteger(id) || id < 0 || id >= V) throw new ApiError('invalid_request_error', `Sequence ${i}: token id ${id} is outside the vocabulary [0, ${V})`);
+      }
+      const need = cache.length + ids.length;
+      if (need > cache.capacity) {
+        throw new ApiError('context_length_exceeded', `This model's maximum context length is ${cache.capacity} tokens, but the sequence would reach ${need} tokens (${cache.length} cached + ${ids.length} new).`);
+      }
+      return { cache, ids };
+    });
+  }
+
+  #scratchFor(rows: number): ForwardScratch {
+    if (!this.#scratch || this.#scratch.rows < rows) {
+      // Round up so a batch that grows by one sequence does not reallocate every step.
+      const size = Math.min(this.#opts.maxChunkRows, 2 ** Math.ceil(Math.log2(rows)));
+      this.#scratch = new ForwardScratch(this.config, Math.max(size, rows));
+    }
+    return this.#scratch;
+  }
+
+  // Run every item through the model; return logits [outRows, vocab] of the last row of each item
+  // (or of every row when `all`). The normalised rows stay in #finalRows for forwardDebug.
+  #run(items: Item[], all: boolean, onHidden?: (layer: number, x: Float32Array, rows: number) => void): Float32Array {
+    const c = this.config;
+    const D = c.hidden_size;
+    const half = c.head_dim / 2;
+    const total = items.reduce((n, it) => n + it.ids.length, 0);
+    const outRows = all ? total : items.length;
+    if (this.#finalRows.length < outRows * D) this.#finalRows = new Float32Array(outRows * D);
+    const s = this.#scratchFor(Math.min(total, this.#opts.maxChunkRows));
+    const { kernel, rope } = this.#ctx;
+    const w = this.#weights;
+
+    let item = 0;
+    let offset = 0;
+    let flat = 0;
+    while (item < items.length) {
+      const segments: ChunkSegment[] = [];
+      let rows = 0;
+      while (rows < s.rows && item < items.length) {
+        const it = items[item]!;
+        const count = Math.min(it.ids.length - offset, s.rows - rows);
+        const position = it.cache.length; // committed after every chunk, so this is the next position
+        for (let i = 0; i < count; i++) {
+          s.ids[rows + i] = it.ids[offset + i]!;
+          s.positions[rows + i] = position + i;
+        }
+        segments.push({ cache: it.cache, row: rows, count, position, item, flatRow: flat, last: offset + count === it.ids.length });
+        rows += count;
+        flat += count;
+        offset += count;
+        if (offset === it.ids.length) {
+          item++;
+          offset = 0;
+        }
+      }
+      for (let r = 0; r < rows; r++) {
+        kernel.readRow(w.embed, s.ids[r]!, s.x, r * D);
+        rope.angles(s.positions[r]!, s.cos, s.sin, r * half);
+      }
+      for (const seg of segments) seg.cache.reserve(seg.position + seg.count);
+      onHidden?.(0, s.x, rows);
+      for (let l = 0; l < c.num_hidden_layers; l++) {
+        runLayer(this.#ctx, l, w.layers[l]!, this.#attn[l]!, s, rows, segments);
+        onHidden?.(l + 1, s.x, rows);
+      }
+      for (const seg of segments) {
+        seg.cache.commit(seg.position + seg.count);
+        if (all) {
+          const src = s.x.subarray(seg.row * D, (seg.row + seg.count) * D);
+          rmsNormRows(this.#finalRows.subarray(seg.flatRow * D), src, seg.count, D, w.norm, c.rms_norm_eps);
+        } else if (seg.last) {
+          const r = seg.row + seg.count - 1;
+          rmsNormRows(this.#finalRows.subarray(seg.item * D), s.x.subarray(r * D, (r + 1) * D), 1, D, w.norm, c.rms_norm_eps);
+        }
+      }
+    }
+    const logits = new Float32Array(outRows * c.vocab_size);
+    kernel.matmul(logits, this.#finalRows, outRows, w.head);
+    return logits;
+  }
+}
+
+// Weights from loadMotifWeights are already checked; this guards hand-built ones (tests, tools).
+function checkWeights(c: MotifConfig, w: MotifWeights): void {
+  const A = c.num_attention_heads * c.head_dim;
+  const bad = (what: string) => new ApiError('engine_unavailable', `Weights do not match config.json: ${what}`);
+  if (w.layers.length !== c.num_hidden_layers) throw bad(`${w.layers.length} layers, expected ${c.num_hidden_layers}`);
+  const dims = (m: { rows: number; cols: number; data: { length: number } }, rows: number, cols: number) =>
+    m.rows === rows && m.cols === cols && m.data.length === rows * cols;
+  if (!dims(w.embed, c.vocab_size, c.hidden_size) || !dims(w.head, c.vocab_size, c.hidden_size)) throw bad('embedding or head shape');
+  w.layers.forEach((l, i) => {
+    const ok = dims(l.q, A, c.hidden_size) && dims(l.k, A, c.hidden_size) && dims(l.v, A, c.hidden_size) && dims(l.o, c.hidden_size, A)
+      && dims(l.gate, c.intermediate_size, c.hidden_size) && dims(l.up, c.intermediate_size, c.hidden_size) && dims(l.down, c.hidden_size, c.intermediate_size)
+      && l.subln.length === 2 * c.head_dim && l.polyWeight.length === 3;
+    if (!ok) throw bad(`layer ${i} has a mis-shaped tensor`);
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * Loading a Motif checkpoint directory (HF layout) through the `CheckpointSource` port:
+ * config.json + generation_config.json, then a single `model.safetensors` or the shards named by
+ * `model.safetensors.index.json`. Every tensor is checked against the shapes the config implies
+ * (SPEC §2.8) and a missing, extra or mis-shaped tensor fails the load with its name.
+ * Matrices stay in their stored precision; the small vectors (norm gains, λ, PolyNorm) are
+ * widened to f32 because the forward pass reads them element by element.
+ */
+import { z } from 'zod';
+import { ApiError } from '#shared/errors.ts';
+import type { MotifConfig } from './config.ts';
+import { parseMotifConfig } from './config.ts';
+import type { WeightMatrix } from './kernels/dtype.ts';
+import { storedToF32 } from './kernels/dtype.ts';
+import type { RandomAccessFile, Tensor, TensorInfo } from './safetensors.ts';
+import { readSafetensorsHeader, readTensor } from './safetensors.ts';
+
+/** A file opened for positional reads that must be closed. */
+export interface OpenedFile extends RandomAccessFile {
+  close(): Promise<void>;
+}
+
+/** The port to a checkpoint directory (Node file system, memory, …). Paths are relative. */
+export interface CheckpointSource {
+  /** Text of a small file, or undefined when it does not exist. */
+  readText(path: string): Promise<string | undefined>;
+  /** Open a file for positional reads; rejects when it does not exist. */
+  open(path: string): Promise<OpenedFile>;
+}
+
+export interface LayerWeights {
+  readonly inputNorm: Float32Array;
+  readonly q: WeightMatrix;
+  readonly k: WeightMatrix;
+  readonly v: WeightMatrix;
+  readonly o: WeightMatrix;
+  readonly lambdaQ1: Float32Array;
+  readonly lambdaK1: Float32Array;
+  readonly lambdaQ2: Float32Array;
+  readonly lambdaK2: Float32Array;
+  /** Sub-layer RMSNorm gain over 2·head_dim channels, shared by all differential heads. */
+  readonly subln: Float32Array;
+  readonly postNorm: Float32Array;
+  readonly gate: WeightMatrix;
+  readonly up: WeightMatrix;
+  readonly down: WeightMatrix;
+  /** PolyNorm w₀ (cube), w₁ (square), w₂ (identity). */
+  readonly polyWeight: Float32Array;
+  readonly polyBias: number;
+}
+
+export interface MotifWeights {
+  readonly embed: WeightMatrix;
+  /** Output projection: the embedding itself when tied. */
+  readonly head: WeightMatrix;
+  readonly norm: Float32Array;
+  readonly layers: readonly LayerWeights[];
+}
+
+function loadError(message: string): ApiError {
+  return new ApiError('engine_unavailable', `Checkpoint: ${message}`);
+}
+
+async function readJson(src: CheckpointSource, path: string): Promise<unknown> {
+  const text = await src.readText(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw loadError(`${path} is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/** Read and validate config.json (required) and generation_config.json (optional). */
+export async function loadMotifConfig(src: CheckpointSource): Promise<MotifConfig> {
+  const config = await readJson(src, 'config.json');
+  if (config === undefined) throw loadError('config.json not found');
+  return parseMotifConfig(config, await readJson(src, 'generation_config.json'));
+}
+
+/** Tensor name → expected shape for a config (SPEC §2.8; lm_head only when untied). */
+export function motifTensorShapes(c: MotifConfig): Map<string, readonly number[]> {
+  const D = c.hidden_size;
+  const A = c.num_attention_heads * c.head_dim;
+  const I = c.intermediate_size;
+  const m = new Map<string, readonly number[]>([
+    ['model.embed_tokens.weight', [c.vocab_size, D]],
+    ['model.norm.weight', [D]],
+  ]);
+  if (!c.tie_word_embeddings) m.set('lm_head.weight', [c.vocab_size, D]);
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    m.set(`${p}input_layernorm.weight`, [D]);
+    for (const proj of ['q', 'k', 'v']) m.set(`${p}self_attn.${proj}_proj.weight`, [A, D]);
+    m.set(`${p}self_attn.o_proj.weight`, [D, A]);
+    for (const lam of ['lambda_q1', 'lambda_k1', 'lambda_q2', 'lambda_k2']) m.set(`${p}self_attn.${lam}`, [c.head_dim]);
+    m.set(`${p}self_attn.subln.weight`, [2 * c.head_dim]);
+    m.set(`${p}post_attention_layernorm.weight`, [D]);
+    m.set(`${p}mlp.gate_proj.weight`, [I, D]);
+    m.set(`${p}mlp.up_proj.weight`, [I, D]);
+    m.set(`${p}mlp.down_proj.weight`, [D, I]);
+    m.set(`${p}mlp.act_fn.weight`, [3]);
+    m.set(`${p}mlp.act_fn.bias`, [1]);
+  }
+  return m;
+}
+
+const IndexFile = z.object({
+  weight_map: z.record(z.string(), z.string()),
+});
+
+function checkShardPath(path: string): string {
+  if (path === '' || path.startsWith('/') || path.includes('\\') || path.split('/').includes('..')) {
+    throw loadError(`shard path '${path}' in model.safetensors.index.json must be relative and stay inside the checkpoint`);
+  }
+  return path;
+}
+
+// Tensors a checkpoint may carry that the forward pass does not use.
+function isIgnorable(name: string, c: MotifConfig): boolean {
+  return name.endsWith('rotary_emb.inv_freq') || (c.tie_word_embeddings && name === 'lm_head.weight');
+}
+
+/**
+ * Load every tensor of a (possibly sharded) checkpoint into MotifWeights. Throws
+ * ApiError('engine_unavailable') naming the tensor or file at fault.
+ */
+export async function loadMotifWeights(src: CheckpointSource, config: MotifConfig): Promise<MotifWeights> {
+  const indexJson = await readJson(src, 'model.safetensors.index.json');
+  let weightMap: Record<string, string> | undefined;
+  if (indexJson !== undefined) {
+    const parsed = IndexFile.safeParse(indexJson);
+    if (!parsed.success) throw loadError('model.safetensors.index.json has no valid weight_map');
+    weightMap = parsed.data.weight_map;
+  }
+  const shards = weightMap ? [...new Set(Object.values(weightMap))].map(checkShardPath) : ['model.safetensors'];
+  const expected = motifTensorShapes(config);
+  const found = new Map<string, { file: OpenedFile; info: TensorInfo }>();
+  const files: OpenedFile[] = [];
+  try {
+    for (const shard of shards) {
+      const file = await src.open(shard).catch((err: unknown) => {
+        throw loadError(`cannot open ${shard} (${(err as Error).message})`);
+      });
+      files.push(file);
+      const header = await readSafetensorsHeader(file);
+      for (const info of header.tensors.values()) {
+        const other = found.get(info.name);
+        if (other) throw loadError(`tensor '${info.name}' appears in both ${other.file.name} and ${shard}`);
+        if (weightMap && weightMap[info.name] !== shard) {
+          throw loadError(`tensor '${info.name}' is in ${shard} but model.safetensors.index.json maps it to ${weightMap[info.name] ?? 'nothing'}`);
+        }
+        found.set(info.name, { file, info });
+      }
+    }
+    for (const [name, shard] of Object.entries(weightMap ?? {})) {
+      if (!found.has(name)) throw loadError(`tensor '${name}' is listed for ${shard} in model.safetensors.index.json but missing from it`);
+    }
+    for (const name of found.keys()) {
+      if (!expected.has(name) && !isIgnorable(name, config)) throw loadError(`unexpected tensor '${name}' (not part of a ${config.num_hidden_layers}-layer Motif model)`);
+    }
+    const tensors = new Map<string, Tensor>();
+    for (const [name, shape] of expected) {
+      const hit = found.get(name);
+      if (!hit) throw loadError(`missing tensor '${name}'`);
+      const actual = hit.info.shape;
+      if (actual.length !== shape.length || actual.some((d, i) => d !== shape[i])) {
+        throw loadError(`tensor '${name}' has shape [${actual.join(', ')}], expected [${shape.join(', ')}]`);
+      }
+      tensors.set(name, await readTensor(hit.file, hit.info));
+    }
+    return assemble(tensors, config);
+  } finally {
+    await Promise.allSettled(files.map((f) => f.close()));
+  }
+}
+
+function assemble(t: Map<string, Tensor>, c: MotifConfig): MotifWeights {
+  const get = (name: string): Tensor => t.get(name)!; // presence checked by the caller
+  const matrix = (name: string): WeightMatrix => {
+    const x = get(name);
+    return { ...x, rows: x.shape[0]!, cols: x.shape[1]! } as WeightMatrix;
+  };
+  const vector = (name: string): Float32Array => storedToF32(get(name));
+  const layers: LayerWeights[] = [];
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const p = `model.layers.${l}.`;
+    layers.push({
+      inputNorm: vector(`${p}input_layernorm.weight`),
+      q: matrix(`${p}self_attn.q_proj.weight`),
+      k: matrix(`${p}self_attn.k_proj.weight`),
+      v: matrix(`${p}self_attn.v_proj.weight`),
+      o: matrix(`${p}self_attn.o_proj.weight`),
+      lambdaQ1: vector(`${p}self_attn.lambda_q1`),
+      lambdaK1: vector(`${p}self_attn.lambda_k1`),
+      lambdaQ2: vector(`${p}self_attn.lambda_q2`),
+      lambdaK2: vector(`${p}self_attn.lambda_k2`),
+      subln: vector(`${p}self_attn.subln.weight`),
+      postNorm: vector(`${p}post_attention_layernorm.weight`),
+      gate: matrix(`${p}mlp.gate_proj.weight`),
+      up: matrix(`${p}mlp.up_proj.weight`),
+      down: matrix(`${p}mlp.down_proj.weight`),
+      polyWeight: vector(`${p}mlp.act_fn.weight`),
+      polyBias: vector(`${p}mlp.act_fn.bias`)[0]!,
+    });
+  }
+  const embed = matrix('model.embed_tokens.weight');
+  return {
+    embed,
+    head: c.tie_word_embeddings ? embed : matrix('lm_head.weight'),
+    norm: vector('model.norm.weight'),
+    layers,
+  };
+}
