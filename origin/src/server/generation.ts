@@ -55,6 +55,8 @@ async function jsonResponse(run: RequestRun, events: Events, first: EngineEvent,
         if (ev.logprobs) logprobs.push(...ev.logprobs);
       } else if (ev.type === 'finish') {
         if (ev.reason === 'abort') throw abortError(run);
+        // `finish` is the last event: end the engine's iterator so its cleanup runs now.
+        closeQuietly(events);
         await run.settle('finish');
         return Response.json(renderer.complete(text, logprobs, ev.reason, ev.usage));
       }
@@ -92,6 +94,7 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
           if (!cancelled && (ctrl.desiredSize ?? 1) <= 0) await new Promise<void>((res) => (wakePull = res));
         } else if (ev.type === 'finish') {
           if (ev.reason === 'abort') throw abortError(run);
+          closeQuietly(events);
           // Durable before the response ends: the record is stored before the last bytes go out.
           await run.settle('finish');
           emit(sseData(renderer.finish(ev.reason)));
