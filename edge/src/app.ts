@@ -1,0 +1,115 @@
+/**
+ * The edge as a Hono app built from ports (DESIGN §1–§3). No runtime imports: the composition
+ * roots (node.ts, worker.ts) pass durable adapters, tests pass in-memory ones and a fake origin.
+ * Every error leaves through one `onError` as OpenAI error JSON, with the request id echoed.
+ */
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
+import { HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
+import { ReplayGuard, sha256Hex, type SigningKey } from '#shared/signing.ts';
+import type { EdgeEnv } from './context.ts';
+import { requestId } from './middleware/request-id/request-id.ts';
+import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
+import type { OriginFetch } from './proxy/upstream.ts';
+import { inflightTracker } from './routing/inflight.ts';
+import { createScheduler } from './routing/scheduler.ts';
+import { internalRoutes } from './routes/internal.ts';
+import { v1Routes } from './routes/v1.ts';
+
+export const EdgeOptions = z.object({
+  /** Largest accepted request body (public and internal). */
+  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+  /** How long one completion may take end to end (sent to the origin as `x-deadline`). */
+  requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(600_000),
+  /** Replicas tried before giving up with 503 (failover happens only before the first byte). */
+  maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** Bearer token for `/admin/*`; unset = admin routes refuse everyone. */
+  adminToken: z.string().min(16).optional(),
+});
+export type EdgeOptions = z.infer<typeof EdgeOptions>;
+
+export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
+
+export interface EdgeAppDeps {
+  keys: KeyStore;
+  limiter: Limiter;
+  ledger: Ledger;
+  pool: PoolView;
+  clock: Clock;
+  /** Edge↔origin keyring: `signing` signs forwarded requests, `ring` verifies internal calls. */
+  keyring: { signing: SigningKey; ring: ReadonlyMap<string, string> };
+  /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
+  originFetch?: OriginFetch;
+  options?: z.input<typeof EdgeOptions>;
+  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → least-load. */
+  schedulerProfile?: unknown;
+  /** Tie-break randomness for the scheduler. */
+  random?: () => number;
+  log?: Logger;
+}
+
+/** Build the edge app. Throws at construction on invalid options (never on a request). */
+export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
+  const opts = EdgeOptions.parse(deps.options ?? {});
+  if (!deps.keyring?.signing?.secret || deps.keyring.ring.size === 0) throw new Error('createEdgeApp: a signing keyring is required');
+  const log: Logger = deps.log ?? (() => {});
+  const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
+  const inflight = inflightTracker();
+  const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
+
+  const app = new Hono<EdgeEnv>();
+  app.onError((err, c) => {
+    const e = toApiError(err);
+    if (e.code === 'internal_error') log('unhandled error', { requestId: c.get('requestId'), error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    const { status, body, headers } = toErrorResponseParts(e);
+    return c.json(body, status as ContentfulStatusCode, headers);
+  });
+  app.notFound(() => {
+    throw new ApiError('not_found', 'Unknown endpoint.');
+  });
+  app.use('*', requestId());
+
+  app.get('/healthz', async (c) => {
+    const now = deps.clock.now();
+    const entries = await deps.pool.list(now);
+    const live = entries.filter((e) => now - e.lastSeen <= HEARTBEAT_TTL_MS && e.heartbeat.state === 'ready').length;
+    return c.json({ status: 'ok', replicas: { ready: live, known: entries.length } });
+  });
+
+  app.route('/v1', v1Routes({
+    keys: deps.keys, limiter: deps.limiter, ledger: deps.ledger, pool: deps.pool, clock: deps.clock,
+    scheduler, inflight, signingKey: deps.keyring.signing, originFetch, log,
+    maxBodyBytes: opts.maxBodyBytes, requestTimeoutMs: opts.requestTimeoutMs, maxAttempts: opts.maxAttempts,
+  }));
+  app.route('/', internalRoutes({
+    pool: deps.pool, ledger: deps.ledger, clock: deps.clock, keyring: deps.keyring.ring,
+    maxBodyBytes: opts.maxBodyBytes, replayGuard: new ReplayGuard(),
+  }));
+
+  // The pool as this edge sees it; the rest of the admin API (tenants, keys, limits) comes later.
+  app.get('/admin/pool', async (c) => {
+    await requireAdmin(c.req.header('authorization'), opts.adminToken);
+    const now = deps.clock.now();
+    const data = (await deps.pool.list(now)).map((e) => ({
+      ...e.heartbeat,
+      age_ms: now - e.lastSeen,
+      in_rotation: e.heartbeat.state === 'ready' && now - e.lastSeen <= HEARTBEAT_TTL_MS,
+      inflight: inflight.get(e.heartbeat.replica_id),
+    }));
+    return c.json({ object: 'list', data });
+  });
+  return app;
+}
+
+/** Constant-time check of the admin bearer token (hashes compared, so lengths leak nothing). */
+async function requireAdmin(header: string | undefined, token: string | undefined): Promise<void> {
+  const presented = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  if (!token) throw new ApiError('permission_denied', 'The admin API is disabled (no admin token configured).');
+  if (!presented) throw new ApiError('authentication_error', 'An admin token is required.');
+  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(token)]);
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  if (diff !== 0) throw new ApiError('authentication_error', 'Invalid admin token.');
+}

@@ -1,0 +1,55 @@
+/**
+ * Request ids: accept a sane incoming `x-request-id` (for the caller's log correlation) or
+ * generate one, and echo it on every response, errors included.
+ *
+ * The id sent to the origin (and so the ledger's dedup key) must be edge-assigned and unique
+ * (DESIGN §1): a client that reused its own id would otherwise be refused by the origin's replay
+ * guard or, worse, have its usage deduplicated away. So a client-supplied id gets a random
+ * suffix upstream; a generated one is used as is.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { HEADERS } from '#shared/protocol.ts';
+import type { EdgeEnv } from '../../context.ts';
+
+export interface RequestIdOptions {
+  /** Header to read and echo (default `x-request-id`). */
+  header?: string;
+  /** Longest accepted incoming id (default 96, leaving room for the upstream suffix within 128). */
+  maxLength?: number;
+  /** Id generator (default `req_` + 24 hex chars from Web Crypto). */
+  generate?: () => string;
+}
+
+const SANE = /^[A-Za-z0-9][A-Za-z0-9._:\-]*$/;
+
+/** A random id: `req_` + 24 hex characters. */
+export function generateRequestId(): string {
+  return `req_${randomHex(12)}`;
+}
+
+function randomHex(bytes: number): string {
+  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
+
+/** Middleware factory; validates its options at creation. */
+export function requestId(opts: RequestIdOptions = {}): MiddlewareHandler<EdgeEnv> {
+  const header = (opts.header ?? HEADERS.requestId).toLowerCase();
+  const maxLength = opts.maxLength ?? 96;
+  const generate = opts.generate ?? generateRequestId;
+  if (!/^[a-z0-9-]+$/.test(header)) throw new Error(`requestId: invalid header name ${JSON.stringify(header)}`);
+  if (!Number.isInteger(maxLength) || maxLength < 8 || maxLength > 110) throw new Error('requestId: maxLength must be an integer in 8..110');
+  return async function requestIdMiddleware(c, next) {
+    const incoming = c.req.header(header);
+    const accepted = incoming !== undefined && incoming.length <= maxLength && SANE.test(incoming) ? incoming : undefined;
+    const id = accepted ?? generate();
+    c.set('requestId', id);
+    c.set('upstreamRequestId', accepted === undefined ? id : `${id}.${randomHex(6)}`);
+    // Set before next(): Hono carries prepared headers into responses built with c.json/c.body,
+    // including the one app.onError renders.
+    c.header(header, id);
+    await next();
+  };
+}

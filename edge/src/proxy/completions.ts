@@ -1,0 +1,154 @@
+/**
+ * `POST /v1/chat/completions` and `POST /v1/completions`: validate the body against the public
+ * schema, resolve the model in the pool, rank replicas, sign and forward (with failover before
+ * the first byte), then relay: SSE as it arrives, or the JSON answer. Errors from the origin are
+ * mapped to OpenAI error JSON through the one ApiError path.
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ApiError, fromZodError, parseErrorBody } from '#shared/errors.ts';
+import { ChatCompletionRequest, CompletionRequest, Usage } from '#shared/openai.ts';
+import { HEADERS, HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
+import { SSE_HEADERS } from '#shared/sse.ts';
+import type { EdgeEnv } from '../context.ts';
+import { endToEndHeaders } from '../http/headers.ts';
+import { parseJson, readBodyLimited } from '../http/body.ts';
+import type { Clock, PoolView } from '../ports.ts';
+import type { InflightTracker } from '../routing/inflight.ts';
+import { toCandidates, type Scheduler } from '../routing/scheduler.ts';
+import { startLifetime } from './lifetime.ts';
+import { relaySse } from './sse-relay.ts';
+import { sendWithFailover, type UpstreamDeps } from './upstream.ts';
+
+export type Endpoint = 'chat.completions' | 'completions';
+
+const ENDPOINTS = {
+  'chat.completions': { path: '/v1/chat/completions', schema: ChatCompletionRequest },
+  completions: { path: '/v1/completions', schema: CompletionRequest },
+} as const;
+
+export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> {
+  pool: PoolView;
+  clock: Clock;
+  scheduler: Scheduler;
+  inflight: InflightTracker;
+  maxBodyBytes: number;
+  requestTimeoutMs: number;
+}
+
+/** Statuses from the origin that describe the edge↔origin link, not the client's request. */
+const LINK_ERRORS = new Set([401, 403, 409]);
+
+/** The route handler for one endpoint. */
+export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
+  const { path, schema } = ENDPOINTS[endpoint];
+  const upstreamDeps: UpstreamDeps = { ...deps, now: () => deps.clock.now() };
+  return async function completions(c: Context<EdgeEnv>): Promise<Response> {
+    const parsed = schema.safeParse(parseJson(await readBodyLimited(c.req.raw, deps.maxBodyBytes)));
+    if (!parsed.success) throw fromZodError(parsed.error);
+    const body: Record<string, unknown> = { ...parsed.data };
+    const stream = parsed.data.stream === true;
+    const clientWantsUsage = stream && parsed.data.stream_options?.include_usage === true;
+    // The origin is asked for usage on every stream: it is how the edge reconciles limits.
+    if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
+
+    const now = deps.clock.now();
+    const ranked = await rankFor(deps, parsed.data.model, now);
+    const principal = c.get('principal');
+    const requestId = c.get('upstreamRequestId');
+    const reportUsage = c.get('reportUsage') as ((u: Usage) => void) | undefined;
+    const life = startLifetime(c.req.raw.signal, now, deps.requestTimeoutMs);
+
+    let up;
+    try {
+      up = await sendWithFailover(ranked, {
+        path, body: JSON.stringify(body), requestId, tenantId: principal.tenantId, keyId: principal.keyId, stream,
+        headers: stream && !clientWantsUsage ? { [HEADERS.clientWantsUsage]: '0' } : {},
+      }, life, upstreamDeps);
+    } catch (err) {
+      life.dispose();
+      throw err;
+    }
+    const { res, replica, release } = up;
+    const finish = () => {
+      release();
+      life.dispose();
+    };
+
+    if (!res.ok) {
+      const text = await res.text().catch(() => '');
+      finish();
+      if (LINK_ERRORS.has(res.status)) {
+        deps.log('origin refused the edge (check the shared signing secret and clocks)', { replica: replica.id, status: res.status, body: text.slice(0, 300) });
+        throw new ApiError('origin_error', 'The origin refused the request.');
+      }
+      throw parseErrorBody(res.status, text);
+    }
+
+    const isSse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    if (stream && isSse && res.body) {
+      const out = relaySse(res.body, {
+        clientWantsUsage,
+        onUsage: (u) => reportUsage?.(u),
+        abortOrigin: (reason) => life.abort(reason),
+        failureReason: () => life.reason(),
+        onEnd: (outcome, err) => {
+          finish();
+          if (outcome === 'origin-error' || outcome === 'truncated') {
+            deps.log('origin stream failed after the first byte', { replica: replica.id, requestId, outcome, error: err === undefined ? undefined : String(err) });
+          }
+        },
+      });
+      return c.body(out, 200, { ...SSE_HEADERS, 'x-cache': 'BYPASS' });
+    }
+
+    let text: string;
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw life.reason() ?? new ApiError('origin_error', 'The origin failed while sending the response.', { cause: err });
+    } finally {
+      finish();
+    }
+    const usage = readUsage(text);
+    if (usage) reportUsage?.(usage);
+    const headers = passHeaders(res.headers);
+    headers['x-cache'] = 'BYPASS';
+    return c.body(text, res.status as ContentfulStatusCode, headers);
+  };
+}
+
+/** Candidates for a model, best first: 404 if no replica ever served it, 503 if none is ready. */
+async function rankFor(deps: CompletionsDeps, model: string, now: number) {
+  const entries = await deps.pool.list(now);
+  if (!entries.some((e) => e.heartbeat.model === model)) {
+    throw new ApiError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });
+  }
+  const ranked = deps.scheduler.rank({ model }, toCandidates(entries, now, deps.inflight.get));
+  if (ranked.length === 0) {
+    throw new ApiError('origin_unavailable', `No replica of \`${model}\` is ready right now. Please retry.`, {
+      retryAfter: Math.ceil(HEARTBEAT_TTL_MS / 1000),
+    });
+  }
+  return ranked;
+}
+
+function readUsage(text: string): Usage | undefined {
+  try {
+    const body: unknown = JSON.parse(text);
+    const u = typeof body === 'object' && body !== null ? Usage.safeParse((body as { usage?: unknown }).usage) : undefined;
+    return u?.success ? u.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Origin headers for the client, minus ones the edge owns (request id, rate limits). */
+function passHeaders(from: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of endToEndHeaders(from)) {
+    if (k === HEADERS.requestId || k.startsWith('x-ratelimit-') || k === 'date' || k === 'server') continue;
+    out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,111 @@
+/**
+ * Sending one request to the origin pool with failover before the first byte (DESIGN §1, §5):
+ * walk the scheduler's ranking; a connection error or a 503 from a replica moves on to the next
+ * one, anything else (success or an origin error) is the answer. Once a response is returned,
+ * the caller owns it: there is no retry after that point.
+ */
+import { ApiError } from '#shared/errors.ts';
+import { HEADERS } from '#shared/protocol.ts';
+import { SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import type { InflightTracker } from '../routing/inflight.ts';
+import type { Candidate } from '../routing/types.ts';
+import type { Lifetime } from './lifetime.ts';
+
+export type OriginFetch = (req: Request) => Promise<Response>;
+
+export interface UpstreamRequest {
+  /** Path on the origin, e.g. `/v1/chat/completions`. */
+  path: string;
+  body: string;
+  requestId: string;
+  tenantId: string;
+  keyId: string;
+  stream: boolean;
+  /** Extra protocol headers (e.g. `x-motif-client-usage`). */
+  headers?: Record<string, string>;
+}
+
+export interface UpstreamDeps {
+  signingKey: SigningKey;
+  originFetch: OriginFetch;
+  inflight: InflightTracker;
+  now: () => number;
+  maxAttempts: number;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface UpstreamResult {
+  res: Response;
+  replica: Candidate;
+  /** Release the replica's in-flight slot; call once the response is fully handled. */
+  release: () => void;
+}
+
+/** Join a replica's base URL and a path (keeping a base path, if the replica has one). */
+export function targetUrl(base: string, path: string): URL {
+  return new URL(base.replace(/\/+$/, '') + path);
+}
+
+async function buildRequest(replica: Candidate, req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<Request> {
+  const url = targetUrl(replica.url, req.path);
+  const signature = await sign(
+    { method: 'POST', path: url.pathname, requestId: req.requestId, tenantId: req.tenantId, body: req.body },
+    deps.signingKey,
+    deps.now(),
+  );
+  return new Request(url, {
+    method: 'POST',
+    body: req.body,
+    signal: life.signal,
+    headers: {
+      'content-type': 'application/json',
+      accept: req.stream ? 'text/event-stream' : 'application/json',
+      [HEADERS.requestId]: req.requestId,
+      [HEADERS.tenantId]: req.tenantId,
+      [HEADERS.keyId]: req.keyId,
+      [HEADERS.deadline]: String(life.deadline),
+      [SIGNATURE_HEADER]: signature,
+      ...req.headers,
+    },
+  });
+}
+
+/** Send to the best replica, failing over on connect errors and 503s; throws 503 when none took it. */
+export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<UpstreamResult> {
+  let retryAfter: number | undefined;
+  const attempts = ranked.slice(0, Math.max(1, deps.maxAttempts));
+  for (const replica of attempts) {
+    const release = deps.inflight.acquire(replica.id);
+    let res: Response;
+    try {
+      res = await deps.originFetch(await buildRequest(replica, req, life, deps));
+    } catch (err) {
+      release();
+      // Our own abort (client gone, deadline) is not the replica's fault: stop, don't fail over.
+      if (life.signal.aborted) throw life.reason();
+      deps.log('origin unreachable, trying the next replica', { replica: replica.id, requestId: req.requestId, error: String(err) });
+      continue;
+    }
+    if (res.status === 503) {
+      release();
+      retryAfter = maxDefined(retryAfter, parseRetryAfter(res.headers.get('retry-after')));
+      await res.body?.cancel().catch(() => {});
+      deps.log('origin answered 503, trying the next replica', { replica: replica.id, requestId: req.requestId });
+      continue;
+    }
+    return { res, replica, release };
+  }
+  throw new ApiError('origin_unavailable', 'No replica could take the request right now. Please retry.', { retryAfter: retryAfter ?? 1 });
+}
+
+function parseRetryAfter(v: string | null): number | undefined {
+  if (v === null) return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? Math.min(n, 300) : undefined;
+}
+
+function maxDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.max(a, b);
+}

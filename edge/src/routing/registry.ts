@@ -1,0 +1,46 @@
+/**
+ * Scheduler plugins registered by type string, and the profile config that selects them. The
+ * profile is a zod schema whose enums come from the registry, so an unknown plugin name fails at
+ * startup with a message naming it. A new plugin is a new folder plus one line here.
+ */
+import { z } from 'zod';
+import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
+import { modelFilter } from './model-filter/model-filter.ts';
+import { readyFilter } from './ready-filter/ready-filter.ts';
+import type { Filter, Picker } from './types.ts';
+
+const FILTERS = {
+  'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
+  'ready-filter': (params: Record<string, unknown>) => readyFilter(z.object({ ttlMs: z.number().positive().optional() }).strict().parse(params)),
+} as const satisfies Record<string, (p: Record<string, unknown>) => Filter>;
+
+const PICKERS = {
+  'least-load-picker': (params: Record<string, unknown>) => {
+    z.object({}).strict().parse(params);
+    return leastLoadPicker();
+  },
+} as const satisfies Record<string, (p: Record<string, unknown>) => Picker>;
+
+const FilterType = z.enum(Object.keys(FILTERS) as [keyof typeof FILTERS, ...(keyof typeof FILTERS)[]]);
+const PickerType = z.enum(Object.keys(PICKERS) as [keyof typeof PICKERS, ...(keyof typeof PICKERS)[]]);
+
+export const SchedulerProfile = z.object({
+  filters: z.array(z.object({ type: FilterType, params: z.record(z.string(), z.unknown()).default({}) })),
+  picker: z.object({ type: PickerType, params: z.record(z.string(), z.unknown()).default({}) }),
+});
+export type SchedulerProfile = z.infer<typeof SchedulerProfile>;
+
+/** The default profile: serve the model, ready and fresh, least loaded first. */
+export const DEFAULT_PROFILE: SchedulerProfile = {
+  filters: [{ type: 'model-filter', params: {} }, { type: 'ready-filter', params: {} }],
+  picker: { type: 'least-load-picker', params: {} },
+};
+
+/** Instantiate a profile's plugins (throws a ZodError on unknown names or bad params). */
+export function buildPlugins(profile: unknown): { filters: Filter[]; picker: Picker } {
+  const p = SchedulerProfile.parse(profile);
+  return {
+    filters: p.filters.map((f) => FILTERS[f.type](f.params)),
+    picker: PICKERS[p.picker.type](p.picker.params),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The scheduler: filters in order (stopping as soon as one empties the set), then the picker's
+ * ordering. Scorers (queue depth, KV usage, prefix and session affinity) slot in between in a
+ * later step; the shape is already the endpoint-picker one.
+ */
+import type { PoolEntry } from '../ports.ts';
+import { buildPlugins, DEFAULT_PROFILE } from './registry.ts';
+import type { Candidate, Filter, Picker, RouteRequest } from './types.ts';
+
+export interface Scheduler {
+  /** Candidates for `req`, best first; empty when nothing can serve it. */
+  rank(req: RouteRequest, candidates: Candidate[]): Candidate[];
+}
+
+export interface SchedulerOptions {
+  /** A profile (see registry.ts); default: model-filter, ready-filter, least-load-picker. */
+  profile?: unknown;
+  /** Tie-break randomness in [0,1) (default Math.random); injectable for deterministic tests. */
+  random?: () => number;
+}
+
+/** Build a scheduler; an invalid profile throws at construction. */
+export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
+  const { filters, picker } = buildPlugins(opts.profile ?? DEFAULT_PROFILE);
+  const random = opts.random ?? Math.random;
+  return { rank: (req, cs) => rank(filters, picker, random, req, cs) };
+}
+
+function rank(filters: Filter[], picker: Picker, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
+  let set = cs;
+  for (const f of filters) {
+    set = f.filter(req, set);
+    if (set.length === 0) return [];
+  }
+  return picker.order(req, set, random);
+}
+
+/** Pool entries as candidates at `now`, with this edge's in-flight counts. */
+export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: string) => number): Candidate[] {
+  return entries.map(({ heartbeat: hb, lastSeen }) => ({
+    id: hb.replica_id,
+    url: hb.url,
+    model: hb.model,
+    revision: hb.revision,
+    state: hb.state,
+    waiting: hb.waiting,
+    running: hb.running,
+    maxRunning: hb.max_running,
+    kvUsage: hb.kv_usage,
+    inflight: inflight(hb.replica_id),
+    ageMs: Math.max(0, now - lastSeen),
+  }));
+}
