@@ -29,10 +29,10 @@ describe('non-stream responses', () => {
   it('renders text_completion and maps a token-id prompt', async () => {
     const engine = hello();
     const { app } = testOrigin(engine);
-    const res = await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: [1, 2, 3], max_tokens: 5 } }));
+    const res = await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: [1, 2, 3], max_tokens: 5, ignore_eos: true } }));
     const body = Completion.parse(await res.json());
     expect(body).toMatchObject({ object: 'text_completion', choices: [{ index: 0, text: 'Hello!', logprobs: null, finish_reason: 'stop' }], usage: { total_tokens: 10 } });
-    expect(engine.requests[0]).toMatchObject({ prompt: { kind: 'ids', ids: [1, 2, 3] }, maxTokens: 5 });
+    expect(engine.requests[0]).toMatchObject({ prompt: { kind: 'ids', ids: [1, 2, 3] }, maxTokens: 5, ignoreEos: true });
   });
 
   it('maps chat messages and sampling parameters to the engine request', async () => {

@@ -66,6 +66,7 @@ function common(req: ChatCompletionRequest | CompletionRequest, requestId: strin
   const g: GenerateRequest = { requestId, prompt, sampling: sampling(req), stop: stopList(req.stop) };
   const max = requestedMaxTokens(req);
   if (max !== undefined) g.maxTokens = max;
+  if (req.ignore_eos) g.ignoreEos = true;
   return g;
 }
 

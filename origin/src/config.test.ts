@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadOriginConfig } from './config.ts';
+
+const base = { MOTIF_ORIGIN_SECRET: 'k1:0123456789abcdef0123', MOTIF_MODEL_DIR: 'models/tiny' };
+const load = (env: Record<string, string | undefined>) => loadOriginConfig(env, { hostname: 'box.local' });
+
+describe('loadOriginConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = load(base);
+    expect(c).toMatchObject({
+      host: '127.0.0.1', port: 4681, publicUrl: undefined, nodeId: 'box.local', replicaId: 'box.local-4681', edgeUrl: undefined,
+      modelId: 'motif-2.6b', engine: 'native', weights: { kind: 'dir', dir: 'models/tiny' }, dataDir: '.data/origin',
+      limits: { maxRunning: 8, maxQueue: 64, kvBudgetTokens: undefined }, heartbeatMs: 1000,
+    });
+    expect(c.signingKey).toEqual({ kid: 'k1', secret: '0123456789abcdef0123' });
+  });
+
+  it('reads S3 weights settings when no model dir is given', () => {
+    const c = load({ MOTIF_ORIGIN_SECRET: base.MOTIF_ORIGIN_SECRET, MOTIF_S3_ENDPOINT: 'http://127.0.0.1:4690', MOTIF_S3_FORCE_PATH_STYLE: 'true', MOTIF_ORIGIN_DATA_DIR: '/srv/o', MOTIF_WEIGHTS_REF: 'canary' });
+    expect(c.weights).toMatchObject({ kind: 's3', ref: 'canary', storeDir: '/srv/o/weights', s3: { endpoint: 'http://127.0.0.1:4690', bucket: 'motif-weights', forcePathStyle: true } });
+  });
+
+  it.each([
+    ['MOTIF_ORIGIN_SECRET', { MOTIF_ORIGIN_SECRET: undefined }],
+    ['MOTIF_ORIGIN_SECRET', { MOTIF_ORIGIN_SECRET: 'k1:short' }],
+    ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: 'eighty' }],
+    ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: '70000' }],
+    ['MOTIF_ENGINE', { MOTIF_ENGINE: 'magic' }],
+    ['MOTIF_EDGE_URL', { MOTIF_EDGE_URL: 'ftp://edge' }],
+    ['MOTIF_MAX_RUNNING', { MOTIF_MAX_RUNNING: '0' }],
+    ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
+    ['MOTIF_REPLICA_ID', { MOTIF_REPLICA_ID: 'has space' }],
+    ['MOTIF_S3_ENDPOINT', { MOTIF_MODEL_DIR: undefined, MOTIF_S3_ENDPOINT: 'not a url' }],
+  ])('names %s when it is bad', (name, change) => {
+    expect(() => load({ ...base, ...change })).toThrow(ConfigError);
+    expect(() => load({ ...base, ...change })).toThrow(name);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(load({ ...base, MOTIF_EDGE_URL: '', MOTIF_ORIGIN_PORT: '' }).port).toBe(4681);
+  });
+});

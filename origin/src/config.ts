@@ -1,0 +1,118 @@
+/**
+ * Origin configuration: environment → zod → one typed object, validated once at start. A bad
+ * value raises `ConfigError` naming the variable and what was expected; `main.ts` prints it and
+ * exits. Weights come from a local model dir (MOTIF_MODEL_DIR) or from S3 (MOTIF_S3_* plus the
+ * ref to follow and the local content store).
+ */
+import { z } from 'zod';
+import { parseKeyring, type SigningKey } from '#shared/signing.ts';
+import { s3ConfigFromEnv, type S3Config } from './adapters/s3/config.ts';
+import { EngineBackend } from './engine/types.ts';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const positiveInt = z.coerce.number().int().positive();
+const id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, '1–128 characters of letters, digits, . _ : -');
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http(s) URL' });
+
+export const OriginEnv = z.object({
+  MOTIF_ORIGIN_PORT: port(4681),
+  MOTIF_ORIGIN_HOST: z.string().min(1).default('127.0.0.1'),
+  MOTIF_ORIGIN_PUBLIC_URL: httpUrl.optional(),
+  MOTIF_REPLICA_ID: id.optional(),
+  MOTIF_NODE_ID: id.optional(),
+  MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the edge↔origin keyring "kid:secret[,kid:secret]"' }).min(1),
+  MOTIF_EDGE_URL: httpUrl.optional(),
+  MOTIF_MODEL_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ -').default('motif-2.6b'),
+  MOTIF_ENGINE: EngineBackend.default('native'),
+  MOTIF_MODEL_DIR: z.string().min(1).optional(),
+  MOTIF_WEIGHTS_REF: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a ref name such as stable').default('stable'),
+  MOTIF_WEIGHTS_STORE: z.string().min(1).optional(),
+  MOTIF_ORIGIN_DATA_DIR: z.string().min(1).default('.data/origin'),
+  MOTIF_MAX_RUNNING: positiveInt.max(4096).default(8),
+  MOTIF_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
+  MOTIF_KV_BUDGET_TOKENS: positiveInt.optional(),
+  MOTIF_HEARTBEAT_MS: positiveInt.min(50).max(60_000).default(1_000),
+  /** How long SIGTERM waits for running requests before closing. */
+  MOTIF_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+});
+
+export type WeightsSource =
+  | { kind: 'dir'; dir: string }
+  | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
+
+export interface OriginConfig {
+  host: string;
+  port: number;
+  /** Where the edge reaches this replica; undefined = derived from host and the bound port. */
+  publicUrl: string | undefined;
+  replicaId: string;
+  nodeId: string;
+  signingKey: SigningKey;
+  keyring: Map<string, string>;
+  /** Heartbeat and usage target; undefined = standalone (no heartbeat, usage stays in the outbox). */
+  edgeUrl: string | undefined;
+  modelId: string;
+  engine: EngineBackend;
+  weights: WeightsSource;
+  dataDir: string;
+  limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined };
+  heartbeatMs: number;
+  drainTimeoutMs: number;
+}
+
+/**
+ * Parse the origin's environment. `hostname` (the machine's name) is the default node id; the
+ * replica id defaults to `<node>-<port>`. Throws ConfigError listing every bad variable.
+ */
+export function loadOriginConfig(env: Record<string, string | undefined>, defaults: { hostname: string }): OriginConfig {
+  // Empty strings count as unset, as in most env-file tooling.
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = OriginEnv.safeParse(clean);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid origin configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  let keys: ReturnType<typeof parseKeyring>;
+  try {
+    keys = parseKeyring(e.MOTIF_ORIGIN_SECRET);
+  } catch (err) {
+    throw new ConfigError(`invalid origin configuration:\n  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
+  }
+  let weights: WeightsSource;
+  if (e.MOTIF_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_MODEL_DIR };
+  else {
+    try {
+      weights = { kind: 's3', s3: s3ConfigFromEnv(clean, { bucket: clean.MOTIF_S3_BUCKET ?? 'motif-weights' }), ref: e.MOTIF_WEIGHTS_REF, storeDir: e.MOTIF_WEIGHTS_STORE ?? `${e.MOTIF_ORIGIN_DATA_DIR}/weights` };
+    } catch (err) {
+      throw new ConfigError(`invalid origin configuration (set MOTIF_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
+    }
+  }
+  const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);
+  return {
+    host: e.MOTIF_ORIGIN_HOST,
+    port: e.MOTIF_ORIGIN_PORT,
+    publicUrl: e.MOTIF_ORIGIN_PUBLIC_URL,
+    replicaId: e.MOTIF_REPLICA_ID ?? `${nodeId}-${e.MOTIF_ORIGIN_PORT}`,
+    nodeId,
+    signingKey: keys.signing,
+    keyring: keys.ring,
+    edgeUrl: e.MOTIF_EDGE_URL,
+    modelId: e.MOTIF_MODEL_ID,
+    engine: e.MOTIF_ENGINE,
+    weights,
+    dataDir: e.MOTIF_ORIGIN_DATA_DIR,
+    limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS },
+    heartbeatMs: e.MOTIF_HEARTBEAT_MS,
+    drainTimeoutMs: e.MOTIF_DRAIN_TIMEOUT_MS,
+  };
+}
+
+function sanitizeId(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._:-]/g, '-').slice(0, 100);
+  return s || 'node';
+}
