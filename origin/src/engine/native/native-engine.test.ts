@@ -1,0 +1,202 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
+import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest, type SamplingParams } from '../types.ts';
+import { NativeEngine, type NativeEngineOptions, type NativeModel } from './native-engine.ts';
+import { logSumExp } from './sampler.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
+interface Case { name: string; input_ids: number[]; last_logits: number[]; top5_ids: number[]; greedy_new_ids: number[] }
+const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
+  cases: Case[];
+  chat: { messages: { role: string; content: string }[]; ids: number[]; greedy_new_ids: number[] };
+};
+const greedy: SamplingParams = { ...DEFAULT_SAMPLING, temperature: 0 };
+
+function request(prompt: GenerateRequest['prompt'], extra: Partial<GenerateRequest> = {}): GenerateRequest {
+  return { requestId: 'r', prompt, maxTokens: 12, sampling: greedy, stop: [], ...extra };
+}
+
+async function collect(engine: NativeEngine, req: GenerateRequest, signal = new AbortController().signal) {
+  const events: EngineEvent[] = [];
+  for await (const e of engine.generate(req, signal)) events.push(e);
+  const deltas = events.filter((e) => e.type === 'delta');
+  const finish = events.at(-1);
+  if (finish?.type !== 'finish') throw new Error('no finish event');
+  return { events, ids: deltas.flatMap((d) => d.tokenIds), text: deltas.map((d) => d.text).join(''), finish, deltas };
+}
+
+function engineWith(opts: Partial<NativeEngineOptions> = {}): NativeEngine {
+  return new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', maxRunning: 4, ...opts });
+}
+
+describe('NativeEngine on the tiny-motif fixture', () => {
+  const engine = engineWith();
+  beforeAll(() => engine.load());
+  afterAll(() => engine.close());
+
+  it('reports its info after load', () => {
+    expect(engine.info()).toEqual({ backend: 'native', model: 'tiny-motif', revision: 'local', maxContextTokens: 128 });
+  });
+
+  it('4 concurrent requests each get exactly the golden greedy ids, with exact usage', async () => {
+    const runs = await Promise.all(expected.cases.map((c) => collect(engine, request({ kind: 'ids', ids: c.input_ids }))));
+    runs.forEach((r, i) => {
+      const c = expected.cases[i]!;
+      expect(r.ids, c.name).toEqual(c.greedy_new_ids);
+      expect(r.events[0]).toEqual({ type: 'start', promptTokens: c.input_ids.length, cachedTokens: 0 });
+      expect(r.finish).toEqual({ type: 'finish', reason: 'length', usage: { promptTokens: c.input_ids.length, completionTokens: 12, cachedTokens: 0 } });
+    });
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvUsage: 0 });
+  });
+
+  it('renders, tokenizes and continues the golden chat prompt', async () => {
+    const r = await collect(engine, request({ kind: 'chat', messages: expected.chat.messages }, { ignoreEos: true }));
+    expect(r.finish.type === 'finish' && r.finish.usage.promptTokens).toBe(expected.chat.ids.length);
+    expect(r.ids).toEqual(expected.chat.greedy_new_ids);
+  });
+
+  it('returns OpenAI-style logprobs of the raw distribution', async () => {
+    const c = expected.cases[0]!;
+    const r = await collect(engine, request({ kind: 'ids', ids: c.input_ids }, { maxTokens: 1, topLogprobs: 5 }));
+    const lp = r.deltas[0]!.logprobs![0]!;
+    const lse = logSumExp(Float32Array.from(c.last_logits));
+    expect(lp.top.map((t) => t.logprob)).toEqual(c.top5_ids.map((id) => expect.closeTo(c.last_logits[id]! - lse, 3)));
+    expect(lp.logprob).toBeCloseTo(c.last_logits[c.greedy_new_ids[0]!]! - lse, 3);
+    expect(lp.bytes.length).toBeGreaterThan(0);
+  });
+
+  it('cuts at a stop string spanning tokens and reports finish stop', async () => {
+    const c = expected.cases[0]!;
+    const full = await collect(engine, request({ kind: 'ids', ids: c.input_ids }));
+    const stop = full.text.slice(5, 9);
+    const r = await collect(engine, request({ kind: 'ids', ids: c.input_ids }, { stop: [stop] }));
+    expect(r.text).toBe(full.text.slice(0, full.text.indexOf(stop)));
+    expect(r.finish).toMatchObject({ reason: 'stop' });
+    expect(r.finish.type === 'finish' && r.finish.usage.completionTokens).toBe(r.ids.length);
+  });
+
+  it('is deterministic for a seed when sampling', async () => {
+    const ids = expected.cases[1]!.input_ids;
+    const run = (seed: number) => collect(engine, request({ kind: 'ids', ids }, { sampling: { ...DEFAULT_SAMPLING, temperature: 1, seed } }));
+    const [a, b, c] = [await run(7), await run(7), await run(8)];
+    expect(a.ids).toEqual(b.ids);
+    expect(a.ids).not.toEqual(c.ids);
+  });
+
+  it('rejects prompts that leave no room in the context', async () => {
+    const err = await collect(engine, request({ kind: 'ids', ids: new Array(128).fill(5) })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).code).toBe('context_length_exceeded');
+    const bad = await collect(engine, request({ kind: 'ids', ids: [1, 999] })).catch((e: unknown) => e);
+    expect((bad as ApiError).code).toBe('invalid_request_error');
+  });
+});
+
+/** A stand-in model whose next token is always (last id + 1) mod 384, to steer into eos. */
+function successorModel(): NativeModel {
+  const V = 384;
+  return {
+    config: { vocab_size: V, max_position_embeddings: 128 },
+    eosTokenIds: [383, 381],
+    createCache: (capacity) => {
+      let length = 0;
+      return { capacity, get length() { return length; }, truncate: (n: number) => void (length = n), grow: (k: number) => (length += k) };
+    },
+    forward: async (batch) =>
+      batch.map((e) => {
+        (e.cache as unknown as { grow(k: number): void }).grow(e.ids.length);
+        const row = new Float32Array(V);
+        row[(e.ids.at(-1)! + 1) % V] = 10;
+        return row;
+      }),
+  };
+}
+
+describe('NativeEngine end conditions', () => {
+  const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'succ' }, { loadModel: async () => successorModel() });
+  beforeAll(() => engine.load());
+  afterAll(() => engine.close());
+
+  it('an eos id ends the sequence with stop; eos is billed but has no text', async () => {
+    // 378 → 379 → 380 → 381 = <|endoftext|>, an eos id from generation_config.
+    const r = await collect(engine, request({ kind: 'ids', ids: [378] }, { maxTokens: 10 }));
+    expect(r.ids).toEqual([379, 380]);
+    expect(r.finish).toEqual({ type: 'finish', reason: 'stop', usage: { promptTokens: 1, completionTokens: 3, cachedTokens: 0 } });
+  });
+
+  it('ignoreEos keeps going to the token budget; special tokens never become text', async () => {
+    const r = await collect(engine, request({ kind: 'ids', ids: [379] }, { maxTokens: 6, ignoreEos: true }));
+    expect(r.ids).toEqual([380, 381, 382, 383, 0, 1]);
+    expect(r.text).not.toContain('<|');
+    expect(r.text.endsWith('!"')).toBe(true); // ids 0 and 1 are '!' and '"' in GPT-2 byte order
+    expect(r.finish).toMatchObject({ reason: 'length', usage: { completionTokens: 6 } });
+  });
+
+  it('a max_tokens beyond the context is capped and ends with length at the limit', async () => {
+    const r = await collect(engine, request({ kind: 'ids', ids: new Array(120).fill(10) }, { maxTokens: 1000, ignoreEos: true }));
+    expect(r.ids).toHaveLength(8);
+    expect(r.finish).toMatchObject({ reason: 'length' });
+  });
+
+  it('chat requests fail clearly when the model has no template; completions still work', async () => {
+    const { loadTokenizerDir } = await import('./tokenizer-files.ts');
+    const bare = new NativeEngine(
+      { modelDir: FIXTURE, modelId: 'bare' },
+      { loadModel: async () => successorModel(), loadTokenizer: async (dir) => ({ ...(await loadTokenizerDir(dir)), chatTemplate: undefined }) },
+    );
+    await bare.load();
+    const err = await collect(bare, request({ kind: 'chat', messages: [{ role: 'user', content: 'hi' }] })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_request_error', param: 'messages' });
+    expect((await collect(bare, request({ kind: 'text', text: 'hi' }, { maxTokens: 2 }))).ids).toHaveLength(2);
+    await bare.close();
+  });
+});
+
+describe('NativeEngine admission and abort', () => {
+  it('fails bad options at construction', () => {
+    expect(() => engineWith({ maxRunning: 0 })).toThrow(ApiError);
+    expect(() => new NativeEngine({ modelDir: FIXTURE } as NativeEngineOptions)).toThrow(/modelId/);
+  });
+
+  it('abort frees the slot within a step, ends with finish abort and exact usage', async () => {
+    const engine = engineWith({ maxRunning: 1, maxQueue: 1 });
+    await engine.load();
+    const ctrl = new AbortController();
+    const ids = expected.cases[1]!.input_ids;
+    const seen: number[] = [];
+    let finish: EngineEvent | undefined;
+    const waiter = collect(engine, request({ kind: 'ids', ids: expected.cases[0]!.input_ids }));
+    for await (const e of engine.generate(request({ kind: 'ids', ids }, { maxTokens: 100 }), ctrl.signal)) {
+      if (e.type === 'delta') {
+        seen.push(...e.tokenIds);
+        if (seen.length === 3) ctrl.abort();
+      }
+      if (e.type === 'finish') finish = e;
+    }
+    expect(finish).toEqual({ type: 'finish', reason: 'abort', usage: { promptTokens: ids.length, completionTokens: seen.length, cachedTokens: 0 } });
+    expect(seen.length).toBeLessThanOrEqual(4);
+    // The waiting request got the slot and runs to completion.
+    expect((await waiter).ids).toEqual(expected.cases[0]!.greedy_new_ids);
+    await engine.close();
+  });
+
+  it('overflow beyond the queue is overloaded with retryAfter; breaking out of the loop aborts', async () => {
+    const engine = engineWith({ maxRunning: 1, maxQueue: 0 });
+    await engine.load();
+    const first = engine.generate(request({ kind: 'ids', ids: [1, 2, 3] }, { maxTokens: 50 }), new AbortController().signal)[Symbol.asyncIterator]();
+    expect((await first.next()).value).toMatchObject({ type: 'start' });
+    const err = await collect(engine, request({ kind: 'ids', ids: [4] })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'overloaded' });
+    expect((err as ApiError).retryAfter).toBeGreaterThanOrEqual(1);
+    await first.return!(undefined);
+    // The consumer left: the slot is free again for the next request.
+    const next = await collect(engine, request({ kind: 'ids', ids: [4] }, { maxTokens: 2 }));
+    expect(next.ids).toHaveLength(2);
+    await engine.drain();
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0 });
+    await engine.close();
+    expect(await collect(engine, request({ kind: 'ids', ids: [4] })).catch((e: unknown) => e)).toMatchObject({ code: 'engine_unavailable' });
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * NativeEngine: the Engine port (../types.ts) over the TypeScript Motif forward pass. Prompts are
+ * rendered (chat template) and tokenized here, then run by the continuous-batching Scheduler;
+ * per-request sampling, text and events live in native-engine-request.ts. The model and tokenizer
+ * loaders are injectable, so tests and other composition roots can supply their own.
+ */
+import { z } from 'zod';
+import { ApiError, fromZodError } from '#shared/errors.ts';
+import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
+import { noChatTemplateError } from './chat-template.ts';
+import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
+import { createSamplerWorkspace } from './sampler.ts';
+import { Scheduler, type BatchModel } from './scheduler.ts';
+import type { TokenizerBundle } from './tokenizer-files.ts';
+
+/** Constructor options; bad values fail at construction with a message naming the field. */
+export const NativeEngineOptionsSchema = z.strictObject({
+  /** Local HF-style model directory (config.json, safetensors, tokenizer files). */
+  modelDir: z.string().min(1),
+  /** Public model id, e.g. `motif-2.6b`. */
+  modelId: z.string().min(1),
+  /** Weights revision served (manifest revision id), `local` for a plain directory. */
+  revision: z.string().min(1).default('local'),
+  /** Most sequences in the running batch. */
+  maxRunning: z.number().int().min(1).max(4096).default(8),
+  /** KV tokens all running sequences may reserve together; default maxRunning × context length. */
+  kvBudgetTokens: z.number().int().min(2).optional(),
+  /** Most requests waiting for a slot; beyond that generate() fails with `overloaded`. */
+  maxQueue: z.number().int().min(0).max(1_000_000).default(64),
+  /** Most prompt tokens prefilled per step (over all sequences), so long prompts cannot stall decodes. */
+  prefillChunk: z.number().int().min(1).max(1 << 20).default(256),
+});
+export type NativeEngineOptions = z.input<typeof NativeEngineOptionsSchema>;
+
+/** What the engine needs from a loaded model (MotifModel satisfies it). */
+export interface NativeModel extends BatchModel {
+  readonly config: { readonly vocab_size: number; readonly max_position_embeddings: number };
+  readonly eosTokenIds: readonly number[];
+}
+
+export interface NativeEngineDeps {
+  loadModel?: (dir: string) => Promise<NativeModel>;
+  loadTokenizer?: (dir: string) => Promise<TokenizerBundle>;
+}
+
+interface Loaded {
+  model: NativeModel;
+  bundle: TokenizerBundle;
+  scheduler: Scheduler;
+  ctx: RequestContext;
+  maxContext: number;
+}
+
+export class NativeEngine implements Engine {
+  private readonly opts: z.infer<typeof NativeEngineOptionsSchema>;
+  private readonly deps: NativeEngineDeps;
+  private loaded: Loaded | undefined;
+  private loading: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: NativeEngineOptions, deps: NativeEngineDeps = {}) {
+    const r = NativeEngineOptionsSchema.safeParse(options);
+    if (!r.success) throw fromZodError(r.error);
+    this.opts = r.data;
+    this.deps = deps;
+  }
+
+  /** Model id, revision and context length (0 until `load` resolved). */
+  info(): EngineInfo {
+    return { backend: 'native', model: this.opts.modelId, revision: this.opts.revision, maxContextTokens: this.loaded?.maxContext ?? 0 };
+  }
+
+  /** Load weights and tokenizer; idempotent. */
+  load(): Promise<void> {
+    this.loading ??= this.doLoad();
+    return this.loading;
+  }
+
+  private async doLoad(): Promise<void> {
+    const loadModel = this.deps.loadModel ?? (async (dir: string) => (await import('./model.ts')).MotifModel.load(dir));
+    const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('./tokenizer-files.ts')).loadTokenizerDir(dir));
+    const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir), loadTokenizer(this.opts.modelDir)]);
+    const context = model.config.max_position_embeddings;
+    const kvBudgetTokens = this.opts.kvBudgetTokens ?? this.opts.maxRunning * context;
+    const scheduler = new Scheduler(model, {
+      maxRunning: this.opts.maxRunning,
+      kvBudgetTokens,
+      maxQueue: this.opts.maxQueue,
+      prefillChunk: this.opts.prefillChunk,
+    });
+    this.loaded = {
+      model,
+      bundle,
+      scheduler,
+      maxContext: Math.min(context, kvBudgetTokens),
+      ctx: { tokenizer: bundle.tokenizer, eosTokenIds: new Set(model.eosTokenIds), workspace: createSamplerWorkspace(model.config.vocab_size) },
+    };
+  }
+
+  /**
+   * Stream one request: `start`, `delta`*, `finish`. Admission errors (context length, overload,
+   * bad prompt, not loaded) reject the first `next()`. Leaving the loop early aborts the request.
+   */
+  async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+    const l = this.loaded;
+    if (this.closed) throw new ApiError('engine_unavailable', 'The engine is shut down.');
+    if (!l) throw new ApiError('engine_unavailable', 'The model is not loaded yet.', { retryAfter: 5 });
+    const promptIds = this.promptIds(l, req);
+    if (promptIds.length >= l.maxContext) {
+      throw new ApiError(
+        'context_length_exceeded',
+        `This model's maximum context length is ${l.maxContext} tokens, but the prompt has ${promptIds.length} tokens; no room is left for the completion.`,
+        { param: req.prompt.kind === 'chat' ? 'messages' : 'prompt' },
+      );
+    }
+    if (req.maxTokens !== undefined && (!Number.isInteger(req.maxTokens) || req.maxTokens < 1)) {
+      throw new ApiError('invalid_request_error', 'max_tokens must be a positive integer.', { param: 'max_tokens' });
+    }
+    if (req.topLogprobs !== undefined && (!Number.isInteger(req.topLogprobs) || req.topLogprobs < 0 || req.topLogprobs > 20)) {
+      throw new ApiError('invalid_request_error', 'top_logprobs must be an integer in [0, 20].', { param: 'top_logprobs' });
+    }
+    // The budget is capped by the context: a too-large max_tokens ends with 'length' at the limit.
+    const maxNew = Math.min(req.maxTokens ?? Infinity, l.maxContext - promptIds.length);
+    const cancel = new AbortController();
+    const events = new EventChannel<EngineEvent>();
+    l.scheduler.submit(createGenerationJob(l.ctx, req, promptIds, maxNew, AbortSignal.any([signal, cancel.signal]), events));
+    let finished = false;
+    try {
+      yield { type: 'start', promptTokens: promptIds.length, cachedTokens: 0 };
+      for await (const e of events) {
+        if (e.type === 'finish') finished = true;
+        yield e;
+      }
+    } finally {
+      if (!finished) cancel.abort(); // consumer stopped early: free the slot
+    }
+  }
+
+  private promptIds(l: Loaded, req: GenerateRequest): number[] {
+    const p = req.prompt;
+    if (p.kind === 'ids') {
+      const V = l.model.config.vocab_size;
+      const bad = p.ids.find((id) => !Number.isInteger(id) || id < 0 || id >= V);
+      if (bad !== undefined) throw new ApiError('invalid_request_error', `Token id ${bad} is outside the vocabulary [0, ${V}).`, { param: 'prompt' });
+      if (p.ids.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
+      return p.ids;
+    }
+    const tok = l.bundle.tokenizer;
+    if (p.kind === 'text') {
+      const ids = tok.encode(p.text, { addSpecialTokens: true });
+      if (ids.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
+      return ids;
+    }
+    if (!l.bundle.chatTemplate) throw noChatTemplateError(this.opts.modelId);
+    // The template already places every special token; the post-processor must not add more.
+    return tok.encode(l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+  }
+
+  /** Stop admitting; resolves once queued and running requests have finished. */
+  async drain(): Promise<void> {
+    await this.loaded?.scheduler.drain();
+  }
+
+  stats(): EngineStats {
+    const s = this.loaded?.scheduler.stats();
+    return {
+      waiting: s?.waiting ?? 0,
+      running: s?.running ?? 0,
+      maxRunning: this.opts.maxRunning,
+      kvUsage: s?.kvUsage ?? 0,
+      tokensPerSecond: s?.tokensPerSecond ?? 0,
+      promptTokensTotal: s?.promptTokensTotal ?? 0,
+      generationTokensTotal: s?.generationTokensTotal ?? 0,
+      // No prefix cache in the native engine yet.
+      prefixCacheQueries: 0,
+      prefixCacheHits: 0,
+    };
+  }
+
+  /** Fail outstanding requests and release the model. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.loaded?.scheduler.close();
+    this.loaded = undefined;
+  }
+}
