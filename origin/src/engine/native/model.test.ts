@@ -150,6 +150,14 @@ describe('MotifModel invariants', () => {
     caches.forEach((cache, i) => expect(cache.length).toBe(expected.cases[i]!.input_ids.length));
   });
 
+  it('forwardDebug gives the same hidden states when chunked', async () => {
+    const c = byName('len7');
+    const chunked = await MotifModel.load(FIXTURE, { maxChunkRows: 3, kvBlockTokens: 2 });
+    const dbg = await chunked.forwardDebug(chunked.createCache(16), c.input_ids);
+    c.hidden_states!.values.forEach((layer, l) => layer.forEach((row, t) => expect(maxAbsDiff(dbg.hidden[l]![t]!, row)).toBeLessThan(TOL)));
+    c.prefill_logits_all_positions!.forEach((row, t) => expect(maxAbsDiff(dbg.logits[t]!, row)).toBeLessThan(TOL));
+  });
+
   it('truncate rolls a cache back to a prefix', async () => {
     const c = byName('len19');
     const cache = model.createCache(64);

@@ -37,39 +37,43 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
   const maxCols = opts.maxCols ?? 8192;
   if (!Number.isInteger(maxCols) || maxCols <= 0) throw new RangeError(`maxCols must be a positive integer, got ${maxCols}`);
   let row = new Float32Array(maxCols);
-  let rowBits = new Uint32Array(row.buffer);
+  let rowBits = new Int32Array(row.buffer);
   // 256 KiB: every half value as f32, so F16 rows widen by table lookup.
   const f16 = createF16Table();
+  // 32-bit views of BF16 matrices (two weights per load), made once per matrix.
+  const pairViews = new WeakMap<Uint16Array, Uint32Array>();
 
   function scratchRow(cols: number): Float32Array {
     if (cols > row.length) {
       row = new Float32Array(cols);
-      rowBits = new Uint32Array(row.buffer);
+      rowBits = new Int32Array(row.buffer);
     }
     return row;
   }
 
-  // Widen W[o, :] into `dst` starting at dstOffset.
-  function widen(w: WeightMatrix, o: number, dst: Float32Array, dstBits: Uint32Array | null, dstOffset: number): void {
-    const n = w.cols;
-    const off = o * n;
-    if (w.dtype === 'F32') {
-      dst.set(w.data.subarray(off, off + n), dstOffset);
-    } else if (w.dtype === 'BF16') {
-      const src = w.data;
-      if (dstBits) {
-        // bf16 is the upper half of an f32: shifting the bits is the whole conversion.
-        for (let i = 0; i < n; i++) dstBits[dstOffset + i] = src[off + i]! << 16;
-      } else {
-        const r = scratchRow(n);
-        for (let i = 0; i < n; i++) rowBits[i] = src[off + i]! << 16;
-        dst.set(r.subarray(0, n), dstOffset);
-      }
-    } else {
-      const table = f16;
-      const src = w.data;
-      for (let i = 0; i < n; i++) dst[dstOffset + i] = table[src[off + i]!]!;
+  function pairView(data: Uint16Array, cols: number): Uint32Array | null {
+    if (cols % 2 !== 0 || data.byteOffset % 4 !== 0) return null;
+    let v = pairViews.get(data);
+    if (!v) {
+      v = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 1);
+      pairViews.set(data, v);
     }
+    return v;
+  }
+
+  // Widen W[o, :] into the scratch row.
+  function widenRow(w: WeightMatrix, o: number, pairs: Uint32Array | null): Float32Array {
+    const n = w.cols;
+    const r = scratchRow(n);
+    if (w.dtype === 'BF16') {
+      if (pairs) widenBf16Pairs(pairs, (o * n) >>> 1, n >>> 1, rowBits);
+      else widenBf16(w.data, o * n, n, rowBits);
+    } else if (w.dtype === 'F16') {
+      widenF16(w.data, o * n, n, f16, r);
+    } else {
+      r.set(w.data.subarray(o * n, o * n + n));
+    }
+    return r;
   }
 
   return {
@@ -84,17 +88,34 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
         for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, w.data, o * n, n);
         return;
       }
-      const r = scratchRow(n);
-      for (let o = 0; o < out; o++) {
-        widen(w, o, r, rowBits, 0);
-        dotRows(y, x, rows, out, o, r, 0, n);
-      }
+      const pairs = w.dtype === 'BF16' ? pairView(w.data, n) : null;
+      for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, widenRow(w, o, pairs), 0, n);
     },
     readRow(w, rowIndex, dst, dstOffset) {
       if (!Number.isInteger(rowIndex) || rowIndex < 0 || rowIndex >= w.rows) throw new RangeError(`row ${rowIndex} outside [0, ${w.rows})`);
-      widen(w, rowIndex, dst, null, dstOffset);
+      const n = w.cols;
+      if (w.dtype === 'F32') dst.set(w.data.subarray(rowIndex * n, rowIndex * n + n), dstOffset);
+      else dst.set(widenRow(w, rowIndex, null).subarray(0, n), dstOffset);
     },
   };
+}
+
+// bf16 is the upper half of an f32: shifting the bits up is the whole conversion.
+function widenBf16(src: Uint16Array, off: number, n: number, dst: Int32Array): void {
+  for (let i = 0; i < n; i++) dst[i] = src[off + i]! << 16;
+}
+
+// Two bf16 per 32-bit load (little-endian: the even element is the low half).
+function widenBf16Pairs(src: Uint32Array, off: number, pairs: number, dst: Int32Array): void {
+  for (let j = 0; j < pairs; j++) {
+    const u = src[off + j]!;
+    dst[2 * j] = u << 16;
+    dst[2 * j + 1] = u & 0xffff0000;
+  }
+}
+
+function widenF16(src: Uint16Array, off: number, n: number, table: Float32Array, dst: Float32Array): void {
+  for (let i = 0; i < n; i++) dst[i] = table[src[off + i]!]!;
 }
 
 // y[r·out + o] = x[r, :] · wr[wOff .. wOff+n) for every row r of x.
