@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
+import { NativeEngine } from './native/native-engine.ts';
+import { availableBackends, createEngine, engineRegistry } from './registry.ts';
+
+describe('engine registry', () => {
+  it('builds the native engine from validated options', () => {
+    const e = createEngine('native', { modelDir: '/models/x', modelId: 'motif-2.6b' });
+    expect(e).toBeInstanceOf(NativeEngine);
+    expect(e.info()).toMatchObject({ backend: 'native', model: 'motif-2.6b', revision: 'local' });
+  });
+
+  it.each([
+    ['invalid native options', 'native', { modelDir: '', modelId: 'm' }, /modelDir/],
+    ['unknown option key', 'native', { modelDir: 'd', modelId: 'm', maxRuning: 3 }, /maxRuning|Unrecognized/],
+    ['vllm not in this build', 'vllm', {}, /'vllm' is not implemented in this build/],
+    ['sim not in this build', 'sim', {}, /'sim' is not implemented in this build/],
+    ['unknown backend', 'tgi', {}, /Unknown engine backend 'tgi'/],
+  ])('%s fails at construction', (_name, backend, opts, message) => {
+    expect(() => createEngine(backend, opts)).toThrow(ApiError);
+    expect(() => createEngine(backend, opts)).toThrow(message);
+  });
+
+  it('has one entry per backend and lists the implemented ones', () => {
+    expect(Object.keys(engineRegistry).sort()).toEqual(['native', 'sim', 'vllm']);
+    expect(availableBackends()).toEqual(['native']);
+  });
+});
