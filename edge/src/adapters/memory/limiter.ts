@@ -4,7 +4,7 @@
  * share memory. Idle subjects are swept so the map stays bounded by active tenants.
  */
 import type { LimitDecision, Limiter } from '../../ports.ts';
-import { admit, charge, idle, limitRules, LimitsConfig, type SubjectState } from '../../middleware/limits/policy.ts';
+import { admit, charge, idle, limitRules, type LimitsConfig, type SubjectState } from '../../middleware/limits/policy.ts';
 
 export interface MemoryLimiterOptions {
   limits?: Partial<LimitsConfig>;
@@ -14,7 +14,7 @@ export interface MemoryLimiterOptions {
 
 /** Create an in-memory limiter; throws on invalid limits. */
 export function memoryLimiter(opts: MemoryLimiterOptions = {}): Limiter {
-  const rules = limitRules(LimitsConfig.parse(opts.limits ?? {}));
+  const rules = limitRules(opts.limits ?? {});
   const sweepAt = opts.sweepAt ?? 10_000;
   if (!Number.isInteger(sweepAt) || sweepAt < 1) throw new Error('memoryLimiter: sweepAt must be a positive integer');
   const states = new Map<string, SubjectState>();

@@ -25,8 +25,9 @@ export interface SubjectState {
   tokens?: GcraState;
 }
 
-/** Turn config into rules (validated). */
-export function limitRules(cfg: LimitsConfig): LimitRules {
+/** Turn config into rules; throws (naming the field) on a negative or non-integer limit. */
+export function limitRules(input: z.input<typeof LimitsConfig>): LimitRules {
+  const cfg = LimitsConfig.parse(input);
   const rules: LimitRules = {
     requests: cfg.requestsPerMinute > 0 ? { limit: cfg.requestsPerMinute, periodMs: 60_000 } : null,
     tokens: cfg.tokensPerMinute > 0 ? { limit: cfg.tokensPerMinute, periodMs: 60_000 } : null,

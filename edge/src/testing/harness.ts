@@ -1,0 +1,103 @@
+/**
+ * An in-process edge for tests: the real app on in-memory ports, a manual clock, fake origins
+ * on a fake network, a seeded API key, and helpers that sign internal calls like an origin does.
+ */
+import type { Hono } from 'hono';
+import { HEADERS, INTERNAL_PATHS, type Heartbeat } from '#shared/protocol.ts';
+import { SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import { readSse, type SseEvent } from '#shared/sse.ts';
+import type { UsageRecord } from '#shared/usage.ts';
+import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
+import type { EdgeEnv } from '../context.ts';
+import { manualClock, type ManualClock } from '../adapters/memory/clock.ts';
+import { memoryKeyStore } from '../adapters/memory/key-store.ts';
+import { memoryLedger } from '../adapters/memory/ledger.ts';
+import { memoryLimiter } from '../adapters/memory/limiter.ts';
+import { memoryPool } from '../adapters/memory/pool.ts';
+import { keyRecord } from '../middleware/auth/api-keys.ts';
+import { createFakeOrigin, fakeNetwork, type FakeOrigin, type FakeOriginOptions } from './fake-origin.ts';
+
+export const TEST_KEY = 'sk-motif-test-0123456789abcdefABCDEF';
+export const TEST_SIGNING: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789abcdef' };
+export const TEST_RING: ReadonlyMap<string, string> = new Map([[TEST_SIGNING.kid, TEST_SIGNING.secret]]);
+
+export interface TestEdge {
+  app: Hono<EdgeEnv>;
+  clock: ManualClock;
+  ledger: ReturnType<typeof memoryLedger>;
+  origins: FakeOrigin[];
+  network: ReturnType<typeof fakeNetwork>;
+  logs: string[];
+  /** Send a signed heartbeat for `origin` (as the origin would). */
+  beat(origin: FakeOrigin, overrides?: Partial<Heartbeat>): Promise<Response>;
+  /** POST a signed internal request. */
+  signedPost(path: string, body: unknown, opts?: { key?: SigningKey; requestId?: string; tamper?: boolean }): Promise<Response>;
+  /** POST a public API request with the test key. */
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+}
+
+export interface TestEdgeOptions {
+  origins?: Omit<FakeOriginOptions, 'keyring' | 'now'>[];
+  deps?: Partial<EdgeAppDeps>;
+  limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+}
+
+/** Build a test edge. */
+export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
+  const clock = manualClock(Date.now());
+  const ledger = memoryLedger();
+  const keys = memoryKeyStore([await keyRecord({ secret: TEST_KEY, tenantId: 'acme', createdAt: clock.now() })]);
+  const origins = (opts.origins ?? [{ replicaId: 'r1' }]).map((o) => createFakeOrigin({ ...o, keyring: TEST_RING, now: clock.now }));
+  const network = fakeNetwork(origins);
+  const logs: string[] = [];
+  let seq = 0;
+  const app = createEdgeApp({
+    keys, ledger, clock,
+    limiter: memoryLimiter({ limits: opts.limits }),
+    pool: memoryPool(),
+    keyring: { signing: TEST_SIGNING, ring: TEST_RING },
+    originFetch: network.fetch,
+    log: (m, f) => logs.push(`${m} ${JSON.stringify(f ?? {})}`),
+    ...opts.deps,
+  });
+
+  async function signedPost(path: string, body: unknown, o: { key?: SigningKey; requestId?: string; tamper?: boolean } = {}) {
+    const text = JSON.stringify(body);
+    const requestId = o.requestId ?? `internal-${++seq}`;
+    const sig = await sign({ method: 'POST', path, requestId, tenantId: 'r1', body: text }, o.key ?? TEST_SIGNING, clock.now());
+    return await app.request(path, {
+      method: 'POST',
+      body: o.tamper ? text.replace('}', ',"x":1}') : text,
+      headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'r1', [SIGNATURE_HEADER]: sig },
+    });
+  }
+
+  return {
+    app, clock, ledger, origins, network, logs,
+    signedPost,
+    beat: (origin, overrides) => signedPost(INTERNAL_PATHS.heartbeat, origin.heartbeat({ ts: clock.now(), ...overrides })),
+    post: async (path, body, headers = {}) => app.request(path, {
+      method: 'POST',
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', ...headers },
+    }),
+    get: async (path, headers = {}) => app.request(path, { headers: { authorization: `Bearer ${TEST_KEY}`, ...headers } }),
+  };
+}
+
+/** A valid usage record with overrides. */
+export function usageRecord(o: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    request_id: 'req-1', replica_id: 'r1', tenant_id: 'acme', key_id: 'key_1', model: 'motif-test', revision: 'rev-1',
+    endpoint: 'chat.completions', prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, outcome: 'finish',
+    started_at: Date.UTC(2026, 0, 2, 10), finished_at: Date.UTC(2026, 0, 2, 10, 0, 1), ...o,
+  };
+}
+
+/** Read an SSE response body into events. */
+export async function sseEvents(res: Response): Promise<SseEvent[]> {
+  const out: SseEvent[] = [];
+  for await (const ev of readSse(res.body!)) out.push(ev);
+  return out;
+}
