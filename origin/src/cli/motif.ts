@@ -1,0 +1,111 @@
+/**
+ * Conformance CLI for the native Motif implementation. Exactly one JSON line on stdout:
+ *   motif logits   --model <dir> (--ids 1,2,3 | --prompt "text")               → {"logits":[...]}
+ *   motif generate --model <dir> (--ids … | --prompt …) [--max-tokens N] [--ignore-eos] → {"ids":[...]}
+ * `logits` are the last position's; `generate` is greedy and prints the new ids only, ending at
+ * (and including) the first eos id unless --ignore-eos. Errors go to stderr with exit code 2.
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { ApiError } from '#shared/errors.ts';
+import { MotifModel } from '../engine/native/model.ts';
+import { argmax } from '../engine/native/sampler.ts';
+import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
+
+const USAGE = 'usage: motif <logits|generate> --model <dir> (--ids 1,2,3 | --prompt "text") [--max-tokens N] [--ignore-eos]';
+
+const IdList = z
+  .string()
+  .regex(/^\s*\d+(\s*,\s*\d+)*\s*$/, 'expected comma-separated token ids, e.g. 1,2,3')
+  .transform((s) => s.split(',').map((x) => Number(x.trim())));
+
+const Args = z
+  .strictObject({
+    command: z.enum(['logits', 'generate']),
+    model: z.string().min(1, '--model <dir> is required'),
+    ids: IdList.optional(),
+    prompt: z.string().optional(),
+    maxTokens: z.coerce.number().int().min(1).default(16),
+    ignoreEos: z.boolean().default(false),
+  })
+  .refine((a) => (a.ids === undefined) !== (a.prompt === undefined), { message: 'give exactly one of --ids or --prompt', path: ['ids'] });
+type Args = z.infer<typeof Args>;
+
+function parseCli(argv: string[]): Args {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      model: { type: 'string' },
+      ids: { type: 'string' },
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      'ignore-eos': { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new Error(USAGE);
+  const r = Args.safeParse({
+    command: positionals[0],
+    model: values.model ?? '',
+    ids: values.ids,
+    prompt: values.prompt,
+    maxTokens: values['max-tokens'],
+    ignoreEos: values['ignore-eos'],
+  });
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new Error(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}\n${USAGE}`);
+  }
+  return r.data;
+}
+
+/** Prompt ids from --ids, or --prompt tokenized like a completions prompt (special tokens map to ids). */
+async function promptIds(a: Args, vocabSize: number): Promise<number[]> {
+  const ids = a.ids ?? (await loadTokenizerDir(a.model)).tokenizer.encode(a.prompt!, { addSpecialTokens: true });
+  if (ids.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.');
+  const bad = ids.find((id) => id >= vocabSize);
+  if (bad !== undefined) throw new ApiError('invalid_request_error', `Token id ${bad} is outside the vocabulary [0, ${vocabSize}).`);
+  return ids;
+}
+
+/** Greedy continuation: prefill, then one token per step through the KV cache. */
+async function greedy(model: MotifModel, prompt: number[], maxTokens: number, ignoreEos: boolean): Promise<number[]> {
+  const context = model.config.max_position_embeddings;
+  if (prompt.length >= context) throw new ApiError('context_length_exceeded', `The prompt has ${prompt.length} tokens; the context holds ${context}.`);
+  const steps = Math.min(maxTokens, context - prompt.length);
+  const cache = model.createCache(prompt.length + steps);
+  const eos = new Set(model.eosTokenIds);
+  const out: number[] = [];
+  let feed = prompt;
+  while (out.length < steps) {
+    const [logits] = await model.forward([{ cache, ids: feed }]);
+    const id = argmax(logits!);
+    out.push(id);
+    if (!ignoreEos && eos.has(id)) break;
+    feed = [id];
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<string> {
+  const a = parseCli(argv);
+  const model = await MotifModel.load(a.model);
+  const ids = await promptIds(a, model.config.vocab_size);
+  if (a.command === 'logits') {
+    if (ids.length > model.config.max_position_embeddings) {
+      throw new ApiError('context_length_exceeded', `The prompt has ${ids.length} tokens; the context holds ${model.config.max_position_embeddings}.`);
+    }
+    const [logits] = await model.forward([{ cache: model.createCache(ids.length), ids }]);
+    return JSON.stringify({ logits: Array.from(logits!) });
+  }
+  return JSON.stringify({ ids: await greedy(model, ids, a.maxTokens, a.ignoreEos) });
+}
+
+main(process.argv.slice(2)).then(
+  (line) => process.stdout.write(`${line}\n`),
+  (err: unknown) => {
+    process.stderr.write(`motif: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  },
+);
