@@ -1,0 +1,78 @@
+/**
+ * Loads the compiled kernels addon (`build/Release/motif_kernels.node`, built by `build.mjs` at
+ * install time) and checks that it exports what the TS side expects. This is the only file that
+ * touches the binary; `origin/src/engine/native/kernels-addon/` wraps it in the engine's API.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Where `build.mjs` puts the addon. */
+export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('./build/Release/motif_kernels.node', import.meta.url));
+const BUILD_ERROR_PATH = fileURLToPath(new URL('./build/build-error.txt', import.meta.url));
+
+/** Weight storage codes of the native API (matches `WeightType` in src/matmul.h). */
+export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2 } as const;
+
+/** The raw exports of the addon (see src/addon.cc). */
+export interface NativeKernelsBinding {
+  matmul(
+    y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, wtype: number,
+    rows: number, inDim: number, outDim: number, maxThreads: number, allowSimd: boolean,
+  ): void;
+  matmulAsync(
+    y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, wtype: number,
+    rows: number, inDim: number, outDim: number, maxThreads: number, allowSimd: boolean,
+  ): Promise<void>;
+  /** GB/s (1e9 bytes/s) of each run. */
+  readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
+  info(): NativeKernelsInfo;
+}
+
+export const NativeKernelsInfo = z.object({
+  simd: z.enum(['avx2', 'scalar']),
+  threads: z.number().int().min(1),
+  arch: z.string(),
+});
+export type NativeKernelsInfo = z.infer<typeof NativeKernelsInfo>;
+
+const isFunction = z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function');
+const BindingShape = z.object({
+  matmul: isFunction,
+  matmulAsync: isFunction,
+  readBandwidth: isFunction,
+  info: isFunction,
+});
+
+export type NativeLoadResult =
+  | { ok: true; binding: NativeKernelsBinding; info: NativeKernelsInfo; path: string }
+  | { ok: false; reason: string };
+
+/**
+ * Loads the addon from `path` (default: the install-time build). Never throws: a missing or
+ * broken binary gives `{ ok: false, reason }`, with the build's own error when there was one.
+ */
+export function loadNativeKernels(path: string = DEFAULT_ADDON_PATH): NativeLoadResult {
+  if (!existsSync(path)) {
+    const buildError = path === DEFAULT_ADDON_PATH && existsSync(BUILD_ERROR_PATH)
+      ? readFileSync(BUILD_ERROR_PATH, 'utf8').split('\n')[0]
+      : undefined;
+    return {
+      ok: false,
+      reason: `native kernels addon not found at ${path}` +
+        (buildError ? ` (install-time build: ${buildError})` : ' (run `npm run build:kernels`)'),
+    };
+  }
+  try {
+    const exports: unknown = createRequire(import.meta.url)(path);
+    const shape = BindingShape.safeParse(exports);
+    if (!shape.success) return { ok: false, reason: `native kernels addon at ${path} lacks the expected exports` };
+    const binding = exports as NativeKernelsBinding;
+    const info = NativeKernelsInfo.safeParse(binding.info());
+    if (!info.success) return { ok: false, reason: `native kernels addon at ${path} reports an unexpected info()` };
+    return { ok: true, binding, info: info.data, path };
+  } catch (err) {
+    return { ok: false, reason: `cannot load native kernels addon at ${path}: ${(err as Error).message}` };
+  }
+}

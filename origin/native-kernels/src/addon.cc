@@ -1,0 +1,280 @@
+// N-API glue (the C API from Node's own headers). Every argument is checked here, before any
+// pointer is touched: a wrong length or type from JS must become a JS exception, never a read
+// past the end of a buffer.
+//
+// JS API (wrapped by the TS loader):
+//   matmul(y, x, w, wtype, rows, in, out, maxThreads, allowSimd): undefined
+//   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
+//   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
+//   info(): { simd, threads, arch }
+#include <node_api.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bandwidth.h"
+#include "matmul.h"
+#include "thread-pool.h"
+
+namespace motif {
+namespace {
+
+// Largest accepted dimension: products of two stay far inside int64 and JS safe integers.
+constexpr int64_t kMaxDim = int64_t{1} << 31;
+
+#define CHECK_NAPI(env, call)                                        \
+  do {                                                               \
+    if ((call) != napi_ok) {                                         \
+      napi_throw_error((env), "ERR_MOTIF_KERNELS", "N-API call failed: " #call); \
+      return false;                                                  \
+    }                                                                \
+  } while (0)
+
+bool throw_type(napi_env env, const std::string& msg) {
+  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg.c_str());
+  return false;
+}
+
+bool throw_range(napi_env env, const std::string& msg) {
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg.c_str());
+  return false;
+}
+
+struct View {
+  void* data = nullptr;
+  size_t length = 0;  // elements
+  size_t elem = 0;    // bytes per element
+};
+
+bool get_view(napi_env env, napi_value v, napi_typedarray_type want, const char* name,
+              const char* want_name, View* out) {
+  bool is_typed = false;
+  CHECK_NAPI(env, napi_is_typedarray(env, v, &is_typed));
+  if (!is_typed) return throw_type(env, std::string(name) + " must be a " + want_name);
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  CHECK_NAPI(env, napi_get_typedarray_info(env, v, &type, &out->length, &out->data, &buffer, &offset));
+  if (type != want) return throw_type(env, std::string(name) + " must be a " + want_name);
+  out->elem = want == napi_float32_array ? 4 : 2;
+  // A detached buffer reports length 0 and no data; only an empty product may use it.
+  return true;
+}
+
+bool get_int(napi_env env, napi_value v, const char* name, int64_t lo, int64_t hi, int64_t* out) {
+  napi_valuetype t;
+  CHECK_NAPI(env, napi_typeof(env, v, &t));
+  if (t != napi_number) return throw_type(env, std::string(name) + " must be a number");
+  double d;
+  CHECK_NAPI(env, napi_get_value_double(env, v, &d));
+  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
+    return throw_range(env, std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                std::to_string(hi) + "], got " + std::to_string(d));
+  *out = static_cast<int64_t>(d);
+  return true;
+}
+
+bool overlaps(const View& a, size_t a_elems, const View& b, size_t b_elems) {
+  auto a0 = reinterpret_cast<uintptr_t>(a.data), b0 = reinterpret_cast<uintptr_t>(b.data);
+  return a_elems > 0 && b_elems > 0 && a0 < b0 + b_elems * b.elem && b0 < a0 + a_elems * a.elem;
+}
+
+struct MatmulCall {
+  Matmul m{};
+  int max_threads = 0;
+  bool allow_simd = true;
+  napi_value arrays[3]{};  // y, x, w: kept alive by the async variant
+};
+
+bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 7) return throw_type(env, "matmul(y, x, w, wtype, rows, in, out[, maxThreads, allowSimd]) needs 7 arguments");
+  int64_t wtype, rows, in, out, threads = 0;
+  if (!get_int(env, argv[3], "wtype", 0, 2, &wtype)) return false;
+  if (!get_int(env, argv[4], "rows", 0, kMaxDim, &rows)) return false;
+  if (!get_int(env, argv[5], "inDim", 0, kMaxDim, &in)) return false;
+  if (!get_int(env, argv[6], "outDim", 0, kMaxDim, &out)) return false;
+  if (argc > 7 && !get_int(env, argv[7], "maxThreads", 0, 1 << 16, &threads)) return false;
+  if (argc > 8) {
+    napi_valuetype t;
+    CHECK_NAPI(env, napi_typeof(env, argv[8], &t));
+    if (t != napi_boolean) return throw_type(env, "allowSimd must be a boolean");
+    CHECK_NAPI(env, napi_get_value_bool(env, argv[8], &call->allow_simd));
+  }
+  View y, x, w;
+  if (!get_view(env, argv[0], napi_float32_array, "y", "Float32Array", &y)) return false;
+  if (!get_view(env, argv[1], napi_float32_array, "x", "Float32Array", &x)) return false;
+  const bool w32 = wtype == static_cast<int64_t>(WeightType::F32);
+  if (!get_view(env, argv[2], w32 ? napi_float32_array : napi_uint16_array, "w",
+                w32 ? "Float32Array (F32 weights)" : "Uint16Array (BF16/F16 weights)", &w))
+    return false;
+  const size_t ny = rows * out, nx = rows * in, nw = out * in;
+  if (y.length < ny) return throw_range(env, "y holds " + std::to_string(y.length) + " floats, rows*outDim = " + std::to_string(ny));
+  if (x.length < nx) return throw_range(env, "x holds " + std::to_string(x.length) + " floats, rows*inDim = " + std::to_string(nx));
+  if (w.length < nw) return throw_range(env, "w holds " + std::to_string(w.length) + " weights, outDim*inDim = " + std::to_string(nw));
+  // y is written while x and w are read by other threads: overlapping views would race.
+  if (overlaps(y, ny, x, nx) || overlaps(y, ny, w, nw)) return throw_range(env, "y must not share memory with x or w");
+  call->m = Matmul{static_cast<float*>(y.data), static_cast<const float*>(x.data), w.data,
+                   static_cast<WeightType>(wtype), rows, in, out};
+  call->max_threads = static_cast<int>(threads);
+  call->arrays[0] = argv[0];
+  call->arrays[1] = argv[1];
+  call->arrays[2] = argv[2];
+  return true;
+}
+
+napi_value js_matmul(napi_env env, napi_callback_info info) {
+  MatmulCall call;
+  if (parse_matmul(env, info, &call)) matmul(call.m, call.max_threads, call.allow_simd);
+  return nullptr;
+}
+
+// Async jobs: the typed arrays are pinned with references until completion. Callers must not
+// transfer (detach) them meanwhile; the engine owns its buffers, so that is a contract, not a check.
+struct AsyncJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_ref refs[3]{};
+  MatmulCall call;
+  // readBandwidth
+  bool is_probe = false;
+  size_t bytes = 0;
+  int threads = 1;
+  int runs = 1;
+  std::vector<double> gbps;
+  std::string error;
+  bool ok = true;
+};
+
+void async_execute(napi_env, void* data) {
+  auto* job = static_cast<AsyncJob*>(data);
+  if (job->is_probe) {
+    job->ok = measure_read_bandwidth(job->bytes, job->threads, job->runs, job->gbps, job->error);
+  } else {
+    matmul(job->call.m, job->call.max_threads, job->call.allow_simd);
+  }
+}
+
+void async_complete(napi_env env, napi_status status, void* data) {
+  auto* job = static_cast<AsyncJob*>(data);
+  napi_value result = nullptr;
+  if (status != napi_ok) {
+    job->ok = false;
+    job->error = "kernel job was cancelled";
+  }
+  if (job->ok && job->is_probe) {
+    napi_create_array_with_length(env, job->gbps.size(), &result);
+    for (size_t i = 0; i < job->gbps.size(); ++i) {
+      napi_value v;
+      napi_create_double(env, job->gbps[i], &v);
+      napi_set_element(env, result, static_cast<uint32_t>(i), v);
+    }
+  } else if (job->ok) {
+    napi_get_undefined(env, &result);
+  }
+  if (job->ok) {
+    napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_value msg, err;
+    napi_create_string_utf8(env, job->error.c_str(), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, nullptr, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+  }
+  for (napi_ref r : job->refs)
+    if (r != nullptr) napi_delete_reference(env, r);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+napi_value queue(napi_env env, AsyncJob* job, const char* name) {
+  napi_value promise, resource_name;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, nullptr, resource_name, async_execute, async_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    for (napi_ref r : job->refs)
+      if (r != nullptr) napi_delete_reference(env, r);
+    delete job;
+    napi_throw_error(env, "ERR_MOTIF_KERNELS", "cannot queue kernel job");
+    return nullptr;
+  }
+  return promise;
+}
+
+napi_value js_matmul_async(napi_env env, napi_callback_info info) {
+  auto* job = new AsyncJob();
+  if (!parse_matmul(env, info, &job->call)) {
+    delete job;
+    return nullptr;
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (napi_create_reference(env, job->call.arrays[i], 1, &job->refs[i]) != napi_ok) {
+      for (napi_ref r : job->refs)
+        if (r != nullptr) napi_delete_reference(env, r);
+      delete job;
+      napi_throw_error(env, "ERR_MOTIF_KERNELS", "cannot pin matmul arguments");
+      return nullptr;
+    }
+  }
+  return queue(env, job, "motif.matmul");
+}
+
+napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 3) {
+    throw_type(env, "readBandwidth(bytes, threads, runs) needs 3 arguments");
+    return nullptr;
+  }
+  int64_t bytes, threads, runs;
+  if (!get_int(env, argv[0], "bytes", 4096, int64_t{1} << 40, &bytes) ||
+      !get_int(env, argv[1], "threads", 1, 1 << 16, &threads) ||
+      !get_int(env, argv[2], "runs", 1, 1000, &runs))
+    return nullptr;
+  auto* job = new AsyncJob();
+  job->is_probe = true;
+  job->bytes = static_cast<size_t>(bytes);
+  job->threads = static_cast<int>(threads);
+  job->runs = static_cast<int>(runs);
+  return queue(env, job, "motif.readBandwidth");
+}
+
+napi_value js_info(napi_env env, napi_callback_info) {
+  napi_value obj, simd, threads, arch;
+  napi_create_object(env, &obj);
+  napi_create_string_utf8(env, matmul_simd_name(), NAPI_AUTO_LENGTH, &simd);
+  napi_create_int32(env, shared_pool().size(), &threads);
+#if defined(__x86_64__)
+  const char* arch_name = "x64";
+#elif defined(__aarch64__)
+  const char* arch_name = "arm64";
+#else
+  const char* arch_name = "other";
+#endif
+  napi_create_string_utf8(env, arch_name, NAPI_AUTO_LENGTH, &arch);
+  napi_set_named_property(env, obj, "simd", simd);
+  napi_set_named_property(env, obj, "threads", threads);
+  napi_set_named_property(env, obj, "arch", arch);
+  return obj;
+}
+
+}  // namespace
+}  // namespace motif
+
+// Context-aware registration (napi_register_module_v1): the addon may be loaded by the main
+// thread and by any number of worker_threads, each getting its own exports object. It keeps no
+// per-context state; the thread pool is process-wide on purpose (see thread-pool.h).
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"matmul", nullptr, motif::js_matmul, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"matmulAsync", nullptr, motif::js_matmul_async, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"readBandwidth", nullptr, motif::js_read_bandwidth, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
+  return exports;
+}

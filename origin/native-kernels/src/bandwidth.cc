@@ -1,0 +1,123 @@
+#include "bandwidth.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "cpu.h"
+#include "thread-pool.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define MOTIF_HAVE_AVX2_READ 1
+#endif
+
+namespace motif {
+namespace {
+
+constexpr size_t kAlign = 4096;
+
+// Sums the buffer as 64-bit words with four independent accumulators: enough loads in flight
+// for DRAM to be the limit, and a result the compiler cannot discard.
+uint64_t read_scalar(const uint8_t* p, size_t n) {
+  const uint64_t* q = reinterpret_cast<const uint64_t*>(p);
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  size_t words = n / 8, i = 0;
+  for (; i + 4 <= words; i += 4) {
+    a += q[i];
+    b += q[i + 1];
+    c += q[i + 2];
+    d += q[i + 3];
+  }
+  for (; i < words; ++i) a += q[i];
+  return a + b + c + d;
+}
+
+#ifdef MOTIF_HAVE_AVX2_READ
+__attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  size_t i = 0;
+  // Two cache lines per iteration, 32-byte aligned loads (slices start on 4 KiB boundaries).
+  for (; i + 128 <= n; i += 128) {
+    a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+    b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+    c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+    d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+  }
+  __m256i s = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+  alignas(32) uint64_t lanes[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + read_scalar(p + i, n - i);
+}
+#endif
+
+struct Probe {
+  uint8_t* buf;
+  size_t bytes;
+  int threads;
+  bool simd;
+  bool fill;  // first pass writes instead of reading
+  std::atomic<uint64_t> sink{0};
+};
+
+void probe_task(void* ctx, int index) {
+  Probe& p = *static_cast<Probe*>(ctx);
+  // Slices on 4 KiB boundaries: aligned loads, and no two threads share a page.
+  const size_t pages = p.bytes / kAlign;
+  const size_t begin = pages * index / p.threads * kAlign;
+  const size_t end = pages * (index + 1) / p.threads * kAlign;
+  if (p.fill) {
+    std::memset(p.buf + begin, index + 1, end - begin);
+    return;
+  }
+#ifdef MOTIF_HAVE_AVX2_READ
+  uint64_t s = p.simd ? read_avx2(p.buf + begin, end - begin) : read_scalar(p.buf + begin, end - begin);
+#else
+  uint64_t s = read_scalar(p.buf + begin, end - begin);
+#endif
+  p.sink.fetch_add(s, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+bool measure_read_bandwidth(size_t bytes, int threads, int runs, std::vector<double>& gbps,
+                            std::string& error) {
+  const size_t rounded = (bytes + kAlign - 1) / kAlign * kAlign;
+  uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(kAlign, rounded));
+  if (buf == nullptr) {
+    error = "cannot allocate " + std::to_string(rounded) + " bytes for the bandwidth probe";
+    return false;
+  }
+  ThreadPool& pool = shared_pool();
+  Probe probe{buf, rounded, threads < 1 ? 1 : (threads > pool.size() ? pool.size() : threads),
+              cpu_has_avx2_fma_f16c(), true};
+  pool.run(probe.threads, probe_task, &probe);  // first touch, by the thread that will read it
+  probe.fill = false;
+  // Every byte of slice i holds i + 1, so the sum of the buffer's 64-bit words is known: a
+  // different sum means the read loop skipped memory and the figure would be a lie.
+  uint64_t expected = 0;
+  const size_t pages = rounded / kAlign;
+  for (int i = 0; i < probe.threads; ++i) {
+    const size_t words = (pages * (i + 1) / probe.threads - pages * i / probe.threads) * kAlign / 8;
+    expected += words * (static_cast<uint64_t>(i + 1) * 0x0101010101010101ull);
+  }
+  bool ok = true;
+  for (int run = 0; run < runs && ok; ++run) {
+    probe.sink.store(0);
+    auto t0 = std::chrono::steady_clock::now();
+    pool.run(probe.threads, probe_task, &probe);
+    auto t1 = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(t1 - t0).count();
+    gbps.push_back(static_cast<double>(rounded) / seconds / 1e9);
+    if (probe.sink.load() != expected) {
+      error = "bandwidth probe read back a wrong checksum";
+      ok = false;
+    }
+  }
+  std::free(buf);
+  return ok;
+}
+
+}  // namespace motif

@@ -1,0 +1,166 @@
+// The AVX2 + FMA + F16C path. Every function here carries a target attribute instead of the
+// whole file being built with -mavx2, so the binary still loads on CPUs without AVX2 (the
+// dispatcher never calls in here on those).
+//
+// Blocking, from the outside in (per thread, over its slice of outputs):
+//   1. K chunks (k_chunk): the chunk of x for all rows stays in L1 while W streams past it.
+//   2. Blocks of 4 outputs: 4 rows of W, each chunk of them read from memory exactly once and
+//      reused from L1 by every group of x rows.
+//   3. A register tile of up to 3 x rows × 4 W rows: 12 vector accumulators, each x vector and
+//      each converted W vector loaded once per 8 elements of K and used 4 resp. 3 times.
+#include "matmul.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include <type_traits>
+
+#include "weights.h"
+
+#define MOTIF_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace motif {
+namespace {
+
+// Eight consecutive weights widened to floats, by storage type.
+MOTIF_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
+MOTIF_AVX2 inline __m256 load8(const Bf16* p) {
+  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+MOTIF_AVX2 inline __m256 load8(const F16* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+MOTIF_AVX2 inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// The four horizontal sums of a, b, c, d in one vector [Σa, Σb, Σc, Σd].
+MOTIF_AVX2 inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+}
+
+// y[0..R, 0..C] (+)= x[0..R, 0..n] · W[0..C, 0..n]ᵀ, with row strides ldx, ldw, ldy; assigns
+// on the first K chunk and accumulates on later ones.
+template <class T, int R, int C>
+MOTIF_AVX2 void tile(const float* x, int64_t ldx, const T* w, int64_t ldw, int64_t n, float* y,
+                     int64_t ldy, bool first) {
+  __m256 acc[R][C];
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < C; ++j) acc[i][j] = _mm256_setzero_ps();
+
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    __m256 xv[R];
+    for (int i = 0; i < R; ++i) xv[i] = _mm256_loadu_ps(x + i * ldx + k);
+    for (int j = 0; j < C; ++j) {
+      __m256 wv = load8(w + j * ldw + k);
+      for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fmadd_ps(xv[i], wv, acc[i][j]);
+    }
+  }
+
+  for (int i = 0; i < R; ++i) {
+    alignas(16) float s[4];
+    if constexpr (C == 4) {
+      _mm_store_ps(s, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
+    } else {
+      for (int j = 0; j < C; ++j) s[j] = hsum(acc[i][j]);
+    }
+    // K not a multiple of 8: the last few products of the last chunk.
+    for (int64_t kk = k; kk < n; ++kk)
+      for (int j = 0; j < C; ++j) s[j] += x[i * ldx + kk] * to_f32(w[j * ldw + kk]);
+    float* yr = y + i * ldy;
+    for (int j = 0; j < C; ++j) yr[j] = first ? s[j] : yr[j] + s[j];
+  }
+}
+
+template <class T>
+using TileFn = void (*)(const float*, int64_t, const T*, int64_t, int64_t, float*, int64_t, bool);
+
+// tiles<T>()[R-1][C-1]: the tile for the ragged edges (rows % 3, outputs % 4) as well as the full one.
+template <class T>
+const TileFn<T> (&tiles())[3][4] {
+  static const TileFn<T> table[3][4] = {
+      {tile<T, 1, 1>, tile<T, 1, 2>, tile<T, 1, 3>, tile<T, 1, 4>},
+      {tile<T, 2, 1>, tile<T, 2, 2>, tile<T, 2, 3>, tile<T, 2, 4>},
+      {tile<T, 3, 1>, tile<T, 3, 2>, tile<T, 3, 3>, tile<T, 3, 4>},
+  };
+  return table;
+}
+
+// From this many rows on, 16-bit weights are widened once per block into an L1 scratch buffer
+// instead of once per group of 3 rows inside the tile: the widening uops compete with the FMAs
+// for the same vector ports, and with many rows the kernel is compute bound.
+constexpr int64_t kWidenRows = 4;
+constexpr int64_t kMaxWidenChunk = 1024;
+static_assert(k_chunk(kWidenRows, int64_t{1} << 31) <= kMaxWidenChunk, "scratch too small for the K chunk");
+
+MOTIF_AVX2 void widen(const float*, int64_t, int64_t, int64_t, float*) {}
+template <class T>
+MOTIF_AVX2 void widen(const T* w, int64_t ldw, int64_t c, int64_t n, float* out) {
+  for (int64_t j = 0; j < c; ++j) {
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(out + j * n + k, load8(w + j * ldw + k));
+    for (; k < n; ++k) out[j * n + k] = to_f32(w[j * ldw + k]);
+  }
+}
+
+template <class T>
+MOTIF_AVX2 void slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  const T* w = static_cast<const T*>(m.w);
+  const auto& direct = tiles<T>();
+  const auto& widened = tiles<float>();
+  const bool widen_first = !std::is_same_v<T, float> && m.rows >= kWidenRows;
+  // Stack scratch (16 KiB): no allocation per call, and private to this thread.
+  alignas(32) float scratch[kOutBlock * kMaxWidenChunk];
+
+  const int64_t kc = k_chunk(m.rows, m.in);
+  for (int64_t k0 = 0; k0 < m.in; k0 += kc) {
+    const int64_t n = k0 + kc < m.in ? kc : m.in - k0;
+    const bool first = k0 == 0;
+    for (int64_t o = o_begin; o < o_end; o += kOutBlock) {
+      const int64_t c = o_end - o < kOutBlock ? o_end - o : kOutBlock;
+      const T* wb = w + o * m.in + k0;
+      if (widen_first) widen(wb, m.in, c, n, scratch);
+      for (int64_t r = 0; r < m.rows; r += 3) {
+        const int64_t rr = m.rows - r < 3 ? m.rows - r : 3;
+        const float* xb = m.x + r * m.in + k0;
+        float* yb = m.y + r * m.out + o;
+        if (widen_first)
+          widened[rr - 1][c - 1](xb, m.in, scratch, n, n, yb, m.out, first);
+        else
+          direct[rr - 1][c - 1](xb, m.in, wb, m.in, n, yb, m.out, first);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+bool matmul_avx2_compiled() { return true; }
+
+void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  switch (m.wtype) {
+    case WeightType::F32: return slice<float>(m, o_begin, o_end);
+    case WeightType::BF16: return slice<Bf16>(m, o_begin, o_end);
+    case WeightType::F16: return slice<F16>(m, o_begin, o_end);
+  }
+}
+
+}  // namespace motif
+
+#else  // not x86 or not GCC/clang: the dispatcher always takes the scalar path
+
+namespace motif {
+bool matmul_avx2_compiled() { return false; }
+void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  matmul_slice_scalar(m, o_begin, o_end);
+}
+}  // namespace motif
+
+#endif

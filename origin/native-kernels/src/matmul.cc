@@ -1,0 +1,73 @@
+// Dispatch (SIMD or portable) and the thread split. The outputs are cut into contiguous ranges
+// of whole output blocks; threads take ranges from a shared counter until none are left. Each
+// range reads a disjoint part of W exactly once and writes a disjoint set of columns of y, so no
+// locks are needed. Taking ranges dynamically (rather than one fixed half per thread) keeps both
+// cores busy when another process steals one of them for a while, which on a shared machine is
+// the common case; ~8 ranges per thread keep the counter traffic negligible.
+#include "matmul.h"
+
+#include <atomic>
+
+#include "cpu.h"
+#include "thread-pool.h"
+
+namespace motif {
+namespace {
+
+// Below this many multiply-adds per thread, waking another thread costs more than it saves.
+constexpr int64_t kMinMacsPerThread = int64_t{1} << 16;
+constexpr int64_t kRangesPerThread = 8;
+
+struct Job {
+  const Matmul* m;
+  SliceFn slice;
+  int64_t range_outs;  // outputs per range, a multiple of kOutBlock
+  int64_t ranges;
+  std::atomic<int64_t> next{0};
+};
+
+void run_ranges(void* ctx, int) {
+  Job& job = *static_cast<Job*>(ctx);
+  for (;;) {
+    const int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
+    if (i >= job.ranges) return;
+    const int64_t o0 = i * job.range_outs;
+    const int64_t o1 = o0 + job.range_outs < job.m->out ? o0 + job.range_outs : job.m->out;
+    job.slice(*job.m, o0, o1);
+  }
+}
+
+bool use_avx2() {
+  static const bool ok = matmul_avx2_compiled() && cpu_has_avx2_fma_f16c();
+  return ok;
+}
+
+}  // namespace
+
+const char* matmul_simd_name() { return use_avx2() ? "avx2" : "scalar"; }
+
+void matmul(const Matmul& m, int max_threads, bool allow_simd) {
+  if (m.rows <= 0 || m.out <= 0) return;
+  if (m.in <= 0) {
+    for (int64_t i = 0; i < m.rows * m.out; ++i) m.y[i] = 0.0f;
+    return;
+  }
+  ThreadPool& pool = shared_pool();
+  const int64_t blocks = (m.out + kOutBlock - 1) / kOutBlock;
+  int64_t n = pool.size();
+  if (max_threads > 0 && max_threads < n) n = max_threads;
+  const int64_t by_work = (m.rows * m.in * m.out) / kMinMacsPerThread;
+  if (n > by_work) n = by_work > 0 ? by_work : 1;
+  if (n > blocks) n = blocks;
+
+  int64_t blocks_per_range = n > 1 ? blocks / (n * kRangesPerThread) : blocks;
+  if (blocks_per_range < 1) blocks_per_range = 1;
+  Job job;
+  job.m = &m;
+  job.slice = allow_simd && use_avx2() ? matmul_slice_avx2 : matmul_slice_scalar;
+  job.range_outs = blocks_per_range * kOutBlock;
+  job.ranges = (blocks + blocks_per_range - 1) / blocks_per_range;
+  pool.run(static_cast<int>(n), run_ranges, &job);
+}
+
+}  // namespace motif
