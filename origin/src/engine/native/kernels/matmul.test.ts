@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { WeightMatrix } from './dtype.ts';
 import { f32ArrayToBf16, f32ArrayToF16, storedToF32 } from './dtype.ts';
-import { createJsKernel } from './matmul.ts';
+import { createJsKernel, kernelFromMatmul } from './matmul.ts';
 
 // Small deterministic PRNG (mulberry32) so failures reproduce.
 function rng(seed: number): () => number {
@@ -98,5 +98,25 @@ describe('JS matmul kernel', () => {
     const w: WeightMatrix = { dtype: 'F32', data: new Float32Array(6), rows: 2, cols: 3 };
     expect(() => createJsKernel().matmul(new Float32Array(3), new Float32Array(6), 2, w)).toThrow(RangeError);
     expect(() => createJsKernel({ maxCols: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('kernelFromMatmul', () => {
+  it('passes the matrix as raw arrays with in/out dimensions', () => {
+    const calls: unknown[][] = [];
+    const k = createJsKernel();
+    const wrapped = kernelFromMatmul('spy', (y, x, w, dtype, rows, inDim, outDim) => {
+      calls.push([dtype, rows, inDim, outDim, w.length]);
+      k.matmul(y, x, rows, { dtype: 'F32', data: w as Float32Array, rows: outDim, cols: inDim });
+    });
+    const w: WeightMatrix = { dtype: 'F32', data: Float32Array.of(1, 2, 3, 4, 5, 6), rows: 2, cols: 3 };
+    const y = new Float32Array(2);
+    wrapped.matmul(y, Float32Array.of(1, 1, 1), 1, w);
+    expect([...y]).toEqual([6, 15]);
+    expect(calls).toEqual([['F32', 1, 3, 2, 6]]);
+    const row = new Float32Array(3);
+    wrapped.readRow(w, 1, row, 0);
+    expect([...row]).toEqual([4, 5, 6]);
+    expect(wrapped.name).toBe('spy');
   });
 });

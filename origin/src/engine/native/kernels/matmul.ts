@@ -71,7 +71,8 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
     } else if (w.dtype === 'F16') {
       widenF16(w.data, o * n, n, f16, r);
     } else {
-      r.set(w.data.subarray(o * n, o * n + n));
+      const src = w.data;
+      for (let i = 0, off = o * n; i < n; i++) r[i] = src[off + i]!;
     }
     return r;
   }
@@ -93,9 +94,10 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
     },
     readRow(w, rowIndex, dst, dstOffset) {
       if (!Number.isInteger(rowIndex) || rowIndex < 0 || rowIndex >= w.rows) throw new RangeError(`row ${rowIndex} outside [0, ${w.rows})`);
+      // Copy loops rather than subarray(): this runs once per token and should not allocate.
       const n = w.cols;
-      if (w.dtype === 'F32') dst.set(w.data.subarray(rowIndex * n, rowIndex * n + n), dstOffset);
-      else dst.set(widenRow(w, rowIndex, null).subarray(0, n), dstOffset);
+      const r = widenRow(w, rowIndex, null);
+      for (let i = 0; i < n; i++) dst[dstOffset + i] = r[i]!;
     },
   };
 }
@@ -137,4 +139,26 @@ function dotRows(y: Float32Array, x: Float32Array, rows: number, out: number, o:
     for (; i < n; i++) s0 += x[xOff + i]! * wr[wOff + i]!;
     y[r * out + o] = s0 + s1 + (s2 + s3);
   }
+}
+
+/**
+ * y = x·Wᵀ as a plain function over raw arrays, the shape native (addon / WebAssembly) kernels
+ * export: W is outDim×inDim in `dtype`.
+ */
+export type RawMatmul = (
+  y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, dtype: WeightMatrix['dtype'],
+  rows: number, inDim: number, outDim: number,
+) => void;
+
+/**
+ * Wrap a raw matmul function as a MatmulKernel; embedding rows are still widened by the JS kernel
+ * (one row per token is not worth a native call).
+ */
+export function kernelFromMatmul(name: string, matmul: RawMatmul, maxCols?: number): MatmulKernel {
+  const js = createJsKernel(maxCols === undefined ? {} : { maxCols });
+  return {
+    name,
+    matmul: (y, x, rows, w) => matmul(y, x, w.data, w.dtype, rows, w.cols, w.rows),
+    readRow: (w, row, dst, dstOffset) => js.readRow(w, row, dst, dstOffset),
+  };
 }
