@@ -1,0 +1,181 @@
+/**
+ * The origin's composition root (DESIGN §2): config → weights (local dir, or S3 sync with a local
+ * snapshot as fallback) → engine (from the registry) → HTTP server → heartbeat and usage
+ * delivery → load → ready. The only place that picks adapters (SQLite outbox, Node HTTP, S3).
+ * Run directly (`tsx origin/src/main.ts`) it reads the environment and handles SIGINT/SIGTERM:
+ * say `draining` to the edge, let running requests finish (bounded), flush the outbox, close.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Heartbeat } from '#shared/protocol.ts';
+import { ReplayGuard } from '#shared/signing.ts';
+import { listenHttp } from './adapters/node/http-server.ts';
+import { openSqliteOutbox } from './adapters/node/sqlite-outbox.ts';
+import { prepareWeights } from './adapters/node/weights-source.ts';
+import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
+import { createEngine } from './engine/registry.ts';
+import { createEdgeClient } from './pool/edge-client.ts';
+import { createHeartbeat, type HeartbeatLoop } from './pool/heartbeat.ts';
+import { createAdmission } from './server/admission.ts';
+import { createOriginApp } from './server/app.ts';
+import { createLifecycle, drainReplica } from './server/lifecycle.ts';
+import { createOriginMetrics } from './server/metrics.ts';
+import { createUsageDeliverer, type UsageDeliverer } from './usage/deliverer.ts';
+import type { UsageSink } from './usage/outbox.ts';
+
+export interface OriginHandle {
+  /** The URL this replica advertises to the edge. */
+  url: string;
+  /** Drain (bounded by the config's drain timeout), flush usage, stop everything. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: (line: string) => void;
+}
+
+/** Start an origin replica from a validated config; resolves once it is ready to serve. */
+export async function startOrigin(config: OriginConfig, opts: StartOptions = {}): Promise<OriginHandle> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+
+  const weights = await prepareWeights(config.modelId, config.weights, log);
+  const engine = createEngine(config.engine, {
+    modelDir: weights.dir,
+    modelId: config.modelId,
+    revision: weights.revision,
+    maxRunning: config.limits.maxRunning,
+    maxQueue: config.limits.maxQueue,
+    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
+  });
+
+  const outbox = openSqliteOutbox({ file: join(dataDir, 'usage-outbox.sqlite') });
+  const metrics = createOriginMetrics();
+  const lifecycle = createLifecycle();
+  // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
+  // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
+  const admission = createAdmission({ maxConcurrent: config.limits.maxRunning, maxQueue: config.limits.maxQueue });
+  const edge = config.edgeUrl ? createEdgeClient({ baseUrl: config.edgeUrl, signingKey: config.signingKey, replicaId: config.replicaId }) : undefined;
+  let deliverer: UsageDeliverer | undefined;
+  if (edge) {
+    deliverer = createUsageDeliverer({
+      outbox, client: edge, log,
+      onDelivered: (n) => metrics.usageDelivered(n),
+      onFailure: () => metrics.usageDeliveryFailed(),
+    });
+  } else {
+    log('origin: MOTIF_EDGE_URL is not set: no heartbeat, usage records stay in the local outbox');
+  }
+  const usage: UsageSink = {
+    async append(rec) {
+      await outbox.append(rec);
+      deliverer?.notify();
+    },
+  };
+
+  const app = createOriginApp({
+    engine, usage, metrics, lifecycle, admission, log,
+    keyring: config.keyring,
+    replayGuard: new ReplayGuard(),
+    clock: { now: () => Date.now() },
+    replica: { replicaId: config.replicaId, nodeId: config.nodeId, url: config.publicUrl ?? `http://${config.host}:${config.port}` },
+    outboxBacklog: () => outbox.backlog(),
+  });
+  const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {
+    outbox.close();
+    await engine.close();
+    throw err;
+  });
+  const url = config.publicUrl ?? `http://${config.host}:${server.port}`;
+  log(`origin: replica ${config.replicaId} listening on ${url} (model ${config.modelId}, revision ${weights.revision}, engine ${config.engine})`);
+
+  let heartbeat: HeartbeatLoop | undefined;
+  if (edge) {
+    heartbeat = createHeartbeat({ client: edge, snapshot: () => snapshot(), intervalMs: config.heartbeatMs, log, onResult: (ok) => metrics.heartbeatSent(ok) });
+    heartbeat.start();
+  }
+  deliverer?.start();
+
+  function snapshot(): Heartbeat {
+    const s = engine.stats();
+    return {
+      replica_id: config.replicaId, node_id: config.nodeId, url, model: config.modelId, revision: weights.revision,
+      state: lifecycle.state,
+      waiting: s.waiting + admission.waiting,
+      running: s.running,
+      max_running: s.maxRunning,
+      kv_usage: Math.min(1, Math.max(0, s.kvUsage)),
+      tokens_per_s: Math.max(0, s.tokensPerSecond),
+      ts: Date.now(),
+    };
+  }
+
+  let closing: Promise<void> | undefined;
+  async function shutdown(): Promise<void> {
+    const drained = drainReplica({ lifecycle, admission, engine, log });
+    // One beat in state `draining` takes the replica out of rotation now, not after the TTL.
+    await heartbeat?.beat();
+    await heartbeat?.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), config.drainTimeoutMs)))]);
+    clearTimeout(timer);
+    if (timedOut) log(`origin: drain timed out after ${config.drainTimeoutMs} ms; cutting ${admission.running} running request(s)`);
+    // Cut connections still open: their requests abort and write their usage records.
+    await server.close(timedOut ? 0 : 1_000);
+    await engine.close();
+    if (deliverer) {
+      const left = await deliverer.flush(5_000);
+      if (left > 0) log(`origin: ${left} usage record(s) stay in the outbox for the next start`);
+    }
+    outbox.close();
+    log('origin: stopped');
+  }
+
+  try {
+    await engine.load();
+  } catch (err) {
+    await shutdown().catch(() => {});
+    throw err;
+  }
+  lifecycle.markReady();
+  log(`origin: ready (max context ${engine.info().maxContextTokens} tokens, max running ${config.limits.maxRunning})`);
+  return { url, close: () => (closing ??= shutdown()) };
+}
+
+/** `tsx origin/src/main.ts`: config from the environment, exit 1 with a clear message on failure. */
+async function runFromCli(): Promise<void> {
+  let config: OriginConfig;
+  try {
+    config = loadOriginConfig(process.env, { hostname: hostname() });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let handle: OriginHandle;
+  try {
+    handle = await startOrigin(config);
+  } catch (err) {
+    console.error(`origin: failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const stop = (sig: string) => {
+    console.log(`origin: ${sig} received, shutting down`);
+    handle.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`origin: shutdown failed: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) void runFromCli();
