@@ -62,6 +62,14 @@ describe('truncation', () => {
     expect([...seen].sort()).toEqual(keep);
   });
 
+  it('top_k then top_p renormalises within the k kept tokens', () => {
+    const probs = logitsOf([0.5, 0.3, 0.15, 0.05]);
+    expect([...new Set(draws(probs, { topK: 3, topP: 0.85 }, 400))].sort()).toEqual([0, 1, 2]);
+    // Within the top 2, token 0 holds 0.625 < 0.7 of the mass, so both stay.
+    expect([...new Set(draws(probs, { topK: 2, topP: 0.7 }, 400))].sort()).toEqual([0, 1]);
+    expect([...new Set(draws(probs, { topK: 3, topP: 0.55 }, 400))].sort()).toEqual([0, 1]);
+  });
+
   it('top_p on a large vocabulary equals the brute-force nucleus', () => {
     const l = row(20_000, 11, 6);
     const lse = logSumExp(l);
