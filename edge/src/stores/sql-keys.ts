@@ -2,7 +2,7 @@
  * Tenants and API keys in SQL (Node: SQLite file; Cloudflare: the keys Durable Object). Keys are
  * stored as sha256 hashes plus a visible prefix and last four characters; the secret never is.
  */
-import type { ApiKeyRecord, Principal } from '../ports.ts';
+import type { ApiKeyRecord, KeyStore, Principal } from '../ports.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
 export const KEYS_SCHEMA = `
@@ -60,4 +60,13 @@ function parseScopes(text: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** The KeyStore port over a SqlDb (tables created if missing). */
+export function sqlKeyStore(db: SqlDb): KeyStore {
+  initKeys(db);
+  return {
+    findByHash: async (hash, now) => keysFindByHash(db, hash, now),
+    putKey: async (record) => keysPut(db, record),
+  };
 }

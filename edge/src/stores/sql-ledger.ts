@@ -3,7 +3,7 @@
  * Idempotent on (replica_id, request_id): an origin redelivering a batch never double-bills.
  */
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
-import type { LedgerInsertResult, UsageQueryInput } from '../ports.ts';
+import type { Ledger, LedgerInsertResult, UsageQueryInput } from '../ports.ts';
 import { applySchema, type SqlDb, type SqlValue } from './sql.ts';
 
 export const LEDGER_SCHEMA = `
@@ -82,4 +82,13 @@ export function ledgerQuery(db: SqlDb, tenantId: string, q: UsageQueryInput): Us
     completion_tokens: Number(r.completion_tokens),
     total_tokens: Number(r.prompt_tokens) + Number(r.completion_tokens),
   }));
+}
+
+/** The Ledger port over a SqlDb (tables created if missing). */
+export function sqlLedger(db: SqlDb): Ledger {
+  initLedger(db);
+  return {
+    insert: async (records, receivedAt) => ledgerInsert(db, records, receivedAt),
+    query: async (tenantId, q) => ledgerQuery(db, tenantId, q),
+  };
 }

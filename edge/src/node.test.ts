@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
+import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { loadEdgeConfig } from './config.ts';
+import { startNodeEdge } from './node.ts';
+import { createFakeOrigin } from './testing/fake-origin.ts';
+import { sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
+
+const DEV_KEY = 'sk-motif-dev-test-0123456789abcdef';
+const SECRET = `${TEST_SIGNING.kid}:${TEST_SIGNING.secret}`;
+let dir: string;
+let originServer: Server;
+let originUrl: string;
+let beats: (ts: number) => ReturnType<ReturnType<typeof createFakeOrigin>['heartbeat']>;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'motif-edge-node-'));
+  const origin = createFakeOrigin({ replicaId: 'n1', keyring: TEST_RING });
+  originServer = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: origin.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server)) as Server;
+  });
+  originUrl = `http://127.0.0.1:${(originServer.address() as AddressInfo).port}`;
+  beats = (ts) => origin.heartbeat({ url: originUrl, ts });
+});
+afterAll(async () => {
+  await new Promise((r) => originServer?.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});
+async function signedPost(base: string, path: string, body: unknown): Promise<Response> {
+  const text = JSON.stringify(body);
+  const requestId = crypto.randomUUID();
+  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, TEST_SIGNING);
+  return fetch(base + path, { method: 'POST', body: text, headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig } });
+}
+
+describe('startNodeEdge', () => {
+  it('serves a stream end to end over loopback and keeps keys and usage across restarts', async () => {
+    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_DEV_API_KEY: DEV_KEY, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: dir });
+    const edge = await startNodeEdge(config, { log: () => {} });
+    try {
+      expect(edge.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await signedPost(edge.url, INTERNAL_PATHS.heartbeat, beats(Date.now()))).status).toBe(200);
+      const res = await fetch(`${edge.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'motif-test', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      const events = await sseEvents(res);
+      expect(events.at(-1)?.data).toBe('[DONE]');
+      const ingest = await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      expect(await ingest.json()).toEqual({ accepted: 1, duplicates: 0 });
+    } finally {
+      await edge.close();
+    }
+    // Durable: a new process on the same data dir sees the ledger and the (re-seeded) key.
+    const again = await startNodeEdge(config, { log: () => {} });
+    try {
+      const usage = await fetch(`${again.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${DEV_KEY}` } });
+      expect(((await usage.json()) as { data: { requests: number }[] }).data).toEqual([expect.objectContaining({ group: 'motif-test', requests: 1 })]);
+      const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      expect(await dup.json()).toEqual({ accepted: 0, duplicates: 1 });
+    } finally {
+      await again.close();
+    }
+  });
+});
+
+describe('edge/src/node.ts as a process', () => {
+  const entry = fileURLToPath(new URL('./node.ts', import.meta.url));
+  function run(env: Record<string, string>): { exit: Promise<number | null>; output: () => string; kill: (s: NodeJS.Signals) => void } {
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    return { exit: new Promise((r) => child.on('exit', (code) => r(code))), output: () => out, kill: (s) => child.kill(s) };
+  }
+
+  it('exits with a message naming a bad variable', async () => {
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: 'nope' });
+    expect(await p.exit).toBe(2);
+    expect(p.output()).toContain('MOTIF_EDGE_PORT');
+  });
+
+  it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
+    let url: string | undefined;
+    for (let i = 0; i < 200 && !url; i++) {
+      url = /"url":"(http:[^"]+)"/.exec(p.output())?.[1];
+      if (!url) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(url, p.output()).toBeDefined();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    p.kill('SIGTERM');
+    expect(await p.exit).toBe(0);
+  });
+});

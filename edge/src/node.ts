@@ -1,0 +1,144 @@
+/**
+ * Composition root for Node (the on-prem appliance): SQLite (better-sqlite3) for keys and the
+ * usage ledger, in-process pool registry and limiter, @hono/node-server for HTTP. Run directly
+ * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
+ * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
+ */
+import { mkdirSync, realpathSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { createEdgeApp, type Logger } from './app.ts';
+import { ConfigError, loadEdgeConfig, type EdgeConfig } from './config.ts';
+import { systemClock } from './adapters/memory/clock.ts';
+import { memoryLimiter } from './adapters/memory/limiter.ts';
+import { memoryPool } from './adapters/memory/pool.ts';
+import { openSqlite } from './adapters/node/sqlite.ts';
+import type { Clock } from './ports.ts';
+import type { OriginFetch } from './proxy/upstream.ts';
+import { seedDevKey } from './seed.ts';
+import { sqlKeyStore } from './stores/sql-keys.ts';
+import { sqlLedger } from './stores/sql-ledger.ts';
+
+export interface NodeEdge {
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface NodeEdgeExtras {
+  log?: Logger;
+  clock?: Clock;
+  originFetch?: OriginFetch;
+  /** How long `close()` lets open responses (streams) finish before cutting them (default 10 s). */
+  closeGraceMs?: number;
+}
+
+/** Start the edge on Node; resolves once it listens. */
+export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras = {}): Promise<NodeEdge> {
+  const log = extras.log ?? jsonLog;
+  const clock = extras.clock ?? systemClock();
+  mkdirSync(config.dataDir, { recursive: true });
+  const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  try {
+    const keys = sqlKeyStore(sqlite.db);
+    if (config.devApiKey) {
+      const keyId = await seedDevKey(keys, config.devApiKey, clock.now());
+      log('dev API key seeded', { tenant: 'dev', keyId });
+    }
+    const app = createEdgeApp({
+      keys,
+      ledger: sqlLedger(sqlite.db),
+      limiter: memoryLimiter({ limits: config.limits }),
+      pool: memoryPool(),
+      clock,
+      keyring: config.keyring,
+      originFetch: extras.originFetch,
+      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+      log,
+    });
+    const server = await listen(app.fetch, config.port, config.host);
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host}:${addr.port}`;
+    log('edge listening', { url });
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      close() {
+        closing ??= (async () => {
+          await stopServer(server, extras.closeGraceMs ?? 10_000);
+          sqlite.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    sqlite.close();
+    throw err;
+  }
+}
+
+function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, port, hostname }) as Server;
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/** Stop accepting, let open responses finish for up to `graceMs`, then cut what is left. */
+function stopServer(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+  });
+}
+
+function jsonLog(msg: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ t: new Date().toISOString(), component: 'edge', msg, ...fields }));
+}
+
+async function main(): Promise<void> {
+  let config: EdgeConfig;
+  try {
+    config = loadEdgeConfig(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
+  const edge = await startNodeEdge(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    jsonLog('shutting down', { signal });
+    edge.close().then(() => process.exit(0), (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function isEntryPoint(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

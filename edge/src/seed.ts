@@ -1,0 +1,15 @@
+/**
+ * Seeding at start: the development API key (MOTIF_DEV_API_KEY) for tenant `dev`. The key id
+ * derives from the key's hash, so seeding at every start updates one record, never duplicates.
+ */
+import type { KeyStore } from './ports.ts';
+import { DEFAULT_SCOPES, keyRecord } from './middleware/auth/api-keys.ts';
+
+export const DEV_TENANT = 'dev';
+
+/** Store `secret` as an active key of tenant `dev`; returns its key id. */
+export async function seedDevKey(keys: KeyStore, secret: string, now: number): Promise<string> {
+  const rec = await keyRecord({ secret, tenantId: DEV_TENANT, scopes: DEFAULT_SCOPES, createdAt: now });
+  await keys.putKey(rec);
+  return rec.keyId;
+}
