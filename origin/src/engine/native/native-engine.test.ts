@@ -83,6 +83,9 @@ describe('NativeEngine on the tiny-motif fixture', () => {
     const [a, b, c] = [await run(7), await run(7), await run(8)];
     expect(a.ids).toEqual(b.ids);
     expect(a.ids).not.toEqual(c.ids);
+    // Also when it shares its batch steps with other requests.
+    const [d] = await Promise.all([run(7), run(9), collect(engine, request({ kind: 'ids', ids: expected.cases[3]!.input_ids }))]);
+    expect(d.ids).toEqual(a.ids);
   });
 
   it('rejects prompts that leave no room in the context', async () => {
