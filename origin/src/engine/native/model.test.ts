@@ -195,4 +195,9 @@ describe('MotifModel invariants', () => {
     expect(() => model.createCache(0)).toThrow(ApiError);
     expect(() => cache.truncate(3)).toThrow(ApiError);
   });
+
+  it('checks its options when built', async () => {
+    await expect(MotifModel.load(FIXTURE, { maxChunkRows: 0 })).rejects.toThrow(/maxChunkRows/);
+    await expect(MotifModel.load(FIXTURE, { kvBlockTokens: 6 })).rejects.toThrow(/power of two/);
+  });
 });

@@ -78,6 +78,9 @@ export class MotifModel {
     const parsed = ModelOptions.safeParse({ maxChunkRows: opts.maxChunkRows, kvBlockTokens: opts.kvBlockTokens });
     if (!parsed.success) throw new RangeError(`Invalid MotifModel options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.#opts = parsed.data;
+    if (opts.kernel !== undefined && (typeof opts.kernel.matmul !== 'function' || typeof opts.kernel.readRow !== 'function')) {
+      throw new RangeError('Invalid MotifModel options: kernel must implement matmul and readRow');
+    }
     checkWeights(config, weights);
     this.config = config;
     this.eosTokenIds = config.eos_token_ids;

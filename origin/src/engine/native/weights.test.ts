@@ -126,6 +126,13 @@ describe('sharded and 16-bit checkpoints on disk', () => {
     expect(diff).toBeLessThan(1e-4);
   });
 
+  it('keeps file access inside the checkpoint directory', async () => {
+    const src = nodeCheckpoint(tempDir({ 'config.json': configText }));
+    await expect(src.readText('../config.json')).rejects.toThrow(/escapes/);
+    await expect(src.open('/etc/hostname')).rejects.toThrow(/escapes/);
+    expect(await src.readText('absent.json')).toBeUndefined();
+  });
+
   it('names the shard when the index and a shard disagree', async () => {
     const names = Object.keys(tensors);
     const dir = tempDir({
