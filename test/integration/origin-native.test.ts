@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
 import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,15 +28,7 @@ let url: string;
 let dataDir: string;
 const logs: string[] = [];
 
-async function signedPost(path: string, body: unknown, requestId: string): Promise<Response> {
-  const text = JSON.stringify(body);
-  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'tenant-int', body: text }, key);
-  return fetch(`${url}${path}`, {
-    method: 'POST',
-    body: text,
-    headers: { 'content-type': 'application/json', 'x-request-id': requestId, 'x-tenant-id': 'tenant-int', 'x-key-id': 'key-int', [SIGNATURE_HEADER]: sig },
-  });
-}
+const post = (path: string, body: unknown, requestId: string) => signedPost(url, path, body, { key, requestId });
 
 async function until(cond: () => boolean, what: string): Promise<void> {
   for (let i = 0; i < 300 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
@@ -84,7 +75,7 @@ afterAll(async () => {
 
 describe('origin process with the native engine on tiny-motif', () => {
   it('streams a signed chat completion: role chunk, the golden greedy text, finish, usage, [DONE]', async () => {
-    const res = await signedPost('/v1/chat/completions', {
+    const res = await post('/v1/chat/completions', {
       model: 'motif-tiny', messages: expected.chat.messages, max_tokens: expected.chat.greedy_new_ids.length, temperature: 0,
       stream: true, stream_options: { include_usage: true },
     }, 'int-chat-1');
@@ -114,7 +105,7 @@ describe('origin process with the native engine on tiny-motif', () => {
     const unsigned = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(unsigned.status).toBe(401);
     expect(await unsigned.json()).toMatchObject({ error: { code: 'invalid_signature' } });
-    const long = await signedPost('/v1/completions', { model: 'motif-tiny', prompt: Array.from({ length: 200 }, () => 65) }, 'int-long-1');
+    const long = await post('/v1/completions', { model: 'motif-tiny', prompt: Array.from({ length: 200 }, () => 65) }, 'int-long-1');
     expect(long.status).toBe(400);
     expect(await long.json()).toMatchObject({ error: { code: 'context_length_exceeded' } });
   });

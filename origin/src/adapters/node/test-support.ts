@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, sign, verify } from '#shared/signing.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 
 /** A valid usage record with the given request id. */
@@ -91,4 +91,21 @@ export async function startSignedReceiver(keyring: ReadonlyMap<string, string>):
   };
   await r.up();
   return r;
+}
+
+/** POST `body` to an origin at `baseUrl`, signed the way the edge signs forwarded requests. */
+export async function signedPost(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  o: { key: { kid: string; secret: string }; requestId: string; tenantId?: string; keyId?: string },
+): Promise<Response> {
+  const text = JSON.stringify(body);
+  const tenantId = o.tenantId ?? 'tenant-int';
+  const sig = await sign({ method: 'POST', path, requestId: o.requestId, tenantId, body: text }, o.key);
+  return fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    body: text,
+    headers: { 'content-type': 'application/json', [HEADERS.requestId]: o.requestId, [HEADERS.tenantId]: tenantId, [HEADERS.keyId]: o.keyId ?? 'key-int', [SIGNATURE_HEADER]: sig },
+  });
 }
