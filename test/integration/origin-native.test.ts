@@ -110,12 +110,26 @@ describe('origin process with the native engine on tiny-motif', () => {
     expect(await long.json()).toMatchObject({ error: { code: 'context_length_exceeded' } });
   });
 
+  it('a client disconnect mid-stream aborts the generation and bills outcome abort', async () => {
+    const ac = new AbortController();
+    const body = { model: 'motif-tiny', prompt: 'Once upon a time', max_tokens: 100, ignore_eos: true, stream: true };
+    const res = await signedPost(url, '/v1/completions', body, { key, requestId: 'int-abort-1', signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    await until(() => usage().some((r) => r.request_id === 'int-abort-1'), 'the abort usage record');
+    const rec = usage().find((r) => r.request_id === 'int-abort-1')!;
+    expect(rec.outcome).toBe('abort');
+    expect(rec.completion_tokens).toBeGreaterThan(0);
+    expect(rec.completion_tokens).toBeLessThan(100);
+  });
+
   it('beats to the edge, then drains on SIGTERM: a draining beat, exit 0', async () => {
     await until(() => heartbeats().some((h) => h.state === 'ready'), 'a ready heartbeat');
     expect(heartbeats().at(-1)).toMatchObject({ replica_id: 'int-0', node_id: 'int', url, model: 'motif-tiny', revision: 'local', max_running: 2 });
     await origin.stop(10_000);
     expect(await origin.exited).toBe(0);
     expect(heartbeats().at(-1)?.state).toBe('draining');
-    expect(usage().map((r) => r.request_id).sort()).toEqual(['int-chat-1', 'int-long-1']);
+    expect(usage().map((r) => r.request_id).sort()).toEqual(['int-abort-1', 'int-chat-1', 'int-long-1']);
   });
 });

@@ -98,7 +98,7 @@ export async function signedPost(
   baseUrl: string,
   path: string,
   body: unknown,
-  o: { key: { kid: string; secret: string }; requestId: string; tenantId?: string; keyId?: string },
+  o: { key: { kid: string; secret: string }; requestId: string; tenantId?: string; keyId?: string; signal?: AbortSignal },
 ): Promise<Response> {
   const text = JSON.stringify(body);
   const tenantId = o.tenantId ?? 'tenant-int';
@@ -106,6 +106,7 @@ export async function signedPost(
   return fetch(`${baseUrl}${path}`, {
     method: 'POST',
     body: text,
+    ...(o.signal ? { signal: o.signal } : {}),
     headers: { 'content-type': 'application/json', [HEADERS.requestId]: o.requestId, [HEADERS.tenantId]: tenantId, [HEADERS.keyId]: o.keyId ?? 'key-int', [SIGNATURE_HEADER]: sig },
   });
 }
