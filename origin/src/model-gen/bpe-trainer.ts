@@ -45,8 +45,11 @@ export function trainByteLevelBpe(opts: BpeTrainOptions): BpeModel {
     .map(([piece, count]) => ({ symbols: [...toByteLevel(alphabet, piece)].map((ch) => ids.get(ch)!), count }));
 
   const merges: [string, string][] = [];
+  // Pair counts are kept up to date incrementally: only words containing the merged pair change.
+  const pairCounts = new Map<number, number>();
+  for (const w of words) countPairs(pairCounts, w, 1);
   while (vocab.length < opts.vocabSize) {
-    const best = bestPair(words, vocab, minFrequency);
+    const best = bestPair(pairCounts, vocab, minFrequency);
     if (!best) break;
     const [a, b] = best;
     const merged = vocab[a]! + vocab[b]!;
@@ -57,7 +60,12 @@ export function trainByteLevelBpe(opts: BpeTrainOptions): BpeModel {
       ids.set(merged, id);
     }
     merges.push([vocab[a]!, vocab[b]!]);
-    for (const w of words) applyMerge(w.symbols, a, b, id);
+    for (const w of words) {
+      if (!containsPair(w.symbols, a, b)) continue;
+      countPairs(pairCounts, w, -1);
+      applyMerge(w.symbols, a, b, id);
+      countPairs(pairCounts, w, 1);
+    }
   }
   return { vocab, merges };
 }
@@ -65,15 +73,22 @@ export function trainByteLevelBpe(opts: BpeTrainOptions): BpeModel {
 // Pair keys pack two ids into one number; ids stay far below 2^26 for any practical vocabulary.
 const PAIR_SHIFT = 2 ** 26;
 
-function bestPair(words: readonly Word[], vocab: readonly string[], minFrequency: number): [number, number] | null {
-  const pairCounts = new Map<number, number>();
-  for (const w of words) {
-    const s = w.symbols;
-    for (let i = 0; i + 1 < s.length; i++) {
-      const key = s[i]! * PAIR_SHIFT + s[i + 1]!;
-      pairCounts.set(key, (pairCounts.get(key) ?? 0) + w.count);
-    }
+function countPairs(pairCounts: Map<number, number>, w: Word, sign: 1 | -1): void {
+  const s = w.symbols;
+  for (let i = 0; i + 1 < s.length; i++) {
+    const key = s[i]! * PAIR_SHIFT + s[i + 1]!;
+    const n = (pairCounts.get(key) ?? 0) + sign * w.count;
+    if (n === 0) pairCounts.delete(key);
+    else pairCounts.set(key, n);
   }
+}
+
+function containsPair(s: readonly number[], a: number, b: number): boolean {
+  for (let i = 0; i + 1 < s.length; i++) if (s[i] === a && s[i + 1] === b) return true;
+  return false;
+}
+
+function bestPair(pairCounts: ReadonlyMap<number, number>, vocab: readonly string[], minFrequency: number): [number, number] | null {
   let best: [number, number] | null = null;
   let bestCount = minFrequency - 1;
   for (const [key, count] of pairCounts) {
