@@ -39,7 +39,7 @@ uint64_t read_scalar(const uint8_t* p, size_t n) {
 __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
   __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
   size_t i = 0;
-  // Two cache lines per iteration, 32-byte aligned loads (slices start on 4 KiB boundaries).
+  // Two cache lines per iteration, 32-byte aligned loads (chunks start on 4 KiB boundaries).
   for (; i + 128 <= n; i += 128) {
     a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
     b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
@@ -53,30 +53,41 @@ __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
 }
 #endif
 
+// The buffer is cut into chunks that the threads pull from a shared counter (the pool's contract,
+// see thread-pool.h). Chunk i holds the byte value (i % 255) + 1, so the sum of the buffer is
+// known in advance and checks that every byte was really read.
+constexpr size_t kChunk = size_t{16} << 20;
+
 struct Probe {
   uint8_t* buf;
   size_t bytes;
-  int threads;
+  size_t chunks;
   bool simd;
   bool fill;  // first pass writes instead of reading
+  std::atomic<size_t> next{0};
   std::atomic<uint64_t> sink{0};
 };
 
-void probe_task(void* ctx, int index) {
+uint8_t chunk_byte(size_t chunk) { return static_cast<uint8_t>(chunk % 255 + 1); }
+
+void probe_task(void* ctx, int) {
   Probe& p = *static_cast<Probe*>(ctx);
-  // Slices on 4 KiB boundaries: aligned loads, and no two threads share a page.
-  const size_t pages = p.bytes / kAlign;
-  const size_t begin = pages * index / p.threads * kAlign;
-  const size_t end = pages * (index + 1) / p.threads * kAlign;
-  if (p.fill) {
-    std::memset(p.buf + begin, index + 1, end - begin);
-    return;
-  }
+  uint64_t s = 0;
+  for (;;) {
+    const size_t c = p.next.fetch_add(1, std::memory_order_relaxed);
+    if (c >= p.chunks) break;
+    const size_t begin = c * kChunk;
+    const size_t n = begin + kChunk < p.bytes ? kChunk : p.bytes - begin;
+    if (p.fill) {
+      std::memset(p.buf + begin, chunk_byte(c), n);
+      continue;
+    }
 #ifdef MOTIF_HAVE_AVX2_READ
-  uint64_t s = p.simd ? read_avx2(p.buf + begin, end - begin) : read_scalar(p.buf + begin, end - begin);
+    s += p.simd ? read_avx2(p.buf + begin, n) : read_scalar(p.buf + begin, n);
 #else
-  uint64_t s = read_scalar(p.buf + begin, end - begin);
+    s += read_scalar(p.buf + begin, n);
 #endif
+  }
   p.sink.fetch_add(s, std::memory_order_relaxed);
 }
 
@@ -91,26 +102,23 @@ bool measure_read_bandwidth(size_t bytes, int threads, int runs, std::vector<dou
     return false;
   }
   ThreadPool& pool = shared_pool();
-  Probe probe{buf, rounded, threads < 1 ? 1 : (threads > pool.size() ? pool.size() : threads),
-              cpu_has_avx2_fma_f16c(), true};
-  pool.run(probe.threads, probe_task, &probe);  // first touch, by the thread that will read it
-  probe.fill = false;
-  // Every byte of slice i holds i + 1, so the sum of the buffer's 64-bit words is known: a
-  // different sum means the read loop skipped memory and the figure would be a lie.
+  Probe probe{buf, rounded, (rounded + kChunk - 1) / kChunk, cpu_has_avx2_fma_f16c(), true};
+  pool.run(threads, probe_task, &probe);  // first touch maps every page
+
   uint64_t expected = 0;
-  const size_t pages = rounded / kAlign;
-  for (int i = 0; i < probe.threads; ++i) {
-    const size_t words = (pages * (i + 1) / probe.threads - pages * i / probe.threads) * kAlign / 8;
-    expected += words * (static_cast<uint64_t>(i + 1) * 0x0101010101010101ull);
+  for (size_t c = 0; c < probe.chunks; ++c) {
+    const size_t n = c + 1 < probe.chunks ? kChunk : rounded - c * kChunk;
+    expected += (n / 8) * (chunk_byte(c) * 0x0101010101010101ull);
   }
+  probe.fill = false;
   bool ok = true;
   for (int run = 0; run < runs && ok; ++run) {
+    probe.next.store(0);
     probe.sink.store(0);
     auto t0 = std::chrono::steady_clock::now();
-    pool.run(probe.threads, probe_task, &probe);
+    pool.run(threads, probe_task, &probe);
     auto t1 = std::chrono::steady_clock::now();
-    double seconds = std::chrono::duration<double>(t1 - t0).count();
-    gbps.push_back(static_cast<double>(rounded) / seconds / 1e9);
+    gbps.push_back(static_cast<double>(rounded) / std::chrono::duration<double>(t1 - t0).count() / 1e9);
     if (probe.sink.load() != expected) {
       error = "bandwidth probe read back a wrong checksum";
       ok = false;

@@ -7,8 +7,8 @@
 
 namespace motif {
 
-// Reads a `bytes`-sized buffer (rounded up to 4 KiB) `runs` times with `threads` threads of the
-// shared pool, each thread reading its own contiguous slice, and appends one GB/s figure
+// Reads a `bytes`-sized buffer (rounded up to 4 KiB) `runs` times with up to `threads` threads
+// of the shared pool, which pull 16 MiB chunks from a shared counter, and appends one GB/s figure
 // (1e9 bytes/s) per run. The buffer is written first so every page is really mapped (untouched
 // pages would all alias the kernel's zero page and read from cache). Returns false and sets
 // `error` if the buffer cannot be allocated.

@@ -1,5 +1,5 @@
-// A persistent fork-join pool: `run(n, fn, ctx)` calls fn(ctx, i) for i in [0, n) on n threads
-// (the caller is thread 0) and returns when all are done.
+// A persistent fork-join pool. `run(n, fn, ctx)` offers a job to up to n threads (the caller is
+// thread 0) and returns when every thread that took it has finished.
 #pragma once
 
 #include <atomic>
@@ -23,9 +23,13 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Runs fn(ctx, 0..n-1), n clamped to [1, size()]. Safe to call from several threads at once
-  // (main thread, libuv workers, worker_threads): jobs take turns, so the cores are never
-  // oversubscribed by two matmuls fighting over them.
+  // Calls fn(ctx, 0) on the caller and fn(ctx, i), 0 < i < n, on each worker that wakes up
+  // before the caller's own call returns. A worker that comes later (descheduled by another
+  // process, say) is skipped rather than waited for, so fn must share out the work dynamically
+  // (threads pull pieces from an atomic counter): whoever runs does all of it.
+  //
+  // Safe to call from several threads at once (main thread, libuv workers, worker_threads): jobs
+  // take turns, so two callers never oversubscribe the cores.
   void run(int n, TaskFn fn, void* ctx);
 
  private:
@@ -34,12 +38,13 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex turn_;  // one job at a time
 
-  // The current job, written under mu_ before generation_ is bumped.
+  // The current job; written under mu_ before generation_ is bumped.
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable done_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int> active_{0};  // workers inside fn for the current job
+  bool open_ = false;           // workers may still join the current job
   int job_n_ = 0;
   TaskFn job_fn_ = nullptr;
   void* job_ctx_ = nullptr;
