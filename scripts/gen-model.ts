@@ -9,7 +9,7 @@ import { generateModel, type GenerateModelOptions } from '../origin/src/model-ge
 
 const USAGE = 'usage: gen-model --out <dir> --preset tiny|motif-2.6b [--seed N] [--dtype F32|BF16|F16] [--shards N]';
 
-function intArg(name: string, v: string | undefined): number | undefined {
+function intArg(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   // Left as a string when not a plain integer, so option validation reports it by name.
   return /^\d+$/.test(v) ? Number(v) : (v as unknown as number);
@@ -39,9 +39,9 @@ async function main(): Promise<number> {
   const opts = {
     outDir: values.out,
     preset: values.preset,
-    seed: intArg('seed', values.seed),
+    seed: intArg(values.seed),
     dtype: values.dtype,
-    shards: intArg('shards', values.shards),
+    shards: intArg(values.shards),
     onProgress: ({ bytes, totalBytes }: { bytes: number; totalBytes: number }) => {
       const pct = Math.floor((100 * bytes) / totalBytes);
       if (tty && pct !== lastPct) process.stderr.write(`\rwriting weights ${pct}%`);
