@@ -118,6 +118,7 @@ describe('admission, drain and metrics on the app', () => {
     const { app } = testOrigin(engine);
     await (await app.request(await signedRequest('/v1/chat/completions', { body: { ...chat, stream: false } }))).text();
     await app.request(new Request('http://origin.test/v1/models'));
+    await app.request(new Request('http://origin.test/v1/random-path-1'));
     const res = await app.request('/metrics');
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -131,6 +132,8 @@ describe('admission, drain and metrics on the app', () => {
     expect(text).toMatch(/^# TYPE vllm:prompt_tokens_total counter$/m);
     expect(text).toContain('motif_origin_requests_total{endpoint="chat/completions",status="200"} 1\n');
     expect(text).toContain('motif_origin_requests_total{endpoint="models",status="401"} 1\n');
+    expect(text).toContain('motif_origin_requests_total{endpoint="other",status="401"} 1\n');
+    expect(text).not.toContain('random-path');
     expect(text).toContain('motif_origin_usage_records_total{outcome="finish"} 1\n');
     expect(text).toContain('motif_origin_usage_outbox_backlog 1\n');
     expect(text).toContain('motif_origin_state{state="ready"} 1\n');

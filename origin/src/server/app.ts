@@ -15,6 +15,8 @@ import { drainReplica } from './lifecycle.ts';
 import { createRenderer } from './render.ts';
 import { parseDeadline, startRun } from './request-run.ts';
 
+const KNOWN_ENDPOINTS = new Set(['chat/completions', 'completions', 'models']);
+
 /** Build the origin app; throws at once on miswired dependencies. */
 export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
   const limits = checkDeps(deps);
@@ -51,7 +53,9 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     await next();
     const id = c.req.header(HEADERS.requestId);
     if (id) c.header(HEADERS.requestId, id);
-    deps.metrics.requestDone(c.req.path.slice('/v1/'.length), c.res.status);
+    // Known endpoints only: arbitrary paths from unsigned callers must not grow the label set.
+    const endpoint = c.req.path.slice('/v1/'.length);
+    deps.metrics.requestDone(KNOWN_ENDPOINTS.has(endpoint) ? endpoint : 'other', c.res.status);
   });
   const auth = signatureAuth({ keyring: deps.keyring, replayGuard: deps.replayGuard, clock: deps.clock, maxBodyBytes: limits.maxBodyBytes });
   app.use('/v1/*', auth);
@@ -76,9 +80,17 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
         revision: info.revision,
         endpoint,
       };
-      const deadline = parseDeadline(c.req.header(HEADERS.deadline));
+      // A malformed deadline is still a request of this tenant: it gets its (error) usage record.
+      let deadline: number | undefined;
+      let badDeadline: unknown;
+      try {
+        deadline = parseDeadline(c.req.header(HEADERS.deadline));
+      } catch (err) {
+        badDeadline = err;
+      }
       const run = startRun(deps, meta, c.req.raw.signal, deadline);
       try {
+        if (badDeadline) throw badDeadline;
         if (run.signal.aborted) throw run.signal.reason;
         const mapped = map(parseJsonBody(signed.body), signed.requestId);
         if (mapped.model !== info.model) {

@@ -136,9 +136,10 @@ describe('request errors before the first byte', () => {
   });
 
   it('refuses a malformed x-deadline', async () => {
-    const { app } = testOrigin(hello());
+    const { app, outbox } = testOrigin(hello());
     const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), headers: { 'x-deadline': 'soon' } }));
     expect(res.status).toBe(400);
+    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['error']);
   });
 
   it('lists the served model on /v1/models', async () => {
