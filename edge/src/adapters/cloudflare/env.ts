@@ -1,0 +1,29 @@
+/**
+ * The Worker's bindings (infra/wrangler.jsonc): four Durable Object namespaces and the vars and
+ * secrets the config reads. Written by hand rather than by `wrangler types`, whose output
+ * declares global types that would clash with the DOM lib the rest of the repo compiles with;
+ * the workers tests check that these names match the wrangler config.
+ */
+import type { DurableObjectNamespace } from '@cloudflare/workers-types';
+import type { KeysDO } from './keys-do.ts';
+import type { LedgerDO } from './ledger-do.ts';
+import type { LimiterDO } from './limiter-do.ts';
+import type { PoolDO } from './pool-do.ts';
+
+export interface Env {
+  KEYS: DurableObjectNamespace<KeysDO>;
+  LEDGER: DurableObjectNamespace<LedgerDO>;
+  POOL: DurableObjectNamespace<PoolDO>;
+  LIMITER: DurableObjectNamespace<LimiterDO>;
+  MOTIF_ORIGIN_SECRET?: string;
+  MOTIF_DEV?: string;
+  MOTIF_DEV_API_KEY?: string;
+  MOTIF_ADMIN_TOKEN?: string;
+  MOTIF_EDGE_MAX_BODY_BYTES?: string;
+  MOTIF_EDGE_REQUEST_TIMEOUT_MS?: string;
+  MOTIF_EDGE_RPM?: string;
+  MOTIF_EDGE_TPM?: string;
+}
+
+/** The binding names, for checks against the wrangler config. */
+export const DO_BINDINGS = { KEYS: 'KeysDO', LEDGER: 'LedgerDO', POOL: 'PoolDO', LIMITER: 'LimiterDO' } as const;

@@ -1,0 +1,32 @@
+/**
+ * One tenant's usage ledger in a Durable Object (SQLite storage), addressed by tenant id: the
+ * tenant's records and queries never contend with other tenants', and the per-tenant table stays
+ * small enough to aggregate on demand.
+ */
+import { DurableObject } from 'cloudflare:workers';
+import type { DurableObjectState } from '@cloudflare/workers-types';
+import type { UsageRecord, UsageRow } from '#shared/usage.ts';
+import type { LedgerInsertResult, UsageQueryInput } from '../../ports.ts';
+import { initLedger, ledgerInsert, ledgerQuery } from '../../stores/sql-ledger.ts';
+import type { SqlDb } from '../../stores/sql.ts';
+import { doSql } from './do-sql.ts';
+
+export class LedgerDO extends DurableObject {
+  private readonly db: SqlDb;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env as never);
+    this.db = doSql(ctx.storage);
+    initLedger(this.db);
+  }
+
+  /** Insert records (all of this DO's tenant) idempotently. */
+  insert(records: UsageRecord[], receivedAt: number): LedgerInsertResult {
+    return ledgerInsert(this.db, records, receivedAt);
+  }
+
+  /** This tenant's usage, grouped. */
+  query(tenantId: string, q: UsageQueryInput): UsageRow[] {
+    return ledgerQuery(this.db, tenantId, q);
+  }
+}

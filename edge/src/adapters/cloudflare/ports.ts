@@ -1,0 +1,73 @@
+/**
+ * Thin port implementations over the Durable Objects: each call is one RPC to the right object
+ * (keys and pool: one global instance; ledger and limiter: one per tenant).
+ */
+import type { DurableObjectNamespace } from '@cloudflare/workers-types';
+import type { UsageRecord } from '#shared/usage.ts';
+import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
+import type { LimitsConfig } from '../../middleware/limits/policy.ts';
+import type { KeysDO } from './keys-do.ts';
+import type { LedgerDO } from './ledger-do.ts';
+import type { LimiterDO } from './limiter-do.ts';
+import type { PoolDO } from './pool-do.ts';
+
+const GLOBAL = 'global';
+
+/** KeyStore backed by the keys DO. */
+export function doKeyStore(ns: DurableObjectNamespace<KeysDO>): KeyStore {
+  const stub = () => ns.get(ns.idFromName(GLOBAL));
+  return {
+    findByHash: async (hash, now) => stub().findByHash(hash, now),
+    putKey: async (record) => stub().putKey(record),
+  };
+}
+
+/** Ledger backed by one ledger DO per tenant; a batch is split by tenant. */
+export function doLedger(ns: DurableObjectNamespace<LedgerDO>): Ledger {
+  return {
+    async insert(records, receivedAt) {
+      const byTenant = new Map<string, UsageRecord[]>();
+      for (const r of records) byTenant.set(r.tenant_id, [...(byTenant.get(r.tenant_id) ?? []), r]);
+      const results = await Promise.all([...byTenant].map(([tenant, rs]) => ns.get(ns.idFromName(tenant)).insert(rs, receivedAt)));
+      return results.reduce((a, r) => ({ accepted: a.accepted + r.accepted, duplicates: a.duplicates + r.duplicates }), { accepted: 0, duplicates: 0 });
+    },
+    query: async (tenantId, q) => ns.get(ns.idFromName(tenantId)).query(tenantId, q),
+  };
+}
+
+export interface DoPoolOptions {
+  /**
+   * How long this isolate reuses the replica list (default 250 ms): every completion reads it,
+   * and one global object would otherwise see every request of every isolate. Small against
+   * the 3 s heartbeat TTL; an upsert from this isolate drops the cached list at once.
+   */
+  listCacheMs?: number;
+}
+
+/** PoolView backed by the pool DO, with a short in-isolate cache of the list. */
+export function doPool(ns: DurableObjectNamespace<PoolDO>, opts: DoPoolOptions = {}): PoolView {
+  const cacheMs = opts.listCacheMs ?? 250;
+  if (!(cacheMs >= 0)) throw new Error('doPool: listCacheMs must be ≥ 0');
+  const stub = () => ns.get(ns.idFromName(GLOBAL));
+  let cached: { at: number; list: PoolEntry[] } | undefined;
+  return {
+    async upsert(hb, receivedAt) {
+      cached = undefined;
+      await stub().upsert(hb, receivedAt);
+    },
+    async list(now) {
+      if (cached && now - cached.at >= 0 && now - cached.at < cacheMs) return cached.list;
+      const list = await stub().list(now);
+      cached = { at: now, list };
+      return list;
+    },
+  };
+}
+
+/** Limiter backed by one limiter DO per tenant. */
+export function doLimiter(ns: DurableObjectNamespace<LimiterDO>, limits: Partial<LimitsConfig>): Limiter {
+  return {
+    admit: async (subject, now) => ns.get(ns.idFromName(subject)).admit(now, limits),
+    charge: async (subject, tokens, now) => ns.get(ns.idFromName(subject)).charge(tokens, now, limits),
+  };
+}
