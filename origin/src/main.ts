@@ -81,7 +81,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     keyring: config.keyring,
     replayGuard: new ReplayGuard(),
     clock: { now: () => Date.now() },
-    replica: { replicaId: config.replicaId, nodeId: config.nodeId, url: config.publicUrl ?? `http://${config.host}:${config.port}` },
+    replica: { replicaId: config.replicaId, nodeId: config.nodeId },
     outboxBacklog: () => outbox.backlog(),
   });
   const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {

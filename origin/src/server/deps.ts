@@ -16,10 +16,9 @@ export interface Clock {
 }
 
 export interface ReplicaInfo {
+  /** Stamped on every usage record (the ledger dedups on replica + request id). */
   replicaId: string;
   nodeId: string;
-  /** The URL the edge uses to reach this replica. */
-  url: string;
 }
 
 export interface OriginLimits {

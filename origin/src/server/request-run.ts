@@ -72,9 +72,9 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
     if (timer) clearTimeout(timer);
     clientSignal.removeEventListener('abort', onClientAbort);
     release?.();
-    const rec = tracker.finalize(outcome);
-    if (!rec) return;
     try {
+      const rec = tracker.finalize(outcome);
+      if (!rec) return;
       await deps.usage.append(rec);
       deps.metrics.usageRecorded(outcome);
     } catch (err) {

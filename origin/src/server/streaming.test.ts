@@ -117,4 +117,15 @@ describe('one usage record per request', () => {
     expect(outbox.all.map((e) => e.record.request_id).sort()).toEqual(ids.sort());
     expect(outbox.all.filter((e) => e.record.outcome === 'error')).toHaveLength(3);
   });
+
+  it('a usage store failure is counted and logged, and the response still completes', async () => {
+    const { createOriginApp } = await import('./app.ts');
+    const { deps } = testOrigin(three());
+    const logs: string[] = [];
+    const app = createOriginApp({ ...deps, usage: { append: () => Promise.reject(new Error('disk full')) }, log: (l) => logs.push(l) });
+    const events = await sseEvents(await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), requestId: 'r-disk' })));
+    expect(events.at(-1)?.data).toBe('[DONE]');
+    expect(logs.join('\n')).toMatch(/r-disk.*disk full/);
+    expect(deps.metrics.render({ model: 'm', engine: deps.engine.stats(), admission: deps.admission, state: 'ready' })).toMatch(/^motif_origin_usage_append_failures_total 1$/m);
+  });
 });

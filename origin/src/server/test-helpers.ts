@@ -132,7 +132,7 @@ export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: n
     replayGuard: new ReplayGuard(),
     usage: outbox,
     clock: { now: () => Date.now() },
-    replica: { replicaId: 'replica-1', nodeId: 'node-1', url: 'http://127.0.0.1:1' },
+    replica: { replicaId: 'replica-1', nodeId: 'node-1' },
     admission,
     lifecycle,
     metrics,
