@@ -1,0 +1,237 @@
+/**
+ * The parallel, resumable, verifying blob downloader behind `syncModel` (Node I/O).
+ *
+ * Every missing file is split into parts; one bounded pool runs ranged GETs for all parts of all
+ * files (so small files and large shards share the bandwidth), each part pinned to the object's
+ * ETag with If-Match and retried with backoff on transient failures. A part lands in a
+ * preallocated temp file at its offset, then the part map is persisted (crash → resume). As the
+ * completed prefix of a file grows, a worker hashes it, so the final sha256 is ready moments
+ * after the last byte. A file becomes a blob only after its sha256 and (for .safetensors) header
+ * validate; then it is fsynced and renamed into `blobs/`.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApiError } from '#shared/errors.ts';
+import type { Hasher } from './hasher.ts';
+import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
+import { isRetryable, objectUrl, sameEtag, type ObjectStore } from './object-store.ts';
+import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
+import { mapLimit } from './pool.ts';
+import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
+import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
+
+export interface DownloadItem {
+  path: string;
+  key: string;
+  size: number;
+  sha256: string;
+}
+
+export interface DownloadOptions {
+  s3: ObjectStore;
+  bucket: string;
+  layout: StoreLayout;
+  items: DownloadItem[];
+  partSize: number;
+  concurrency: number;
+  retry: RetryPolicy;
+  retryDeps: RetryDeps;
+  hasher: Hasher;
+  signal?: AbortSignal;
+  /** Bytes received (negative when a failed part's bytes are given back). */
+  onBytes?: (n: number) => void;
+  /** Bytes already on disk from an interrupted run, reported once per file at start. */
+  onResumed?: (n: number) => void;
+  onRetry?: (err: unknown, item: DownloadItem, part: Part) => void;
+}
+
+export interface DownloadStats {
+  downloadedBytes: number;
+  resumedBytes: number;
+  retries: number;
+}
+
+interface FileJob {
+  item: DownloadItem;
+  where: string;
+  tmp: string;
+  mapFile: string;
+  etag: string;
+  fh: fs.FileHandle;
+  parts: Part[];
+  done: Set<number>;
+  resumedParts: number;
+  nextHash: number;
+  /** Digest taken (the hasher job is over). */
+  finished: boolean;
+  flush: () => Promise<void>;
+}
+
+/** Download, verify and store `items` as blobs. Throws the first fatal error (state kept for resume). */
+export async function downloadBlobs(o: DownloadOptions): Promise<DownloadStats> {
+  const stats: DownloadStats = { downloadedBytes: 0, resumedBytes: 0, retries: 0 };
+  let pending = dedupe(o.items);
+  // Round 2 only re-runs files whose *resumed* bytes failed verification (stale or torn parts
+  // from a crash), from scratch; a fresh download that fails verification is a real mismatch.
+  for (let round = 0; round < 2 && pending.length > 0; round++) {
+    pending = await runRound(o, pending, stats, round === 0);
+  }
+  return stats;
+}
+
+async function runRound(o: DownloadOptions, items: DownloadItem[], stats: DownloadStats, allowResume: boolean): Promise<DownloadItem[]> {
+  const ctl = new AbortController();
+  const onOuterAbort = () => ctl.abort(o.signal?.reason);
+  o.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const jobs: FileJob[] = [];
+  const retryResumed: DownloadItem[] = [];
+  try {
+    jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, ctl.signal))));
+    for (const j of jobs) {
+      const bytes = j.parts.filter((p) => j.done.has(p.index)).reduce((a, p) => a + p.end - p.start + 1, 0);
+      stats.resumedBytes += bytes;
+      if (bytes > 0) o.onResumed?.(bytes);
+      advanceHash(o.hasher, j);
+    }
+    // The first fatal error wins; everything in flight is aborted and awaited before it is thrown.
+    let fatal: { err: unknown } | null = null;
+    const fail = (err: unknown) => {
+      if (fatal === null) fatal = { err };
+      ctl.abort(err);
+    };
+    const finishing: Promise<void>[] = [];
+    const finishOne = (j: FileJob) => {
+      // Several parts of one file can complete around the same await: finish it exactly once.
+      if (j.finished) return;
+      j.finished = true;
+      finishing.push(finishJob(o, j).catch((err) => {
+        if (j.resumedParts > 0 && err instanceof ApiError && err.code === 'unprocessable_entity') retryResumed.push(j.item);
+        else fail(err);
+      }));
+    };
+    for (const j of jobs) if (j.parts.every((p) => j.done.has(p.index))) finishOne(j);
+    const tasks = jobs.flatMap((j) => j.parts.filter((p) => !j.done.has(p.index)).map((p) => ({ j, p })));
+    await mapLimit(tasks, o.concurrency, async ({ j, p }) => {
+      if (fatal !== null) return;
+      await fetchPart(o, j, p, stats, ctl.signal);
+      j.done.add(p.index);
+      await j.flush();
+      advanceHash(o.hasher, j);
+      if (j.done.size === j.parts.length) finishOne(j);
+    }).catch(fail);
+    await Promise.all(finishing);
+    if (fatal !== null) throw (fatal as { err: unknown }).err;
+    return retryResumed;
+  } finally {
+    o.signal?.removeEventListener('abort', onOuterAbort);
+    for (const j of jobs) {
+      if (!j.finished) o.hasher.drop(j.tmp);
+      await j.fh.close().catch(() => undefined);
+    }
+  }
+}
+
+async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: boolean, signal: AbortSignal): Promise<FileJob> {
+  const where = objectUrl(o.s3, o.bucket, item.key);
+  const head = await withRetry(() => o.s3.head(o.bucket, item.key, signal), {
+    policy: o.retry, deps: o.retryDeps, isRetryable, signal,
+  });
+  if (!head) throw new ApiError('not_found', `Missing object ${where} (listed in the manifest as '${item.path}')`);
+  if (head.size !== item.size) {
+    throw new ApiError('unprocessable_entity', `Size mismatch for '${item.path}': ${where} has ${head.size} bytes, the manifest says ${item.size}`);
+  }
+  const tmp = path.join(o.layout.tmp, `${item.sha256}.part`);
+  const mapFile = path.join(o.layout.tmp, `${item.sha256}.map.json`);
+  const base = { sha256: item.sha256, size: item.size, partSize: o.partSize, etag: head.etag };
+  const map = allowResume ? await loadPartMap(mapFile, base) : null;
+  const st = map ? await fs.stat(tmp).catch(() => null) : null;
+  const resume = map !== null && st !== null && st.size === item.size;
+  const fh = await fs.open(tmp, resume ? 'r+' : 'w+');
+  if (!resume) await fh.truncate(item.size);
+  const done = new Set(resume ? map.done : []);
+  const writer = createPartMapWriter(mapFile, base, done);
+  if (!resume) await writer.flush();
+  const parts = planParts(item.size, o.partSize);
+  return { item, where, tmp, mapFile, etag: head.etag, fh, parts, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
+}
+
+async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+  const len = p.end - p.start + 1;
+  const buf = Buffer.allocUnsafe(len);
+  await withRetry(
+    async () => {
+      let got = 0;
+      try {
+        const r = await o.s3.getRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal });
+        // Stores that ignore If-Match (s3rver) still tell us which version they served.
+        if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
+        if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
+        for await (const chunk of r.body) {
+          if (got + chunk.length > len) throw new ApiError('unprocessable_entity', `${j.where} sent more than the ${len} bytes requested for part ${p.index}`);
+          buf.set(chunk, got);
+          got += chunk.length;
+          o.onBytes?.(chunk.length);
+        }
+        if (got !== len) throw new Error(`short body: ${got} of ${len} bytes`);
+      } catch (err) {
+        o.onBytes?.(-got);
+        throw err;
+      }
+    },
+    {
+      policy: o.retry,
+      deps: o.retryDeps,
+      signal,
+      isRetryable: (err) => !signal.aborted && (!(err instanceof ApiError) || isRetryable(err)),
+      onRetry: (err) => {
+        stats.retries++;
+        o.onRetry?.(err, j.item, p);
+      },
+    },
+  ).catch((err) => {
+    if (err instanceof ApiError || signal.aborted) throw err;
+    throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
+  });
+  for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, len - off, p.start + off)).bytesWritten;
+  stats.downloadedBytes += len;
+}
+
+/** Feed the hasher every newly contiguous completed part, in file order. */
+function advanceHash(h: Hasher, j: FileJob): void {
+  while (j.nextHash < j.parts.length && j.done.has(j.nextHash)) {
+    const p = j.parts[j.nextHash]!;
+    h.update(j.tmp, j.tmp, p.start, p.end + 1);
+    j.nextHash++;
+  }
+}
+
+async function finishJob(o: DownloadOptions, j: FileJob): Promise<void> {
+  const actual = await o.hasher.digest(j.tmp);
+  try {
+    if (actual !== j.item.sha256) {
+      throw new ApiError('unprocessable_entity', `sha256 mismatch for '${j.item.path}': ${j.where} has sha256 ${actual}, the manifest says ${j.item.sha256}; refusing it`);
+    }
+    if (isSafetensors(j.item.path)) await checkSafetensorsFile(j.tmp, `'${j.item.path}' (${j.where})`);
+  } catch (err) {
+    await discard(j);
+    throw err;
+  }
+  await j.fh.sync();
+  await j.fh.close();
+  await fs.rename(j.tmp, blobPath(o.layout, j.item.sha256));
+  await fsyncDir(o.layout.blobs);
+  await fs.rm(j.mapFile, { force: true });
+}
+
+async function discard(j: FileJob): Promise<void> {
+  await j.fh.close().catch(() => undefined);
+  await fs.rm(j.tmp, { force: true });
+  await fs.rm(j.mapFile, { force: true });
+}
+
+/** One download per distinct content hash (two paths with the same bytes share a blob). */
+function dedupe(items: DownloadItem[]): DownloadItem[] {
+  const seen = new Map<string, DownloadItem>();
+  for (const it of items) if (!seen.has(it.sha256)) seen.set(it.sha256, it);
+  return [...seen.values()];
+}
