@@ -1,7 +1,7 @@
 /**
  * Sending one request to the origin pool with failover before the first byte (DESIGN §1, §5):
- * walk the scheduler's ranking; a connection error or a 503 from a replica moves on to the next
- * one, anything else (success or an origin error) is the answer. Once a response is returned,
+ * walk the scheduler's ranking; a connection error or a 503 (or Cloudflare's 52x for an
+ * unreachable origin) moves on to the next one, anything else (success or an origin error) is the answer. Once a response is returned,
  * the caller owns it: there is no retry after that point.
  */
 import { ApiError } from '#shared/errors.ts';
@@ -40,6 +40,14 @@ export interface UpstreamResult {
   /** Release the replica's in-flight slot; call once the response is fully handled. */
   release: () => void;
 }
+
+/**
+ * Statuses that mean "this replica could not take the request" and are safe to retry elsewhere:
+ * 503 from an origin (overloaded, draining), and the codes Cloudflare's network answers with when
+ * it cannot reach an origin at all (521 down, 522 connect timeout, 523 unreachable, 525/526 TLS,
+ * 530 DNS), which is how a connection failure surfaces to a Worker instead of a fetch exception.
+ */
+export const FAILOVER_STATUSES: ReadonlySet<number> = new Set([503, 521, 522, 523, 525, 526, 530]);
 
 /** Join a replica's base URL and a path (keeping a base path, if the replica has one). */
 export function targetUrl(base: string, path: string): URL {
@@ -86,11 +94,11 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
       deps.log('origin unreachable, trying the next replica', { replica: replica.id, requestId: req.requestId, error: String(err) });
       continue;
     }
-    if (res.status === 503) {
+    if (FAILOVER_STATUSES.has(res.status)) {
       release();
       retryAfter = maxDefined(retryAfter, parseRetryAfter(res.headers.get('retry-after')));
       await res.body?.cancel().catch(() => {});
-      deps.log('origin answered 503, trying the next replica', { replica: replica.id, requestId: req.requestId });
+      deps.log('origin unavailable, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
       continue;
     }
     return { res, replica, release };

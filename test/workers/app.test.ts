@@ -1,0 +1,94 @@
+import { env as cfEnv, exports as cfExports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { HEADERS, INTERNAL_PATHS, type Heartbeat } from '#shared/protocol.ts';
+import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { readSse } from '#shared/sse.ts';
+import { usageRecord } from '../../edge/src/testing/harness.ts';
+import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_DEV_KEY, WORKERS_SECRET } from './fixtures.ts';
+
+// The Worker's default export, as the runtime calls it (same isolate, real DO bindings).
+const worker = (cfExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
+const env = cfEnv as unknown as { MOTIF_ORIGIN_SECRET: string };
+const { signing } = parseKeyring(WORKERS_SECRET);
+const BASE = 'http://edge.test';
+
+function call(path: string, init: RequestInit = {}, key: string | null = WORKERS_DEV_KEY): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (key) headers.set('authorization', `Bearer ${key}`);
+  return worker.fetch(new Request(BASE + path, { ...init, headers }));
+}
+
+async function signedPost(path: string, body: unknown, secret = signing): Promise<Response> {
+  const text = JSON.stringify(body);
+  const requestId = crypto.randomUUID();
+  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'wk', body: text }, secret);
+  return call(path, { method: 'POST', body: text, headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'wk', [SIGNATURE_HEADER]: sig } }, null);
+}
+
+function beat(replica: string, url: string, model: string, o: Partial<Heartbeat> = {}): Promise<Response> {
+  return signedPost(INTERNAL_PATHS.heartbeat, {
+    replica_id: replica, node_id: 'n', url, model, revision: 'r', state: 'ready', waiting: 0, running: 0, max_running: 4, kv_usage: 0, tokens_per_s: 0, ts: Date.now(), ...o,
+  });
+}
+
+function chat(model: string, extra: Record<string, unknown> = {}): Promise<Response> {
+  return call('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }], ...extra }) });
+}
+
+describe('the Worker app inside workerd', () => {
+  it('uses the configured bindings', () => {
+    expect(env.MOTIF_ORIGIN_SECRET).toBe(WORKERS_SECRET);
+  });
+
+  it('healthz, and OpenAI-shaped 401 for an unknown key', async () => {
+    expect((await call('/healthz', {}, null)).status).toBe(200);
+    const res = await call('/v1/models', {}, 'sk-motif-not-a-key-0000000000');
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { type: 'authentication_error', code: 'invalid_api_key' } });
+  });
+
+  it('rejects an internal call signed with the wrong secret', async () => {
+    const res = await signedPost(INTERNAL_PATHS.heartbeat, {}, { kid: 'k1', secret: 'wrong-secret-0123456789' });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_signature' } });
+  });
+
+  it('streams a chat completion from a heartbeat-registered origin, usage stripped', async () => {
+    expect((await beat('wk-ok', ORIGIN_OK, 'wk-model')).status).toBe(200);
+    const models = (await (await call('/v1/models')).json()) as { data: { id: string }[] };
+    expect(models.data.map((m) => m.id)).toContain('wk-model');
+    const res = await chat('wk-model', { stream: true });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-request-id')).toMatch(/^req_/);
+    expect(res.headers.get('x-ratelimit-limit-requests')).toBe('600');
+    const events = [];
+    for await (const ev of readSse(res.body!)) events.push(ev);
+    expect(events.at(-1)!.data).toBe('[DONE]');
+    expect(events.some((e) => e.data.includes('"usage"'))).toBe(false);
+    expect(events.map((e) => e.data).join('')).toContain('world');
+  });
+
+  it('fails over from a dead replica before the first byte', async () => {
+    await beat('wk-dead', ORIGIN_DEAD, 'wk-failover');
+    await beat('wk-ok-2', ORIGIN_OK, 'wk-failover', { waiting: 9 });
+    const res = await chat('wk-failover');
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe('Hello world');
+  });
+
+  it('unknown model → 404, no ready replica → 503 with retry-after', async () => {
+    expect((await chat('wk-nope')).status).toBe(404);
+    await beat('wk-draining', ORIGIN_OK, 'wk-drained', { state: 'draining' });
+    const res = await chat('wk-drained');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).not.toBeNull();
+  });
+
+  it('ingests usage idempotently into the tenant ledger and reports it', async () => {
+    const records = [usageRecord({ request_id: 'wu-1', tenant_id: 'dev' }), usageRecord({ request_id: 'wu-2', tenant_id: 'dev', model: 'other' })];
+    expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 2, duplicates: 0 });
+    expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 0, duplicates: 2 });
+    const usage = (await (await call('/v1/usage?group_by=model')).json()) as { data: { group: string; requests: number }[] };
+    expect(usage.data.map((r) => [r.group, r.requests])).toEqual([['motif-test', 1], ['other', 1]]);
+  });
+});

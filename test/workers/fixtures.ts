@@ -1,0 +1,11 @@
+/**
+ * Shared constants of the workers tests: the bindings the Worker gets and the fake origins that
+ * answer its outbound fetches. The origins run in Node (Miniflare's outbound service), so the
+ * Worker under test makes real fetches through workerd to something that behaves like an origin.
+ */
+export const WORKERS_SECRET = 'k1:workers-test-secret-0123456789';
+export const WORKERS_DEV_KEY = 'sk-motif-dev-workers-0123456789abcdef';
+/** A replica that answers like a real origin. */
+export const ORIGIN_OK = 'http://origin-ok.test';
+/** A replica whose host refuses connections (for failover). */
+export const ORIGIN_DEAD = 'http://origin-dead.test';

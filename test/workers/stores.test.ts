@@ -1,0 +1,62 @@
+import { env as cfEnv } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../edge/src/worker.ts';
+import { DO_BINDINGS } from '../../edge/src/adapters/cloudflare/env.ts';
+import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters/cloudflare/ports.ts';
+import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
+import { usageRecord } from '../../edge/src/testing/harness.ts';
+
+const env = cfEnv as unknown as Env;
+
+describe('Durable Object stores (SQLite storage) through the ports', () => {
+  it('binds every DO the Worker expects', () => {
+    for (const name of Object.keys(DO_BINDINGS) as (keyof typeof DO_BINDINGS)[]) expect(typeof env[name].idFromName).toBe('function');
+  });
+
+  it('keys: active key found, revoked key and unknown hash not', async () => {
+    const keys = doKeyStore(env.KEYS);
+    const now = Date.now();
+    const rec = await keyRecord({ secret: 'sk-motif-do-key-0123456789abcdef', tenantId: 'do-tenant', createdAt: now });
+    await keys.putKey(rec);
+    expect(await keys.findByHash(rec.hash, now)).toEqual({ tenantId: 'do-tenant', keyId: rec.keyId, scopes: ['inference', 'usage'] });
+    expect(await keys.findByHash('0'.repeat(64), now)).toBeNull();
+    await keys.putKey({ ...rec, revokedAt: now });
+    expect(await keys.findByHash(rec.hash, now)).toBeNull();
+    expect(await keys.findByHash(rec.hash, now - 1)).not.toBeNull();
+  });
+
+  it('ledger: per-tenant objects, idempotent inserts, grouped queries', async () => {
+    const ledger = doLedger(env.LEDGER);
+    const batch = [
+      usageRecord({ request_id: 'w1', tenant_id: 'wt-a', model: 'm1' }),
+      usageRecord({ request_id: 'w2', tenant_id: 'wt-a', model: 'm2', completion_tokens: 9 }),
+      usageRecord({ request_id: 'w1', tenant_id: 'wt-b' }),
+    ];
+    expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 3, duplicates: 0 });
+    expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 0, duplicates: 3 });
+    expect(await ledger.query('wt-a', { groupBy: 'model' })).toEqual([
+      { group: 'm1', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      { group: 'm2', requests: 1, prompt_tokens: 10, completion_tokens: 9, total_tokens: 19 },
+    ]);
+    expect(await ledger.query('wt-b', { groupBy: 'day' })).toEqual([{ group: '2026-01-02', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }]);
+  });
+
+  it('pool: latest beat wins, older beats are ignored', async () => {
+    const pool = doPool(env.POOL, { listCacheMs: 0 });
+    const now = Date.now();
+    const hb = { replica_id: 'wp-1', node_id: 'n', url: 'http://wp-1.test', model: 'm', revision: 'r', state: 'ready' as const, waiting: 1, running: 0, max_running: 4, kv_usage: 0, tokens_per_s: 0, ts: now };
+    await pool.upsert(hb, now);
+    await pool.upsert({ ...hb, ts: now - 10, state: 'draining' }, now + 5);
+    const entry = (await pool.list(now + 5)).find((e) => e.heartbeat.replica_id === 'wp-1');
+    expect(entry).toMatchObject({ heartbeat: { state: 'ready', waiting: 1 }, lastSeen: now, firstSeen: now });
+  });
+
+  it('limiter: one object per tenant counts exactly', async () => {
+    const limiter = doLimiter(env.LIMITER, { requestsPerMinute: 2 });
+    const now = Date.now();
+    const a = [await limiter.admit('wl-a', now), await limiter.admit('wl-a', now), await limiter.admit('wl-a', now)];
+    expect(a.map((d) => d.allowed)).toEqual([true, true, false]);
+    expect(a[2]!.retryAfterMs).toBe(30_000);
+    expect((await limiter.admit('wl-b', now)).allowed).toBe(true);
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * The `workers` test project: tests run inside workerd (@cloudflare/vitest-pool-workers) against
+ * the real Worker from infra/wrangler.jsonc — its Durable Objects with SQLite storage and the app
+ * — with outbound fetches answered by a fake origin running in Node.
+ */
+import { fileURLToPath } from 'node:url';
+import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { defineConfig } from 'vitest/config';
+import { WORKERS_DEV_KEY, WORKERS_SECRET } from './fixtures.ts';
+import { createOutbound } from './outbound.ts';
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: fileURLToPath(new URL('../../infra/wrangler.jsonc', import.meta.url)) },
+      miniflare: {
+        bindings: { MOTIF_ORIGIN_SECRET: WORKERS_SECRET, MOTIF_DEV_API_KEY: WORKERS_DEV_KEY, MOTIF_EDGE_RPM: '600' },
+        outboundService: createOutbound(),
+      },
+    }),
+  ],
+  test: {
+    name: 'workers',
+    root: fileURLToPath(new URL('.', import.meta.url)),
+    include: ['**/*.test.ts'],
+  },
+});
