@@ -57,7 +57,8 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
       cwd: ROOT,
       log: opts.log,
       env: {
-        ...process.env,
+        // MOTIF_MODEL_DIR means "publish this dir" to the stack; the origin must sync from S3.
+        ...withoutKeys(process.env, ['MOTIF_MODEL_DIR']),
         ...s3.clientEnv,
         MOTIF_ORIGIN_HOST: '127.0.0.1',
         MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
@@ -110,6 +111,12 @@ async function waitReady(stack: Stack, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`the edge did not list model ${stack.model} within ${timeoutMs} ms (no heartbeat from the origin?)`);
+}
+
+function withoutKeys(env: NodeJS.ProcessEnv, keys: string[]): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const k of keys) delete out[k];
+  return out;
 }
 
 function edgeEnv(cfg: StackConfig): Record<string, string> {
