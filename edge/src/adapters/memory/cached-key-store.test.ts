@@ -1,0 +1,29 @@
+import { expect, it } from 'vitest';
+import { keyRecord } from '../../middleware/auth/api-keys.ts';
+import { cachedKeyStore } from './cached-key-store.ts';
+import { manualClock } from './clock.ts';
+import { memoryKeyStore } from './key-store.ts';
+
+it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
+  const clock = manualClock(0);
+  const inner = memoryKeyStore();
+  let lookups = 0;
+  const counting = { ...inner, findByHash: (h: string, n: number) => (lookups++, inner.findByHash(h, n)) };
+  const keys = cachedKeyStore(counting, { clock, ttlMs: 1000, negativeTtlMs: 100 });
+  const rec = await keyRecord({ secret: 'sk-motif-cache-0123456789abcdef', tenantId: 't', createdAt: 0 });
+
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
+  await inner.putKey(rec); // written behind the cache's back (another isolate)
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
+  clock.advance(100);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  expect(lookups).toBe(2);
+  await inner.putKey({ ...rec, revokedAt: 0 }); // a revocation elsewhere shows after the TTL
+  clock.advance(999);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  clock.advance(1);
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
+  // A write through the cache is visible at once.
+  await keys.putKey(rec);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { keyRecord } from '../../middleware/auth/api-keys.ts';
+import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
+import { sqlKeyStore } from '../../stores/sql-keys.ts';
+import { sqlLedger } from '../../stores/sql-ledger.ts';
+import { usageRecord } from '../../testing/harness.ts';
+import { openSqlite } from './sqlite.ts';
+
+describe('SQL stores on better-sqlite3', () => {
+  it('keys: upsert by key id, revocation, disabled tenant', async () => {
+    const h = openSqlite(':memory:');
+    const keys = sqlKeyStore(h.db);
+    const rec = await keyRecord({ secret: 'sk-motif-sqlite-0123456789abcdef', tenantId: 't1', createdAt: 1 });
+    await keys.putKey(rec);
+    await keys.putKey(rec); // idempotent
+    expect(await keys.findByHash(rec.hash, 10)).toEqual({ tenantId: 't1', keyId: rec.keyId, scopes: ['inference', 'usage'] });
+    await keys.putKey({ ...rec, revokedAt: 20 });
+    expect(await keys.findByHash(rec.hash, 19)).not.toBeNull();
+    expect(await keys.findByHash(rec.hash, 20)).toBeNull();
+    await keys.putKey({ ...rec, revokedAt: null });
+    h.db.run('UPDATE tenants SET disabled_at = ? WHERE id = ?', 5, 't1');
+    expect(await keys.findByHash(rec.hash, 10)).toBeNull();
+    h.close();
+  });
+
+  it('ledger: a batch is all-or-nothing and deduplicated', async () => {
+    const h = openSqlite(':memory:');
+    const ledger = sqlLedger(h.db);
+    expect(await ledger.insert([usageRecord({ request_id: 'a' }), usageRecord({ request_id: 'a' })], 1)).toEqual({ accepted: 1, duplicates: 1 });
+    // A record breaking a NOT NULL constraint rolls back the whole batch.
+    const bad = { ...usageRecord({ request_id: 'c' }), model: null as unknown as string };
+    await expect(ledger.insert([usageRecord({ request_id: 'b' }), bad], 1)).rejects.toThrow();
+    expect(await ledger.query('acme', { groupBy: 'model' })).toEqual([{ group: 'motif-test', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }]);
+    h.close();
+  });
+
+  it('pool: keeps the newest beat and forgets replicas past retention', () => {
+    const h = openSqlite(':memory:');
+    initPool(h.db);
+    const hb = { replica_id: 'r', node_id: 'n', url: 'http://r', model: 'm', revision: 'v', state: 'ready' as const, waiting: 0, running: 0, max_running: 1, kv_usage: 0, tokens_per_s: 0, ts: 100 };
+    poolUpsert(h.db, hb, 1000);
+    poolUpsert(h.db, { ...hb, ts: 50, state: 'draining' }, 2000);
+    expect(poolList(h.db, 2000, 10_000)).toEqual([{ heartbeat: hb, lastSeen: 1000, firstSeen: 1000 }]);
+    poolUpsert(h.db, { ...hb, ts: 200, waiting: 3 }, 3000);
+    expect(poolList(h.db, 3000, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 3 }, lastSeen: 3000, firstSeen: 1000 });
+    expect(poolList(h.db, 13_001, 10_000)).toEqual([]);
+    h.close();
+  });
+});
