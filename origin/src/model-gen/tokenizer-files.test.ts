@@ -91,6 +91,12 @@ describe('vocabulary padding', () => {
     for (const text of [...SAMPLES, '<|reserved_0|> <|reserved_12|>']) expect(ptok.encode(text).ids).toEqual(tok.encode(text).ids.map((id) => (id >= 509 ? id - 512 + 3000 : id)));
   });
 
+  it('scales to the real 219,520-id vocabulary', () => {
+    const full = load(buildTokenizerFiles(bpe, 219_520, 16_384));
+    expect(full.encode('<|im_start|>user\nhi<|im_end|>').ids).toEqual(tok.encode('<|im_start|>user\nhi<|im_end|>').ids.map((id) => (id >= 509 ? id - 512 + 219_520 : id)));
+    expect(full.decode([219_000, 219_519])).toBe('<|reserved_218491|><|im_end|>');
+  });
+
   it('rejects a vocab_size below the tokenizer size', () => {
     expect(() => buildTokenizerFiles(bpe, 511, 128)).toThrow(RangeError);
   });
