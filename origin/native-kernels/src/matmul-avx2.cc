@@ -8,12 +8,13 @@
 //      reused from L1 by every group of x rows.
 //   3. A register tile of up to 3 x rows × 4 W rows: 12 vector accumulators, each x vector and
 //      each converted W vector loaded once per 8 elements of K and used 4 resp. 3 times.
+// 16-bit weights are widened in registers inside the tile. Widening a block once into an f32
+// scratch buffer instead was measured slower up to 64 rows: the conversion is two cheap uops per
+// 8 weights, while the extra store and reload pass costs more than it saves.
 #include "matmul.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-
-#include <type_traits>
 
 #include "weights.h"
 
@@ -93,31 +94,10 @@ const TileFn<T> (&tiles())[3][4] {
   return table;
 }
 
-// From this many rows on, 16-bit weights are widened once per block into an L1 scratch buffer
-// instead of once per group of 3 rows inside the tile: the widening uops compete with the FMAs
-// for the same vector ports, and with many rows the kernel is compute bound.
-constexpr int64_t kWidenRows = 4;
-constexpr int64_t kMaxWidenChunk = 1024;
-static_assert(k_chunk(kWidenRows, int64_t{1} << 31) <= kMaxWidenChunk, "scratch too small for the K chunk");
-
-MOTIF_AVX2 void widen(const float*, int64_t, int64_t, int64_t, float*) {}
-template <class T>
-MOTIF_AVX2 void widen(const T* w, int64_t ldw, int64_t c, int64_t n, float* out) {
-  for (int64_t j = 0; j < c; ++j) {
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(out + j * n + k, load8(w + j * ldw + k));
-    for (; k < n; ++k) out[j * n + k] = to_f32(w[j * ldw + k]);
-  }
-}
-
 template <class T>
 MOTIF_AVX2 void slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
   const T* w = static_cast<const T*>(m.w);
-  const auto& direct = tiles<T>();
-  const auto& widened = tiles<float>();
-  const bool widen_first = !std::is_same_v<T, float> && m.rows >= kWidenRows;
-  // Stack scratch (16 KiB): no allocation per call, and private to this thread.
-  alignas(32) float scratch[kOutBlock * kMaxWidenChunk];
+  const auto& table = tiles<T>();
 
   const int64_t kc = k_chunk(m.rows, m.in);
   for (int64_t k0 = 0; k0 < m.in; k0 += kc) {
@@ -126,15 +106,14 @@ MOTIF_AVX2 void slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
     for (int64_t o = o_begin; o < o_end; o += kOutBlock) {
       const int64_t c = o_end - o < kOutBlock ? o_end - o : kOutBlock;
       const T* wb = w + o * m.in + k0;
-      if (widen_first) widen(wb, m.in, c, n, scratch);
-      for (int64_t r = 0; r < m.rows; r += 3) {
-        const int64_t rr = m.rows - r < 3 ? m.rows - r : 3;
+      for (int64_t r = 0; r < m.rows;) {
+        // Groups of 3 rows, but 4 left over go as 2 + 2: a lone row reuses each W vector only once.
+        const int64_t left = m.rows - r;
+        const int64_t rr = left == 4 ? 2 : (left < 3 ? left : 3);
         const float* xb = m.x + r * m.in + k0;
         float* yb = m.y + r * m.out + o;
-        if (widen_first)
-          widened[rr - 1][c - 1](xb, m.in, scratch, n, n, yb, m.out, first);
-        else
-          direct[rr - 1][c - 1](xb, m.in, wb, m.in, n, yb, m.out, first);
+        table[rr - 1][c - 1](xb, m.in, wb, m.in, n, yb, m.out, first);
+        r += rr;
       }
     }
   }
