@@ -167,6 +167,21 @@ describe('determinism and idempotency', () => {
     expect(await hashes(dir)).toEqual(good);
   });
 
+  it('removes temp dirs abandoned by dead generators, not those of live ones', async () => {
+    const dir = join(root, 'crashed');
+    const deadPid = 2 ** 22 + 12_345; // above Linux's pid_max: never a live process
+    const dead = join(root, `.crashed.tmp-${deadPid}-abc123`);
+    const live = join(root, `.crashed.tmp-${process.pid}-def456`);
+    await mkdir(dead);
+    await writeFile(join(dead, 'model.safetensors'), 'partial');
+    await mkdir(live);
+    await generateModel({ outDir: dir, preset: 'tiny' });
+    const names = await readdir(root);
+    expect(names).not.toContain(`.crashed.tmp-${deadPid}-abc123`);
+    expect(names).toContain(`.crashed.tmp-${process.pid}-def456`);
+    await rm(live, { recursive: true });
+  });
+
   it('refuses to overwrite a non-empty directory it did not create', async () => {
     const dir = join(root, 'foreign');
     await mkdir(dir);

@@ -48,7 +48,8 @@ export async function generateModel(opts: GenerateModelOptions): Promise<Generat
   }
 
   await mkdir(dirname(dir), { recursive: true });
-  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-`));
+  await removeAbandonedTempDirs(dir);
+  const tmp = await mkdtemp(join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-`));
   await chmod(tmp, 0o755); // mkdtemp makes it owner-only; a model dir is ordinary readable data
   try {
     const stamp = await writeModel(tmp, spec);
@@ -114,6 +115,29 @@ async function moveIntoPlace(tmp: string, dir: string, spec: ModelSpec): Promise
   await rename(dir, old);
   await rename(tmp, dir);
   await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Delete temp siblings left by generators that died mid-write (a full-size model leaves gigabytes).
+ * The owner's pid is in the name; a live pid (or one we may not signal) is left alone.
+ */
+async function removeAbandonedTempDirs(dir: string): Promise<void> {
+  const prefix = `.${basename(dir)}.tmp-`;
+  for (const name of await readdir(dirname(dir)).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    await rm(join(dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 async function readStamp(dir: string): Promise<Stamp | null> {
