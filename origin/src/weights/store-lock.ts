@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import { RevisionId } from './names.ts';
-import type { StoreLayout } from './store.ts';
+import { storeLayout, type StoreLayout } from './store.ts';
 
 /** True if a process with this pid exists (EPERM = exists but not ours). */
 export function pidAlive(pid: number): boolean {
@@ -64,8 +64,9 @@ export interface Lease {
  * Mark `revision` as in use by `holder` (e.g. a replica id) until released or the process dies,
  * so gc keeps its snapshot and blobs while an engine serves from them.
  */
-export async function acquireLease(l: StoreLayout, revision: string, holder: string): Promise<Lease> {
+export async function acquireLease(storeDir: string, revision: string, holder: string): Promise<Lease> {
   RevisionId.parse(revision);
+  const l = storeLayout(storeDir);
   const safe = holder.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || 'holder';
   const dir = path.join(l.leases, revision);
   await fs.mkdir(dir, { recursive: true });
