@@ -99,7 +99,8 @@ describe('errors are OpenAI-shaped', () => {
     const body = JSON.stringify({ model: stack.model, messages, max_tokens: 2 });
     const path = '/v1/chat/completions';
     const header = await sign({ method: 'POST', path, requestId: 'forged-1', tenantId: 'dev', body }, { kid: 'k1', secret: 'not-the-real-secret-at-all' });
-    for (const headers of [{}, { 'x-motif-signature': header }]) {
+    const variants: Record<string, string>[] = [{}, { 'x-motif-signature': header }];
+    for (const headers of variants) {
       const res = await fetch(`${stack.originUrl}${path}`, {
         method: 'POST', body, headers: { 'content-type': 'application/json', 'x-request-id': 'forged-1', 'x-tenant-id': 'dev', ...headers },
       });
