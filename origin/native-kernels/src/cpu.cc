@@ -1,5 +1,6 @@
 #include "cpu.h"
 
+#include <cstdio>
 #include <thread>
 
 #if defined(__linux__)
@@ -21,19 +22,35 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
-int available_cores() {
+namespace {
+
+// CPU quota of a cgroup v2 container (`docker --cpus=2` → "200000 100000"), rounded up; 0 if none.
+int cgroup_quota_cores() {
 #if defined(__linux__)
+  FILE* f = std::fopen("/sys/fs/cgroup/cpu.max", "r");
+  if (f == nullptr) return 0;
+  long long quota = 0, period = 0;
+  int fields = std::fscanf(f, "%lld %lld", &quota, &period);  // "max 100000" matches 0 fields
+  std::fclose(f);
+  if (fields == 2 && quota > 0 && period > 0) return static_cast<int>((quota + period - 1) / period);
+#endif
+  return 0;
+}
+
+}  // namespace
+
+int available_cores() {
   // A container or `taskset` may restrict us to fewer cores than the machine has; more threads
   // than that would only time-share a core and thrash its cache.
+  int n = static_cast<int>(std::thread::hardware_concurrency());
+#if defined(__linux__)
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    int n = CPU_COUNT(&set);
-    if (n > 0) return n;
-  }
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) n = CPU_COUNT(&set);
 #endif
-  unsigned n = std::thread::hardware_concurrency();
-  return n > 0 ? static_cast<int>(n) : 1;
+  const int quota = cgroup_quota_cores();
+  if (quota > 0 && quota < n) n = quota;
+  return n > 0 ? n : 1;
 }
 
 void cpu_relax() {

@@ -6,7 +6,7 @@ namespace motif {
 // True when the CPU runs AVX2 + FMA + F16C code (the SIMD matmul path).
 bool cpu_has_avx2_fma_f16c();
 
-// Cores this process may run on (its affinity mask, not every core of the machine), at least 1.
+// Cores this process may use: its affinity mask, capped by a cgroup CPU quota; at least 1.
 int available_cores();
 
 // Spin-wait hint for busy loops (PAUSE on x86, YIELD on arm64).
