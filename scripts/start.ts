@@ -24,6 +24,8 @@ function parseArgs(argv: string[]): Partial<StackEnv> {
 }
 
 async function main(): Promise<void> {
+  // The pinned AWS SDK warns that its *future* releases need Node 22; we pin it, so say it once in the README instead.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let cfg;
   try {
     cfg = loadStackConfig(process.env, parseArgs(process.argv.slice(2)));
