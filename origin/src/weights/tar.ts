@@ -52,14 +52,15 @@ export function decodeHeader(block: Uint8Array): TarEntry | null {
 /** Records of a pax extended header body (`len key=value\n` …). */
 export function parsePax(body: Uint8Array): Record<string, string> {
   const out: Record<string, string> = {};
-  const text = new TextDecoder().decode(body);
+  const dec = new TextDecoder();
   let i = 0;
-  // Each record states its own length; stop on anything malformed rather than loop.
-  while (i < text.length) {
-    const sp = text.indexOf(' ', i);
-    const len = Number(text.slice(i, sp));
-    if (sp < 0 || !Number.isInteger(len) || len <= 0) break;
-    const rec = text.slice(sp + 1, i + len - 1);
+  // Lengths count bytes (names may be UTF-8); each record states its own, so stop on anything
+  // malformed rather than loop.
+  while (i < body.length) {
+    const sp = body.indexOf(0x20, i);
+    const len = sp < 0 ? Number.NaN : Number(dec.decode(body.subarray(i, sp)));
+    if (!Number.isInteger(len) || len <= 0 || i + len > body.length) break;
+    const rec = dec.decode(body.subarray(sp + 1, i + len - 1));
     const eq = rec.indexOf('=');
     if (eq > 0) out[rec.slice(0, eq)] = rec.slice(eq + 1);
     i += len;

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { revisionId, type Manifest } from '#shared/manifest.ts';
+import { parseManifest } from './manifest-check.ts';
+
+const sha = (c: string) => c.repeat(64);
+
+async function manifest(files: { path: string; size: number; sha256: string }[], over: Partial<Manifest> = {}): Promise<string> {
+  return JSON.stringify({ schema: 1, model: 'm', revision: await revisionId(files), created_at: 'now', files, ...over });
+}
+
+describe('manifest verification', () => {
+  it('accepts a manifest whose revision is the hash of its file list', async () => {
+    const text = await manifest([{ path: 'a/b.json', size: 1, sha256: sha('a') }, { path: 'c', size: 2, sha256: sha('b') }]);
+    const m = await parseManifest(text, 'here', { model: 'm' });
+    expect(m.files).toHaveLength(2);
+  });
+
+  it.each([
+    ['a revision that is not the hash of the files', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { revision: '0123456789abcdef' }), /hashes to/],
+    ['another model', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: 'other' }), /for model 'other'/],
+    ['duplicate paths', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }, { path: 'a', size: 1, sha256: sha('a') }]), /twice/],
+    ['a path that is both file and dir', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }, { path: 'a/b', size: 1, sha256: sha('b') }]), /both a file and a directory/],
+    ['a path escaping the snapshot', async () => manifest([{ path: '../x', size: 1, sha256: sha('a') }]), /invalid/],
+    ['an absolute path', async () => manifest([{ path: '/etc/x', size: 1, sha256: sha('a') }]), /invalid/],
+    ['an empty path segment', async () => manifest([{ path: 'a//b', size: 1, sha256: sha('a') }]), /non-canonical/],
+    ['an upper-case hash', async () => manifest([{ path: 'a', size: 1, sha256: sha('A') }]), /invalid/],
+    ['no files', async () => JSON.stringify({ schema: 1, model: 'm', revision: 'x', created_at: 'now', files: [] }), /invalid/],
+    ['not JSON', async () => '{', /not valid JSON/],
+  ])('refuses %s', async (_n, make, why) => {
+    await expect(parseManifest(await make(), 'here', { model: 'm' })).rejects.toThrow(why);
+  });
+
+  it('checks the expected revision', async () => {
+    const text = await manifest([{ path: 'a', size: 1, sha256: sha('a') }]);
+    await expect(parseManifest(text, 'here', { revision: 'ffffffffffffffff' })).rejects.toThrow(/expected 'ffffffffffffffff'/);
+  });
+});

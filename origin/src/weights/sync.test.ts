@@ -1,0 +1,123 @@
+/**
+ * syncModel against the in-memory ObjectStore with injected faults: retries, truncated bodies,
+ * objects replaced mid-download, resume after a failed run, and dedupe of identical files.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { s3Keys } from '#shared/manifest.ts';
+import { createMemoryObjectStore, type RangeFault } from './memory-object-store.ts';
+import type { RangeRequest } from './object-store.ts';
+import { publishModel } from './publish.ts';
+import { syncModel } from './sync.ts';
+
+const KiB = 1024;
+const instant = { sleep: async () => undefined, random: () => 0.5 };
+let tmp: string;
+
+beforeEach(async () => {
+  tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'weights-unit-'));
+});
+afterEach(async () => {
+  await fs.rm(tmp, { recursive: true, force: true });
+});
+
+async function model(files: Record<string, Uint8Array | string>): Promise<string> {
+  const dir = path.join(tmp, `model-${randomBytes(3).toString('hex')}`);
+  for (const [p, b] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, p)), { recursive: true });
+    await fs.writeFile(path.join(dir, p), b);
+  }
+  return dir;
+}
+
+async function setup(fault?: (key: string, r: RangeRequest) => RangeFault) {
+  const s3 = createMemoryObjectStore(fault ? { fault } : {});
+  const big = randomBytes(300 * KiB + 5);
+  const dir = await model({ 'weights.bin': big, 'sub/config.json': '{"a":1}', 'z-copy.bin': big });
+  const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable' });
+  const sync = (over: Partial<Parameters<typeof syncModel>[0]> = {}) =>
+    syncModel({ s3, bucket: 'b', model: 'm', ref: 'stable', storeDir: path.join(tmp, 'store'), partSize: 64 * KiB, concurrency: 3, retryDeps: instant, ...over });
+  return { s3, big, pub, sync, key: (p: string) => s3Keys.file('m', pub.revision, p) };
+}
+
+describe('syncModel (memory store)', () => {
+  it('retries failed and truncated parts and still produces identical files', async () => {
+    const attempts = new Map<string, number>();
+    const { big, sync } = await setup((key, r) => {
+      const id = `${key}@${r.start}`;
+      const n = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, n);
+      if (n === 1) return { kind: 'fail' };
+      if (n === 2) return { kind: 'truncate', after: 1000 };
+      return undefined;
+    });
+    const r = await sync();
+    // One blob for two identical files. 5 parts of ≤ 64 KiB fail twice each; the 7-byte config
+    // fails once (its "truncated after 1000 bytes" attempt is complete).
+    expect(r.retries).toBe(11);
+    expect(r.downloadedBytes).toBe(big.length + 7);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'z-copy.bin')), big)).toBe(0);
+    expect(await fs.readFile(path.join(r.dir, 'sub/config.json'), 'utf8')).toBe('{"a":1}');
+  });
+
+  it('fails with the key named after exhausting retries, then resumes only the missing parts', async () => {
+    let broken = true;
+    const { s3, big, sync, key } = await setup((k, r) => (broken && k.endsWith('weights.bin') && r.start >= 128 * KiB ? { kind: 'fail' } : undefined));
+    const err = await sync({ concurrency: 1, retry: { attempts: 2, baseMs: 0, maxMs: 0 } }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'origin_unavailable' });
+    expect((err as Error).message).toContain(`s3://b/${key('weights.bin')}`);
+    await expect(fs.readlink(path.join(tmp, 'store', 'current'))).rejects.toThrow();
+
+    broken = false;
+    s3.gets.clear();
+    const r = await sync();
+    // Parts 0 and 1 (0..128 KiB) survived the failed run: 3 of 5 parts are fetched again.
+    expect(s3.gets.get(key('weights.bin'))).toBe(3);
+    expect(r.resumedBytes).toBe(128 * KiB);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+  });
+
+  it('refuses an object replaced during the download (ETag changed)', async () => {
+    let swapped = false;
+    const ctx = await setup((k, r) => {
+      if (!swapped && k.endsWith('weights.bin') && r.start > 0) {
+        swapped = true;
+        const ob = ctx.s3.objects.get(`b/${k}`)!;
+        ctx.s3.objects.set(`b/${k}`, { ...ob, etag: '"different"' });
+      }
+      return undefined;
+    });
+    await expect(ctx.sync({ concurrency: 1 })).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('refuses an object whose size differs from the manifest', async () => {
+    const { s3, sync, key } = await setup();
+    const ob = s3.objects.get(`b/${key('weights.bin')}`)!;
+    s3.objects.set(`b/${key('weights.bin')}`, { ...ob, body: ob.body.subarray(1) });
+    await expect(sync()).rejects.toThrow(/Size mismatch for 'weights.bin'/);
+  });
+
+  it('discards a resumed file that fails verification and downloads it again', async () => {
+    const { sync, big, pub } = await setup();
+    const store = path.join(tmp, 'store');
+    await fs.mkdir(path.join(store, 'tmp'), { recursive: true });
+    const sha = pub.manifest.files.find((f) => f.path === 'weights.bin')!.sha256;
+    // A part map claiming part 0 done over a temp file of zeros (a torn write from a crash).
+    await fs.writeFile(path.join(store, 'tmp', `${sha}.part`), Buffer.alloc(big.length));
+    const etag = pub.manifest.files.find((f) => f.path === 'weights.bin')!.etag!;
+    await fs.writeFile(path.join(store, 'tmp', `${sha}.map.json`), JSON.stringify({ sha256: sha, size: big.length, partSize: 64 * KiB, etag, done: [0] }));
+    const r = await sync();
+    expect(r.resumedBytes).toBe(64 * KiB);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+  });
+
+  it('validates its options', async () => {
+    const { s3 } = await setup();
+    await expect(syncModel({ s3, bucket: 'b', model: 'm', storeDir: tmp })).rejects.toThrow(/exactly one of ref or revision/);
+    await expect(syncModel({ s3, bucket: 'b', model: '../x', ref: 'stable', storeDir: tmp })).rejects.toMatchObject({ code: 'invalid_request_error' });
+  });
+});
