@@ -36,7 +36,7 @@ export interface RangeResponse {
 }
 
 export interface UploadRequest {
-  body: AsyncIterable<Uint8Array>;
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   size: number;
   contentType?: string;
   metadata?: Record<string, string>;
