@@ -16,8 +16,9 @@ import { listRemote } from '../weights/refs.ts';
 import { syncModel } from '../weights/sync.ts';
 
 const USAGE = `usage: npm run weights -- <command> [options]
-  publish --from <dir> --model <id> [--ref stable] [--concurrency 4]
-  sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8] [--no-activate]
+  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--json]
+  sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8]
+          [--no-activate] [--json]
   gc      [--model <id> | --store <dir>] [--keep <rev,...>] [--purge-partial] [--dry-run]
   ls      [--model <id>] [--store <dir>]
   export  --model <id> --rev <rev> [--store <dir>] <file.tar>
@@ -39,7 +40,7 @@ const { values: a, positionals } = parseArgs({
   options: {
     from: { type: 'string' }, model: { type: 'string' }, ref: { type: 'string' }, rev: { type: 'string' },
     store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' },
-    'no-activate': { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' },
+    'no-activate': { type: 'boolean' }, json: { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' },
     'dry-run': { type: 'boolean' }, endpoint: { type: 'string' }, bucket: { type: 'string' },
     port: { type: 'string' }, 's3-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
   },
@@ -94,7 +95,8 @@ async function main(): Promise<void> {
           },
         });
         p.finish(`${fmtBytes(r.uploadedBytes)} uploaded, ${fmtBytes(r.skippedBytes)} already there`);
-        out(`published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files)${a.ref ? `; ref ${a.ref} → ${r.revision}` : ''}`);
+        if (a.json) out(JSON.stringify({ revision: r.revision, uploadedBytes: r.uploadedBytes, skippedBytes: r.skippedBytes }));
+        else out(`published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files)${a.ref ? `; ref ${a.ref} → ${r.revision}` : ''}`);
       } finally {
         await close();
       }
@@ -115,7 +117,8 @@ async function main(): Promise<void> {
           },
         });
         p.finish(`${fmtBytes(r.reusedBytes)} reused, ${fmtBytes(r.resumedBytes)} resumed, ${r.retries} retries`);
-        out(`${model} revision ${r.revision} at ${r.dir}${r.activated ? ' (now current)' : ''}`);
+        if (a.json) out(JSON.stringify({ ...r, manifest: undefined }));
+        else out(`${model} revision ${r.revision} at ${r.dir}${r.activated ? ' (now current)' : ''}`);
       } finally {
         await close();
       }

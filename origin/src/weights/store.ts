@@ -114,6 +114,16 @@ export async function setCurrent(l: StoreLayout, rev: string): Promise<void> {
   await fsyncDir(l.root);
 }
 
+/**
+ * Remove half-written temp files a crash left behind (atomic-write temps, bundle imports). Part
+ * files and part maps stay: they are resume state. Call with the store lock held.
+ */
+export async function cleanStaleTemp(l: StoreLayout): Promise<void> {
+  for (const f of await fs.readdir(l.tmp).catch(() => [] as string[])) {
+    if (/\.tmp-\d+-[0-9a-f]+$/.test(f) || f.includes('.import-')) await fs.rm(path.join(l.tmp, f), { force: true });
+  }
+}
+
 /** Write via a temp file + rename so readers see the old or the new content, never half. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;

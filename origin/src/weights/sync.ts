@@ -13,7 +13,7 @@ import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
 import { fetchManifest, resolveRef } from './refs.ts';
 import { RetryPolicy, realRetryDeps, type RetryDeps } from './retry.ts';
-import { buildSnapshot, ensureLayout, hasBlob, readCurrent, setCurrent, storeLayout } from './store.ts';
+import { buildSnapshot, cleanStaleTemp, ensureLayout, hasBlob, readCurrent, setCurrent, storeLayout } from './store.ts';
 import { withStoreLock } from './store-lock.ts';
 
 const MiB = 1024 * 1024;
@@ -86,6 +86,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
   return withStoreLock(
     layout,
     async () => {
+      await cleanStaleTemp(layout);
       const missing: DownloadItem[] = [];
       let reusedBytes = 0;
       for (const f of manifest.files) {
