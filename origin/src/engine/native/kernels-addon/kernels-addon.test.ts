@@ -52,16 +52,19 @@ const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
   ] as [string, KernelsAddonOptions][]).map(([name, opts]) => ({ name, make: () => loadKernelsAddon(opts)!.matmul }))
   : [{ name: 'portable JS kernel (addon not built)', make: portable }];
 const DTYPES: WeightDtype[] = ['F32', 'BF16', 'F16'];
-// (in, out) pairs off every SIMD width: K tails of 1..7, ragged output blocks, several K chunks
-// (1029 > the 256-element chunk used at 16+ rows) and enough work to split across threads.
+// (in, out) pairs off every SIMD width: K tails of 1..15, ragged output blocks, several K chunks
+// (1029 > the 512-element chunk used at 9+ rows) and enough work to split across threads.
 const SHAPES: [number, number][] = [[1, 1], [7, 3], [9, 5], [17, 13], [31, 33], [33, 67], [100, 21], [257, 9], [1029, 37]];
+// in > 4096 sends 1–2 rows through the tiles instead of the sequential batch-1/2 path.
+const LONG_K: [number, number] = [4105, 6];
 
 describe('matmul matches the plain loop', () => {
   it.each(DTYPES.flatMap((dtype) => VARIANTS.map((v) => ({ dtype, ...v }))))('$dtype, $name', ({ dtype, make }) => {
     const matmul = make();
     const rand = rng(0x5eed + dtype.length);
     for (let rows = 1; rows <= 17; rows++) {
-      for (const [inDim, outDim] of [SHAPES[rows % SHAPES.length]!, SHAPES[(rows * 5) % SHAPES.length]!]) {
+      const shapes = [SHAPES[rows % SHAPES.length]!, SHAPES[(rows * 5) % SHAPES.length]!, ...(rows <= 3 ? [LONG_K] : [])];
+      for (const [inDim, outDim] of shapes) {
         const x = randomX(rand, rows * inDim);
         const w = randomW(rand, dtype, outDim * inDim);
         const y = new Float32Array(rows * outDim).fill(NaN);
