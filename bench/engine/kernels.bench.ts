@@ -1,5 +1,5 @@
 /**
- * `npm run bench:kernels [-- --rows=1,4,16 --shapes=2048x2048,8192x2048 --skip-plain --runs=5]`
+ * `npm run bench:kernels [-- --rows=1,4,16 --shapes=2048x2048,8192x2048,2048x8192 --skip-plain --runs=5]`
  *
  * BF16 matmul y = x·Wᵀ for the Motif 2.6B projection shapes: (a) a plain TS loop, (b) the
  * engine's portable JS kernel, (c) the native addon on one thread and on all threads. Medians,
@@ -17,7 +17,7 @@ import { formatKernelTable, runKernelBench, type BenchImpl, type KernelBenchRow 
 
 const Args = z.object({
   rows: z.string().default('1,4,16').transform((s) => s.split(',').map(Number)).pipe(z.array(z.number().int().min(1).max(512)).min(1)),
-  shapes: z.string().default('2048x2048,8192x2048')
+  shapes: z.string().default('2048x2048,8192x2048,2048x8192')
     .transform((s) => s.split(',').map((p) => p.split('x').map(Number)))
     .pipe(z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).min(1)),
   'skip-plain': z.boolean().default(false),
