@@ -9,9 +9,8 @@
 #include "cpu.h"
 #include "thread-pool.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#ifdef MOTIF_X86_SIMD
 #include <immintrin.h>
-#define MOTIF_HAVE_AVX2_READ 1
 #endif
 
 namespace motif {
@@ -35,7 +34,7 @@ uint64_t read_scalar(const uint8_t* p, size_t n) {
   return a + b + c + d;
 }
 
-#ifdef MOTIF_HAVE_AVX2_READ
+#ifdef MOTIF_X86_SIMD
 __attribute__((target("avx2"))) uint64_t read_avx2(const uint8_t* p, size_t n) {
   __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
   size_t i = 0;
@@ -82,7 +81,7 @@ void probe_task(void* ctx, int) {
       std::memset(p.buf + begin, chunk_byte(c), n);
       continue;
     }
-#ifdef MOTIF_HAVE_AVX2_READ
+#ifdef MOTIF_X86_SIMD
     s += p.simd ? read_avx2(p.buf + begin, n) : read_scalar(p.buf + begin, n);
 #else
     s += read_scalar(p.buf + begin, n);

@@ -7,13 +7,13 @@
 #include <sched.h>
 #endif
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+#include <immintrin.h>  // _mm_pause
 #endif
 
 namespace motif {
 
 bool cpu_has_avx2_fma_f16c() {
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#ifdef MOTIF_X86_SIMD
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
          __builtin_cpu_supports("f16c");

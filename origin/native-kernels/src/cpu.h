@@ -1,6 +1,13 @@
 // CPU facts the kernels choose by at run time (never at compile time, so one binary fits every x86-64).
 #pragma once
 
+// x86 SIMD code is compiled (and picked at run time) with GCC/clang on x86; everywhere else, or
+// with -DMOTIF_KERNELS_PORTABLE (to test the portable build on an x86 box), only portable C++.
+#if !defined(MOTIF_KERNELS_PORTABLE) && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#define MOTIF_X86_SIMD 1
+#endif
+
 namespace motif {
 
 // True when the CPU runs AVX2 + FMA + F16C code (the SIMD matmul path).

@@ -12,9 +12,10 @@
 // 16-bit weights are widened in registers inside the tile. Widening a block once into an f32
 // scratch buffer instead was measured slower up to 64 rows: the conversion is two cheap uops per
 // 8 weights, while the extra store and reload pass costs more than it saves.
+#include "cpu.h"
 #include "matmul.h"
 
-#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#ifdef MOTIF_X86_SIMD
 #include <immintrin.h>
 
 #include "weights.h"
@@ -176,7 +177,7 @@ void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
 
 }  // namespace motif
 
-#else  // not x86 or not GCC/clang: the dispatcher always takes the scalar path
+#else  // no x86 SIMD build: the dispatcher always takes the scalar path
 
 namespace motif {
 bool matmul_avx2_compiled() { return false; }

@@ -4,7 +4,7 @@ import { createJsKernel, kernelFromMatmul } from '../kernels/matmul.ts';
 import { loadKernelsAddon, type WeightDtype } from './kernels-addon.ts';
 import { firstMismatch, randomW, randomX, rng } from './test-data.ts';
 
-const addon = loadKernelsAddon({}, () => {});
+const addon = loadKernelsAddon({ path: process.env.MOTIF_KERNELS_ADDON_PATH }, () => {});
 
 // Runs one BF16 matmul inside a worker_thread that loads the addon itself (plain CommonJS eval,
 // so no TS loader is needed there). A module that is not context-aware fails right here with

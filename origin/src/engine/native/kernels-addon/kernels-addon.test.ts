@@ -7,8 +7,10 @@ import { firstMismatch, randomW, randomX, rng } from './test-data.ts';
 
 // The addon is optional by design (no toolchain → portable kernels). CI with a compiler sets
 // MOTIF_REQUIRE_KERNELS_ADDON=1 so a broken build cannot hide behind skipped tests.
+// MOTIF_KERNELS_ADDON_PATH runs the suite against another build (e.g. a portable one).
+const path = process.env.MOTIF_KERNELS_ADDON_PATH;
 const reasons: string[] = [];
-const addon = loadKernelsAddon({}, (m) => reasons.push(m));
+const addon = loadKernelsAddon({ path }, (m) => reasons.push(m));
 const requireAddon = process.env.MOTIF_REQUIRE_KERNELS_ADDON === '1';
 
 describe('loadKernelsAddon', () => {
@@ -49,7 +51,7 @@ const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
     ['addon simd, 1 thread', { maxThreads: 1 }],
     ['addon scalar, all threads', { simd: 'scalar' }],
     ['addon scalar, 1 thread', { simd: 'scalar', maxThreads: 1 }],
-  ] as [string, KernelsAddonOptions][]).map(([name, opts]) => ({ name, make: () => loadKernelsAddon(opts)!.matmul }))
+  ] as [string, KernelsAddonOptions][]).map(([name, opts]) => ({ name, make: () => loadKernelsAddon({ ...opts, path })!.matmul }))
   : [{ name: 'portable JS kernel (addon not built)', make: portable }];
 const DTYPES: WeightDtype[] = ['F32', 'BF16', 'F16'];
 // (in, out) pairs off every SIMD width: K tails of 1..15, ragged output blocks, several K chunks
