@@ -158,7 +158,10 @@ function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
       ...vars,
     ],
     cwd: ROOT,
-    log: opts.log,
+    // wrangler logs every request; the once-a-second heartbeats and usage posts would drown the rest.
+    log: (line) => {
+      if (!/POST \/internal\/(pool\/heartbeat|usage) 2\d\d/.test(line)) opts.log(line);
+    },
     env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' },
   });
 }
