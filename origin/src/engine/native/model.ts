@@ -5,7 +5,9 @@
  * for all of them (decode is memory-bound: one pass over the weights serves the whole batch).
  * Long inputs are processed in chunks of at most `maxChunkRows` rows to bound activation memory;
  * the output head, the largest matrix, still runs once per call. Math lives in forward/ and
- * kernels/; this file validates inputs, plans chunks and owns the reusable buffers.
+ * kernels/; this file validates inputs, plans chunks and owns the reusable buffers. The pass is
+ * paced (forward/pacer.ts): with a kernel that can run matmuls off the JS thread, the event loop
+ * gets a turn at least every `sliceMs` while a step computes.
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
@@ -16,6 +18,7 @@ import { lambdaFull, lambdaInit } from './forward/lambda.ts';
 import type { LayerContext, Segment } from './forward/layer.ts';
 import { runLayer } from './forward/layer.ts';
 import { rmsNormRows } from './forward/norms.ts';
+import { createPacer, defaultYieldTurn } from './forward/pacer.ts';
 import { createRope } from './forward/rope.ts';
 import { ForwardScratch } from './forward/scratch.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
@@ -31,6 +34,8 @@ export type { MotifConfig } from './config.ts';
 const ModelOptions = z.object({
   maxChunkRows: z.number().int().min(1).max(1 << 16).default(256),
   kvBlockTokens: z.number().int().min(1).max(1 << 12).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16),
+  sliceMs: z.number().min(0).max(60_000).default(10),
+  reuseLogits: z.boolean().default(false),
 });
 
 export interface MotifModelOptions {
@@ -40,6 +45,20 @@ export interface MotifModelOptions {
   maxChunkRows?: number;
   /** Positions per KV cache block (power of two). Default 16. */
   kvBlockTokens?: number;
+  /**
+   * Longest stretch (ms) a forward call holds the JS thread before the event loop gets a turn
+   * (forward/pacer.ts). Default 10; 0 runs every matmul on the kernel's async path.
+   */
+  sliceMs?: number;
+  /**
+   * Return logits as views of one model-owned buffer, valid until the next forward call (no
+   * 0.9 MB allocation per sequence per step). Default false: each call returns fresh arrays.
+   */
+  reuseLogits?: boolean;
+  /** Give the event loop a turn (default: setImmediate, else a zero timeout). */
+  yieldTurn?: () => Promise<void>;
+  /** Monotonic milliseconds for pacing (default performance.now). */
+  now?: () => number;
 }
 
 export interface ForwardDebug {
@@ -67,15 +86,20 @@ interface ChunkSegment extends Segment {
 export class MotifModel {
   readonly config: MotifConfig;
   readonly eosTokenIds: readonly number[];
+  /** Name of the matmul kernel in use (e.g. `native-avx2`, `js-scalar`). */
+  readonly kernelName: string;
+  readonly #kernel: MatmulKernel;
   readonly #weights: MotifWeights;
   readonly #opts: z.infer<typeof ModelOptions>;
   readonly #ctx: LayerContext;
   readonly #attn: readonly AttentionParams[];
   #scratch: ForwardScratch | undefined;
   #finalRows = new Float32Array(0);
+  #logits = new Float32Array(0);
+  #queue: Promise<void> = Promise.resolve();
 
   private constructor(config: MotifConfig, weights: MotifWeights, opts: MotifModelOptions) {
-    const parsed = ModelOptions.safeParse({ maxChunkRows: opts.maxChunkRows, kvBlockTokens: opts.kvBlockTokens });
+    const parsed = ModelOptions.safeParse({ maxChunkRows: opts.maxChunkRows, kvBlockTokens: opts.kvBlockTokens, sliceMs: opts.sliceMs, reuseLogits: opts.reuseLogits });
     if (!parsed.success) throw new RangeError(`Invalid MotifModel options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.#opts = parsed.data;
     if (opts.kernel !== undefined && (typeof opts.kernel.matmul !== 'function' || typeof opts.kernel.readRow !== 'function')) {
@@ -85,9 +109,12 @@ export class MotifModel {
     this.config = config;
     this.eosTokenIds = config.eos_token_ids;
     this.#weights = weights;
+    const kernel = opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
+    this.kernelName = kernel.name;
+    this.#kernel = kernel;
     this.#ctx = {
       config,
-      kernel: opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) }),
+      pacer: createPacer(kernel, { sliceMs: this.#opts.sliceMs, now: opts.now ?? (() => performance.now()), yieldTurn: opts.yieldTurn ?? defaultYieldTurn }),
       rope: createRope(config.head_dim, config.rope_theta),
       attention: new AttentionScratch(),
     };
@@ -150,20 +177,33 @@ export class MotifModel {
    * before any cache changes; a sequence that would outgrow its cache throws
    * ApiError('context_length_exceeded').
    */
-  async forward(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Promise<Float32Array[]> {
-    const items = this.#check(batch);
-    const V = this.config.vocab_size;
-    const logits = this.#run(items, false);
-    return items.map((_, i) => logits.subarray(i * V, (i + 1) * V));
+  forward(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Promise<Float32Array[]> {
+    return this.#exclusive(async () => {
+      const items = this.#check(batch);
+      const V = this.config.vocab_size;
+      const logits = await this.#run(items, false);
+      return items.map((_, i) => logits.subarray(i * V, (i + 1) * V));
+    });
   }
 
   /** Testing/debug: logits for every new position and the residual stream after embedding and each layer. */
-  async forwardDebug(cache: SequenceCache, ids: readonly number[]): Promise<ForwardDebug> {
+  forwardDebug(cache: SequenceCache, ids: readonly number[]): Promise<ForwardDebug> {
+    return this.#exclusive(() => this.#debug(cache, ids));
+  }
+
+  // Calls share the scratch buffers and yield mid-step, so they run one at a time, in call order.
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn);
+    this.#queue = run.then(() => {}, () => {});
+    return run;
+  }
+
+  async #debug(cache: SequenceCache, ids: readonly number[]): Promise<ForwardDebug> {
     const items = this.#check([{ cache, ids }]);
     const D = this.config.hidden_size;
     const V = this.config.vocab_size;
     const hidden: Float32Array[][] = Array.from({ length: this.config.num_hidden_layers + 1 }, () => []);
-    const logits = this.#run(items, true, (layer, x, rows) => {
+    const logits = await this.#run(items, true, (layer, x, rows) => {
       for (let r = 0; r < rows; r++) hidden[layer]!.push(x.slice(r * D, (r + 1) * D));
     });
     const finalNorm = ids.map((_, i) => this.#finalRows.slice(i * D, (i + 1) * D));
@@ -201,7 +241,7 @@ export class MotifModel {
 
   // Run every item through the model; return logits [outRows, vocab] of the last row of each item
   // (or of every row when `all`). The normalised rows stay in #finalRows for forwardDebug.
-  #run(items: Item[], all: boolean, onHidden?: (layer: number, x: Float32Array, rows: number) => void): Float32Array {
+  async #run(items: Item[], all: boolean, onHidden?: (layer: number, x: Float32Array, rows: number) => void): Promise<Float32Array> {
     const c = this.config;
     const D = c.hidden_size;
     const half = c.head_dim / 2;
@@ -209,8 +249,10 @@ export class MotifModel {
     const outRows = all ? total : items.length;
     if (this.#finalRows.length < outRows * D) this.#finalRows = new Float32Array(outRows * D);
     const s = this.#scratchFor(Math.min(total, this.#opts.maxChunkRows));
-    const { kernel, rope } = this.#ctx;
+    const { pacer, rope } = this.#ctx;
+    const kernel = this.#kernel;
     const w = this.#weights;
+    pacer.begin();
 
     let item = 0;
     let offset = 0;
@@ -242,7 +284,7 @@ export class MotifModel {
       for (const seg of segments) seg.cache.reserve(seg.position + seg.count);
       onHidden?.(0, s.x, rows);
       for (let l = 0; l < c.num_hidden_layers; l++) {
-        runLayer(this.#ctx, l, w.layers[l]!, this.#attn[l]!, s, rows, segments);
+        await runLayer(this.#ctx, l, w.layers[l]!, this.#attn[l]!, s, rows, segments);
         onHidden?.(l + 1, s.x, rows);
       }
       for (const seg of segments) {
@@ -256,8 +298,15 @@ export class MotifModel {
         }
       }
     }
-    const logits = new Float32Array(outRows * c.vocab_size);
-    kernel.matmul(logits, this.#finalRows, outRows, w.head);
+    const n = outRows * c.vocab_size;
+    let logits: Float32Array;
+    if (this.#opts.reuseLogits) {
+      if (this.#logits.length < n) this.#logits = new Float32Array(n);
+      logits = this.#logits.subarray(0, n);
+    } else {
+      logits = new Float32Array(n);
+    }
+    await pacer.matmul(logits, this.#finalRows, outRows, w.head);
     return logits;
   }
 }
@@ -273,6 +322,7 @@ function checkWeights(c: MotifConfig, w: MotifWeights): void {
   w.layers.forEach((l, i) => {
     const ok = dims(l.q, A, c.hidden_size) && dims(l.k, A, c.hidden_size) && dims(l.v, A, c.hidden_size) && dims(l.o, c.hidden_size, A)
       && dims(l.gate, c.intermediate_size, c.hidden_size) && dims(l.up, c.intermediate_size, c.hidden_size) && dims(l.down, c.hidden_size, c.intermediate_size)
+      && dims(l.qkv, 3 * A, c.hidden_size) && dims(l.gateUp, 2 * c.intermediate_size, c.hidden_size)
       && l.subln.length === 2 * c.head_dim && l.polyWeight.length === 3;
     if (!ok) throw bad(`layer ${i} has a mis-shaped tensor`);
   });

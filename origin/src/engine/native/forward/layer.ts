@@ -1,16 +1,17 @@
 /**
  * One Motif decoder layer over a chunk of stacked rows from one or more sequences (SPEC §2.3):
  *   h = x + Attn(RMSNorm(x)),  x' = h + MLP(RMSNorm(h)).
- * Every weight matrix is multiplied once for all rows of the chunk; only attention runs per
- * sequence segment, against that sequence's own cache.
+ * Every weight matrix is multiplied once for all rows of the chunk (q/k/v and gate/up as one
+ * fused matrix each); only attention runs per sequence segment, against that sequence's own
+ * cache. Matmuls go through the pacer, which may run them off the JS thread.
  */
 import type { MotifConfig } from '../config.ts';
 import type { KvCache } from '../kv-cache.ts';
-import type { MatmulKernel } from '../kernels/matmul.ts';
 import type { LayerWeights } from '../weights.ts';
 import type { AttentionParams, AttentionScratch } from './attention.ts';
 import { attendSegment } from './attention.ts';
-import { polyNormGateRows, rmsNormRows } from './norms.ts';
+import { polyNormGateFused, rmsNormRows } from './norms.ts';
+import type { Pacer } from './pacer.ts';
 import type { Rope } from './rope.ts';
 import type { ForwardScratch } from './scratch.ts';
 
@@ -26,13 +27,16 @@ export interface Segment {
 
 export interface LayerContext {
   readonly config: MotifConfig;
-  readonly kernel: MatmulKernel;
+  readonly pacer: Pacer;
   readonly rope: Rope;
   readonly attention: AttentionScratch;
 }
 
 /** PolyNorm's own eps: a class default in the reference, not a config field (SPEC §2.6). */
 export const POLY_NORM_EPS = 1e-6;
+
+// Query rows per attention call during prefill: the pacer may yield between groups.
+const ATTENTION_ROWS = 16;
 
 function addInto(dst: Float32Array, src: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) dst[i] = dst[i]! + src[i]!;
@@ -42,7 +46,7 @@ function addInto(dst: Float32Array, src: Float32Array, n: number): void {
  * Run layer `index` in place on s.x[0 … rows). RoPE tables (s.cos/s.sin) must hold each row's
  * angles, and each segment's cache must have room for its rows (KvCache.reserve).
  */
-export function runLayer(
+export async function runLayer(
   ctx: LayerContext,
   index: number,
   w: LayerWeights,
@@ -50,36 +54,39 @@ export function runLayer(
   s: ForwardScratch,
   rows: number,
   segments: readonly Segment[],
-): void {
+): Promise<void> {
   const c = ctx.config;
   const D = c.hidden_size;
   const H = c.num_attention_heads;
-  const width = H * c.head_dim;
+  const A = H * c.head_dim;
   const half = c.head_dim / 2;
-  const { kernel, rope } = ctx;
+  const { pacer, rope } = ctx;
 
   rmsNormRows(s.u, s.x, rows, D, w.inputNorm, c.rms_norm_eps);
-  kernel.matmul(s.q, s.u, rows, w.q);
-  kernel.matmul(s.k, s.u, rows, w.k);
-  kernel.matmul(s.v, s.u, rows, w.v);
+  await pacer.matmul(s.qkv, s.u, rows, w.qkv);
+  // Each row of s.qkv is q ‖ k ‖ v.
   for (let r = 0; r < rows; r++) {
-    rope.rotate(s.q, r * width, H, s.cos, s.sin, r * half);
-    rope.rotate(s.k, r * width, H, s.cos, s.sin, r * half);
+    rope.rotate(s.qkv, 3 * r * A, H, s.cos, s.sin, r * half);
+    rope.rotate(s.qkv, 3 * r * A + A, H, s.cos, s.sin, r * half);
   }
   for (const seg of segments) {
     for (let i = 0; i < seg.count; i++) {
-      const r = seg.row + i;
-      seg.cache.write(index, seg.position + i, s.k, r * width, s.v, r * width);
+      const at = 3 * (seg.row + i) * A;
+      seg.cache.write(index, seg.position + i, s.qkv, at + A, s.qkv, at + 2 * A);
     }
-    attendSegment(s.z, s.q, seg.row, seg.count, seg.position, seg.cache.layer(index), seg.cache.shift, attn, ctx.attention);
+    const kv = seg.cache.layer(index);
+    for (let t = 0; t < seg.count; t += ATTENTION_ROWS) {
+      const n = Math.min(ATTENTION_ROWS, seg.count - t);
+      attendSegment(s.z, s.qkv, 3 * A, seg.row + t, n, seg.position + t, kv, seg.cache.shift, attn, ctx.attention);
+      await pacer.checkpoint();
+    }
   }
-  kernel.matmul(s.out, s.z, rows, w.o);
+  await pacer.matmul(s.out, s.z, rows, w.o);
   addInto(s.x, s.out, rows * D);
 
   rmsNormRows(s.u, s.x, rows, D, w.postNorm, c.rms_norm_eps);
-  kernel.matmul(s.gate, s.u, rows, w.gate);
-  kernel.matmul(s.up, s.u, rows, w.up);
-  polyNormGateRows(s.gate, s.up, rows, c.intermediate_size, w.polyWeight, w.polyBias, POLY_NORM_EPS);
-  kernel.matmul(s.out, s.gate, rows, w.down);
+  await pacer.matmul(s.gateUp, s.u, rows, w.gateUp);
+  polyNormGateFused(s.act, s.gateUp, rows, c.intermediate_size, w.polyWeight, w.polyBias, POLY_NORM_EPS);
+  await pacer.matmul(s.out, s.act, rows, w.down);
   addInto(s.x, s.out, rows * D);
 }

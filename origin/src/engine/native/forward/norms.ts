@@ -42,28 +42,50 @@ export function polyNormGateRows(
   bias: number,
   eps: number,
 ): void {
-  const w0 = weight[0]!;
-  const w1 = weight[1]!;
-  const w2 = weight[2]!;
+  for (let r = 0; r < rows; r++) polyNormRow(z, r * width, z, r * width, up, r * width, width, weight, bias, eps);
+}
+
+/**
+ * The same over the output of the fused gate/up projection: row r of `gateUp` is
+ * [gate (width) ‖ up (width)]; the gated rows go densely into `dst` [rows × width] (the input of
+ * down_proj).
+ */
+export function polyNormGateFused(
+  dst: Float32Array,
+  gateUp: Float32Array,
+  rows: number,
+  width: number,
+  weight: Float32Array,
+  bias: number,
+  eps: number,
+): void {
   for (let r = 0; r < rows; r++) {
-    const off = r * width;
-    let s2 = 0;
-    let s4 = 0;
-    let s6 = 0;
-    for (let i = 0; i < width; i++) {
-      const v = z[off + i]!;
-      const v2 = v * v;
-      s2 += v2;
-      s4 += v2 * v2;
-      s6 += v2 * v2 * v2;
-    }
-    const c1 = w2 / Math.sqrt(s2 / width + eps);
-    const c2 = w1 / Math.sqrt(s4 / width + eps);
-    const c3 = w0 / Math.sqrt(s6 / width + eps);
-    for (let i = 0; i < width; i++) {
-      const v = z[off + i]!;
-      const p = c3 * v * v * v + c2 * v * v + c1 * v + bias;
-      z[off + i] = up === null ? p : p * up[off + i]!;
-    }
+    const g = 2 * r * width;
+    polyNormRow(dst, r * width, gateUp, g, gateUp, g + width, width, weight, bias, eps);
+  }
+}
+
+function polyNormRow(
+  dst: Float32Array, dOff: number, z: Float32Array, off: number, up: Float32Array | null, uOff: number,
+  width: number, weight: Float32Array, bias: number, eps: number,
+): void {
+  let s2 = 0;
+  let s4 = 0;
+  let s6 = 0;
+  for (let i = 0; i < width; i++) {
+    const v = z[off + i]!;
+    const v2 = v * v;
+    s2 += v2;
+    s4 += v2 * v2;
+    s6 += v2 * v2 * v2;
+  }
+  const c1 = weight[2]! / Math.sqrt(s2 / width + eps);
+  const c2 = weight[1]! / Math.sqrt(s4 / width + eps);
+  const c3 = weight[0]! / Math.sqrt(s6 / width + eps);
+  for (let i = 0; i < width; i++) {
+    const v = z[off + i]!;
+    // Horner form of c3·v³ + c2·v² + c1·v + bias.
+    const p = ((c3 * v + c2) * v + c1) * v + bias;
+    dst[dOff + i] = up === null ? p : p * up[uOff + i]!;
   }
 }

@@ -7,8 +7,9 @@
  * sequences are stacked into x. 16-bit weights are widened one row at a time into a scratch row,
  * so the conversion is paid once per weight row, not once per (row of x, weight).
  *
- * A WebAssembly-SIMD or worker-thread kernel replaces this one by implementing `MatmulKernel`
- * (the interface is synchronous: a thread pool can block on Atomics.wait until its workers finish).
+ * A native kernel (the C++ addon, see select-kernel.ts) replaces this one by implementing
+ * `MatmulKernel`; it may also offer `matmulAsync`, which computes off the JS thread so the event
+ * loop keeps serving HTTP while the weights stream past.
  */
 import type { WeightMatrix } from './dtype.ts';
 import { createF16Table } from './dtype.ts';
@@ -20,6 +21,11 @@ export interface MatmulKernel {
    * `x` holds at least rows·in values, `y` at least rows·out; no allocation happens inside.
    */
   matmul(y: Float32Array, x: Float32Array, rows: number, w: WeightMatrix): void;
+  /**
+   * The same product computed off the calling thread (optional). Until the promise settles the
+   * caller must not touch y, and must not detach x, y or w.
+   */
+  matmulAsync?(y: Float32Array, x: Float32Array, rows: number, w: WeightMatrix): Promise<void>;
   /** dst[dstOffset + i] = W[row, i] widened to f32 (embedding lookup). */
   readRow(w: WeightMatrix, row: number, dst: Float32Array, dstOffset: number): void;
 }
