@@ -10,9 +10,9 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Heartbeat } from '#shared/protocol.ts';
-import { ReplayGuard } from '#shared/signing.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
-import { openSqliteOutbox } from './adapters/node/sqlite-outbox.ts';
+import { openSqliteUsageStore } from './adapters/node/sqlite-journal.ts';
+import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts';
 import { prepareWeights } from './adapters/node/weights-source.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
 import { createEngine } from './engine/registry.ts';
@@ -23,7 +23,7 @@ import { createOriginApp } from './server/app.ts';
 import { createLifecycle, drainReplica } from './server/lifecycle.ts';
 import { createOriginMetrics } from './server/metrics.ts';
 import { createUsageDeliverer, type UsageDeliverer } from './usage/deliverer.ts';
-import type { UsageSink } from './usage/outbox.ts';
+import { createUsageJournal } from './usage/journal.ts';
 
 export interface OriginHandle {
   /** The URL this replica advertises to the edge. */
@@ -52,7 +52,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
   });
 
-  const outbox = openSqliteOutbox({ file: join(dataDir, 'usage-outbox.sqlite') });
+  // Outbox + crash journal in one database: a request's final record replaces its journal row atomically.
+  const outbox = openSqliteUsageStore({ file: join(dataDir, 'usage-outbox.sqlite'), log });
   const metrics = createOriginMetrics();
   const lifecycle = createLifecycle();
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
@@ -69,23 +70,22 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   } else {
     log('origin: MOTIF_EDGE_URL is not set: no heartbeat, usage records stay in the local outbox');
   }
-  const usage: UsageSink = {
-    async append(rec) {
-      await outbox.append(rec);
-      deliverer?.notify();
-    },
-  };
+  const usage = createUsageJournal({ store: outbox.journal, now: () => Date.now(), log, onAppended: () => deliverer?.notify() });
+  await usage.recover(); // requests a killed predecessor left running are billed now, as outcome error
+  usage.start();
+  const replayWindow = openSqliteReplayWindow({ file: join(dataDir, 'replay-window.sqlite'), scope: config.replicaId });
 
   const app = createOriginApp({
     engine, usage, metrics, lifecycle, admission, log,
     keyring: config.keyring,
-    replayGuard: new ReplayGuard(),
+    replayGuard: replayWindow,
     clock: { now: () => Date.now() },
     replica: { replicaId: config.replicaId, nodeId: config.nodeId },
     outboxBacklog: () => outbox.backlog(),
   });
   const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {
     outbox.close();
+    replayWindow.close();
     await engine.close();
     throw err;
   });
@@ -126,11 +126,13 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     // Cut connections still open: their requests abort and write their usage records.
     await server.close(timedOut ? 0 : 1_000);
     await engine.close();
+    await usage.close();
     if (deliverer) {
       const left = await deliverer.flush(5_000);
       if (left > 0) log(`origin: ${left} usage record(s) stay in the outbox for the next start`);
     }
     outbox.close();
+    replayWindow.close();
     log('origin: stopped');
   }
 

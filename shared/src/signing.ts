@@ -123,10 +123,19 @@ export function parseKeyring(spec: string): { signing: SigningKey; ring: Map<str
 }
 
 /**
+ * The replay-window port: `check` records a request id and answers false when it was already seen
+ * inside the window. `ReplayGuard` below is the in-memory implementation; a runtime may supply a
+ * durable one (the origin keeps its window in SQLite so a restart does not reopen it).
+ */
+export interface ReplayWindow {
+  check(id: string, now?: number): boolean;
+}
+
+/**
  * Remembers request ids seen within the skew window so a captured signed request cannot be
  * replayed. Bounded: entries older than the window are dropped as time passes.
  */
-export class ReplayGuard {
+export class ReplayGuard implements ReplayWindow {
   private readonly seen = new Map<string, number>();
   constructor(private readonly windowMs: number = 2 * MAX_SKEW_MS, private readonly maxEntries = 1_000_000) {}
 

@@ -7,7 +7,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, verify, type ReplayGuard } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, verify, type ReplayWindow } from '#shared/signing.ts';
 import type { Clock } from './deps.ts';
 
 export interface SignedRequest {
@@ -22,7 +22,7 @@ export type OriginEnv = { Variables: { signed: SignedRequest } };
 
 export interface SignatureAuthOptions {
   keyring: ReadonlyMap<string, string>;
-  replayGuard: ReplayGuard;
+  replayGuard: ReplayWindow;
   clock: Clock;
   maxBodyBytes: number;
 }

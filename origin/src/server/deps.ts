@@ -3,7 +3,7 @@
  * imports), so unit tests run the app with `app.request()`, a scripted test engine and in-memory
  * ports, and `main.ts` wires the real ones.
  */
-import type { ReplayGuard } from '#shared/signing.ts';
+import type { ReplayWindow } from '#shared/signing.ts';
 import type { Engine } from '../engine/types.ts';
 import type { UsageSink } from '../usage/outbox.ts';
 import type { Admission } from './admission.ts';
@@ -34,7 +34,7 @@ export interface OriginDeps {
   engine: Engine;
   /** kid → secret; every kid is accepted. */
   keyring: ReadonlyMap<string, string>;
-  replayGuard: ReplayGuard;
+  replayGuard: ReplayWindow;
   usage: UsageSink;
   clock: Clock;
   replica: ReplicaInfo;

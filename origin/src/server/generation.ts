@@ -49,7 +49,7 @@ async function jsonResponse(run: RequestRun, events: Events, first: EngineEvent,
   try {
     for (let r: IteratorResult<EngineEvent> = { done: false, value: first }; !r.done; r = await events.next()) {
       const ev = r.value;
-      run.tracker.observe(ev);
+      run.observe(ev);
       if (ev.type === 'delta') {
         text += ev.text;
         if (ev.logprobs) logprobs.push(...ev.logprobs);
@@ -81,16 +81,24 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
     const end = () => {
       if (!cancelled) ctrl.close();
     };
+    // Tokens generated since the last emitted delta (their text is still held back).
+    let unsent = 0;
     try {
       const head = renderer.first();
       if (head) emit(sseData(head));
       for (let r: IteratorResult<EngineEvent> = { done: false, value: first }; !r.done; r = await events.next()) {
         const ev = r.value;
-        run.tracker.observe(ev);
+        run.observe(ev);
         if (ev.type === 'delta') {
+          unsent += ev.tokenIds.length;
           // An empty delta (a token that completes a character later) only matters for its logprobs.
           if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
-          emit(sseData(renderer.delta(ev.text, ev.logprobs)));
+          const bytes = sseData(renderer.delta(ev.text, ev.logprobs));
+          // Counted as handed out with the delta that carries their text (the crash journal's unit).
+          const tokens = cancelled ? 0 : unsent;
+          unsent = 0;
+          const gate = run.deliver(tokens, () => emit(bytes));
+          if (gate) await gate;
           if (!cancelled && (ctrl.desiredSize ?? 1) <= 0) await new Promise<void>((res) => (wakePull = res));
         } else if (ev.type === 'finish') {
           if (ev.reason === 'abort') throw abortError(run);

@@ -7,6 +7,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
+import type { EngineEvent } from '../engine/types.ts';
 import { createUsageTracker, type UsageMeta, type UsageTracker } from '../usage/tracker.ts';
 import type { OriginDeps } from './deps.ts';
 
@@ -16,6 +17,13 @@ const MAX_TIMER_MS = 2_147_483_647;
 export interface RequestRun {
   readonly signal: AbortSignal;
   readonly tracker: UsageTracker;
+  /** Feed an engine event to the usage tracker (and the crash journal, when there is one). */
+  observe(ev: EngineEvent): void;
+  /**
+   * Hand `tokens` completion tokens to the client by calling `send` (synchronous). With a crash
+   * journal this may first wait for a checkpoint (see usage/journal.ts), so await the result.
+   */
+  deliver(tokens: number, send: () => void): Promise<void> | undefined;
   /** Abort the engine work with an ApiError saying why (client gone, deadline). */
   abort(reason: ApiError): void;
   /** Give the run its admission slot so `settle` can free it. */
@@ -43,6 +51,8 @@ export function parseDeadline(header: string | undefined): number | undefined {
 export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortSignal, deadline: number | undefined): RequestRun {
   const controller = new AbortController();
   const tracker = createUsageTracker(meta, () => deps.clock.now());
+  // With a crash journal, a process killed mid-request still bills it on the next start.
+  const journal = deps.usage.begin?.(meta, tracker.startedAt, tracker.tokens);
   const log = deps.log ?? (() => {});
   let release: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -75,7 +85,8 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
     try {
       const rec = tracker.finalize(outcome);
       if (!rec) return;
-      await deps.usage.append(rec);
+      if (journal) await journal.complete(rec);
+      else await deps.usage.append(rec);
       deps.metrics.usageRecorded(outcome);
     } catch (err) {
       // The response is already paid for in compute; losing the record is logged and counted,
@@ -89,6 +100,15 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
   return {
     signal: controller.signal,
     tracker,
+    observe(ev) {
+      tracker.observe(ev);
+      if (ev.type === 'start') journal?.admitted();
+    },
+    deliver(tokens, send) {
+      if (journal) return journal.deliver(tokens, send);
+      send();
+      return undefined;
+    },
     abort,
     holdSlot(r) {
       // A run that already settled must not keep a slot it will never free.

@@ -4,6 +4,8 @@
  * and throwaway runs; durable adapters (SQLite) live in `adapters/`.
  */
 import type { UsageRecord } from '#shared/usage.ts';
+import type { JournalTokens, RunJournal } from './journal.ts';
+import type { UsageMeta } from './tracker.ts';
 
 /** A record waiting for delivery; `id` is the outbox's own sequence number. */
 export interface OutboxEntry {
@@ -26,6 +28,11 @@ export interface UsageOutbox {
 /** Where the server puts finished usage records (usually an outbox that also wakes the deliverer). */
 export interface UsageSink {
   append(rec: UsageRecord): Promise<void>;
+  /**
+   * Optional crash journal (`journal.ts`): when present, every run is registered here when it
+   * starts, and its record goes through the returned handle instead of `append`.
+   */
+  begin?(meta: UsageMeta, startedAt: number, tokens: JournalTokens): RunJournal;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface UsageTracker {
   observe(ev: EngineEvent): void;
   /** Exact usage so far (prompt, cached, completion). */
   readonly tokens: { prompt: number; cached: number; completion: number };
+  /** When the request started (epoch ms), as its record will say. */
+  readonly startedAt: number;
   /** The record for this outcome; `null` after the first call, so a request bills once. */
   finalize(outcome: UsageOutcome): UsageRecord | null;
 }
@@ -39,6 +41,7 @@ export function createUsageTracker(meta: UsageMeta, now: () => number): UsageTra
   let done = false;
   return {
     tokens,
+    startedAt,
     observe(ev) {
       if (ev.type === 'start') {
         tokens.prompt = ev.promptTokens;

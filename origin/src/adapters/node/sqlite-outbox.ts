@@ -23,15 +23,27 @@ export interface SqliteOutbox extends UsageOutbox {
   close(): void;
 }
 
-/** Open (or create) the outbox database. */
-export function openSqliteOutbox(opts: SqliteOutboxOptions): SqliteOutbox {
-  const retentionMs = opts.retentionMs ?? 24 * 3600_000;
-  const now = opts.now ?? Date.now;
-  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
-  const db = new Database(opts.file);
+/** The outbox on an already open database, plus the synchronous insert other tables' transactions reuse. */
+export interface SqliteOutboxParts {
+  outbox: Omit<SqliteOutbox, 'close'>;
+  /** Insert a validated record inside the caller's transaction; false when its key was already there. */
+  insertSync(rec: UsageRecord): boolean;
+}
+
+/** Open the usage database file with the outbox's durability settings (WAL, fsync on commit). */
+export function openUsageDatabase(file: string): Database.Database {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
+  return db;
+}
+
+/** Create the outbox table on `db` if needed and return the outbox over it. */
+export function createSqliteOutbox(db: Database.Database, opts: Omit<SqliteOutboxOptions, 'file'> = {}): SqliteOutboxParts {
+  const retentionMs = opts.retentionMs ?? 24 * 3600_000;
+  const now = opts.now ?? Date.now;
   db.exec(`
     CREATE TABLE IF NOT EXISTS usage_outbox (
       seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,27 +67,37 @@ export function openSqliteOutbox(opts: SqliteOutboxOptions): SqliteOutbox {
     for (const id of ids) mark.run(at, id);
     prune.run(at - retentionMs);
   });
+  const insertSync = (rec: UsageRecord): boolean => {
+    const r = UsageRecord.parse(rec);
+    return insert.run(r.replica_id, r.request_id, JSON.stringify(r), now()).changes === 1;
+  };
 
   return {
-    async append(rec) {
-      const r = UsageRecord.parse(rec);
-      insert.run(r.replica_id, r.request_id, JSON.stringify(r), now());
-    },
-    async pending(limit) {
-      const out: OutboxEntry[] = [];
-      for (const row of selectPending.all(limit)) {
-        out.push({ id: row.seq, record: UsageRecord.parse(JSON.parse(row.record)) });
-      }
-      return out;
-    },
-    async markDelivered(ids) {
-      if (ids.length > 0) markAll(ids, now());
-    },
-    backlog() {
-      return count.get()?.n ?? 0;
-    },
-    close() {
-      db.close();
+    insertSync,
+    outbox: {
+      async append(rec) {
+        insertSync(rec);
+      },
+      async pending(limit) {
+        const out: OutboxEntry[] = [];
+        for (const row of selectPending.all(limit)) {
+          out.push({ id: row.seq, record: UsageRecord.parse(JSON.parse(row.record)) });
+        }
+        return out;
+      },
+      async markDelivered(ids) {
+        if (ids.length > 0) markAll(ids, now());
+      },
+      backlog() {
+        return count.get()?.n ?? 0;
+      },
     },
   };
+}
+
+/** Open (or create) the outbox database. */
+export function openSqliteOutbox(opts: SqliteOutboxOptions): SqliteOutbox {
+  const db = openUsageDatabase(opts.file);
+  const { outbox } = createSqliteOutbox(db, opts);
+  return { ...outbox, close: () => db.close() };
 }

@@ -1,0 +1,155 @@
+/**
+ * The usage journal (usage/journal-store.ts) on SQLite, in the same database as the usage outbox
+ * so that a request's final record replaces its journal row in one transaction. Rows carry the id
+ * of the process that wrote them; `recover` finalizes only rows whose writer is gone (see
+ * sqlite-journal-owners.ts), so origin processes sharing a data dir never finalize each other's
+ * running requests.
+ *
+ * Durability: new rows and final records are fsynced (synchronous=FULL). Checkpoints are
+ * committed with synchronous=NORMAL: in WAL mode that survives a process crash (the commit is in
+ * the OS's page cache) but not a power cut, and costs microseconds instead of an fsync; the next
+ * fsynced commit makes them power-safe too.
+ */
+import { randomUUID } from 'node:crypto';
+import type { UsageRecord } from '#shared/usage.ts';
+import type { JournalRow, JournalStore } from '../../usage/journal-store.ts';
+import { acquireOwnerLock, type OwnerLock } from './sqlite-journal-owners.ts';
+import { createSqliteOutbox, openUsageDatabase, type SqliteOutbox, type SqliteOutboxOptions } from './sqlite-outbox.ts';
+
+export interface SqliteUsageStoreOptions extends SqliteOutboxOptions {
+  /** Where writers' lock files live; default `<file>.owners` (none for `:memory:`). */
+  ownersDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface SqliteUsageStore extends SqliteOutbox {
+  journal: JournalStore;
+  /** This process's writer id (tests, logs). */
+  readonly owner: string;
+}
+
+interface Row {
+  replica_id: string;
+  request_id: string;
+  tenant_id: string;
+  key_id: string;
+  model: string;
+  revision: string;
+  endpoint: JournalRow['endpoint'];
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
+  started_at: number;
+  checkpointed_at: number;
+}
+
+const fromRow = (r: Row): JournalRow => ({
+  replicaId: r.replica_id, requestId: r.request_id, tenantId: r.tenant_id, keyId: r.key_id, model: r.model, revision: r.revision, endpoint: r.endpoint,
+  promptTokens: r.prompt_tokens, cachedTokens: r.cached_tokens, completionTokens: r.completion_tokens, startedAt: r.started_at, checkpointedAt: r.checkpointed_at,
+});
+
+/** Open (or create) the usage database: the outbox plus the crash journal. */
+export function openSqliteUsageStore(opts: SqliteUsageStoreOptions): SqliteUsageStore {
+  const log = opts.log ?? (() => {});
+  const db = openUsageDatabase(opts.file);
+  const { outbox, insertSync } = createSqliteOutbox(db, opts);
+  let locks: OwnerLock | undefined;
+  try {
+    // A private in-memory database has no other writers, hence no lock to hold.
+    if (opts.file !== ':memory:') locks = acquireOwnerLock(opts.ownersDir ?? `${opts.file}.owners`);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const self = locks?.self ?? randomUUID();
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS usage_journal (
+      replica_id        TEXT    NOT NULL,
+      request_id        TEXT    NOT NULL,
+      owner             TEXT    NOT NULL,
+      tenant_id         TEXT    NOT NULL,
+      key_id            TEXT    NOT NULL,
+      model             TEXT    NOT NULL,
+      revision          TEXT    NOT NULL,
+      endpoint          TEXT    NOT NULL,
+      prompt_tokens     INTEGER NOT NULL,
+      cached_tokens     INTEGER NOT NULL,
+      completion_tokens INTEGER NOT NULL,
+      started_at        INTEGER NOT NULL,
+      checkpointed_at   INTEGER NOT NULL,
+      PRIMARY KEY (replica_id, request_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS usage_journal_owner ON usage_journal (owner);
+  `);
+  const upsert = db.prepare(`
+    INSERT INTO usage_journal VALUES (@replicaId, @requestId, @owner, @tenantId, @keyId, @model, @revision, @endpoint,
+      @promptTokens, @cachedTokens, @completionTokens, @startedAt, @checkpointedAt)
+    ON CONFLICT (replica_id, request_id) DO UPDATE SET owner = excluded.owner, prompt_tokens = excluded.prompt_tokens,
+      cached_tokens = excluded.cached_tokens, completion_tokens = excluded.completion_tokens, checkpointed_at = excluded.checkpointed_at`);
+  const remove = db.prepare('DELETE FROM usage_journal WHERE replica_id = ? AND request_id = ?');
+  const otherOwners = db.prepare<[string], { owner: string }>('SELECT DISTINCT owner FROM usage_journal WHERE owner <> ?');
+  const rowsOf = db.prepare<[string], Row>('SELECT * FROM usage_journal WHERE owner = ? ORDER BY started_at');
+  const removeOwner = db.prepare('DELETE FROM usage_journal WHERE owner = ?');
+
+  const writeTx = db.transaction((rows: readonly JournalRow[]) => {
+    for (const r of rows) upsert.run({ ...r, owner: self });
+  });
+  const completeTx = db.transaction((rec: UsageRecord) => {
+    const fresh = insertSync(rec);
+    remove.run(rec.replica_id, rec.request_id);
+    return fresh;
+  });
+  const recoverTx = db.transaction((owners: readonly string[], finalize: (row: JournalRow) => UsageRecord) => {
+    const out: UsageRecord[] = [];
+    for (const owner of owners) {
+      for (const row of rowsOf.all(owner)) {
+        let rec: UsageRecord;
+        try {
+          rec = finalize(fromRow(row));
+        } catch (err) {
+          // A row no record can be built from would block every later recovery; drop it loudly.
+          log(`usage: dropping unreadable journal row ${row.request_id}: ${(err as Error).message}`);
+          continue;
+        }
+        if (insertSync(rec)) out.push(rec);
+      }
+      removeOwner.run(owner);
+    }
+    return out;
+  });
+
+  const journal: JournalStore = {
+    async write(rows, durability) {
+      if (rows.length === 0) return;
+      if (durability === 'power-loss') {
+        writeTx(rows);
+        return;
+      }
+      db.pragma('synchronous = NORMAL');
+      try {
+        writeTx(rows);
+      } finally {
+        db.pragma('synchronous = FULL');
+      }
+    },
+    async complete(rec) {
+      return completeTx(rec);
+    },
+    async recover(finalize) {
+      const gone = otherOwners.all(self).map((r) => r.owner).filter((o) => !locks || locks.isGone(o));
+      const recs = gone.length > 0 ? recoverTx(gone, finalize) : [];
+      locks?.sweep();
+      return recs;
+    },
+  };
+
+  return {
+    ...outbox,
+    journal,
+    owner: self,
+    close() {
+      db.close();
+      locks?.release();
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The usage journal's storage port. While a request runs, the origin keeps one journal row for
+ * it (who, what, prompt tokens, completion tokens handed to the client so far); the request's
+ * final usage record replaces that row in one transaction. Rows still present when their writer
+ * is gone (the process was killed) are finalized by the next process as outcome `error`.
+ *
+ * Stores apply operations in call order. The SQLite adapter lives in `adapters/node/`; the
+ * in-memory store below serves tests and runs without a data dir.
+ */
+import { UsageRecord } from '#shared/usage.ts';
+import type { createMemoryOutbox } from './outbox.ts';
+
+/** One running request as the journal last saw it. */
+export interface JournalRow {
+  replicaId: string;
+  requestId: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  revision: string;
+  endpoint: UsageRecord['endpoint'];
+  promptTokens: number;
+  cachedTokens: number;
+  /** Completion tokens handed to the client when this row was written. */
+  completionTokens: number;
+  startedAt: number;
+  /** When this row was last written: the last moment the writer is known to have been alive. */
+  checkpointedAt: number;
+}
+
+/**
+ * How durable a journal write must be: `power-loss` (fsync before returning: new rows) or
+ * `process-crash` (survives kill -9 and OOM, not a power cut: checkpoints, the frequent case).
+ */
+export type JournalDurability = 'power-loss' | 'process-crash';
+
+export interface JournalStore {
+  /** Insert or update these rows (keyed by replica + request id), all in one transaction. */
+  write(rows: readonly JournalRow[], durability: JournalDurability): Promise<void>;
+  /**
+   * Append the final record to the outbox and delete the journal row with the same key, in one
+   * transaction. Resolves false when the outbox already held a record for that key (first wins).
+   */
+  complete(rec: UsageRecord): Promise<boolean>;
+  /**
+   * Move the rows of writers that are gone (earlier processes) to the outbox, each as the record
+   * `finalize` builds, in one transaction; rows of live writers (this one, or a sibling process
+   * sharing the data dir) are left alone. Resolves with the records appended.
+   */
+  recover(finalize: (row: JournalRow) => UsageRecord): Promise<UsageRecord[]>;
+}
+
+/**
+ * The record for a request whose process died: outcome `error`, the counts of its last
+ * checkpoint (never more than the client was handed), ended at that checkpoint.
+ */
+export function recoveredRecord(row: JournalRow): UsageRecord {
+  return UsageRecord.parse({
+    request_id: row.requestId,
+    replica_id: row.replicaId,
+    tenant_id: row.tenantId,
+    key_id: row.keyId,
+    model: row.model,
+    revision: row.revision,
+    endpoint: row.endpoint,
+    prompt_tokens: row.promptTokens,
+    cached_tokens: Math.min(row.cachedTokens, row.promptTokens),
+    completion_tokens: row.completionTokens,
+    outcome: 'error',
+    started_at: row.startedAt,
+    finished_at: Math.max(row.startedAt, row.checkpointedAt),
+  });
+}
+
+const keyOf = (replicaId: string, requestId: string) => `${replicaId}\n${requestId}`;
+
+export interface MemoryJournalStore extends JournalStore {
+  /** Current rows (for tests). */
+  readonly rows: readonly JournalRow[];
+}
+
+/**
+ * An in-memory journal store over an in-memory outbox. `inherited` rows stand for what a previous
+ * process left behind: `recover` finalizes those, never rows this store wrote itself.
+ */
+export function createMemoryJournalStore(outbox: ReturnType<typeof createMemoryOutbox>, inherited: readonly JournalRow[] = []): MemoryJournalStore {
+  const rows = new Map<string, { row: JournalRow; own: boolean }>();
+  for (const r of inherited) rows.set(keyOf(r.replicaId, r.requestId), { row: { ...r }, own: false });
+  const outboxHas = (rec: UsageRecord) => outbox.all.some((e) => e.record.replica_id === rec.replica_id && e.record.request_id === rec.request_id);
+  return {
+    get rows() {
+      return [...rows.values()].map((r) => r.row);
+    },
+    async write(batch) {
+      for (const r of batch) rows.set(keyOf(r.replicaId, r.requestId), { row: { ...r }, own: true });
+    },
+    async complete(rec) {
+      rows.delete(keyOf(rec.replica_id, rec.request_id));
+      const had = outboxHas(rec);
+      // The memory outbox applies an append before its promise settles, so call order holds.
+      await outbox.append(rec);
+      return !had;
+    },
+    async recover(finalize) {
+      const out: UsageRecord[] = [];
+      for (const [k, r] of rows) {
+        if (r.own) continue;
+        const rec = finalize(r.row);
+        rows.delete(k);
+        await outbox.append(rec);
+        out.push(rec);
+      }
+      return out;
+    },
+  };
+}
