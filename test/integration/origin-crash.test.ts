@@ -1,0 +1,152 @@
+/**
+ * Nothing is lost when an origin dies mid-request: the real origin process on the tiny golden
+ * checkpoint streams a long completion to a client, is killed with SIGKILL after some tokens went
+ * out, and is restarted on the same data dir. The signed-verifying stand-in edge then receives
+ * exactly one usage record for that request — outcome `error`, its prompt tokens, and completion
+ * tokens within the journal's checkpoint bound below what the client received — and a replay of
+ * the request signed before the restart is refused.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
+import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { readSse } from '#shared/sse.ts';
+import { UsageBatch } from '#shared/usage.ts';
+import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
+const CONTEXT = 128; // max_position_embeddings of tiny-motif
+/** The journal's default bound (usage/journal.ts maxUncheckpointedTokens). */
+const CHECKPOINT_BOUND = 16;
+/** Kill once the client holds this many tokens: past the first checkpoints, far from the end. */
+const KILL_AFTER = 24;
+const key = { kid: 'k1', secret: 'crash-test-secret-0123456789' };
+
+let edge: SignedReceiver;
+let origin: ManagedProcess | undefined;
+let url: string;
+let port: number;
+let dataDir: string;
+const logs: string[] = [];
+
+function startOrigin(): ManagedProcess {
+  return spawnManaged({
+    name: 'origin',
+    command: process.execPath,
+    args: ['--import', 'tsx', join(ROOT, 'origin/src/main.ts')],
+    cwd: ROOT,
+    log: (l) => logs.push(l),
+    env: {
+      ...process.env,
+      MOTIF_ORIGIN_HOST: '127.0.0.1',
+      MOTIF_ORIGIN_PORT: String(port),
+      MOTIF_REPLICA_ID: 'crash-0',
+      MOTIF_NODE_ID: 'crash',
+      MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+      MOTIF_EDGE_URL: edge.url,
+      MOTIF_MODEL_ID: 'motif-tiny',
+      MOTIF_MODEL_DIR: FIXTURE,
+      MOTIF_ORIGIN_DATA_DIR: dataDir,
+      MOTIF_MAX_RUNNING: '2',
+      MOTIF_HEARTBEAT_MS: '200',
+    },
+  });
+}
+
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!cond()) throw new Error(`timed out waiting for ${what}\n${logs.slice(-40).join('\n')}`);
+}
+
+/** Usage records as the ledger receives them, in arrival order (redeliveries kept). */
+const usage = () => edge.received.filter((r) => r.path === INTERNAL_PATHS.usage).flatMap((r) => UsageBatch.parse(r.body).records);
+
+interface Chunk {
+  choices: { text: string; logprobs: { tokens: string[] } | null; finish_reason: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number } | null;
+}
+
+beforeAll(async () => {
+  edge = await startSignedReceiver(new Map([[key.kid, key.secret]]));
+  dataDir = mkdtempSync(join(tmpdir(), 'motif-origin-crash-'));
+  port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  origin = startOrigin();
+  await waitForHttp(`${url}/readyz`, origin, 60_000);
+});
+
+afterAll(async () => {
+  await origin?.stop();
+  await edge?.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('origin killed mid-stream (kill -9) and restarted on the same data dir', () => {
+  it('bills the cut request exactly once, within the checkpoint bound, and refuses its replay', async () => {
+    // The prompt's token count, from a request that ends normally.
+    const prompt = 'Once';
+    const warm = await signedPost(url, '/v1/completions', { model: 'motif-tiny', prompt, max_tokens: 1, stream: true, stream_options: { include_usage: true } }, { key, requestId: 'crash-warm' });
+    let promptTokens = 0;
+    for await (const ev of readSse(warm.body!)) if (ev.data !== '[DONE]') promptTokens = (JSON.parse(ev.data) as Chunk).usage?.prompt_tokens ?? promptTokens;
+    expect(promptTokens).toBeGreaterThan(0);
+
+    // The long stream, signed once: the same bytes are replayed after the restart.
+    const body = JSON.stringify({ model: 'motif-tiny', prompt, max_tokens: CONTEXT - promptTokens, ignore_eos: true, stream: true, logprobs: 0 });
+    const requestId = 'crash-long-1';
+    const headers = {
+      'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-crash', [HEADERS.keyId]: 'key-crash',
+      [SIGNATURE_HEADER]: await sign({ method: 'POST', path: '/v1/completions', requestId, tenantId: 'tenant-crash', body }, key),
+    };
+    const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers, body });
+    expect(res.status).toBe(200);
+    const victim = origin!;
+    let received = 0;
+    let endedCleanly = false;
+    try {
+      for await (const ev of readSse(res.body!)) {
+        if (ev.data === '[DONE]') {
+          endedCleanly = true;
+          continue;
+        }
+        const c = JSON.parse(ev.data) as Chunk;
+        if (c.choices[0]?.finish_reason) endedCleanly = true;
+        received += c.choices[0]?.logprobs?.tokens.length ?? 0;
+        if (received >= KILL_AFTER && victim.child.exitCode === null && victim.child.signalCode === null) victim.child.kill('SIGKILL');
+      }
+    } catch {
+      // The connection dies with the process: everything before that was received and counted.
+    }
+    expect(await victim.exited).toBe('SIGKILL');
+    expect(endedCleanly, 'the generation finished before the kill landed').toBe(false);
+    expect(received).toBeGreaterThanOrEqual(KILL_AFTER);
+    expect(received).toBeLessThan(CONTEXT - promptTokens);
+    expect(usage().some((r) => r.request_id === requestId)).toBe(false);
+
+    origin = startOrigin();
+    await waitForHttp(`${url}/readyz`, origin, 60_000);
+    await until(() => usage().some((r) => r.request_id === requestId), 'the recovered usage record');
+    const rec = usage().find((r) => r.request_id === requestId)!;
+    expect(rec).toMatchObject({ replica_id: 'crash-0', tenant_id: 'tenant-crash', key_id: 'key-crash', model: 'motif-tiny', endpoint: 'completions', outcome: 'error', prompt_tokens: promptTokens });
+    expect(rec.completion_tokens).toBeLessThanOrEqual(received);
+    expect(rec.completion_tokens).toBeGreaterThanOrEqual(received - CHECKPOINT_BOUND);
+    expect(rec.finished_at).toBeGreaterThanOrEqual(rec.started_at);
+    expect(logs.some((l) => /finalized 1 request\(s\) left running by a stopped process/.test(l))).toBe(true);
+
+    // The captured request, replayed byte for byte after the restart: refused.
+    const replay = await fetch(`${url}/v1/completions`, { method: 'POST', headers, body });
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toMatchObject({ error: { code: 'conflict' } });
+
+    // A fresh request is served; once its record is in, the cut one has still arrived only once.
+    const fresh = await signedPost(url, '/v1/completions', { model: 'motif-tiny', prompt, max_tokens: 3 }, { key, requestId: 'crash-after-1' });
+    expect(fresh.status).toBe(200);
+    await until(() => usage().some((r) => r.request_id === 'crash-after-1'), 'the record of a request after the restart');
+    expect(usage().filter((r) => r.request_id === requestId)).toHaveLength(1);
+    expect(usage().find((r) => r.request_id === 'crash-after-1')).toMatchObject({ outcome: 'finish', completion_tokens: 3 });
+  });
+});
