@@ -65,7 +65,10 @@ export interface RequestContext {
   workspace: SamplerWorkspace;
 }
 
-/** Build the scheduler job for `req`; events go to `events`, which ends after the finish event. */
+/**
+ * Build the scheduler job for `req`; events go to `events` (`start` on admission, `delta`s, then
+ * `finish`, after which it ends).
+ */
 export function createGenerationJob(
   ctx: RequestContext,
   req: GenerateRequest,
@@ -82,7 +85,8 @@ export function createGenerationJob(
   });
   const text = new TextStream({ stop: req.stop, cleanUpSpaces: ctx.tokenizer.cleanUpSpaces });
   let generated = 0;
-  const usage = (): EngineUsage => ({ promptTokens: promptIds.length, completionTokens: generated, cachedTokens: 0 });
+  let cachedTokens = 0;
+  const usage = (): EngineUsage => ({ promptTokens: promptIds.length, completionTokens: generated, cachedTokens });
   const finish = (reason: FinishReason): undefined => {
     events.push({ type: 'finish', reason, usage: usage() });
     events.end();
@@ -93,6 +97,10 @@ export function createGenerationJob(
     promptIds,
     reserveTokens: promptIds.length + maxNewTokens,
     signal,
+    onStart(info) {
+      cachedTokens = info.cachedTokens;
+      events.push({ type: 'start', promptTokens: promptIds.length, cachedTokens });
+    },
     onLogits(logits) {
       const r = sampler.sample(logits, ctx.workspace);
       generated++;

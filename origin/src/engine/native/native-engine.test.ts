@@ -105,7 +105,11 @@ function successorModel(): NativeModel {
     eosTokenIds: [383, 381],
     createCache: (capacity) => {
       let length = 0;
-      return { capacity, get length() { return length; }, truncate: (n: number) => void (length = n), grow: (k: number) => (length += k) };
+      // Output depends on the last id only, so its "KV" has no content to share.
+      return {
+        capacity, blockTokens: 16, get length() { return length; }, truncate: (n: number) => void (length = n), grow: (k: number) => (length += k),
+        shareBlock: () => ({}), adoptBlocks: (blocks: readonly object[]) => void (length = blocks.length * 16),
+      };
     },
     forward: async (batch) =>
       batch.map((e) => {

@@ -10,7 +10,7 @@ import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } fr
 import { noChatTemplateError } from './chat-template.ts';
 import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
 import { createSamplerWorkspace } from './sampler.ts';
-import { Scheduler, type BatchModel } from './scheduler.ts';
+import { Scheduler, type BatchModel, type SchedulerStats } from './scheduler.ts';
 import type { TokenizerBundle } from './tokenizer-files.ts';
 
 /** Constructor options; bad values fail at construction with a message naming the field. */
@@ -29,6 +29,8 @@ export const NativeEngineOptionsSchema = z.strictObject({
   maxQueue: z.number().int().min(0).max(1_000_000).default(64),
   /** Most prompt tokens prefilled per step (over all sequences), so long prompts cannot stall decodes. */
   prefillChunk: z.number().int().min(1).max(1 << 20).default(256),
+  /** Reuse the KV blocks of earlier prompts' common prefixes (multi-turn chats, shared system prompts). */
+  prefixCache: z.boolean().default(true),
 });
 export type NativeEngineOptions = z.input<typeof NativeEngineOptionsSchema>;
 
@@ -87,19 +89,23 @@ export class NativeEngine implements Engine {
       kvBudgetTokens,
       maxQueue: this.opts.maxQueue,
       prefillChunk: this.opts.prefillChunk,
+      prefixCache: this.opts.prefixCache,
     });
     this.loaded = {
       model,
       bundle,
       scheduler,
-      maxContext: Math.min(context, kvBudgetTokens),
+      // The budget is counted in whole KV blocks.
+      maxContext: Math.min(context, scheduler.maxSequenceTokens),
       ctx: { tokenizer: bundle.tokenizer, eosTokenIds: new Set(model.eosTokenIds), workspace: createSamplerWorkspace(model.config.vocab_size) },
     };
   }
 
   /**
-   * Stream one request: `start`, `delta`*, `finish`. Admission errors (context length, overload,
-   * bad prompt, not loaded) reject the first `next()`. Leaving the loop early aborts the request.
+   * Stream one request: `start` (once admitted into the batch, with the prompt tokens served from
+   * the prefix cache), `delta`*, `finish`. Admission errors (context length, overload, bad prompt,
+   * not loaded) reject the first `next()`; a request aborted while still queued yields only
+   * `finish` (abort). Leaving the loop early aborts the request.
    */
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
     const l = this.loaded;
@@ -126,7 +132,6 @@ export class NativeEngine implements Engine {
     l.scheduler.submit(createGenerationJob(l.ctx, req, promptIds, maxNew, AbortSignal.any([signal, cancel.signal]), events));
     let finished = false;
     try {
-      yield { type: 'start', promptTokens: promptIds.length, cachedTokens: 0 };
       for await (const e of events) {
         if (e.type === 'finish') finished = true;
         yield e;
@@ -171,10 +176,14 @@ export class NativeEngine implements Engine {
       tokensPerSecond: s?.tokensPerSecond ?? 0,
       promptTokensTotal: s?.promptTokensTotal ?? 0,
       generationTokensTotal: s?.generationTokensTotal ?? 0,
-      // No prefix cache in the native engine yet.
-      prefixCacheQueries: 0,
-      prefixCacheHits: 0,
+      prefixCacheQueries: s?.prefixCacheQueries ?? 0,
+      prefixCacheHits: s?.prefixCacheHits ?? 0,
     };
+  }
+
+  /** Scheduler internals (steps, cached blocks, budget) for diagnostics and tests; undefined before load. */
+  schedulerStats(): SchedulerStats | undefined {
+    return this.loaded?.scheduler.stats();
   }
 
   /** Fail outstanding requests and release the model. */

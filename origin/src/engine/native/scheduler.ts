@@ -3,19 +3,30 @@
  * running set between steps; every step is ONE `model.forward` call carrying the decode token of
  * each running sequence plus prefill chunks of newly admitted ones (bounded per step, so a long
  * prompt cannot stall everyone else). Admission is bounded three ways: `maxRunning` sequences, a
- * KV budget (a sequence reserves prompt + max new tokens up front, so a running sequence never
- * has to be preempted) and a bounded FIFO waiting queue; beyond that, submit throws `overloaded`.
+ * KV budget in blocks (a sequence reserves prompt + max new tokens up front, so a running sequence
+ * never has to be preempted) and a bounded FIFO waiting queue; beyond that, submit throws
+ * `overloaded`. The prefix cache lives inside the KV budget (prefix-cache-pool.ts): an admitted
+ * sequence starts on the cached blocks of its prompt's longest cached prefix and skips their
+ * prefill, and every block a sequence fills is offered to the cache for later requests.
  * What a sequence does with its logits (sampling, text, events) is the job's business.
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import { KvBlockPool, type KvLease, type LeaseProbe } from './prefix-cache-pool.ts';
 
-/** The model as the scheduler needs it (MotifModel satisfies it structurally). */
+/** A sequence's KV cache as the scheduler needs it (KvCache satisfies it). */
 export interface SequenceCache {
   readonly length: number;
   readonly capacity: number;
   truncate(n: number): void;
+  /** Positions per KV block: the unit of the budget and of prefix sharing. */
+  readonly blockTokens: number;
+  /** Hand out full block `index` for sharing (read-only in this cache from then on). */
+  shareBlock(index: number): object;
+  /** Start an empty cache on shared blocks (positions 0 … blocks·blockTokens − 1). */
+  adoptBlocks(blocks: readonly object[]): void;
 }
+/** The model as the scheduler needs it (MotifModel satisfies it structurally). */
 export interface BatchModel {
   createCache(capacityTokens: number): SequenceCache;
   /** One batched step: appends ids to each cache, returns each sequence's last-position logits. */
@@ -28,8 +39,10 @@ export const SchedulerOptionsSchema = z.strictObject({
   maxQueue: z.number().int().min(0).max(1_000_000),
   /** Most prompt tokens prefilled per step, over all admitted sequences. */
   prefillChunk: z.number().int().min(1),
+  /** Reuse KV blocks of earlier prompts with the same prefix. */
+  prefixCache: z.boolean().default(true),
 });
-export type SchedulerOptions = z.infer<typeof SchedulerOptionsSchema>;
+export type SchedulerOptions = z.input<typeof SchedulerOptionsSchema>;
 
 /** One request as the scheduler runs it. */
 export interface Job {
@@ -39,6 +52,8 @@ export interface Job {
   readonly signal: AbortSignal;
   /** Logits after the whole prompt or after the last fed token → next token to feed, or undefined when done. */
   onLogits(logits: Float32Array): number | undefined;
+  /** Admitted into the batch; `cachedTokens` prompt tokens come from the prefix cache. */
+  onStart?(info: { cachedTokens: number }): void;
   /** The signal fired; the job left the queue or batch. Called at most once. */
   onAbort(): void;
   /** The step failed or the engine closed; the job left the batch. Called at most once. */
@@ -48,7 +63,11 @@ export interface Job {
 interface Seq {
   job: Job;
   cache: SequenceCache | undefined;
-  /** Prompt tokens already fed. */
+  lease: KvLease<object> | undefined;
+  probe: LeaseProbe;
+  /** Every token id fed so far or being fed (prompt, then decode tokens): the KV's content. */
+  tokens: number[];
+  /** Prompt tokens already fed (cached ones count as fed). */
   fed: number;
   /** Token to feed in the next decode step (after prefill completes). */
   next: number | undefined;
@@ -70,7 +89,14 @@ export interface SchedulerStats {
   waiting: number;
   running: number;
   maxRunning: number;
+  /** Fraction of the KV budget running sequences hold (unreferenced cached blocks are free). */
   kvUsage: number;
+  /** Blocks the prefix cache holds, and the budget, in blocks. */
+  cachedBlocks: number;
+  budgetBlocks: number;
+  /** Prompt tokens looked up in / served from the prefix cache. */
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
   tokensPerSecond: number;
   promptTokensTotal: number;
   generationTokensTotal: number;
@@ -82,12 +108,12 @@ const TPS_WINDOW_MS = 10_000;
 /** The step loop. Create one per engine; `submit` jobs; `close` ends it. */
 export class Scheduler {
   private readonly model: BatchModel;
-  private readonly opts: SchedulerOptions;
+  private readonly opts: z.infer<typeof SchedulerOptionsSchema>;
+  private readonly pool: KvBlockPool<object>;
   private readonly yieldTurn: () => Promise<void>;
   private readonly now: () => number;
   private readonly waiting: Seq[] = [];
   private readonly running: Seq[] = [];
-  private reserved = 0;
   private looping = false;
   private closed = false;
   private draining = false;
@@ -102,8 +128,16 @@ export class Scheduler {
   constructor(model: BatchModel, opts: SchedulerOptions, hooks: SchedulerHooks = {}) {
     this.model = model;
     this.opts = SchedulerOptionsSchema.parse(opts);
+    // The block size is a property of the model's caches; an empty one costs no KV memory.
+    const blockTokens = model.createCache(1).blockTokens;
+    this.pool = new KvBlockPool({ budgetBlocks: Math.floor(this.opts.kvBudgetTokens / blockTokens), blockTokens, prefixCache: this.opts.prefixCache });
     this.yieldTurn = hooks.yieldTurn ?? (() => new Promise<void>((r) => setImmediate(r)));
     this.now = hooks.now ?? (() => performance.now());
+  }
+
+  /** Longest sequence (prompt + completion) the KV budget can hold. */
+  get maxSequenceTokens(): number {
+    return this.pool.budgetBlocks * this.pool.blockTokens;
   }
 
   /**
@@ -114,20 +148,22 @@ export class Scheduler {
     if (this.closed) throw new ApiError('engine_unavailable', 'The engine is shut down.');
     if (this.draining) throw new ApiError('engine_unavailable', 'The engine is draining.', { retryAfter: 1 });
     if (job.promptIds.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
-    if (job.reserveTokens > this.opts.kvBudgetTokens || job.reserveTokens <= job.promptIds.length) {
-      throw new ApiError('context_length_exceeded', `Request needs ${job.reserveTokens} KV tokens; this engine holds at most ${this.opts.kvBudgetTokens}.`);
+    if (job.reserveTokens > this.maxSequenceTokens || job.reserveTokens <= job.promptIds.length) {
+      throw new ApiError('context_length_exceeded', `Request needs ${job.reserveTokens} KV tokens; this engine holds at most ${this.maxSequenceTokens}.`);
     }
     if (job.signal.aborted) return job.onAbort();
-    const seq: Seq = { job, cache: undefined, fed: 0, next: undefined, onAbort: () => this.abortSeq(seq), active: true, inStep: false };
-    if (this.waiting.length === 0 && this.fits(seq)) {
-      this.start(seq);
-    } else {
+    const seq: Seq = {
+      job, cache: undefined, lease: undefined, probe: { promptIds: job.promptIds, reserveTokens: job.reserveTokens },
+      tokens: [...job.promptIds], fed: 0, next: undefined, onAbort: () => this.abortSeq(seq), active: true, inStep: false,
+    };
+    job.signal.addEventListener('abort', seq.onAbort, { once: true });
+    if (this.waiting.length > 0 || !this.tryStart(seq)) {
       if (this.waiting.length >= this.opts.maxQueue) {
+        job.signal.removeEventListener('abort', seq.onAbort);
         throw new ApiError('overloaded', 'The engine is at capacity; retry shortly.', { retryAfter: this.retryAfter() });
       }
       this.waiting.push(seq);
     }
-    job.signal.addEventListener('abort', seq.onAbort, { once: true });
     this.kick();
   }
 
@@ -136,11 +172,16 @@ export class Scheduler {
     while (this.recent.length > 0 && now - this.recent[0]!.t > TPS_WINDOW_MS) this.recent.shift();
     const n = this.recent.reduce((a, r) => a + r.n, 0);
     const span = this.recent.length > 0 ? Math.max(1_000, now - this.recent[0]!.t) : TPS_WINDOW_MS;
+    const kv = this.pool.stats();
     return {
       waiting: this.waiting.length,
       running: this.running.length,
       maxRunning: this.opts.maxRunning,
-      kvUsage: Math.min(1, this.reserved / this.opts.kvBudgetTokens),
+      kvUsage: Math.min(1, kv.usedBlocks / this.pool.budgetBlocks),
+      cachedBlocks: kv.cachedBlocks,
+      budgetBlocks: this.pool.budgetBlocks,
+      prefixCacheQueries: kv.queryTokens,
+      prefixCacheHits: kv.hitTokens,
       tokensPerSecond: (n * 1000) / span,
       promptTokensTotal: this.promptTotal,
       generationTokensTotal: this.genTotal,
@@ -168,14 +209,31 @@ export class Scheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private fits(seq: Seq): boolean {
-    return this.running.length < this.opts.maxRunning && this.reserved + seq.job.reserveTokens <= this.opts.kvBudgetTokens;
-  }
-
-  private start(seq: Seq): void {
-    seq.cache = this.model.createCache(seq.job.reserveTokens);
-    this.reserved += seq.job.reserveTokens;
+  /**
+   * Admit `seq` if a batch slot and its KV blocks are free (evicting unused cached blocks if that
+   * is what it takes). True when it left the queue's concern: started, or failed while starting.
+   */
+  private tryStart(seq: Seq): boolean {
+    if (this.running.length >= this.opts.maxRunning) return false;
+    const lease = this.pool.tryLease(seq.probe);
+    if (!lease) return false;
+    try {
+      const cache = this.model.createCache(seq.job.reserveTokens);
+      if (lease.chain.length > 0) cache.adoptBlocks(lease.chain.map((e) => e.handle));
+      seq.cache = cache;
+    } catch (err) {
+      this.pool.free(lease);
+      seq.active = false;
+      seq.job.signal.removeEventListener('abort', seq.onAbort);
+      seq.job.onError(err);
+      return true;
+    }
+    seq.lease = lease;
+    seq.fed = lease.cachedTokens;
+    this.promptTotal += lease.cachedTokens;
     this.running.push(seq);
+    seq.job.onStart?.({ cachedTokens: lease.cachedTokens });
+    return true;
   }
 
   /** Remove a sequence from wherever it is and give its reservation back. */
@@ -191,14 +249,17 @@ export class Scheduler {
     const r = this.running.indexOf(seq);
     if (r < 0) return false;
     this.running.splice(r, 1);
-    this.reserved -= seq.job.reserveTokens;
-    if (!seq.inStep) this.dropCache(seq);
+    // A cache inside the forward call in flight is still being written: its blocks stay counted
+    // until the step returns (step() frees them), so the budget never undercounts real memory.
+    if (!seq.inStep) this.freeKv(seq);
     this.admit();
     return true;
   }
 
-  private dropCache(seq: Seq): void {
-    seq.cache?.truncate(0); // frees the KV blocks now, not when the GC gets to it
+  private freeKv(seq: Seq): void {
+    if (seq.lease) this.pool.free(seq.lease);
+    seq.lease = undefined;
+    seq.cache?.truncate(0); // drops this sequence's block references now, not when the GC gets to it
     seq.cache = undefined;
   }
 
@@ -212,7 +273,12 @@ export class Scheduler {
 
   /** FIFO admission: the head waits for room rather than being overtaken (no starvation). */
   private admit(): void {
-    while (this.waiting.length > 0 && !this.closed && this.fits(this.waiting[0]!)) this.start(this.waiting.shift()!);
+    let started = false;
+    while (this.waiting.length > 0 && !this.closed && this.tryStart(this.waiting[0]!)) {
+      this.waiting.shift();
+      started = true;
+    }
+    if (started) this.kick();
   }
 
   private retryAfter(): number {
@@ -247,6 +313,7 @@ export class Scheduler {
     for (const seq of this.running) {
       if (seq.next !== undefined) {
         batch.push({ seq, ids: [seq.next] });
+        seq.tokens.push(seq.next);
       } else if (prefillLeft > 0) {
         const n = Math.min(prefillLeft, seq.job.promptIds.length - seq.fed);
         prefillLeft -= n;
@@ -260,9 +327,14 @@ export class Scheduler {
       logits = await this.model.forward(batch.map((e) => ({ cache: e.seq.cache!, ids: e.ids })));
       if (logits.length !== batch.length) throw new Error(`forward returned ${logits.length} rows for ${batch.length} sequences`);
     } catch (err) {
-      for (const e of batch) e.seq.inStep = false;
       const e = err instanceof ApiError ? err : new ApiError('internal_error', 'The model failed during a forward step.', { cause: err });
-      for (const { seq } of batch) this.fail(seq, e);
+      for (const { seq } of batch) {
+        seq.inStep = false;
+        // Already out (aborted mid-step): only its deferred KV is left to free.
+        if (seq.active) this.fail(seq, e);
+        else this.freeKv(seq);
+      }
+      this.admit();
       return;
     }
     this.steps++;
@@ -270,11 +342,14 @@ export class Scheduler {
     for (let i = 0; i < batch.length; i++) {
       const { seq, ids } = batch[i]!;
       seq.inStep = false;
-      // Aborted or failed while the step ran: release() already took it out; its cache goes now.
+      // Aborted or failed while the step ran: release() already took it out; its KV goes now.
       if (!seq.active) {
-        this.dropCache(seq);
+        this.freeKv(seq);
         continue;
       }
+      const cache = seq.cache!;
+      // Blocks filled by this step become reusable by later requests.
+      this.pool.extend(seq.lease!, seq.tokens, cache.length, (b) => cache.shareBlock(b));
       if (seq.next === undefined) {
         seq.fed += ids.length;
         this.promptTotal += ids.length;
@@ -297,5 +372,7 @@ export class Scheduler {
     this.genTotal += generated;
     this.recent.push({ t: this.now(), n: generated });
     if (this.recent.length > 10_000) this.recent.splice(0, this.recent.length - 10_000);
+    // KV freed by sequences that were in this step may let the head of the queue in.
+    this.admit();
   }
 }
