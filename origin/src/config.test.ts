@@ -31,6 +31,11 @@ describe('loadOriginConfig', () => {
     ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
     ['MOTIF_REPLICA_ID', { MOTIF_REPLICA_ID: 'has space' }],
     ['MOTIF_S3_ENDPOINT', { MOTIF_MODEL_DIR: undefined, MOTIF_S3_ENDPOINT: 'not a url' }],
+    ['MOTIF_WEIGHTS_POLL_MS', { MOTIF_WEIGHTS_POLL_MS: '50' }],
+    ['MOTIF_WEIGHTS_POLL_MS', { MOTIF_WEIGHTS_POLL_MS: 'soon' }],
+    ['MOTIF_SWAP_STRATEGY', { MOTIF_SWAP_STRATEGY: 'yolo' }],
+    ['MOTIF_SWAP_DRAIN_TIMEOUT_MS', { MOTIF_SWAP_DRAIN_TIMEOUT_MS: '-5' }],
+    ['MOTIF_WEIGHTS_GC', { MOTIF_WEIGHTS_GC: 'yes' }],
   ])('names %s when it is bad', (name, change) => {
     expect(() => load({ ...base, ...change })).toThrow(ConfigError);
     expect(() => load({ ...base, ...change })).toThrow(name);
@@ -38,5 +43,11 @@ describe('loadOriginConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(load({ ...base, MOTIF_EDGE_URL: '', MOTIF_ORIGIN_PORT: '' }).port).toBe(4681);
+  });
+
+  it('rolling updates: poll every 30 s, auto strategy, 5 min swap drain, gc on by default; 0 turns polling off', () => {
+    expect(load(base).rollout).toEqual({ pollMs: 30_000, strategy: 'auto', drainTimeoutMs: 300_000, gcAfterSwap: true });
+    const c = load({ ...base, MOTIF_WEIGHTS_POLL_MS: '0', MOTIF_SWAP_STRATEGY: 'drain-first', MOTIF_SWAP_DRAIN_TIMEOUT_MS: '1000', MOTIF_WEIGHTS_GC: 'false' });
+    expect(c.rollout).toEqual({ pollMs: 0, strategy: 'drain-first', drainTimeoutMs: 1000, gcAfterSwap: false });
   });
 });

@@ -2,12 +2,14 @@
  * Origin configuration: environment → zod → one typed object, validated once at start. A bad
  * value raises `ConfigError` naming the variable and what was expected; `main.ts` prints it and
  * exits. Weights come from a local model dir (MOTIF_MODEL_DIR) or from S3 (MOTIF_S3_* plus the
- * ref to follow and the local content store).
+ * ref to follow and the local content store); with S3 the ref is polled and a new revision is
+ * rolled out in place (MOTIF_WEIGHTS_POLL_MS, MOTIF_SWAP_*).
  */
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { s3ConfigFromEnv, type S3Config } from './adapters/s3/config.ts';
 import { EngineBackend } from './engine/types.ts';
+import { SwapStrategyOption } from './rollout/strategy.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -38,6 +40,14 @@ export const OriginEnv = z.object({
   MOTIF_HEARTBEAT_MS: positiveInt.min(50).max(60_000).default(1_000),
   /** How long SIGTERM waits for running requests before closing. */
   MOTIF_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  /** How often to poll the weights ref for a new revision (S3 weights only); 0 = never. */
+  MOTIF_WEIGHTS_POLL_MS: z.coerce.number().int().refine((n) => n === 0 || (n >= 100 && n <= 86_400_000), '0 (off) or 100–86400000 ms').default(30_000),
+  /** How a new revision replaces the running engine: overlap, drain-first, or auto (by free memory). */
+  MOTIF_SWAP_STRATEGY: SwapStrategyOption.default('auto'),
+  /** How long a swapped-out engine may take to finish its running requests before they are cut. */
+  MOTIF_SWAP_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
+  /** Remove revisions no replica uses after each swap (current and leased ones stay). */
+  MOTIF_WEIGHTS_GC: z.enum(['true', 'false'], { error: 'true or false' }).default('true'),
 });
 
 export type WeightsSource =
@@ -62,6 +72,14 @@ export interface OriginConfig {
   limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined };
   heartbeatMs: number;
   drainTimeoutMs: number;
+  /** Rolling weight updates (S3 weights only). */
+  rollout: {
+    /** Ref poll interval, ms; 0 = off. */
+    pollMs: number;
+    strategy: SwapStrategyOption;
+    drainTimeoutMs: number;
+    gcAfterSwap: boolean;
+  };
 }
 
 /**
@@ -109,6 +127,12 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS },
     heartbeatMs: e.MOTIF_HEARTBEAT_MS,
     drainTimeoutMs: e.MOTIF_DRAIN_TIMEOUT_MS,
+    rollout: {
+      pollMs: e.MOTIF_WEIGHTS_POLL_MS,
+      strategy: e.MOTIF_SWAP_STRATEGY,
+      drainTimeoutMs: e.MOTIF_SWAP_DRAIN_TIMEOUT_MS,
+      gcAfterSwap: e.MOTIF_WEIGHTS_GC === 'true',
+    },
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The origin's composition root (DESIGN §2): config → weights (local dir, or S3 sync with a local
- * snapshot as fallback) → engine (from the registry) → HTTP server → heartbeat and usage
- * delivery → load → ready. The only place that picks adapters (SQLite outbox, Node HTTP, S3).
+ * snapshot as fallback) → engine (from the registry, in a swappable slot) → HTTP server →
+ * heartbeat and usage delivery → load → ready → follow the weights ref (rolling updates). The
+ * only place that picks adapters (SQLite outbox, Node HTTP, S3, the weights store's files).
  * Run directly (`tsx origin/src/main.ts`) it reads the environment and handles SIGINT/SIGTERM:
  * say `draining` to the edge, let running requests finish (bounded), flush the outbox, close.
  */
@@ -14,10 +15,14 @@ import { listenHttp } from './adapters/node/http-server.ts';
 import { openSqliteUsageStore } from './adapters/node/sqlite-journal.ts';
 import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts';
 import { prepareWeights } from './adapters/node/weights-source.ts';
+import { startWeightsUpdates, type WeightsUpdates } from './adapters/node/weights-updates.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
 import { createEngine } from './engine/registry.ts';
+import type { Engine } from './engine/types.ts';
 import { createEdgeClient } from './pool/edge-client.ts';
 import { createHeartbeat, type HeartbeatLoop } from './pool/heartbeat.ts';
+import { createEngineSlot } from './rollout/engine-slot.ts';
+import { createRolloutMetrics } from './rollout/metrics.ts';
 import { createAdmission } from './server/admission.ts';
 import { createOriginApp } from './server/app.ts';
 import { createLifecycle, drainReplica } from './server/lifecycle.ts';
@@ -43,14 +48,18 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   mkdirSync(dataDir, { recursive: true });
 
   const weights = await prepareWeights(config.modelId, config.weights, log);
-  const engine = createEngine(config.engine, {
-    modelDir: weights.dir,
+  const newEngine = (target: { dir: string; revision: string }): Engine => createEngine(config.engine, {
+    modelDir: target.dir,
     modelId: config.modelId,
-    revision: weights.revision,
+    revision: target.revision,
     maxRunning: config.limits.maxRunning,
     maxQueue: config.limits.maxQueue,
     ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
   });
+  // Requests pin the slot's current engine; a rolling update swaps it underneath them.
+  const slot = createEngineSlot(newEngine(weights));
+  const engine = slot.engine;
+  const rolloutMetrics = createRolloutMetrics(weights.revision);
 
   // Outbox + crash journal in one database: a request's final record replaces its journal row atomically.
   const outbox = openSqliteUsageStore({ file: join(dataDir, 'usage-outbox.sqlite'), log });
@@ -77,6 +86,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
   const app = createOriginApp({
     engine, usage, metrics, lifecycle, admission, log,
+    pinEngine: () => slot.pin(),
+    extraMetrics: () => rolloutMetrics.render(),
     keyring: config.keyring,
     replayGuard: replayWindow,
     clock: { now: () => Date.now() },
@@ -98,11 +109,16 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     heartbeat.start();
   }
   deliverer?.start();
+  // A beat already in flight carries the state from before a change: send one more after it.
+  const announce = async () => {
+    await heartbeat?.beat();
+    await heartbeat?.beat();
+  };
 
   function snapshot(): Heartbeat {
     const s = engine.stats();
     return {
-      replica_id: config.replicaId, node_id: config.nodeId, url, model: config.modelId, revision: weights.revision,
+      replica_id: config.replicaId, node_id: config.nodeId, url, model: config.modelId, revision: engine.info().revision,
       state: lifecycle.state,
       waiting: s.waiting + admission.waiting,
       running: s.running,
@@ -113,19 +129,25 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     };
   }
 
+  let updates: WeightsUpdates | undefined;
   let closing: Promise<void> | undefined;
   async function shutdown(): Promise<void> {
+    updates?.stopFollowing();
+    // An update in progress is cancelled (its sync aborts; a half-loaded engine is closed).
+    const updateSettled = updates?.rollout.stop() ?? Promise.resolve();
     const drained = drainReplica({ lifecycle, admission, engine, log });
-    // One beat in state `draining` takes the replica out of rotation now, not after the TTL.
-    await heartbeat?.beat();
+    // A beat in state `draining` takes the replica out of rotation now, not after the TTL.
+    await announce();
     await heartbeat?.stop();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = await Promise.race([drained.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), config.drainTimeoutMs)))]);
+    const finished = Promise.all([drained, updateSettled]).then(() => false);
+    const timedOut = await Promise.race([finished, new Promise<boolean>((r) => (timer = setTimeout(() => r(true), config.drainTimeoutMs)))]);
     clearTimeout(timer);
     if (timedOut) log(`origin: drain timed out after ${config.drainTimeoutMs} ms; cutting ${admission.running} running request(s)`);
     // Cut connections still open: their requests abort and write their usage records.
     await server.close(timedOut ? 0 : 1_000);
     await engine.close();
+    await updates?.close();
     await usage.close();
     if (deliverer) {
       const left = await deliverer.flush(5_000);
@@ -144,6 +166,12 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   }
   lifecycle.markReady();
   log(`origin: ready (max context ${engine.info().maxContextTokens} tokens, max running ${config.limits.maxRunning})`);
+  try {
+    updates = await startWeightsUpdates({ config, weights, slot, lifecycle, newEngine, announce, metrics: rolloutMetrics, log });
+  } catch (err) {
+    await shutdown().catch(() => {});
+    throw err;
+  }
   return { url, close: () => (closing ??= shutdown()) };
 }
 

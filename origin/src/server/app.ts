@@ -44,7 +44,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
       state: deps.lifecycle.state,
       ...(deps.outboxBacklog ? { outboxBacklog: deps.outboxBacklog() } : {}),
     });
-    return c.text(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    return c.text(text + (deps.extraMetrics?.() ?? ''), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
   // Count every answered /v1 request by endpoint and status, refusals included (a stream counts
@@ -62,15 +62,23 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
   app.use('/admin/*', auth);
 
   app.get('/v1/models', (c) => {
-    const body: ModelList = { object: 'list', data: [{ id: deps.engine.info().model, object: 'model', created: startedAt, owned_by: 'motif' }] };
+    const info = deps.engine.info();
+    // The fingerprint names the weights revision served now (it changes with a rolling update).
+    const body: ModelList & { data: { system_fingerprint: string }[] } = {
+      object: 'list',
+      data: [{ id: info.model, object: 'model', created: startedAt, owned_by: 'motif', system_fingerprint: `fp_${info.revision}` }],
+    };
     return c.json(body);
   });
 
   const generationRoute = (endpoint: Endpoint, map: (raw: Record<string, unknown>, requestId: string) => MappedRequest) =>
     async (c: Context<OriginEnv>) => {
       const signed = c.get('signed');
-      const info = deps.engine.info();
       if (!signed.tenantId) throw new ApiError('invalid_request_error', `Missing ${HEADERS.tenantId} header.`);
+      // One engine for the whole request, so its fingerprint and usage name the revision that
+      // actually generates it, even when the engines are swapped while it waits for a slot.
+      const pinned = deps.pinEngine?.() ?? { engine: deps.engine, release: () => {} };
+      const info = pinned.engine.info();
       const meta = {
         requestId: signed.requestId,
         replicaId: deps.replica.replicaId,
@@ -89,6 +97,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
         badDeadline = err;
       }
       const run = startRun(deps, meta, c.req.raw.signal, deadline);
+      run.holdSlot(pinned.release);
       try {
         if (badDeadline) throw badDeadline;
         if (run.signal.aborted) throw run.signal.reason;
@@ -108,7 +117,7 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
           includeUsage: mapped.includeUsage,
           logprobs: mapped.logprobs,
         });
-        return await generate(deps, run, mapped, renderer);
+        return await generate(pinned.engine === deps.engine ? deps : { ...deps, engine: pinned.engine }, run, mapped, renderer);
       } catch (err) {
         const e = run.explain(err);
         await run.fail(e);

@@ -142,10 +142,10 @@ describe('request errors before the first byte', () => {
     expect(outbox.all.map((e) => e.record.outcome)).toEqual(['error']);
   });
 
-  it('lists the served model on /v1/models', async () => {
+  it('lists the served model on /v1/models, with the revision as its fingerprint', async () => {
     const { app } = testOrigin(hello());
     const body = await (await app.request(await signedRequest('/v1/models'))).json();
-    expect(body).toEqual({ object: 'list', data: [{ id: 'motif-test', object: 'model', created: expect.any(Number), owned_by: 'motif' }] });
+    expect(body).toEqual({ object: 'list', data: [{ id: 'motif-test', object: 'model', created: expect.any(Number), owned_by: 'motif', system_fingerprint: 'fp_rev1' }] });
   });
 });
 

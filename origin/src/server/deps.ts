@@ -28,6 +28,13 @@ export interface OriginLimits {
   drainWaitMs: number;
 }
 
+/** The engine one request runs on, held until the request settles (rolling updates swap engines). */
+export interface EnginePin {
+  readonly engine: Engine;
+  /** Idempotent. */
+  release(): void;
+}
+
 export const DEFAULT_LIMITS: OriginLimits = { maxBodyBytes: 4 * 1024 * 1024, drainWaitMs: 30_000 };
 
 export interface OriginDeps {
@@ -42,6 +49,13 @@ export interface OriginDeps {
   lifecycle: Lifecycle;
   metrics: OriginMetrics;
   limits?: Partial<OriginLimits>;
+  /**
+   * Pin the engine a request runs on until it settles (set when engines are swapped at run time);
+   * without it every request uses `engine`.
+   */
+  pinEngine?: () => EnginePin;
+  /** More Prometheus exposition text appended to /metrics (e.g. the rollout's families). */
+  extraMetrics?: () => string;
   /** Undelivered usage records (for /metrics), when the outbox can count them. */
   outboxBacklog?: () => number;
   log?: (line: string) => void;

@@ -2,6 +2,10 @@
  * The replica's lifecycle: `starting` (weights/engine loading) → `ready` → `draining`. One object
  * shared by the server (/readyz, admission, /admin/drain), the heartbeat (its state field) and the
  * composition root (SIGTERM), so every path into draining runs the same steps once.
+ *
+ * A drain-first engine swap (rolling weight update) also reports `draining`, but only for a
+ * while: `suspend()` … `resume()`. The edge takes the replica out of rotation meanwhile; a real
+ * drain (shutdown) that begins during the swap wins, and `resume()` then leaves it draining.
  */
 import type { ReplicaState } from '#shared/protocol.ts';
 import type { Engine } from '../engine/types.ts';
@@ -16,12 +20,17 @@ export interface Lifecycle {
    * which resolves when the steps have.
    */
   drain(steps: () => Promise<void>): Promise<void>;
+  /** Report `draining` until `resume()` (an engine swap); false, and no change, unless ready. */
+  suspend(): boolean;
+  /** End a `suspend()`: back to `ready`, unless a real drain began meanwhile. */
+  resume(): void;
 }
 
 /** A lifecycle starting in `starting` (or the given state, for tests). */
 export function createLifecycle(initial: ReplicaState = 'starting'): Lifecycle {
   let state: ReplicaState = initial;
   let drained: Promise<void> | undefined;
+  let suspended = false;
   return {
     get state() {
       return state;
@@ -35,6 +44,17 @@ export function createLifecycle(initial: ReplicaState = 'starting'): Lifecycle {
         drained = steps();
       }
       return drained;
+    },
+    suspend() {
+      if (state !== 'ready' || drained) return false;
+      suspended = true;
+      state = 'draining';
+      return true;
+    },
+    resume() {
+      if (!suspended) return;
+      suspended = false;
+      if (!drained) state = 'ready';
     },
   };
 }

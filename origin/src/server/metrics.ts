@@ -34,8 +34,8 @@ function labelText(labels: Labels): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-/** A family of samples sharing name, type and help. */
-function family(name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number][]): string {
+/** A family of samples sharing name, type and help (exposition text, no trailing newline). */
+export function family(name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number][]): string {
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
   return lines.join('\n');

@@ -26,7 +26,7 @@ export interface RequestRun {
   deliver(tokens: number, send: () => void): Promise<void> | undefined;
   /** Abort the engine work with an ApiError saying why (client gone, deadline). */
   abort(reason: ApiError): void;
-  /** Give the run its admission slot so `settle` can free it. */
+  /** Give the run something `settle` must free: its admission slot, its engine pin. */
   holdSlot(release: () => void): void;
   /** The error a failure should be reported as: the abort reason wins over what the engine threw. */
   explain(err: unknown): unknown;
@@ -54,7 +54,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
   // With a crash journal, a process killed mid-request still bills it on the next start.
   const journal = deps.usage.begin?.(meta, tracker.startedAt, tracker.tokens);
   const log = deps.log ?? (() => {});
-  let release: (() => void) | undefined;
+  const releases: (() => void)[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let settled: Promise<void> | undefined;
 
@@ -81,7 +81,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
   async function doSettle(outcome: UsageOutcome): Promise<void> {
     if (timer) clearTimeout(timer);
     clientSignal.removeEventListener('abort', onClientAbort);
-    release?.();
+    for (const r of releases.splice(0)) r();
     try {
       const rec = tracker.finalize(outcome);
       if (!rec) return;
@@ -113,7 +113,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
     holdSlot(r) {
       // A run that already settled must not keep a slot it will never free.
       if (settled) r();
-      else release = r;
+      else releases.push(r);
     },
     explain,
     settle,

@@ -42,7 +42,7 @@ export async function prepareWeights(model: string, source: WeightsSource, log: 
 }
 
 /** Log at phase changes and every 10 % of a download, not per part. */
-function progressLogger(log: (line: string) => void): (p: SyncProgress) => void {
+export function progressLogger(log: (line: string) => void): (p: SyncProgress) => void {
   let lastPhase = '';
   let lastDecile = -1;
   return (p) => {
