@@ -39,6 +39,54 @@ describe('KvCache', () => {
     expect(() => c.truncate(n)).toThrow(ApiError);
   });
 
+  it('shares full blocks read-only and starts another cache on them', () => {
+    const a = new KvCache(layout, 100, {});
+    a.reserve(10);
+    for (let p = 0; p < 10; p++) a.write(1, p, Float32Array.of(p, p, p), 0, Float32Array.of(-p, -p, -p), 0);
+    a.commit(10);
+    expect(() => a.shareBlock(2)).toThrow(/not full/);
+    expect(() => a.shareBlock(1)).toThrow(/before block 0/);
+    const blocks = [a.shareBlock(0), a.shareBlock(1)];
+    expect(a.sharedBlocks).toBe(2);
+    expect(() => a.write(0, 7, Float32Array.of(1, 1, 1), 0, Float32Array.of(1, 1, 1), 0)).toThrow(/read-only/);
+    a.write(0, 8, Float32Array.of(1, 1, 1), 0, Float32Array.of(1, 1, 1), 0); // block 2 is still private
+
+    const b = new KvCache(layout, 20, {});
+    b.adoptBlocks(blocks);
+    expect(b.length).toBe(8);
+    expect(b.layer(1).k[1]).toBe(a.layer(1).k[1]); // the same memory, not a copy
+    expect(b.layer(1).k[1]![3 * 3]).toBe(7);
+    b.reserve(9);
+    b.write(1, 8, Float32Array.of(42, 42, 42), 0, Float32Array.of(0, 0, 0), 0);
+    expect(a.layer(1).k[2]![0]).toBe(8); // b's new block is its own
+    expect(() => b.adoptBlocks(blocks)).toThrow(/empty cache/);
+    expect(() => new KvCache({ ...layout, width: 4 }, 20, {}).adoptBlocks(blocks)).toThrow(/layout/);
+    expect(() => new KvCache(layout, 4, {}).adoptBlocks(blocks)).toThrow(/capacity/);
+  });
+
+  it('truncating into a shared block copies it first (copy-on-write)', () => {
+    const a = new KvCache(layout, 100, {});
+    a.reserve(8);
+    for (let p = 0; p < 8; p++) a.write(0, p, Float32Array.of(p, p, p), 0, Float32Array.of(p, p, p), 0);
+    a.commit(8);
+    const shared = [a.shareBlock(0), a.shareBlock(1)];
+    const b = new KvCache(layout, 100, {});
+    b.adoptBlocks(shared);
+    b.truncate(6);
+    expect(b.sharedBlocks).toBe(1);
+    b.write(0, 6, Float32Array.of(99, 99, 99), 0, Float32Array.of(99, 99, 99), 0);
+    b.commit(7);
+    expect(a.layer(0).k[1]![2 * 3]).toBe(6); // the shared original is untouched
+    expect(b.layer(0).k[1]![2 * 3]).toBe(99);
+    expect(b.layer(0).k[1]![1 * 3]).toBe(5); // the copy kept the rows before the cut
+    expect(b.layer(0).k[0]).toBe(a.layer(0).k[0]); // whole shared blocks stay shared
+    b.truncate(4);
+    expect(b.sharedBlocks).toBe(1);
+    b.truncate(0);
+    expect(b.sharedBlocks).toBe(0);
+    expect(a.layer(0).k).toHaveLength(2);
+  });
+
   it('requires a power-of-two block size', () => {
     expect(() => new KvCache({ ...layout, blockTokens: 6 }, 10, {})).toThrow(RangeError);
   });

@@ -1,0 +1,258 @@
+/**
+ * The scheduler with the prefix cache, on a model whose "KV" is the token ids themselves and whose
+ * next token depends on every cached position: adopting a wrong block, or a block at the wrong
+ * place, changes the output. Each request's output is checked against the model's math alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { Scheduler, type BatchModel, type Job, type SchedulerOptions, type SequenceCache } from './scheduler.ts';
+
+const V = 97;
+const B = 4;
+
+/** The next token after `ids`: a position-weighted checksum, so order and content both matter. */
+const nextOf = (ids: readonly number[]) => ids.reduce((a, id, p) => (a + id * (p + 1)) % V, 7);
+
+/** Greedy output of `prompt` computed directly (what every scheduled run must produce). */
+function reference(prompt: readonly number[], maxNew: number): number[] {
+  const tokens = [...prompt];
+  const out: number[] = [];
+  for (let i = 0; i < maxNew; i++) {
+    out.push(nextOf(tokens));
+    tokens.push(out.at(-1)!);
+  }
+  return out;
+}
+
+class IdCache implements SequenceCache {
+  blocks: number[][] = [];
+  length = 0;
+  shared = 0;
+  readonly blockTokens = B;
+  constructor(readonly capacity: number, private readonly live: Set<IdCache>) {}
+  truncate(n: number): void {
+    this.length = n;
+    this.blocks.length = Math.ceil(n / B);
+    if (n % B !== 0 && Math.floor(n / B) < this.shared) this.blocks[Math.floor(n / B)] = [...this.blocks[Math.floor(n / B)]!];
+    this.shared = Math.min(this.shared, Math.floor(n / B));
+    if (n === 0) this.live.delete(this);
+  }
+  shareBlock(i: number): object {
+    if ((i + 1) * B > this.length) throw new Error('sharing a partial block');
+    this.shared = Math.max(this.shared, i + 1);
+    return this.blocks[i]!;
+  }
+  adoptBlocks(blocks: readonly object[]): void {
+    if (this.length !== 0) throw new Error('adopt into a used cache');
+    this.blocks = [...(blocks as number[][])];
+    this.length = this.shared = blocks.length;
+    this.length *= B;
+  }
+  append(id: number): void {
+    if (this.length >= this.capacity) throw new Error('over capacity');
+    const b = Math.floor(this.length / B);
+    if (b < this.shared) throw new Error('write into a shared block');
+    (this.blocks[b] ??= [])[this.length % B] = id;
+    this.length++;
+  }
+  ids(): number[] {
+    return this.blocks.flat().slice(0, this.length);
+  }
+}
+
+class IdModel implements BatchModel {
+  readonly live = new Set<IdCache>();
+  /** Per forward call: what each sequence fed, and from which position. */
+  readonly calls: { from: number; ids: number[] }[][] = [];
+  /** Most distinct blocks live caches held at once (shared ones counted once). */
+  peakBlocks = 0;
+  createCache(capacity: number): IdCache {
+    const c = new IdCache(capacity, this.live);
+    this.live.add(c);
+    return c;
+  }
+  async forward(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Promise<Float32Array[]> {
+    this.calls.push(batch.map((e) => ({ from: e.cache.length, ids: [...e.ids] })));
+    await Promise.resolve();
+    const rows = batch.map((e) => {
+      const c = e.cache as IdCache;
+      for (const id of e.ids) c.append(id);
+      const row = new Float32Array(V);
+      row[nextOf(c.ids())] = 1;
+      return row;
+    });
+    this.peakBlocks = Math.max(this.peakBlocks, new Set([...this.live].flatMap((c) => c.blocks)).size);
+    return rows;
+  }
+}
+
+interface TestJob extends Job {
+  out: number[];
+  cached: number | undefined;
+  done: Promise<string>;
+  controller: AbortController;
+}
+
+function job(prompt: number[], maxNew: number, onToken?: (j: TestJob) => void): TestJob {
+  const controller = new AbortController();
+  let settle!: (v: string) => void;
+  const j: TestJob = {
+    out: [], cached: undefined, controller, done: new Promise((r) => (settle = r)),
+    promptIds: prompt, reserveTokens: prompt.length + maxNew, signal: controller.signal,
+    onStart: ({ cachedTokens }) => void (j.cached = cachedTokens),
+    onLogits(logits) {
+      j.out.push(logits.indexOf(1));
+      onToken?.(j);
+      if (j.out.length < maxNew) return j.out.at(-1);
+      settle('done');
+      return undefined;
+    },
+    onAbort: () => settle('abort'),
+    onError: (err) => settle(String(err)),
+  };
+  return j;
+}
+
+const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 256, maxQueue: 8, prefillChunk: 64, ...o });
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) % V);
+
+describe('Scheduler with the prefix cache', () => {
+  it('serves a repeated prompt from cache: skips the cached prefill, same output, counted in tokens', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts());
+    const prompt = range(1, 10);
+    const a = job(prompt, 5);
+    s.submit(a);
+    await a.done;
+    const b = job(prompt, 5);
+    const callsBefore = model.calls.length;
+    s.submit(b);
+    await b.done;
+    expect(a.out).toEqual(reference(prompt, 5));
+    expect(b.out).toEqual(a.out);
+    expect([a.cached, b.cached]).toEqual([0, 8]);
+    expect(model.calls[callsBefore]).toEqual([{ from: 8, ids: prompt.slice(8) }]);
+    expect(s.stats()).toMatchObject({ prefixCacheQueries: 20, prefixCacheHits: 8, promptTokensTotal: 20, kvUsage: 0 });
+  });
+
+  it('always recomputes the last prompt token, even when every block is cached', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts());
+    const prompt = range(3, 8);
+    for (const expected of [0, 4]) {
+      const j = job(prompt, 3);
+      s.submit(j);
+      await j.done;
+      expect(j.cached).toBe(expected);
+      expect(j.out).toEqual(reference(prompt, 3));
+    }
+  });
+
+  it('caches generated tokens too, so the next chat turn reuses the previous answer', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts());
+    const turn1 = range(20, 6);
+    const a = job(turn1, 6); // feeds 6 + 5 tokens: blocks 0 and 1 are full
+    s.submit(a);
+    await a.done;
+    const turn2 = [...turn1, ...a.out.slice(0, 5), 1, 2, 3];
+    const b = job(turn2, 4);
+    s.submit(b);
+    await b.done;
+    expect(b.cached).toBe(8);
+    expect(b.out).toEqual(reference(turn2, 4));
+  });
+
+  it('shares blocks with a sequence that is still running; outputs match the cache-off run', async () => {
+    const run = async (prefixCache: boolean) => {
+      const model = new IdModel();
+      const s = new Scheduler(model, opts({ prefixCache }));
+      const shared = range(40, 12);
+      const others: TestJob[] = [];
+      const a = job([...shared, 5], 20, (j) => {
+        if (j.out.length === 2) for (const tail of [[6, 7], [8], range(60, 9)]) s.submit(others[others.push(job([...shared, ...tail], 6)) - 1]!);
+      });
+      s.submit(a);
+      await a.done;
+      await Promise.all(others.map((o) => o.done));
+      return { outs: [a, ...others].map((j) => j.out), cached: others.map((o) => o.cached), stats: s.stats() };
+    };
+    const on = await run(true);
+    const off = await run(false);
+    expect(on.outs).toEqual(off.outs);
+    expect(on.outs[0]).toEqual(reference([...range(40, 12), 5], 20));
+    expect(on.cached).toEqual([12, 12, 12]);
+    expect(off.cached).toEqual([0, 0, 0]);
+    expect(off.stats).toMatchObject({ prefixCacheQueries: 0, prefixCacheHits: 0, cachedBlocks: 0 });
+  });
+
+  it('evicts unused cached blocks before refusing admission', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ kvBudgetTokens: 8 * B }));
+    const a = job(range(1, 10), 6);
+    s.submit(a);
+    await a.done;
+    expect(s.stats()).toMatchObject({ cachedBlocks: 3, kvUsage: 0 });
+    const b = job(range(50, 20), 12); // all 8 blocks
+    s.submit(b);
+    expect(s.stats()).toMatchObject({ running: 1, waiting: 0, cachedBlocks: 0, kvUsage: 1 });
+    await b.done;
+    expect(b.out).toEqual(reference(range(50, 20), 12));
+    expect(model.peakBlocks).toBeLessThanOrEqual(8);
+  });
+
+  it('counts hits it is about to hold as not reclaimable, evicting only the rest', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ kvBudgetTokens: 6 * B }));
+    const a = job(range(1, 10), 6);
+    s.submit(a);
+    await a.done; // 3 cached blocks, all unused
+    const prompt = [...range(1, 10), ...a.out.slice(0, 2)];
+    const b = job(prompt, 12); // 6 blocks, 2 of them hits: needs 4 = 3 free + 1 evicted
+    s.submit(b);
+    expect(b.cached).toBe(8);
+    expect(s.stats()).toMatchObject({ running: 1, cachedBlocks: 2 });
+    await b.done;
+    expect(b.out).toEqual(reference(prompt, 12));
+  });
+
+  it('waits (bounded queue) while cached blocks are in use, and starts once they are released', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ kvBudgetTokens: 8 * B, maxQueue: 1 }));
+    const a = job(range(1, 12), 12);
+    const b = job(range(30, 10), 6);
+    s.submit(a);
+    s.submit(b);
+    expect(s.stats()).toMatchObject({ running: 1, waiting: 1 });
+    expect(() => s.submit(job(range(70, 4), 2))).toThrow(expect.objectContaining({ code: 'overloaded' }));
+    expect(await Promise.all([a.done, b.done])).toEqual(['done', 'done']);
+    expect(b.out).toEqual(reference(range(30, 10), 6));
+    expect(model.peakBlocks).toBeLessThanOrEqual(8);
+    expect(s.stats()).toMatchObject({ kvUsage: 0, running: 0, waiting: 0 });
+  });
+
+  it('an abort mid-prefill returns the KV; the blocks it completed stay cached for others', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ prefillChunk: 8 }));
+    const prompt = range(5, 20);
+    const a = job(prompt, 4);
+    s.submit(a);
+    await new Promise((r) => setImmediate(r)); // first prefill chunk (8 tokens = 2 blocks) done
+    a.controller.abort();
+    expect(await a.done).toBe('abort');
+    expect(model.calls).toHaveLength(1); // it left between steps
+    expect(s.stats()).toMatchObject({ running: 0, kvUsage: 0, cachedBlocks: 2 });
+    const b = job(prompt, 4);
+    s.submit(b);
+    await b.done;
+    expect(b.cached).toBe(8);
+    expect(b.out).toEqual(reference(prompt, 4));
+  });
+
+  it('counts the budget in whole blocks', () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ kvBudgetTokens: 10 }));
+    expect(s.maxSequenceTokens).toBe(8);
+    expect(() => s.submit(job(range(1, 5), 4))).toThrow(expect.objectContaining({ code: 'context_length_exceeded' }));
+    expect(() => new Scheduler(model, opts({ kvBudgetTokens: 3 }))).toThrow(/at least one block/);
+  });
+});
