@@ -9,7 +9,7 @@ describe('loadOriginConfig', () => {
     const c = load(base);
     expect(c).toMatchObject({
       host: '127.0.0.1', port: 4681, publicUrl: undefined, nodeId: 'box.local', replicaId: 'box.local-4681', edgeUrl: undefined,
-      modelId: 'motif-2.6b', engine: 'native', weights: { kind: 'dir', dir: 'models/tiny' }, dataDir: '.data/origin',
+      modelId: 'motif-2.6b', engine: 'native', kernels: 'auto', weights: { kind: 'dir', dir: 'models/tiny' }, dataDir: '.data/origin',
       limits: { maxRunning: 8, maxQueue: 64, kvBudgetTokens: undefined }, heartbeatMs: 1000,
     });
     expect(c.signingKey).toEqual({ kid: 'k1', secret: '0123456789abcdef0123' });
@@ -26,6 +26,7 @@ describe('loadOriginConfig', () => {
     ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: 'eighty' }],
     ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: '70000' }],
     ['MOTIF_ENGINE', { MOTIF_ENGINE: 'magic' }],
+    ['MOTIF_KERNELS', { MOTIF_KERNELS: 'gpu' }],
     ['MOTIF_EDGE_URL', { MOTIF_EDGE_URL: 'ftp://edge' }],
     ['MOTIF_MAX_RUNNING', { MOTIF_MAX_RUNNING: '0' }],
     ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
@@ -39,6 +40,11 @@ describe('loadOriginConfig', () => {
   ])('names %s when it is bad', (name, change) => {
     expect(() => load({ ...base, ...change })).toThrow(ConfigError);
     expect(() => load({ ...base, ...change })).toThrow(name);
+  });
+
+  it('reads the native kernel choice', () => {
+    expect(load({ ...base, MOTIF_KERNELS: 'js' }).kernels).toBe('js');
+    expect(load({ ...base, MOTIF_KERNELS: 'native' }).kernels).toBe('native');
   });
 
   it('treats empty variables as unset', () => {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { s3ConfigFromEnv, type S3Config } from './adapters/s3/config.ts';
+import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';
 
@@ -30,6 +31,8 @@ export const OriginEnv = z.object({
   MOTIF_EDGE_URL: httpUrl.optional(),
   MOTIF_MODEL_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ -').default('motif-2.6b'),
   MOTIF_ENGINE: EngineBackend.default('native'),
+  /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
+  MOTIF_KERNELS: KernelMode.default('auto'),
   MOTIF_MODEL_DIR: z.string().min(1).optional(),
   MOTIF_WEIGHTS_REF: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a ref name such as stable').default('stable'),
   MOTIF_WEIGHTS_STORE: z.string().min(1).optional(),
@@ -67,6 +70,8 @@ export interface OriginConfig {
   edgeUrl: string | undefined;
   modelId: string;
   engine: EngineBackend;
+  /** Native engine matmul kernels (MOTIF_KERNELS). */
+  kernels: KernelMode;
   weights: WeightsSource;
   dataDir: string;
   limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined };
@@ -122,6 +127,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     edgeUrl: e.MOTIF_EDGE_URL,
     modelId: e.MOTIF_MODEL_ID,
     engine: e.MOTIF_ENGINE,
+    kernels: e.MOTIF_KERNELS,
     weights,
     dataDir: e.MOTIF_ORIGIN_DATA_DIR,
     limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS },

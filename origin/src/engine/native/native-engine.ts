@@ -9,6 +9,7 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
 import { noChatTemplateError } from './chat-template.ts';
 import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
+import { KernelMode } from './kernels/select-kernel.ts';
 import { createSamplerWorkspace } from './sampler.ts';
 import { Scheduler, type BatchModel, type SchedulerStats } from './scheduler.ts';
 import type { TokenizerBundle } from './tokenizer-files.ts';
@@ -31,6 +32,8 @@ export const NativeEngineOptionsSchema = z.strictObject({
   prefillChunk: z.number().int().min(1).max(1 << 20).default(256),
   /** Reuse the KV blocks of earlier prompts' common prefixes (multi-turn chats, shared system prompts). */
   prefixCache: z.boolean().default(true),
+  /** Matmul kernel of the default model loader: the native addon when it loads (`auto`), or forced (MOTIF_KERNELS). */
+  kernels: KernelMode.default('auto'),
 });
 export type NativeEngineOptions = z.input<typeof NativeEngineOptionsSchema>;
 
@@ -43,6 +46,8 @@ export interface NativeModel extends BatchModel {
 export interface NativeEngineDeps {
   loadModel?: (dir: string) => Promise<NativeModel>;
   loadTokenizer?: (dir: string) => Promise<TokenizerBundle>;
+  /** Where the default model loader says which kernel runs (default console.log). */
+  log?: (line: string) => void;
 }
 
 interface Loaded {
@@ -79,7 +84,7 @@ export class NativeEngine implements Engine {
   }
 
   private async doLoad(): Promise<void> {
-    const loadModel = this.deps.loadModel ?? (async (dir: string) => (await import('./model.ts')).MotifModel.load(dir));
+    const loadModel = this.deps.loadModel ?? ((dir: string) => loadMotifModel(dir, this.opts.kernels, this.deps.log));
     const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('./tokenizer-files.ts')).loadTokenizerDir(dir));
     const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir), loadTokenizer(this.opts.modelDir)]);
     const context = model.config.max_position_embeddings;
@@ -192,4 +197,13 @@ export class NativeEngine implements Engine {
     await this.loaded?.scheduler.close();
     this.loaded = undefined;
   }
+}
+
+// The default loader (Node): the kernel chosen by selectNodeKernel, logits reused between steps
+// (the scheduler consumes them before the next forward call). Imported lazily so tests with
+// their own loadModel never load the model code or the addon.
+async function loadMotifModel(dir: string, kernels: KernelMode, log?: (line: string) => void): Promise<NativeModel> {
+  const [{ MotifModel }, { selectNodeKernel }] = await Promise.all([import('./model.ts'), import('./kernels/node-kernels.ts')]);
+  const { kernel } = selectNodeKernel({ mode: kernels, ...(log ? { log } : {}) });
+  return MotifModel.load(dir, { kernel, reuseLogits: true });
 }

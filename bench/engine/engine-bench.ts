@@ -1,0 +1,130 @@
+/**
+ * Pieces of the full-model benchmark (engine.bench.ts): decode-step timing with event-loop lag,
+ * KV cache cloning (so batches 4 and 16 decode at the same context as batch 1 without paying
+ * 16 prefills), the bytes of weights one decode step reads, a matmul-timing kernel for the
+ * step profile, and the report formatting.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { median } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
+import { KvCache } from '../../origin/src/engine/native/kv-cache.ts';
+import type { MotifModel, SequenceCache } from '../../origin/src/engine/native/model.ts';
+import type { MotifWeights } from '../../origin/src/engine/native/weights.ts';
+
+/** Bytes of weight matrices one decode step streams (every layer matrix + the output head; the embedding only gives one row per token). */
+export function weightBytesPerToken(w: MotifWeights): number {
+  const bytes = (m: { data: { byteLength: number } }) => m.data.byteLength;
+  return w.layers.reduce((n, l) => n + bytes(l.qkv) + bytes(l.o) + bytes(l.gateUp) + bytes(l.down), 0) + bytes(w.head);
+}
+
+/**
+ * A new cache holding a copy of `src` (same model): decode benchmarks at batch B start every
+ * sequence from one real prefill instead of B prefills. Uses the KvCache block API directly.
+ */
+export function cloneCache(model: MotifModel, src: SequenceCache, capacity: number): SequenceCache {
+  if (!(src instanceof KvCache)) throw new TypeError('cloneCache: not a MotifModel cache');
+  const dst = model.createCache(capacity);
+  if (!(dst instanceof KvCache)) throw new TypeError('cloneCache: not a MotifModel cache');
+  dst.reserve(src.length);
+  for (let l = 0; l < src.layout.layers; l++) {
+    const from = src.layer(l);
+    const to = dst.layer(l);
+    from.k.forEach((b, i) => to.k[i]!.set(b));
+    from.v.forEach((b, i) => to.v[i]!.set(b));
+  }
+  dst.commit(src.length);
+  return dst;
+}
+
+export interface StepTiming {
+  /** Median wall time of one step. */
+  medianMs: number;
+  samplesMs: number[];
+  /** Worst event-loop delay seen while the steps ran (how long HTTP would have waited). */
+  maxLoopLagMs: number;
+}
+
+/**
+ * Time `steps` decode steps (after `warmup` untimed ones) of `caches` fed greedy tokens; medians,
+ * because the machine is shared.
+ */
+export async function timeDecode(model: MotifModel, caches: SequenceCache[], warmup: number, steps: number): Promise<StepTiming> {
+  let next = caches.map((_, i) => (i * 7919 + 1) % model.config.vocab_size);
+  const samplesMs: number[] = [];
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  for (let s = 0; s < warmup + steps; s++) {
+    if (s === warmup) lag.enable();
+    const t0 = performance.now();
+    const logits = await model.forward(caches.map((cache, i) => ({ cache, ids: [next[i]!] })));
+    if (s >= warmup) samplesMs.push(performance.now() - t0);
+    next = logits.map(argmax);
+  }
+  lag.disable();
+  return { medianMs: median(samplesMs), samplesMs, maxLoopLagMs: lag.max / 1e6 };
+}
+
+function argmax(x: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;
+  return best;
+}
+
+/** Sum of matmul time per call site, filled by a timingKernel. */
+export interface MatmulClock {
+  layersMs: number;
+  headMs: number;
+  calls: number;
+  reset(): void;
+}
+
+/**
+ * Wrap a kernel so every (synchronous) matmul is timed; the async path is left out, so a model
+ * using this kernel computes on the JS thread and the clock sees all of it. `head` identifies
+ * the output head matrix.
+ */
+export function timingKernel(inner: MatmulKernel, head: object): { kernel: MatmulKernel; clock: MatmulClock } {
+  const clock: MatmulClock = {
+    layersMs: 0, headMs: 0, calls: 0,
+    reset() { this.layersMs = 0; this.headMs = 0; this.calls = 0; },
+  };
+  const kernel: MatmulKernel = {
+    name: `${inner.name} (timed)`,
+    matmul(y, x, rows, w) {
+      const t0 = performance.now();
+      inner.matmul(y, x, rows, w);
+      const dt = performance.now() - t0;
+      if (w.data === (head as { data: unknown }).data) clock.headMs += dt;
+      else clock.layersMs += dt;
+      clock.calls++;
+    },
+    readRow: (w, row, dst, off) => inner.readRow(w, row, dst, off),
+  };
+  return { kernel, clock };
+}
+
+/** Synchronous copy of a kernel (its async path removed): the "everything blocks" baseline. */
+export function syncOnly(inner: MatmulKernel): MatmulKernel {
+  return { name: `${inner.name} (sync)`, matmul: (y, x, rows, w) => inner.matmul(y, x, rows, w), readRow: (w, r, d, o) => inner.readRow(w, r, d, o) };
+}
+
+/** Percentage of the roofline reached: measured tokens/s over bandwidth ÷ bytes per token. */
+export function rooflinePercent(tokensPerSecond: number, gbPerS: number, bytesPerToken: number): number {
+  return (100 * tokensPerSecond) / ((gbPerS * 1e9) / bytesPerToken);
+}
+
+/** The required last line of the report. */
+export function rooflineLine(percent: number): string {
+  return `roofline: batch-1 decode at ${Math.round(percent)}% of the measured memory-bandwidth roofline`;
+}
+
+/** Two-column table (label, value), labels padded. */
+export function formatTable(rows: readonly (readonly [string, string])[]): string[] {
+  const w = Math.max(...rows.map(([l]) => l.length));
+  return rows.map(([l, v]) => `${l.padEnd(w)}  ${v}`);
+}
+
+export const GB = 1e9;
+/** Bytes → "5.20 GB". */
+export function gb(bytes: number): string {
+  return `${(bytes / GB).toFixed(2)} GB`;
+}
