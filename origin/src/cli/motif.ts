@@ -4,10 +4,13 @@
  *   motif generate --model <dir> (--ids … | --prompt …) [--max-tokens N] [--ignore-eos] → {"ids":[...]}
  * `logits` are the last position's; `generate` is greedy and prints the new ids only, ending at
  * (and including) the first eos id unless --ignore-eos. Errors go to stderr with exit code 2.
+ * MOTIF_KERNELS=auto|js|native picks the matmul kernel (default auto: the native addon when built);
+ * the line naming it goes to stderr.
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import { selectNodeKernel } from '../engine/native/kernels/node-kernels.ts';
 import { MotifModel } from '../engine/native/model.ts';
 import { argmax } from '../engine/native/sampler.ts';
 import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
@@ -90,7 +93,8 @@ async function greedy(model: MotifModel, prompt: number[], maxTokens: number, ig
 
 async function main(argv: string[]): Promise<string> {
   const a = parseCli(argv);
-  const model = await MotifModel.load(a.model);
+  const { kernel } = selectNodeKernel({ mode: process.env.MOTIF_KERNELS || 'auto', log: (line) => process.stderr.write(`${line}\n`) });
+  const model = await MotifModel.load(a.model, { kernel, reuseLogits: true });
   const ids = await promptIds(a, model.config.vocab_size);
   if (a.command === 'logits') {
     if (ids.length > model.config.max_position_embeddings) {
