@@ -55,9 +55,7 @@ export function createStoreRevisions(o: StoreRevisionsOptions): RevisionStore {
     },
     async collect() {
       const r = await gcStore(storeDir);
-      if (r.removedRevisions.length > 0 || r.removedBlobs.length > 0) {
-        log(`weights: gc removed revision(s) ${r.removedRevisions.join(', ') || '-'} and ${r.removedBlobs.length} blob(s), ${r.freedBytes} bytes; kept ${r.kept.join(', ')}`);
-      }
+      log(`weights: gc kept ${r.kept.join(', ') || 'nothing'}; removed revision(s) ${r.removedRevisions.join(', ') || 'none'} and ${r.removedBlobs.length} blob(s), ${r.freedBytes} bytes`);
     },
   };
 }
