@@ -13,6 +13,11 @@ import type { Renderer } from './render.ts';
 import { clientClosed, type RequestRun } from './request-run.ts';
 
 type Events = AsyncIterator<EngineEvent>;
+/** An SSE chunk and the completion tokens it hands to the client. */
+interface Outgoing {
+  bytes: Uint8Array;
+  tokens: number;
+}
 
 /** Why an engine `finish` with reason `abort` happened, as the error to report. */
 function abortError(run: RequestRun): ApiError {
@@ -74,9 +79,9 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
 
   // One pump reads the engine sequentially; after a cancel it keeps reading (without emitting)
   // until the engine's `finish`, because that event carries the exact usage of the aborted request.
-  async function pump(ctrl: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
-    const emit = (bytes: Uint8Array) => {
-      if (!cancelled) ctrl.enqueue(bytes);
+  async function pump(ctrl: ReadableStreamDefaultController<Outgoing>): Promise<void> {
+    const emit = (bytes: Uint8Array, tokens = 0) => {
+      if (!cancelled) ctrl.enqueue({ bytes, tokens });
     };
     const end = () => {
       if (!cancelled) ctrl.close();
@@ -93,12 +98,9 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
           unsent += ev.tokenIds.length;
           // An empty delta (a token that completes a character later) only matters for its logprobs.
           if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
-          const bytes = sseData(renderer.delta(ev.text, ev.logprobs));
-          // Counted as handed out with the delta that carries their text (the crash journal's unit).
-          const tokens = cancelled ? 0 : unsent;
+          // Held-back tokens go out with the delta that carries their text.
+          emit(sseData(renderer.delta(ev.text, ev.logprobs)), unsent);
           unsent = 0;
-          const gate = run.deliver(tokens, () => emit(bytes));
-          if (gate) await gate;
           if (!cancelled && (ctrl.desiredSize ?? 1) <= 0) await new Promise<void>((res) => (wakePull = res));
         } else if (ev.type === 'finish') {
           if (ev.reason === 'abort') throw abortError(run);
@@ -122,7 +124,7 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
     }
   }
 
-  const body = new ReadableStream<Uint8Array>(
+  const source = new ReadableStream<Outgoing>(
     {
       start(ctrl) {
         void pump(ctrl);
@@ -138,6 +140,17 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
       },
     },
     new CountQueuingStrategy({ highWaterMark: 64 }),
+  );
+  // Tokens count as handed to the client when the HTTP layer takes their chunk, not when it is
+  // queued above (a slow client can leave 64 chunks there): the usage journal must never record
+  // more than the client could have received. No queue here (high-water mark 0), so a chunk
+  // passes only when the HTTP layer asks for it, after the journal's checkpoint if one is due.
+  const body = source.pipeThrough(
+    new TransformStream<Outgoing, Uint8Array>(
+      { transform: (out, ctrl) => run.deliver(out.tokens, () => ctrl.enqueue(out.bytes)) },
+      undefined,
+      { highWaterMark: 0 },
+    ),
   );
   return new Response(body, { status: 200, headers: SSE_HEADERS });
 }
