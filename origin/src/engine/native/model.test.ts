@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import type { MatmulKernel } from './kernels/matmul.ts';
+import { createJsKernel } from './kernels/matmul.ts';
 import { testKernels } from './kernels/test-kernels.ts';
 import { MotifModel, type MotifModelOptions } from './model.ts';
 
@@ -205,5 +207,64 @@ describe.each(testKernels())('on the $name kernel', ({ kernel }) => {
       await expect(load({ maxChunkRows: 0 })).rejects.toThrow(/maxChunkRows/);
       await expect(load({ kvBlockTokens: 6 })).rejects.toThrow(/power of two/);
     });
+  });
+});
+
+describe('MotifModel pacing and output buffers', () => {
+  // The JS kernel with an async path that finishes on a later event-loop turn, like the addon's.
+  function deferredKernel() {
+    const js = createJsKernel();
+    const calls = { sync: 0, async: 0 };
+    const kernel: MatmulKernel = {
+      name: 'deferred',
+      matmul(y, x, rows, w) {
+        calls.sync++;
+        js.matmul(y, x, rows, w);
+      },
+      matmulAsync(y, x, rows, w) {
+        calls.async++;
+        return new Promise((resolve) => setImmediate(() => resolve(js.matmul(y, x, rows, w))));
+      },
+      readRow: (w, row, dst, off) => js.readRow(w, row, dst, off),
+    };
+    return { kernel, calls };
+  }
+  const c = byName('len19');
+
+  it('with sliceMs 0 runs every matmul async (4 per layer + head) and the event loop turns meanwhile', async () => {
+    const { kernel, calls } = deferredKernel();
+    const m = await MotifModel.load(FIXTURE, { kernel, sliceMs: 0 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const [logits] = await m.forward([{ cache: m.createCache(32), ids: c.input_ids }]);
+    clearInterval(timer);
+    expect(calls).toEqual({ sync: 0, async: 4 * m.config.num_hidden_layers + 1 });
+    expect(maxAbsDiff(logits!, c.last_logits)).toBeLessThan(TOL);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('runs concurrent forward calls one after the other with the results of sequential calls', async () => {
+    const { kernel } = deferredKernel();
+    const m = await MotifModel.load(FIXTURE, { kernel, sliceMs: 0 });
+    const cases = expected.cases;
+    const caches = cases.map(() => m.createCache(64));
+    const out = await Promise.all(cases.map((k, i) => m.forward([{ cache: caches[i]!, ids: k.input_ids }])));
+    out.forEach(([l], i) => expect(maxAbsDiff(l!, cases[i]!.last_logits)).toBeLessThan(TOL));
+  });
+
+  it('returns fresh logits by default and views of one reused buffer with reuseLogits', async () => {
+    const fresh = await MotifModel.load(FIXTURE);
+    const [a] = await fresh.forward([{ cache: fresh.createCache(32), ids: [1, 2] }]);
+    const [b] = await fresh.forward([{ cache: fresh.createCache(32), ids: [3] }]);
+    expect(a!.buffer).not.toBe(b!.buffer);
+    const reused = await MotifModel.load(FIXTURE, { reuseLogits: true });
+    const [r1] = await reused.forward([{ cache: reused.createCache(32), ids: c.input_ids }]);
+    expect(maxAbsDiff(r1!, c.last_logits)).toBeLessThan(TOL);
+    const [r2] = await reused.forward([{ cache: reused.createCache(32), ids: [3] }]);
+    expect(r2!.buffer).toBe(r1!.buffer);
+  });
+
+  it('rejects bad pacing options', async () => {
+    await expect(MotifModel.load(FIXTURE, { sliceMs: -1 })).rejects.toThrow(/sliceMs/);
   });
 });

@@ -9,6 +9,7 @@ import { f32ArrayToBf16, f32ArrayToF16, storedToF32 } from './kernels/dtype.ts';
 import { MotifModel } from './model.ts';
 import type { Tensor } from './safetensors.ts';
 import { encodeSafetensors, memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
+import { stackRows } from './fused-weights.ts';
 import { loadMotifConfig, loadMotifWeights, memoryCheckpoint } from './weights.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
@@ -45,6 +46,46 @@ describe('loadMotifWeights', () => {
     expect(w.layers[0]!.gate).toMatchObject({ dtype: 'F32', rows: 128, cols: 64 });
     expect(w.layers[0]!.down).toMatchObject({ rows: 64, cols: 128 });
     expect(w.layers[2]!.subln).toHaveLength(32);
+  });
+
+  it('fuses q/k/v and gate/up into one buffer each, the single matrices being views of it', async () => {
+    const src = checkpoint(tensors);
+    const w = await loadMotifWeights(src, await loadMotifConfig(src));
+    for (const [l, layer] of w.layers.entries()) {
+      const p = `model.layers.${l}.`;
+      expect(layer.qkv).toMatchObject({ dtype: 'F32', rows: 192, cols: 64 });
+      expect(layer.gateUp).toMatchObject({ dtype: 'F32', rows: 256, cols: 64 });
+      const parts = [
+        [layer.q, layer.qkv, 0, `${p}self_attn.q_proj.weight`], [layer.k, layer.qkv, 64 * 64, `${p}self_attn.k_proj.weight`],
+        [layer.v, layer.qkv, 2 * 64 * 64, `${p}self_attn.v_proj.weight`], [layer.gate, layer.gateUp, 0, `${p}mlp.gate_proj.weight`],
+        [layer.up, layer.gateUp, 128 * 64, `${p}mlp.up_proj.weight`],
+      ] as const;
+      for (const [part, fused, at, name] of parts) {
+        expect(part.data.buffer).toBe(fused.data.buffer);
+        expect(part.data.byteOffset - fused.data.byteOffset).toBe(at * 4);
+        expect([...part.data]).toEqual([...tensors[name]!.data]);
+      }
+    }
+  });
+
+  it('fuses by copying (widened to F32) when a group mixes dtypes', async () => {
+    const name = 'model.layers.1.self_attn.k_proj.weight';
+    const k = tensors[name]!;
+    const src = checkpoint({ ...tensors, [name]: { dtype: 'BF16', data: f32ArrayToBf16(k.data as Float32Array), shape: k.shape } });
+    const w = await loadMotifWeights(src, await loadMotifConfig(src));
+    const l = w.layers[1]!;
+    expect(l.k.dtype).toBe('BF16');
+    expect(l.qkv.dtype).toBe('F32');
+    expect(l.qkv.data.buffer).not.toBe(l.q.data.buffer);
+    expect([...l.qkv.data.subarray(64 * 64, 2 * 64 * 64)]).toEqual([...storedToF32(l.k)]);
+    expect(w.layers[0]!.qkv.data.buffer).toBe(w.layers[0]!.q.data.buffer);
+  });
+
+  it('stackRows keeps a shared 16-bit dtype and refuses different widths', () => {
+    const a = { dtype: 'BF16', data: Uint16Array.of(1, 2), rows: 1, cols: 2 } as const;
+    const b = { dtype: 'BF16', data: Uint16Array.of(3, 4, 5, 6), rows: 2, cols: 2 } as const;
+    expect(stackRows([a, b])).toEqual({ dtype: 'BF16', data: Uint16Array.of(1, 2, 3, 4, 5, 6), rows: 3, cols: 2 });
+    expect(() => stackRows([a, { dtype: 'BF16', data: Uint16Array.of(1, 2, 3), rows: 1, cols: 3 }])).toThrow(RangeError);
   });
 
   it('names a missing tensor', async () => {
