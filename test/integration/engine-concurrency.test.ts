@@ -39,7 +39,7 @@ class StepRecorder implements NativeModel {
   }
   forward(batch: ReadonlyArray<{ cache: SequenceCache; ids: readonly number[] }>): Promise<Float32Array[]> {
     this.steps.push(batch.map((e) => ({ cache: e.cache, from: e.cache.length, ids: [...e.ids] })));
-    return this.inner.forward(batch);
+    return this.inner.forward(batch as Parameters<MotifModel['forward']>[0]); // the caches are the inner model's
   }
   /** Indices of the steps `cache` took part in. */
   stepsOf(cache: SequenceCache): number[] {
