@@ -185,6 +185,27 @@ describe('Scheduler with the prefix cache', () => {
     expect(off.stats).toMatchObject({ prefixCacheQueries: 0, prefixCacheHits: 0, cachedBlocks: 0 });
   });
 
+  it('two identical prompts computed side by side cache each block once and account for both copies', async () => {
+    const model = new IdModel();
+    const s = new Scheduler(model, opts({ kvBudgetTokens: 16 * B }));
+    const prompt = range(9, 10);
+    const [a, b] = [job(prompt, 5), job(prompt, 5)];
+    s.submit(a);
+    s.submit(b); // admitted before a cached anything: both prefill everything
+    expect([a.cached, b.cached]).toEqual([0, 0]);
+    await Promise.all([a.done, b.done]);
+    expect(b.out).toEqual(a.out);
+    expect(a.out).toEqual(reference(prompt, 5));
+    // 14 tokens fed each: 3 full blocks, cached once; b's own copies were private and are gone.
+    expect(s.stats()).toMatchObject({ cachedBlocks: 3, kvUsage: 0 });
+    // The budget is whole again: one request can take all of it (evicting the cached 3).
+    const big = job(range(50, 40), 24);
+    s.submit(big);
+    expect(s.stats()).toMatchObject({ running: 1, kvUsage: 1 });
+    await big.done;
+    expect(model.peakBlocks).toBeLessThanOrEqual(16);
+  });
+
   it('evicts unused cached blocks before refusing admission', async () => {
     const model = new IdModel();
     const s = new Scheduler(model, opts({ kvBudgetTokens: 8 * B }));
