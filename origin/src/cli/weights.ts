@@ -163,7 +163,11 @@ async function main(): Promise<void> {
       const dir = path.resolve(a['s3-dir'] ?? env['MOTIF_S3_DIR'] ?? path.join('.data', 's3'));
       const server = await startEmbeddedS3({ dir, port: int('port') ?? 9000, bucket: a.bucket ?? env['MOTIF_S3_BUCKET'] ?? 'motif-weights' });
       out(`embedded S3 at ${server.endpoint} (bucket ${server.bucket}, data ${dir}); AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER`);
-      const stop = () => void server.close().then(() => process.exit(0));
+      // s3rver's close waits for busy keep-alive sockets; a foreground server must stop promptly.
+      const stop = () => {
+        setTimeout(() => process.exit(0), 1000).unref();
+        void server.close().then(() => process.exit(0));
+      };
       process.once('SIGINT', stop).once('SIGTERM', stop);
       return;
     }

@@ -23,7 +23,9 @@ parentPort.on('message', (m) => {
     return;
   }
   if (!j) { j = { hash: createHash('sha256'), fd: null, error: null }; jobs.set(m.id, j); }
-  if (m.op === 'update') {
+  if (m.op === 'data') {
+    if (!j.error) j.hash.update(new Uint8Array(m.data));
+  } else if (m.op === 'update') {
     if (j.error) return;
     try {
       if (j.fd === null) j.fd = fs.openSync(m.path, 'r');
@@ -44,8 +46,13 @@ parentPort.on('message', (m) => {
 `;
 
 export interface Hasher {
-  /** Hash bytes [start, end) of `path` next, in order, for job `id`. */
+  /** Hash bytes [start, end) of `path` next, in order, for job `id` (read back from disk). */
   update(id: string, path: string, start: number, end: number): void;
+  /**
+   * Hash these bytes next for job `id`. The buffer's memory is transferred to the worker (no
+   * copy), so the caller must not touch `data` afterwards; it must own its whole ArrayBuffer.
+   */
+  updateData(id: string, data: Buffer): void;
   /** The sha256 hex of everything fed to `id` so far; ends the job. */
   digest(id: string): Promise<string>;
   /** Forget a job (its file is being discarded). */
@@ -76,6 +83,16 @@ export function createHasher(): Hasher {
   return {
     update(id, path, start, end) {
       if (end > start) worker.postMessage({ op: 'update', id, path, start, end });
+    },
+    updateData(id, data) {
+      if (data.length === 0) return;
+      if (data.byteOffset !== 0 || data.byteLength !== data.buffer.byteLength) {
+        // A pooled or sliced buffer cannot be transferred whole: copy the view.
+        worker.postMessage({ op: 'data', id, data: new Uint8Array(data).buffer });
+        return;
+      }
+      const ab = data.buffer as ArrayBuffer;
+      worker.postMessage({ op: 'data', id, data: ab }, [ab]);
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));
