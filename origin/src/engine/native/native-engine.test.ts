@@ -189,6 +189,35 @@ describe('NativeEngine admission and abort', () => {
     await engine.close();
   });
 
+  it('a small KV budget makes requests wait for KV blocks (start comes on admission); overflow is overloaded', async () => {
+    const engine = engineWith({ maxRunning: 4, kvBudgetTokens: 48, maxQueue: 1 }); // 3 blocks of 16
+    await engine.load();
+    const [a, b] = [expected.cases[2]!, expected.cases[1]!]; // 19 + 12 and 7 + 12 tokens: 2 blocks each
+    const log: string[] = [];
+    const run = async (name: string, c: Case) => {
+      const ids: number[] = [];
+      for await (const e of engine.generate(request({ kind: 'ids', ids: c.input_ids }), new AbortController().signal)) {
+        if (e.type !== 'delta') log.push(`${name}:${e.type}`);
+        else ids.push(...e.tokenIds);
+      }
+      return ids;
+    };
+    const runs = [run('a', a), run('b', b)];
+    await new Promise((r) => setImmediate(r));
+    expect(engine.stats()).toMatchObject({ running: 1, waiting: 1 }); // 4 slots, but only 3 KV blocks
+    expect(log).not.toContain('b:start'); // not admitted yet, so not started
+    const err = await collect(engine, request({ kind: 'ids', ids: [1, 2, 3] })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'overloaded' });
+    expect((err as ApiError).retryAfter).toBeGreaterThanOrEqual(1);
+    expect(await Promise.all(runs)).toEqual([a.greedy_new_ids, b.greedy_new_ids]);
+    expect(log.sort()).toEqual(['a:finish', 'a:start', 'b:finish', 'b:start']);
+    expect(engine.info().maxContextTokens).toBe(48);
+    const tooLong = await collect(engine, request({ kind: 'ids', ids: new Array(48).fill(5) })).catch((e: unknown) => e);
+    expect(tooLong).toMatchObject({ code: 'context_length_exceeded' });
+    expect(engine.stats()).toMatchObject({ running: 0, waiting: 0, kvUsage: 0 });
+    await engine.close();
+  });
+
   it('overflow beyond the queue is overloaded with retryAfter; breaking out of the loop aborts', async () => {
     const engine = engineWith({ maxRunning: 1, maxQueue: 0 });
     await engine.load();

@@ -47,7 +47,7 @@ export type SchedulerOptions = z.input<typeof SchedulerOptionsSchema>;
 /** One request as the scheduler runs it. */
 export interface Job {
   readonly promptIds: readonly number[];
-  /** KV tokens to reserve: prompt + most new tokens (≤ kvBudgetTokens). */
+  /** KV tokens to reserve: prompt + most new tokens (≤ maxSequenceTokens). */
   readonly reserveTokens: number;
   readonly signal: AbortSignal;
   /** Logits after the whole prompt or after the last fed token → next token to feed, or undefined when done. */
