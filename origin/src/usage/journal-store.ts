@@ -28,15 +28,13 @@ export interface JournalRow {
   checkpointedAt: number;
 }
 
-/**
- * How durable a journal write must be: `power-loss` (fsync before returning: new rows) or
- * `process-crash` (survives kill -9 and OOM, not a power cut: checkpoints, the frequent case).
- */
-export type JournalDurability = 'power-loss' | 'process-crash';
-
 export interface JournalStore {
-  /** Insert or update these rows (keyed by replica + request id), all in one transaction. */
-  write(rows: readonly JournalRow[], durability: JournalDurability): Promise<void>;
+  /**
+   * Insert or update these rows (keyed by replica + request id), all in one transaction. The
+   * write must survive a crash of this process (kill -9, OOM); it need not survive a power cut,
+   * which would cost an fsync per write (the final records are the fsynced, power-safe part).
+   */
+  write(rows: readonly JournalRow[]): Promise<void>;
   /**
    * Append the final record to the outbox and delete the journal row with the same key, in one
    * transaction. Resolves false when the outbox already held a record for that key (first wins).

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UsageRecord } from '#shared/usage.ts';
-import { createMemoryJournalStore, type JournalDurability, type JournalRow, type JournalStore } from './journal-store.ts';
+import { createMemoryJournalStore, type JournalRow, type JournalStore } from './journal-store.ts';
 import { createUsageJournal, type UsageJournal } from './journal.ts';
 import { createMemoryOutbox } from './outbox.ts';
 import { createUsageTracker, type UsageMeta } from './tracker.ts';
@@ -11,13 +11,13 @@ const meta = (id: string): UsageMeta => ({ requestId: id, replicaId: 'rep-1', te
 function spyStore() {
   const outbox = createMemoryOutbox();
   const inner = createMemoryJournalStore(outbox);
-  const writes: { rows: JournalRow[]; durability: JournalDurability }[] = [];
+  const writes: { rows: JournalRow[] }[] = [];
   let failing = false;
   const store: JournalStore = {
-    async write(rows, durability) {
+    async write(rows) {
       if (failing) throw new Error('disk full');
-      writes.push({ rows: rows.map((r) => ({ ...r })), durability });
-      await inner.write(rows, durability);
+      writes.push({ rows: rows.map((r) => ({ ...r })) });
+      await inner.write(rows);
     },
     complete: (rec) => inner.complete(rec),
     recover: (f) => inner.recover(f),
@@ -47,7 +47,7 @@ function run(j: UsageJournal, id: string, now = () => 10_000) {
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
 describe('usage journal', () => {
-  it('writes the rows of runs admitted in the same turn in one fsynced transaction', async () => {
+  it('writes the rows of runs admitted in the same turn in one transaction', async () => {
     const s = spyStore();
     const { j } = journal(s.store);
     const a = run(j, 'a');
@@ -58,7 +58,6 @@ describe('usage journal', () => {
     b.handle.admitted();
     await tick();
     expect(s.writes).toHaveLength(1);
-    expect(s.writes[0]!.durability).toBe('power-loss');
     expect(s.inner.rows.map((r) => [r.requestId, r.promptTokens, r.cachedTokens, r.completionTokens])).toEqual([['a', 9, 2, 0], ['b', 5, 0, 0]]);
   });
 
@@ -83,8 +82,6 @@ describe('usage journal', () => {
       expect(stored).toBeLessThanOrEqual(received);
       expect(received - stored).toBeLessThanOrEqual(4);
     }
-    // Checkpoints of an existing row need not fsync.
-    expect(s.writes.slice(1).every((w) => w.durability === 'process-crash')).toBe(true);
     expect(s.writes.length).toBeLessThan(10);
   });
 

@@ -7,8 +7,8 @@
  *
  * Cost: a checkpoint is one transaction for all running requests, written every `checkpointMs`
  * and whenever a stream is about to run more than `maxUncheckpointedTokens` ahead of its row.
- * Checkpoints only need to survive a process crash (no fsync); new rows and final records are
- * fsynced.
+ * Journal writes survive a process crash but are not fsynced (the final records are): after a
+ * power cut the rows since the last fsynced commit may be missing.
  *
  * Bound: a stream's first token waits until its row (with the prompt tokens) is stored, and a
  * token is handed to the client only while the row lags the client by at most
@@ -108,13 +108,11 @@ export function createUsageJournal(opts: UsageJournalOptions): UsageJournal {
   async function writeChanged(): Promise<void> {
     const rows: JournalRow[] = [];
     const written: [Live, NonNullable<Live['stored']>][] = [];
-    let anyNew = false;
     const at = now();
     for (const e of live.values()) {
       const cur = { prompt: e.tokens.prompt, cached: e.tokens.cached, delivered: e.delivered };
       const s = e.stored;
       if (s && s.prompt === cur.prompt && s.cached === cur.cached && s.delivered === cur.delivered) continue;
-      if (!s) anyNew = true;
       const m = e.meta;
       rows.push({
         replicaId: m.replicaId, requestId: m.requestId, tenantId: m.tenantId, keyId: m.keyId, model: m.model, revision: m.revision, endpoint: m.endpoint,
@@ -124,7 +122,7 @@ export function createUsageJournal(opts: UsageJournalOptions): UsageJournal {
     }
     if (rows.length === 0) return;
     try {
-      await store.write(rows, anyNew ? 'power-loss' : 'process-crash');
+      await store.write(rows);
     } catch (err) {
       stats.failures++;
       // Streams go on (a failed disk must not fail responses); the bound is not kept meanwhile.

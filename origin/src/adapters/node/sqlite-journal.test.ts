@@ -38,8 +38,8 @@ const ids = async (s: SqliteUsageStore) => (await s.pending(100)).map((e) => [e.
 describe('SQLite usage journal', () => {
   it('the final record replaces the row in one step; a second record for the key is refused', async () => {
     const s = open(':memory:');
-    await s.journal.write([row('a'), row('b')], 'power-loss');
-    await s.journal.write([row('a', { completionTokens: 12, checkpointedAt: 1_500 })], 'process-crash');
+    await s.journal.write([row('a'), row('b')]);
+    await s.journal.write([row('a', { completionTokens: 12, checkpointedAt: 1_500 })]);
     expect(await s.journal.complete(usageRecord('a', { completion_tokens: 14 }))).toBe(true);
     expect(await s.journal.complete(usageRecord('a', { completion_tokens: 99 }))).toBe(false);
     expect(await ids(s)).toEqual([['a', 'finish', 14]]);
@@ -50,8 +50,8 @@ describe('SQLite usage journal', () => {
   it('after a restart, finalizes what the dead process left, with its last checkpoint, once', async () => {
     const file = join(tempDir(), 'usage.sqlite');
     const first = open(file);
-    await first.journal.write([row('run-1'), row('run-2', { promptTokens: 8 })], 'power-loss');
-    await first.journal.write([row('run-1', { completionTokens: 30, checkpointedAt: 4_000 })], 'process-crash');
+    await first.journal.write([row('run-1'), row('run-2', { promptTokens: 8 })]);
+    await first.journal.write([row('run-1', { completionTokens: 30, checkpointedAt: 4_000 })]);
     await first.journal.complete(usageRecord('done'));
     first.close(); // the lock goes away as it does when the process dies
 
@@ -75,10 +75,10 @@ describe('SQLite usage journal', () => {
     const sibling = open(file);
     const me = open(file);
     expect(sibling.owner).not.toBe(me.owner);
-    await sibling.journal.write([row('theirs')], 'power-loss');
+    await sibling.journal.write([row('theirs')]);
     expect(await me.journal.recover(recoveredRecord)).toEqual([]);
     expect(await sibling.journal.complete(usageRecord('theirs', { completion_tokens: 3 }))).toBe(true);
-    await sibling.journal.write([row('theirs-2')], 'power-loss');
+    await sibling.journal.write([row('theirs-2')]);
     sibling.close();
     expect((await me.journal.recover(recoveredRecord)).map((r) => r.request_id)).toEqual(['theirs-2']);
     expect(await ids(me)).toEqual([['theirs', 'finish', 3], ['theirs-2', 'error', 0]]);
@@ -87,7 +87,7 @@ describe('SQLite usage journal', () => {
   it('drops a row no record can be built from instead of blocking every later recovery', async () => {
     const file = join(tempDir(), 'usage.sqlite');
     const first = open(file);
-    await first.journal.write([row('bad', { tenantId: '' }), row('good')], 'power-loss');
+    await first.journal.write([row('bad', { tenantId: '' }), row('good')]);
     first.close();
     const logs: string[] = [];
     const second = openSqliteUsageStore({ file, log: (l) => logs.push(l) });

@@ -5,10 +5,11 @@
  * sqlite-journal-owners.ts), so origin processes sharing a data dir never finalize each other's
  * running requests.
  *
- * Durability: new rows and final records are fsynced (synchronous=FULL). Checkpoints are
+ * Durability: final records are fsynced (synchronous=FULL, as the outbox). Journal rows are
  * committed with synchronous=NORMAL: in WAL mode that survives a process crash (the commit is in
- * the OS's page cache) but not a power cut, and costs microseconds instead of an fsync; the next
- * fsynced commit makes them power-safe too.
+ * the OS's page cache) but not a power cut, and costs tens of microseconds instead of an fsync
+ * (milliseconds on a busy disk, blocking the event loop); the next fsynced commit — any request's
+ * final record — makes them power-safe too.
  */
 import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '#shared/usage.ts';
@@ -119,12 +120,8 @@ export function openSqliteUsageStore(opts: SqliteUsageStoreOptions): SqliteUsage
   });
 
   const journal: JournalStore = {
-    async write(rows, durability) {
+    async write(rows) {
       if (rows.length === 0) return;
-      if (durability === 'power-loss') {
-        writeTx(rows);
-        return;
-      }
       db.pragma('synchronous = NORMAL');
       try {
         writeTx(rows);
