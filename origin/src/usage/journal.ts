@@ -11,11 +11,15 @@
  * power cut the rows since the last fsynced commit may be missing.
  *
  * Bound: a stream's first token waits until its row (with the prompt tokens) is stored, and a
- * token is handed to the client only while the row lags the client by at most
- * `maxUncheckpointedTokens` (N). So a recovered record bills between (tokens handed out − N) and
- * the tokens handed out, never more. Tokens of a non-streamed request are handed out only with
- * its final record, so a crash bills its prompt and no completion tokens. Requests younger than
- * one checkpoint that were neither admitted nor streaming may leave no row (nothing delivered).
+ * chunk is handed out only while the row lags the tokens handed out by at most
+ * `maxUncheckpointedTokens` (N, default 16), or by one chunk when a single chunk carries more
+ * (text held back for a stop string). Tokens count as handed out when the HTTP layer takes their
+ * chunk (server/generation.ts), so a recovered record bills between (handed out − N) and handed
+ * out: never more than the client could have received. A non-streamed request hands out nothing
+ * before its final record, so a crash bills its prompt tokens and no completion tokens. Rows are
+ * written at admission (batched per event-loop turn) and by the timer: a request that dies within
+ * a turn of its admission, or while queued for less than `checkpointMs`, leaves no row — it had
+ * delivered nothing.
  */
 import type { UsageRecord } from '#shared/usage.ts';
 import { recoveredRecord, type JournalRow, type JournalStore } from './journal-store.ts';
