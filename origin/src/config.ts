@@ -40,6 +40,8 @@ export const OriginEnv = z.object({
   MOTIF_MAX_RUNNING: positiveInt.max(4096).default(8),
   MOTIF_MAX_QUEUE: z.coerce.number().int().min(0).max(100_000).default(64),
   MOTIF_KV_BUDGET_TOKENS: positiveInt.optional(),
+  /** KV-cache memory (running sequences + prefix cache) when MOTIF_KV_BUDGET_TOKENS is unset. */
+  MOTIF_KV_BUDGET_MB: positiveInt.max(1024 * 1024).default(4096),
   MOTIF_HEARTBEAT_MS: positiveInt.min(50).max(60_000).default(1_000),
   /** How long SIGTERM waits for running requests before closing. */
   MOTIF_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
@@ -74,7 +76,7 @@ export interface OriginConfig {
   kernels: KernelMode;
   weights: WeightsSource;
   dataDir: string;
-  limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined };
+  limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined; kvBudgetBytes: number };
   heartbeatMs: number;
   drainTimeoutMs: number;
   /** Rolling weight updates (S3 weights only). */
@@ -130,7 +132,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     kernels: e.MOTIF_KERNELS,
     weights,
     dataDir: e.MOTIF_ORIGIN_DATA_DIR,
-    limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS },
+    limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS, kvBudgetBytes: e.MOTIF_KV_BUDGET_MB * 1024 * 1024 },
     heartbeatMs: e.MOTIF_HEARTBEAT_MS,
     drainTimeoutMs: e.MOTIF_DRAIN_TIMEOUT_MS,
     rollout: {

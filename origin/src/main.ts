@@ -55,6 +55,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     maxRunning: config.limits.maxRunning,
     maxQueue: config.limits.maxQueue,
     ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
+    kvBudgetBytes: config.limits.kvBudgetBytes,
     ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
   });
   // Requests pin the slot's current engine; a rolling update swaps it underneath them.

@@ -24,8 +24,13 @@ export const NativeEngineOptionsSchema = z.strictObject({
   revision: z.string().min(1).default('local'),
   /** Most sequences in the running batch. */
   maxRunning: z.number().int().min(1).max(4096).default(8),
-  /** KV tokens all running sequences may reserve together; default maxRunning × context length. */
+  /** KV tokens all running sequences may reserve together; default: what kvBudgetBytes holds, at most maxRunning × context. */
   kvBudgetTokens: z.number().int().min(2).optional(),
+  /**
+   * Memory for the KV cache (running sequences and the prefix cache) when kvBudgetTokens is unset.
+   * The prefix cache fills whatever budget it has, so this is a real memory ceiling, not a hint.
+   */
+  kvBudgetBytes: z.number().int().min(1 << 20).default(4 * 1024 ** 3),
   /** Most requests waiting for a slot; beyond that generate() fails with `overloaded`. */
   maxQueue: z.number().int().min(0).max(1_000_000).default(64),
   /** Most prompt tokens prefilled per step (over all sequences), so long prompts cannot stall decodes. */
@@ -41,6 +46,8 @@ export type NativeEngineOptions = z.input<typeof NativeEngineOptionsSchema>;
 export interface NativeModel extends BatchModel {
   readonly config: { readonly vocab_size: number; readonly max_position_embeddings: number };
   readonly eosTokenIds: readonly number[];
+  /** KV bytes one cached token costs (sizes the default KV budget; test doubles may omit it). */
+  kvBytesPerToken?(): number;
 }
 
 export interface NativeEngineDeps {
@@ -88,7 +95,8 @@ export class NativeEngine implements Engine {
     const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('./tokenizer-files.ts')).loadTokenizerDir(dir));
     const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir), loadTokenizer(this.opts.modelDir)]);
     const context = model.config.max_position_embeddings;
-    const kvBudgetTokens = this.opts.kvBudgetTokens ?? this.opts.maxRunning * context;
+    const kvBudgetTokens = this.opts.kvBudgetTokens
+      ?? Math.max(2, Math.min(this.opts.maxRunning * context, Math.floor(this.opts.kvBudgetBytes / (model.kvBytesPerToken?.() ?? 1))));
     const scheduler = new Scheduler(model, {
       maxRunning: this.opts.maxRunning,
       kvBudgetTokens,
