@@ -62,6 +62,8 @@ interface FileJob {
   done: Set<number>;
   resumedParts: number;
   nextHash: number;
+  /** Completed parts ahead of `nextHash`, kept in memory to hash without reading them back. */
+  ready: Map<number, Buffer>;
   /** Digest taken (the hasher job is over). */
   finished: boolean;
   flush: () => Promise<void>;
@@ -85,13 +87,16 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
+  // Parts that land ahead of the hashing cursor wait in memory up to this budget; past it they
+  // are hashed from disk instead (e.g. while one slow part is being retried).
+  const mem = { held: 0, limit: 2 * o.concurrency * o.partSize };
   try {
     jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, ctl.signal))));
     for (const j of jobs) {
       const bytes = j.parts.filter((p) => j.done.has(p.index)).reduce((a, p) => a + p.end - p.start + 1, 0);
       stats.resumedBytes += bytes;
       if (bytes > 0) o.onResumed?.(bytes);
-      advanceHash(o.hasher, j);
+      advanceHash(o.hasher, j, mem);
     }
     // The first fatal error wins; everything in flight is aborted and awaited before it is thrown.
     let fatal: { err: unknown } | null = null;
@@ -113,10 +118,14 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
     const tasks = jobs.flatMap((j) => j.parts.filter((p) => !j.done.has(p.index)).map((p) => ({ j, p })));
     await mapLimit(tasks, o.concurrency, async ({ j, p }) => {
       if (fatal !== null) return;
-      await fetchPart(o, j, p, stats, ctl.signal);
+      const buf = await fetchPart(o, j, p, stats, ctl.signal);
       j.done.add(p.index);
+      if (p.index === j.nextHash || mem.held + buf.length <= mem.limit) {
+        j.ready.set(p.index, buf);
+        mem.held += buf.length;
+      }
       await j.flush();
-      advanceHash(o.hasher, j);
+      advanceHash(o.hasher, j, mem);
       if (j.done.size === j.parts.length) finishOne(j);
     }).catch(fail);
     await Promise.all(finishing);
@@ -152,10 +161,10 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const writer = createPartMapWriter(mapFile, base, done);
   if (!resume) await writer.flush();
   const parts = planParts(item.size, o.partSize);
-  return { item, where, tmp, mapFile, etag: head.etag, fh, parts, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
+  return { item, where, tmp, mapFile, etag: head.etag, fh, parts, done, resumedParts: done.size, nextHash: 0, ready: new Map(), finished: false, flush: writer.flush };
 }
 
-async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<Buffer> {
   const len = p.end - p.start + 1;
   const buf = Buffer.allocUnsafe(len);
   await withRetry(
@@ -194,13 +203,21 @@ async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: Downloa
   });
   for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, len - off, p.start + off)).bytesWritten;
   stats.downloadedBytes += len;
+  return buf;
 }
 
-/** Feed the hasher every newly contiguous completed part, in file order. */
-function advanceHash(h: Hasher, j: FileJob): void {
+/** Feed the hasher every newly contiguous completed part, in file order (from memory if held). */
+function advanceHash(h: Hasher, j: FileJob, mem: { held: number }): void {
   while (j.nextHash < j.parts.length && j.done.has(j.nextHash)) {
     const p = j.parts[j.nextHash]!;
-    h.update(j.tmp, j.tmp, p.start, p.end + 1);
+    const buf = j.ready.get(p.index);
+    if (buf) {
+      j.ready.delete(p.index);
+      mem.held -= buf.length;
+      h.updateData(j.tmp, buf);
+    } else {
+      h.update(j.tmp, j.tmp, p.start, p.end + 1);
+    }
     j.nextHash++;
   }
 }
