@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { nodeCheckpoint } from '../../origin/src/engine/native/checkpoint-node.ts';
 import { loadKernelsAddon } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
 import { selectNodeKernel } from '../../origin/src/engine/native/kernels/node-kernels.ts';
+import { KvCache } from '../../origin/src/engine/native/kv-cache.ts';
 import { MotifModel, type SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights } from '../../origin/src/engine/native/weights.ts';
 import { generateModel } from '../../origin/src/model-gen/index.ts';
@@ -99,6 +100,10 @@ for (const batch of [1, 4, 16]) {
   const t = await timeDecode(model, caches, 2, args.steps);
   decode.set(batch, (batch * 1e3) / t.medianMs);
   row(`decode batch ${batch} (context ${args.prompt})`, `${decode.get(batch)!.toFixed(2)} tok/s aggregate, step ${t.medianMs.toFixed(0)} ms (median of ${t.samplesMs.length}), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`);
+  if (batch === 16) {
+    const kv = caches.reduce((n, c) => n + (c instanceof KvCache ? c.allocatedBytes() : 0), 0);
+    row('KV cache of the batch-16 run (f32)', `${gb(kv)} (${(model.kvBytesPerToken() / 1024).toFixed(0)} KiB per token, in the peak RSS below)`);
+  }
   caches.forEach((c) => c.truncate(0));
 }
 const b1 = decode.get(1)!;

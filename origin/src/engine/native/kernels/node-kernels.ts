@@ -22,6 +22,7 @@ export function selectNodeKernel(opts: NodeKernelOptions = {}): KernelSelection 
     ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
     ...(opts.maxCols !== undefined ? { maxCols: opts.maxCols } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
-    loadAddon: (why) => loadKernelsAddon(opts.addonPath !== undefined ? { path: opts.addonPath } : {}, why),
+    // The loader's message ends with its own fallback note; the selection says what happens instead.
+    loadAddon: (why) => loadKernelsAddon(opts.addonPath !== undefined ? { path: opts.addonPath } : {}, (m) => why(m.replace(/; using the portable TS kernels$/, ''))),
   });
 }
