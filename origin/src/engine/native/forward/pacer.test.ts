@@ -40,11 +40,12 @@ function setup(sliceMs: number, withAsync = true) {
 }
 
 describe('pacer', () => {
-  it('runs an unmeasured matmul async, then sync while it fits the slice, then async again at the slice end', async () => {
-    const { pacer, path, small } = setup(10);
-    for (let i = 0; i < 8; i++) await pacer.matmul(y, x, 1, small);
-    // t: 2 (async, new slice at 2), 4, 6, 8, 10, 12 (sync, 10 ms used), 14 would overrun → async.
-    expect(path).toEqual(['async', 'sync', 'sync', 'sync', 'sync', 'sync', 'async', 'sync']);
+  it('runs an unmeasured matmul async, then short ones sync, yielding a turn when the slice is used up', async () => {
+    const s = setup(10);
+    for (let i = 0; i < 8; i++) await s.pacer.matmul(y, x, 1, s.small);
+    expect(s.path).toEqual(['async', 'sync', 'sync', 'sync', 'sync', 'sync', 'sync', 'sync']);
+    // The async call starts a slice at t = 2; sync calls end at 4 … 12 (10 ms used, no yield), at 14 (yield).
+    expect(s.turns()).toBe(1);
   });
 
   it('always hands a matmul longer than the slice to the async path', async () => {

@@ -3,11 +3,13 @@
  * prefill seconds; run all of it on the JS thread and HTTP (SSE writes, heartbeats, new requests,
  * aborts) stalls for that long. Handing *every* matmul to the kernel's async path (a libuv worker
  * thread) frees the JS thread but costs a thread hop per call (~30–100 µs measured here, ×129
- * matmuls per step). So the pacer works in time slices: a matmul runs synchronously while it fits
- * in the current slice (predicted from its own last duration), and the one that would overrun it
- * runs async — the compute continues off-thread while the event loop gets its turn, and a new
- * slice starts when it returns. Long JS stretches (attention over a long prefill) call
- * `checkpoint()`, which yields a turn once the slice is used up.
+ * matmuls per step, and far more when other processes compete for the cores: every hop is a
+ * thread wake-up). So the pacer works in time slices: a matmul predicted (from its own last
+ * duration) to take longer than a whole slice runs async — the compute continues off-thread while
+ * the event loop gets its turn; every other matmul runs synchronously, and once the slice is used
+ * up the pacer yields one turn (setImmediate: no thread hop, microseconds when no I/O waits).
+ * Long JS stretches (attention over a long prefill) call `checkpoint()`, which yields the same
+ * way. A stretch on the JS thread is thus at most one slice plus one sub-slice matmul.
  */
 import type { WeightMatrix } from '../kernels/dtype.ts';
 import type { MatmulKernel } from '../kernels/matmul.ts';
@@ -61,21 +63,17 @@ export function createPacer(kernel: MatmulKernel, opts: PacerOptions): Pacer {
     },
     matmul(y, x, rows, w) {
       const t0 = now();
-      if (async === undefined) {
-        // A kernel without an async path blocks regardless; yield between its calls instead.
-        kernel.matmul(y, x, rows, w);
-        return checkpoint();
+      if (async !== undefined && predict(w, rows) >= sliceMs) {
+        // Longer than a whole slice (the output head, big prefill chunks): off the JS thread.
+        return async(y, x, rows, w).then(() => {
+          const t1 = now();
+          costs.set(w, { ms: t1 - t0, rows });
+          sliceStart = t1;
+        });
       }
-      if (t0 - sliceStart + predict(w, rows) <= sliceMs) {
-        kernel.matmul(y, x, rows, w);
-        costs.set(w, { ms: now() - t0, rows });
-        return;
-      }
-      return async(y, x, rows, w).then(() => {
-        const t1 = now();
-        costs.set(w, { ms: t1 - t0, rows });
-        sliceStart = t1;
-      });
+      kernel.matmul(y, x, rows, w);
+      costs.set(w, { ms: now() - t0, rows });
+      return checkpoint();
     },
     checkpoint,
   };
