@@ -4,7 +4,7 @@ import { nodeCheckpoint } from '../../origin/src/engine/native/checkpoint-node.t
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { MotifModel, type MotifConfig } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/weights.ts';
-import { cloneCache, formatTable, rooflineLine, rooflinePercent, syncOnly, timeDecode, timingKernel, weightBytesPerToken } from './engine-bench.ts';
+import { cloneCache, formatTable, rooflineLine, rooflinePercent, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 let config: MotifConfig;
@@ -44,6 +44,17 @@ describe('engine bench helpers', () => {
     // 4 matmuls per layer (fused q/k/v and gate/up) + the head, per step.
     expect(clock.calls).toBe(4 * (4 * config.num_hidden_layers + 1));
     expect(clock.headMs).toBeGreaterThan(0);
+  });
+
+  it('interleaves variants step by step and reports each one', async () => {
+    const variants = ['a', 'b'].map((name) => {
+      const model = MotifModel.fromWeights(config, weights, name === 'a' ? {} : { sliceMs: 0 });
+      return { name, model, cache: model.createCache(16) };
+    });
+    const t = await timeInterleaved(variants, 1, 2);
+    expect([...t.keys()]).toEqual(['a', 'b']);
+    for (const v of t.values()) expect(v.samplesMs).toHaveLength(2);
+    expect(variants.map((v) => v.cache.length)).toEqual([3, 3]);
   });
 
   it('states the roofline fraction and the required last line', () => {

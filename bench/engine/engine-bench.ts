@@ -63,6 +63,29 @@ export async function timeDecode(model: MotifModel, caches: SequenceCache[], war
   return { medianMs: median(samplesMs), samplesMs, maxLoopLagMs: lag.max / 1e6 };
 }
 
+/**
+ * Time the same decode step on several models (one cache each) in turn, step by step, so a load
+ * spike from another process hits every variant alike; medians and worst loop lag per variant.
+ */
+export async function timeInterleaved(
+  variants: readonly { name: string; model: MotifModel; cache: SequenceCache }[],
+  warmup: number,
+  steps: number,
+): Promise<Map<string, StepTiming>> {
+  const state = variants.map((v) => ({ ...v, next: 1, samplesMs: [] as number[], lag: monitorEventLoopDelay({ resolution: 1 }) }));
+  for (let s = 0; s < warmup + steps; s++) {
+    for (const v of state) {
+      if (s >= warmup) v.lag.enable();
+      const t0 = performance.now();
+      const [logits] = await v.model.forward([{ cache: v.cache, ids: [v.next] }]);
+      if (s >= warmup) v.samplesMs.push(performance.now() - t0);
+      v.lag.disable();
+      v.next = argmax(logits!);
+    }
+  }
+  return new Map(state.map((v) => [v.name, { medianMs: median(v.samplesMs), samplesMs: v.samplesMs, maxLoopLagMs: v.lag.max / 1e6 }]));
+}
+
 function argmax(x: Float32Array): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i]! > x[best]!) best = i;

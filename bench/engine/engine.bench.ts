@@ -20,7 +20,7 @@ import { MotifModel, type SequenceCache } from '../../origin/src/engine/native/m
 import { loadMotifConfig, loadMotifWeights } from '../../origin/src/engine/native/weights.ts';
 import { generateModel } from '../../origin/src/model-gen/index.ts';
 import { formatRoofline, measureRoofline } from '../roofline/measure.ts';
-import { cloneCache, formatTable, gb, rooflineLine, rooflinePercent, syncOnly, timeDecode, timingKernel, weightBytesPerToken } from './engine-bench.ts';
+import { cloneCache, formatTable, gb, rooflineLine, rooflinePercent, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
 import { profileStep } from './step-profile.ts';
 
 const Args = z.object({
@@ -109,16 +109,22 @@ for (const batch of [1, 4, 16]) {
 const b1 = decode.get(1)!;
 row('batch 16 vs batch 1', `×${(decode.get(16)! / b1).toFixed(2)} aggregate tokens/s`);
 
-// Keeping HTTP flowing: the same batch-1 step with every matmul blocking, paced (default), all async.
-for (const [label, opts] of [
-  ['sync (JS thread blocked)', { kernel: syncOnly(selection.kernel) }],
-  ['paced, 10 ms slices (default)', { kernel: selection.kernel }],
-  ['all matmuls async', { kernel: selection.kernel, sliceMs: 0 }],
-] as const) {
-  const m = MotifModel.fromWeights(config, weights, { ...opts, reuseLogits: true });
-  const cache = cloneCache(m, base!, capacity);
-  const t = await timeDecode(m, [cache], 2, args.steps);
-  row(`decode batch 1, ${label}`, `step ${t.medianMs.toFixed(1)} ms, max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`);
+// Keeping HTTP flowing: the same batch-1 step with every matmul blocking the JS thread, paced
+// (default) and all async, interleaved step by step so load from other processes hits all alike.
+{
+  const variants = ([
+    ['sync (JS thread blocked)', { kernel: syncOnly(selection.kernel) }],
+    ['paced, 10 ms slices (default)', { kernel: selection.kernel }],
+    ['all matmuls async', { kernel: selection.kernel, sliceMs: 0 }],
+  ] as const).map(([name, opts]) => {
+    const m = MotifModel.fromWeights(config, weights, { ...opts, reuseLogits: true });
+    return { name, model: m, cache: cloneCache(m, base!, capacity) };
+  });
+  const timings = await timeInterleaved(variants, 2, args.steps);
+  const sync = timings.get(variants[0]!.name)!.medianMs;
+  for (const [name, t] of timings) {
+    row(`decode batch 1, ${name}`, `step ${t.medianMs.toFixed(1)} ms (${t.medianMs >= sync ? '+' : ''}${(100 * (t.medianMs / sync - 1)).toFixed(1)}%), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`);
+  }
 }
 
 // Profile: matmul time of a step (timed, synchronous) against the JS pieces measured alone.
