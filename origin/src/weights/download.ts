@@ -9,6 +9,7 @@
  * after the last byte. A file becomes a blob only after its sha256 and (for .safetensors) header
  * validate; then it is fsynced and renamed into `blobs/`.
  */
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
@@ -37,6 +38,8 @@ export interface DownloadOptions {
   retry: RetryPolicy;
   retryDeps: RetryDeps;
   hasher: Hasher;
+  /** fsync each blob before it is renamed into place (default true). */
+  fsync?: boolean;
   signal?: AbortSignal;
   /** Bytes received (negative when a failed part's bytes are given back). */
   onBytes?: (n: number) => void;
@@ -63,7 +66,7 @@ interface FileJob {
   resumedParts: number;
   nextHash: number;
   /** Completed parts ahead of `nextHash`, kept in memory to hash without reading them back. */
-  ready: Map<number, Buffer>;
+  ready: Map<number, { buf: Buffer; len: number }>;
   /** Digest taken (the hasher job is over). */
   finished: boolean;
   flush: () => Promise<void>;
@@ -83,6 +86,8 @@ export async function downloadBlobs(o: DownloadOptions): Promise<DownloadStats> 
 
 async function runRound(o: DownloadOptions, items: DownloadItem[], stats: DownloadStats, allowResume: boolean): Promise<DownloadItem[]> {
   const ctl = new AbortController();
+  // Every request in flight listens on this signal (the SDK adds a listener per request).
+  setMaxListeners(4 * o.concurrency + 16, ctl.signal);
   const onOuterAbort = () => ctl.abort(o.signal?.reason);
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const jobs: FileJob[] = [];
@@ -116,18 +121,38 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
     };
     for (const j of jobs) if (j.parts.every((p) => j.done.has(p.index))) finishOne(j);
     const tasks = jobs.flatMap((j) => j.parts.filter((p) => !j.done.has(p.index)).map((p) => ({ j, p })));
-    await mapLimit(tasks, o.concurrency, async ({ j, p }) => {
-      if (fatal !== null) return;
-      const buf = await fetchPart(o, j, p, stats, ctl.signal);
+    // A part's bytes go to a disk stage (write, part map, hasher) while its connection slot
+    // fetches the next part; at most `concurrency` parts wait for the disk at once.
+    const landing = new Set<Promise<void>>();
+    const land = async (j: FileJob, p: Part, buf: Buffer) => {
+      const len = p.end - p.start + 1;
+      try {
+        for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, len - off, p.start + off)).bytesWritten;
+      } catch (err) {
+        o.hasher.release(buf);
+        throw err;
+      }
       j.done.add(p.index);
-      if (p.index === j.nextHash || mem.held + buf.length <= mem.limit) {
-        j.ready.set(p.index, buf);
-        mem.held += buf.length;
+      if (p.index === j.nextHash || mem.held + len <= mem.limit) {
+        j.ready.set(p.index, { buf, len });
+        mem.held += len;
+      } else {
+        o.hasher.release(buf);
       }
       await j.flush();
       advanceHash(o.hasher, j, mem);
       if (j.done.size === j.parts.length) finishOne(j);
+    };
+    await mapLimit(tasks, o.concurrency, async ({ j, p }) => {
+      if (fatal !== null) return;
+      const buf = await fetchPart(o, j, p, stats, ctl.signal);
+      while (landing.size >= o.concurrency) await Promise.race(landing);
+      const w: Promise<void> = land(j, p, buf)
+        .catch(fail)
+        .finally(() => landing.delete(w));
+      landing.add(w);
     }).catch(fail);
+    await Promise.all(landing);
     await Promise.all(finishing);
     if (fatal !== null) throw (fatal as { err: unknown }).err;
     return retryResumed;
@@ -166,7 +191,7 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
 
 async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<Buffer> {
   const len = p.end - p.start + 1;
-  const buf = Buffer.allocUnsafe(len);
+  const buf = o.hasher.acquire();
   await withRetry(
     async () => {
       let got = 0;
@@ -198,10 +223,10 @@ async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: Downloa
       },
     },
   ).catch((err) => {
+    o.hasher.release(buf);
     if (err instanceof ApiError || signal.aborted) throw err;
     throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
   });
-  for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, len - off, p.start + off)).bytesWritten;
   stats.downloadedBytes += len;
   return buf;
 }
@@ -210,11 +235,11 @@ async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: Downloa
 function advanceHash(h: Hasher, j: FileJob, mem: { held: number }): void {
   while (j.nextHash < j.parts.length && j.done.has(j.nextHash)) {
     const p = j.parts[j.nextHash]!;
-    const buf = j.ready.get(p.index);
-    if (buf) {
+    const held = j.ready.get(p.index);
+    if (held) {
       j.ready.delete(p.index);
-      mem.held -= buf.length;
-      h.updateData(j.tmp, buf);
+      mem.held -= held.len;
+      h.updateData(j.tmp, held.buf, held.len);
     } else {
       h.update(j.tmp, j.tmp, p.start, p.end + 1);
     }
@@ -233,7 +258,7 @@ async function finishJob(o: DownloadOptions, j: FileJob): Promise<void> {
     await discard(j);
     throw err;
   }
-  await j.fh.sync();
+  if (o.fsync !== false) await j.fh.sync();
   await j.fh.close();
   await fs.rename(j.tmp, blobPath(o.layout, j.item.sha256));
   await fsyncDir(o.layout.blobs);

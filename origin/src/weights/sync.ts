@@ -32,6 +32,12 @@ const SyncOptions = z
     retry: RetryPolicy.default(RetryPolicy.parse({})),
     /** false: download and build the snapshot but leave `current` alone (staging). */
     activate: z.boolean().default(true),
+    /**
+     * fsync every blob before it enters the store (default). false trades crash safety for speed
+     * on a slow disk: after a power loss a blob may be torn, and only `openLocalSnapshot(dir,
+     * { deep: true })` would notice. For nodes that re-sync from scratch on boot.
+     */
+    fsync: z.boolean().default(true),
   })
   .refine((o) => (o.ref === undefined) !== (o.revision === undefined), { message: 'give exactly one of ref or revision', path: ['ref'] });
 
@@ -99,12 +105,14 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
         input.onProgress?.({ phase, revision, bytesDone, bytesTotal, filesTotal: manifest.files.length, filesMissing: missing.length });
       progress('download');
 
-      const hasher = createHasher();
+      // Part buffers: one per request in flight, per part waiting for the disk, and the
+      // download's in-memory hashing backlog (2 × concurrency parts).
+      const hasher = createHasher({ bufferBytes: o.partSize, maxPooled: 4 * o.concurrency + 2 });
       let stats;
       try {
         stats = await downloadBlobs({
           s3, bucket: o.bucket, layout, items: missing, partSize: o.partSize, concurrency: o.concurrency,
-          retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher,
+          retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher, fsync: o.fsync,
           ...(signal ? { signal } : {}),
           onBytes: (n) => {
             bytesDone += n;
