@@ -4,7 +4,7 @@ import { nodeCheckpoint } from '../../origin/src/engine/native/checkpoint-node.t
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { MotifModel, type MotifConfig } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/weights.ts';
-import { cloneCache, formatTable, rooflineLine, rooflinePercent, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
+import { cloneCache, formatTable, rooflineLine, rooflinePercent, lagProbe, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 let config: MotifConfig;
@@ -55,6 +55,14 @@ describe('engine bench helpers', () => {
     expect([...t.keys()]).toEqual(['a', 'b']);
     for (const v of t.values()) expect(v.samplesMs).toHaveLength(2);
     expect(variants.map((v) => v.cache.length)).toEqual([3, 3]);
+  });
+
+  it('measures how long the event loop went without a turn', async () => {
+    const probe = lagProbe();
+    await new Promise((r) => setTimeout(r, 5));
+    const t = performance.now();
+    while (performance.now() - t < 40); // hold the JS thread for 40 ms
+    expect(await probe.stop()).toBeGreaterThanOrEqual(40);
   });
 
   it('states the roofline fraction and the required last line', () => {
