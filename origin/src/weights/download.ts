@@ -21,6 +21,8 @@ import { mapLimit } from './pool.ts';
 import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
+const WRITE_SLICE = 1024 * 1024;
+
 export interface DownloadItem {
   path: string;
   key: string;
@@ -127,7 +129,10 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
     const land = async (j: FileJob, p: Part, buf: Buffer) => {
       const len = p.end - p.start + 1;
       try {
-        for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, len - off, p.start + off)).bytesWritten;
+        // 1 MiB writes: single huge writes make the kernel build large page-cache folios, which
+        // can stall in memory compaction (measured: 16 MiB writes ran at 0.4–3.9 GiB/s, 1 MiB
+        // writes steadily at ~3.5 GiB/s).
+        for (let off = 0; off < len; ) off += (await j.fh.write(buf, off, Math.min(WRITE_SLICE, len - off), p.start + off)).bytesWritten;
       } catch (err) {
         o.hasher.release(buf);
         throw err;

@@ -3,10 +3,10 @@
  *
  * Parts of a file land out of order; the downloader feeds the hasher in file order as the
  * completed prefix grows, so hashing overlaps the download instead of following it. A part still
- * in memory is handed over by transferring its buffer (no copy) and comes back to the pool once
- * hashed; a part that is not (resumed, or beyond the memory budget) is read back from disk by the
- * worker. Reusing a fixed set of part buffers matters: allocating a fresh 16 MiB buffer per part
- * made V8 collect garbage for a third of the main thread's time.
+ * in memory is hashed in place from shared memory (no copy) and its buffer returns to the pool;
+ * a part that is not (resumed, or beyond the memory budget) is read back from disk by the worker.
+ * Reusing a fixed set of part buffers matters: allocating a fresh 16 MiB buffer per part made V8
+ * collect garbage for a third of the main thread's time.
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '#shared/errors.ts';
@@ -18,8 +18,10 @@ const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const jobs = new Map();
+const slots = new Map();
 const buf = Buffer.allocUnsafe(4 << 20);
 parentPort.on('message', (m) => {
+  if (m.op === 'slot') { slots.set(m.slot, new Uint8Array(m.sab)); return; }
   let j = jobs.get(m.id);
   if (m.op === 'drop') {
     if (j && j.fd !== null) fs.closeSync(j.fd);
@@ -28,8 +30,8 @@ parentPort.on('message', (m) => {
   }
   if (!j) { j = { hash: createHash('sha256'), fd: null, error: null }; jobs.set(m.id, j); }
   if (m.op === 'data') {
-    if (!j.error) j.hash.update(new Uint8Array(m.data, 0, m.length));
-    parentPort.postMessage({ op: 'returned', data: m.data }, [m.data]);
+    if (!j.error) j.hash.update(slots.get(m.slot).subarray(0, m.length));
+    parentPort.postMessage({ op: 'free', slot: m.slot });
   } else if (m.op === 'update') {
     if (j.error) return;
     try {
@@ -58,8 +60,8 @@ export interface Hasher {
   /** Hash bytes [start, end) of `path` next, in order, for job `id` (read back from disk). */
   update(id: string, path: string, start: number, end: number): void;
   /**
-   * Hash the first `length` bytes of `buf` (from `acquire`) next for job `id`. The buffer moves to
-   * the worker and returns to the pool afterwards: the caller must not touch it again.
+   * Hash the first `length` bytes of `buf` (from `acquire`) next for job `id`. The worker reads it
+   * in place and returns it to the pool afterwards: the caller must not touch it again.
    */
   updateData(id: string, buf: Buffer, length: number): void;
   /** The sha256 hex of everything fed to `id` so far; ends the job. */
@@ -69,17 +71,26 @@ export interface Hasher {
   close(): Promise<void>;
 }
 
-/** Start a hashing worker with a pool of `bufferBytes` part buffers (at most `maxPooled` kept). */
-export function createHasher(o: { bufferBytes: number; maxPooled: number }): Hasher {
+/**
+ * Start a hashing worker. Part buffers live in SharedArrayBuffers shared with the worker once:
+ * handing a part over is a message with a slot number, and the slot returns to the pool when the
+ * worker is done. (Transferring ArrayBuffers back and forth instead registered 16 MiB of new
+ * external memory per part on each side, and V8 answered with a full GC per part.)
+ */
+export function createHasher(o: { bufferBytes: number }): Hasher {
   const worker = new Worker(WORKER_SOURCE, { eval: true });
   const waiting = new Map<string, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
-  const pool: ArrayBuffer[] = [];
+  const slots: Buffer[] = [];
+  const slotOf = new WeakMap<Buffer, number>();
+  const free: number[] = [];
   let dead: Error | null = null;
-  const release = (ab: ArrayBuffer) => {
-    if (ab.byteLength === o.bufferBytes && pool.length < o.maxPooled) pool.push(ab);
+  const slotFor = (buf: Buffer): number => {
+    const slot = slotOf.get(buf);
+    if (slot === undefined) throw new ApiError('internal_error', 'hasher: not a buffer from acquire()');
+    return slot;
   };
-  worker.on('message', (m: { op: string; id: string; hex?: string; error?: string; data?: ArrayBuffer }) => {
-    if (m.op === 'returned') return release(m.data!);
+  worker.on('message', (m: { op: string; id: string; hex?: string; error?: string; slot?: number }) => {
+    if (m.op === 'free') return void free.push(m.slot!);
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     if (waiting.size === 0) worker.unref();
@@ -96,20 +107,26 @@ export function createHasher(o: { bufferBytes: number; maxPooled: number }): Has
   worker.unref();
   return {
     acquire() {
-      const ab = pool.pop();
-      return ab ? Buffer.from(ab) : Buffer.allocUnsafeSlow(o.bufferBytes);
+      const reuse = free.pop();
+      if (reuse !== undefined) return slots[reuse]!;
+      // The pool grows to the peak number of parts in flight (bounded by the downloader).
+      const sab = new SharedArrayBuffer(o.bufferBytes);
+      const buf = Buffer.from(sab);
+      const slot = slots.push(buf) - 1;
+      slotOf.set(buf, slot);
+      worker.postMessage({ op: 'slot', slot, sab });
+      return buf;
     },
     release(buf) {
-      if (buf.byteOffset === 0) release(buf.buffer as ArrayBuffer);
+      free.push(slotFor(buf));
     },
     update(id, path, start, end) {
       if (end > start) worker.postMessage({ op: 'update', id, path, start, end });
     },
     updateData(id, buf, length) {
-      if (length === 0) return this.release(buf);
-      if (buf.byteOffset !== 0 || buf.buffer.byteLength !== o.bufferBytes) throw new ApiError('internal_error', 'updateData needs a buffer from acquire()');
-      const ab = buf.buffer as ArrayBuffer;
-      worker.postMessage({ op: 'data', id, data: ab, length }, [ab]);
+      const slot = slotFor(buf);
+      if (length === 0) return void free.push(slot);
+      worker.postMessage({ op: 'data', id, slot, length });
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));

@@ -105,9 +105,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
         input.onProgress?.({ phase, revision, bytesDone, bytesTotal, filesTotal: manifest.files.length, filesMissing: missing.length });
       progress('download');
 
-      // Part buffers: one per request in flight, per part waiting for the disk, and the
-      // download's in-memory hashing backlog (2 × concurrency parts).
-      const hasher = createHasher({ bufferBytes: o.partSize, maxPooled: 4 * o.concurrency + 2 });
+      const hasher = createHasher({ bufferBytes: o.partSize });
       let stats;
       try {
         stats = await downloadBlobs({
