@@ -147,7 +147,8 @@ async function main(): Promise<void> {
       return;
     }
     case 'export': {
-      const file = rest[0] ?? need('from');
+      const file = rest[0];
+      if (!file) throw new ApiError('invalid_request_error', `export needs a <file.tar>\n${USAGE}`);
       const r = await exportBundle({ storeDir: storeDir(need('model')), revision: need('rev'), file: path.resolve(file) });
       out(`exported ${r.revision} (${r.files} files, ${fmtBytes(r.bytes)}) to ${file}`);
       return;
