@@ -109,11 +109,12 @@ for (const batch of [1, 4, 16]) {
 const b1 = decode.get(1)!;
 row('batch 16 vs batch 1', `×${(decode.get(16)! / b1).toFixed(2)} aggregate tokens/s`);
 
-// Keeping HTTP flowing: the same batch-1 step with every matmul blocking the JS thread, paced
-// (default) and all async, interleaved step by step so load from other processes hits all alike.
+// Keeping HTTP flowing: the same batch-1 step blocking the JS thread, with turns between sync
+// matmuls, paced (default: long matmuls async) and all async, interleaved step by step so load from other processes hits all alike.
 {
   const variants = ([
-    ['sync (JS thread blocked)', { kernel: syncOnly(selection.kernel) }],
+    ['blocking (no turns during a step)', { kernel: syncOnly(selection.kernel), sliceMs: 60_000 }],
+    ['sync matmuls, a turn every 10 ms', { kernel: syncOnly(selection.kernel) }],
     ['paced, 10 ms slices (default)', { kernel: selection.kernel }],
     ['all matmuls async', { kernel: selection.kernel, sliceMs: 0 }],
   ] as const).map(([name, opts]) => {
