@@ -4,6 +4,7 @@
  * inverse decoders used by tests and by readers that want to check a file.
  */
 import { z } from 'zod';
+import { bf16ToF32, f16ToF32 } from '../engine/native/kernels/dtype.ts';
 
 export const StorageDtype = z.enum(['F32', 'BF16', 'F16']);
 export type StorageDtype = z.infer<typeof StorageDtype>;
@@ -62,21 +63,9 @@ export function toF16Bits(x: number): number {
   return sign | h;
 }
 
-/** float32 value of bfloat16 bits. */
-export function bf16ToNumber(bits: number): number {
-  return f32FromBits((bits & 0xffff) << 16);
-}
+// Decoding is the engine's job; the generator reuses its converters so both read bits the same way.
 
-/** Value of IEEE half-precision bits. */
-export function f16ToNumber(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const e = (bits >>> 10) & 0x1f;
-  const m = bits & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m === 0 ? sign * Infinity : NaN;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
-
+export { bf16ToF32 as bf16ToNumber, f16ToF32 as f16ToNumber } from '../engine/native/kernels/dtype.ts';
 /** Encode one value into the storage dtype's bits (F32 → 32-bit word, BF16/F16 → 16-bit). */
 export function encodeValue(dtype: StorageDtype, x: number): number {
   if (dtype === 'F32') return f32Bits(x);
@@ -86,7 +75,7 @@ export function encodeValue(dtype: StorageDtype, x: number): number {
 /** Decode stored bits back to a number (inverse of `encodeValue` up to rounding). */
 export function decodeValue(dtype: StorageDtype, bits: number): number {
   if (dtype === 'F32') return f32FromBits(bits);
-  return dtype === 'BF16' ? bf16ToNumber(bits) : f16ToNumber(bits);
+  return dtype === 'BF16' ? bf16ToF32(bits) : f16ToF32(bits);
 }
 
 /** True when typed arrays use little-endian byte order (safetensors data is little-endian). */
