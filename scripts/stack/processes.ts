@@ -4,6 +4,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: TypeScript entry points are resolved against it. */
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ManagedProcess {
   readonly name: string;
@@ -73,6 +78,16 @@ export function spawnManaged(opts: SpawnOptions): ManagedProcess {
       return stopping;
     },
   };
+}
+
+/** Run a TypeScript entry point of the repo (e.g. `origin/src/main.ts`) in Node with tsx as the loader. */
+export function spawnTsx(opts: Omit<SpawnOptions, 'command' | 'args' | 'cwd'> & { file: string; args?: string[] }): ManagedProcess {
+  return spawnManaged({
+    ...opts,
+    command: process.execPath,
+    args: ['--import', 'tsx', join(REPO_ROOT, opts.file), ...(opts.args ?? [])],
+    cwd: REPO_ROOT,
+  });
 }
 
 /** Poll `url` until it answers 2xx, the process exits, or the timeout passes. */

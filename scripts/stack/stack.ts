@@ -4,12 +4,9 @@
  * workerd). Used by `npm start` and by the end-to-end tests, so both run the same wiring.
  */
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { StackConfig } from './config.ts';
-import { spawnManaged, waitForHttp, type ManagedProcess } from './processes.ts';
+import { REPO_ROOT as ROOT, spawnManaged, spawnTsx, waitForHttp, type ManagedProcess } from './processes.ts';
 import { ensurePublished, startS3, type S3Handle } from './weights.ts';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface Stack {
   edgeUrl: string;
@@ -31,11 +28,6 @@ export interface StackOptions {
   readyTimeoutMs?: number;
 }
 
-/** Node with tsx as a loader, so children run TypeScript directly. */
-function tsxArgs(file: string): string[] {
-  return ['--import', 'tsx', join(ROOT, file)];
-}
-
 export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<Stack> {
   const timeout = opts.readyTimeoutMs ?? 120_000;
   const started: { stop(): Promise<void> }[] = [];
@@ -50,11 +42,9 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
     await waitForHttp(`${edgeUrl}/healthz`, edge, timeout);
 
     const originUrl = `http://127.0.0.1:${cfg.MOTIF_ORIGIN_PORT}`;
-    const originSpawn = () => spawnManaged({
+    const originSpawn = () => spawnTsx({
       name: 'origin',
-      command: process.execPath,
-      args: tsxArgs('origin/src/main.ts'),
-      cwd: ROOT,
+      file: 'origin/src/main.ts',
       log: opts.log,
       env: {
         // MOTIF_MODEL_DIR means "publish this dir" to the stack; the origin must sync from S3.
@@ -130,11 +120,9 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
 }
 
 function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
-  return spawnManaged({
+  return spawnTsx({
     name: 'edge',
-    command: process.execPath,
-    args: tsxArgs('edge/src/node.ts'),
-    cwd: ROOT,
+    file: 'edge/src/node.ts',
     log: opts.log,
     env: { ...process.env, ...edgeEnv(cfg) },
   });

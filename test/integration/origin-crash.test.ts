@@ -16,7 +16,7 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
-import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -35,11 +35,9 @@ let dataDir: string;
 const logs: string[] = [];
 
 function startOrigin(): ManagedProcess {
-  return spawnManaged({
+  return spawnTsx({
     name: 'origin',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(ROOT, 'origin/src/main.ts')],
-    cwd: ROOT,
+    file: 'origin/src/main.ts',
     log: (l) => logs.push(l),
     env: {
       ...process.env,

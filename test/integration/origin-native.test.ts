@@ -13,7 +13,7 @@ import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
-import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -43,11 +43,9 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'motif-origin-int-'));
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  origin = spawnManaged({
+  origin = spawnTsx({
     name: 'origin',
-    command: process.execPath,
-    args: ['--import', 'tsx', join(ROOT, 'origin/src/main.ts')],
-    cwd: ROOT,
+    file: 'origin/src/main.ts',
     log: (l) => logs.push(l),
     env: {
       ...process.env,

@@ -25,7 +25,7 @@ import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3, t
 import { generateModel } from '../../origin/src/model-gen/index.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { writeRef } from '../../origin/src/weights/refs.ts';
-import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -98,7 +98,7 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
     ...extra,
   };
   delete env.MOTIF_MODEL_DIR;
-  const proc = spawnManaged({ name: id, command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'origin/src/main.ts')], cwd: ROOT, env, log: (l) => logs.push(l) });
+  const proc = spawnTsx({ name: id, file: 'origin/src/main.ts', env, log: (l) => logs.push(l) });
   running.push(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, proc, 60_000).catch((err: Error) => {

@@ -12,7 +12,7 @@ import { ChatCompletion } from '#shared/openai.ts';
 import { signedPost } from '../../origin/src/adapters/node/test-support.ts';
 import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
-import { freePort, spawnManaged, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -61,7 +61,7 @@ async function startOriginProcess(endpoint: string, logs: string[]): Promise<{ u
   };
   delete env.MOTIF_MODEL_DIR;
   delete env.MOTIF_EDGE_URL;
-  const proc = spawnManaged({ name: 'origin', command: process.execPath, args: ['--import', 'tsx', join(ROOT, 'origin/src/main.ts')], cwd: ROOT, env, log: (l) => logs.push(l) });
+  const proc = spawnTsx({ name: 'origin', file: 'origin/src/main.ts', env, log: (l) => logs.push(l) });
   running.push(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/readyz`, proc, 60_000).catch((err: Error) => {
