@@ -199,23 +199,10 @@ async function fetchPart(o: DownloadOptions, j: FileJob, p: Part, stats: Downloa
   const buf = o.hasher.acquire();
   await withRetry(
     async () => {
-      let got = 0;
-      try {
-        const r = await o.s3.getRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal });
-        // Stores that ignore If-Match (s3rver) still tell us which version they served.
-        if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
-        if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
-        for await (const chunk of r.body) {
-          if (got + chunk.length > len) throw new ApiError('unprocessable_entity', `${j.where} sent more than the ${len} bytes requested for part ${p.index}`);
-          buf.set(chunk, got);
-          got += chunk.length;
-          o.onBytes?.(chunk.length);
-        }
-        if (got !== len) throw new Error(`short body: ${got} of ${len} bytes`);
-      } catch (err) {
-        o.onBytes?.(-got);
-        throw err;
-      }
+      const r = await o.s3.readRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal, target: buf.subarray(0, len), onBytes: o.onBytes });
+      // Stores that ignore If-Match (s3rver) still tell us which version they served.
+      if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
+      if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
     },
     {
       policy: o.retry,

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '#shared/errors.ts';
-import type { ListResult, ObjectHead, ObjectStore, RangeRequest, RangeResponse, UploadRequest } from './object-store.ts';
+import type { ListResult, ObjectHead, ObjectStore, RangeRequest, ReadRangeRequest, RangeResult, UploadRequest } from './object-store.ts';
 import { objectUrl, sameEtag } from './object-store.ts';
 
 /** What to do to one ranged GET: fail before any byte, or cut the body after `after` bytes. */
@@ -39,23 +39,30 @@ export function createMemoryObjectStore(o: { endpoint?: string; fault?: (key: st
       const ob = objects.get(id(bucket, key));
       return ob ? { size: ob.body.length, etag: ob.etag, metadata: { ...ob.metadata } } : null;
     },
-    async getRange(bucket, key, range: RangeRequest): Promise<RangeResponse> {
+    async readRange(bucket, key, range: ReadRangeRequest): Promise<RangeResult> {
       gets.set(key, (gets.get(key) ?? 0) + 1);
       const ob = objects.get(id(bucket, key));
       const where = objectUrl({ endpoint }, bucket, key);
       if (!ob) throw new ApiError('not_found', `Not found: ${where}`);
       if (range.ifMatch !== undefined && !sameEtag(range.ifMatch, ob.etag)) throw new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`);
       if (range.start > range.end || range.end >= ob.body.length) throw new ApiError('unprocessable_entity', `Range not satisfiable: ${where}`);
+      if (range.target.length !== range.end - range.start + 1) throw new ApiError('internal_error', `readRange: target is ${range.target.length} bytes for a ${range.end - range.start + 1}-byte range`);
       const fault = o.fault?.(key, range);
       if (fault?.kind === 'fail') throw new ApiError('origin_unavailable', `Injected failure: ${where}`);
       const slice = ob.body.subarray(range.start, range.end + 1);
       const cut = fault?.kind === 'truncate' ? Math.min(fault.after, slice.length) : slice.length;
-      async function* body(): AsyncIterable<Uint8Array> {
-        // Small chunks, like a socket delivers them.
-        for (let i = 0; i < cut; i += 64 * 1024) yield slice.subarray(i, Math.min(cut, i + 64 * 1024));
-        if (cut < slice.length) throw new Error('socket hang up (injected)');
+      // Small chunks, like a socket delivers them; a truncated body gives its bytes back.
+      for (let i = 0; i < cut; i += 64 * 1024) {
+        const chunk = slice.subarray(i, Math.min(cut, i + 64 * 1024));
+        range.target.set(chunk, i);
+        range.onBytes?.(chunk.length);
+        await Promise.resolve();
       }
-      return { etag: ob.etag, size: ob.body.length, body: body() };
+      if (cut < slice.length) {
+        range.onBytes?.(-cut);
+        throw new ApiError('origin_unavailable', `socket hang up (injected) after ${cut} bytes: ${where}`);
+      }
+      return { etag: ob.etag, size: ob.body.length };
     },
     async getText(bucket, key) {
       const ob = objects.get(id(bucket, key));

@@ -28,11 +28,18 @@ export interface RangeRequest {
   signal?: AbortSignal;
 }
 
-export interface RangeResponse {
+/** A ranged read into the caller's buffer (the bytes land in place, no intermediate chunks). */
+export interface ReadRangeRequest extends RangeRequest {
+  /** Exactly `end - start + 1` bytes long; filled from offset 0. */
+  target: Uint8Array;
+  /** Body bytes as they arrive (negative when a failed attempt's bytes are given back). */
+  onBytes?: (n: number) => void;
+}
+
+export interface RangeResult {
   etag: string;
   /** Total object size as reported by Content-Range. */
   size: number;
-  body: AsyncIterable<Uint8Array>;
 }
 
 export interface UploadRequest {
@@ -57,7 +64,8 @@ export interface ObjectStore {
   /** Where this store points, for error messages and logs (e.g. `http://127.0.0.1:9000`). */
   readonly endpoint: string;
   head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectHead | null>;
-  getRange(bucket: string, key: string, range: RangeRequest): Promise<RangeResponse>;
+  /** Read bytes [start, end] into `req.target`; a short or oversized body is an error. */
+  readRange(bucket: string, key: string, req: ReadRangeRequest): Promise<RangeResult>;
   /** Whole small object as text, or null when it does not exist. */
   getText(bucket: string, key: string, signal?: AbortSignal): Promise<string | null>;
   putText(bucket: string, key: string, text: string, contentType?: string): Promise<{ etag: string }>;

@@ -15,9 +15,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ApiError } from '#shared/errors.ts';
-import type { ListResult, ObjectHead, ObjectStore, RangeRequest, RangeResponse, UploadRequest } from '../../weights/object-store.ts';
+import type { ListResult, ObjectHead, ObjectStore, ReadRangeRequest, RangeResult, UploadRequest } from '../../weights/object-store.ts';
 import { objectUrl } from '../../weights/object-store.ts';
 import { parseS3Config, type S3Config, type S3ConfigInput } from './config.ts';
+import { mapError } from './map-error.ts';
+import { createRangeReader } from './range-reader.ts';
+import { sdkReadRange } from './sdk-read-range.ts';
+
+export { mapError };
 
 export interface S3ObjectStore extends ObjectStore {
   readonly config: S3Config;
@@ -48,6 +53,7 @@ export function createS3Client(cfg: S3ConfigInput | S3Config): S3ObjectStore {
   });
   const endpoint = config.endpoint ?? `https://s3.${config.region}.amazonaws.com`;
   const where = (bucket: string, key: string) => objectUrl({ endpoint }, bucket, key);
+  const reader = config.directReads ? createRangeReader(config, { credentials: client.config.credentials, sha256: client.config.sha256 }) : null;
 
   async function call<T>(bucket: string, key: string, fn: () => Promise<T>): Promise<T> {
     try {
@@ -63,6 +69,7 @@ export function createS3Client(cfg: S3ConfigInput | S3Config): S3ObjectStore {
     client,
     destroy() {
       client.destroy();
+      reader?.destroy();
       httpAgent.destroy();
       httpsAgent.destroy();
     },
@@ -78,24 +85,9 @@ export function createS3Client(cfg: S3ConfigInput | S3Config): S3ObjectStore {
       }
     },
 
-    async getRange(bucket, key, range: RangeRequest): Promise<RangeResponse> {
-      return call(bucket, key, async () => {
-        const r = await client.send(
-          new GetObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Range: `bytes=${range.start}-${range.end}`,
-            ...(range.ifMatch ? { IfMatch: range.ifMatch } : {}),
-          }),
-          { abortSignal: range.signal },
-        );
-        const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(r.ContentRange ?? '');
-        if (!cr || Number(cr[1]) !== range.start || Number(cr[2]) !== range.end) {
-          (r.Body as Readable | undefined)?.destroy?.();
-          throw new ApiError('unprocessable_entity', `${where(bucket, key)} answered range bytes=${range.start}-${range.end} with Content-Range '${r.ContentRange ?? ''}'`);
-        }
-        return { etag: r.ETag ?? '', size: Number(cr[3]), body: r.Body as unknown as AsyncIterable<Uint8Array> };
-      });
+    async readRange(bucket, key, req: ReadRangeRequest): Promise<RangeResult> {
+      if (reader) return reader.read(bucket, key, req, where(bucket, key));
+      return call(bucket, key, () => sdkReadRange(client, bucket, key, req, where(bucket, key)));
     },
 
     async getText(bucket, key, signal) {
@@ -165,36 +157,6 @@ export function createS3Client(cfg: S3ConfigInput | S3Config): S3ObjectStore {
       await call(bucket, key, () => client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key })));
     },
   };
-}
-
-interface SdkLikeError {
-  name?: string;
-  code?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number };
-}
-
-/** One mapping from SDK/network failures to the port's error codes, naming the object. */
-export function mapError(err: unknown, where: string): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = (err ?? {}) as SdkLikeError;
-  const status = e.$metadata?.httpStatusCode;
-  const name = e.name ?? e.code ?? 'Error';
-  const detail = `${name}${status ? ` (HTTP ${status})` : ''}${e.message && e.message !== name ? `: ${e.message}` : ''}`;
-  if (name === 'AbortError') return new ApiError('client_closed_request', `Aborted: ${where}`, { cause: err });
-  if (status === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket') {
-    return new ApiError('not_found', `Not found: ${where} — ${detail}`, { cause: err });
-  }
-  if (status === 412 || name === 'PreconditionFailed') {
-    return new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`, { cause: err });
-  }
-  if (status === 401 || status === 403) return new ApiError('permission_denied', `Access denied to ${where} — ${detail}`, { cause: err });
-  if (status === 416) return new ApiError('unprocessable_entity', `Range not satisfiable: ${where} — ${detail}`, { cause: err });
-  if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) {
-    return new ApiError('invalid_request_error', `S3 refused a request for ${where} — ${detail}`, { cause: err });
-  }
-  // Network errors, timeouts, 5xx, throttling: transient.
-  return new ApiError('origin_unavailable', `S3 unreachable or failing for ${where} — ${detail}`, { cause: err });
 }
 
 function lowerKeys(m: Record<string, string>): Record<string, string> {

@@ -27,6 +27,11 @@ export const S3Config = z.object({
   credentials: z
     .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
     .optional(),
+  /**
+   * Ranged GETs of weights sync on the lean reader (range-reader.ts: signed by the SDK's signer,
+   * bodies read straight into the part buffers) instead of the SDK's HTTP stack. Off = SDK path.
+   */
+  directReads: z.boolean().default(true),
   /** Open sockets per host; must exceed the download/upload concurrency. */
   maxSockets: z.number().int().min(1).max(1024).default(64),
 });
@@ -39,6 +44,7 @@ const ENV_NAMES: Record<string, string> = {
   bucket: 'MOTIF_S3_BUCKET',
   forcePathStyle: 'MOTIF_S3_FORCE_PATH_STYLE',
   relaxedChecksums: 'MOTIF_S3_RELAXED_CHECKSUMS',
+  directReads: 'MOTIF_S3_DIRECT_READS',
 };
 
 const S3Env = z.object({
@@ -47,6 +53,7 @@ const S3Env = z.object({
   MOTIF_S3_BUCKET: z.string().optional(),
   MOTIF_S3_FORCE_PATH_STYLE: boolFromEnv.optional(),
   MOTIF_S3_RELAXED_CHECKSUMS: boolFromEnv.optional(),
+  MOTIF_S3_DIRECT_READS: boolFromEnv.optional(),
 });
 
 /**
@@ -67,6 +74,7 @@ export function s3ConfigFromEnv(env: Record<string, string | undefined>, overrid
     ...(v.MOTIF_S3_BUCKET ? { bucket: v.MOTIF_S3_BUCKET } : {}),
     ...(v.MOTIF_S3_FORCE_PATH_STYLE !== undefined ? { forcePathStyle: v.MOTIF_S3_FORCE_PATH_STYLE } : {}),
     ...(v.MOTIF_S3_RELAXED_CHECKSUMS !== undefined ? { relaxedChecksums: v.MOTIF_S3_RELAXED_CHECKSUMS } : {}),
+    ...(v.MOTIF_S3_DIRECT_READS !== undefined ? { directReads: v.MOTIF_S3_DIRECT_READS } : {}),
     ...stripUndefined(overrides),
   };
   return parseS3Config(input, (field) => ENV_NAMES[field] ?? field);

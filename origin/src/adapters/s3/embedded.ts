@@ -62,6 +62,7 @@ export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<Embedded
       bucket: o.bucket,
       forcePathStyle: true,
       relaxedChecksums: true,
+      directReads: true,
       credentials: { ...S3RVER_CREDENTIALS },
       maxSockets: 64,
     },
