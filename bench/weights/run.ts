@@ -2,15 +2,18 @@
  * `npm run bench:weights`: how fast does an origin get its weights?
  *
  * Generates a ~1 GiB multi-file random model, publishes it to an embedded s3rver running in its
- * own process (so every client below competes with the same server), then times:
- *   (a) ours        syncModel: ranged GETs, hashing in a worker, verified, fsynced, on disk
+ * own process (so every client below competes with the same server for the same 2 cores), then
+ * times, in interleaved rounds:
+ *   (a) ours        syncModel: signed ranged GETs, sha256 in a worker, O_DIRECT writes, verified,
+ *                   fsynced, on disk (and the same through the page cache, for comparison)
  *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
- *   (c) serving     the endpoint's limit: raw parallel ranged GETs into nothing
+ *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
+ *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit
  *   (d) local copy  fs.copyFile of the same bytes
- * and prints MiB/s and the ratios ours/aws and ours/serving. Best of --runs for each.
+ * and prints the median MiB/s of each and the ratios ours/aws and ours/serving.
  *
- * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 2 --sweep (try part/concurrency
- * combinations for ours and the raw fetcher) --dir <scratch dir, default os.tmpdir()>.
+ * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 3 --sweep (try part/concurrency
+ * combinations for ours and the socket fetcher) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,13 +26,13 @@ import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { syncModel } from '../../origin/src/weights/sync.ts';
 import { generateRandomModel } from './gen-model.ts';
-import { rawFetchAll } from './raw-fetch.ts';
+import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
 
 const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
   options: {
     gib: { type: 'string', default: '1' }, files: { type: 'string', default: '4' }, 'part-mib': { type: 'string', default: '16' },
-    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '2' }, sweep: { type: 'boolean' }, dir: { type: 'string' },
+    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, sweep: { type: 'boolean' }, dir: { type: 'string' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -55,18 +58,17 @@ async function startServer(dir: string): Promise<{ endpoint: string; stop: () =>
   return { endpoint, stop: () => child.kill('SIGTERM') };
 }
 
-async function best(label: string, fn: (i: number) => Promise<number>): Promise<number> {
-  let top = 0;
-  for (let i = 0; i < runs; i++) {
-    // Start every run with no dirty pages of earlier steps still waiting for the disk.
-    spawnSync('sync');
-    const t0 = performance.now();
-    const bytes = await fn(i);
-    const rate = bytes / MiB / ((performance.now() - t0) / 1000);
-    log(`  ${label} run ${i + 1}: ${rate.toFixed(0)} MiB/s`);
-    top = Math.max(top, rate);
-  }
-  return top;
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
+/** One timed transfer in MiB/s (or null when the tool is absent), after flushing earlier dirty pages. */
+async function timed(label: string, fn: () => Promise<number | null>): Promise<number | null> {
+  spawnSync('sync');
+  const t0 = performance.now();
+  const bytes = await fn();
+  if (bytes === null) return null;
+  const rate = bytes / MiB / ((performance.now() - t0) / 1000);
+  log(`  ${label}: ${rate.toFixed(0)} MiB/s`);
+  return rate;
 }
 
 async function main(): Promise<void> {
@@ -83,75 +85,79 @@ async function main(): Promise<void> {
     const bytes = pub.manifest.files.reduce((x, f) => x + f.size, 0);
     const objects = pub.manifest.files.map((f) => ({ key: s3Keys.file(MODEL, pub.revision, f.path), size: f.size }));
 
-    const ours = async (partMib: number, concurrency: number, fsync = true) =>
-      best(`ours part=${partMib}MiB c=${concurrency}${fsync ? '' : ' no-fsync'}`, async (i) => {
-        const store = path.join(scratch, `ours-${partMib}-${concurrency}-${i}`);
-        const r = await syncModel({ s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store, partSize: partMib * MiB, concurrency, fsync });
-        await fs.rm(store, { recursive: true, force: true });
-        return r.downloadedBytes;
-      });
-    const raw = async (partMib: number, concurrency: number) =>
-      best(`serving part=${partMib}MiB c=${concurrency}`, () => rawFetchAll({ endpoint: server.endpoint, bucket: BUCKET, objects, partSize: partMib * MiB, concurrency }));
-
-    const combos = a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[Number(a['part-mib']), Number(a.concurrency)]];
-    const rows: [string, number][] = [];
-    let oursBest = 0;
-    let oursNoSync = 0;
-    let rawBest = 0;
-    for (const [p, c] of combos as [number, number][]) {
-      const o = await ours(p, c);
-      const r = await raw(p, c);
-      const nf = await ours(p, c, false);
-      rows.push(
-        [`ours (sync, verified, fsynced) part=${p}MiB c=${c}`, o],
-        [`ours (sync, verified, no fsync) part=${p}MiB c=${c}`, nf],
-        [`serving limit (raw ranged GETs) part=${p}MiB c=${c}`, r],
-      );
-      oursBest = Math.max(oursBest, o);
-      oursNoSync = Math.max(oursNoSync, nf);
-      rawBest = Math.max(rawBest, r);
-    }
-
-    let awsRate: number | null = null;
-    let awsSyncRate: number | null = null;
+    const cfg = (p: number, c: number) => ({ endpoint: server.endpoint, bucket: BUCKET, objects, partSize: p * MiB, concurrency: c });
+    const syncRun = (p: number, c: number, directIo: boolean, tag: string) => async () => {
+      const store = path.join(scratch, `ours-${tag}`);
+      const r = await syncModel({ s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
+      await fs.rm(store, { recursive: true, force: true });
+      return r.downloadedBytes;
+    };
     const awsBin = process.env['AWS_CLI'] ?? '/usr/bin/aws';
-    if (existsSync(awsBin)) {
-      const version = spawnSync(awsBin, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[0] ?? 'aws-cli';
-      // aws-cli neither verifies nor fsyncs; "+ sync" adds the flush to disk ours pays for.
-      const awsRun = (flush: boolean) => async (i: number) => {
-        const dest = path.join(scratch, `aws-${i}`);
-        const r = spawnSync(awsBin, ['s3', 'cp', '--recursive', '--no-progress', '--only-show-errors', '--endpoint-url', server.endpoint, `s3://${BUCKET}/${s3Keys.revisionPrefix(MODEL, pub.revision)}`, dest], {
-          env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null' },
-          encoding: 'utf8',
-        });
-        if (r.status !== 0) throw new Error(`aws s3 cp failed: ${r.stderr}`);
-        if (flush) spawnSync('sync');
-        await fs.rm(dest, { recursive: true, force: true });
-        return bytes;
-      };
-      awsRate = await best(version, awsRun(false));
-      awsSyncRate = await best(`${version} + sync`, awsRun(true));
-      rows.push([`aws-cli s3 cp --recursive (${version})`, awsRate], [`aws-cli s3 cp --recursive + sync (${version})`, awsSyncRate]);
-    } else {
-      log(`aws-cli: ${awsBin} not found (apt install awscli, or set AWS_CLI); skipped`);
-    }
-
-    const copy = await best('local copy', async (i) => {
-      const dest = path.join(scratch, `copy-${i}`);
+    const awsVersion = existsSync(awsBin) ? (spawnSync(awsBin, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[0] ?? 'aws-cli') : null;
+    if (!awsVersion) log(`aws-cli: ${awsBin} not found (apt install awscli, or set AWS_CLI); skipped`);
+    // aws-cli neither verifies nor fsyncs; "+ sync" adds the flush to disk ours pays for.
+    const awsRun = (flush: boolean) => async () => {
+      if (!awsVersion) return null;
+      const dest = path.join(scratch, 'aws');
+      const r = spawnSync(awsBin, ['s3', 'cp', '--recursive', '--no-progress', '--only-show-errors', '--endpoint-url', server.endpoint, `s3://${BUCKET}/${s3Keys.revisionPrefix(MODEL, pub.revision)}`, dest], {
+        env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null' },
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(`aws s3 cp failed: ${r.stderr}`);
+      if (flush) spawnSync('sync');
+      await fs.rm(dest, { recursive: true, force: true });
+      return bytes;
+    };
+    const copyRun = async () => {
+      const dest = path.join(scratch, 'copy');
       await fs.mkdir(dest);
       for (const f of pub.manifest.files) await fs.copyFile(path.join(modelDir, f.path), path.join(dest, f.path));
       await fs.rm(dest, { recursive: true, force: true });
       return bytes;
-    });
-    rows.push(['local file copy (fs.copyFile)', copy]);
+    };
 
-    const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, best of ${runs}`];
-    for (const [name, rate] of rows) out.push(`  ${name.padEnd(58)} ${rate.toFixed(0).padStart(6)} MiB/s`);
-    // aws-cli does not fsync or hash: compare it with our no-fsync run too.
-    out.push(
-      `  ours/aws-cli        ${awsRate && awsSyncRate ? `${(oursNoSync / awsRate).toFixed(2)}× (no fsync vs aws), ${(oursBest / awsSyncRate).toFixed(2)}× (fsynced vs aws + sync)  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
+    const P = Number(a['part-mib']);
+    const C = Number(a.concurrency);
+    const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
+    type Kind = 'ours' | 'serving' | 'aws' | 'aws+sync' | 'other';
+    const variants: { name: string; kind: Kind; fn: () => Promise<number | null> }[] = [];
+    for (const [p, c] of combos) {
+      variants.push(
+        { name: `ours: sync, verified, fsynced (O_DIRECT) part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(p, c, true, `d${p}-${c}`) },
+        { name: `ours: same through the page cache part=${p}MiB c=${c}`, kind: 'other', fn: syncRun(p, c, false, `b${p}-${c}`) },
+        { name: `serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'serving', fn: () => socketFetchAll(cfg(p, c)) },
+      );
+    }
+    variants.push(
+      { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
+      { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
+      { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
+      { name: `aws-cli s3 cp --recursive + sync (${awsVersion ?? 'absent'})`, kind: 'aws+sync', fn: awsRun(true) },
+      { name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun },
     );
-    out.push(`  ours/serving-limit  ${((100 * oursBest) / rawBest).toFixed(0)}% fsynced, ${((100 * oursNoSync) / rawBest).toFixed(0)}% no fsync (target ≥ 80%)`);
+    // Interleaved rounds: every variant runs once per round, so drift in the machine's load
+    // lands on all of them alike; each reports its median.
+    const rates = variants.map(() => [] as number[]);
+    for (let round = 0; round < runs; round++) {
+      log(`round ${round + 1} of ${runs}`);
+      for (const [i, v] of variants.entries()) {
+        const r = await timed(v.name, v.fn);
+        if (r !== null) rates[i]!.push(r);
+      }
+    }
+    const rows = variants.map((v, i) => ({ ...v, rate: rates[i]!.length ? median(rates[i]!) : null }));
+    const bestOf = (k: Kind) => Math.max(0, ...rows.filter((r) => r.kind === k && r.rate !== null).map((r) => r.rate!));
+    const oursBest = bestOf('ours');
+    const rawBest = bestOf('serving');
+    const awsRate = bestOf('aws') || null;
+    const awsSyncRate = bestOf('aws+sync') || null;
+
+    const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds`];
+    for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${r.rate === null ? '   n/a' : r.rate.toFixed(0).padStart(6)} MiB/s`);
+    out.push(
+      `  ours/aws-cli        ${awsRate && awsSyncRate ? `${(oursBest / awsRate).toFixed(2)}× (vs aws-cli), ${(oursBest / awsSyncRate).toFixed(2)}× (vs aws-cli + sync)  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
+      `  ours/serving-limit  ${((100 * oursBest) / rawBest).toFixed(0)}% of the best serving-limit fetcher (target ≥ 80%)`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     s3.destroy();

@@ -14,7 +14,10 @@ import { ApiError } from '#shared/errors.ts';
 // Plain JS, evaluated as the worker's script: a .ts worker file would need a loader in every
 // runtime that imports this module (tsx, vitest, node).
 const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
+// Below the process's other threads (the engine, the HTTP loop): on Linux a nice value set with
+// pid 0 applies to the calling thread only. Raising it never needs privileges.
+if (workerData.nice > 0) { try { require('node:os').setPriority(workerData.nice); } catch {} }
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const jobs = new Map();
@@ -30,7 +33,7 @@ parentPort.on('message', (m) => {
   }
   if (!j) { j = { hash: createHash('sha256'), fd: null, error: null }; jobs.set(m.id, j); }
   if (m.op === 'data') {
-    if (!j.error) j.hash.update(slots.get(m.slot).subarray(0, m.length));
+    if (!j.error) j.hash.update(slots.get(m.slot).subarray(m.offset, m.offset + m.length));
     parentPort.postMessage({ op: 'free', slot: m.slot });
   } else if (m.op === 'update') {
     if (j.error) return;
@@ -55,13 +58,14 @@ parentPort.on('message', (m) => {
 export interface Hasher {
   /** A part buffer of `bufferBytes` from the pool (allocated when the pool is empty). */
   acquire(): Buffer;
-  /** Give back a buffer that will not be passed to `updateData`. */
+  /** Give back a buffer (or any window of one) that will not be passed to `updateData`. */
   release(buf: Buffer): void;
   /** Hash bytes [start, end) of `path` next, in order, for job `id` (read back from disk). */
   update(id: string, path: string, start: number, end: number): void;
   /**
-   * Hash the first `length` bytes of `buf` (from `acquire`) next for job `id`. The worker reads it
-   * in place and returns it to the pool afterwards: the caller must not touch it again.
+   * Hash the first `length` bytes of `buf` (a buffer from `acquire`, or a window into one) next for
+   * job `id`. The worker reads it in place and returns the pooled buffer afterwards: the caller
+   * must not touch it again.
    */
   updateData(id: string, buf: Buffer, length: number): void;
   /** The sha256 hex of everything fed to `id` so far; ends the job. */
@@ -77,15 +81,15 @@ export interface Hasher {
  * worker is done. (Transferring ArrayBuffers back and forth instead registered 16 MiB of new
  * external memory per part on each side, and V8 answered with a full GC per part.)
  */
-export function createHasher(o: { bufferBytes: number }): Hasher {
-  const worker = new Worker(WORKER_SOURCE, { eval: true });
+export function createHasher(o: { bufferBytes: number; nice?: number }): Hasher {
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: o.nice ?? 0 } });
   const waiting = new Map<string, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
   const slots: Buffer[] = [];
-  const slotOf = new WeakMap<Buffer, number>();
+  const slotOf = new WeakMap<ArrayBufferLike, number>();
   const free: number[] = [];
   let dead: Error | null = null;
   const slotFor = (buf: Buffer): number => {
-    const slot = slotOf.get(buf);
+    const slot = slotOf.get(buf.buffer);
     if (slot === undefined) throw new ApiError('internal_error', 'hasher: not a buffer from acquire()');
     return slot;
   };
@@ -113,7 +117,7 @@ export function createHasher(o: { bufferBytes: number }): Hasher {
       const sab = new SharedArrayBuffer(o.bufferBytes);
       const buf = Buffer.from(sab);
       const slot = slots.push(buf) - 1;
-      slotOf.set(buf, slot);
+      slotOf.set(sab, slot);
       worker.postMessage({ op: 'slot', slot, sab });
       return buf;
     },
@@ -126,7 +130,7 @@ export function createHasher(o: { bufferBytes: number }): Hasher {
     updateData(id, buf, length) {
       const slot = slotFor(buf);
       if (length === 0) return void free.push(slot);
-      worker.postMessage({ op: 'data', id, slot, length });
+      worker.postMessage({ op: 'data', id, slot, offset: buf.byteOffset, length });
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));

@@ -115,12 +115,13 @@ export async function setCurrent(l: StoreLayout, rev: string): Promise<void> {
 }
 
 /**
- * Remove half-written temp files a crash left behind (atomic-write temps, bundle imports). Part
+ * Remove half-written temp files a crash left behind (atomic-write temps, bundle imports, O_DIRECT
+ * probe files). Part
  * files and part maps stay: they are resume state. Call with the store lock held.
  */
 export async function cleanStaleTemp(l: StoreLayout): Promise<void> {
   for (const f of await fs.readdir(l.tmp).catch(() => [] as string[])) {
-    if (/\.tmp-\d+-[0-9a-f]+$/.test(f) || f.includes('.import-')) await fs.rm(path.join(l.tmp, f), { force: true });
+    if (/\.tmp-\d+-[0-9a-f]+$/.test(f) || f.includes('.import-') || f.startsWith('.direct-probe-')) await fs.rm(path.join(l.tmp, f), { force: true });
   }
 }
 

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { s3Keys, type Manifest } from '#shared/manifest.ts';
+import { DIRECT_ALIGN } from './direct-io.ts';
 import { createHasher } from './hasher.ts';
 import { downloadBlobs, type DownloadItem } from './download.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
@@ -38,6 +39,13 @@ const SyncOptions = z
      * { deep: true })` would notice. For nodes that re-sync from scratch on boot.
      */
     fsync: z.boolean().default(true),
+    /** O_DIRECT part writes where the filesystem supports them (direct-io.ts); false = page cache. */
+    directIo: z.boolean().default(true),
+    /**
+     * Nice value of the hashing thread (0–19). Hashing is most of a sync's CPU; a rolling update
+     * syncs while the engine serves, and the engine should win that contest. 0 = normal priority.
+     */
+    hashNice: z.number().int().min(0).max(19).default(10),
   })
   .refine((o) => (o.ref === undefined) !== (o.revision === undefined), { message: 'give exactly one of ref or revision', path: ['ref'] });
 
@@ -105,12 +113,13 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
         input.onProgress?.({ phase, revision, bytesDone, bytesTotal, filesTotal: manifest.files.length, filesMissing: missing.length });
       progress('download');
 
-      const hasher = createHasher({ bufferBytes: o.partSize });
+      // DIRECT_ALIGN of slack per buffer: room to start its O_DIRECT window on an aligned address.
+      const hasher = createHasher({ bufferBytes: o.partSize + DIRECT_ALIGN, nice: o.hashNice });
       let stats;
       try {
         stats = await downloadBlobs({
           s3, bucket: o.bucket, layout, items: missing, partSize: o.partSize, concurrency: o.concurrency,
-          retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher, fsync: o.fsync,
+          retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher, fsync: o.fsync, directIo: o.directIo,
           ...(signal ? { signal } : {}),
           onBytes: (n) => {
             bytesDone += n;

@@ -1,0 +1,87 @@
+/**
+ * O_DIRECT writes for downloaded parts (Node I/O), with buffered writes as the fallback.
+ *
+ * Why: on a 2-core node the S3 pull is CPU-bound, and a buffered write costs the kernel a copy of
+ * every byte into the page cache (measured ~0.4 ms of CPU per MiB, as much as receiving it), then
+ * writeback, then an fsync that waits for all of it. With O_DIRECT the device reads the part
+ * buffer itself (~0.07 ms/MiB here) and the final fsync only flushes metadata. The weights are
+ * read once at load, so skipping the page cache loses nothing worth keeping.
+ *
+ * O_DIRECT wants the memory address, file offset and length aligned to the device's logical block.
+ * JavaScript cannot ask for aligned memory or read a buffer's address, so each pooled part buffer
+ * carries 4 KiB of slack and its aligned start is found once by probing a scratch file. Anything
+ * unaligned (a file's last partial block) goes through the buffered handle of the same file.
+ * Filesystems without O_DIRECT (tmpfs) refuse the open: then every write is buffered.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+/** Alignment used for addresses, offsets and lengths (covers 512- and 4096-byte devices). */
+export const DIRECT_ALIGN = 4096;
+const O_DIRECT = fs.constants.O_DIRECT ?? 0;
+
+export interface DirectIo {
+  /** The `size`-byte aligned window of a pooled buffer (its slack absorbs the shift), or null if none works. */
+  window(buf: Buffer, size: number): Buffer | null;
+  /** A second handle on `file` that bypasses the page cache. */
+  open(file: string): Promise<fsp.FileHandle>;
+  close(): Promise<void>;
+}
+
+/** Direct I/O in `dir`'s filesystem, or null when the platform or filesystem lacks it. */
+export async function openDirectIo(dir: string): Promise<DirectIo | null> {
+  if (!O_DIRECT) return null;
+  const probeFile = path.join(dir, `.direct-probe-${process.pid}`);
+  let fd: number;
+  try {
+    fd = fs.openSync(probeFile, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DIRECT);
+  } catch {
+    await fsp.rm(probeFile, { force: true });
+    return null;
+  }
+  const offsets = new WeakMap<ArrayBufferLike, number | null>();
+  return {
+    window(buf, size) {
+      let off = offsets.get(buf.buffer);
+      if (off === undefined) {
+        off = probe(fd, buf, size);
+        offsets.set(buf.buffer, off);
+      }
+      return off === null ? null : buf.subarray(off, off + size);
+    },
+    open: (file) => fsp.open(file, fs.constants.O_RDWR | O_DIRECT),
+    async close() {
+      fs.closeSync(fd);
+      await fsp.rm(probeFile, { force: true });
+    },
+  };
+}
+
+/** The smallest offset into `buf` from which a direct write succeeds (the kernel says EINVAL otherwise). */
+function probe(fd: number, buf: Buffer, size: number): number | null {
+  for (let off = 0; off + size <= buf.length && off < DIRECT_ALIGN; off += 16) {
+    try {
+      fs.writeSync(fd, buf, off, DIRECT_ALIGN, 0);
+      return off;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EINVAL') return null;
+    }
+  }
+  return null;
+}
+
+/**
+ * Write `len` bytes of `buf` at file offset `pos`: the block-aligned body through `direct`, the
+ * rest (a file's unaligned tail) through the buffered `fh`. Without `direct`, 1 MiB buffered
+ * writes (single huge buffered writes made the kernel build large page-cache folios and stall in
+ * memory compaction: 16 MiB writes ran at 0.4–3.9 GiB/s, 1 MiB writes steadily at ~3.5 GiB/s).
+ */
+export async function writePart(fh: fsp.FileHandle, direct: fsp.FileHandle | null, buf: Buffer, len: number, pos: number): Promise<void> {
+  let off = 0;
+  if (direct && pos % DIRECT_ALIGN === 0) {
+    const body = len - (len % DIRECT_ALIGN);
+    while (off < body) off += (await direct.write(buf, off, body - off, pos + off)).bytesWritten;
+  }
+  while (off < len) off += (await fh.write(buf, off, Math.min(1024 * 1024, len - off), pos + off)).bytesWritten;
+}
