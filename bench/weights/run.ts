@@ -13,7 +13,8 @@
  * and prints the median MiB/s of each and the ratios ours/aws and ours/serving.
  *
  * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 3 --sweep (try part/concurrency
- * combinations for ours and the socket fetcher) --dir <scratch dir, default os.tmpdir()>.
+ * combinations for ours and the socket fetcher) --pin (server on core 0, clients on core 1: the
+ * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -32,7 +33,7 @@ const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
   options: {
     gib: { type: 'string', default: '1' }, files: { type: 'string', default: '4' }, 'part-mib': { type: 'string', default: '16' },
-    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, sweep: { type: 'boolean' }, dir: { type: 'string' },
+    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, sweep: { type: 'boolean' }, pin: { type: 'boolean' }, dir: { type: 'string' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -43,7 +44,8 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** The embedded S3 in a child process (the weights CLI's `s3` command). */
 async function startServer(dir: string): Promise<{ endpoint: string; stop: () => void }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET], {
+  const args = ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET];
+  const child = spawn(a.pin ? 'taskset' : process.execPath, a.pin ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const endpoint = await new Promise<string>((resolve, reject) => {
@@ -72,6 +74,9 @@ async function timed(label: string, fn: () => Promise<number | null>): Promise<n
 }
 
 async function main(): Promise<void> {
+  // --pin: the server on core 0, this process and every client it starts on core 1 — the view
+  // of an S3 endpoint on another host (no client CPU taken from the server).
+  if (a.pin && spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)]).status !== 0) throw new Error('--pin needs taskset (util-linux) and 2 cores');
   const scratch = await fs.mkdtemp(path.join(a.dir ?? os.tmpdir(), 'motif-bench-weights-'));
   const server = await startServer(path.join(scratch, 's3'));
   const s3 = createS3Client({ endpoint: server.endpoint, bucket: BUCKET, forcePathStyle: true, relaxedChecksums: true, credentials: { ...S3RVER_CREDENTIALS } });
@@ -152,7 +157,7 @@ async function main(): Promise<void> {
     const awsRate = bestOf('aws') || null;
     const awsSyncRate = bestOf('aws+sync') || null;
 
-    const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds`];
+    const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds${a.pin ? ', server pinned to core 0 and clients to core 1' : ', server and clients sharing the cores'}`];
     for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${r.rate === null ? '   n/a' : r.rate.toFixed(0).padStart(6)} MiB/s`);
     out.push(
       `  ours/aws-cli        ${awsRate && awsSyncRate ? `${(oursBest / awsRate).toFixed(2)}× (vs aws-cli), ${(oursBest / awsSyncRate).toFixed(2)}× (vs aws-cli + sync)  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,

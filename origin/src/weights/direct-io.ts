@@ -11,7 +11,7 @@
  * JavaScript cannot ask for aligned memory or read a buffer's address, so each pooled part buffer
  * carries 4 KiB of slack and its aligned start is found once by probing a scratch file. Anything
  * unaligned (a file's last partial block) goes through the buffered handle of the same file.
- * Filesystems without O_DIRECT (tmpfs) refuse the open: then every write is buffered.
+ * Filesystems without O_DIRECT refuse the open (EINVAL): then every write is buffered.
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -40,15 +40,20 @@ export async function openDirectIo(dir: string): Promise<DirectIo | null> {
     await fsp.rm(probeFile, { force: true });
     return null;
   }
-  const offsets = new WeakMap<ArrayBufferLike, number | null>();
+  // Per memory block: the offset from its start of one aligned address (alignment repeats every
+  // DIRECT_ALIGN bytes, so any view of the block can find its own aligned start from it).
+  const aligned = new WeakMap<ArrayBufferLike, number | null>();
   return {
     window(buf, size) {
-      let off = offsets.get(buf.buffer);
-      if (off === undefined) {
-        off = probe(fd, buf, size);
-        offsets.set(buf.buffer, off);
+      let abs = aligned.get(buf.buffer);
+      if (abs === undefined) {
+        const off = probe(fd, buf);
+        abs = off === null ? null : buf.byteOffset + off;
+        aligned.set(buf.buffer, abs);
       }
-      return off === null ? null : buf.subarray(off, off + size);
+      if (abs === null) return null;
+      const rel = (((abs - buf.byteOffset) % DIRECT_ALIGN) + DIRECT_ALIGN) % DIRECT_ALIGN;
+      return rel + size <= buf.length ? buf.subarray(rel, rel + size) : null;
     },
     open: (file) => fsp.open(file, fs.constants.O_RDWR | O_DIRECT),
     async close() {
@@ -59,8 +64,8 @@ export async function openDirectIo(dir: string): Promise<DirectIo | null> {
 }
 
 /** The smallest offset into `buf` from which a direct write succeeds (the kernel says EINVAL otherwise). */
-function probe(fd: number, buf: Buffer, size: number): number | null {
-  for (let off = 0; off + size <= buf.length && off < DIRECT_ALIGN; off += 16) {
+function probe(fd: number, buf: Buffer): number | null {
+  for (let off = 0; off + DIRECT_ALIGN <= buf.length && off < DIRECT_ALIGN; off += 16) {
     try {
       fs.writeSync(fd, buf, off, DIRECT_ALIGN, 0);
       return off;

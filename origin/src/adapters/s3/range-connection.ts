@@ -50,6 +50,7 @@ export class RangeConnection {
   private readonly scratch = Buffer.allocUnsafe(HEAD_LIMIT);
   private pending: Pending | null = null;
   private connected: Promise<void>;
+  private rejectConnected: (err: Error) => void = () => undefined;
   /** False once the connection must not be reused (closed, errored, protocol out of step). */
   alive = true;
 
@@ -64,7 +65,9 @@ export class RangeConnection {
     this.socket.setTimeout(timeoutMs, () => this.fail(new ConnectionError(`no data from ${t.host}:${t.port} for ${timeoutMs} ms`)));
     this.connected = new Promise((resolve, reject) => {
       this.socket.once(t.protocol === 'https:' ? 'secureConnect' : 'connect', () => resolve());
-      this.socket.once('error', reject);
+      // fail() settles it too: a socket destroyed without an error (abort, connect timeout)
+      // emits no 'error', and a request waiting to connect must not wait forever.
+      this.rejectConnected = reject;
     });
     this.connected.catch(() => undefined);
     this.socket.on('error', (err) => this.fail(new ConnectionError(err.message)));
@@ -182,6 +185,7 @@ export class RangeConnection {
 
   private fail(err: Error): void {
     this.alive = false;
+    this.rejectConnected(err);
     this.socket.destroy();
     const p = this.pending;
     this.pending = null;

@@ -68,15 +68,21 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
   };
 
   async function once(bucket: string, key: string, req: ReadRangeRequest, where: string, fresh: boolean): Promise<{ etag: string; size: number }> {
+    const aborted = () => new ApiError('client_closed_request', `Aborted: ${where}`, { cause: req.signal?.reason });
+    if (req.signal?.aborted) throw aborted();
     const loc = locate(config, bucket, key);
     const headers: Record<string, string> = { host: loc.hostHeader, range: `bytes=${req.start}-${req.end}` };
     if (req.ifMatch) headers['if-match'] = req.ifMatch;
-    const signed = await signer.sign({ method: 'GET', protocol: loc.protocol, hostname: loc.host, port: loc.port, path: loc.path, query: {}, headers });
+    // Signing resolves credentials (instance roles, SSO…): its failures are S3 errors too.
+    const signed = await signer
+      .sign({ method: 'GET', protocol: loc.protocol, hostname: loc.host, port: loc.port, path: loc.path, query: {}, headers })
+      .catch((err: unknown) => {
+        throw mapError(err, where);
+      });
     let head = `GET ${loc.path} HTTP/1.1\r\n`;
     for (const [k, v] of Object.entries(signed.headers)) head += `${k}: ${v}\r\n`;
     head += '\r\n';
-
-    req.signal?.throwIfAborted();
+    if (req.signal?.aborted) throw aborted();
     const { conn, reused } = fresh ? { conn: new RangeConnection(loc, timeoutMs), reused: false } : take(loc);
     let delivered = 0;
     const onBytes = (n: number) => {
@@ -88,6 +94,10 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
     try {
       const res = await conn.request(head, req.target, onBytes);
       give(loc, conn);
+      if (res.status === 200) {
+        // The whole object instead of the range: a store (or proxy) that ignores Range. Retrying won't help.
+        throw new ApiError('unprocessable_entity', `${where} ignored the Range header (HTTP 200 for bytes=${req.start}-${req.end}); ranged GETs are required`);
+      }
       if (res.status !== 206) throw statusError(res.status, res.errorBody ?? '', where);
       const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
       if (!cr || Number(cr[1]) !== req.start || Number(cr[2]) !== req.end) {
@@ -96,7 +106,7 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
       return { etag: res.headers['etag'] ?? '', size: Number(cr[3]) };
     } catch (err) {
       if (delivered > 0) req.onBytes?.(-delivered);
-      if (req.signal?.aborted) throw new ApiError('client_closed_request', `Aborted: ${where}`, { cause: err });
+      if (req.signal?.aborted) throw aborted();
       if (err instanceof ConnectionError) {
         // A pooled keep-alive connection the server had already closed: retry once on a new one.
         if (reused && delivered === 0) return once(bucket, key, req, where, true);
