@@ -17,7 +17,8 @@
  * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +44,7 @@ const runs = Math.max(1, Number(a.runs));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** The embedded S3 in a child process (the weights CLI's `s3` command). */
-async function startServer(dir: string): Promise<{ endpoint: string; stop: () => void }> {
+async function startServer(dir: string): Promise<{ endpoint: string; pid: number; stop: () => void }> {
   const args = ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET];
   const child = spawn(a.pin ? 'taskset' : process.execPath, a.pin ? ['-c', '0', process.execPath, ...args] : args, {
     cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
@@ -57,20 +58,51 @@ async function startServer(dir: string): Promise<{ endpoint: string; stop: () =>
     });
     child.on('exit', (code) => reject(new Error(`s3 server exited (${code})`)));
   });
-  return { endpoint, stop: () => child.kill('SIGTERM') };
+  return { endpoint, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 
-/** One timed transfer in MiB/s (or null when the tool is absent), after flushing earlier dirty pages. */
-async function timed(label: string, fn: () => Promise<number | null>): Promise<number | null> {
+/** CPU seconds of a process (user + system; with `children`, plus its waited-for children's). */
+function cpuSeconds(pid: number | 'self', children = false): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return Number.NaN; // not Linux: the CPU columns print n/a
+  }
+}
+
+interface Sample {
+  rate: number;
+  /** CPU milliseconds per MiB moved, of the client (this process and its children) and of the server. */
+  clientMs: number;
+  serverMs: number;
+}
+
+/** One timed transfer (or null when the tool is absent), after flushing earlier dirty pages. */
+async function timed(label: string, serverPid: number, fn: () => Promise<number | null>): Promise<Sample | null> {
   spawnSync('sync');
+  const c0 = cpuSeconds('self', true);
+  const s0 = cpuSeconds(serverPid);
   const t0 = performance.now();
   const bytes = await fn();
   if (bytes === null) return null;
-  const rate = bytes / MiB / ((performance.now() - t0) / 1000);
-  log(`  ${label}: ${rate.toFixed(0)} MiB/s`);
-  return rate;
+  const mib = bytes / MiB;
+  const sample = { rate: mib / ((performance.now() - t0) / 1000), clientMs: (1000 * (cpuSeconds('self', true) - c0)) / mib, serverMs: (1000 * (cpuSeconds(serverPid) - s0)) / mib };
+  log(`  ${label}: ${sample.rate.toFixed(0)} MiB/s (CPU ms/MiB: client ${sample.clientMs.toFixed(2)}, server ${sample.serverMs.toFixed(2)})`);
+  return sample;
+}
+
+/** CPU milliseconds per MiB of sha256 on one core, the floor of any verifying client. */
+function sha256MsPerMiB(): number {
+  const buf = Buffer.alloc(64 * MiB, 7);
+  const h = createHash('sha256');
+  const t0 = performance.now();
+  for (let i = 0; i < 4; i++) h.update(buf);
+  h.digest();
+  return (performance.now() - t0) / 256;
 }
 
 async function main(): Promise<void> {
@@ -142,15 +174,16 @@ async function main(): Promise<void> {
     );
     // Interleaved rounds: every variant runs once per round, so drift in the machine's load
     // lands on all of them alike; each reports its median.
-    const rates = variants.map(() => [] as number[]);
+    const samples = variants.map(() => [] as Sample[]);
     for (let round = 0; round < runs; round++) {
       log(`round ${round + 1} of ${runs}`);
       for (const [i, v] of variants.entries()) {
-        const r = await timed(v.name, v.fn);
-        if (r !== null) rates[i]!.push(r);
+        const r = await timed(v.name, server.pid, v.fn);
+        if (r !== null) samples[i]!.push(r);
       }
     }
-    const rows = variants.map((v, i) => ({ ...v, rate: rates[i]!.length ? median(rates[i]!) : null }));
+    const med = (i: number, k: keyof Sample) => (samples[i]!.length ? median(samples[i]!.map((x) => x[k])) : null);
+    const rows = variants.map((v, i) => ({ ...v, rate: med(i, 'rate'), clientMs: med(i, 'clientMs'), serverMs: med(i, 'serverMs') }));
     const bestOf = (k: Kind) => Math.max(0, ...rows.filter((r) => r.kind === k && r.rate !== null).map((r) => r.rate!));
     const oursBest = bestOf('ours');
     const rawBest = bestOf('serving');
@@ -158,11 +191,27 @@ async function main(): Promise<void> {
     const awsSyncRate = bestOf('aws+sync') || null;
 
     const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds${a.pin ? ', server pinned to core 0 and clients to core 1' : ', server and clients sharing the cores'}`];
-    for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${r.rate === null ? '   n/a' : r.rate.toFixed(0).padStart(6)} MiB/s`);
+    const num = (x: number | null, d: number, w: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d)).padStart(w);
+    out.push(`  ${''.padEnd(66)} ${'MiB/s'.padStart(6)}   CPU ms/MiB: client  server`);
+    for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${num(r.rate, 0, 6)}               ${num(r.clientMs, 2, 6)}  ${num(r.serverMs, 2, 6)}`);
     out.push(
       `  ours/aws-cli        ${awsRate && awsSyncRate ? `${(oursBest / awsRate).toFixed(2)}× (vs aws-cli), ${(oursBest / awsSyncRate).toFixed(2)}× (vs aws-cli + sync)  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
       `  ours/serving-limit  ${((100 * oursBest) / rawBest).toFixed(0)}% of the best serving-limit fetcher (target ≥ 80%)`,
     );
+    // What a verifying client could reach at best on this machine: it pays the cheapest fetcher's
+    // CPU, sha256 of every byte and the disk write (the local copy's CPU, which also reads), on the
+    // same cores as the server (or on its own core with --pin).
+    const ref = rows.filter((r) => r.kind === 'serving' && r.rate !== null).sort((x, y) => y.rate! - x.rate!)[0];
+    const disk = rows.find((r) => r.fn === copyRun)?.clientMs ?? 0;
+    if (ref && ref.clientMs !== null && ref.serverMs !== null && !Number.isNaN(ref.serverMs)) {
+      const sha = sha256MsPerMiB();
+      const clientFloor = ref.clientMs + sha + disk;
+      const ceiling = a.pin ? Math.min(1000 / ref.serverMs, 1000 / clientFloor) : (os.cpus().length * 1000) / (ref.serverMs + clientFloor);
+      out.push(
+        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)} + disk ${disk.toFixed(2)}); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
+        `                      that caps it near ${ceiling.toFixed(0)} MiB/s = ${Math.min(100, (100 * ceiling) / rawBest).toFixed(0)}% of the serving limit here`,
+      );
+    }
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     s3.destroy();
