@@ -204,6 +204,12 @@ describe('createRangeReader', () => {
     await expectCode(read(makeReader(s3.port), 10, 19).done, 'unprocessable_entity');
   });
 
+  it('names the region on a 301 PermanentRedirect instead of retrying it', async () => {
+    const s3 = await fakeS3((_, sock) => sock.write(s3Error('301 Moved Permanently', 'PermanentRedirect')));
+    const err = await expectCode(read(makeReader(s3.port), 0, 9).done, 'invalid_request_error');
+    expect(err.message).toMatch(/PermanentRedirect.*MOTIF_S3_REGION/);
+  });
+
   it('refuses a store that ignores Range (HTTP 200 with the whole object), without retrying', async () => {
     const s3 = await fakeS3((_, sock) => sock.write(raw('200 OK', { 'Content-Length': OBJ.length, ETag: '"e1"' }, OBJ)));
     const err = await expectCode(read(makeReader(s3.port), 10, 19).done, 'unprocessable_entity');

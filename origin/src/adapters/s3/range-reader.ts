@@ -132,6 +132,10 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
 function statusError(status: number, body: string, where: string): ApiError {
   const code = /<Code>([^<]{1,64})<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]{1,300})<\/Message>/.exec(body)?.[1];
+  if (status >= 300 && status < 400) {
+    // S3 answers a request sent to the wrong region's endpoint with 301 PermanentRedirect: not transient.
+    return new ApiError('invalid_request_error', `${where} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''} — check MOTIF_S3_REGION and MOTIF_S3_ENDPOINT`);
+  }
   return mapError({ name: code ?? `HTTP${status}`, message, $metadata: { httpStatusCode: status } }, where);
 }
 
