@@ -4,7 +4,7 @@
  * inverse decoders used by tests and by readers that want to check a file.
  */
 import { z } from 'zod';
-import { bf16ToF32, f16ToF32 } from '../engine/native/kernels/dtype.ts';
+import { bf16ToF32, f16ToF32, f32BitsToBf16 } from '../engine/native/kernels/dtype.ts';
 
 export const StorageDtype = z.enum(['F32', 'BF16', 'F16']);
 export type StorageDtype = z.infer<typeof StorageDtype>;
@@ -32,10 +32,8 @@ export function f32FromBits(bits: number): number {
 
 /** Round `x` (first to float32) to bfloat16 bits, nearest-even; NaN stays a quiet NaN. */
 export function toBf16Bits(x: number): number {
-  const b = f32Bits(x);
-  if ((b & 0x7f800000) === 0x7f800000 && (b & 0x007fffff) !== 0) return ((b >>> 16) | 0x0040) & 0xffff;
-  // Adding 0x7fff + lsb then truncating rounds half to even; overflow carries into the exponent (→ ±inf).
-  return ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) & 0xffff;
+  // The engine's encoder, so generated files and engine test fixtures round identically.
+  return f32BitsToBf16(f32Bits(x));
 }
 
 /** Round `x` (first to float32) to IEEE half-precision bits, nearest-even, with subnormals. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bf16ToF32, createF16Table, f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16, storedToF32 } from './dtype.ts';
+import { bf16ToF32, createF16Table, f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32BitsToBf16, f32ToF16, storedToF32 } from './dtype.ts';
 
 describe('16-bit conversions', () => {
   it.each([
@@ -22,6 +22,24 @@ describe('16-bit conversions', () => {
   it('bf16 encoding rounds to nearest even', () => {
     // 1 + 2^-8 is exactly between 1 and 1 + 2^-7: ties go to the even mantissa (1).
     expect([...f32ArrayToBf16(Float32Array.of(1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20))]).toEqual([0x3f80, 0x3f82, 0x3f81]);
+  });
+
+  it.each([
+    [0x3f808000, 0x3f80], // tie → even (down)
+    [0x3f818000, 0x3f82], // tie → even (up)
+    [0x7f7fffff, 0x7f80], // largest f32 overflows to +inf
+    [0xff7fffff, 0xff80], // … and to −inf
+    [0x7f800001, 0x7fc0], // signalling NaN comes out quiet
+    [0xff800001, 0xffc0], // NaN keeps its sign
+    [0x7fffffff, 0x7fff], // NaN payload's top bits kept, no rounding carry
+  ])('bf16 encoding of f32 bits %s → %s', (bits, out) => {
+    expect(f32BitsToBf16(bits)).toBe(out);
+  });
+
+  it('the array encoder is the scalar one element-wise', () => {
+    const src = Float32Array.of(0, -0, 1.5, -3.25, 1e-40, 3e38, Infinity, -Infinity, NaN);
+    const u32 = new Uint32Array(Float32Array.from(src).buffer);
+    expect([...f32ArrayToBf16(src)]).toEqual([...u32].map(f32BitsToBf16));
   });
 
   it.each([

@@ -28,17 +28,23 @@ export function bf16ToF32(bits: number): number {
   return sign * (1 + frac / 128) * 2 ** (exp - 127);
 }
 
+/**
+ * f32 bit pattern → bfloat16 bits, round to nearest even (what PyTorch's `.to(torch.bfloat16)`
+ * does); NaN stays NaN, made quiet. The one bf16 encoder: model-gen builds on it too.
+ */
+export function f32BitsToBf16(bits: number): number {
+  const u = bits >>> 0;
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x0040) & 0xffff;
+  // Adding 0x7fff + lsb then truncating rounds half to even; overflow carries into the exponent (→ ±inf).
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
 /** f32 values → bfloat16 bits, round to nearest even; NaN stays NaN. For tests and tools. */
 export function f32ArrayToBf16(src: Float32Array): Uint16Array {
   // Copy first: src may be a view whose byte offset is not 4-aligned for a Uint32Array view.
   const u32 = new Uint32Array(Float32Array.from(src).buffer);
   const out = new Uint16Array(src.length);
-  for (let i = 0; i < u32.length; i++) {
-    const u = u32[i]!;
-    out[i] = (u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0
-      ? ((u >>> 16) | 0x40) & 0xffff
-      : ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
-  }
+  for (let i = 0; i < u32.length; i++) out[i] = f32BitsToBf16(u32[i]!);
   return out;
 }
 
