@@ -22,6 +22,16 @@ import { mapLimit } from './pool.ts';
 import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
+/** Completed parts that may wait in memory ahead of a file's hashing cursor. */
+const HELD_AHEAD_PARTS = 4;
+
+/**
+ * Part buffers a download of `concurrency` connections needs: one per connection, plus room for
+ * parts waiting ahead of the hash cursor, being written, or queued for the hasher. The hasher's
+ * pool is capped at this (hasher.ts: fresh memory is expensive, and a cap is backpressure).
+ */
+export const partBuffersFor = (concurrency: number): number => concurrency + HELD_AHEAD_PARTS;
+
 export interface DownloadItem {
   path: string;
   key: string;
@@ -101,8 +111,9 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
   // Parts that land ahead of the hashing cursor wait in memory up to this budget; past it they
-  // are hashed from disk instead (e.g. while one slow part is being retried).
-  const mem = { held: 0, limit: 2 * o.concurrency * o.partSize };
+  // are hashed from disk instead (e.g. while one slow part is being retried), so one slow part
+  // never holds the whole buffer pool.
+  const mem = { held: 0, limit: HELD_AHEAD_PARTS * o.partSize };
   const direct = o.directIo === false ? null : await openDirectIo(o.layout.tmp);
   try {
     jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, direct, ctl.signal))));
@@ -203,7 +214,7 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
 
 async function fetchPart(o: DownloadOptions, direct: DirectIo | null, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<Buffer> {
   const len = p.end - p.start + 1;
-  const pooled = o.hasher.acquire();
+  const pooled = await o.hasher.acquire(signal);
   const buf = direct?.window(pooled, o.partSize) ?? pooled;
   await withRetry(
     async () => {

@@ -6,7 +6,11 @@
  * in memory is hashed in place from shared memory (no copy) and its buffer returns to the pool;
  * a part that is not (resumed, or beyond the memory budget) is read back from disk by the worker.
  * Reusing a fixed set of part buffers matters: allocating a fresh 16 MiB buffer per part made V8
- * collect garbage for a third of the main thread's time.
+ * collect garbage for a third of the main thread's time. Bounding that set matters as much: the
+ * first touch of fresh memory costs the kernel a zeroed page per 4 KiB (0.5–1.7 ms/MiB on these
+ * VMs, as much as sha256), and an unbounded pool grew to 40 buffers whenever hashing lagged, so
+ * page clearing took more CPU than hashing. With `maxBuffers`, a fetch waits for a buffer instead:
+ * a lagging hash slows the download (backpressure) rather than allocating around it.
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '#shared/errors.ts';
@@ -56,8 +60,14 @@ parentPort.on('message', (m) => {
 `;
 
 export interface Hasher {
-  /** A part buffer of `bufferBytes` from the pool (allocated when the pool is empty). */
-  acquire(): Buffer;
+  /**
+   * A part buffer of `bufferBytes` from the pool: a free one, a new one while fewer than
+   * `maxBuffers` exist, else the next one given back (waiters are served first come, first served,
+   * which keeps a downloader that acquires in file order free of deadlock).
+   */
+  acquire(signal?: AbortSignal): Promise<Buffer>;
+  /** Buffers allocated so far (the pool's high-water mark). */
+  readonly allocated: number;
   /** Give back a buffer (or any window of one) that will not be passed to `updateData`. */
   release(buf: Buffer): void;
   /** Hash bytes [start, end) of `path` next, in order, for job `id` (read back from disk). */
@@ -81,12 +91,25 @@ export interface Hasher {
  * worker is done. (Transferring ArrayBuffers back and forth instead registered 16 MiB of new
  * external memory per part on each side, and V8 answered with a full GC per part.)
  */
-export function createHasher(o: { bufferBytes: number; nice?: number }): Hasher {
+export function createHasher(o: { bufferBytes: number; maxBuffers?: number; nice?: number }): Hasher {
+  const maxBuffers = Math.max(1, o.maxBuffers ?? Number.POSITIVE_INFINITY);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: o.nice ?? 0 } });
   const waiting = new Map<string, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
   const slots: Buffer[] = [];
   const slotOf = new WeakMap<ArrayBufferLike, number>();
   const free: number[] = [];
+  const waiters: { resolve: (buf: Buffer) => void; reject: (e: unknown) => void; signal: AbortSignal | undefined; onAbort: () => void }[] = [];
+  // Every path that frees a slot comes here: hand it to the oldest waiter, or keep it.
+  const giveBack = (slot: number) => {
+    const w = waiters.shift();
+    if (!w) return void free.push(slot);
+    w.signal?.removeEventListener('abort', w.onAbort);
+    refresh();
+    w.resolve(slots[slot]!);
+  };
+  // Idle, the worker must not keep a finished CLI process alive; while a digest or a buffer it
+  // holds is awaited, it must (its reply may be the only event left to come).
+  const refresh = () => (waiting.size > 0 || waiters.length > 0 ? worker.ref() : worker.unref());
   let dead: Error | null = null;
   const slotFor = (buf: Buffer): number => {
     const slot = slotOf.get(buf.buffer);
@@ -94,10 +117,10 @@ export function createHasher(o: { bufferBytes: number; nice?: number }): Hasher 
     return slot;
   };
   worker.on('message', (m: { op: string; id: string; hex?: string; error?: string; slot?: number }) => {
-    if (m.op === 'free') return void free.push(m.slot!);
+    if (m.op === 'free') return giveBack(m.slot!);
     const w = waiting.get(m.id);
     waiting.delete(m.id);
-    if (waiting.size === 0) worker.unref();
+    refresh();
     if (!w) return;
     if (m.hex !== undefined) w.resolve(m.hex);
     else w.reject(new ApiError('internal_error', `Hashing failed: ${m.error}`));
@@ -106,30 +129,51 @@ export function createHasher(o: { bufferBytes: number; nice?: number }): Hasher 
     dead = err;
     for (const w of waiting.values()) w.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
     waiting.clear();
+    // Buffers handed to the dead worker never come back: nobody may wait for them.
+    for (const w of waiters.splice(0)) w.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
   });
-  // Idle, the worker must not keep a finished CLI process alive; while a digest is awaited it must.
   worker.unref();
   return {
-    acquire() {
+    get allocated() {
+      return slots.length;
+    },
+    acquire(signal) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));
+      // LIFO reuse: the most recently used buffer is the likeliest to be still in cache.
       const reuse = free.pop();
-      if (reuse !== undefined) return slots[reuse]!;
-      // The pool grows to the peak number of parts in flight (bounded by the downloader).
-      const sab = new SharedArrayBuffer(o.bufferBytes);
-      const buf = Buffer.from(sab);
-      const slot = slots.push(buf) - 1;
-      slotOf.set(sab, slot);
-      worker.postMessage({ op: 'slot', slot, sab });
-      return buf;
+      if (reuse !== undefined) return Promise.resolve(slots[reuse]!);
+      if (slots.length < maxBuffers) {
+        const sab = new SharedArrayBuffer(o.bufferBytes);
+        const buf = Buffer.from(sab);
+        const slot = slots.push(buf) - 1;
+        slotOf.set(sab, slot);
+        worker.postMessage({ op: 'slot', slot, sab });
+        return Promise.resolve(buf);
+      }
+      return new Promise<Buffer>((resolve, reject) => {
+        const w = {
+          resolve, reject, signal,
+          onAbort: () => {
+            waiters.splice(waiters.indexOf(w), 1);
+            refresh();
+            reject(signal!.reason);
+          },
+        };
+        signal?.addEventListener('abort', w.onAbort, { once: true });
+        waiters.push(w);
+        refresh();
+      });
     },
     release(buf) {
-      free.push(slotFor(buf));
+      giveBack(slotFor(buf));
     },
     update(id, path, start, end) {
       if (end > start) worker.postMessage({ op: 'update', id, path, start, end });
     },
     updateData(id, buf, length) {
       const slot = slotFor(buf);
-      if (length === 0) return void free.push(slot);
+      if (length === 0) return giveBack(slot);
       worker.postMessage({ op: 'data', id, slot, offset: buf.byteOffset, length });
     },
     digest(id) {
@@ -137,7 +181,7 @@ export function createHasher(o: { bufferBytes: number; nice?: number }): Hasher 
       if (waiting.has(id)) return Promise.reject(new ApiError('internal_error', `Hash job ${id} already awaited`));
       return new Promise((resolve, reject) => {
         waiting.set(id, { resolve, reject });
-        worker.ref();
+        refresh();
         worker.postMessage({ op: 'digest', id });
       });
     },

@@ -9,7 +9,7 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import { s3Keys, type Manifest } from '#shared/manifest.ts';
 import { DIRECT_ALIGN } from './direct-io.ts';
 import { createHasher } from './hasher.ts';
-import { downloadBlobs, type DownloadItem } from './download.ts';
+import { downloadBlobs, partBuffersFor, type DownloadItem } from './download.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
 import { fetchManifest, resolveRef } from './refs.ts';
@@ -114,7 +114,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
       progress('download');
 
       // DIRECT_ALIGN of slack per buffer: room to start its O_DIRECT window on an aligned address.
-      const hasher = createHasher({ bufferBytes: o.partSize + DIRECT_ALIGN, nice: o.hashNice });
+      const hasher = createHasher({ bufferBytes: o.partSize + DIRECT_ALIGN, maxBuffers: partBuffersFor(o.concurrency), nice: o.hashNice });
       let stats;
       try {
         stats = await downloadBlobs({
