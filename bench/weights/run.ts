@@ -8,16 +8,22 @@
  *                   fsynced, on disk (and the same through the page cache, for comparison)
  *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
- *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit
+ *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
+ *                   curl and the socket fetcher also run signed (SigV4, as every real S3 client
+ *                   must): the endpoint's limit for authenticated GETs, which is lower
  *   (d) local copy  fs.copyFile of the same bytes
- * and prints the median MiB/s of each and the ratios ours/aws and ours/serving.
+ * and prints the median MiB/s of each and the ratios ours/aws and ours/serving, each the median of
+ * the per-round ratios (the machine's speed drifts between rounds; a round's variants run
+ * back to back, so a ratio within a round is steadier than a ratio of medians).
  *
  * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 3 --sweep (try part/concurrency
  * combinations for ours and the socket fetcher) --pin (server on core 0, clients on core 1: the
  * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { SourceData } from '@smithy/types';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -59,6 +65,22 @@ async function startServer(dir: string): Promise<{ endpoint: string; pid: number
     child.on('exit', (code) => reject(new Error(`s3 server exited (${code})`)));
   });
   return { endpoint, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+}
+
+/** SigV4's hash port over node:crypto (HMAC when given a secret). */
+const bytesOf = (d: SourceData) =>
+  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
+class NodeSha256 {
+  private h: Hash | Hmac;
+  constructor(secret?: SourceData) {
+    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
+  }
+  update(data: SourceData): void {
+    this.h.update(bytesOf(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.h.digest());
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -123,6 +145,11 @@ async function main(): Promise<void> {
     const objects = pub.manifest.files.map((f) => ({ key: s3Keys.file(MODEL, pub.revision, f.path), size: f.size }));
 
     const cfg = (p: number, c: number) => ({ endpoint: server.endpoint, bucket: BUCKET, objects, partSize: p * MiB, concurrency: c });
+    const host = new URL(server.endpoint);
+    const signer = new SignatureV4({ credentials: { ...S3RVER_CREDENTIALS }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
+    const sign = async (p: string, range: string) =>
+      (await signer.sign({ method: 'GET', protocol: 'http:', hostname: host.hostname, port: Number(host.port), path: p, query: {}, headers: { host: host.host, range } })).headers;
+    const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign, curlAuth: { ...S3RVER_CREDENTIALS, region: 'us-east-1' } });
     const syncRun = (p: number, c: number, directIo: boolean, tag: string) => async () => {
       const store = path.join(scratch, `ours-${tag}`);
       const r = await syncModel({ s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
@@ -156,18 +183,20 @@ async function main(): Promise<void> {
     const P = Number(a['part-mib']);
     const C = Number(a.concurrency);
     const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
-    type Kind = 'ours' | 'serving' | 'aws' | 'aws+sync' | 'other';
+    type Kind = 'ours' | 'serving' | 'signed' | 'aws' | 'aws+sync' | 'other';
     const variants: { name: string; kind: Kind; fn: () => Promise<number | null> }[] = [];
     for (const [p, c] of combos) {
       variants.push(
         { name: `ours: sync, verified, fsynced (O_DIRECT) part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(p, c, true, `d${p}-${c}`) },
         { name: `ours: same through the page cache part=${p}MiB c=${c}`, kind: 'other', fn: syncRun(p, c, false, `b${p}-${c}`) },
         { name: `serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'serving', fn: () => socketFetchAll(cfg(p, c)) },
+        { name: `signed serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'signed', fn: () => socketFetchAll(signedCfg(p, c)) },
       );
     }
     variants.push(
       { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
       { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
+      { name: `signed serving limit: curl --aws-sigv4 part=${P}MiB c=${C}`, kind: 'signed', fn: async () => curlFetchAll(signedCfg(P, C)) },
       { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
       { name: `aws-cli s3 cp --recursive + sync (${awsVersion ?? 'absent'})`, kind: 'aws+sync', fn: awsRun(true) },
       { name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun },
@@ -175,18 +204,29 @@ async function main(): Promise<void> {
     // Interleaved rounds: every variant runs once per round, so drift in the machine's load
     // lands on all of them alike; each reports its median.
     const samples = variants.map(() => [] as Sample[]);
+    const rounds: (Sample | null)[][] = [];
     for (let round = 0; round < runs; round++) {
       log(`round ${round + 1} of ${runs}`);
+      const row: (Sample | null)[] = [];
       for (const [i, v] of variants.entries()) {
         const r = await timed(v.name, server.pid, v.fn);
+        row.push(r);
         if (r !== null) samples[i]!.push(r);
       }
+      rounds.push(row);
     }
+    // Per round: the best rate of a kind; then the median over rounds of ours / that.
+    const bestIn = (row: (Sample | null)[], k: Kind) => Math.max(0, ...row.flatMap((x, i) => (x && variants[i]!.kind === k ? [x.rate] : [])));
+    const pairedRatio = (k: Kind) => {
+      const rs = rounds.map((row) => bestIn(row, 'ours') / bestIn(row, k)).filter((x) => Number.isFinite(x) && x > 0);
+      return rs.length ? median(rs) : null;
+    };
     const med = (i: number, k: keyof Sample) => (samples[i]!.length ? median(samples[i]!.map((x) => x[k])) : null);
     const rows = variants.map((v, i) => ({ ...v, rate: med(i, 'rate'), clientMs: med(i, 'clientMs'), serverMs: med(i, 'serverMs') }));
     const bestOf = (k: Kind) => Math.max(0, ...rows.filter((r) => r.kind === k && r.rate !== null).map((r) => r.rate!));
     const oursBest = bestOf('ours');
     const rawBest = bestOf('serving');
+    const signedBest = bestOf('signed');
     const awsRate = bestOf('aws') || null;
     const awsSyncRate = bestOf('aws+sync') || null;
 
@@ -194,9 +234,12 @@ async function main(): Promise<void> {
     const num = (x: number | null, d: number, w: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d)).padStart(w);
     out.push(`  ${''.padEnd(66)} ${'MiB/s'.padStart(6)}   CPU ms/MiB: client  server`);
     for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${num(r.rate, 0, 6)}               ${num(r.clientMs, 2, 6)}  ${num(r.serverMs, 2, 6)}`);
+    const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(0)}%`);
+    const times = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
     out.push(
-      `  ours/aws-cli        ${awsRate && awsSyncRate ? `${(oursBest / awsRate).toFixed(2)}× (vs aws-cli), ${(oursBest / awsSyncRate).toFixed(2)}× (vs aws-cli + sync)  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
-      `  ours/serving-limit  ${((100 * oursBest) / rawBest).toFixed(0)}% of the best serving-limit fetcher (target ≥ 80%)`,
+      `  ratios: median over rounds of ours / the other in the same round (ratio of the medians in brackets)`,
+      `  ours/aws-cli        ${awsRate && awsSyncRate ? `${times(pairedRatio('aws'))} vs aws-cli [${times(oursBest / awsRate)}], ${times(pairedRatio('aws+sync'))} vs aws-cli + sync [${times(oursBest / awsSyncRate)}]  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
+      `  ours/serving-limit  ${pct(pairedRatio('serving'))} of the best anonymous fetcher [${pct(oursBest / rawBest)}]; ${pct(pairedRatio('signed'))} of the best signed fetcher [${pct(signedBest ? oursBest / signedBest : null)}]  (target ≥ 80%)`,
     );
     // What a verifying client could reach at best on this machine: it pays the cheapest fetcher's
     // CPU, sha256 of every byte and the disk write (the local copy's CPU, which also reads), on the
