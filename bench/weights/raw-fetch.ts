@@ -7,7 +7,7 @@
  *   - socket   bare keep-alive sockets, bodies read by `onread` into one scratch buffer per socket
  * The bench takes the best of them as the limit a downloader is measured against.
  *
- * Each also runs signed (`sign` given: SigV4 on every request, as any client of a real S3 must
+ * The socket fetcher also runs signed (`sign` given: SigV4 on every request, as any client of a real S3 must
  * send), because checking a signature is the endpoint's work, not the client's: s3rver spends
  * ~15% more CPU per MiB on signed ranged GETs, and a signing downloader cannot avoid that.
  */
@@ -31,8 +31,6 @@ export interface RawFetchInput {
   concurrency: number;
   /** Sign each request (SigV4): returns the request's header lines. Absent = anonymous GETs. */
   sign?: (path: string, range: string) => Promise<Record<string, string>>;
-  /** For curl's own SigV4 (`--aws-sigv4`): the access key, secret and region. */
-  curlAuth?: { accessKeyId: string; secretAccessKey: string; region: string };
 }
 
 interface Range {
@@ -144,8 +142,7 @@ export function curlFetchAll(o: RawFetchInput): number | null {
   const base = o.endpoint.replace(/\/+$/, '');
   fs.writeFileSync(cfg, ranges.map((r) => `url = "${base}${r.path}"\nrange = "${r.start}-${r.end}"\noutput = "/dev/null"\n`).join('next\n'));
   try {
-    const auth = o.curlAuth ? ['--aws-sigv4', `aws:amz:${o.curlAuth.region}:s3`, '--user', `${o.curlAuth.accessKeyId}:${o.curlAuth.secretAccessKey}`] : [];
-    const r = spawnSync('curl', ['--silent', '--show-error', '--fail', ...auth, '--parallel', '--parallel-max', String(o.concurrency), '--config', cfg], { encoding: 'utf8' });
+    const r = spawnSync('curl', ['--silent', '--show-error', '--fail', '--parallel', '--parallel-max', String(o.concurrency), '--config', cfg], { encoding: 'utf8' });
     if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if (r.status !== 0) throw new Error(`curl failed (${r.status}): ${r.stderr}`);
     return total(ranges);

@@ -9,7 +9,7 @@
  *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
  *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
- *                   curl and the socket fetcher also run signed (SigV4, as every real S3 client
+ *                   The socket fetcher also runs signed (SigV4, as every real S3 client
  *                   must): the endpoint's limit for authenticated GETs, which is lower
  *   (d) local copy  fs.copyFile of the same bytes
  * and prints the median MiB/s of each and the ratios ours/aws and ours/serving, each the median of
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     const signer = new SignatureV4({ credentials: { ...S3RVER_CREDENTIALS }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
     const sign = async (p: string, range: string) =>
       (await signer.sign({ method: 'GET', protocol: 'http:', hostname: host.hostname, port: Number(host.port), path: p, query: {}, headers: { host: host.host, range } })).headers;
-    const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign, curlAuth: { ...S3RVER_CREDENTIALS, region: 'us-east-1' } });
+    const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign });
     const syncRun = (p: number, c: number, directIo: boolean, tag: string) => async () => {
       const store = path.join(scratch, `ours-${tag}`);
       const r = await syncModel({ s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
@@ -196,7 +196,6 @@ async function main(): Promise<void> {
     variants.push(
       { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
       { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
-      { name: `signed serving limit: curl --aws-sigv4 part=${P}MiB c=${C}`, kind: 'signed', fn: async () => curlFetchAll(signedCfg(P, C)) },
       { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
       { name: `aws-cli s3 cp --recursive + sync (${awsVersion ?? 'absent'})`, kind: 'aws+sync', fn: awsRun(true) },
       { name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun },
