@@ -14,6 +14,13 @@ import net from 'node:net';
 import tls from 'node:tls';
 
 const HEAD_LIMIT = 64 * 1024;
+/**
+ * At most this much per socket read. Reads of everything queued (up to the whole part) let the
+ * receive window open in bursts; the sender then spent ~10% more CPU per MiB (s3rver on loopback,
+ * pinned to its own core: our reader alone reached 85% of a bare fetcher's rate, 90% with 1 MiB
+ * reads; the verifying sync went from 64% to 66%, medians of 5 paired rounds).
+ */
+const READ_CHUNK = 1024 * 1024;
 
 export interface RangeResponseHead {
   status: number;
@@ -92,7 +99,7 @@ export class RangeConnection {
 
   private nextBuffer(): Uint8Array {
     const p = this.pending;
-    if (p?.head?.status === 206 && p.got < p.want) return p.target.subarray(p.got, p.want);
+    if (p?.head?.status === 206 && p.got < p.want) return p.target.subarray(p.got, Math.min(p.want, p.got + READ_CHUNK));
     if (p?.head && p.head.status !== 206) return this.scratch.subarray(Math.min(p.got, HEAD_LIMIT - 1));
     // Reading the head (or idle: any byte arriving now is a protocol error, caught in onRead).
     return this.scratch.subarray(Math.min(p?.headLen ?? 0, HEAD_LIMIT - 1));

@@ -167,6 +167,18 @@ describe('createRangeReader', () => {
     expect(got.calls).toBeGreaterThan(1);
   });
 
+  it('lands a body larger than one socket read (1 MiB) intact, a read at a time', async () => {
+    const big = randomBytes(3 * 1024 * 1024 + 5);
+    const s3 = await fakeS3((_req, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const target = new Uint8Array(big.length);
+    const sizes: number[] = [];
+    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, target, onBytes: (n) => sizes.push(n) }, WHERE);
+    await expect(within(done, 5000)).resolves.toEqual({ etag: '"e1"', size: big.length });
+    expect(Buffer.from(target).equals(big)).toBe(true);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(big.length);
+  });
+
   it('reuses one keep-alive connection for sequential reads', async () => {
     const s3 = await fakeS3(serve);
     const reader = makeReader(s3.port);
