@@ -7,9 +7,9 @@
  *   - socket   bare keep-alive sockets, bodies read by `onread` into one scratch buffer per socket
  * The bench takes the best of them as the limit a downloader is measured against.
  *
- * The socket fetcher also runs signed (`sign` given: SigV4 on every request, as any client of a real S3 must
- * send), because checking a signature is the endpoint's work, not the client's: s3rver spends
- * ~15% more CPU per MiB on signed ranged GETs, and a signing downloader cannot avoid that.
+ * The socket fetcher also runs signed (`sign` given: SigV4 on every request, as any client of a
+ * real S3 must send), because checking a signature is the endpoint's work that a signing
+ * downloader cannot avoid (against s3rver here it measured within noise of anonymous GETs).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -10,7 +10,7 @@
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
  *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
  *                   The socket fetcher also runs signed (SigV4, as every real S3 client
- *                   must): the endpoint's limit for authenticated GETs, which is lower
+ *                   must): the endpoint's limit for authenticated GETs
  *   (d) local copy  fs.copyFile of the same bytes
  * and prints the median MiB/s of each and the ratios ours/aws and ours/serving, each the median of
  * the per-round ratios (the machine's speed drifts between rounds; a round's variants run
@@ -21,9 +21,8 @@
  * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -31,6 +30,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { s3Keys } from '#shared/manifest.ts';
 import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
+import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { syncModel } from '../../origin/src/weights/sync.ts';
 import { generateRandomModel } from './gen-model.ts';
@@ -65,22 +65,6 @@ async function startServer(dir: string): Promise<{ endpoint: string; pid: number
     child.on('exit', (code) => reject(new Error(`s3 server exited (${code})`)));
   });
   return { endpoint, pid: child.pid!, stop: () => child.kill('SIGTERM') };
-}
-
-/** SigV4's hash port over node:crypto (HMAC when given a secret). */
-const bytesOf = (d: SourceData) =>
-  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d);
-class NodeSha256 {
-  private h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytesOf(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.h.digest());
-  }
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;

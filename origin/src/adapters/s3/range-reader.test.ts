@@ -5,26 +5,12 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Checksum, SourceData } from '@smithy/types';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import type { ReadRangeRequest } from '../../weights/object-store.ts';
 import { parseS3Config } from './config.ts';
+import { NodeSha256 } from './node-sha256.ts';
 import { createRangeReader, locate, type RangeReader } from './range-reader.ts';
-
-// @smithy/hash-node is not installed here: a minimal sha256/HMAC-sha256 Checksum on node:crypto.
-const bytes = (d: SourceData) => (typeof d === 'string' ? Buffer.from(d) : ArrayBuffer.isView(d) ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
-class Sha256 implements Checksum {
-  private readonly secret: SourceData | undefined;
-  private h;
-  constructor(secret?: SourceData) {
-    this.secret = secret;
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update = (chunk: SourceData) => void this.h.update(bytes(chunk));
-  digest = async () => new Uint8Array(this.h.digest());
-  reset = () => void (this.h = new Sha256(this.secret).h);
-}
 
 interface Seen { line: string; headers: Record<string, string>; conn: number }
 type Reply = (req: Seen, sock: net.Socket, n: number) => unknown;
@@ -73,7 +59,7 @@ function makeReader(port: number, opts: { timeoutMs?: number; protocol?: string 
   const config = parseS3Config({
     endpoint: `${opts.protocol ?? 'http'}://127.0.0.1:${port}`, bucket: 'bkt', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
   });
-  const reader = createRangeReader(config, { credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: 'SK' }), sha256: Sha256, timeoutMs: opts.timeoutMs ?? 3000 });
+  const reader = createRangeReader(config, { credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: 'SK' }), sha256: NodeSha256, timeoutMs: opts.timeoutMs ?? 3000 });
   cleanup.push(() => reader.destroy());
   return reader;
 }
