@@ -2,16 +2,37 @@
  * The content-addressed weights manifest (DESIGN §6) and the S3 layout it lives in.
  * A revision id is derived from the file list (paths, sizes, hashes), so identical content always
  * gets the same id and a revision is immutable.
+ *
+ * `parts` (optional, beyond DESIGN's minimal entry) lists the sha256 of each fixed-size part of a
+ * file. A downloader can then verify every ranged GET as it lands, in any order, instead of
+ * hashing the whole file in order behind the download. The part hashes are bound into the
+ * revision id like the file hash, so a manifest cannot be edited in place without changing its id.
+ * Entries without `parts` (any DESIGN-conformant publisher) are verified by the whole-file sha256.
  */
 import { z } from 'zod';
 import { sha256Hex } from './signing.ts';
 
-export const ManifestFile = z.object({
-  path: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must be relative without ..'),
-  size: z.number().int().min(0),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  etag: z.string().optional(),
+const Sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const FileParts = z.object({
+  /** Bytes per part (the last part is shorter). */
+  size: z.number().int().min(4096),
+  sha256: z.array(Sha256),
 });
+export type FileParts = z.infer<typeof FileParts>;
+
+export const ManifestFile = z
+  .object({
+    path: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must be relative without ..'),
+    size: z.number().int().min(0),
+    sha256: Sha256,
+    etag: z.string().optional(),
+    parts: FileParts.optional(),
+  })
+  .refine((f) => f.parts === undefined || f.parts.sha256.length === partCount(f.size, f.parts.size), {
+    message: 'parts.sha256 must hold one hash per part (ceil(size / parts.size))',
+    path: ['parts'],
+  });
 export type ManifestFile = z.infer<typeof ManifestFile>;
 
 export const Manifest = z.object({
@@ -23,9 +44,19 @@ export const Manifest = z.object({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
-/** Revision id = first 16 hex of sha256 over the sorted "path\tsize\tsha256" lines. */
-export async function revisionId(files: readonly Pick<ManifestFile, 'path' | 'size' | 'sha256'>[]): Promise<string> {
-  const lines = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((f) => `${f.path}\t${f.size}\t${f.sha256}`);
+/** Parts of `partSize` bytes in a `size`-byte file (0 for an empty file). */
+export function partCount(size: number, partSize: number): number {
+  return Math.ceil(size / partSize);
+}
+
+/**
+ * Revision id = first 16 hex of sha256 over the sorted "path\tsize\tsha256" lines; a file with
+ * part hashes adds "\t<part size>\t<hash>,<hash>,…" to its line.
+ */
+export async function revisionId(files: readonly Pick<ManifestFile, 'path' | 'size' | 'sha256' | 'parts'>[]): Promise<string> {
+  const lines = [...files]
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((f) => `${f.path}\t${f.size}\t${f.sha256}${f.parts ? `\t${f.parts.size}\t${f.parts.sha256.join(',')}` : ''}`);
   return (await sha256Hex(lines.join('\n'))).slice(0, 16);
 }
 

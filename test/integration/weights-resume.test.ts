@@ -41,7 +41,7 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'model-00001-of-00002.safetensors'), safetensors(100 * MiB + 3));
   await fs.writeFile(path.join(dir, 'model-00002-of-00002.safetensors'), safetensors(90 * MiB + 11));
   await fs.writeFile(path.join(dir, 'config.json'), '{"model_type":"motif"}');
-  pub = await publishModel({ s3, bucket: 'resume', model: 'big', fromDir: dir, ref: 'stable' });
+  pub = await publishModel({ s3, bucket: 'resume', model: 'big', fromDir: dir, ref: 'stable', hashPartSize: PART });
   total = pub.manifest.files.reduce((a, f) => a + f.size, 0);
 });
 

@@ -16,9 +16,10 @@ import { listRemote } from '../weights/refs.ts';
 import { syncModel } from '../weights/sync.ts';
 
 const USAGE = `usage: npm run weights -- <command> [options]
-  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--json]
+  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--json]
+          (--verify-part-mib: the parts a sync fetches and verifies as they land; 0 = whole-file sha256 only)
   sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8]
-          [--no-activate] [--json]
+          [--no-activate] [--json]   (--part-size-mib: for files the manifest lists no part hashes for)
   gc      [--model <id> | --store <dir>] [--keep <rev,...>] [--purge-partial] [--dry-run]
   ls      [--model <id>] [--store <dir>]
   export  --model <id> --rev <rev> [--store <dir>] <file.tar>
@@ -39,7 +40,7 @@ const { values: a, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     from: { type: 'string' }, model: { type: 'string' }, ref: { type: 'string' }, rev: { type: 'string' },
-    store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' },
+    store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' }, 'verify-part-mib': { type: 'string' },
     'no-activate': { type: 'boolean' }, json: { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' },
     'dry-run': { type: 'boolean' }, endpoint: { type: 'string' }, bucket: { type: 'string' },
     port: { type: 'string' }, 's3-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
         const r = await publishModel({
           s3, bucket, model: need('model'), fromDir: need('from'), ...(a.ref ? { ref: a.ref } : {}),
           ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
+          ...(a['verify-part-mib'] !== undefined ? { hashPartSize: int('verify-part-mib') === 0 ? null : int('verify-part-mib')! * 1024 * 1024 } : {}),
           onProgress: (e) => {
             if (e.phase === 'upload') p.update(e.bytesDone, e.bytesTotal);
           },

@@ -1,52 +1,60 @@
-import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHasher, type Hasher } from './hasher.ts';
 
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let h: Hasher | null = null;
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hasher-'));
+});
 afterEach(async () => {
   await h?.close();
   h = null;
+  await fs.rm(dir, { recursive: true, force: true });
 });
 
-describe('hasher buffer pool', () => {
-  it('never allocates past maxBuffers: acquire waits for a buffer the worker gives back, first come first served', async () => {
-    h = createHasher({ bufferBytes: 1024, maxBuffers: 2 });
-    const a = await h.acquire();
-    const b = await h.acquire();
-    const order: string[] = [];
-    const third = h.acquire().then((buf) => (order.push('third'), buf));
-    const fourth = h.acquire().then((buf) => (order.push('fourth'), buf));
-    expect(h.allocated).toBe(2);
-    // Hashing `a` hands its buffer back from the worker: the oldest waiter gets it.
-    a.fill(1, 0, 100);
-    h.updateData('job', a, 100);
-    const c = await third;
-    expect(c).toBe(a);
-    h.release(b);
-    expect(await fourth).toBe(b);
-    expect(order).toEqual(['third', 'fourth']);
-    expect(h.allocated).toBe(2);
-    expect(await h.digest('job')).toBe(createHash('sha256').update(Buffer.alloc(100, 1)).digest('hex'));
+describe('hasher (ranges read back from disk)', () => {
+  it('hashes ranges fed in order, several jobs interleaved', async () => {
+    const bytes = randomBytes(3 * 1024 * 1024 + 17);
+    const file = path.join(dir, 'f');
+    await fs.writeFile(file, bytes);
+    h = createHasher({ nice: 5 });
+    const cut = 1024 * 1024 + 5;
+    h.update('whole', file, 0, cut);
+    h.update('tail', file, cut, bytes.length);
+    h.update('whole', file, cut, bytes.length);
+    expect(await h.digest('tail')).toBe(sha(bytes.subarray(cut)));
+    expect(await h.digest('whole')).toBe(sha(bytes));
+    // An empty range adds nothing; a job that got nothing digests the empty string.
+    h.update('none', file, 7, 7);
+    expect(await h.digest('none')).toBe(sha(Buffer.alloc(0)));
   });
 
-  it('an aborted wait rejects and does not take a buffer from the next waiter', async () => {
-    h = createHasher({ bufferBytes: 64, maxBuffers: 1 });
-    const a = await h.acquire();
-    const ctl = new AbortController();
-    const cancelled = h.acquire(ctl.signal);
-    const next = h.acquire();
-    ctl.abort(new Error('stop'));
-    await expect(cancelled).rejects.toThrow('stop');
-    h.release(a);
-    expect(await next).toBe(a);
-    await expect(h.acquire(ctl.signal)).rejects.toThrow('stop');
+  it('reports a range past the end of the file or a missing file as an error', async () => {
+    const file = path.join(dir, 'short');
+    await fs.writeFile(file, 'abc');
+    h = createHasher();
+    h.update('past', file, 0, 10);
+    await expect(h.digest('past')).rejects.toThrow(/Hashing failed: unexpected end of file/);
+    h.update('gone', path.join(dir, 'missing'), 0, 10);
+    await expect(h.digest('gone')).rejects.toMatchObject({ code: 'internal_error' });
   });
 
-  it('a buffer held by the worker comes back to the one waiting for it', async () => {
-    h = createHasher({ bufferBytes: 1 << 20, maxBuffers: 1 });
-    const a = await h.acquire();
-    h.updateData('big', a, a.length);
-    expect(await h.acquire()).toBe(a);
-    expect(await h.digest('big')).toMatch(/^[0-9a-f]{64}$/);
+  it('refuses a second wait on the same job, and a dropped job starts afresh', async () => {
+    const file = path.join(dir, 'f');
+    await fs.writeFile(file, 'hello world');
+    h = createHasher();
+    h.update('j', file, 0, 5);
+    const first = h.digest('j');
+    await expect(h.digest('j')).rejects.toThrow(/already awaited/);
+    expect(await first).toBe(sha(Buffer.from('hello')));
+    h.update('d', file, 0, 5);
+    h.drop('d');
+    h.update('d', file, 6, 11);
+    expect(await h.digest('d')).toBe(sha(Buffer.from('world')));
   });
 });

@@ -1,16 +1,12 @@
 /**
- * Whole-file sha256 off the main thread, plus the pool of part buffers that feed it.
+ * sha256 of byte ranges read back from disk, off the main thread (Node I/O).
  *
- * Parts of a file land out of order; the downloader feeds the hasher in file order as the
- * completed prefix grows, so hashing overlaps the download instead of following it. A part still
- * in memory is hashed in place from shared memory (no copy) and its buffer returns to the pool;
- * a part that is not (resumed, or beyond the memory budget) is read back from disk by the worker.
- * Reusing a fixed set of part buffers matters: allocating a fresh 16 MiB buffer per part made V8
- * collect garbage for a third of the main thread's time. Bounding that set matters as much: the
- * first touch of fresh memory costs the kernel a zeroed page per 4 KiB (0.5–1.7 ms/MiB on these
- * VMs, as much as sha256), and an unbounded pool grew to 40 buffers whenever hashing lagged, so
- * page clearing took more CPU than hashing. With `maxBuffers`, a fetch waits for a buffer instead:
- * a lagging hash slows the download (backpressure) rather than allocating around it.
+ * Parts a manifest lists hashes for are hashed as they arrive (part-sink.ts). This worker hashes
+ * what is already on disk instead: parts kept from an interrupted run (re-verified before they
+ * are trusted: a crash can tear the last writes), and files whose manifest entry has only a
+ * whole-file sha256 — fed in file order as their completed prefix grows, so the digest is ready
+ * moments after the last byte. Those files are written through the page cache, so the read back
+ * is a memory copy, not a disk read.
  */
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '#shared/errors.ts';
@@ -25,10 +21,8 @@ if (workerData.nice > 0) { try { require('node:os').setPriority(workerData.nice)
 const { createHash } = require('node:crypto');
 const fs = require('node:fs');
 const jobs = new Map();
-const slots = new Map();
-const buf = Buffer.allocUnsafe(4 << 20);
+const buf = Buffer.allocUnsafe(1 << 20);
 parentPort.on('message', (m) => {
-  if (m.op === 'slot') { slots.set(m.slot, new Uint8Array(m.sab)); return; }
   let j = jobs.get(m.id);
   if (m.op === 'drop') {
     if (j && j.fd !== null) fs.closeSync(j.fd);
@@ -36,10 +30,7 @@ parentPort.on('message', (m) => {
     return;
   }
   if (!j) { j = { hash: createHash('sha256'), fd: null, error: null }; jobs.set(m.id, j); }
-  if (m.op === 'data') {
-    if (!j.error) j.hash.update(slots.get(m.slot).subarray(m.offset, m.offset + m.length));
-    parentPort.postMessage({ op: 'free', slot: m.slot });
-  } else if (m.op === 'update') {
+  if (m.op === 'update') {
     if (j.error) return;
     try {
       if (j.fd === null) j.fd = fs.openSync(m.path, 'r');
@@ -60,24 +51,8 @@ parentPort.on('message', (m) => {
 `;
 
 export interface Hasher {
-  /**
-   * A part buffer of `bufferBytes` from the pool: a free one, a new one while fewer than
-   * `maxBuffers` exist, else the next one given back (waiters are served first come, first served,
-   * which keeps a downloader that acquires in file order free of deadlock).
-   */
-  acquire(signal?: AbortSignal): Promise<Buffer>;
-  /** Buffers allocated so far (the pool's high-water mark). */
-  readonly allocated: number;
-  /** Give back a buffer (or any window of one) that will not be passed to `updateData`. */
-  release(buf: Buffer): void;
-  /** Hash bytes [start, end) of `path` next, in order, for job `id` (read back from disk). */
+  /** Hash bytes [start, end) of `path` next, in order, for job `id`. */
   update(id: string, path: string, start: number, end: number): void;
-  /**
-   * Hash the first `length` bytes of `buf` (a buffer from `acquire`, or a window into one) next for
-   * job `id`. The worker reads it in place and returns the pooled buffer afterwards: the caller
-   * must not touch it again.
-   */
-  updateData(id: string, buf: Buffer, length: number): void;
   /** The sha256 hex of everything fed to `id` so far; ends the job. */
   digest(id: string): Promise<string>;
   /** Forget a job (its file is being discarded). */
@@ -85,39 +60,15 @@ export interface Hasher {
   close(): Promise<void>;
 }
 
-/**
- * Start a hashing worker. Part buffers live in SharedArrayBuffers shared with the worker once:
- * handing a part over is a message with a slot number, and the slot returns to the pool when the
- * worker is done. (Transferring ArrayBuffers back and forth instead registered 16 MiB of new
- * external memory per part on each side, and V8 answered with a full GC per part.)
- */
-export function createHasher(o: { bufferBytes: number; maxBuffers?: number; nice?: number }): Hasher {
-  const maxBuffers = Math.max(1, o.maxBuffers ?? Number.POSITIVE_INFINITY);
+/** Start a hashing worker; `nice` lowers its priority (Linux: per thread). */
+export function createHasher(o: { nice?: number } = {}): Hasher {
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: o.nice ?? 0 } });
   const waiting = new Map<string, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
-  const slots: Buffer[] = [];
-  const slotOf = new WeakMap<ArrayBufferLike, number>();
-  const free: number[] = [];
-  const waiters: { resolve: (buf: Buffer) => void; reject: (e: unknown) => void; signal: AbortSignal | undefined; onAbort: () => void }[] = [];
-  // Every path that frees a slot comes here: hand it to the oldest waiter, or keep it.
-  const giveBack = (slot: number) => {
-    const w = waiters.shift();
-    if (!w) return void free.push(slot);
-    w.signal?.removeEventListener('abort', w.onAbort);
-    refresh();
-    w.resolve(slots[slot]!);
-  };
-  // Idle, the worker must not keep a finished CLI process alive; while a digest or a buffer it
-  // holds is awaited, it must (its reply may be the only event left to come).
-  const refresh = () => (waiting.size > 0 || waiters.length > 0 ? worker.ref() : worker.unref());
+  // Idle, the worker must not keep a finished CLI process alive; while a digest is awaited it
+  // must (its reply may be the only event left to come).
+  const refresh = () => (waiting.size > 0 ? worker.ref() : worker.unref());
   let dead: Error | null = null;
-  const slotFor = (buf: Buffer): number => {
-    const slot = slotOf.get(buf.buffer);
-    if (slot === undefined) throw new ApiError('internal_error', 'hasher: not a buffer from acquire()');
-    return slot;
-  };
-  worker.on('message', (m: { op: string; id: string; hex?: string; error?: string; slot?: number }) => {
-    if (m.op === 'free') return giveBack(m.slot!);
+  worker.on('message', (m: { op: string; id: string; hex?: string; error?: string }) => {
     const w = waiting.get(m.id);
     waiting.delete(m.id);
     refresh();
@@ -129,52 +80,11 @@ export function createHasher(o: { bufferBytes: number; maxBuffers?: number; nice
     dead = err;
     for (const w of waiting.values()) w.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
     waiting.clear();
-    // Buffers handed to the dead worker never come back: nobody may wait for them.
-    for (const w of waiters.splice(0)) w.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
   });
   worker.unref();
   return {
-    get allocated() {
-      return slots.length;
-    },
-    acquire(signal) {
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));
-      // LIFO reuse: the most recently used buffer is the likeliest to be still in cache.
-      const reuse = free.pop();
-      if (reuse !== undefined) return Promise.resolve(slots[reuse]!);
-      if (slots.length < maxBuffers) {
-        const sab = new SharedArrayBuffer(o.bufferBytes);
-        const buf = Buffer.from(sab);
-        const slot = slots.push(buf) - 1;
-        slotOf.set(sab, slot);
-        worker.postMessage({ op: 'slot', slot, sab });
-        return Promise.resolve(buf);
-      }
-      return new Promise<Buffer>((resolve, reject) => {
-        const w = {
-          resolve, reject, signal,
-          onAbort: () => {
-            waiters.splice(waiters.indexOf(w), 1);
-            refresh();
-            reject(signal!.reason);
-          },
-        };
-        signal?.addEventListener('abort', w.onAbort, { once: true });
-        waiters.push(w);
-        refresh();
-      });
-    },
-    release(buf) {
-      giveBack(slotFor(buf));
-    },
     update(id, path, start, end) {
       if (end > start) worker.postMessage({ op: 'update', id, path, start, end });
-    },
-    updateData(id, buf, length) {
-      const slot = slotFor(buf);
-      if (length === 0) return giveBack(slot);
-      worker.postMessage({ op: 'data', id, slot, offset: buf.byteOffset, length });
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));

@@ -1,12 +1,13 @@
 /**
  * Local file helpers for publish and sync (Node I/O): walking a model directory, streaming
- * sha256, and reading a safetensors header off disk for validation.
+ * sha256 (whole file and per part), and reading a safetensors header off disk for validation.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
+import type { FileParts } from '#shared/manifest.ts';
 import { headerLength, validateHeader, type SafetensorsHeader } from './safetensors.ts';
 
 export interface LocalFile {
@@ -47,12 +48,37 @@ export async function walkModelDir(dir: string): Promise<LocalFile[]> {
 
 /** sha256 (hex) of a file, streamed; `onBytes` sees each chunk's length (progress). */
 export async function sha256File(abs: string, onBytes?: (n: number) => void): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(abs, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    onBytes?.((chunk as Buffer).length);
+  return (await hashFile(abs, null, onBytes)).sha256;
+}
+
+/**
+ * One read of a file for its sha256 and, with `partSize`, the sha256 of each `partSize`-byte part
+ * (the manifest's `parts`, DESIGN §6 plus per-part verification). A chunk that straddles a part
+ * boundary is split between the two part hashes.
+ */
+export async function hashFile(abs: string, partSize: number | null, onBytes?: (n: number) => void): Promise<{ sha256: string; parts?: FileParts }> {
+  const whole = createHash('sha256');
+  const parts: string[] = [];
+  let part = createHash('sha256');
+  let inPart = 0;
+  for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 })) {
+    const chunk = c as Buffer;
+    whole.update(chunk);
+    for (let off = 0; partSize !== null && off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, partSize - inPart);
+      part.update(chunk.subarray(off, off + n));
+      off += n;
+      inPart += n;
+      if (inPart === partSize) {
+        parts.push(part.digest('hex'));
+        part = createHash('sha256');
+        inPart = 0;
+      }
+    }
+    onBytes?.(chunk.length);
   }
-  return h.digest('hex');
+  if (inPart > 0) parts.push(part.digest('hex'));
+  return partSize === null ? { sha256: whole.digest('hex') } : { sha256: whole.digest('hex'), parts: { size: partSize, sha256: parts } };
 }
 
 /** True for files the safetensors checks apply to. */

@@ -6,10 +6,13 @@
 import { createHash } from 'node:crypto';
 import { ApiError } from '#shared/errors.ts';
 import type { ListResult, ObjectHead, ObjectStore, RangeRequest, ReadRangeRequest, RangeResult, UploadRequest } from './object-store.ts';
-import { objectUrl, sameEtag } from './object-store.ts';
+import { copyIntoSink, objectUrl, sameEtag } from './object-store.ts';
 
-/** What to do to one ranged GET: fail before any byte, or cut the body after `after` bytes. */
-export type RangeFault = { kind: 'fail' } | { kind: 'truncate'; after: number } | undefined;
+/**
+ * What to do to one ranged GET: fail before any byte, cut the body after `after` bytes, or
+ * deliver it whole with its first byte flipped (damage on the way; the object itself is intact).
+ */
+export type RangeFault = { kind: 'fail' } | { kind: 'truncate'; after: number } | { kind: 'corrupt' } | undefined;
 
 export interface MemoryObjectStore extends ObjectStore {
   /** Raw bytes of an object (tests use it to corrupt or inspect). */
@@ -46,17 +49,19 @@ export function createMemoryObjectStore(o: { endpoint?: string; fault?: (key: st
       if (!ob) throw new ApiError('not_found', `Not found: ${where}`);
       if (range.ifMatch !== undefined && !sameEtag(range.ifMatch, ob.etag)) throw new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`);
       if (range.start > range.end || range.end >= ob.body.length) throw new ApiError('unprocessable_entity', `Range not satisfiable: ${where}`);
-      if (range.target.length !== range.end - range.start + 1) throw new ApiError('internal_error', `readRange: target is ${range.target.length} bytes for a ${range.end - range.start + 1}-byte range`);
       const fault = o.fault?.(key, range);
       if (fault?.kind === 'fail') throw new ApiError('origin_unavailable', `Injected failure: ${where}`);
-      const slice = ob.body.subarray(range.start, range.end + 1);
+      let slice = ob.body.subarray(range.start, range.end + 1);
+      if (fault?.kind === 'corrupt') {
+        slice = Uint8Array.from(slice);
+        slice[0] = slice[0]! ^ 0xff;
+      }
       const cut = fault?.kind === 'truncate' ? Math.min(fault.after, slice.length) : slice.length;
       // Small chunks, like a socket delivers them; a truncated body gives its bytes back.
       for (let i = 0; i < cut; i += 64 * 1024) {
         const chunk = slice.subarray(i, Math.min(cut, i + 64 * 1024));
-        range.target.set(chunk, i);
         range.onBytes?.(chunk.length);
-        await Promise.resolve();
+        await copyIntoSink(range.sink, chunk);
       }
       if (cut < slice.length) {
         range.onBytes?.(-cut);

@@ -28,12 +28,53 @@ export interface RangeRequest {
   signal?: AbortSignal;
 }
 
-/** A ranged read into the caller's buffer (the bytes land in place, no intermediate chunks). */
+/**
+ * Where a ranged read's body goes as it arrives: the caller hands out buffers and is told how many
+ * bytes landed in each, so it can hash and write them while they are still in cache. A reader
+ * calls `buffer`, fills some of it, calls `wrote`; when `wrote` returns a promise the sink is full
+ * (its writes lag) and the reader puts no bytes in until it settles — backpressure, not memory.
+ * A reader may ask for the next buffer early (Node's socket `onread` does, right after each read),
+ * so a sink hands out the position its next bytes belong at, and must not move it until `wrote`.
+ */
+export interface RangeSink {
+  /** Room for the next body bytes: 1 to `max` bytes, filled from its offset 0. */
+  buffer(max: number): Uint8Array;
+  /** `n` bytes landed at the start of the last buffer given out. */
+  wrote(n: number): Promise<void> | void;
+}
+
+/** A ranged read streamed into the caller's sink (the bytes land in place, no intermediate chunks). */
 export interface ReadRangeRequest extends RangeRequest {
-  /** Exactly `end - start + 1` bytes long; filled from offset 0. */
-  target: Uint8Array;
+  /** Receives exactly `end - start + 1` bytes, in order. */
+  sink: RangeSink;
   /** Body bytes as they arrive (negative when a failed attempt's bytes are given back). */
   onBytes?: (n: number) => void;
+}
+
+/** A sink that fills one buffer (small reads, tests). */
+export function bufferSink(target: Uint8Array): RangeSink & { readonly filled: number } {
+  let filled = 0;
+  return {
+    get filled() {
+      return filled;
+    },
+    buffer: (max) => target.subarray(filled, filled + Math.max(1, Math.min(max, target.length - filled))),
+    wrote(n) {
+      filled += n;
+    },
+  };
+}
+
+/** Copy `bytes` into `sink`, waiting whenever the sink is full (readers that get chunks, not buffers). */
+export async function copyIntoSink(sink: RangeSink, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length; ) {
+    const b = sink.buffer(bytes.length - off);
+    const n = Math.min(b.length, bytes.length - off);
+    b.set(bytes.subarray(off, off + n));
+    off += n;
+    const full = sink.wrote(n);
+    if (full) await full;
+  }
 }
 
 export interface RangeResult {
@@ -64,7 +105,7 @@ export interface ObjectStore {
   /** Where this store points, for error messages and logs (e.g. `http://127.0.0.1:9000`). */
   readonly endpoint: string;
   head(bucket: string, key: string, signal?: AbortSignal): Promise<ObjectHead | null>;
-  /** Read bytes [start, end] into `req.target`; a short or oversized body is an error. */
+  /** Stream bytes [start, end] into `req.sink`; a short or oversized body is an error. */
   readRange(bucket: string, key: string, req: ReadRangeRequest): Promise<RangeResult>;
   /** Whole small object as text, or null when it does not exist. */
   getText(bucket: string, key: string, signal?: AbortSignal): Promise<string | null>;

@@ -1,14 +1,15 @@
 /**
- * Publish a local HF-style model directory as a revision (DESIGN §6): hash every file, refuse
- * malformed safetensors, upload only what the bucket does not already hold (HEAD size + sha256
- * metadata), write the manifest, and move the ref last so a reader never follows a ref to a
- * half-published revision. Re-publishing identical content uploads nothing.
+ * Publish a local HF-style model directory as a revision (DESIGN §6): hash every file (and each
+ * of its parts, so a sync can verify parts as they land), refuse malformed safetensors, upload
+ * only what the bucket does not already hold (HEAD size + sha256 metadata), write the manifest,
+ * and move the ref last so a reader never follows a ref to a half-published revision.
+ * Re-publishing identical content uploads nothing.
  */
 import { createReadStream } from 'node:fs';
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { revisionId, s3Keys, type Manifest, type ManifestFile } from '#shared/manifest.ts';
-import { checkSafetensorsFile, isSafetensors, sha256File, walkModelDir, type LocalFile } from './local-files.ts';
+import { checkSafetensorsFile, hashFile, isSafetensors, walkModelDir, type LocalFile } from './local-files.ts';
 import { parseManifest } from './manifest-check.ts';
 import { ModelId, RefName } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -30,6 +31,12 @@ const PublishOptions = z.object({
   /** Objects uploaded at once (each also uploads up to 4 parts in parallel). */
   concurrency: z.number().int().min(1).max(64).default(4),
   partSize: z.number().int().min(5 * 1024 * 1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
+  /**
+   * Size of the parts the manifest lists sha256s for (`files[].parts`): the unit a sync fetches
+   * and verifies as it lands. A multiple of 4 KiB (direct-I/O alignment of part starts); null
+   * publishes DESIGN's minimal manifest (whole-file sha256 only).
+   */
+  hashPartSize: z.number().int().min(4096).max(256 * 1024 * 1024).multipleOf(4096).nullable().default(16 * 1024 * 1024),
 });
 
 export interface PublishInput extends z.input<typeof PublishOptions> {
@@ -57,12 +64,12 @@ export async function publishModel(input: PublishInput): Promise<PublishResult> 
   let hashed = 0;
   const hashes = await mapLimit(files, 2, async (f) => {
     if (isSafetensors(f.path)) await checkSafetensorsFile(f.abs, f.path);
-    return sha256File(f.abs, (n) => {
+    return hashFile(f.abs, o.hashPartSize, (n) => {
       hashed += n;
       input.onProgress?.({ phase: 'hash', file: f.path, bytesDone: hashed, bytesTotal: total });
     });
   });
-  const entries = files.map((f, i) => ({ path: f.path, size: f.size, sha256: hashes[i]! }));
+  const entries = files.map((f, i) => ({ path: f.path, size: f.size, ...hashes[i]! }));
   const revision = await revisionId(entries);
 
   let uploadedBytes = 0;

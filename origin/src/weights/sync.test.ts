@@ -1,6 +1,7 @@
 /**
  * syncModel against the in-memory ObjectStore with injected faults: retries, truncated bodies,
- * objects replaced mid-download, resume after a failed run, and dedupe of identical files.
+ * objects replaced mid-download, resume after a failed run, and dedupe of identical files — for
+ * both ways a file is verified: per-part hashes from the manifest, and a whole-file sha256 only.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -33,17 +34,27 @@ async function model(files: Record<string, Uint8Array | string>): Promise<string
   return dir;
 }
 
+/** The manifest's part hashes (64 KiB parts, the sync's part size) or none (whole-file sha256). */
+let hashPartSize: number | null = 64 * KiB;
+
 async function setup(fault?: (key: string, r: RangeRequest) => RangeFault) {
   const s3 = createMemoryObjectStore(fault ? { fault } : {});
   const big = randomBytes(300 * KiB + 5);
   const dir = await model({ 'weights.bin': big, 'sub/config.json': '{"a":1}', 'z-copy.bin': big });
-  const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable' });
+  const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable', hashPartSize });
   const sync = (over: Partial<Parameters<typeof syncModel>[0]> = {}) =>
     syncModel({ s3, bucket: 'b', model: 'm', ref: 'stable', storeDir: path.join(tmp, 'store'), partSize: 64 * KiB, concurrency: 3, retryDeps: instant, ...over });
   return { s3, big, pub, sync, key: (p: string) => s3Keys.file('m', pub.revision, p) };
 }
 
-describe('syncModel (memory store)', () => {
+describe.each([
+  ['part hashes', 64 * KiB],
+  ['whole-file sha256 only', null],
+])('syncModel (memory store, %s)', (_mode, parts) => {
+  beforeEach(() => {
+    hashPartSize = parts;
+  });
+
   it('retries failed and truncated parts and still produces identical files', async () => {
     const attempts = new Map<string, number>();
     const { big, sync } = await setup((key, r) => {
@@ -101,6 +112,19 @@ describe('syncModel (memory store)', () => {
     await expect(sync()).rejects.toThrow(/Size mismatch for 'weights.bin'/);
   });
 
+  it('refuses an object whose bytes are wrong (right size), naming it', async () => {
+    const { s3, sync, key } = await setup();
+    const ob = s3.objects.get(`b/${key('weights.bin')}`)!;
+    const bad = Uint8Array.from(ob.body);
+    bad[200 * KiB] = bad[200 * KiB]! ^ 1;
+    s3.objects.set(`b/${key('weights.bin')}`, { ...ob, body: bad });
+    const err = await sync().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'unprocessable_entity' });
+    expect((err as Error).message).toMatch(parts ? /sha256 mismatch for 'weights.bin' part 3 \(bytes 196608-262143\)/ : /sha256 mismatch for 'weights.bin'/);
+    expect((err as Error).message).toContain(`s3://b/${key('weights.bin')}`);
+    await expect(fs.readlink(path.join(tmp, 'store', 'current'))).rejects.toThrow();
+  });
+
   it('discards a resumed file that fails verification and downloads it again', async () => {
     const { sync, big, pub } = await setup();
     const store = path.join(tmp, 'store');
@@ -111,7 +135,41 @@ describe('syncModel (memory store)', () => {
     const etag = pub.manifest.files.find((f) => f.path === 'weights.bin')!.etag!;
     await fs.writeFile(path.join(store, 'tmp', `${sha}.map.json`), JSON.stringify({ sha256: sha, size: big.length, partSize: 64 * KiB, etag, done: [0] }));
     const r = await sync();
+    // With part hashes the torn part is found before it counts; without, the whole file restarts.
+    expect(r.resumedBytes).toBe(parts ? 0 : 64 * KiB);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+  });
+
+  it.runIf(parts !== null)('keeps the resumed parts that still verify and fetches only the torn ones', async () => {
+    const { s3, sync, big, pub, key } = await setup();
+    const store = path.join(tmp, 'store');
+    await fs.mkdir(path.join(store, 'tmp'), { recursive: true });
+    const f = pub.manifest.files.find((x) => x.path === 'weights.bin')!;
+    // Parts 0–2 recorded done: part 1 has its bytes, parts 0 and 2 are zeros (torn).
+    const onDisk = Buffer.alloc(big.length);
+    big.copy(onDisk, 64 * KiB, 64 * KiB, 128 * KiB);
+    await fs.writeFile(path.join(store, 'tmp', `${f.sha256}.part`), onDisk);
+    await fs.writeFile(path.join(store, 'tmp', `${f.sha256}.map.json`), JSON.stringify({ sha256: f.sha256, size: big.length, partSize: 64 * KiB, etag: f.etag, done: [0, 1, 2] }));
+    const r = await sync();
     expect(r.resumedBytes).toBe(64 * KiB);
+    expect(s3.gets.get(key('weights.bin'))).toBe(4);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+  });
+
+  it.runIf(parts !== null)('fetches a part damaged on the way once more, and succeeds', async () => {
+    const seen = new Set<string>();
+    const { sync, big } = await setup((k, r) => {
+      const id = `${k}@${r.start}`;
+      if (!k.endsWith('weights.bin') || r.start !== 128 * KiB || seen.has(id)) return undefined;
+      seen.add(id);
+      return { kind: 'corrupt' };
+    });
+    const progress: number[] = [];
+    const r = await sync({ onProgress: (p) => progress.push(p.bytesDone) });
+    expect(r.retries).toBe(1);
+    expect(r.downloadedBytes).toBe(big.length + 7);
+    // The damaged part's bytes were given back: progress ends at the real total.
+    expect(progress.at(-1)).toBe(big.length + 7);
     expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
   });
 

@@ -7,9 +7,8 @@
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { s3Keys, type Manifest } from '#shared/manifest.ts';
-import { DIRECT_ALIGN } from './direct-io.ts';
 import { createHasher } from './hasher.ts';
-import { downloadBlobs, partBuffersFor, type DownloadItem } from './download.ts';
+import { downloadBlobs, type DownloadItem } from './download.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
 import { fetchManifest, resolveRef } from './refs.ts';
@@ -27,7 +26,11 @@ const SyncOptions = z
     ref: RefName.optional(),
     revision: RevisionId.optional(),
     storeDir: z.string().min(1),
-    /** 8–16 MiB parts: big enough to amortise request overhead, small enough to retry cheaply. */
+    /**
+     * Part size for files the manifest has no part hashes for (the others download in the
+     * manifest's parts). 8–16 MiB: big enough to amortise request overhead, small enough to retry
+     * cheaply.
+     */
     partSize: z.number().int().min(1).max(256 * MiB).default(16 * MiB),
     concurrency: z.number().int().min(1).max(64).default(8),
     retry: RetryPolicy.default(RetryPolicy.parse({})),
@@ -42,8 +45,8 @@ const SyncOptions = z
     /** O_DIRECT part writes where the filesystem supports them (direct-io.ts); false = page cache. */
     directIo: z.boolean().default(true),
     /**
-     * Nice value of the hashing thread (0–19). Hashing is most of a sync's CPU; a rolling update
-     * syncs while the engine serves, and the engine should win that contest. 0 = normal priority.
+     * Nice value of the thread that hashes from disk (resumed parts; files without part hashes).
+     * A rolling update syncs while the engine serves, and the engine should win. 0 = normal.
      */
     hashNice: z.number().int().min(0).max(19).default(10),
   })
@@ -105,7 +108,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
       let reusedBytes = 0;
       for (const f of manifest.files) {
         if (await hasBlob(layout, f.sha256, f.size)) reusedBytes += f.size;
-        else missing.push({ path: f.path, key: s3Keys.file(o.model, revision, f.path), size: f.size, sha256: f.sha256 });
+        else missing.push({ path: f.path, key: s3Keys.file(o.model, revision, f.path), size: f.size, sha256: f.sha256, ...(f.parts ? { parts: f.parts } : {}) });
       }
       const bytesTotal = missing.reduce((a, f) => a + f.size, 0);
       let bytesDone = 0;
@@ -113,8 +116,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
         input.onProgress?.({ phase, revision, bytesDone, bytesTotal, filesTotal: manifest.files.length, filesMissing: missing.length });
       progress('download');
 
-      // DIRECT_ALIGN of slack per buffer: room to start its O_DIRECT window on an aligned address.
-      const hasher = createHasher({ bufferBytes: o.partSize + DIRECT_ALIGN, maxBuffers: partBuffersFor(o.concurrency), nice: o.hashNice });
+      const hasher = createHasher({ nice: o.hashNice });
       let stats;
       try {
         stats = await downloadBlobs({

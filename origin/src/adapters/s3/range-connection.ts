@@ -1,17 +1,19 @@
 /**
  * One keep-alive HTTP/1.1 connection that reads a ranged GET's body straight into the caller's
- * buffer (Node I/O).
+ * buffers (Node I/O).
  *
  * Why not node:http or the SDK: pulling weights on a small node is CPU-bound, and the generic
  * clients cost more CPU per byte than the hashing we must do anyway — a fresh 64 KiB Buffer per
  * socket read (garbage for the GC), the HTTP parser slicing every chunk, then our copy into the
- * part buffer. Here the socket's `onread` hands the kernel the part buffer itself at the current
- * offset, so the body lands in place: no allocation, no copy, no parser on the body. Only the
+ * part buffer. Here the socket's `onread` hands the kernel a buffer of the caller's sink, so the
+ * body lands in place: no allocation, no copy, no parser on the body. When the sink is full the
+ * socket pauses until it has room (TCP backpressure reaches the server). Only the
  * response head is parsed; a response this reader does not understand (no Content-Length,
  * chunked, a bad status line) is an error, never a guess.
  */
 import net from 'node:net';
 import tls from 'node:tls';
+import type { RangeSink } from '../../weights/object-store.ts';
 
 const HEAD_LIMIT = 64 * 1024;
 /**
@@ -34,14 +36,16 @@ export class ConnectionError extends Error {
 }
 
 interface Pending {
-  target: Uint8Array;
+  sink: RangeSink;
+  /** Body bytes the caller expects (the range's length). */
+  length: number;
   onBytes?: (n: number) => void;
   resolve: (h: RangeResponseHead) => void;
   reject: (e: Error) => void;
   /** Bytes of the response head collected so far (in `scratch`). */
   headLen: number;
   head: RangeResponseHead | null;
-  /** Body bytes expected and received (into `target` for 206, into `scratch` otherwise). */
+  /** Body bytes expected and received (into `sink` for 206, into `scratch` otherwise). */
   want: number;
   got: number;
 }
@@ -81,13 +85,13 @@ export class RangeConnection {
     this.socket.on('close', () => this.fail(new ConnectionError('connection closed by the server')));
   }
 
-  /** Send `head` (a full request head) and read a 206 body of exactly `target.length` bytes into `target`. */
-  async request(head: string, target: Uint8Array, onBytes?: (n: number) => void): Promise<RangeResponseHead> {
+  /** Send `head` (a full request head) and stream a 206 body of exactly `length` bytes into `sink`. */
+  async request(head: string, sink: RangeSink, length: number, onBytes?: (n: number) => void): Promise<RangeResponseHead> {
     if (this.pending) throw new Error('RangeConnection: one request at a time');
     await this.connected;
     if (!this.alive) throw new ConnectionError('connection closed by the server');
     return new Promise((resolve, reject) => {
-      this.pending = { target, onBytes, resolve, reject, headLen: 0, head: null, want: 0, got: 0 };
+      this.pending = { sink, length, onBytes, resolve, reject, headLen: 0, head: null, want: 0, got: 0 };
       this.socket.write(head);
     });
   }
@@ -99,7 +103,7 @@ export class RangeConnection {
 
   private nextBuffer(): Uint8Array {
     const p = this.pending;
-    if (p?.head?.status === 206 && p.got < p.want) return p.target.subarray(p.got, Math.min(p.want, p.got + READ_CHUNK));
+    if (p?.head?.status === 206 && p.got < p.want) return p.sink.buffer(Math.min(p.want - p.got, READ_CHUNK));
     if (p?.head && p.head.status !== 206) return this.scratch.subarray(Math.min(p.got, HEAD_LIMIT - 1));
     // Reading the head (or idle: any byte arriving now is a protocol error, caught in onRead).
     return this.scratch.subarray(Math.min(p?.headLen ?? 0, HEAD_LIMIT - 1));
@@ -112,10 +116,33 @@ export class RangeConnection {
       return false;
     }
     if (p.head === null) return this.onHeadBytes(p, n);
+    if (p.head.status !== 206) {
+      p.got += n;
+      if (p.got >= p.want || p.got >= HEAD_LIMIT - 1) return this.finishError(p);
+      return true;
+    }
+    return this.body(p, n, p.sink.wrote(n));
+  }
+
+  /** `n` body bytes went to the sink, which answered `full`: pause while it is full. */
+  private body(p: Pending, n: number, full: Promise<void> | void): boolean {
     p.got += n;
-    if (p.head.status === 206) p.onBytes?.(n);
-    else if (p.got >= HEAD_LIMIT - 1) return this.finishError(p);
-    if (p.got >= p.want) return p.head.status === 206 ? this.finish(p) : this.finishError(p);
+    p.onBytes?.(n);
+    if (full) {
+      // The response may be complete already; its resolution waits for the sink either way, so
+      // that "request done" means every byte has been accepted.
+      this.socket.pause();
+      full.then(
+        () => {
+          if (this.pending !== p) return;
+          this.socket.resume();
+          if (p.got >= p.want) this.finish(p);
+        },
+        (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+      );
+      return true;
+    }
+    if (p.got >= p.want) return this.finish(p);
     return true;
   }
 
@@ -148,24 +175,53 @@ export class RangeConnection {
     }
     p.want = Number(len);
     if (parsed.status === 206) {
-      if (p.want !== p.target.length) {
-        this.fail(new ConnectionError(`206 with Content-Length ${p.want}, expected ${p.target.length}`));
+      if (p.want !== p.length) {
+        this.fail(new ConnectionError(`206 with Content-Length ${p.want}, expected ${p.length}`));
         return false;
       }
       if (extra > p.want) {
         this.fail(new ConnectionError('more body bytes than Content-Length'));
         return false;
       }
-      p.target.set(this.scratch.subarray(end + 4, p.headLen), 0);
-      p.got = extra;
-      if (extra > 0) p.onBytes?.(extra);
-      if (p.got === p.want) return this.finish(p);
+      if (extra === 0) return true;
+      // Body bytes that came with the head: copied into the sink (which gives out ≥ 1 byte per
+      // buffer, so this ends); a full sink pauses the socket until the copy can go on.
+      this.copyExtra(p, end + 4, p.headLen);
       return true;
     }
     this.scratch.copy(this.scratch, 0, end + 4, p.headLen);
     p.got = extra;
     if (p.got >= p.want || p.got >= HEAD_LIMIT - 1) return this.finishError(p);
     return true;
+  }
+
+  private copyExtra(p: Pending, from: number, to: number): void {
+    while (from < to) {
+      const b = p.sink.buffer(to - from);
+      const n = Math.min(b.length, to - from);
+      b.set(this.scratch.subarray(from, from + n));
+      from += n;
+      const full = p.sink.wrote(n);
+      if (full && from < to) {
+        // Rare (a sink with tiny buffers): keep the rest of the head's body bytes until there is room.
+        const rest = Buffer.from(this.scratch.subarray(from, to));
+        this.socket.pause();
+        p.got += n;
+        p.onBytes?.(n);
+        full.then(
+          () => {
+            if (this.pending !== p) return;
+            this.scratch.set(rest, 0);
+            this.socket.resume();
+            this.copyExtra(p, 0, rest.length);
+          },
+          (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+        );
+        return;
+      }
+      this.body(p, n, full);
+      if (this.pending !== p) return;
+    }
   }
 
   private finish(p: Pending): boolean {

@@ -7,7 +7,7 @@ import net, { type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import type { ReadRangeRequest } from '../../weights/object-store.ts';
+import { bufferSink, type RangeSink, type ReadRangeRequest } from '../../weights/object-store.ts';
 import { parseS3Config } from './config.ts';
 import { NodeSha256 } from './node-sha256.ts';
 import { createRangeReader, locate, type RangeReader } from './range-reader.ts';
@@ -72,7 +72,7 @@ function read(reader: RangeReader, start: number, end: number, extra: Partial<Re
     got.net += n;
     got.max = Math.max(got.max, got.net);
   };
-  const done = reader.read('b', 'dir/model.bin', { start, end, target, onBytes, ...extra }, WHERE);
+  const done = reader.read('b', 'dir/model.bin', { start, end, sink: bufferSink(target), onBytes, ...extra }, WHERE);
   return { done, target, got };
 }
 
@@ -158,11 +158,51 @@ describe('createRangeReader', () => {
     const s3 = await fakeS3((_req, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
     const target = new Uint8Array(big.length);
     const sizes: number[] = [];
-    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, target, onBytes: (n) => sizes.push(n) }, WHERE);
+    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, sink: bufferSink(target), onBytes: (n) => sizes.push(n) }, WHERE);
     await expect(within(done, 5000)).resolves.toEqual({ etag: '"e1"', size: big.length });
     expect(Buffer.from(target).equals(big)).toBe(true);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(big.length);
+  });
+
+  it('pauses while the sink is full and resumes when it has room; the body lands in order', async () => {
+    const big = randomBytes(2 * 1024 * 1024 + 7);
+    const s3 = await fakeS3((req, sock, n) => n > 0 ? sock.write(partial(req)) : sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const out: Buffer[] = [];
+    const scratch = Buffer.alloc(100_000);
+    let waits = 0;
+    let busy = false;
+    let landedWhileFull = 0;
+    const sink: RangeSink = {
+      // Node asks for the next buffer right after each read, even a paused socket's: handing one
+      // out is fine, filling it before the sink has room is not.
+      buffer: (max) => scratch.subarray(0, Math.min(max, scratch.length)),
+      wrote: (n) => {
+        if (busy) landedWhileFull++;
+        out.push(Buffer.from(scratch.subarray(0, n)));
+        // Every third read the sink is "full" for a moment (a disk write in flight).
+        if (out.length % 3 !== 0) return;
+        waits++;
+        busy = true;
+        return sleep(2).then(() => void (busy = false));
+      },
+    };
+    const reader = makeReader(s3.port);
+    const done = reader.read('b', 'dir/model.bin', { start: 0, end: big.length - 1, sink }, WHERE);
+    await expect(within(done, 5000)).resolves.toEqual({ etag: '"e1"', size: big.length });
+    expect(landedWhileFull).toBe(0);
+    expect(waits).toBeGreaterThan(3);
+    expect(Buffer.concat(out).equals(big)).toBe(true);
+    // The connection is reusable afterwards (resumed, in step).
+    const b = read(reader, 0, 99);
+    await expect(within(b.done, 2000)).resolves.toMatchObject({ etag: '"e1"' });
+  });
+
+  it('fails the read when the sink fails (a disk error), and drops the connection', async () => {
+    const s3 = await fakeS3(serve);
+    const sink: RangeSink = { buffer: (max) => Buffer.alloc(Math.min(max, 1000)), wrote: () => Promise.reject(new Error('ENOSPC: no space left')) };
+    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: 70_000, sink }, WHERE);
+    await expect(within(done, 2000)).rejects.toThrow(/ENOSPC/);
   });
 
   it('reuses one keep-alive connection for sequential reads', async () => {

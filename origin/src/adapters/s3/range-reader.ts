@@ -1,5 +1,5 @@
 /**
- * Signed ranged GETs that land in a caller's buffer: the hot path of weights sync (Node I/O).
+ * Signed ranged GETs that land in a caller's sink: the hot path of weights sync (Node I/O).
  *
  * Requests are signed with SigV4 by the SDK's own signer, credentials provider and sha256 (so the
  * AWS credential chain, session tokens and refresh behave exactly as for the SDK client), and sent
@@ -22,7 +22,7 @@ export interface RangeReaderDeps {
 }
 
 export interface RangeReader {
-  /** Fill `target` with bytes [start, end] of the object; returns its ETag and total size. */
+  /** Stream bytes [start, end] of the object into `req.sink`; returns its ETag and total size. */
   read(bucket: string, key: string, req: ReadRangeRequest, where: string): Promise<{ etag: string; size: number }>;
   destroy(): void;
 }
@@ -92,7 +92,7 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
     const onAbort = () => conn.destroy(new ConnectionError('aborted'));
     req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const res = await conn.request(head, req.target, onBytes);
+      const res = await conn.request(head, req.sink, req.end - req.start + 1, onBytes);
       give(loc, conn);
       if (res.status === 200) {
         // The whole object instead of the range: a store (or proxy) that ignores Range. Retrying won't help.

@@ -1,12 +1,12 @@
 /**
  * The SDK path of `readRange` (MOTIF_S3_DIRECT_READS=0): a GetObject with Range and If-Match,
- * its body copied into the caller's buffer in flowing mode ('data' events — the async iterator
+ * its body copied into the caller's sink in flowing mode ('data' events — the async iterator
  * reads in paused mode, which concatenates buffered chunks: one more copy per byte).
  */
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ApiError } from '#shared/errors.ts';
-import type { RangeResult, ReadRangeRequest } from '../../weights/object-store.ts';
+import { copyIntoSink, type RangeResult, type ReadRangeRequest } from '../../weights/object-store.ts';
 
 export async function sdkReadRange(client: S3Client, bucket: string, key: string, req: ReadRangeRequest, where: string): Promise<RangeResult> {
   const r = await client.send(
@@ -19,18 +19,21 @@ export async function sdkReadRange(client: S3Client, bucket: string, key: string
     body?.destroy();
     throw new ApiError('unprocessable_entity', `${where} answered range bytes=${req.start}-${req.end} with Content-Range '${r.ContentRange ?? ''}'`);
   }
-  const len = req.target.length;
+  const len = req.end - req.start + 1;
   let got = 0;
   try {
     await new Promise<void>((resolve, reject) => {
+      // Flowing mode, paused while the sink is full.
       body.on('data', (chunk: Buffer) => {
         if (got + chunk.length > len) {
           body.destroy(new ApiError('unprocessable_entity', `${where} sent more than the ${len} bytes requested`));
           return;
         }
-        req.target.set(chunk, got);
         got += chunk.length;
         req.onBytes?.(chunk.length);
+        const copied = copyIntoSink(req.sink, chunk);
+        body.pause();
+        copied.then(() => body.resume(), (err: unknown) => body.destroy(err as Error));
       });
       body.once('end', resolve);
       body.once('error', reject);

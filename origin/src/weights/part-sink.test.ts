@@ -1,0 +1,96 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { copyIntoSink } from './object-store.ts';
+import { openDirectIo, type DirectIo } from './direct-io.ts';
+import { CHUNK_BYTES, createPartSink, createRingPool, RING_CHUNKS } from './part-sink.ts';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+let dir: string;
+let direct: DirectIo | null = null;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'part-sink-'));
+});
+afterEach(async () => {
+  await direct?.close();
+  direct = null;
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/** Feed `bytes` to a sink the way a socket does: reads of `read` bytes into the buffers it gives. */
+async function feed(sink: ReturnType<typeof createPartSink>, bytes: Uint8Array, read: number): Promise<number> {
+  let waits = 0;
+  for (let off = 0; off < bytes.length; ) {
+    const b = sink.buffer(Math.min(read, bytes.length - off));
+    b.set(bytes.subarray(off, off + b.length));
+    off += b.length;
+    const full = sink.wrote(b.length);
+    if (full) {
+      waits++;
+      await full;
+    }
+  }
+  return waits;
+}
+
+describe('part sink', () => {
+  it.each([
+    ['O_DIRECT where available', true],
+    ['through the page cache', false],
+  ])('streams a part to its file offset and hashes it as it lands (%s)', async (_name, useDirect) => {
+    direct = useDirect ? await openDirectIo(dir) : null;
+    const file = path.join(dir, 'f');
+    const start = 4 * CHUNK_BYTES; // a later part of the file
+    // Several rings' worth, with an unaligned tail (the buffered handle takes it).
+    const part = randomBytes(RING_CHUNKS * CHUNK_BYTES * 2 + 12_345);
+    const fh = await fs.open(file, 'w+');
+    await fh.truncate(start + part.length);
+    const dfh = direct ? await direct.open(file) : null;
+    const ring = createRingPool(direct).take();
+    const sink = createPartSink({ ring, fh, direct: dfh, start, length: part.length, hash: true });
+    await feed(sink, part, 300_000);
+    expect(await sink.finish()).toBe(sha(part));
+    await dfh?.close();
+    await fh.close();
+    const back = await fs.readFile(file);
+    expect(back.subarray(start).equals(part)).toBe(true);
+    expect(back.subarray(0, start).every((x) => x === 0)).toBe(true);
+  });
+
+  it('without hashing returns null, and copyIntoSink waits while the ring is full', async () => {
+    const file = path.join(dir, 'f');
+    const part = randomBytes(3 * CHUNK_BYTES + 1);
+    const fh = await fs.open(file, 'w+');
+    const ring = createRingPool(null).take().slice(0, 2); // two chunks: the third must wait
+    const sink = createPartSink({ ring, fh, direct: null, start: 0, length: part.length, hash: false });
+    await copyIntoSink(sink, part);
+    expect(await sink.finish()).toBeNull();
+    await fh.close();
+    expect((await fs.readFile(file)).equals(part)).toBe(true);
+  });
+
+  it('a failed write surfaces as the sink error and rejects the next wrote and finish', async () => {
+    const file = path.join(dir, 'f');
+    const fh = await fs.open(file, 'w+');
+    await fh.close(); // every write now fails (EBADF)
+    const ring = createRingPool(null).take();
+    const sink = createPartSink({ ring, fh, direct: null, start: 0, length: 2 * CHUNK_BYTES, hash: true });
+    const full = sink.buffer(CHUNK_BYTES);
+    expect(full.length).toBe(CHUNK_BYTES);
+    sink.wrote(CHUNK_BYTES); // the first chunk is written (and fails) in the background
+    await sink.settle();
+    expect(sink.error).toBeTruthy();
+    await expect(Promise.resolve(sink.wrote(1))).rejects.toBeTruthy();
+    await expect(sink.finish()).rejects.toBeTruthy();
+  });
+
+  it('refuses more bytes than the part holds', async () => {
+    const fh = await fs.open(path.join(dir, 'f'), 'w+');
+    const sink = createPartSink({ ring: createRingPool(null).take(), fh, direct: null, start: 0, length: 10, hash: true });
+    sink.buffer(20);
+    await expect(Promise.resolve(sink.wrote(11))).rejects.toMatchObject({ code: 'internal_error' });
+    await fh.close();
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * One part of a download streamed to disk (Node I/O): the RangeSink a download hands the reader.
+ *
+ * The body lands in a small ring of chunk buffers. Each socket read is hashed the moment it lands
+ * (the bytes are still in the CPU cache: cheaper than hashing a 16 MiB part buffer afterwards,
+ * which comes back from memory), and each full chunk is written at its file offset — O_DIRECT
+ * where aligned — while the next one fills. When every chunk of the ring is waiting for the disk,
+ * `wrote` returns a promise and the reader pauses its socket: a slow disk slows the download
+ * instead of growing memory. The ring is tiny (RING_CHUNKS × CHUNK_BYTES per connection), so the
+ * whole working set stays cache-sized, which on a small node is what keeps the S3 endpoint's and
+ * our copies fast (measured: see download.ts).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type fsp from 'node:fs/promises';
+import { ApiError } from '#shared/errors.ts';
+import type { RangeSink } from './object-store.ts';
+import { DIRECT_ALIGN, writePart, type DirectIo } from './direct-io.ts';
+
+/** Bytes per chunk buffer: the unit of a disk write (aligned, a multiple of DIRECT_ALIGN). */
+export const CHUNK_BYTES = 2 * 1024 * 1024;
+/** Chunks per ring: one filling while the others' writes are in flight. */
+export const RING_CHUNKS = 4;
+
+export type ChunkRing = Buffer[];
+
+/** A pool of rings (one per part in flight), allocated on first use and reused. */
+export function createRingPool(direct: DirectIo | null): { take(): ChunkRing; give(r: ChunkRing): void } {
+  const free: ChunkRing[] = [];
+  const chunk = (): Buffer => {
+    // DIRECT_ALIGN of slack so an aligned window of CHUNK_BYTES exists (direct-io.ts).
+    const raw = Buffer.allocUnsafeSlow(CHUNK_BYTES + DIRECT_ALIGN);
+    return direct?.window(raw, CHUNK_BYTES) ?? raw.subarray(0, CHUNK_BYTES);
+  };
+  return {
+    take: () => free.pop() ?? Array.from({ length: RING_CHUNKS }, chunk),
+    give: (r) => void free.push(r),
+  };
+}
+
+export interface PartSink extends RangeSink {
+  /** Wait for every write; returns the part's sha256 hex (null when not hashing). Throws a write error. */
+  finish(): Promise<string | null>;
+  /** Wait for writes in flight, ignoring their errors (before a retry reuses the ring, or on abort). */
+  settle(): Promise<void>;
+  /** The first write error, if any: a disk problem, never worth a network retry. */
+  readonly error: unknown;
+}
+
+export interface PartSinkOptions {
+  ring: ChunkRing;
+  /** Buffered handle (unaligned tails; every write when `direct` is null). */
+  fh: fsp.FileHandle;
+  direct: fsp.FileHandle | null;
+  /** File offset of the part's first byte, and its length. */
+  start: number;
+  length: number;
+  /** Hash the bytes as they land (parts with a sha256 in the manifest). */
+  hash: boolean;
+}
+
+export function createPartSink(o: PartSinkOptions): PartSink {
+  const busy: (Promise<void> | null)[] = o.ring.map(() => null);
+  const hash: Hash | null = o.hash ? createHash('sha256') : null;
+  let cur = 0;
+  let fill = 0;
+  let pos = o.start;
+  let received = 0;
+  let error: unknown = null;
+  const failed = () => Promise.reject(error);
+
+  const flush = (): Promise<void> | void => {
+    const c = cur;
+    const w = writePart(o.fh, o.direct, o.ring[c]!, fill, pos)
+      .catch((err: unknown) => {
+        error ??= err;
+      })
+      .finally(() => {
+        busy[c] = null;
+      });
+    busy[c] = w;
+    pos += fill;
+    fill = 0;
+    cur = (cur + 1) % o.ring.length;
+    const next = busy[cur];
+    if (next) return next.then(() => (error === null ? undefined : failed()));
+  };
+
+  return {
+    get error() {
+      return error;
+    },
+    buffer(max) {
+      return o.ring[cur]!.subarray(fill, fill + Math.max(1, Math.min(max, CHUNK_BYTES - fill)));
+    },
+    wrote(n) {
+      if (error !== null) return failed();
+      const chunk = o.ring[cur]!;
+      hash?.update(chunk.subarray(fill, fill + n));
+      fill += n;
+      received += n;
+      if (received > o.length) {
+        error = new ApiError('internal_error', `part sink: ${received} bytes for a ${o.length}-byte part`);
+        return failed();
+      }
+      if (fill === chunk.length || received === o.length) return flush();
+    },
+    async finish() {
+      await Promise.all(busy);
+      if (error !== null) throw error;
+      if (received !== o.length) throw new ApiError('internal_error', `part sink: ${received} of ${o.length} bytes arrived`);
+      return hash ? hash.digest('hex') : null;
+    },
+    async settle() {
+      await Promise.all(busy);
+    },
+  };
+}
