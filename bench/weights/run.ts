@@ -4,8 +4,10 @@
  * Generates a ~1 GiB multi-file random model, publishes it to an embedded s3rver running in its
  * own process (so every client below competes with the same server for the same 2 cores), then
  * times, in interleaved rounds:
- *   (a) ours        syncModel: signed ranged GETs, sha256 in a worker, O_DIRECT writes, verified,
- *                   fsynced, on disk (and the same through the page cache, for comparison)
+ *   (a) ours        syncModel: signed ranged GETs, each part hashed as it lands against the
+ *                   manifest's part sha256s, O_DIRECT writes, verified, fsynced, on disk; and two
+ *                   baselines of ours: a manifest without part hashes (whole-file sha256), and
+ *                   writes through the page cache
  *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
  *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
@@ -14,10 +16,11 @@
  *   (d) local copy  fs.copyFile of the same bytes
  * and prints the median MiB/s of each and the ratios ours/aws and ours/serving, each the median of
  * the per-round ratios (the machine's speed drifts between rounds; a round's variants run
- * back to back, so a ratio within a round is steadier than a ratio of medians).
+ * back to back, ours between two bare fetchers, so a ratio within a round is steadier than a
+ * ratio of medians).
  *
- * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 3 --sweep (try part/concurrency
- * combinations for ours and the socket fetcher) --pin (server on core 0, clients on core 1: the
+ * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 5 --sweep (try part/concurrency
+ * combinations for ours and the socket fetcher; a revision is published per part size) --pin (server on core 0, clients on core 1: the
  * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -40,12 +43,14 @@ const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
   options: {
     gib: { type: 'string', default: '1' }, files: { type: 'string', default: '4' }, 'part-mib': { type: 'string', default: '16' },
-    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '3' }, sweep: { type: 'boolean' }, pin: { type: 'boolean' }, dir: { type: 'string' },
+    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '5' }, sweep: { type: 'boolean' }, pin: { type: 'boolean' }, dir: { type: 'string' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const BUCKET = 'bench';
 const MODEL = 'bench-model';
+/** The same files published with DESIGN's minimal manifest (no part hashes): our own baseline. */
+const WHOLE_MODEL = 'bench-model-whole';
 const runs = Math.max(1, Number(a.runs));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -87,8 +92,16 @@ interface Sample {
   serverMs: number;
 }
 
+/** Deleting what the last transfer wrote, done before the next one's clock starts (not timed). */
+let cleanup: (() => Promise<void>) | null = null;
+const removeLater = (dir: string) => {
+  cleanup = () => fs.rm(dir, { recursive: true, force: true });
+};
+
 /** One timed transfer (or null when the tool is absent), after flushing earlier dirty pages. */
 async function timed(label: string, serverPid: number, fn: () => Promise<number | null>): Promise<Sample | null> {
+  await cleanup?.();
+  cleanup = null;
   spawnSync('sync');
   const c0 = cpuSeconds('self', true);
   const s0 = cpuSeconds(serverPid);
@@ -124,7 +137,16 @@ async function main(): Promise<void> {
     const modelDir = path.join(scratch, 'model');
     await generateRandomModel(modelDir, total, Number(a.files));
     log('publishing to the embedded S3…');
-    const pub = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: modelDir, ref: 'stable' });
+    const pub = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB });
+    await publishModel({ s3, bucket: BUCKET, model: WHOLE_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: null });
+    const P = Number(a['part-mib']);
+    const C = Number(a.concurrency);
+    const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
+    // A sync downloads in its manifest's parts: one revision per part size swept.
+    const modelFor = (p: number) => (p === P ? MODEL : `${MODEL}-p${p}`);
+    for (const p of new Set(combos.map(([x]) => x))) {
+      if (p !== P) await publishModel({ s3, bucket: BUCKET, model: modelFor(p), fromDir: modelDir, ref: 'stable', hashPartSize: p * MiB });
+    }
     const bytes = pub.manifest.files.reduce((x, f) => x + f.size, 0);
     const objects = pub.manifest.files.map((f) => ({ key: s3Keys.file(MODEL, pub.revision, f.path), size: f.size }));
 
@@ -134,10 +156,10 @@ async function main(): Promise<void> {
     const sign = async (p: string, range: string) =>
       (await signer.sign({ method: 'GET', protocol: 'http:', hostname: host.hostname, port: Number(host.port), path: p, query: {}, headers: { host: host.host, range } })).headers;
     const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign });
-    const syncRun = (p: number, c: number, directIo: boolean, tag: string) => async () => {
+    const syncRun = (model: string, p: number, c: number, directIo: boolean, tag: string) => async () => {
       const store = path.join(scratch, `ours-${tag}`);
-      const r = await syncModel({ s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
-      await fs.rm(store, { recursive: true, force: true });
+      const r = await syncModel({ s3, bucket: BUCKET, model, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
+      removeLater(store);
       return r.downloadedBytes;
     };
     const awsBin = process.env['AWS_CLI'] ?? '/usr/bin/aws';
@@ -153,33 +175,34 @@ async function main(): Promise<void> {
       });
       if (r.status !== 0) throw new Error(`aws s3 cp failed: ${r.stderr}`);
       if (flush) spawnSync('sync');
-      await fs.rm(dest, { recursive: true, force: true });
+      removeLater(dest);
       return bytes;
     };
     const copyRun = async () => {
       const dest = path.join(scratch, 'copy');
       await fs.mkdir(dest);
       for (const f of pub.manifest.files) await fs.copyFile(path.join(modelDir, f.path), path.join(dest, f.path));
-      await fs.rm(dest, { recursive: true, force: true });
+      removeLater(dest);
       return bytes;
     };
 
-    const P = Number(a['part-mib']);
-    const C = Number(a.concurrency);
-    const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
     type Kind = 'ours' | 'serving' | 'signed' | 'aws' | 'aws+sync' | 'other';
     const variants: { name: string; kind: Kind; fn: () => Promise<number | null> }[] = [];
+    // Ours runs between two bare fetchers, so a round's ratio compares runs seconds apart.
     for (const [p, c] of combos) {
       variants.push(
-        { name: `ours: sync, verified, fsynced (O_DIRECT) part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(p, c, true, `d${p}-${c}`) },
-        { name: `ours: same through the page cache part=${p}MiB c=${c}`, kind: 'other', fn: syncRun(p, c, false, `b${p}-${c}`) },
         { name: `serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'serving', fn: () => socketFetchAll(cfg(p, c)) },
+        { name: `ours: sync, verified, fsynced (O_DIRECT) part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(modelFor(p), p, c, true, `d${p}-${c}`) },
         { name: `signed serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'signed', fn: () => socketFetchAll(signedCfg(p, c)) },
       );
     }
     variants.push(
-      { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
       { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
+      { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
+      // Baselines of our own: the same sync without the manifest's part hashes (whole-file sha256,
+      // hashed from the page cache behind the download), and with part hashes but buffered writes.
+      { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, true, 'w') },
+      { name: `ours, writes through the page cache part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, false, 'b') },
       { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
       { name: `aws-cli s3 cp --recursive + sync (${awsVersion ?? 'absent'})`, kind: 'aws+sync', fn: awsRun(true) },
       { name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun },
@@ -224,17 +247,16 @@ async function main(): Promise<void> {
       `  ours/aws-cli        ${awsRate && awsSyncRate ? `${times(pairedRatio('aws'))} vs aws-cli [${times(oursBest / awsRate)}], ${times(pairedRatio('aws+sync'))} vs aws-cli + sync [${times(oursBest / awsSyncRate)}]  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
       `  ours/serving-limit  ${pct(pairedRatio('serving'))} of the best anonymous fetcher [${pct(oursBest / rawBest)}]; ${pct(pairedRatio('signed'))} of the best signed fetcher [${pct(signedBest ? oursBest / signedBest : null)}]  (target ≥ 80%)`,
     );
-    // What a verifying client could reach at best on this machine: it pays the cheapest fetcher's
-    // CPU, sha256 of every byte and the disk write (the local copy's CPU, which also reads), on the
-    // same cores as the server (or on its own core with --pin).
+    // What a verifying client could reach at best on this machine: it pays at least the cheapest
+    // fetcher's CPU and sha256 of every byte (disk writes come on top), on the same cores as the
+    // server (or on its own core with --pin). The median of the fetcher's samples, this run.
     const ref = rows.filter((r) => r.kind === 'serving' && r.rate !== null).sort((x, y) => y.rate! - x.rate!)[0];
-    const disk = rows.find((r) => r.fn === copyRun)?.clientMs ?? 0;
     if (ref && ref.clientMs !== null && ref.serverMs !== null && !Number.isNaN(ref.serverMs)) {
       const sha = sha256MsPerMiB();
-      const clientFloor = ref.clientMs + sha + disk;
+      const clientFloor = ref.clientMs + sha;
       const ceiling = a.pin ? Math.min(1000 / ref.serverMs, 1000 / clientFloor) : (os.cpus().length * 1000) / (ref.serverMs + clientFloor);
       out.push(
-        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)} + disk ${disk.toFixed(2)}); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
+        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)}, before disk writes); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
         `                      that caps it near ${ceiling.toFixed(0)} MiB/s = ${Math.min(100, (100 * ceiling) / rawBest).toFixed(0)}% of the serving limit here`,
       );
     }

@@ -29,6 +29,7 @@ import type { Hasher } from './hasher.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { isRetryable, objectUrl, sameEtag, type ObjectStore } from './object-store.ts';
+import type { RangeSink } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
 import { createPartSink, createRingPool } from './part-sink.ts';
 import { mapLimit } from './pool.ts';
@@ -42,6 +43,8 @@ export interface DownloadItem {
   sha256: string;
   /** Part hashes from the manifest: the file downloads in these parts, each verified on arrival. */
   parts?: FileParts;
+  /** The object's ETag as published (the manifest's `etag`): pins the download without a HEAD. */
+  etag?: string;
 }
 
 export interface DownloadOptions {
@@ -78,7 +81,16 @@ interface FileJob {
   where: string;
   tmp: string;
   mapFile: string;
+  /** What every ranged GET is pinned to (If-Match, and compared with each response's ETag). */
   etag: string;
+  /**
+   * The pin came from the manifest, unchecked. A store that answers with another ETag (a mirror
+   * in another bucket, an identical re-upload), a 404 or a short object is asked once by HEAD,
+   * for a clear error or a fresh pin; the content is verified by its hashes either way.
+   */
+  repin: (() => Promise<void>) | null;
+  /** A response has confirmed `etag`. */
+  confirmed: boolean;
   fh: fs.FileHandle;
   /** The same file opened with O_DIRECT (files with part hashes, where the filesystem allows). */
   dfh: fs.FileHandle | null;
@@ -115,8 +127,8 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
   const direct = o.directIo === false ? null : await openDirectIo(o.layout.tmp);
-  const rings = createRingPool(direct);
   try {
+    const rings = createRingPool(direct, o.concurrency);
     jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, direct, ctl.signal))));
     for (const j of jobs) {
       const bytes = j.parts.filter((p) => j.done.has(p.index)).reduce((a, p) => a + p.end - p.start + 1, 0);
@@ -171,17 +183,13 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
 
 async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: boolean, direct: DirectIo | null, signal: AbortSignal): Promise<FileJob> {
   const where = objectUrl(o.s3, o.bucket, item.key);
-  const head = await withRetry(() => o.s3.head(o.bucket, item.key, signal), {
-    policy: o.retry, deps: o.retryDeps, isRetryable, signal,
-  });
-  if (!head) throw new ApiError('not_found', `Missing object ${where} (listed in the manifest as '${item.path}')`);
-  if (head.size !== item.size) {
-    throw new ApiError('unprocessable_entity', `Size mismatch for '${item.path}': ${where} has ${head.size} bytes, the manifest says ${item.size}`);
-  }
+  // A HEAD per file costs a round trip before its first byte (and s3rver reads the whole object
+  // to answer one): skip it when the manifest says which version to expect.
+  const etag = item.etag || (await headPin(o, item, where, signal));
   const partSize = item.parts?.size ?? o.partSize;
   const tmp = path.join(o.layout.tmp, `${item.sha256}.part`);
   const mapFile = path.join(o.layout.tmp, `${item.sha256}.map.json`);
-  const base = { sha256: item.sha256, size: item.size, partSize, etag: head.etag };
+  const base = { sha256: item.sha256, size: item.size, partSize, etag };
   const map = allowResume ? await loadPartMap(mapFile, base) : null;
   const st = map ? await fs.stat(tmp).catch(() => null) : null;
   const resume = map !== null && st !== null && st.size === item.size;
@@ -194,8 +202,30 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const done = new Set(resume ? map.done.filter((i) => i < parts.length) : []);
   if (partHashes) await reverifyResumed(o.hasher, tmp, parts, partHashes, done);
   const writer = createPartMapWriter(mapFile, base, done);
-  if (!resume || done.size !== map.done.length) await writer.flush();
-  return { item, where, tmp, mapFile, etag: head.etag, fh, dfh, parts, partHashes, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
+  // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
+  if (resume && done.size !== map.done.length) await writer.flush();
+  const job: FileJob = { item, where, tmp, mapFile, etag, confirmed: false, repin: null, fh, dfh, parts, partHashes, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
+  if (item.etag) {
+    let once: Promise<void> | null = null;
+    job.repin = () =>
+      (once ??= headPin(o, item, where, signal).then((e) => {
+        job.etag = e;
+        job.repin = null;
+      }));
+  }
+  return job;
+}
+
+/** HEAD the object: its ETag, after checking it exists with the manifest's size. */
+async function headPin(o: DownloadOptions, item: DownloadItem, where: string, signal: AbortSignal): Promise<string> {
+  const head = await withRetry(() => o.s3.head(o.bucket, item.key, signal), {
+    policy: o.retry, deps: o.retryDeps, isRetryable, signal,
+  });
+  if (!head) throw new ApiError('not_found', `Missing object ${where} (listed in the manifest as '${item.path}')`);
+  if (head.size !== item.size) {
+    throw new ApiError('unprocessable_entity', `Size mismatch for '${item.path}': ${where} has ${head.size} bytes, the manifest says ${item.size}`);
+  }
+  return head.etag;
 }
 
 /** Parts an earlier run recorded count only if they still hash right (a crash can tear writes). */
@@ -217,16 +247,15 @@ async function fetchPart(o: DownloadOptions, ring: Buffer[], j: FileJob, p: Part
     async () => {
       const sink = createPartSink({ ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, hash: expected !== null });
       let digest: string | null;
+      const pinUsed = j.etag;
       try {
-        const r = await o.s3.readRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal, sink, onBytes: o.onBytes });
-        // Stores that ignore If-Match (s3rver) still tell us which version they served.
-        if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
-        if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
+        await readPinned(o, j, p, sink, signal);
         digest = await sink.finish();
       } catch (err) {
         await sink.settle();
         // A disk error surfaces through the reader as a broken connection: name it for what it is.
         if (sink.error !== null) throw new DiskError(j.tmp, sink.error);
+        if (!signal.aborted && (await repinned(j, pinUsed, err))) throw new RepinnedError();
         throw err;
       }
       if (expected !== null && digest !== expected) {
@@ -244,6 +273,7 @@ async function fetchPart(o: DownloadOptions, ring: Buffer[], j: FileJob, p: Part
       // A mismatching part is fetched once more (bytes can be damaged on the way); twice is the object.
       isRetryable: (err) => {
         if (signal.aborted || err instanceof DiskError) return false;
+        if (err instanceof RepinnedError) return true;
         if (err instanceof PartMismatch) return mismatches < 2;
         return !(err instanceof ApiError) || isRetryable(err);
       },
@@ -266,6 +296,33 @@ class PartMismatch extends ApiError {
     super('unprocessable_entity', message);
   }
 }
+
+/** One ranged GET pinned to the job's ETag; the response must confirm the pin. */
+async function readPinned(o: DownloadOptions, j: FileJob, p: Part, sink: RangeSink, signal: AbortSignal): Promise<void> {
+  const r = await o.s3.readRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal, sink, onBytes: o.onBytes });
+  // Stores that ignore If-Match (s3rver) still tell us which version they served.
+  if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
+  if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
+  j.confirmed = true;
+}
+
+/**
+ * After a failed read: should it run again because the pin moved? Only while no response has
+ * confirmed the manifest's ETag — a store that disputes it from the start is asked by HEAD once
+ * (which names a missing or wrong-sized object clearly); once confirmed, a change is the object
+ * being replaced mid-download, and fails the sync.
+ */
+async function repinned(j: FileJob, pinUsed: string, err: unknown): Promise<boolean> {
+  const disputed = err instanceof ApiError && (err.code === 'conflict' || err.code === 'not_found' || err.code === 'unprocessable_entity');
+  if (!disputed || j.confirmed) return false;
+  if (pinUsed !== j.etag) return true; // another part re-pinned meanwhile
+  if (!j.repin) return false;
+  await j.repin();
+  return pinUsed !== j.etag;
+}
+
+/** The job was re-pinned by HEAD: run the part again with the new pin. */
+class RepinnedError extends Error {}
 
 class DiskError extends Error {
   constructor(file: string, readonly reason: unknown) {

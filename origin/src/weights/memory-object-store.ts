@@ -17,14 +17,16 @@ export type RangeFault = { kind: 'fail' } | { kind: 'truncate'; after: number } 
 export interface MemoryObjectStore extends ObjectStore {
   /** Raw bytes of an object (tests use it to corrupt or inspect). */
   objects: Map<string, { body: Uint8Array; etag: string; metadata: Record<string, string> }>;
-  /** Counts of ranged GETs per key. */
+  /** Counts of ranged GETs and of HEADs per key. */
   gets: Map<string, number>;
+  heads: Map<string, number>;
 }
 
 /** An empty in-memory store; `fault` may sabotage ranged GETs (called once per request). */
 export function createMemoryObjectStore(o: { endpoint?: string; fault?: (key: string, range: RangeRequest) => RangeFault } = {}): MemoryObjectStore {
   const objects: MemoryObjectStore['objects'] = new Map();
   const gets = new Map<string, number>();
+  const heads = new Map<string, number>();
   const endpoint = o.endpoint ?? 'memory://';
   const id = (bucket: string, key: string) => `${bucket}/${key}`;
   const etagOf = (b: Uint8Array) => `"${createHash('md5').update(b).digest('hex')}"`;
@@ -38,7 +40,9 @@ export function createMemoryObjectStore(o: { endpoint?: string; fault?: (key: st
     endpoint,
     objects,
     gets,
+    heads,
     async head(bucket, key): Promise<ObjectHead | null> {
+      heads.set(key, (heads.get(key) ?? 0) + 1);
       const ob = objects.get(id(bucket, key));
       return ob ? { size: ob.body.length, etag: ob.etag, metadata: { ...ob.metadata } } : null;
     },

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,7 +49,7 @@ describe('part sink', () => {
     const fh = await fs.open(file, 'w+');
     await fh.truncate(start + part.length);
     const dfh = direct ? await direct.open(file) : null;
-    const ring = createRingPool(direct).take();
+    const ring = createRingPool(direct, 1).take();
     const sink = createPartSink({ ring, fh, direct: dfh, start, length: part.length, hash: true });
     await feed(sink, part, 300_000);
     expect(await sink.finish()).toBe(sha(part));
@@ -63,7 +64,7 @@ describe('part sink', () => {
     const file = path.join(dir, 'f');
     const part = randomBytes(3 * CHUNK_BYTES + 1);
     const fh = await fs.open(file, 'w+');
-    const ring = createRingPool(null).take().slice(0, 2); // two chunks: the third must wait
+    const ring = createRingPool(null, 1).take().slice(0, 2); // two chunks: the third must wait
     const sink = createPartSink({ ring, fh, direct: null, start: 0, length: part.length, hash: false });
     await copyIntoSink(sink, part);
     expect(await sink.finish()).toBeNull();
@@ -75,7 +76,7 @@ describe('part sink', () => {
     const file = path.join(dir, 'f');
     const fh = await fs.open(file, 'w+');
     await fh.close(); // every write now fails (EBADF)
-    const ring = createRingPool(null).take();
+    const ring = createRingPool(null, 1).take();
     const sink = createPartSink({ ring, fh, direct: null, start: 0, length: 2 * CHUNK_BYTES, hash: true });
     const full = sink.buffer(CHUNK_BYTES);
     expect(full.length).toBe(CHUNK_BYTES);
@@ -86,9 +87,28 @@ describe('part sink', () => {
     await expect(sink.finish()).rejects.toBeTruthy();
   });
 
+  it('carves aligned rings from one slab, and allocates more when asked', async () => {
+    direct = await openDirectIo(dir);
+    const pool = createRingPool(direct, 2);
+    const a = pool.take();
+    const b = pool.take();
+    const c = pool.take(); // beyond the two asked for
+    expect([a, b, c].map((r) => r.length)).toEqual([RING_CHUNKS, RING_CHUNKS, RING_CHUNKS]);
+    expect(a.every((x) => x.length === CHUNK_BYTES)).toBe(true);
+    expect(a[0]!.buffer).toBe(b[0]!.buffer);
+    pool.give(a);
+    expect(pool.take()).toBe(a);
+    if (direct) {
+      // Every chunk takes a direct write (aligned address), not only the slab's first.
+      const fd = await fs.open(path.join(dir, 'probe'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT);
+      await fd.write(b[RING_CHUNKS - 1]!, 0, 4096, 0);
+      await fd.close();
+    }
+  });
+
   it('refuses more bytes than the part holds', async () => {
     const fh = await fs.open(path.join(dir, 'f'), 'w+');
-    const sink = createPartSink({ ring: createRingPool(null).take(), fh, direct: null, start: 0, length: 10, hash: true });
+    const sink = createPartSink({ ring: createRingPool(null, 1).take(), fh, direct: null, start: 0, length: 10, hash: true });
     sink.buffer(20);
     await expect(Promise.resolve(sink.wrote(11))).rejects.toMatchObject({ code: 'internal_error' });
     await fh.close();

@@ -105,6 +105,26 @@ describe.each([
     await expect(ctx.sync({ concurrency: 1 })).rejects.toMatchObject({ code: 'conflict' });
   });
 
+  it('pins every GET to the manifest ETag without a HEAD; a store that disputes it is asked once', async () => {
+    const { s3, sync, big, key } = await setup();
+    s3.heads.clear(); // publish's own
+    const r = await sync();
+    expect([...s3.heads.values()].reduce((a, b) => a + b, 0)).toBe(0);
+    // The same bytes under another ETag (a mirrored bucket, an identical re-upload).
+    const ob = s3.objects.get(`b/${key('weights.bin')}`)!;
+    s3.objects.set(`b/${key('weights.bin')}`, { ...ob, etag: '"mirrored-copy"' });
+    const again = await sync({ storeDir: path.join(tmp, 'store2') });
+    expect(s3.heads.get(key('weights.bin'))).toBe(1);
+    expect(Buffer.compare(await fs.readFile(path.join(again.dir, 'weights.bin')), big)).toBe(0);
+    expect(r.revision).toBe(again.revision);
+  });
+
+  it('names a missing object as listed in the manifest', async () => {
+    const { s3, sync, key } = await setup();
+    s3.objects.delete(`b/${key('weights.bin')}`);
+    await expect(sync()).rejects.toThrow(`Missing object s3://b/${key('weights.bin')} (endpoint memory://) (listed in the manifest as 'weights.bin')`);
+  });
+
   it('refuses an object whose size differs from the manifest', async () => {
     const { s3, sync, key } = await setup();
     const ob = s3.objects.get(`b/${key('weights.bin')}`)!;

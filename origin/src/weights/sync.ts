@@ -108,7 +108,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
       let reusedBytes = 0;
       for (const f of manifest.files) {
         if (await hasBlob(layout, f.sha256, f.size)) reusedBytes += f.size;
-        else missing.push({ path: f.path, key: s3Keys.file(o.model, revision, f.path), size: f.size, sha256: f.sha256, ...(f.parts ? { parts: f.parts } : {}) });
+        else missing.push({ path: f.path, key: s3Keys.file(o.model, revision, f.path), size: f.size, sha256: f.sha256, ...(f.parts ? { parts: f.parts } : {}), ...(f.etag ? { etag: f.etag } : {}) });
       }
       const bytesTotal = missing.reduce((a, f) => a + f.size, 0);
       let bytesDone = 0;
