@@ -16,6 +16,8 @@ interface Seen { line: string; headers: Record<string, string>; conn: number }
 type Reply = (req: Seen, sock: net.Socket, n: number) => unknown;
 
 const OBJ = randomBytes(300 * 1024 + 7);
+/** What a sink must take before it may report full (range-connection.ts HEAD_LIMIT). */
+const HEAD_BYTES = 64 * 1024;
 const WHERE = 's3://b/dir/model.bin';
 const cleanup: Array<() => unknown> = [];
 
@@ -198,11 +200,49 @@ describe('createRangeReader', () => {
     await expect(within(b.done, 2000)).resolves.toMatchObject({ etag: '"e1"' });
   });
 
-  it('fails the read when the sink fails (a disk error), and drops the connection', async () => {
+  it('a sink full at the end of a body does not leave the next response on the connection out of step', async () => {
+    // Regression: finishing only once the sink had room left the socket's next read buffer at
+    // a stale offset, so the next response's head was parsed from the previous one's bytes.
     const s3 = await fakeS3(serve);
-    const sink: RangeSink = { buffer: (max) => Buffer.alloc(Math.min(max, 1000)), wrote: () => Promise.reject(new Error('ENOSPC: no space left')) };
-    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: 70_000, sink }, WHERE);
+    const reader = makeReader(s3.port);
+    for (let i = 0; i < 3; i++) {
+      const target = new Uint8Array(50_000);
+      const inner = bufferSink(target);
+      let slow: Promise<void> | null = null;
+      const sink: RangeSink = {
+        buffer: (max) => inner.buffer(max),
+        wrote: (n) => {
+          inner.wrote(n);
+          // Full exactly when the last byte lands (a disk write still in flight).
+          if (inner.filled === target.length) return (slow = sleep(20));
+        },
+      };
+      const start = i * 1000;
+      await expect(within(reader.read('b', 'dir/model.bin', { start, end: start + target.length - 1, sink }, WHERE), 2000)).resolves.toMatchObject({ etag: '"e1"' });
+      expect(slow).not.toBeNull();
+      expect(Buffer.from(target).equals(OBJ.subarray(start, start + target.length))).toBe(true);
+      const next = read(reader, 7, 99);
+      await expect(within(next.done, 2000)).resolves.toMatchObject({ etag: '"e1"' });
+      expect(Buffer.from(next.target).equals(OBJ.subarray(7, 100))).toBe(true);
+    }
+    expect(s3.connections()).toBe(1);
+  });
+
+  it('fails the read when the sink fails mid-body (a disk error), and drops the connection', async () => {
+    const big = randomBytes(2 * 1024 * 1024);
+    const s3 = await fakeS3((_req, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const scratch = Buffer.alloc(HEAD_BYTES);
+    const sink: RangeSink = { buffer: (max) => scratch.subarray(0, Math.min(max, scratch.length)), wrote: () => Promise.reject(new Error('ENOSPC: no space left')) };
+    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, sink }, WHERE);
     await expect(within(done, 2000)).rejects.toThrow(/ENOSPC/);
+  });
+
+  it('refuses a sink that is full before it took the body bytes that came with the head', async () => {
+    const s3 = await fakeS3(serve);
+    const tiny = Buffer.alloc(10);
+    const sink: RangeSink = { buffer: (max) => tiny.subarray(0, Math.min(max, 10)), wrote: () => sleep(1) };
+    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: 70_000, sink }, WHERE);
+    await expect(within(done, 2000)).rejects.toThrow(/range sink full after 10 bytes/);
   });
 
   it('reuses one keep-alive connection for sequential reads', async () => {
