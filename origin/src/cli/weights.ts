@@ -57,6 +57,11 @@ function need(name: keyof typeof a): string {
   return v;
 }
 const int = (name: keyof typeof a): number | undefined => (a[name] === undefined ? undefined : Number(a[name]));
+/** `--verify-part-mib N`: part hashes every N MiB; 0 publishes the minimal manifest. */
+function verifyPartSize(v: string): number | null {
+  if (!/^\d+$/.test(v) || Number(v) > 256) throw new ApiError('invalid_request_error', `--verify-part-mib must be a whole number of MiB from 0 to 256 (0 = no part hashes), got '${v}'`);
+  return Number(v) === 0 ? null : Number(v) * 1024 * 1024;
+}
 const storeDir = (model?: string) =>
   path.resolve(a.store ?? env['MOTIF_WEIGHTS_STORE'] ?? path.join('.data', 'weights', model ?? need('model')));
 
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
         const r = await publishModel({
           s3, bucket, model: need('model'), fromDir: need('from'), ...(a.ref ? { ref: a.ref } : {}),
           ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
-          ...(a['verify-part-mib'] !== undefined ? { hashPartSize: int('verify-part-mib') === 0 ? null : int('verify-part-mib')! * 1024 * 1024 } : {}),
+          ...(a['verify-part-mib'] !== undefined ? { hashPartSize: verifyPartSize(a['verify-part-mib']) } : {}),
           onProgress: (e) => {
             if (e.phase === 'upload') p.update(e.bytesDone, e.bytesTotal);
           },

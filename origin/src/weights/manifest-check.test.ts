@@ -4,7 +4,8 @@ import { parseManifest } from './manifest-check.ts';
 
 const sha = (c: string) => c.repeat(64);
 
-async function manifest(files: { path: string; size: number; sha256: string }[], over: Partial<Manifest> = {}): Promise<string> {
+type Entry = { path: string; size: number; sha256: string; parts?: { size: number; sha256: string[] } };
+async function manifest(files: Entry[], over: Partial<Manifest> = {}): Promise<string> {
   return JSON.stringify({ schema: 1, model: 'm', revision: await revisionId(files), created_at: 'now', files, ...over });
 }
 
@@ -26,8 +27,29 @@ describe('manifest verification', () => {
     ['an upper-case hash', async () => manifest([{ path: 'a', size: 1, sha256: sha('A') }]), /invalid/],
     ['no files', async () => JSON.stringify({ schema: 1, model: 'm', revision: 'x', created_at: 'now', files: [] }), /invalid/],
     ['not JSON', async () => '{', /not valid JSON/],
+    ['part hashes that do not cover the file', async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 4096, sha256: [sha('b'), sha('c')] } }]), /one hash per part/],
+    ['parts smaller than 4 KiB', async () => manifest([{ path: 'a', size: 10, sha256: sha('a'), parts: { size: 8, sha256: [sha('b'), sha('c')] } }]), /invalid/],
+    [
+      'part hashes edited without a new revision id',
+      async () => {
+        const honest = { path: 'a', size: 5000, sha256: sha('a'), parts: { size: 4096, sha256: [sha('b'), sha('c')] } };
+        const rev = await revisionId([honest]);
+        return manifest([{ ...honest, parts: { size: 4096, sha256: [sha('b'), sha('d')] } }], { revision: rev });
+      },
+      /hashes to/,
+    ],
   ])('refuses %s', async (_n, make, why) => {
     await expect(parseManifest(await make(), 'here', { model: 'm' })).rejects.toThrow(why);
+  });
+
+  it('accepts part hashes (one per part, the last part shorter) and binds them into the revision id', async () => {
+    const plain = { path: 'a', size: 5000, sha256: sha('a') };
+    const withParts = { ...plain, parts: { size: 4096, sha256: [sha('b'), sha('c')] } };
+    const m = await parseManifest(await manifest([withParts]), 'here');
+    expect(m.files[0]!.parts?.sha256).toHaveLength(2);
+    expect(await revisionId([withParts])).not.toBe(await revisionId([plain]));
+    // An empty file has no parts.
+    await expect(parseManifest(await manifest([{ path: 'e', size: 0, sha256: sha('e'), parts: { size: 4096, sha256: [] } }]), 'here')).resolves.toBeTruthy();
   });
 
   it('checks the expected revision', async () => {

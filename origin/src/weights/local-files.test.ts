@@ -1,0 +1,42 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashFile, sha256File } from './local-files.ts';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+let dir: string;
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'local-files-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+describe('hashFile', () => {
+  it.each([
+    ['parts that straddle read chunks', 3 * 1024 * 1024 + 123, 1536 * 1024],
+    ['an exact multiple of the part size', 2 * 65536, 65536],
+    ['a file smaller than one part', 1000, 65536],
+    ['an empty file', 0, 4096],
+  ])('hashes the whole file and each part in one read (%s)', async (_n, size, partSize) => {
+    const bytes = randomBytes(size);
+    const file = path.join(dir, 'f');
+    await fs.writeFile(file, bytes);
+    const seen: number[] = [];
+    const r = await hashFile(file, partSize, (n) => seen.push(n));
+    expect(r.sha256).toBe(sha(bytes));
+    const want: string[] = [];
+    for (let s = 0; s < size; s += partSize) want.push(sha(bytes.subarray(s, Math.min(size, s + partSize))));
+    expect(r.parts).toEqual({ size: partSize, sha256: want });
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(size);
+    expect(await sha256File(file)).toBe(sha(bytes));
+  });
+
+  it('without a part size gives the whole-file sha256 only', async () => {
+    const file = path.join(dir, 'g');
+    await fs.writeFile(file, 'hello');
+    expect(await hashFile(file, null)).toEqual({ sha256: sha(Buffer.from('hello')) });
+  });
+});
