@@ -28,8 +28,8 @@ import type { FileParts } from '#shared/manifest.ts';
 import type { Hasher } from './hasher.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
-import { isRetryable, objectUrl, sameEtag, type ObjectStore } from './object-store.ts';
-import type { RangeSink } from './object-store.ts';
+import { openPin, readPinned, repinned, RepinnedError, type ObjectPin } from './object-pin.ts';
+import { isRetryable, objectUrl, type ObjectStore } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
 import { createPartSink, createRingPool } from './part-sink.ts';
 import { mapLimit } from './pool.ts';
@@ -81,16 +81,8 @@ interface FileJob {
   where: string;
   tmp: string;
   mapFile: string;
-  /** What every ranged GET is pinned to (If-Match, and compared with each response's ETag). */
-  etag: string;
-  /**
-   * The pin came from the manifest, unchecked. A store that answers with another ETag (a mirror
-   * in another bucket, an identical re-upload), a 404 or a short object is asked once by HEAD,
-   * for a clear error or a fresh pin; the content is verified by its hashes either way.
-   */
-  repin: (() => Promise<void>) | null;
-  /** A response has confirmed `etag`. */
-  confirmed: boolean;
+  /** The object version every ranged GET is pinned to (object-pin.ts). */
+  pin: ObjectPin;
   fh: fs.FileHandle;
   /** The same file opened with O_DIRECT (files with part hashes, where the filesystem allows). */
   dfh: fs.FileHandle | null;
@@ -183,9 +175,8 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
 
 async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: boolean, direct: DirectIo | null, signal: AbortSignal): Promise<FileJob> {
   const where = objectUrl(o.s3, o.bucket, item.key);
-  // A HEAD per file costs a round trip before its first byte (and s3rver reads the whole object
-  // to answer one): skip it when the manifest says which version to expect.
-  const etag = item.etag || (await headPin(o, item, where, signal));
+  const pin = await openPin({ ...o, item, where, signal });
+  const etag = pin.etag;
   const partSize = item.parts?.size ?? o.partSize;
   const tmp = path.join(o.layout.tmp, `${item.sha256}.part`);
   const mapFile = path.join(o.layout.tmp, `${item.sha256}.map.json`);
@@ -204,28 +195,7 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const writer = createPartMapWriter(mapFile, base, done);
   // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
   if (resume && done.size !== map.done.length) await writer.flush();
-  const job: FileJob = { item, where, tmp, mapFile, etag, confirmed: false, repin: null, fh, dfh, parts, partHashes, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
-  if (item.etag) {
-    let once: Promise<void> | null = null;
-    job.repin = () =>
-      (once ??= headPin(o, item, where, signal).then((e) => {
-        job.etag = e;
-        job.repin = null;
-      }));
-  }
-  return job;
-}
-
-/** HEAD the object: its ETag, after checking it exists with the manifest's size. */
-async function headPin(o: DownloadOptions, item: DownloadItem, where: string, signal: AbortSignal): Promise<string> {
-  const head = await withRetry(() => o.s3.head(o.bucket, item.key, signal), {
-    policy: o.retry, deps: o.retryDeps, isRetryable, signal,
-  });
-  if (!head) throw new ApiError('not_found', `Missing object ${where} (listed in the manifest as '${item.path}')`);
-  if (head.size !== item.size) {
-    throw new ApiError('unprocessable_entity', `Size mismatch for '${item.path}': ${where} has ${head.size} bytes, the manifest says ${item.size}`);
-  }
-  return head.etag;
+  return { item, where, tmp, mapFile, pin, fh, dfh, parts, partHashes, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
 }
 
 /** Parts an earlier run recorded count only if they still hash right (a crash can tear writes). */
@@ -247,15 +217,15 @@ async function fetchPart(o: DownloadOptions, ring: Buffer[], j: FileJob, p: Part
     async () => {
       const sink = createPartSink({ ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, hash: expected !== null });
       let digest: string | null;
-      const pinUsed = j.etag;
+      const pinUsed = j.pin.etag;
       try {
-        await readPinned(o, j, p, sink, signal);
+        await readPinned({ ...o, item: j.item, where: j.where, signal }, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes });
         digest = await sink.finish();
       } catch (err) {
         await sink.settle();
         // A disk error surfaces through the reader as a broken connection: name it for what it is.
         if (sink.error !== null) throw new DiskError(j.tmp, sink.error);
-        if (!signal.aborted && (await repinned(j, pinUsed, err))) throw new RepinnedError();
+        if (!signal.aborted && (await repinned(j.pin, pinUsed, err))) throw new RepinnedError();
         throw err;
       }
       if (expected !== null && digest !== expected) {
@@ -296,33 +266,6 @@ class PartMismatch extends ApiError {
     super('unprocessable_entity', message);
   }
 }
-
-/** One ranged GET pinned to the job's ETag; the response must confirm the pin. */
-async function readPinned(o: DownloadOptions, j: FileJob, p: Part, sink: RangeSink, signal: AbortSignal): Promise<void> {
-  const r = await o.s3.readRange(o.bucket, j.item.key, { start: p.start, end: p.end, ifMatch: j.etag, signal, sink, onBytes: o.onBytes });
-  // Stores that ignore If-Match (s3rver) still tell us which version they served.
-  if (r.etag && !sameEtag(r.etag, j.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${r.etag}, expected ${j.etag}): ${j.where}`);
-  if (r.size !== j.item.size) throw new ApiError('conflict', `Object changed during download (size ${r.size}, expected ${j.item.size}): ${j.where}`);
-  j.confirmed = true;
-}
-
-/**
- * After a failed read: should it run again because the pin moved? Only while no response has
- * confirmed the manifest's ETag — a store that disputes it from the start is asked by HEAD once
- * (which names a missing or wrong-sized object clearly); once confirmed, a change is the object
- * being replaced mid-download, and fails the sync.
- */
-async function repinned(j: FileJob, pinUsed: string, err: unknown): Promise<boolean> {
-  const disputed = err instanceof ApiError && (err.code === 'conflict' || err.code === 'not_found' || err.code === 'unprocessable_entity');
-  if (!disputed || j.confirmed) return false;
-  if (pinUsed !== j.etag) return true; // another part re-pinned meanwhile
-  if (!j.repin) return false;
-  await j.repin();
-  return pinUsed !== j.etag;
-}
-
-/** The job was re-pinned by HEAD: run the part again with the new pin. */
-class RepinnedError extends Error {}
 
 class DiskError extends Error {
   constructor(file: string, readonly reason: unknown) {
