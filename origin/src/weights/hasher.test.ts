@@ -44,6 +44,17 @@ describe('hasher (ranges read back from disk)', () => {
     await expect(h.digest('gone')).rejects.toMatchObject({ code: 'internal_error' });
   });
 
+  it('closes cleanly when never used (the thread starts on first use), and works after', async () => {
+    const idle = createHasher();
+    idle.drop('nothing');
+    await idle.close();
+    const file = path.join(dir, 'f');
+    await fs.writeFile(file, 'abc');
+    h = createHasher();
+    h.update('j', file, 0, 3);
+    expect(await h.digest('j')).toBe(sha(Buffer.from('abc')));
+  });
+
   it('refuses a second wait on the same job, and a dropped job starts afresh', async () => {
     const file = path.join(dir, 'f');
     await fs.writeFile(file, 'hello world');

@@ -60,46 +60,56 @@ export interface Hasher {
   close(): Promise<void>;
 }
 
-/** Start a hashing worker; `nice` lowers its priority (Linux: per thread). */
+/**
+ * A hashing worker, started on first use (a sync of a manifest with part hashes and nothing to
+ * resume never needs one, and booting a thread costs the CPU the download wants); `nice` lowers
+ * its priority (Linux: per thread).
+ */
 export function createHasher(o: { nice?: number } = {}): Hasher {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: o.nice ?? 0 } });
   const waiting = new Map<string, { resolve: (hex: string) => void; reject: (e: Error) => void }>();
+  let dead: Error | null = null;
+  let started: Worker | null = null;
   // Idle, the worker must not keep a finished CLI process alive; while a digest is awaited it
   // must (its reply may be the only event left to come).
-  const refresh = () => (waiting.size > 0 ? worker.ref() : worker.unref());
-  let dead: Error | null = null;
-  worker.on('message', (m: { op: string; id: string; hex?: string; error?: string }) => {
-    const w = waiting.get(m.id);
-    waiting.delete(m.id);
-    refresh();
-    if (!w) return;
-    if (m.hex !== undefined) w.resolve(m.hex);
-    else w.reject(new ApiError('internal_error', `Hashing failed: ${m.error}`));
-  });
-  worker.on('error', (err) => {
-    dead = err;
-    for (const w of waiting.values()) w.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
-    waiting.clear();
-  });
-  worker.unref();
+  const refresh = () => (waiting.size > 0 ? started?.ref() : started?.unref());
+  const worker = (): Worker => {
+    if (started) return started;
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { nice: o.nice ?? 0 } });
+    w.on('message', (m: { op: string; id: string; hex?: string; error?: string }) => {
+      const job = waiting.get(m.id);
+      waiting.delete(m.id);
+      refresh();
+      if (!job) return;
+      if (m.hex !== undefined) job.resolve(m.hex);
+      else job.reject(new ApiError('internal_error', `Hashing failed: ${m.error}`));
+    });
+    w.on('error', (err) => {
+      dead = err;
+      for (const job of waiting.values()) job.reject(new ApiError('internal_error', `Hash worker died: ${err.message}`, { cause: err }));
+      waiting.clear();
+    });
+    w.unref();
+    return (started = w);
+  };
   return {
     update(id, path, start, end) {
-      if (end > start) worker.postMessage({ op: 'update', id, path, start, end });
+      if (end > start) worker().postMessage({ op: 'update', id, path, start, end });
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));
       if (waiting.has(id)) return Promise.reject(new ApiError('internal_error', `Hash job ${id} already awaited`));
       return new Promise((resolve, reject) => {
+        const w = worker();
         waiting.set(id, { resolve, reject });
         refresh();
-        worker.postMessage({ op: 'digest', id });
+        w.postMessage({ op: 'digest', id });
       });
     },
     drop(id) {
-      worker.postMessage({ op: 'drop', id });
+      started?.postMessage({ op: 'drop', id });
     },
     async close() {
-      await worker.terminate();
+      await started?.terminate();
     },
   };
 }
