@@ -18,6 +18,7 @@ import { syncModel } from '../../origin/src/weights/sync.ts';
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/tiny-motif');
 const BUCKET = 'motif-test';
 const MODEL = 'tiny-motif';
+const PART = 64 * 1024;
 
 let tmp: string;
 let server: EmbeddedS3;
@@ -58,7 +59,8 @@ describe('weights publish + sync (s3rver)', () => {
   const store = () => path.join(tmp, 'store');
 
   it('publishes the fixture and moves the ref last', async () => {
-    const r = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: FIXTURE, ref: 'stable' });
+    // 64 KiB part hashes: the fixture's files then sync in many verified parts each.
+    const r = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: FIXTURE, ref: 'stable', hashPartSize: PART });
     rev1 = r.revision;
     const total = (await Promise.all((await listFixture()).map((f) => fs.stat(path.join(FIXTURE, f))))).reduce((a, s) => a + s.size, 0);
     expect(r.uploadedBytes).toBe(total);
@@ -68,7 +70,7 @@ describe('weights publish + sync (s3rver)', () => {
   });
 
   it('re-publishing identical content uploads nothing and keeps the revision', async () => {
-    const r = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: FIXTURE, ref: 'stable' });
+    const r = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: FIXTURE, ref: 'stable', hashPartSize: PART });
     expect(r.revision).toBe(rev1);
     expect(r.uploadedBytes).toBe(0);
     expect(r.skippedBytes).toBeGreaterThan(0);
@@ -92,6 +94,20 @@ describe('weights publish + sync (s3rver)', () => {
     expect(local?.revision).toBe(rev1);
     expect(local?.dir).toBe(r.dir);
     expect(await fs.readdir(path.join(store(), 'tmp'))).toEqual([]);
+  });
+
+  it('syncs the same through the SDK reader (MOTIF_S3_DIRECT_READS=0)', async () => {
+    const sdk = createS3Client({ ...server.config, directReads: false });
+    try {
+      const r = await syncModel({ s3: sdk, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: path.join(tmp, 'store-sdk'), concurrency: 4 });
+      expect(r.revision).toBe(rev1);
+      for (const f of await listFixture()) {
+        const [a, b] = await Promise.all([fs.readFile(path.join(FIXTURE, f)), fs.readFile(path.join(r.dir, f))]);
+        expect(Buffer.compare(a, b), f).toBe(0);
+      }
+    } finally {
+      sdk.destroy();
+    }
   });
 
   it('a second sync of the same revision downloads nothing', async () => {

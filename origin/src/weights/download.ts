@@ -28,10 +28,10 @@ import type { FileParts } from '#shared/manifest.ts';
 import type { Hasher } from './hasher.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
-import { openPin, readPinned, repinned, RepinnedError, type ObjectPin } from './object-pin.ts';
+import { openPin, readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from './object-pin.ts';
 import { isRetryable, objectUrl, type ObjectStore } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
-import { createPartSink, createRingPool } from './part-sink.ts';
+import { createPartSink, createRingPool, type ChunkRing } from './part-sink.ts';
 import { mapLimit } from './pool.ts';
 import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
@@ -81,14 +81,13 @@ interface FileJob {
   where: string;
   tmp: string;
   mapFile: string;
-  /** The object version every ranged GET is pinned to (object-pin.ts). */
+  /** The object version every ranged GET is pinned to, and where to read it (object-pin.ts). */
   pin: ObjectPin;
+  target: PinTarget;
   fh: fs.FileHandle;
   /** The same file opened with O_DIRECT (files with part hashes, where the filesystem allows). */
   dfh: fs.FileHandle | null;
   parts: Part[];
-  /** Expected sha256 per part, or null: verified by the whole-file digest. */
-  partHashes: string[] | null;
   done: Set<number>;
   resumedParts: number;
   /** Whole-file digest only: parts fed to the hasher so far (a prefix). */
@@ -140,7 +139,7 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       if (j.finished) return;
       j.finished = true;
       finishing.push(finishJob(o, j).catch((err) => {
-        if (j.resumedParts > 0 && j.partHashes === null && err instanceof ApiError && err.code === 'unprocessable_entity') retryResumed.push(j.item);
+        if (j.resumedParts > 0 && !j.item.parts && err instanceof ApiError && err.code === 'unprocessable_entity') retryResumed.push(j.item);
         else fail(err);
       }));
     };
@@ -175,12 +174,12 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
 
 async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: boolean, direct: DirectIo | null, signal: AbortSignal): Promise<FileJob> {
   const where = objectUrl(o.s3, o.bucket, item.key);
-  const pin = await openPin({ ...o, item, where, signal });
-  const etag = pin.etag;
+  const target: PinTarget = { ...o, item, where, signal };
+  const pin = await openPin(target);
   const partSize = item.parts?.size ?? o.partSize;
   const tmp = path.join(o.layout.tmp, `${item.sha256}.part`);
   const mapFile = path.join(o.layout.tmp, `${item.sha256}.map.json`);
-  const base = { sha256: item.sha256, size: item.size, partSize, etag };
+  const base = { sha256: item.sha256, size: item.size, partSize, etag: pin.etag };
   const map = allowResume ? await loadPartMap(mapFile, base) : null;
   const st = map ? await fs.stat(tmp).catch(() => null) : null;
   const resume = map !== null && st !== null && st.size === item.size;
@@ -189,13 +188,12 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   // Without part hashes the hasher reads each part back: keep those in the page cache.
   const dfh = direct && item.parts ? await direct.open(tmp).catch(() => null) : null;
   const parts = planParts(item.size, partSize);
-  const partHashes = item.parts?.sha256 ?? null;
   const done = new Set(resume ? map.done.filter((i) => i < parts.length) : []);
-  if (partHashes) await reverifyResumed(o.hasher, tmp, parts, partHashes, done);
+  if (item.parts) await reverifyResumed(o.hasher, tmp, parts, item.parts.sha256, done);
   const writer = createPartMapWriter(mapFile, base, done);
   // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
   if (resume && done.size !== map.done.length) await writer.flush();
-  return { item, where, tmp, mapFile, pin, fh, dfh, parts, partHashes, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
+  return { item, where, tmp, mapFile, pin, target, fh, dfh, parts, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush };
 }
 
 /** Parts an earlier run recorded count only if they still hash right (a crash can tear writes). */
@@ -209,9 +207,9 @@ async function reverifyResumed(h: Hasher, tmp: string, parts: Part[], hashes: st
   await Promise.all(checks);
 }
 
-async function fetchPart(o: DownloadOptions, ring: Buffer[], j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+async function fetchPart(o: DownloadOptions, ring: ChunkRing, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
   const len = p.end - p.start + 1;
-  const expected = j.partHashes?.[p.index] ?? null;
+  const expected = j.item.parts?.sha256[p.index] ?? null;
   let mismatches = 0;
   await withRetry(
     async () => {
@@ -219,7 +217,7 @@ async function fetchPart(o: DownloadOptions, ring: Buffer[], j: FileJob, p: Part
       let digest: string | null;
       const pinUsed = j.pin.etag;
       try {
-        await readPinned({ ...o, item: j.item, where: j.where, signal }, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes });
+        await readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes });
         digest = await sink.finish();
       } catch (err) {
         await sink.settle();
@@ -275,7 +273,7 @@ class DiskError extends Error {
 
 /** Whole-file digest only: feed the hasher every newly contiguous completed part, in file order. */
 function advanceHash(h: Hasher, j: FileJob): void {
-  if (j.partHashes !== null) return;
+  if (j.item.parts) return;
   while (j.nextHash < j.parts.length && j.done.has(j.nextHash)) {
     const p = j.parts[j.nextHash]!;
     h.update(j.tmp, j.tmp, p.start, p.end + 1);
@@ -285,7 +283,7 @@ function advanceHash(h: Hasher, j: FileJob): void {
 
 async function finishJob(o: DownloadOptions, j: FileJob): Promise<void> {
   try {
-    if (j.partHashes === null) {
+    if (!j.item.parts) {
       const actual = await o.hasher.digest(j.tmp);
       if (actual !== j.item.sha256) {
         throw new ApiError('unprocessable_entity', `sha256 mismatch for '${j.item.path}': ${j.where} has sha256 ${actual}, the manifest says ${j.item.sha256}; refusing it`);

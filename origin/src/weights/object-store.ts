@@ -65,16 +65,31 @@ export function bufferSink(target: Uint8Array): RangeSink & { readonly filled: n
   };
 }
 
-/** Copy `bytes` into `sink`, waiting whenever the sink is full (readers that get chunks, not buffers). */
-export async function copyIntoSink(sink: RangeSink, bytes: Uint8Array): Promise<void> {
-  for (let off = 0; off < bytes.length; ) {
+/**
+ * Copy as much of `bytes` into `sink` as it takes before it reports full: how many bytes went in,
+ * and the sink's "full" promise if it reported one (the rest must wait for it).
+ */
+export function fillSink(sink: RangeSink, bytes: Uint8Array): { copied: number; full: Promise<void> | void } {
+  let off = 0;
+  while (off < bytes.length) {
     const b = sink.buffer(bytes.length - off);
     const n = Math.min(b.length, bytes.length - off);
     b.set(bytes.subarray(off, off + n));
     off += n;
     const full = sink.wrote(n);
-    if (full) await full;
+    if (full) return { copied: off, full };
   }
+  return { copied: off, full: undefined };
+}
+
+/**
+ * Copy all of `bytes` into `sink` (readers that get chunks, not buffers): nothing to wait for
+ * while the sink has room, else a promise that settles once every byte is in and it has room.
+ */
+export function copyIntoSink(sink: RangeSink, bytes: Uint8Array): Promise<void> | void {
+  const { copied, full } = fillSink(sink, bytes);
+  if (!full || copied === bytes.length) return full;
+  return full.then(() => copyIntoSink(sink, bytes.subarray(copied)));
 }
 
 export interface RangeResult {

@@ -13,7 +13,7 @@
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { RangeSink } from '../../weights/object-store.ts';
+import { fillSink, type RangeSink } from '../../weights/object-store.ts';
 
 const HEAD_LIMIT = 64 * 1024;
 /**
@@ -198,22 +198,15 @@ export class RangeConnection {
 
   /** Body bytes that came with the head, into the sink (which must take them before it is full). */
   private copyExtra(p: Pending, from: number, to: number): void {
-    while (from < to) {
-      const b = p.sink.buffer(to - from);
-      const n = Math.min(b.length, to - from);
-      b.set(this.scratch.subarray(from, from + n));
-      from += n;
-      const full = p.sink.wrote(n);
-      if (full && from < to) {
-        // Waiting would move the sink's position outside a read (see body()): a sink must take
-        // at least a socket read's worth (HEAD_LIMIT) before it reports full.
-        full.catch(() => undefined);
-        this.fail(new Error(`range sink full after ${n} bytes: it must accept ${HEAD_LIMIT} before pausing`));
-        return;
-      }
-      this.body(p, n, full);
-      if (this.pending !== p) return;
+    const { copied, full } = fillSink(p.sink, this.scratch.subarray(from, to));
+    if (copied < to - from) {
+      // Waiting would move the sink's position outside a read (see body()): a sink must take
+      // at least a socket read's worth (HEAD_LIMIT) before it reports full.
+      (full as Promise<void>).catch(() => undefined);
+      this.fail(new Error(`range sink full after ${copied} bytes: it must accept ${HEAD_LIMIT} before pausing`));
+      return;
     }
+    this.body(p, copied, full);
   }
 
   private finish(p: Pending): boolean {

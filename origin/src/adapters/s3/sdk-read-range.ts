@@ -31,9 +31,10 @@ export async function sdkReadRange(client: S3Client, bucket: string, key: string
         }
         got += chunk.length;
         req.onBytes?.(chunk.length);
-        const copied = copyIntoSink(req.sink, chunk);
+        const waiting = copyIntoSink(req.sink, chunk);
+        if (!waiting) return;
         body.pause();
-        copied.then(() => body.resume(), (err: unknown) => body.destroy(err as Error));
+        waiting.then(() => body.resume(), (err: unknown) => body.destroy(err as Error));
       });
       body.once('end', resolve);
       body.once('error', reject);
