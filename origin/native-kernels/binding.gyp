@@ -6,11 +6,13 @@
       "target_name": "motif_kernels",
       "sources": [
         "src/addon.cc",
+        "src/addon-hash.cc",
         "src/bandwidth.cc",
         "src/cpu.cc",
         "src/matmul.cc",
         "src/matmul-avx2.cc",
         "src/matmul-scalar.cc",
+        "src/sha256.cc",
         "src/thread-pool.cc"
       ],
       "defines": ["NAPI_VERSION=8"],

@@ -28,12 +28,19 @@ export interface NativeKernelsBinding {
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
   info(): NativeKernelsInfo;
+  /**
+   * SHA-256 of each message into `out` (32 bytes each, in order); false when the CPU lacks SHA-NI
+   * (nothing written). Absent in addons built before it existed.
+   */
+  sha256Batch?(messages: Uint8Array[], out: Uint8Array): boolean;
 }
 
 export const NativeKernelsInfo = z.object({
   simd: z.enum(['avx2', 'scalar']),
   threads: z.number().int().min(1),
   arch: z.string(),
+  /** The SHA-256 path of sha256Batch on this CPU. */
+  sha256: z.enum(['sha-ni', 'none']).optional(),
 });
 export type NativeKernelsInfo = z.infer<typeof NativeKernelsInfo>;
 

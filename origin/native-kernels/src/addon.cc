@@ -6,7 +6,8 @@
 //   matmul(y, x, w, wtype, rows, in, out, maxThreads, allowSimd): undefined
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
-//   info(): { simd, threads, arch }
+//   info(): { simd, threads, arch, sha256 }
+//   sha256Batch(messages, out): boolean   SHA-NI hashing of many messages (addon-hash.cc)
 #include <node_api.h>
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "bandwidth.h"
+#include "sha256.h"
 #include "matmul.h"
 #include "thread-pool.h"
 
@@ -259,10 +261,17 @@ napi_value js_info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "simd", simd);
   napi_set_named_property(env, obj, "threads", threads);
   napi_set_named_property(env, obj, "arch", arch);
+  napi_value sha;
+  napi_create_string_utf8(env, cpu_has_sha_ni() ? "sha-ni" : "none", NAPI_AUTO_LENGTH, &sha);
+  napi_set_named_property(env, obj, "sha256", sha);
   return obj;
 }
 
 }  // namespace
+
+// addon-hash.cc
+napi_value js_sha256_batch(napi_env env, napi_callback_info info);
+
 }  // namespace motif
 
 // Context-aware registration (napi_register_module_v1): the addon may be loaded by the main
@@ -274,6 +283,7 @@ NAPI_MODULE_INIT() {
       {"matmulAsync", nullptr, motif::js_matmul_async, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"readBandwidth", nullptr, motif::js_read_bandwidth, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   return exports;

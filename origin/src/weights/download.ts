@@ -31,6 +31,7 @@ import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { openPin, readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from './object-pin.ts';
 import { isRetryable, objectUrl, type ObjectStore } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
+import { createLeafBatcher, type LeafBatcher, type Sha256Batch } from './leaf-hash.ts';
 import { createPartSink, createRingPool, type ChunkRing } from './part-sink.ts';
 import { mapLimit } from './pool.ts';
 import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
@@ -62,6 +63,8 @@ export interface DownloadOptions {
   fsync?: boolean;
   /** Write parts with O_DIRECT where the filesystem allows it (default true; see direct-io.ts). */
   directIo?: boolean;
+  /** Batch SHA-256 for leaf manifests (leaf-hash.ts); null or absent: each read is hashed as it lands. */
+  sha256Batch?: Sha256Batch | null;
   signal?: AbortSignal;
   /** Bytes received (negative when a failed part's bytes are given back). */
   onBytes?: (n: number) => void;
@@ -120,6 +123,7 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   const direct = o.directIo === false ? null : await openDirectIo(o.layout.tmp);
   try {
     const rings = createRingPool(direct, o.concurrency);
+    const batcher = o.sha256Batch ? createLeafBatcher(o.sha256Batch) : null;
     jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, direct, ctl.signal))));
     for (const j of jobs) {
       const bytes = j.parts.filter((p) => j.done.has(p.index)).reduce((a, p) => a + p.end - p.start + 1, 0);
@@ -149,7 +153,7 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       if (fatal !== null) return;
       const ring = rings.take();
       try {
-        await fetchPart(o, ring, j, p, stats, ctl.signal);
+        await fetchPart(o, ring, batcher, j, p, stats, ctl.signal);
       } finally {
         rings.give(ring);
       }
@@ -189,7 +193,7 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const dfh = direct && item.parts ? await direct.open(tmp).catch(() => null) : null;
   const parts = planParts(item.size, partSize);
   const done = new Set(resume ? map.done.filter((i) => i < parts.length) : []);
-  if (item.parts) await reverifyResumed(o.hasher, tmp, parts, item.parts.sha256, done);
+  if (item.parts) await reverifyResumed(o.hasher, tmp, parts, item.parts, done);
   const writer = createPartMapWriter(mapFile, base, done);
   // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
   if (resume && done.size !== map.done.length) await writer.flush();
@@ -197,23 +201,24 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
 }
 
 /** Parts an earlier run recorded count only if they still hash right (a crash can tear writes). */
-async function reverifyResumed(h: Hasher, tmp: string, parts: Part[], hashes: string[], done: Set<number>): Promise<void> {
+async function reverifyResumed(h: Hasher, tmp: string, parts: Part[], fp: FileParts, done: Set<number>): Promise<void> {
   const checks = [...done].map(async (i) => {
     const p = parts[i]!;
     const id = `${tmp}#${i}`;
-    h.update(id, tmp, p.start, p.end + 1);
-    if ((await h.digest(id)) !== hashes[i]) done.delete(i);
+    h.update(id, tmp, p.start, p.end + 1, fp.leaf ?? null);
+    if ((await h.digest(id)) !== fp.sha256[i]) done.delete(i);
   });
   await Promise.all(checks);
 }
 
-async function fetchPart(o: DownloadOptions, ring: ChunkRing, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+async function fetchPart(o: DownloadOptions, ring: ChunkRing, batcher: LeafBatcher | null, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
   const len = p.end - p.start + 1;
   const expected = j.item.parts?.sha256[p.index] ?? null;
   let mismatches = 0;
   await withRetry(
     async () => {
-      const sink = createPartSink({ ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, hash: expected !== null });
+      const scheme = expected !== null ? { leaf: j.item.parts!.leaf ?? null } : null;
+      const sink = createPartSink({ ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher });
       let digest: string | null;
       const pinUsed = j.pin.etag;
       try {

@@ -29,31 +29,42 @@ parentPort.on('message', (m) => {
     jobs.delete(m.id);
     return;
   }
-  if (!j) { j = { hash: createHash('sha256'), fd: null, error: null }; jobs.set(m.id, j); }
+  // leaf set: the digest is sha256 over the sha256s of each leaf-byte leaf (leaf-hash.ts).
+  if (!j) { j = { hash: createHash('sha256'), leaf: m.leaf || null, leafHash: null, inLeaf: 0, fd: null, error: null }; jobs.set(m.id, j); }
+  const endLeaf = () => { j.hash.update(j.leafHash.digest()); j.leafHash = null; j.inLeaf = 0; };
   if (m.op === 'update') {
     if (j.error) return;
     try {
       if (j.fd === null) j.fd = fs.openSync(m.path, 'r');
       let pos = m.start;
       while (pos < m.end) {
-        const n = fs.readSync(j.fd, buf, 0, Math.min(buf.length, m.end - pos), pos);
+        const want = Math.min(buf.length, m.end - pos, j.leaf ? j.leaf - j.inLeaf : buf.length);
+        const n = fs.readSync(j.fd, buf, 0, want, pos);
         if (n <= 0) throw new Error('unexpected end of file at ' + pos);
-        j.hash.update(buf.subarray(0, n));
+        if (j.leaf) {
+          (j.leafHash ||= createHash('sha256')).update(buf.subarray(0, n));
+          j.inLeaf += n;
+          if (j.inLeaf === j.leaf) endLeaf();
+        } else j.hash.update(buf.subarray(0, n));
         pos += n;
       }
     } catch (e) { j.error = String(e && e.message || e); }
   } else if (m.op === 'digest') {
     if (j.fd !== null) fs.closeSync(j.fd);
     jobs.delete(m.id);
+    if (!j.error && j.inLeaf > 0) endLeaf();
     parentPort.postMessage(j.error ? { op: 'digest', id: m.id, error: j.error } : { op: 'digest', id: m.id, hex: j.hash.digest('hex') });
   }
 });
 `;
 
 export interface Hasher {
-  /** Hash bytes [start, end) of `path` next, in order, for job `id`. */
-  update(id: string, path: string, start: number, end: number): void;
-  /** The sha256 hex of everything fed to `id` so far; ends the job. */
+  /**
+   * Hash bytes [start, end) of `path` next, in order, for job `id`. `leaf` (on a job's first
+   * update) makes its digest the manifest's leaf form: sha256 over each `leaf`-byte leaf's sha256.
+   */
+  update(id: string, path: string, start: number, end: number, leaf?: number | null): void;
+  /** The sha256 hex of everything fed to `id` so far (leaf form if asked); ends the job. */
   digest(id: string): Promise<string>;
   /** Forget a job (its file is being discarded). */
   drop(id: string): void;
@@ -92,8 +103,8 @@ export function createHasher(o: { nice?: number } = {}): Hasher {
     return (started = w);
   };
   return {
-    update(id, path, start, end) {
-      if (end > start) worker().postMessage({ op: 'update', id, path, start, end });
+    update(id, path, start, end, leaf) {
+      if (end > start) worker().postMessage({ op: 'update', id, path, start, end, leaf: leaf ?? null });
     },
     digest(id) {
       if (dead) return Promise.reject(new ApiError('internal_error', `Hash worker died: ${(dead as Error).message}`));

@@ -25,13 +25,29 @@ describe('hashFile', () => {
     const file = path.join(dir, 'f');
     await fs.writeFile(file, bytes);
     const seen: number[] = [];
-    const r = await hashFile(file, partSize, (n) => seen.push(n));
+    const r = await hashFile(file, { size: partSize }, (n) => seen.push(n));
     expect(r.sha256).toBe(sha(bytes));
     const want: string[] = [];
     for (let s = 0; s < size; s += partSize) want.push(sha(bytes.subarray(s, Math.min(size, s + partSize))));
     expect(r.parts).toEqual({ size: partSize, sha256: want });
     expect(seen.reduce((a, b) => a + b, 0)).toBe(size);
     expect(await sha256File(file)).toBe(sha(bytes));
+  });
+
+  it('with leaves, each part hash is the sha256 of its leaves\' sha256s (the last leaf short)', async () => {
+    const bytes = randomBytes(3 * 65536 + 5000);
+    const file = path.join(dir, 'l');
+    await fs.writeFile(file, bytes);
+    const leaf = 32768;
+    const r = await hashFile(file, { size: 2 * 65536, leaf });
+    const bin = (b: Uint8Array) => createHash('sha256').update(b).digest();
+    const partDigest = (p: Uint8Array) => {
+      const leaves: Buffer[] = [];
+      for (let s = 0; s < p.length; s += leaf) leaves.push(bin(p.subarray(s, s + leaf)));
+      return sha(Buffer.concat(leaves));
+    };
+    expect(r.sha256).toBe(sha(bytes));
+    expect(r.parts).toEqual({ size: 2 * 65536, leaf, sha256: [partDigest(bytes.subarray(0, 2 * 65536)), partDigest(bytes.subarray(2 * 65536))] });
   });
 
   it('without a part size gives the whole-file sha256 only', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { FileParts } from '#shared/manifest.ts';
 import { headerLength, validateHeader, type SafetensorsHeader } from './safetensors.ts';
+import { PartDigest } from './leaf-hash.ts';
 
 export interface LocalFile {
   /** Relative, '/'-separated: the manifest path. */
@@ -52,33 +53,39 @@ export async function sha256File(abs: string, onBytes?: (n: number) => void): Pr
 }
 
 /**
- * One read of a file for its sha256 and, with `partSize`, the sha256 of each `partSize`-byte part
- * (the manifest's `parts`, DESIGN §6 plus per-part verification). A chunk that straddles a part
- * boundary is split between the two part hashes.
+ * One read of a file for its sha256 and, with `parts`, the digest of each `parts.size`-byte part
+ * in the manifest's scheme (plain sha256, or over `parts.leaf`-byte leaves: leaf-hash.ts). A chunk
+ * that straddles a part boundary is split between the two part digests.
  */
-export async function hashFile(abs: string, partSize: number | null, onBytes?: (n: number) => void): Promise<{ sha256: string; parts?: FileParts }> {
+export async function hashFile(
+  abs: string,
+  parts: { size: number; leaf?: number } | null,
+  onBytes?: (n: number) => void,
+): Promise<{ sha256: string; parts?: FileParts }> {
   const whole = createHash('sha256');
-  const parts: string[] = [];
-  let part = createHash('sha256');
+  const digests: string[] = [];
+  const leaf = parts?.leaf ?? null;
+  let part = new PartDigest(leaf);
   let inPart = 0;
   for await (const c of createReadStream(abs, { highWaterMark: 1 << 20 })) {
     const chunk = c as Buffer;
     whole.update(chunk);
-    for (let off = 0; partSize !== null && off < chunk.length; ) {
-      const n = Math.min(chunk.length - off, partSize - inPart);
+    for (let off = 0; parts !== null && off < chunk.length; ) {
+      const n = Math.min(chunk.length - off, parts.size - inPart);
       part.update(chunk.subarray(off, off + n));
       off += n;
       inPart += n;
-      if (inPart === partSize) {
-        parts.push(part.digest('hex'));
-        part = createHash('sha256');
+      if (inPart === parts.size) {
+        digests.push(part.digest());
+        part = new PartDigest(leaf);
         inPart = 0;
       }
     }
     onBytes?.(chunk.length);
   }
-  if (inPart > 0) parts.push(part.digest('hex'));
-  return partSize === null ? { sha256: whole.digest('hex') } : { sha256: whole.digest('hex'), parts: { size: partSize, sha256: parts } };
+  if (inPart > 0) digests.push(part.digest());
+  if (parts === null) return { sha256: whole.digest('hex') };
+  return { sha256: whole.digest('hex'), parts: { size: parts.size, ...(leaf !== null ? { leaf } : {}), sha256: digests } };
 }
 
 /** True for files the safetensors checks apply to. */

@@ -1,21 +1,24 @@
 /**
  * One part of a download streamed to disk (Node I/O): the RangeSink a download hands the reader.
  *
- * The body lands in a small ring of chunk buffers. Each socket read is hashed the moment it lands
- * (the bytes are still in the CPU cache: cheaper than hashing a 16 MiB part buffer afterwards,
- * which comes back from memory), and each full chunk is written at its file offset — O_DIRECT
- * where aligned — while the next one fills. When every chunk of the ring is waiting for the disk,
+ * The body lands in a small ring of chunk buffers, and each full chunk is written at its file
+ * offset — O_DIRECT where aligned — while the next one fills. With a leaf manifest and the native
+ * batch hasher, a full chunk's leaves join the download's batch queue (leaf-hash.ts), so the
+ * leaves of several parts hash abreast while still cache-resident; otherwise each socket read is
+ * hashed the moment it lands (the bytes are still in the CPU cache: cheaper than hashing a 16 MiB
+ * part buffer afterwards, which comes back from memory). When every chunk of the ring is waiting for the disk,
  * `wrote` returns a promise and the reader pauses its socket: a slow disk slows the download
  * instead of growing memory. The ring is tiny (RING_CHUNKS × CHUNK_BYTES per connection: 1 MiB
  * chunks measured as fast as 2 MiB, 4 MiB ones slower), so the whole working set stays
  * cache-sized, which on a small node is what keeps the S3 endpoint's and our copies fast
  * (measured: see download.ts).
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type fsp from 'node:fs/promises';
 import { ApiError } from '#shared/errors.ts';
 import type { RangeSink } from './object-store.ts';
 import { DIRECT_ALIGN, writePart, type DirectIo } from './direct-io.ts';
+import { PartDigest, type LeafBatcher } from './leaf-hash.ts';
 
 /** Bytes per chunk buffer: the unit of a disk write (aligned, a multiple of DIRECT_ALIGN). */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -68,13 +71,26 @@ export interface PartSinkOptions {
   /** File offset of the part's first byte, and its length. */
   start: number;
   length: number;
-  /** Hash the bytes as they land (parts with a sha256 in the manifest). */
-  hash: boolean;
+  /** Digest the bytes as they land, in the manifest's scheme (leaf-hash.ts); null: don't hash. */
+  digest: { leaf: number | null } | null;
+  /**
+   * The download's batch hasher. With it, and leaves that tile a chunk, each chunk's leaves are
+   * queued as the chunk fills instead of hashing every socket read as it lands.
+   */
+  batcher: LeafBatcher | null;
 }
 
 export function createPartSink(o: PartSinkOptions): PartSink {
   const busy: (Promise<void> | null)[] = o.ring.map(() => null);
-  const hash: Hash | null = o.hash ? createHash('sha256') : null;
+  const leaf = o.digest?.leaf ?? null;
+  // Batched: whole leaves per chunk (part starts are leaf-aligned, chunks start every CHUNK_BYTES).
+  const batcher = leaf !== null && o.batcher !== null && CHUNK_BYTES % leaf === 0 ? o.batcher : null;
+  const streaming = o.digest !== null && batcher === null ? new PartDigest(leaf) : null;
+  const leafDigests = batcher ? Buffer.alloc(32 * Math.ceil(o.length / leaf!)) : null;
+  /** Per chunk: the ticket of its last queued leaf, which must be hashed before the chunk is reused. */
+  const tickets = o.ring.map(() => 0);
+  let lastTicket = 0;
+  let leaves = 0;
   let cur = 0;
   let fill = 0;
   let pos = o.start;
@@ -84,7 +100,14 @@ export function createPartSink(o: PartSinkOptions): PartSink {
 
   const flush = (): Promise<void> | void => {
     const c = cur;
-    const w = writePart(o.fh, o.direct, o.ring[c]!, fill, pos)
+    const chunk = o.ring[c]!;
+    if (batcher) {
+      for (let off = 0; off < fill; off += leaf!, leaves++) {
+        lastTicket = batcher.add(chunk.subarray(off, Math.min(fill, off + leaf!)), leafDigests!.subarray(32 * leaves, 32 * leaves + 32));
+      }
+      tickets[c] = lastTicket;
+    }
+    const w = writePart(o.fh, o.direct, chunk, fill, pos)
       .catch((err: unknown) => {
         error ??= err;
       })
@@ -95,6 +118,8 @@ export function createPartSink(o: PartSinkOptions): PartSink {
     pos += fill;
     fill = 0;
     cur = (cur + 1) % o.ring.length;
+    // The next chunk is refilled from the next socket read: its leaves must be hashed by then.
+    batcher?.ensure(tickets[cur]!);
     const next = busy[cur];
     if (next) return next.then(() => (error === null ? undefined : failed()));
   };
@@ -109,7 +134,7 @@ export function createPartSink(o: PartSinkOptions): PartSink {
     wrote(n) {
       if (error !== null) return failed();
       const chunk = o.ring[cur]!;
-      hash?.update(chunk.subarray(fill, fill + n));
+      streaming?.update(chunk.subarray(fill, fill + n));
       fill += n;
       received += n;
       if (received > o.length) {
@@ -119,12 +144,16 @@ export function createPartSink(o: PartSinkOptions): PartSink {
       if (fill === chunk.length || received === o.length) return flush();
     },
     async finish() {
+      batcher?.ensure(lastTicket);
       await Promise.all(busy);
       if (error !== null) throw error;
       if (received !== o.length) throw new ApiError('internal_error', `part sink: ${received} of ${o.length} bytes arrived`);
-      return hash ? hash.digest('hex') : null;
+      if (leafDigests) return createHash('sha256').update(leafDigests).digest('hex');
+      return streaming ? streaming.digest() : null;
     },
     async settle() {
+      // Queued leaves still point into this ring, which a retry is about to refill.
+      batcher?.ensure(lastTicket);
       await Promise.all(busy);
     },
   };

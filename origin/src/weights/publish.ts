@@ -37,6 +37,15 @@ const PublishOptions = z.object({
    * publishes DESIGN's minimal manifest (whole-file sha256 only).
    */
   hashPartSize: z.number().int().min(4096).max(256 * 1024 * 1024).multipleOf(4096).nullable().default(16 * 1024 * 1024),
+  /**
+   * Leaf size of the part hashes (`parts.leaf`: each part hash is the sha256 of its leaves'
+   * sha256s, which a sync hashes several abreast). Parts smaller than a leaf are one leaf each;
+   * null publishes plain per-part sha256s.
+   */
+  hashLeafSize: z.number().int().min(4096).multipleOf(4096).nullable().default(1024 * 1024),
+}).refine((o) => o.hashPartSize === null || o.hashLeafSize === null || o.hashPartSize <= o.hashLeafSize || o.hashPartSize % o.hashLeafSize === 0, {
+  message: 'hashPartSize must be a multiple of hashLeafSize (or at most one leaf)',
+  path: ['hashPartSize'],
 });
 
 export interface PublishInput extends z.input<typeof PublishOptions> {
@@ -64,7 +73,8 @@ export async function publishModel(input: PublishInput): Promise<PublishResult> 
   let hashed = 0;
   const hashes = await mapLimit(files, 2, async (f) => {
     if (isSafetensors(f.path)) await checkSafetensorsFile(f.abs, f.path);
-    return hashFile(f.abs, o.hashPartSize, (n) => {
+    const parts = o.hashPartSize === null ? null : { size: o.hashPartSize, ...(o.hashLeafSize !== null ? { leaf: Math.min(o.hashLeafSize, o.hashPartSize) } : {}) };
+    return hashFile(f.abs, parts, (n) => {
       hashed += n;
       input.onProgress?.({ phase: 'hash', file: f.path, bytesDone: hashed, bytesTotal: total });
     });

@@ -34,25 +34,34 @@ async function model(files: Record<string, Uint8Array | string>): Promise<string
   return dir;
 }
 
-/** The manifest's part hashes (64 KiB parts, the sync's part size) or none (whole-file sha256). */
+/**
+ * The manifest's part hashes (64 KiB parts, the sync's part size) or none (whole-file sha256);
+ * their leaves (null: plain per-part sha256s); and whether the sync may batch leaves natively.
+ */
 let hashPartSize: number | null = 64 * KiB;
+let hashLeafSize: number | null = 16 * KiB;
+let nativeHash = true;
 
 async function setup(fault?: (key: string, r: RangeRequest) => RangeFault) {
   const s3 = createMemoryObjectStore(fault ? { fault } : {});
   const big = randomBytes(300 * KiB + 5);
   const dir = await model({ 'weights.bin': big, 'sub/config.json': '{"a":1}', 'z-copy.bin': big });
-  const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable', hashPartSize });
+  const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable', hashPartSize, hashLeafSize });
   const sync = (over: Partial<Parameters<typeof syncModel>[0]> = {}) =>
-    syncModel({ s3, bucket: 'b', model: 'm', ref: 'stable', storeDir: path.join(tmp, 'store'), partSize: 64 * KiB, concurrency: 3, retryDeps: instant, ...over });
+    syncModel({ s3, bucket: 'b', model: 'm', ref: 'stable', storeDir: path.join(tmp, 'store'), partSize: 64 * KiB, concurrency: 3, retryDeps: instant, nativeHash, ...over });
   return { s3, big, pub, sync, key: (p: string) => s3Keys.file('m', pub.revision, p) };
 }
 
 describe.each([
-  ['part hashes', 64 * KiB],
-  ['whole-file sha256 only', null],
-])('syncModel (memory store, %s)', (_mode, parts) => {
+  ['part hashes over 16 KiB leaves, batched', 64 * KiB, 16 * KiB, true],
+  ['part hashes over leaves, each read hashed by node:crypto', 64 * KiB, 16 * KiB, false],
+  ['plain part hashes', 64 * KiB, null, true],
+  ['whole-file sha256 only', null, null, true],
+] as const)('syncModel (memory store, %s)', (_mode, parts, leaf, native) => {
   beforeEach(() => {
     hashPartSize = parts;
+    hashLeafSize = leaf;
+    nativeHash = native;
   });
 
   it('retries failed and truncated parts and still produces identical files', async () => {

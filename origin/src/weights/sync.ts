@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { s3Keys, type Manifest } from '#shared/manifest.ts';
 import { createHasher } from './hasher.ts';
+import { nativeSha256Batch } from './leaf-hash.ts';
 import { downloadBlobs, type DownloadItem } from './download.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
@@ -44,6 +45,11 @@ const SyncOptions = z
     fsync: z.boolean().default(true),
     /** O_DIRECT part writes where the filesystem supports them (direct-io.ts); false = page cache. */
     directIo: z.boolean().default(true),
+    /**
+     * Hash leaf manifests' leaves with the native SHA-NI batch where it is built and the CPU has
+     * SHA-NI (leaf-hash.ts); false, or where it is not, node:crypto hashes each read as it lands.
+     */
+    nativeHash: z.boolean().default(true),
     /**
      * Nice value of the thread that hashes from disk (resumed parts; files without part hashes).
      * A rolling update syncs while the engine serves, and the engine should win. 0 = normal.
@@ -122,6 +128,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
         stats = await downloadBlobs({
           s3, bucket: o.bucket, layout, items: missing, partSize: o.partSize, concurrency: o.concurrency,
           retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher, fsync: o.fsync, directIo: o.directIo,
+          sha256Batch: o.nativeHash ? nativeSha256Batch() : null,
           ...(signal ? { signal } : {}),
           onBytes: (n) => {
             bytesDone += n;
