@@ -33,7 +33,7 @@ import { isRetryable, objectUrl, type ObjectStore } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
 import { createLeafBatcher, type LeafBatcher, type Sha256Batch } from './leaf-hash.ts';
 import { createPartSink, createRingPool, type ChunkRing } from './part-sink.ts';
-import { mapLimit } from './pool.ts';
+import { createLimiter, mapLimit } from './pool.ts';
 import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
@@ -79,6 +79,13 @@ export interface DownloadStats {
   retries: number;
 }
 
+/**
+ * Parts that may be finishing (last writes, digest check, part map) while `concurrency` others
+ * hold the connections: a connection moves on to its next part as soon as a body has arrived.
+ * (Holding it until the part's writes and map landed left connections idle ~15% of the time.)
+ */
+const FINISHING_SLOTS = 2;
+
 interface FileJob {
   item: DownloadItem;
   where: string;
@@ -121,8 +128,9 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
   const direct = o.directIo === false ? null : await openDirectIo(o.layout.tmp);
+  const rings = createRingPool(direct, o.concurrency + FINISHING_SLOTS);
+  const net = createLimiter(o.concurrency);
   try {
-    const rings = createRingPool(direct, o.concurrency);
     const batcher = o.sha256Batch ? createLeafBatcher(o.sha256Batch) : null;
     jobs.push(...(await mapLimit(items, 8, (item) => openJob(o, item, allowResume, direct, ctl.signal))));
     for (const j of jobs) {
@@ -149,11 +157,11 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
     };
     for (const j of jobs) if (j.parts.every((p) => j.done.has(p.index))) finishOne(j);
     const tasks = jobs.flatMap((j) => j.parts.filter((p) => !j.done.has(p.index)).map((p) => ({ j, p })));
-    await mapLimit(tasks, o.concurrency, async ({ j, p }) => {
+    await mapLimit(tasks, o.concurrency + FINISHING_SLOTS, async ({ j, p }) => {
       if (fatal !== null) return;
       const ring = rings.take();
       try {
-        await fetchPart(o, ring, batcher, j, p, stats, ctl.signal);
+        await fetchPart(o, { ring, batcher, net }, j, p, stats, ctl.signal);
       } finally {
         rings.give(ring);
       }
@@ -172,6 +180,8 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       await j.fh.close().catch(() => undefined);
       await j.dfh?.close().catch(() => undefined);
     }
+    // Every part has settled (mapLimit waits for all in flight): nothing uses the rings now.
+    rings.release();
     await direct?.close();
   }
 }
@@ -211,18 +221,18 @@ async function reverifyResumed(h: Hasher, tmp: string, parts: Part[], fp: FilePa
   await Promise.all(checks);
 }
 
-async function fetchPart(o: DownloadOptions, ring: ChunkRing, batcher: LeafBatcher | null, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+async function fetchPart(o: DownloadOptions, io: PartIo, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
   const len = p.end - p.start + 1;
   const expected = j.item.parts?.sha256[p.index] ?? null;
   let mismatches = 0;
   await withRetry(
     async () => {
       const scheme = expected !== null ? { leaf: j.item.parts!.leaf ?? null } : null;
-      const sink = createPartSink({ ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher });
+      const sink = createPartSink({ ring: io.ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher: io.batcher });
       let digest: string | null;
       const pinUsed = j.pin.etag;
       try {
-        await readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes });
+        await io.net.run(() => readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes }));
         digest = await sink.finish();
       } catch (err) {
         await sink.settle();
@@ -261,6 +271,13 @@ async function fetchPart(o: DownloadOptions, ring: ChunkRing, batcher: LeafBatch
     throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
   });
   stats.downloadedBytes += len;
+}
+
+/** What one part in flight works with: its ring, the download's leaf batcher, the connection limiter. */
+interface PartIo {
+  ring: ChunkRing;
+  batcher: LeafBatcher | null;
+  net: ReturnType<typeof createLimiter>;
 }
 
 /** A part whose bytes do not hash to the manifest's part sha256. */

@@ -23,3 +23,26 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
   if (failed !== null) throw (failed as { err: unknown }).err;
   return results;
 }
+
+/**
+ * At most `limit` holders at once, first come first served: `run(fn)` waits for a free place,
+ * runs `fn`, and frees the place when it settles.
+ */
+export function createLimiter(limit: number): { run<R>(fn: () => Promise<R>): Promise<R> } {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    async run(fn) {
+      if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+      else active++;
+      try {
+        return await fn();
+      } finally {
+        // Hand the place straight to the next waiter (active stays the same), or free it.
+        const next = waiting.shift();
+        if (next) next();
+        else active--;
+      }
+    },
+  };
+}
