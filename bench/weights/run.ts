@@ -4,10 +4,11 @@
  * Generates a ~1 GiB multi-file random model, publishes it to an embedded s3rver running in its
  * own process (so every client below competes with the same server for the same 2 cores), then
  * times, in interleaved rounds:
- *   (a) ours        syncModel: signed ranged GETs, each part hashed as it lands against the
- *                   manifest's part sha256s, O_DIRECT writes, verified, fsynced, on disk; and two
- *                   baselines of ours: a manifest without part hashes (whole-file sha256), and
- *                   writes through the page cache
+ *   (a) ours        syncModel: signed ranged GETs, each part verified as it lands against the
+ *                   manifest's part hashes (over 1 MiB leaves, hashed four abreast by SHA-NI),
+ *                   O_DIRECT writes, fsynced, on disk; and three baselines of ours: plain
+ *                   per-part sha256s (one hash stream per part), a manifest without part hashes
+ *                   (whole-file sha256), and writes through the page cache
  *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
  *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
@@ -34,6 +35,7 @@ import { parseArgs } from 'node:util';
 import { s3Keys } from '#shared/manifest.ts';
 import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
 import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
+import { nativeSha256Batch } from '../../origin/src/weights/leaf-hash.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { syncModel } from '../../origin/src/weights/sync.ts';
 import { generateRandomModel } from './gen-model.ts';
@@ -51,6 +53,8 @@ const BUCKET = 'bench';
 const MODEL = 'bench-model';
 /** The same files published with DESIGN's minimal manifest (no part hashes): our own baseline. */
 const WHOLE_MODEL = 'bench-model-whole';
+/** ...and with plain per-part sha256s (no leaves): one hash stream per part. */
+const PLAIN_MODEL = 'bench-model-plain';
 const runs = Math.max(1, Number(a.runs));
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -114,14 +118,23 @@ async function timed(label: string, serverPid: number, fn: () => Promise<number 
   return sample;
 }
 
-/** CPU milliseconds per MiB of sha256 on one core, the floor of any verifying client. */
-function sha256MsPerMiB(): number {
+/**
+ * CPU milliseconds per MiB of sha256 on one core, the floor of any verifying client: one stream
+ * (node:crypto), and 1 MiB leaves four abreast (the native batch, when built; null otherwise).
+ */
+function sha256MsPerMiB(): { stream: number; leaves: number | null } {
   const buf = Buffer.alloc(64 * MiB, 7);
   const h = createHash('sha256');
-  const t0 = performance.now();
+  let t0 = performance.now();
   for (let i = 0; i < 4; i++) h.update(buf);
   h.digest();
-  return (performance.now() - t0) / 256;
+  const stream = (performance.now() - t0) / 256;
+  const batch = nativeSha256Batch();
+  if (!batch) return { stream, leaves: null };
+  const out = new Uint8Array(32 * 4);
+  t0 = performance.now();
+  for (let i = 0; i < 64; i += 4) batch([0, 1, 2, 3].map((k) => buf.subarray((i + k) * MiB, (i + k + 1) * MiB)), out);
+  return { stream, leaves: (performance.now() - t0) / 64 };
 }
 
 async function main(): Promise<void> {
@@ -139,6 +152,7 @@ async function main(): Promise<void> {
     log('publishing to the embedded S3…');
     const pub = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB });
     await publishModel({ s3, bucket: BUCKET, model: WHOLE_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: null });
+    await publishModel({ s3, bucket: BUCKET, model: PLAIN_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB, hashLeafSize: null });
     const P = Number(a['part-mib']);
     const C = Number(a.concurrency);
     const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
@@ -199,8 +213,10 @@ async function main(): Promise<void> {
     variants.push(
       { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
       { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
-      // Baselines of our own: the same sync without the manifest's part hashes (whole-file sha256,
-      // hashed from the page cache behind the download), and with part hashes but buffered writes.
+      // Baselines of our own: the same sync with plain per-part sha256s (no leaves), without the
+      // manifest's part hashes (whole-file sha256, hashed from the page cache behind the
+      // download), and with leaf part hashes but buffered writes.
+      { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, true, 'p') },
       { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, true, 'w') },
       { name: `ours, writes through the page cache part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, false, 'b') },
       { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
@@ -252,11 +268,12 @@ async function main(): Promise<void> {
     // server (or on its own core with --pin). The median of the fetcher's samples, this run.
     const ref = rows.filter((r) => r.kind === 'serving' && r.rate !== null).sort((x, y) => y.rate! - x.rate!)[0];
     if (ref && ref.clientMs !== null && ref.serverMs !== null && !Number.isNaN(ref.serverMs)) {
-      const sha = sha256MsPerMiB();
+      const shas = sha256MsPerMiB();
+      const sha = Math.min(shas.stream, shas.leaves ?? Infinity);
       const clientFloor = ref.clientMs + sha;
       const ceiling = a.pin ? Math.min(1000 / ref.serverMs, 1000 / clientFloor) : (os.cpus().length * 1000) / (ref.serverMs + clientFloor);
       out.push(
-        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)}, before disk writes); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
+        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)}${shas.leaves !== null ? ` of 1 MiB leaves four abreast; one stream: ${shas.stream.toFixed(2)}` : ''}, before disk writes); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
         `                      that caps it near ${ceiling.toFixed(0)} MiB/s = ${Math.min(100, (100 * ceiling) / rawBest).toFixed(0)}% of the serving limit here`,
       );
     }

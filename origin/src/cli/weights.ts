@@ -16,8 +16,9 @@ import { listRemote } from '../weights/refs.ts';
 import { syncModel } from '../weights/sync.ts';
 
 const USAGE = `usage: npm run weights -- <command> [options]
-  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--json]
-          (--verify-part-mib: the parts a sync fetches and verifies as they land; 0 = whole-file sha256 only)
+  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--verify-leaf-kib 1024 | 0] [--json]
+          (--verify-part-mib: the parts a sync fetches and verifies as they land; 0 = whole-file sha256 only;
+           --verify-leaf-kib: each part hash covers the sha256s of its leaves, hashed several abreast; 0 = plain sha256 per part)
   sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8]
           [--no-activate] [--json]   (--part-size-mib: for files the manifest lists no part hashes for)
   gc      [--model <id> | --store <dir>] [--keep <rev,...>] [--purge-partial] [--dry-run]
@@ -40,7 +41,7 @@ const { values: a, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     from: { type: 'string' }, model: { type: 'string' }, ref: { type: 'string' }, rev: { type: 'string' },
-    store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' }, 'verify-part-mib': { type: 'string' },
+    store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' }, 'verify-part-mib': { type: 'string' }, 'verify-leaf-kib': { type: 'string' },
     'no-activate': { type: 'boolean' }, json: { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' },
     'dry-run': { type: 'boolean' }, endpoint: { type: 'string' }, bucket: { type: 'string' },
     port: { type: 'string' }, 's3-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -61,6 +62,13 @@ const int = (name: keyof typeof a): number | undefined => (a[name] === undefined
 function verifyPartSize(v: string): number | null {
   if (!/^\d+$/.test(v) || Number(v) > 256) throw new ApiError('invalid_request_error', `--verify-part-mib must be a whole number of MiB from 0 to 256 (0 = no part hashes), got '${v}'`);
   return Number(v) === 0 ? null : Number(v) * 1024 * 1024;
+}
+/** `--verify-leaf-kib N`: leaves of N KiB (a multiple of 4); 0 = plain per-part sha256s. */
+function verifyLeafSize(v: string): number | null {
+  if (!/^\d+$/.test(v) || Number(v) % 4 !== 0 || Number(v) > 256 * 1024) {
+    throw new ApiError('invalid_request_error', `--verify-leaf-kib must be a whole number of KiB, a multiple of 4, up to 262144 (0 = plain part hashes), got '${v}'`);
+  }
+  return Number(v) === 0 ? null : Number(v) * 1024;
 }
 const storeDir = (model?: string) =>
   path.resolve(a.store ?? env['MOTIF_WEIGHTS_STORE'] ?? path.join('.data', 'weights', model ?? need('model')));
@@ -97,6 +105,7 @@ async function main(): Promise<void> {
           s3, bucket, model: need('model'), fromDir: need('from'), ...(a.ref ? { ref: a.ref } : {}),
           ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
           ...(a['verify-part-mib'] !== undefined ? { hashPartSize: verifyPartSize(a['verify-part-mib']) } : {}),
+          ...(a['verify-leaf-kib'] !== undefined ? { hashLeafSize: verifyLeafSize(a['verify-leaf-kib']) } : {}),
           onProgress: (e) => {
             if (e.phase === 'upload') p.update(e.bytesDone, e.bytesTotal);
           },

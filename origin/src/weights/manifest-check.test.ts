@@ -4,7 +4,7 @@ import { parseManifest } from './manifest-check.ts';
 
 const sha = (c: string) => c.repeat(64);
 
-type Entry = { path: string; size: number; sha256: string; parts?: { size: number; sha256: string[] } };
+type Entry = { path: string; size: number; sha256: string; parts?: { size: number; leaf?: number; sha256: string[] } };
 async function manifest(files: Entry[], over: Partial<Manifest> = {}): Promise<string> {
   return JSON.stringify({ schema: 1, model: 'm', revision: await revisionId(files), created_at: 'now', files, ...over });
 }
@@ -29,6 +29,16 @@ describe('manifest verification', () => {
     ['not JSON', async () => '{', /not valid JSON/],
     ['part hashes that do not cover the file', async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 4096, sha256: [sha('b'), sha('c')] } }]), /one hash per part/],
     ['parts smaller than 4 KiB', async () => manifest([{ path: 'a', size: 10, sha256: sha('a'), parts: { size: 8, sha256: [sha('b'), sha('c')] } }]), /invalid/],
+    ['a leaf size that does not divide the part size', async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 8192, leaf: 5000, sha256: [sha('b'), sha('c')] } }]), /leaf must divide/],
+    [
+      'a leaf size edited without a new revision id',
+      async () => {
+        const honest = { path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 8192, leaf: 4096, sha256: [sha('b'), sha('c')] } };
+        const rev = await revisionId([honest]);
+        return manifest([{ ...honest, parts: { ...honest.parts, leaf: 8192 } }], { revision: rev });
+      },
+      /hashes to/,
+    ],
     [
       'part hashes edited without a new revision id',
       async () => {
