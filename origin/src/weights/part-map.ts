@@ -70,5 +70,9 @@ export function createPartMapWriter(file: string, base: Omit<PartMap, 'done'>, d
       chain = run.catch(() => undefined);
       return run;
     },
+    /** Resolves once no write is in flight (before the map is removed or its directory left). */
+    idle(): Promise<void> {
+      return chain;
+    },
   };
 }
