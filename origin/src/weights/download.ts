@@ -4,17 +4,20 @@
  * Every missing file is split into parts; one bounded pool runs ranged GETs for all parts of all
  * files (so small files and large shards share the bandwidth), each part pinned to the object's
  * ETag with If-Match and retried with backoff on transient failures. A part streams through a
- * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts), then the
- * part map is persisted (crash → resume). A file becomes a blob only after it verifies and (for
- * .safetensors) its header validates; then it is fsynced and renamed into `blobs/`.
+ * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts); the part
+ * map is persisted behind it (crash → resume). A connection takes its next part as soon as a body
+ * has arrived; the last writes and the check finish in a spare slot. A file becomes a blob only
+ * after it verifies and (for .safetensors) its header validates; then it is fsynced and renamed
+ * into `blobs/`.
  *
  * Verification, two ways:
- *   - the manifest lists part hashes (`files[].parts`): each part is hashed as its bytes land and
- *     checked on arrival, in any order; parts go to disk with O_DIRECT. A part that mismatches is
- *     fetched once more, then refused. Against s3rver on a 2-core node (server and client on a
- *     core each) this streams at ~80% of a bare fetcher's rate, where hashing whole files in order
- *     from 16 MiB part buffers reached 55–65%: the buffers' memory traffic slowed the server's own
- *     copies, and parts landing ahead of the hash cursor had to wait.
+ *   - the manifest lists part hashes (`files[].parts`): each part is checked on arrival, in any
+ *     order; parts go to disk with O_DIRECT. With leaf part hashes (`parts.leaf`), full chunks'
+ *     leaves from every part in flight are hashed four abreast (leaf-hash.ts); with plain ones,
+ *     each socket read is hashed as it lands. A part that mismatches is fetched once more, then
+ *     refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
+ *     55–65% of a bare fetcher here: the buffers' memory traffic slowed the server's own copies,
+ *     and parts landing ahead of the hash cursor had to wait.)
  *   - whole-file sha256 only (DESIGN's minimal manifest): parts go through the page cache, and a
  *     worker hashes each file's completed prefix as it grows (hasher.ts).
  * Parts kept from an interrupted run are re-hashed from disk before they count; with part hashes a
@@ -28,13 +31,14 @@ import type { FileParts } from '#shared/manifest.ts';
 import type { Hasher } from './hasher.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
-import { openPin, readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from './object-pin.ts';
-import { isRetryable, objectUrl, type ObjectStore } from './object-store.ts';
+import { openPin, type ObjectPin, type PinTarget } from './object-pin.ts';
+import { objectUrl, type ObjectStore } from './object-store.ts';
 import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
-import { createLeafBatcher, type LeafBatcher, type Sha256Batch } from './leaf-hash.ts';
-import { createPartSink, createRingPool, type ChunkRing } from './part-sink.ts';
+import { fetchPart } from './fetch-part.ts';
+import { createLeafBatcher, type Sha256Batch } from './leaf-hash.ts';
+import { createRingPool } from './part-sink.ts';
 import { createLimiter, mapLimit } from './pool.ts';
-import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
+import type { RetryDeps, RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
 export interface DownloadItem {
@@ -227,78 +231,6 @@ async function reverifyResumed(h: Hasher, tmp: string, parts: Part[], fp: FilePa
     if ((await h.digest(id)) !== fp.sha256[i]) done.delete(i);
   });
   await Promise.all(checks);
-}
-
-async function fetchPart(o: DownloadOptions, io: PartIo, j: FileJob, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
-  const len = p.end - p.start + 1;
-  const expected = j.item.parts?.sha256[p.index] ?? null;
-  let mismatches = 0;
-  await withRetry(
-    async () => {
-      const scheme = expected !== null ? { leaf: j.item.parts!.leaf ?? null } : null;
-      const sink = createPartSink({ ring: io.ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher: io.batcher });
-      let digest: string | null;
-      const pinUsed = j.pin.etag;
-      try {
-        await io.net.run(() => readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes }));
-        digest = await sink.finish();
-      } catch (err) {
-        await sink.settle();
-        // A disk error surfaces through the reader as a broken connection: name it for what it is.
-        if (sink.error !== null) throw new DiskError(j.tmp, sink.error);
-        if (!signal.aborted && (await repinned(j.pin, pinUsed, err))) throw new RepinnedError();
-        throw err;
-      }
-      if (expected !== null && digest !== expected) {
-        mismatches++;
-        o.onBytes?.(-len);
-        throw new PartMismatch(
-          `sha256 mismatch for '${j.item.path}' part ${p.index} (bytes ${p.start}-${p.end}): ${j.where} has sha256 ${digest}, the manifest says ${expected}; refusing it`,
-        );
-      }
-    },
-    {
-      policy: o.retry,
-      deps: o.retryDeps,
-      signal,
-      // A mismatching part is fetched once more (bytes can be damaged on the way); twice is the object.
-      isRetryable: (err) => {
-        if (signal.aborted || err instanceof DiskError) return false;
-        if (err instanceof RepinnedError) return true;
-        if (err instanceof PartMismatch) return mismatches < 2;
-        return !(err instanceof ApiError) || isRetryable(err);
-      },
-      onRetry: (err) => {
-        stats.retries++;
-        o.onRetry?.(err, j.item, p);
-      },
-    },
-  ).catch((err) => {
-    if (err instanceof DiskError) throw new ApiError('internal_error', err.message, { cause: err.reason });
-    if (err instanceof ApiError || signal.aborted) throw err;
-    throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
-  });
-  stats.downloadedBytes += len;
-}
-
-/** What one part in flight works with: its ring, the download's leaf batcher, the connection limiter. */
-interface PartIo {
-  ring: ChunkRing;
-  batcher: LeafBatcher | null;
-  net: ReturnType<typeof createLimiter>;
-}
-
-/** A part whose bytes do not hash to the manifest's part sha256. */
-class PartMismatch extends ApiError {
-  constructor(message: string) {
-    super('unprocessable_entity', message);
-  }
-}
-
-class DiskError extends Error {
-  constructor(file: string, readonly reason: unknown) {
-    super(`Writing ${file} failed: ${(reason as Error)?.message ?? String(reason)}`);
-  }
 }
 
 /** Whole-file digest only: feed the hasher every newly contiguous completed part, in file order. */

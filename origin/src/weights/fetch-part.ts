@@ -1,0 +1,102 @@
+/**
+ * One part of a download (Node I/O): a ranged GET pinned to the object's ETag, streamed through a
+ * part sink to its file offset, checked against the manifest's part hash, retried with backoff —
+ * a mismatching part once more, then refused by name. Only the GET holds a connection place
+ * (`io.net`); the last writes and the check run after it has been handed on.
+ */
+import { ApiError } from '#shared/errors.ts';
+import type fs from 'node:fs/promises';
+import type { DownloadItem, DownloadOptions, DownloadStats } from './download.ts';
+import type { LeafBatcher } from './leaf-hash.ts';
+import { readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from './object-pin.ts';
+import { isRetryable } from './object-store.ts';
+import type { Part } from './part-map.ts';
+import { createPartSink, type ChunkRing } from './part-sink.ts';
+import type { createLimiter } from './pool.ts';
+import { withRetry } from './retry.ts';
+
+type PartOptions = Pick<DownloadOptions, 'retry' | 'retryDeps' | 'onBytes' | 'onRetry'>;
+
+/** The file a part belongs to: what it is, where it is read from, the temp file it lands in. */
+export interface PartFile {
+  item: DownloadItem;
+  where: string;
+  tmp: string;
+  pin: ObjectPin;
+  target: PinTarget;
+  fh: fs.FileHandle;
+  dfh: fs.FileHandle | null;
+}
+
+export async function fetchPart(o: PartOptions, io: PartIo, j: PartFile, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+  const len = p.end - p.start + 1;
+  const expected = j.item.parts?.sha256[p.index] ?? null;
+  let mismatches = 0;
+  await withRetry(
+    async () => {
+      const scheme = expected !== null ? { leaf: j.item.parts!.leaf ?? null } : null;
+      const sink = createPartSink({ ring: io.ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher: io.batcher });
+      let digest: string | null;
+      const pinUsed = j.pin.etag;
+      try {
+        await io.net.run(() => readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes }));
+        digest = await sink.finish();
+      } catch (err) {
+        await sink.settle();
+        // A disk error surfaces through the reader as a broken connection: name it for what it is.
+        if (sink.error !== null) throw new DiskError(j.tmp, sink.error);
+        if (!signal.aborted && (await repinned(j.pin, pinUsed, err))) throw new RepinnedError();
+        throw err;
+      }
+      if (expected !== null && digest !== expected) {
+        mismatches++;
+        o.onBytes?.(-len);
+        throw new PartMismatch(
+          `sha256 mismatch for '${j.item.path}' part ${p.index} (bytes ${p.start}-${p.end}): ${j.where} has sha256 ${digest}, the manifest says ${expected}; refusing it`,
+        );
+      }
+    },
+    {
+      policy: o.retry,
+      deps: o.retryDeps,
+      signal,
+      // A mismatching part is fetched once more (bytes can be damaged on the way); twice is the object.
+      isRetryable: (err) => {
+        if (signal.aborted || err instanceof DiskError) return false;
+        if (err instanceof RepinnedError) return true;
+        if (err instanceof PartMismatch) return mismatches < 2;
+        return !(err instanceof ApiError) || isRetryable(err);
+      },
+      onRetry: (err) => {
+        stats.retries++;
+        o.onRetry?.(err, j.item, p);
+      },
+    },
+  ).catch((err) => {
+    if (err instanceof DiskError) throw new ApiError('internal_error', err.message, { cause: err.reason });
+    if (err instanceof ApiError || signal.aborted) throw err;
+    throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
+  });
+  stats.downloadedBytes += len;
+}
+
+/** What one part in flight works with: its ring, the download's leaf batcher, the connection limiter. */
+export interface PartIo {
+  ring: ChunkRing;
+  batcher: LeafBatcher | null;
+  net: ReturnType<typeof createLimiter>;
+}
+
+/** A part whose bytes do not hash to the manifest's part sha256. */
+class PartMismatch extends ApiError {
+  constructor(message: string) {
+    super('unprocessable_entity', message);
+  }
+}
+
+class DiskError extends Error {
+  constructor(file: string, readonly reason: unknown) {
+    super(`Writing ${file} failed: ${(reason as Error)?.message ?? String(reason)}`);
+  }
+}
+
