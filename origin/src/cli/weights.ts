@@ -16,7 +16,7 @@ import { listRemote } from '../weights/refs.ts';
 import { syncModel } from '../weights/sync.ts';
 
 const USAGE = `usage: npm run weights -- <command> [options]
-  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--verify-leaf-kib 1024 | 0] [--json]
+  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--verify-leaf-kib 256 | 0] [--json]
           (--verify-part-mib: the parts a sync fetches and verifies as they land; 0 = whole-file sha256 only;
            --verify-leaf-kib: each part hash covers the sha256s of its leaves, hashed several abreast; 0 = plain sha256 per part)
   sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8]

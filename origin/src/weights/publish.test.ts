@@ -35,7 +35,7 @@ describe('publishModel part hashes', () => {
     const parts = r.manifest.files[0]!.parts!;
     expect(parts).toMatchObject({ size: 128 * KiB, leaf: 64 * KiB });
     expect(parts.sha256).toEqual([digest(bytes.subarray(0, 128 * KiB), 64 * KiB), digest(bytes.subarray(128 * KiB), 64 * KiB)]);
-    const small = await publish({ hashPartSize: 64 * KiB }); // default 1 MiB leaves
+    const small = await publish({ hashPartSize: 64 * KiB }); // default 256 KiB leaves
     expect(small.manifest.files[0]!.parts).toMatchObject({ size: 64 * KiB, leaf: 64 * KiB });
   });
 
