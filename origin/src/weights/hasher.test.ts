@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHasher, type Hasher } from './hasher.ts';
+import { PartDigest } from './leaf-hash.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 let h: Hasher | null = null;
@@ -32,6 +33,19 @@ describe('hasher (ranges read back from disk)', () => {
     // An empty range adds nothing; a job that got nothing digests the empty string.
     h.update('none', file, 7, 7);
     expect(await h.digest('none')).toBe(sha(Buffer.alloc(0)));
+  });
+
+  it('digests in the leaf form exactly as PartDigest does, across ranges that split leaves', async () => {
+    const bytes = randomBytes(5 * 65536 + 123);
+    const file = path.join(dir, 'leafy');
+    await fs.writeFile(file, bytes);
+    h = createHasher();
+    const leaf = 65536;
+    h.update('l', file, 100, 70_000, leaf);
+    h.update('l', file, 70_000, bytes.length);
+    const want = new PartDigest(leaf);
+    want.update(bytes.subarray(100));
+    expect(await h.digest('l')).toBe(want.digest());
   });
 
   it('reports a range past the end of the file or a missing file as an error', async () => {

@@ -29,7 +29,8 @@ parentPort.on('message', (m) => {
     jobs.delete(m.id);
     return;
   }
-  // leaf set: the digest is sha256 over the sha256s of each leaf-byte leaf (leaf-hash.ts).
+  // leaf set: the digest is sha256 over the sha256s of each leaf-byte leaf — PartDigest's leaf
+  // form (leaf-hash.ts), restated in plain JS for the worker; hasher.test.ts checks they agree.
   if (!j) { j = { hash: createHash('sha256'), leaf: m.leaf || null, leafHash: null, inLeaf: 0, fd: null, error: null }; jobs.set(m.id, j); }
   const endLeaf = () => { j.hash.update(j.leafHash.digest()); j.leafHash = null; j.inLeaf = 0; };
   if (m.op === 'update') {

@@ -35,12 +35,6 @@ export class PartDigest {
     }
   }
 
-  /** Add a leaf's digest computed elsewhere (the native batch); only between whole leaves. */
-  addLeafDigest(digest: Uint8Array): void {
-    if (this.leaf === null || this.inLeaf !== 0) throw new Error('PartDigest: a leaf digest needs leaf mode at a leaf boundary');
-    this.outer.update(digest);
-  }
-
   digest(): string {
     if (this.inLeaf > 0) this.endLeaf();
     return this.outer.digest('hex');
@@ -77,7 +71,7 @@ export const portableSha256Batch: Sha256Batch = (messages, out) => {
 /**
  * Collects whole leaves from every part in flight and hashes them in batches of `width`, so the
  * native batch always has several messages to run abreast. Leaves wait in the queue until it
- * fills, or until someone needs one hashed now (`drain`: a ring wants its chunk back, a part
+ * fills, or until someone needs one hashed now (`ensure`: a ring wants its chunk back, a part
  * wants its digest). Nothing waits on a timer: whoever needs a result drains.
  */
 export interface LeafBatcher {
@@ -88,8 +82,6 @@ export interface LeafBatcher {
   add(msg: Uint8Array, out: Uint8Array): number;
   /** Make sure the leaf with `ticket` (and every one before it) is hashed, draining if needed. */
   ensure(ticket: number): void;
-  /** Hash everything queued, now. */
-  drain(): void;
   /** Leaves queued, not yet hashed. */
   readonly queued: number;
 }
@@ -120,7 +112,6 @@ export function createLeafBatcher(batch: Sha256Batch, width = 4): LeafBatcher {
     ensure(ticket) {
       if (hashed < ticket) drain();
     },
-    drain,
     get queued() {
       return msgs.length;
     },

@@ -3,11 +3,10 @@
  *
  * The body lands in a small ring of chunk buffers, and each full chunk is written at its file
  * offset — O_DIRECT where aligned — while the next one fills. With a leaf manifest and the native
- * batch hasher, a full chunk's leaves join the download's batch queue (leaf-hash.ts), so the
- * leaves of several parts hash abreast while still cache-resident; otherwise each socket read is
- * hashed the moment it lands (the bytes are still in the CPU cache: cheaper than hashing a 16 MiB
- * part buffer afterwards, which comes back from memory). When every chunk of the ring is waiting for the disk,
- * `wrote` returns a promise and the reader pauses its socket: a slow disk slows the download
+ * batch hasher, a full chunk's leaves join the download's batch queue (leaf-hash.ts) and hash
+ * four abreast while still in cache; otherwise each socket read is hashed the moment it lands
+ * (also in cache: cheaper than hashing a 16 MiB part buffer afterwards, which comes back from
+ * memory). When every chunk of the ring is waiting for the disk, `wrote` returns a promise and the reader pauses its socket: a slow disk slows the download
  * instead of growing memory. The ring is tiny (RING_CHUNKS × CHUNK_BYTES per connection: 1 MiB
  * chunks measured as fast as 2 MiB, 4 MiB ones slower), so the whole working set stays
  * cache-sized, which on a small node is what keeps the S3 endpoint's and our copies fast
