@@ -45,7 +45,6 @@ describe('KvCache', () => {
     for (let p = 0; p < 10; p++) a.write(1, p, Float32Array.of(p, p, p), 0, Float32Array.of(-p, -p, -p), 0);
     a.commit(10);
     expect(() => a.shareBlock(2)).toThrow(/not full/);
-    expect(() => a.shareBlock(1)).toThrow(/before block 0/);
     const blocks = [a.shareBlock(0), a.shareBlock(1)];
     expect(a.sharedBlocks).toBe(2);
     expect(() => a.write(0, 7, Float32Array.of(1, 1, 1), 0, Float32Array.of(1, 1, 1), 0)).toThrow(/read-only/);
@@ -85,6 +84,24 @@ describe('KvCache', () => {
     b.truncate(0);
     expect(b.sharedBlocks).toBe(0);
     expect(a.layer(0).k).toHaveLength(2);
+  });
+
+  it('sharing a later block first makes every block before it read-only too', () => {
+    // A sequence whose block 0 had an identical twin in the prefix cache keeps its own copy
+    // private and shares its block 1 first (the crash of a repeated README request).
+    const a = new KvCache(layout, 100, {});
+    a.reserve(10);
+    for (let p = 0; p < 10; p++) a.write(0, p, Float32Array.of(p, p, p), 0, Float32Array.of(p, p, p), 0);
+    a.commit(10);
+    const b1 = a.shareBlock(1);
+    expect(a.sharedBlocks).toBe(2);
+    expect(() => a.write(0, 2, Float32Array.of(1, 1, 1), 0, Float32Array.of(1, 1, 1), 0)).toThrow(/read-only/);
+    expect(a.shareBlock(0).k[0]).toBe(a.layer(0).k[0]);
+    expect(b1.k[0]![0]).toBe(4);
+    a.truncate(3); // into block 0: copied, so a later write cannot reach the one handed out
+    a.write(0, 3, Float32Array.of(9, 9, 9), 0, Float32Array.of(9, 9, 9), 0);
+    expect(b1.k[0]![0]).toBe(4);
+    expect(a.sharedBlocks).toBe(0);
   });
 
   it('requires a power-of-two block size', () => {

@@ -5,9 +5,10 @@
  * capacity, and truncating frees whole blocks without copying.
  *
  * Full blocks can be shared between caches (prefix caching, prefix-cache.ts): `shareBlock` hands
- * out a block, which is read-only in this cache from then on, and `adoptBlocks` starts an empty
- * cache on shared blocks. Only leading blocks are ever shared, so "read-only" is a count; a write
- * into one is refused, and truncating into one copies it first (copy-on-write).
+ * out a block, which is read-only in this cache from then on (with every block before it), and
+ * `adoptBlocks` starts an empty cache on shared blocks. The read-only blocks are always leading
+ * blocks, so "read-only" is a count; a write into one is refused, and truncating into one copies
+ * it first (copy-on-write).
  */
 import { ApiError } from '#shared/errors.ts';
 
@@ -102,8 +103,10 @@ export class KvCache implements SequenceCache {
     if (!Number.isInteger(index) || index < 0 || (index + 1) * B > this.#length) {
       throw new ApiError('internal_error', `KV block ${index} is not full (cache holds ${this.#length} positions)`);
     }
-    // Sharing is in order from block 0, so the read-only blocks stay a prefix.
-    if (index > this.#shared) throw new ApiError('internal_error', `KV block ${index} shared before block ${this.#shared}`);
+    // The read-only blocks stay a prefix: every block before a full one is full, so sharing block
+    // `index` makes 0 … index read-only here. A block before it may be unshared when another
+    // sequence had already cached an identical twin of it (the pool keeps this copy private); it
+    // is never written again either way, and truncating into it copies it first.
     this.#shared = Math.max(this.#shared, index + 1);
     return { k: this.#layers.map((l) => l.k[index]!), v: this.#layers.map((l) => l.v[index]!) };
   }

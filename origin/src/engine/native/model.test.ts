@@ -179,7 +179,7 @@ describe.each(testKernels())('on the $name kernel', ({ kernel }) => {
       await model.forward([{ cache, ids: [1, 2, 3, 4, 5] }]);
       const err = await model.forward([{ cache, ids: [1, 2, 3, 4] }]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ApiError);
-      expect((err as ApiError).code).toBe('context_length_exceeded');
+      expect((err as ApiError).code).toBe('internal_error');
       expect(cache.length).toBe(5);
     });
 

@@ -222,9 +222,11 @@ export class MotifModel {
       for (const id of ids) {
         if (!Number.isInteger(id) || id < 0 || id >= V) throw new ApiError('invalid_request_error', `Sequence ${i}: token id ${id} is outside the vocabulary [0, ${V})`);
       }
+      // The capacity is what the caller reserved (the engine checks the model's context before it
+      // reserves), so running past it is a bug in the caller, not a request that is too long.
       const need = cache.length + ids.length;
       if (need > cache.capacity) {
-        throw new ApiError('context_length_exceeded', `This model's maximum context length is ${cache.capacity} tokens, but the sequence would reach ${need} tokens (${cache.length} cached + ${ids.length} new).`);
+        throw new ApiError('internal_error', `Sequence ${i}: ${cache.length} cached + ${ids.length} new tokens exceed the ${cache.capacity} positions its KV cache was created for`);
       }
       return { cache, ids };
     });

@@ -103,6 +103,9 @@ export class NativeEngine implements Engine {
       maxQueue: this.opts.maxQueue,
       prefillChunk: this.opts.prefillChunk,
       prefixCache: this.opts.prefixCache,
+    }, {
+      // Faults the scheduler survives (a request failed alone, or an in-process restart): operators need the cause.
+      onFault: (err) => (this.deps.log ?? console.error)(`engine: internal fault survived (${this.opts.modelId}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
     });
     this.loaded = {
       model,

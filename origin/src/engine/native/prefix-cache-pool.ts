@@ -56,7 +56,7 @@ export interface KvPoolStats {
 export class KvBlockPool<H> {
   readonly budgetBlocks: number;
   readonly blockTokens: number;
-  readonly #prefix: PrefixCache<H> | undefined;
+  #prefix: PrefixCache<H> | undefined;
   #private = 0;
   #queries = 0;
   #hits = 0;
@@ -136,6 +136,15 @@ export class KvBlockPool<H> {
     this.#private -= lease.privateBlocks;
     lease.privateBlocks = 0;
     lease.open = false;
+  }
+
+  /**
+   * Forget every lease and cached block at once (the engine restarts after an internal fault and
+   * drops every cache); the lookup counters go on, as counters do.
+   */
+  reset(): void {
+    if (this.#prefix) this.#prefix = new PrefixCache<H>(this.blockTokens);
+    this.#private = 0;
   }
 
   /** Drop every cached block nobody uses. */

@@ -75,6 +75,8 @@ export interface SchedulerHooks {
   yieldTurn?: () => Promise<void>;
   /** Monotonic milliseconds (default: performance.now). */
   now?: () => number;
+  /** An internal fault the scheduler survived: a job callback threw, or it restarted (default: console.error). */
+  onFault?: (err: unknown) => void;
 }
 
 export interface SchedulerStats {
@@ -93,4 +95,6 @@ export interface SchedulerStats {
   promptTokensTotal: number;
   generationTokensTotal: number;
   steps: number;
+  /** Times the engine restarted in-process after an internal fault (running sequences failed, KV pool rebuilt). */
+  restarts: number;
 }

@@ -9,17 +9,22 @@
  * sequence starts on the cached blocks of its prompt's longest cached prefix and skips their
  * prefill, and every block a sequence fills is offered to the cache for later requests.
  * What a sequence does with its logits (sampling, text, events) is the job's business.
+ *
+ * Faults stay as small as they can be: a sequence whose forward step or callback fails is failed
+ * alone (isolated-forward.ts) and its blocks go back to the budget; a broken invariant of the
+ * shared KV bookkeeping fails the running sequences and restarts with a fresh KV pool, keeping
+ * the queue. Nothing thrown inside the step loop or an abort handler reaches the process.
  */
 import type { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import { forwardIsolated } from './isolated-forward.ts';
 import { KvBlockPool } from './prefix-cache-pool.ts';
+import { TokenRate } from './token-rate.ts';
 import { SchedulerOptionsSchema, type BatchModel, type Job, type SchedulerHooks, type SchedulerOptions, type SchedulerStats, type Seq } from './scheduler-types.ts';
 
 // The contract lives in scheduler-types.ts; importers keep taking it from here.
 export { SchedulerOptionsSchema } from './scheduler-types.ts';
 export type { BatchModel, Job, SchedulerHooks, SchedulerOptions, SchedulerStats, SequenceCache } from './scheduler-types.ts';
-
-const TPS_WINDOW_MS = 10_000;
 
 /** The step loop. Create one per engine; `submit` jobs; `close` ends it. */
 export class Scheduler {
@@ -28,6 +33,10 @@ export class Scheduler {
   private readonly pool: KvBlockPool<object>;
   private readonly yieldTurn: () => Promise<void>;
   private readonly now: () => number;
+  private readonly onFault: (err: unknown) => void;
+  /** Bumped by every restart: a step that began before one drops its results. */
+  private epoch = 0;
+  private restarts = 0;
   private readonly waiting: Seq[] = [];
   private readonly running: Seq[] = [];
   private looping = false;
@@ -37,8 +46,7 @@ export class Scheduler {
   private promptTotal = 0;
   private genTotal = 0;
   private steps = 0;
-  // (time, generated tokens) per recent step, for tokens/s over a sliding window.
-  private readonly recent: { t: number; n: number }[] = [];
+  private readonly rate = new TokenRate();
 
   /** Throws a ZodError-derived message on bad options (at construction, not on first use). */
   constructor(model: BatchModel, opts: SchedulerOptions, hooks: SchedulerHooks = {}) {
@@ -49,6 +57,7 @@ export class Scheduler {
     this.pool = new KvBlockPool({ budgetBlocks: Math.floor(this.opts.kvBudgetTokens / blockTokens), blockTokens, prefixCache: this.opts.prefixCache });
     this.yieldTurn = hooks.yieldTurn ?? (() => new Promise<void>((r) => setImmediate(r)));
     this.now = hooks.now ?? (() => performance.now());
+    this.onFault = hooks.onFault ?? ((err) => console.error('scheduler: engine restarted after an internal error', err));
   }
 
   /** Longest sequence (prompt + completion) the KV budget can hold. */
@@ -70,10 +79,17 @@ export class Scheduler {
     if (job.signal.aborted) return job.onAbort();
     const seq: Seq = {
       job, cache: undefined, lease: undefined, probe: { promptIds: job.promptIds, reserveTokens: job.reserveTokens },
-      tokens: [...job.promptIds], fed: 0, next: undefined, onAbort: () => this.abortSeq(seq), active: true, inStep: false,
+      tokens: [...job.promptIds], fed: 0, next: undefined, onAbort: () => this.guarded(() => this.abortSeq(seq)), active: true, inStep: false,
     };
     job.signal.addEventListener('abort', seq.onAbort, { once: true });
-    if (this.waiting.length > 0 || !this.tryStart(seq)) {
+    let started: boolean;
+    try {
+      started = this.waiting.length === 0 && this.tryStart(seq);
+    } catch (err) {
+      this.restart(err);
+      throw new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', { retryAfter: 1 });
+    }
+    if (!started) {
       if (this.waiting.length >= this.opts.maxQueue) {
         job.signal.removeEventListener('abort', seq.onAbort);
         throw new ApiError('overloaded', 'The engine is at capacity; retry shortly.', { retryAfter: this.retryAfter() });
@@ -84,10 +100,6 @@ export class Scheduler {
   }
 
   stats(): SchedulerStats {
-    const now = this.now();
-    while (this.recent.length > 0 && now - this.recent[0]!.t > TPS_WINDOW_MS) this.recent.shift();
-    const n = this.recent.reduce((a, r) => a + r.n, 0);
-    const span = this.recent.length > 0 ? Math.max(1_000, now - this.recent[0]!.t) : TPS_WINDOW_MS;
     const kv = this.pool.stats();
     return {
       waiting: this.waiting.length,
@@ -98,10 +110,11 @@ export class Scheduler {
       budgetBlocks: this.pool.budgetBlocks,
       prefixCacheQueries: kv.queryTokens,
       prefixCacheHits: kv.hitTokens,
-      tokensPerSecond: (n * 1000) / span,
+      tokensPerSecond: this.rate.perSecond(this.now()),
       promptTokensTotal: this.promptTotal,
       generationTokensTotal: this.genTotal,
       steps: this.steps,
+      restarts: this.restarts,
     };
   }
 
@@ -141,14 +154,14 @@ export class Scheduler {
       this.pool.free(lease);
       seq.active = false;
       seq.job.signal.removeEventListener('abort', seq.onAbort);
-      seq.job.onError(err);
+      this.notify(() => seq.job.onError(err));
       return true;
     }
     seq.lease = lease;
     seq.fed = lease.cachedTokens;
     this.promptTotal += lease.cachedTokens;
     this.running.push(seq);
-    seq.job.onStart?.({ cachedTokens: lease.cachedTokens });
+    this.notify(() => seq.job.onStart?.({ cachedTokens: lease.cachedTokens }));
     return true;
   }
 
@@ -180,11 +193,52 @@ export class Scheduler {
   }
 
   private abortSeq(seq: Seq): void {
-    if (this.release(seq)) seq.job.onAbort();
+    if (this.release(seq)) this.notify(() => seq.job.onAbort());
   }
 
   private fail(seq: Seq, err: unknown): void {
-    if (this.release(seq)) seq.job.onError(err);
+    if (this.release(seq)) this.notify(() => seq.job.onError(err));
+  }
+
+  /** A job callback that throws is the job's own failure: it must not unwind the scheduler. */
+  private notify(callback: () => void): void {
+    try {
+      callback();
+    } catch (err) {
+      this.onFault(err);
+    }
+  }
+
+  /** Scheduler work outside the step loop (abort handlers): a fault restarts instead of escaping. */
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.restart(err);
+    }
+  }
+
+  /**
+   * The shared KV bookkeeping broke an invariant (a bug), so no running sequence's blocks can be
+   * trusted: fail them (retryable), start over with an empty KV pool and prefix cache, and go on
+   * with the queue. The weights are untouched, so this is a restart of the engine in-process.
+   */
+  private restart(err: unknown): void {
+    this.epoch++;
+    this.restarts++;
+    this.onFault(err);
+    const e = new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', { retryAfter: 1, cause: err });
+    const running = this.running.splice(0);
+    this.pool.reset();
+    for (const seq of running) {
+      seq.active = false;
+      seq.inStep = false;
+      seq.lease = undefined;
+      seq.cache = undefined;
+      seq.job.signal.removeEventListener('abort', seq.onAbort);
+      this.notify(() => seq.job.onError(e));
+    }
+    if (!this.closed) this.admit();
   }
 
   /** FIFO admission: the head waits for room rather than being overtaken (no starvation). */
@@ -212,7 +266,11 @@ export class Scheduler {
   private async loop(): Promise<void> {
     try {
       while (!this.closed && this.running.length > 0) {
-        await this.step();
+        try {
+          await this.step();
+        } catch (err) {
+          this.restart(err);
+        }
         // Let HTTP reads/writes, aborts and new submissions in before the next step.
         await this.yieldTurn();
       }
@@ -237,30 +295,25 @@ export class Scheduler {
       }
     }
     if (batch.length === 0) return;
-    let logits: Float32Array[];
+    const epoch = this.epoch;
     for (const e of batch) e.seq.inStep = true;
-    try {
-      logits = await this.model.forward(batch.map((e) => ({ cache: e.seq.cache!, ids: e.ids })));
-      if (logits.length !== batch.length) throw new Error(`forward returned ${logits.length} rows for ${batch.length} sequences`);
-    } catch (err) {
-      const e = err instanceof ApiError ? err : new ApiError('internal_error', 'The model failed during a forward step.', { cause: err });
-      for (const { seq } of batch) {
-        seq.inStep = false;
-        // Already out (aborted mid-step): only its deferred KV is left to free.
-        if (seq.active) this.fail(seq, e);
-        else this.freeKv(seq);
-      }
-      this.admit();
-      return;
-    }
+    const rows = await forwardIsolated(this.model, batch.map((e) => ({ cache: e.seq.cache!, ids: e.ids })), (i) => batch[i]!.seq.active);
+    // A restart while the step ran took these sequences out and dropped their caches.
+    if (epoch !== this.epoch) return;
     this.steps++;
     let generated = 0;
     for (let i = 0; i < batch.length; i++) {
       const { seq, ids } = batch[i]!;
+      const row = rows[i]!;
       seq.inStep = false;
       // Aborted or failed while the step ran: release() already took it out; its KV goes now.
       if (!seq.active) {
         this.freeKv(seq);
+        continue;
+      }
+      if ('error' in row) {
+        if (row.error.code === 'internal_error') this.onFault(row.error);
+        this.fail(seq, row.error);
         continue;
       }
       const cache = seq.cache!;
@@ -274,7 +327,7 @@ export class Scheduler {
       generated++;
       let next: number | undefined;
       try {
-        next = seq.job.onLogits(logits[i]!);
+        next = seq.job.onLogits(row.logits);
       } catch (err) {
         this.fail(seq, err);
         continue;
@@ -286,8 +339,7 @@ export class Scheduler {
       }
     }
     this.genTotal += generated;
-    this.recent.push({ t: this.now(), n: generated });
-    if (this.recent.length > 10_000) this.recent.splice(0, this.recent.length - 10_000);
+    this.rate.record(this.now(), generated);
     // KV freed by sequences that were in this step may let the head of the queue in.
     this.admit();
   }
