@@ -26,6 +26,16 @@ const ResponseFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * A parameter that would change the output but is not implemented yet: absent, null or empty is
+ * fine; anything else is refused with a 400 naming it (dropping it silently would return an
+ * answer to a different question).
+ */
+const notYet = (name: string, empty: (v: unknown) => boolean = () => false) =>
+  z.unknown().refine((v) => v === undefined || v === null || empty(v), { message: `'${name}' is not supported by this server yet.` }).optional();
+const emptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
+const emptyMap = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+
 /** Sampling and limits shared by chat and completions. */
 const GenerationParams = {
   model: z.string().min(1),
@@ -46,6 +56,8 @@ const GenerationParams = {
   response_format: ResponseFormat.optional(),
   /** vLLM-compatible extension: keep generating past end-of-sequence tokens (benchmarks, tests). */
   ignore_eos: z.boolean().nullable().optional(),
+  logit_bias: notYet('logit_bias', emptyMap),
+  prediction: notYet('prediction'),
 };
 
 export const ChatCompletionRequest = z.object({
@@ -54,6 +66,13 @@ export const ChatCompletionRequest = z.object({
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   logprobs: z.boolean().nullable().optional(),
   top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+  tools: notYet('tools', emptyList),
+  tool_choice: notYet('tool_choice', (v) => v === 'none'),
+  parallel_tool_calls: z.boolean().nullable().optional(),
+  functions: notYet('functions', emptyList),
+  function_call: notYet('function_call', (v) => v === 'none'),
+  audio: notYet('audio'),
+  modalities: notYet('modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 
@@ -64,6 +83,7 @@ export const CompletionRequest = z.object({
   logprobs: z.number().int().min(0).max(5).nullable().optional(),
   echo: z.boolean().nullable().optional(),
   suffix: z.string().nullable().optional(),
+  best_of: notYet('best_of', (v) => v === 1),
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;
 

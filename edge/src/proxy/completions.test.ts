@@ -44,6 +44,15 @@ describe('forwarding', () => {
     expect(body.usage.total_tokens).toBe(8);
   });
 
+  it('refuses a parameter it would otherwise drop (tools) with a 400 naming it, before any origin sees it', async () => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!);
+    const res = await t.post('/v1/chat/completions', { ...chat, tools: [{ type: 'function', function: { name: 'f' } }] });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { param: 'tools', type: 'invalid_request_error' } });
+    expect(t.origins[0]!.requests).toHaveLength(0);
+  });
+
   it('maps an origin error to OpenAI JSON with its status', async () => {
     const t = await testEdge({ origins: [{ replicaId: 'r1', mode: 'reject-400' }] });
     await t.beat(t.origins[0]!);

@@ -73,6 +73,7 @@ describe('request errors before the first byte', () => {
     ['json_object response_format', '/v1/chat/completions', chatBody({ response_format: { type: 'json_object' } }), 400, 'invalid_request_error'],
     ['json_schema response_format', '/v1/chat/completions', chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }), 400, 'invalid_request_error'],
     ['n > 1', '/v1/chat/completions', chatBody({ n: 2 }), 400, 'invalid_request_error'],
+    ['tools (not implemented: never silently dropped)', '/v1/chat/completions', chatBody({ tools: [{ type: 'function', function: { name: 'f' } }] }), 400, 'invalid_request_error'],
     ['no messages', '/v1/chat/completions', { model: 'motif-test', messages: [] }, 400, 'invalid_request_error'],
     ['temperature out of range', '/v1/chat/completions', chatBody({ temperature: 3 }), 400, 'invalid_request_error'],
     ['top_logprobs without logprobs', '/v1/chat/completions', chatBody({ top_logprobs: 2 }), 400, 'invalid_request_error'],
