@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadOriginConfig } from './config.ts';
 
-const base = { MOTIF_ORIGIN_SECRET: 'k1:0123456789abcdef0123', MOTIF_MODEL_DIR: 'models/tiny' };
+const base = { MOTIF_ORIGIN_SECRET: 'k1:0123456789abcdef0123', MOTIF_ORIGIN_MODEL_DIR: 'models/tiny' };
 const load = (env: Record<string, string | undefined>) => loadOriginConfig(env, { hostname: 'box.local' });
 
 describe('loadOriginConfig', () => {
@@ -31,7 +31,7 @@ describe('loadOriginConfig', () => {
     ['MOTIF_MAX_RUNNING', { MOTIF_MAX_RUNNING: '0' }],
     ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
     ['MOTIF_REPLICA_ID', { MOTIF_REPLICA_ID: 'has space' }],
-    ['MOTIF_S3_ENDPOINT', { MOTIF_MODEL_DIR: undefined, MOTIF_S3_ENDPOINT: 'not a url' }],
+    ['MOTIF_S3_ENDPOINT', { MOTIF_ORIGIN_MODEL_DIR: undefined, MOTIF_S3_ENDPOINT: 'not a url' }],
     ['MOTIF_WEIGHTS_POLL_MS', { MOTIF_WEIGHTS_POLL_MS: '50' }],
     ['MOTIF_WEIGHTS_POLL_MS', { MOTIF_WEIGHTS_POLL_MS: 'soon' }],
     ['MOTIF_SWAP_STRATEGY', { MOTIF_SWAP_STRATEGY: 'yolo' }],
@@ -40,6 +40,11 @@ describe('loadOriginConfig', () => {
   ])('names %s when it is bad', (name, change) => {
     expect(() => load({ ...base, ...change })).toThrow(ConfigError);
     expect(() => load({ ...base, ...change })).toThrow(name);
+  });
+
+  it("ignores MOTIF_MODEL_DIR (npm start's publish-then-serve dir, which the stack's origin inherits)", () => {
+    const c = load({ MOTIF_ORIGIN_SECRET: base.MOTIF_ORIGIN_SECRET, MOTIF_MODEL_DIR: '/models/Motif-2.6B', MOTIF_S3_ENDPOINT: 'http://127.0.0.1:4690' });
+    expect(c.weights).toMatchObject({ kind: 's3', storeDir: '.data/origin/weights' });
   });
 
   it('reads the native kernel choice', () => {

@@ -1,7 +1,7 @@
 /**
  * Origin configuration: environment → zod → one typed object, validated once at start. A bad
  * value raises `ConfigError` naming the variable and what was expected; `main.ts` prints it and
- * exits. Weights come from a local model dir (MOTIF_MODEL_DIR) or from S3 (MOTIF_S3_* plus the
+ * exits. Weights come from a local model dir (MOTIF_ORIGIN_MODEL_DIR) or from S3 (MOTIF_S3_* plus the
  * ref to follow and the local content store); with S3 the ref is polled and a new revision is
  * rolled out in place (MOTIF_WEIGHTS_POLL_MS, MOTIF_SWAP_*).
  */
@@ -33,7 +33,11 @@ export const OriginEnv = z.object({
   MOTIF_ENGINE: EngineBackend.default('native'),
   /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
   MOTIF_KERNELS: KernelMode.default('auto'),
-  MOTIF_MODEL_DIR: z.string().min(1).optional(),
+  /**
+   * Serve this local model dir as is, skipping S3. Not MOTIF_MODEL_DIR: that is `npm start`'s
+   * "publish this dir to S3, then serve it", and the stack's origin inherits its environment.
+   */
+  MOTIF_ORIGIN_MODEL_DIR: z.string().min(1).optional(),
   MOTIF_WEIGHTS_REF: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a ref name such as stable').default('stable'),
   MOTIF_WEIGHTS_STORE: z.string().min(1).optional(),
   MOTIF_ORIGIN_DATA_DIR: z.string().min(1).default('.data/origin'),
@@ -109,12 +113,12 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     throw new ConfigError(`invalid origin configuration:\n  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
   }
   let weights: WeightsSource;
-  if (e.MOTIF_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_MODEL_DIR };
+  if (e.MOTIF_ORIGIN_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_ORIGIN_MODEL_DIR };
   else {
     try {
       weights = { kind: 's3', s3: s3ConfigFromEnv(clean, { bucket: clean.MOTIF_S3_BUCKET ?? 'motif-weights' }), ref: e.MOTIF_WEIGHTS_REF, storeDir: e.MOTIF_WEIGHTS_STORE ?? `${e.MOTIF_ORIGIN_DATA_DIR}/weights` };
     } catch (err) {
-      throw new ConfigError(`invalid origin configuration (set MOTIF_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
+      throw new ConfigError(`invalid origin configuration (set MOTIF_ORIGIN_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
     }
   }
   const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);

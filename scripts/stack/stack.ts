@@ -47,8 +47,8 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
       file: 'origin/src/main.ts',
       log: opts.log,
       env: {
-        // MOTIF_MODEL_DIR means "publish this dir" to the stack; the origin must sync from S3.
-        ...withoutKeys(process.env, ['MOTIF_MODEL_DIR']),
+        // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
+        ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
         ...s3.clientEnv,
         MOTIF_ORIGIN_HOST: '127.0.0.1',
         MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),

@@ -2,9 +2,12 @@
  * The stack's weights step: the embedded S3 (or an external endpoint) and, if the bucket has no
  * ref for the model yet, a model published through the real publish path — the project's
  * deterministic tiny random Motif, or the HF model dir given in MOTIF_MODEL_DIR.
+ * The embedded S3 records itself beside its data (local-stack.ts), so `npm run weights` uses this
+ * server instead of opening the same files, and a second stack on the same data dir is refused.
  */
 import { join } from 'node:path';
-import { createS3Client, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
+import { createS3Client, s3ConfigFromEnv, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
+import { findRunningEmbeddedS3, removeEmbeddedS3Marker, writeEmbeddedS3Marker } from '../../origin/src/cli/local-stack.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
 import { generateModel } from '../../origin/src/model-gen/index.ts';
@@ -25,11 +28,18 @@ const EMBEDDED_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KE
 export async function startS3(cfg: StackConfig, log: (l: string) => void): Promise<S3Handle> {
   if (cfg.MOTIF_S3_ENDPOINT) {
     const clientEnv = { MOTIF_S3_ENDPOINT: cfg.MOTIF_S3_ENDPOINT, MOTIF_S3_BUCKET: cfg.MOTIF_S3_BUCKET };
-    const client = createS3Client({ endpoint: cfg.MOTIF_S3_ENDPOINT, bucket: cfg.MOTIF_S3_BUCKET });
+    // MOTIF_S3_FORCE_PATH_STYLE etc. apply here as in the origin and the weights CLI.
+    const client = createS3Client(s3ConfigFromEnv(process.env, { endpoint: cfg.MOTIF_S3_ENDPOINT, bucket: cfg.MOTIF_S3_BUCKET }));
     log(`[s3] using ${cfg.MOTIF_S3_ENDPOINT} bucket ${cfg.MOTIF_S3_BUCKET}`);
     return { endpoint: cfg.MOTIF_S3_ENDPOINT, bucket: cfg.MOTIF_S3_BUCKET, clientEnv, client, stop: async () => client.destroy() };
   }
-  const server = await startEmbeddedS3({ dir: join(cfg.dataDir, 's3'), port: cfg.MOTIF_S3_PORT, bucket: cfg.MOTIF_S3_BUCKET, silent: true });
+  const dir = join(cfg.dataDir, 's3');
+  const running = await findRunningEmbeddedS3(dir);
+  if (running && running.pid !== process.pid) {
+    throw new Error(`${dir} is already served at ${running.endpoint} by pid ${running.pid} (another npm start, or npm run weights -- s3): stop it, or set MOTIF_DATA_DIR to another dir`);
+  }
+  const server = await startEmbeddedS3({ dir, port: cfg.MOTIF_S3_PORT, bucket: cfg.MOTIF_S3_BUCKET, silent: true });
+  await writeEmbeddedS3Marker(dir, { endpoint: server.endpoint, bucket: cfg.MOTIF_S3_BUCKET });
   Object.assign(process.env, EMBEDDED_CREDENTIALS);
   const clientEnv = {
     ...EMBEDDED_CREDENTIALS,
@@ -39,7 +49,7 @@ export async function startS3(cfg: StackConfig, log: (l: string) => void): Promi
     MOTIF_S3_RELAXED_CHECKSUMS: 'true',
   };
   const client = createS3Client({ endpoint: server.endpoint, bucket: cfg.MOTIF_S3_BUCKET, forcePathStyle: true, relaxedChecksums: true });
-  log(`[s3] embedded S3 at ${server.endpoint} (data in ${join(cfg.dataDir, 's3')})`);
+  log(`[s3] embedded S3 at ${server.endpoint} (data in ${dir})`);
   return {
     endpoint: server.endpoint,
     bucket: cfg.MOTIF_S3_BUCKET,
@@ -47,6 +57,7 @@ export async function startS3(cfg: StackConfig, log: (l: string) => void): Promi
     client,
     async stop() {
       client.destroy();
+      await removeEmbeddedS3Marker(dir);
       await server.close();
     },
   };

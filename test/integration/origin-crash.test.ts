@@ -48,7 +48,7 @@ function startOrigin(): ManagedProcess {
       MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
       MOTIF_EDGE_URL: edge.url,
       MOTIF_MODEL_ID: 'motif-tiny',
-      MOTIF_MODEL_DIR: FIXTURE,
+      MOTIF_ORIGIN_MODEL_DIR: FIXTURE,
       MOTIF_ORIGIN_DATA_DIR: dataDir,
       MOTIF_MAX_RUNNING: '2',
       MOTIF_HEARTBEAT_MS: '200',

@@ -1,5 +1,5 @@
 /**
- * The real origin process on the tiny golden Motif checkpoint (MOTIF_MODEL_DIR, native engine),
+ * The real origin process on the tiny golden Motif checkpoint (MOTIF_ORIGIN_MODEL_DIR, native engine),
  * with a signed-verifying stand-in for the edge's internal endpoints: a signed chat completion
  * streams the golden greedy continuation, the heartbeat and the usage record reach the "edge",
  * and SIGTERM drains, says `draining` and exits cleanly.
@@ -56,7 +56,7 @@ beforeAll(async () => {
       MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
       MOTIF_EDGE_URL: edge.url,
       MOTIF_MODEL_ID: 'motif-tiny',
-      MOTIF_MODEL_DIR: FIXTURE,
+      MOTIF_ORIGIN_MODEL_DIR: FIXTURE,
       MOTIF_ORIGIN_DATA_DIR: dataDir,
       MOTIF_MAX_RUNNING: '2',
       MOTIF_HEARTBEAT_MS: '200',

@@ -97,7 +97,7 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
     MOTIF_WEIGHTS_POLL_MS: '200',
     ...extra,
   };
-  delete env.MOTIF_MODEL_DIR;
+  delete env.MOTIF_ORIGIN_MODEL_DIR;
   const proc = spawnTsx({ name: id, file: 'origin/src/main.ts', env, log: (l) => logs.push(l) });
   running.push(proc);
   const url = `http://127.0.0.1:${port}`;

@@ -59,7 +59,7 @@ async function startOriginProcess(endpoint: string, logs: string[]): Promise<{ u
     MOTIF_ORIGIN_DATA_DIR: join(tmp, 'origin'),
     MOTIF_WEIGHTS_STORE: join(tmp, 'store'),
   };
-  delete env.MOTIF_MODEL_DIR;
+  delete env.MOTIF_ORIGIN_MODEL_DIR;
   delete env.MOTIF_EDGE_URL;
   const proc = spawnTsx({ name: 'origin', file: 'origin/src/main.ts', env, log: (l) => logs.push(l) });
   running.push(proc);

@@ -3,7 +3,8 @@
  *   motif logits   --model <dir> (--ids 1,2,3 | --prompt "text")               → {"logits":[...]}
  *   motif generate --model <dir> (--ids … | --prompt …) [--max-tokens N] [--ignore-eos] → {"ids":[...]}
  * `logits` are the last position's; `generate` is greedy and prints the new ids only, ending at
- * (and including) the first eos id unless --ignore-eos. Errors go to stderr with exit code 2.
+ * (and including) the first eos id unless --ignore-eos. `--help` (-h, `help`) prints the usage on
+ * stdout instead. Errors go to stderr with exit code 2 (command-line mistakes with the usage).
  * MOTIF_KERNELS=auto|js|native picks the matmul kernel (default auto: the native addon when built);
  * the line naming it goes to stderr.
  */
@@ -15,7 +16,17 @@ import { MotifModel } from '../engine/native/model.ts';
 import { argmax } from '../engine/native/sampler.ts';
 import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
 
-const USAGE = 'usage: motif <logits|generate> --model <dir> (--ids 1,2,3 | --prompt "text") [--max-tokens N] [--ignore-eos]';
+const USAGE = `usage: npm run -s motif -- <logits|generate> --model <dir> (--ids 1,2,3 | --prompt "text") [--max-tokens N] [--ignore-eos]
+  logits      print the last position's logits: {"logits":[...]}
+  generate    greedy continuation, new ids only, up to and including the first eos id: {"ids":[...]}
+  --model <dir>      an HF-style Motif model dir (config.json, safetensors, tokenizer)
+  --ids 1,2,3        prompt token ids; or --prompt "text", tokenized like a completions prompt
+  --max-tokens N     generate at most N tokens (default 16)
+  --ignore-eos       keep generating past eos
+MOTIF_KERNELS=auto|js|native picks the matmul kernels (default auto: the native addon when built).`;
+
+/** A mistake in the command line: one line, then the usage (exit 2). */
+class UsageError extends Error {}
 
 const IdList = z
   .string()
@@ -34,20 +45,33 @@ const Args = z
   .refine((a) => (a.ids === undefined) !== (a.prompt === undefined), { message: 'give exactly one of --ids or --prompt', path: ['ids'] });
 type Args = z.infer<typeof Args>;
 
-function parseCli(argv: string[]): Args {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      model: { type: 'string' },
-      ids: { type: 'string' },
-      prompt: { type: 'string' },
-      'max-tokens': { type: 'string' },
-      'ignore-eos': { type: 'boolean' },
-    },
-  });
-  if (positionals.length !== 1) throw new Error(USAGE);
+/** The checked arguments, or 'help' for --help, -h or `help`. Throws UsageError. */
+function parseCli(argv: string[]): Args | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        model: { type: 'string' },
+        ids: { type: 'string' },
+        prompt: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        'ignore-eos': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    // node's own message goes on about `--` escapes; name the option and stop.
+    const msg = (err as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    throw new UsageError(unknown ? `unknown option ${unknown[1]}` : msg.split('. ')[0]!);
+  }
+  const { values, positionals } = parsed;
+  if (values.help || positionals[0] === 'help' || argv.length === 0) return 'help';
+  if (positionals.length === 0) throw new UsageError('give a command: logits or generate');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
   const r = Args.safeParse({
     command: positionals[0],
     model: values.model ?? '',
@@ -58,7 +82,7 @@ function parseCli(argv: string[]): Args {
   });
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    throw new Error(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}\n${USAGE}`);
+    throw new UsageError(`${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
   }
   return r.data;
 }
@@ -93,6 +117,7 @@ async function greedy(model: MotifModel, prompt: number[], maxTokens: number, ig
 
 async function main(argv: string[]): Promise<string> {
   const a = parseCli(argv);
+  if (a === 'help') return USAGE;
   const { kernel } = selectNodeKernel({ mode: process.env.MOTIF_KERNELS || 'auto', log: (line) => process.stderr.write(`${line}\n`) });
   const model = await MotifModel.load(a.model, { kernel, reuseLogits: true });
   const ids = await promptIds(a, model.config.vocab_size);
@@ -109,7 +134,8 @@ async function main(argv: string[]): Promise<string> {
 main(process.argv.slice(2)).then(
   (line) => process.stdout.write(`${line}\n`),
   (err: unknown) => {
-    process.stderr.write(`motif: ${err instanceof Error ? err.message : String(err)}\n`);
+    const usage = err instanceof UsageError ? `\n${USAGE}` : '';
+    process.stderr.write(`motif: ${err instanceof Error ? err.message : String(err)}${usage}\n`);
     process.exitCode = 2;
   },
 );

@@ -1,200 +1,181 @@
 /**
- * `npm run weights -- <command>`: publish, sync, gc, ls, export, import, s3 (DESIGN §6).
- * The CLI's composition root: S3 from MOTIF_S3_* (or flags); without an endpoint it runs the
- * embedded s3rver over MOTIF_S3_DIR (default .data/s3), the same data the local stack serves.
- * Errors print the endpoint/bucket/key involved and exit non-zero.
+ * `npm run weights -- <command>`: publish, sync, ls, gc, export, import, s3 (DESIGN §6).
+ * The CLI's composition root. It reads the environment as `npm start` does (local-stack.ts): the
+ * same MOTIF_DATA_DIR, the same embedded S3 data and bucket, the same weights store as the stack's
+ * origin; an external S3 from MOTIF_S3_* (or --endpoint/--bucket). Usage mistakes exit 2 with one
+ * line and the usage; failures exit 1 with one line naming the S3 endpoint, store or file involved.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { ApiError } from '#shared/errors.ts';
-import { createS3Client, s3ConfigFromEnv, startEmbeddedS3, type S3ObjectStore } from '../adapters/s3/index.ts';
+import { startEmbeddedS3 } from '../adapters/s3/index.ts';
 import { exportBundle, importBundle } from '../weights/bundle.ts';
-import { gcStore, listLocal } from '../weights/gc.ts';
-import { createProgress, fmtBytes } from '../weights/progress.ts';
+import { gcStore } from '../weights/gc.ts';
+import { createProgress, fmtBytes, type ProgressReporter } from '../weights/progress.ts';
 import { publishModel } from '../weights/publish.ts';
-import { listRemote } from '../weights/refs.ts';
 import { syncModel } from '../weights/sync.ts';
+import { bucketFromEnv, findRunningEmbeddedS3, localPaths, removeEmbeddedS3Marker, s3PortFromEnv, writeEmbeddedS3Marker } from './local-stack.ts';
+import { parseWeightsArgs, UsageError, type WeightsOptions } from './weights-args.ts';
+import { listBucket, listStore, storedRevisionModel } from './weights-listing.ts';
+import { explainS3Error, openS3, type OpenedS3, type S3Target } from './weights-s3.ts';
 
-const USAGE = `usage: npm run weights -- <command> [options]
-  publish --from <dir> --model <id> [--ref stable] [--concurrency 4] [--verify-part-mib 16 | 0] [--verify-leaf-kib 256 | 0] [--json]
-          (--verify-part-mib: the parts a sync fetches and verifies as they land; 0 = whole-file sha256 only;
-           --verify-leaf-kib: each part hash covers the sha256s of its leaves, hashed several abreast; 0 = plain sha256 per part)
-  sync    --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8]
-          [--no-activate] [--json]   (--part-size-mib: for files the manifest lists no part hashes for)
-  gc      [--model <id> | --store <dir>] [--keep <rev,...>] [--purge-partial] [--dry-run]
-  ls      [--model <id>] [--store <dir>]
-  export  --model <id> --rev <rev> [--store <dir>] <file.tar>
-  import  <file.tar> [--store <dir>] [--no-activate]
-  s3      [--port 9000] [--s3-dir .data/s3]        run the embedded S3 in the foreground
-S3: MOTIF_S3_ENDPOINT, MOTIF_S3_BUCKET, MOTIF_S3_REGION, MOTIF_S3_FORCE_PATH_STYLE,
-    MOTIF_S3_RELAXED_CHECKSUMS, AWS credentials chain; or --endpoint/--bucket.
-Store: --store, else MOTIF_WEIGHTS_STORE, else .data/weights/<model>.`;
+// The AWS SDK warns on every run that its future releases need Node 22; the pinned one supports
+// Node 20 (see package.json). Keep every other warning.
+process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
 
-// The AWS SDK warns on every run that future releases need Node 22; the pinned one supports Node
-// 20 (see package.json). Keep every other warning.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (!w.message.includes('NodeVersionSupportWarning') && !w.name.includes('NodeVersionSupportWarning')) process.stderr.write(`${w.name}: ${w.message}\n`);
-});
-
-const { values: a, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    from: { type: 'string' }, model: { type: 'string' }, ref: { type: 'string' }, rev: { type: 'string' },
-    store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' }, 'verify-part-mib': { type: 'string' }, 'verify-leaf-kib': { type: 'string' },
-    'no-activate': { type: 'boolean' }, json: { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' },
-    'dry-run': { type: 'boolean' }, endpoint: { type: 'string' }, bucket: { type: 'string' },
-    port: { type: 'string' }, 's3-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  },
-});
-const [command, ...rest] = positionals;
 const env = process.env;
+const paths = localPaths(env);
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
-let where = '';
+const note = (s: string): void => void process.stderr.write(`${s}\n`);
+/** The S3 a command talks to, once opened: failures are explained against it. */
+let target: S3Target | undefined;
+let command = '';
 
-function need(name: keyof typeof a): string {
-  const v = a[name];
-  if (typeof v !== 'string' || v === '') throw new ApiError('invalid_request_error', `--${name} is required for '${command}'\n${USAGE}`);
-  return v;
-}
-const int = (name: keyof typeof a): number | undefined => (a[name] === undefined ? undefined : Number(a[name]));
-/** `--verify-part-mib N`: part hashes every N MiB; 0 publishes the minimal manifest. */
-function verifyPartSize(v: string): number | null {
-  if (!/^\d+$/.test(v) || Number(v) > 256) throw new ApiError('invalid_request_error', `--verify-part-mib must be a whole number of MiB from 0 to 256 (0 = no part hashes), got '${v}'`);
-  return Number(v) === 0 ? null : Number(v) * 1024 * 1024;
-}
-/** `--verify-leaf-kib N`: leaves of N KiB (a multiple of 4); 0 = plain per-part sha256s. */
-function verifyLeafSize(v: string): number | null {
-  if (!/^\d+$/.test(v) || Number(v) % 4 !== 0 || Number(v) > 256 * 1024) {
-    throw new ApiError('invalid_request_error', `--verify-leaf-kib must be a whole number of KiB, a multiple of 4, up to 262144 (0 = plain part hashes), got '${v}'`);
-  }
-  return Number(v) === 0 ? null : Number(v) * 1024;
-}
-const storeDir = (model?: string) =>
-  path.resolve(a.store ?? env['MOTIF_WEIGHTS_STORE'] ?? path.join('.data', 'weights', model ?? need('model')));
-
-/** The configured S3, or the embedded one when no endpoint is set (stopped by `close`). */
-async function openS3(): Promise<{ s3: S3ObjectStore; bucket: string; close: () => Promise<void> }> {
-  const endpoint = a.endpoint ?? env['MOTIF_S3_ENDPOINT'];
-  if (endpoint) {
-    const cfg = s3ConfigFromEnv(env, { endpoint, ...(a.bucket ? { bucket: a.bucket } : { bucket: env['MOTIF_S3_BUCKET'] ?? 'motif-weights' }) });
-    const s3 = createS3Client(cfg);
-    where = `endpoint ${s3.endpoint}, bucket ${cfg.bucket}`;
-    return { s3, bucket: cfg.bucket, close: async () => s3.destroy() };
-  }
-  const dir = path.resolve(a['s3-dir'] ?? env['MOTIF_S3_DIR'] ?? path.join('.data', 's3'));
-  const server = await startEmbeddedS3({ dir, port: 0, bucket: a.bucket ?? env['MOTIF_S3_BUCKET'] ?? 'motif-weights' });
-  const s3 = createS3Client(server.config);
-  where = `embedded S3 over ${dir}, bucket ${server.bucket}`;
-  process.stderr.write(`weights: no MOTIF_S3_ENDPOINT; using the ${where}\n`);
-  return { s3, bucket: server.bucket, close: async () => (s3.destroy(), server.close()) };
-}
-
-function bar(label: string) {
+function bar(label: string): ProgressReporter {
   return createProgress({ label, tty: process.stderr.isTTY === true, write: (s) => void process.stderr.write(s) });
 }
 
-async function main(): Promise<void> {
-  if (a.help || !command) return out(USAGE);
-  switch (command) {
-    case 'publish': {
-      const { s3, bucket, close } = await openS3();
-      try {
-        const p = bar('upload');
-        const r = await publishModel({
-          s3, bucket, model: need('model'), fromDir: need('from'), ...(a.ref ? { ref: a.ref } : {}),
-          ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
-          ...(a['verify-part-mib'] !== undefined ? { hashPartSize: verifyPartSize(a['verify-part-mib']) } : {}),
-          ...(a['verify-leaf-kib'] !== undefined ? { hashLeafSize: verifyLeafSize(a['verify-leaf-kib']) } : {}),
-          onProgress: (e) => {
-            if (e.phase === 'upload') p.update(e.bytesDone, e.bytesTotal);
-          },
-        });
-        p.finish(`${fmtBytes(r.uploadedBytes)} uploaded, ${fmtBytes(r.skippedBytes)} already there`);
-        if (a.json) out(JSON.stringify({ revision: r.revision, uploadedBytes: r.uploadedBytes, skippedBytes: r.skippedBytes }));
-        else out(`published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files)${a.ref ? `; ref ${a.ref} → ${r.revision}` : ''}`);
-      } finally {
-        await close();
-      }
-      return;
-    }
-    case 'sync': {
-      const model = need('model');
-      const { s3, bucket, close } = await openS3();
-      try {
-        const p = bar('download');
-        const r = await syncModel({
-          s3, bucket, model, storeDir: storeDir(model), activate: !a['no-activate'],
-          ...(a.rev ? { revision: a.rev } : { ref: a.ref ?? 'stable' }),
-          ...(int('concurrency') ? { concurrency: int('concurrency') } : {}),
-          ...(int('part-size-mib') ? { partSize: int('part-size-mib')! * 1024 * 1024 } : {}),
-          onProgress: (e) => {
-            if (e.phase === 'download') p.update(e.bytesDone, e.bytesTotal);
-          },
-        });
-        p.finish(`${fmtBytes(r.reusedBytes)} reused, ${fmtBytes(r.resumedBytes)} resumed, ${r.retries} retries`);
-        if (a.json) out(JSON.stringify({ ...r, manifest: undefined }));
-        else out(`${model} revision ${r.revision} at ${r.dir}${r.activated ? ' (now current)' : ''}`);
-      } finally {
-        await close();
-      }
-      return;
-    }
-    case 'gc': {
-      const r = await gcStore(storeDir(a.model), {
-        ...(a.keep ? { keep: a.keep.split(',') } : {}), purgePartial: a['purge-partial'] === true, dryRun: a['dry-run'] === true,
-      });
-      out(`${a['dry-run'] ? 'would remove' : 'removed'} ${r.removedRevisions.length} revisions, ${r.removedBlobs.length} blobs (${fmtBytes(r.freedBytes)}); kept ${r.kept.join(', ') || 'none'}`);
-      return;
-    }
-    case 'ls': {
-      const { s3, bucket, close } = await openS3();
-      try {
-        for (const m of await listRemote({ s3, bucket, ...(a.model ? { model: a.model } : {}) })) {
-          out(`${m.model}  refs: ${Object.entries(m.refs).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}  revisions: ${m.revisions.join(' ') || '-'}`);
-        }
-      } finally {
-        await close();
-      }
-      if (a.model || a.store) {
-        const l = await listLocal(storeDir(a.model));
-        out(`local ${storeDir(a.model)}: current ${l.current ?? '-'}; revisions ${l.revisions.join(' ') || '-'}`);
-      }
-      return;
-    }
-    case 'export': {
-      const file = rest[0];
-      if (!file) throw new ApiError('invalid_request_error', `export needs a <file.tar>\n${USAGE}`);
-      const r = await exportBundle({ storeDir: storeDir(need('model')), revision: need('rev'), file: path.resolve(file) });
-      out(`exported ${r.revision} (${r.files} files, ${fmtBytes(r.bytes)}) to ${file}`);
-      return;
-    }
-    case 'import': {
-      const file = rest[0];
-      if (!file) throw new ApiError('invalid_request_error', `import needs a <file.tar>\n${USAGE}`);
-      const r = await importBundle({ file: path.resolve(file), storeDir: (m) => storeDir(m), activate: !a['no-activate'] });
-      out(`imported ${r.model} revision ${r.revision} into ${r.dir}${r.activated ? ' (now current)' : ''}`);
-      return;
-    }
-    case 's3': {
-      const dir = path.resolve(a['s3-dir'] ?? env['MOTIF_S3_DIR'] ?? path.join('.data', 's3'));
-      const server = await startEmbeddedS3({ dir, port: int('port') ?? 9000, bucket: a.bucket ?? env['MOTIF_S3_BUCKET'] ?? 'motif-weights' });
-      out(`embedded S3 at ${server.endpoint} (bucket ${server.bucket}, data ${dir}); AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER`);
-      // s3rver's close waits for busy keep-alive sockets; a foreground server must stop promptly.
-      const stop = () => {
-        setTimeout(() => process.exit(0), 1000).unref();
-        void server.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop).once('SIGTERM', stop);
-      return;
-    }
-    default:
-      throw new ApiError('invalid_request_error', `unknown command '${command}'\n${USAGE}`);
+async function withS3<T>(o: WeightsOptions, fn: (s3: OpenedS3) => Promise<T>): Promise<T> {
+  const opened = await openS3({ ...(o.endpoint ? { endpoint: o.endpoint } : {}), ...(o.bucket ? { bucket: o.bucket } : {}), env, paths, log: note });
+  target = opened.target;
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.close();
   }
 }
 
-main().catch((err: unknown) => {
-  const msg = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`\nweights ${command ?? ''} failed${where && !msg.includes('endpoint') ? ` (${where})` : ''}: ${msg}\n`);
+const storeOf = (o: WeightsOptions): string => (o.store ? path.resolve(o.store) : paths.store);
+
+async function publish(o: WeightsOptions): Promise<void> {
+  await withS3(o, async ({ s3, target: t }) => {
+    let p = bar('hash');
+    let phase: 'hash' | 'upload' = 'hash';
+    const r = await publishModel({
+      s3, bucket: t.bucket, model: o.model!, fromDir: o.from!, ...(o.ref ? { ref: o.ref } : {}),
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.verifyPartBytes !== undefined ? { hashPartSize: o.verifyPartBytes } : {}),
+      ...(o.verifyLeafBytes !== undefined ? { hashLeafSize: o.verifyLeafBytes } : {}),
+      onProgress: (e) => {
+        if (e.phase === 'upload' && phase === 'hash') {
+          p.finish();
+          p = bar('upload');
+          phase = 'upload';
+        }
+        p.update(e.bytesDone, e.bytesTotal);
+      },
+    });
+    p.finish(`${fmtBytes(r.uploadedBytes)} uploaded, ${fmtBytes(r.skippedBytes)} already there`);
+    if (o.json) out(JSON.stringify({ revision: r.revision, uploadedBytes: r.uploadedBytes, skippedBytes: r.skippedBytes }));
+    else out(`published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files) to ${t.label} bucket ${t.bucket}${o.ref ? `; ref ${o.ref} → ${r.revision}` : ''}`);
+  });
+}
+
+async function sync(o: WeightsOptions): Promise<void> {
+  const storeDir = storeOf(o);
+  await withS3(o, async ({ s3, target: t }) => {
+    const p = bar('download');
+    const r = await syncModel({
+      s3, bucket: t.bucket, model: o.model!, storeDir, activate: o.activate,
+      ...(o.rev ? { revision: o.rev } : { ref: o.ref ?? 'stable' }),
+      ...(o.concurrency ? { concurrency: o.concurrency } : {}),
+      ...(o.partSizeMib ? { partSize: o.partSizeMib * 1024 * 1024 } : {}),
+      onProgress: (e) => {
+        if (e.phase === 'download') p.update(e.bytesDone, e.bytesTotal);
+      },
+    });
+    p.finish(`${fmtBytes(r.reusedBytes)} reused, ${fmtBytes(r.resumedBytes)} resumed, ${r.retries} retries`);
+    if (o.json) out(JSON.stringify({ ...r, manifest: undefined }));
+    else out(`${o.model} revision ${r.revision} at ${r.dir}${r.activated ? ' (now current)' : ''}`);
+  });
+}
+
+async function ls(o: WeightsOptions): Promise<void> {
+  const storeDir = storeOf(o);
+  let remoteError: unknown;
+  await withS3(o, async ({ s3, target: t }) => {
+    const models = await listBucket(s3, t.bucket, o.model);
+    out(`S3 ${t.label} bucket ${t.bucket}:`);
+    if (models.length === 0) out(o.model ? `  no model ${o.model}` : '  no models yet (npm run weights -- publish …, or npm start publishes motif-tiny)');
+    for (const m of models) {
+      const refs = Object.entries(m.refs).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+      const revs = m.revisions.map((r) => `${r.revision} (${fmtBytes(r.bytes)})`).join(' ') || '-';
+      out(`  ${m.model}  refs: ${refs}  revisions: ${revs}`);
+    }
+  }).catch((err: unknown) => {
+    remoteError = err; // the local store is still worth listing (e.g. an appliance without S3)
+  });
+  out(`store ${storeDir}:`);
+  const local = await listStore(storeDir, o.model);
+  if (local.length === 0) out('  no revisions');
+  for (const r of local) out(`  ${r.revision}  ${r.model}  ${fmtBytes(r.bytes)}${r.current ? '  (current)' : ''}`);
+  if (remoteError !== undefined) throw remoteError;
+}
+
+async function gc(o: WeightsOptions): Promise<void> {
+  const r = await gcStore(storeOf(o), { ...(o.keep ? { keep: o.keep } : {}), purgePartial: o.purgePartial, dryRun: o.dryRun });
+  out(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedRevisions.length} revisions, ${r.removedBlobs.length} blobs (${fmtBytes(r.freedBytes)}) from ${storeOf(o)}; kept ${r.kept.join(', ') || 'none'}`);
+}
+
+async function exportRev(o: WeightsOptions, file: string): Promise<void> {
+  const storeDir = storeOf(o);
+  // The store is not per model: the revision's manifest says which model it is.
+  const model = await storedRevisionModel(storeDir, o.rev!);
+  if (model === null) {
+    const have = (await listStore(storeDir)).map((r) => `${r.revision} (${r.model})`).join(', ') || 'none';
+    throw new ApiError('not_found', `store ${storeDir} has no revision ${o.rev} (it has: ${have}); sync it first: npm run weights -- sync --model <id> --rev ${o.rev}`);
+  }
+  if (o.model !== undefined && o.model !== model) throw new ApiError('invalid_request_error', `revision ${o.rev} in ${storeDir} is of model ${model}, not ${o.model}`);
+  const r = await exportBundle({ storeDir, revision: o.rev!, file: path.resolve(file) });
+  out(`exported ${model} revision ${r.revision} (${r.files} files, ${fmtBytes(r.bytes)}) to ${file}`);
+}
+
+async function importTar(o: WeightsOptions, file: string): Promise<void> {
+  const r = await importBundle({ file: path.resolve(file), storeDir: storeOf(o), activate: o.activate });
+  out(`imported ${r.model} revision ${r.revision} into ${r.dir}${r.activated ? ' (now current)' : ''}`);
+}
+
+/** The embedded S3 in the foreground, recorded like the stack's so other commands use it. */
+async function serveS3(o: WeightsOptions): Promise<void> {
+  const dir = o.s3Dir ? path.resolve(o.s3Dir) : paths.s3Dir;
+  const running = await findRunningEmbeddedS3(dir);
+  if (running) throw new ApiError('conflict', `${dir} is already served at ${running.endpoint} by pid ${running.pid} (npm start?); use that endpoint`);
+  const bucket = o.bucket ?? bucketFromEnv(env);
+  const server = await startEmbeddedS3({ dir, port: o.port ?? s3PortFromEnv(env), bucket });
+  await writeEmbeddedS3Marker(dir, { endpoint: server.endpoint, bucket });
+  out(`embedded S3 at ${server.endpoint} (bucket ${bucket}, data ${dir}); AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER; Ctrl-C stops it`);
+  // s3rver's close waits for busy keep-alive sockets; a foreground server must stop promptly.
+  const stop = () => {
+    setTimeout(() => process.exit(0), 1000).unref();
+    void removeEmbeddedS3Marker(dir).finally(() => server.close()).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const args = parseWeightsArgs(argv);
+  if (args.kind === 'help') return out(args.text);
+  command = args.command;
+  const { o, file } = args;
+  switch (args.command) {
+    case 'publish': return publish(o);
+    case 'sync': return sync(o);
+    case 'ls': return ls(o);
+    case 'gc': return gc(o);
+    case 'export': return exportRev(o, file!);
+    case 'import': return importTar(o, file!);
+    case 's3': return serveS3(o);
+  }
+}
+
+main(process.argv.slice(2)).catch(async (err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`weights: ${err.message}\n\n${err.usage}\n`);
+    process.exit(2);
+  }
+  const explained = target ? await explainS3Error(err, target, paths.s3Dir) : null;
+  let msg = explained ?? (err instanceof Error ? err.message : String(err));
+  // Name the S3 when the message does not already (store and file errors name their paths).
+  if (!explained && target && err instanceof ApiError && !msg.includes(target.endpoint)) msg += ` (S3 ${target.endpoint}, ${target.source})`;
+  process.stderr.write(`weights ${command}: ${msg}\n`);
   process.exit(1);
 });

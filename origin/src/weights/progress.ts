@@ -1,7 +1,11 @@
 /**
  * Progress rendering for the weights CLI (pure; clock and output injected). On a TTY: one bar
  * redrawn in place with bytes/s and ETA, at most ~10 times a second. Otherwise: a plain log line
- * every `logEveryMs`, so CI logs and journald stay readable.
+ * every `logEveryMs` (none for a transfer that ends sooner), so CI logs and journald stay readable.
+ *
+ * Rate and ETA come from the last `windowMs` of samples, and only once `minEtaMs` have passed: in
+ * the first milliseconds one 16 MiB part, or a resumed file counted at once, makes any average
+ * absurd (an ETA of 0:00 for a 5 GiB sync, or hours for one that ends in a second).
  */
 
 export interface ProgressReporter {
@@ -17,23 +21,53 @@ export interface ProgressOptions {
   now?: () => number;
   width?: number;
   logEveryMs?: number;
+  /** No rate or ETA before this much time has passed (default 1 s). */
+  minEtaMs?: number;
+  /** Rate over this trailing window (default 5 s): follows a rate that changes, forgets early jumps. */
+  windowMs?: number;
 }
 
-/** A reporter for one transfer; speed is averaged over the whole transfer so far. */
+/** ETAs beyond this say so instead of printing a number nobody can use. */
+const MAX_ETA_SECS = 100 * 3600;
+const SAMPLE_EVERY_MS = 100;
+
+/** A reporter for one transfer. */
 export function createProgress(o: ProgressOptions): ProgressReporter {
   const now = o.now ?? (() => performance.now());
   const start = now();
-  let lastDraw = -Infinity;
+  const every = o.tty ? 100 : (o.logEveryMs ?? 5000);
+  const minEtaMs = o.minEtaMs ?? 1000;
+  const windowMs = o.windowMs ?? 5000;
+  // Off a TTY the first line waits a full interval: a short transfer logs only its summary.
+  let lastDraw = o.tty ? -Infinity : start;
   let done = 0;
   let total = 0;
-  const every = o.tty ? 100 : (o.logEveryMs ?? 5000);
+  // (time, bytes) samples, oldest first; the first one is the start.
+  const samples: { t: number; done: number }[] = [{ t: start, done: 0 }];
+
+  function sample(t: number): void {
+    if (t - samples[samples.length - 1]!.t >= SAMPLE_EVERY_MS) samples.push({ t, done });
+    // Keep one sample at or before the window's start, so the window spans windowMs.
+    while (samples.length > 2 && samples[1]!.t <= t - windowMs) samples.shift();
+  }
+
+  /** Bytes per second over the window, or null while there is too little to go on. */
+  function rate(t: number): number | null {
+    if (t - start < minEtaMs) return null;
+    const first = samples[0]!;
+    const secs = (t - first.t) / 1000;
+    const r = secs > 0 ? (done - first.done) / secs : 0;
+    return r > 0 ? r : null;
+  }
 
   function line(): string {
-    const secs = Math.max(1e-3, (now() - start) / 1000);
-    const rate = done / secs;
+    const t = now();
+    const r = rate(t);
     const pct = total > 0 ? Math.min(1, done / total) : 1;
-    const eta = rate > 0 && total > done ? (total - done) / rate : 0;
-    const stats = `${(pct * 100).toFixed(1).padStart(5)}% ${fmtBytes(done)}/${fmtBytes(total)} ${fmtBytes(rate)}/s ETA ${fmtDuration(eta)}`;
+    const eta = r === null ? null : Math.max(0, total - done) / r;
+    const speed = r === null ? '-- B/s' : `${fmtBytes(r)}/s`;
+    const etaText = eta === null ? '-:--' : eta > MAX_ETA_SECS ? `>${MAX_ETA_SECS / 3600}h` : fmtDuration(eta);
+    const stats = `${(pct * 100).toFixed(1).padStart(5)}% ${fmtBytes(done)}/${fmtBytes(total)} ${speed} ETA ${etaText}`;
     if (!o.tty) return `${o.label} ${stats}`;
     const width = o.width ?? 30;
     const fill = Math.round(pct * width);
@@ -45,13 +79,16 @@ export function createProgress(o: ProgressOptions): ProgressReporter {
       done = d;
       total = t;
       const ts = now();
+      sample(ts);
       if (ts - lastDraw < every) return;
       lastDraw = ts;
       o.write(o.tty ? `\r${line()}\x1b[K` : `${line()}\n`);
     },
     finish(note) {
       const secs = (now() - start) / 1000;
-      const summary = `${o.label} done: ${fmtBytes(done)} in ${secs.toFixed(1)}s (${fmtBytes(done / Math.max(secs, 1e-3))}/s)${note ? ` — ${note}` : ''}`;
+      // A rate over a few milliseconds says more about timer resolution than about the link.
+      const speed = secs * 1000 >= minEtaMs ? ` (${fmtBytes(done / secs)}/s)` : '';
+      const summary = `${o.label} done: ${fmtBytes(done)} in ${secs.toFixed(1)}s${speed}${note ? ` — ${note}` : ''}`;
       o.write(o.tty ? `\r${summary}\x1b[K\n` : `${summary}\n`);
     },
   };
