@@ -13,7 +13,7 @@ interface Case { name: string; input_ids: number[]; last_logits: number[]; greed
 const expected = JSON.parse(readFileSync(`${ROOT}${FIXTURE}/expected.json`, 'utf8')) as {
   tolerance: { logits_max_abs: number };
   cases: Case[];
-  chat: { prompt: string; greedy_new_ids: number[] };
+  chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_new_ids: number[] };
 };
 const byName = (name: string) => expected.cases.find((c) => c.name === name)!;
 
@@ -35,6 +35,16 @@ function oneJsonLine(stdout: string): unknown {
 }
 
 describe('motif CLI', () => {
+  it('tokenize --chat renders the chat template and tokenizes exactly as the golden chat; generate --chat continues it', async () => {
+    const chat = JSON.stringify(expected.chat.messages);
+    const r = await motif('tokenize', '--model', FIXTURE, '--chat', chat);
+    expect(r.code, r.stderr).toBe(0);
+    expect(oneJsonLine(r.stdout)).toEqual({ text: expected.chat.prompt, ids: expected.chat.ids });
+    const g = await motif('generate', '--model', FIXTURE, '--chat', chat, '--max-tokens', '12', '--ignore-eos');
+    expect(g.code, g.stderr).toBe(0);
+    expect(oneJsonLine(g.stdout)).toEqual({ ids: expected.chat.greedy_new_ids });
+  });
+
   it.each(['len7', 'len40'])('logits of %s match within tolerance', async (name) => {
     const c = byName(name);
     const r = await motif('logits', '--model', FIXTURE, '--ids', c.input_ids.join(','));
