@@ -1,11 +1,26 @@
 /**
  * `npm start` — the whole motif-edge stack on embedded defaults, in one terminal.
  * `npm run start:worker` (or `--edge=worker`) runs the edge as a Worker in workerd instead.
- * Ctrl-C stops everything.
+ *
+ * Ctrl-C (or SIGTERM/SIGHUP, e.g. from `timeout` or a supervisor) stops everything, at any point
+ * of start-up too: children run in their own process groups (so their grandchildren can be
+ * stopped with them), which also means a signal to our group never reaches them — this process
+ * forwards it, to every child known so far. A second Ctrl-C kills them at once. If this process
+ * is killed outright, the children notice their stdin pipe closing and stop themselves.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadStackConfig, type StackEnv } from './stack/config.ts';
-import { startStack, type Stack } from './stack/stack.ts';
-import { banner } from './stack/banner.ts';
+import { ProcessSet } from './stack/processes.ts';
+import { PortsInUseError, startStack, type Stack } from './stack/stack.ts';
+import { banner, servedModel } from './stack/banner.ts';
+
+/** SIGTERM → SIGKILL grace per child group: long enough for the origin to drain and flush usage. */
+const STOP_GRACE_MS = 8000;
+/**
+ * A repeat of the signal within this window is the same stop, not a second Ctrl-C: tsx (which
+ * `npm start` runs us under) re-sends a signal it thinks we missed when our event loop was busy.
+ */
+const SAME_SIGNAL_MS = 500;
 
 function parseArgs(argv: string[]): Partial<StackEnv> {
   const out: Partial<StackEnv> = {};
@@ -33,26 +48,55 @@ async function main(): Promise<void> {
     console.error((err as Error).message);
     process.exit(2);
   }
-  const log = (line: string) => console.log(line);
-  let stack: Stack | undefined;
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping…');
-    await stack?.stop();
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
 
+  const processes = new ProcessSet();
+  const startup = new AbortController();
+  // Last resort: however this process exits (an uncaught error included), its children go too.
+  process.on('exit', () => processes.killAll());
+
+  let starting: Promise<Stack> | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (code: number): Promise<void> =>
+    (stopping ??= (async () => {
+      startup.abort(new Error('stopped'));
+      await processes.stopAll(STOP_GRACE_MS);
+      // Then the in-process S3 (and its marker): an aborted start-up closes it itself; a step
+      // that cannot be aborted (a large publish) is not waited for — exiting ends it.
+      await Promise.race([starting?.then((s) => s.stop(), () => {}), sleep(2000)]);
+      process.exit(code);
+    })());
+
+  let firstSignalAt = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!stopping) {
+      firstSignalAt = Date.now();
+      console.log(sig === 'SIGINT' ? '\nstopping… (Ctrl-C again to kill at once)' : `\n${sig}: stopping…`);
+      void shutdown(0);
+      return;
+    }
+    if (Date.now() - firstSignalAt < SAME_SIGNAL_MS) return;
+    console.log('killing the stack');
+    processes.killAll();
+    process.exit(130);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+
+  let stack: Stack;
   try {
-    stack = await startStack(cfg, { log });
+    starting = startStack(cfg, { log: (line) => console.log(line), processes, signal: startup.signal, readyTimeoutMs: 120_000 });
+    stack = await starting;
   } catch (err) {
+    if (stopping) return; // a signal aborted start-up; shutdown() exits
+    if (err instanceof PortsInUseError) {
+      for (const line of err.lines) console.error(line);
+      process.exit(2);
+    }
     console.error(`failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
-  console.log(banner(stack, cfg.MOTIF_EDGE));
+  const served = await servedModel(stack, cfg);
+  if (stopping) return;
+  console.log(banner(stack, cfg, served));
   // A child that dies on its own takes the stack down loudly rather than leaving half of it up.
   for (const proc of [stack.edge, stack.origin]) {
     void proc.exited.then((code) => {

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
-const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+// No 0 ("any free port"): the stack wires each process to the others by these numbers.
+const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
 
 export const StackEnv = z.object({
   MOTIF_EDGE_PORT: port(4680),
@@ -39,9 +40,23 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<Stack
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new Error(`invalid configuration:\n${lines.join('\n')}`);
   }
+  const ports = stackPorts(parsed.data);
+  for (const [i, p] of ports.entries()) {
+    const same = ports.slice(0, i).find((q) => q.port === p.port);
+    if (same) throw new Error(`${p.name} is ${p.port}, the same as ${same.name} — set ${p.name}=… to another port`);
+  }
   const dataDir = resolve(parsed.data.MOTIF_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
   return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir) };
+}
+
+/** Every port the stack listens on, with the variable that sets it (the embedded S3's only when it runs). */
+export function stackPorts(cfg: StackEnv): { name: string; port: number }[] {
+  return [
+    { name: 'MOTIF_EDGE_PORT', port: cfg.MOTIF_EDGE_PORT },
+    { name: 'MOTIF_ORIGIN_PORT', port: cfg.MOTIF_ORIGIN_PORT },
+    ...(cfg.MOTIF_S3_ENDPOINT ? [] : [{ name: 'MOTIF_S3_PORT', port: cfg.MOTIF_S3_PORT }]),
+  ];
 }
 
 /** A per-checkout random signing secret, kept under the data dir so restarts agree. */

@@ -2,10 +2,13 @@
  * The appliance in a box: embedded S3 → generated (or given) model published through the real
  * publish path → one origin that syncs the weights from S3 → the edge (Node, or a Worker in
  * workerd). Used by `npm start` and by the end-to-end tests, so both run the same wiring.
+ * Ports are checked before anything starts; each child joins `processes` as it is spawned, and
+ * `signal` aborts start-up between and during its steps (what started is stopped).
  */
 import { join } from 'node:path';
-import type { StackConfig } from './config.ts';
-import { REPO_ROOT as ROOT, spawnManaged, spawnTsx, waitForHttp, type ManagedProcess } from './processes.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stackPorts, type StackConfig } from './config.ts';
+import { REPO_ROOT as ROOT, ProcessSet, portProblem, spawnNode, spawnTsx, waitForHttp, type ManagedProcess } from './processes.ts';
 import { ensurePublished, startS3, type S3Handle } from './weights.ts';
 
 export interface Stack {
@@ -26,30 +29,57 @@ export interface StackOptions {
   /** Extra env for the origin process (tests tune engine limits this way). */
   originEnv?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** Children are added here the moment they are spawned, so the caller can stop them at any time. */
+  processes?: ProcessSet;
+  /** Aborts start-up: startStack stops what it started and rejects with the abort reason. */
+  signal?: AbortSignal;
+}
+
+/** Ports of the stack that are taken: one line each, naming the variable to change. */
+export class PortsInUseError extends Error {
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+    this.name = 'PortsInUseError';
+  }
+}
+
+/** Fail before anything starts if a port is taken (a leftover stack would otherwise half-answer). */
+export async function checkPorts(cfg: StackConfig): Promise<void> {
+  const lines: string[] = [];
+  for (const { name, port } of stackPorts(cfg)) {
+    const problem = await portProblem(port);
+    if (problem) lines.push(`${name} is ${port}, ${problem} — set ${name}=… to a free port`);
+  }
+  if (lines.length > 0) throw new PortsInUseError(lines);
 }
 
 export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<Stack> {
   const timeout = opts.readyTimeoutMs ?? 120_000;
-  const started: { stop(): Promise<void> }[] = [];
+  const signal = opts.signal;
+  const procs = opts.processes ?? new ProcessSet();
+  await checkPorts(cfg);
+  let s3: S3Handle | undefined;
   try {
-    const s3 = await startS3(cfg, opts.log);
-    started.push(s3);
-    await ensurePublished(cfg, s3, opts.log);
+    signal?.throwIfAborted();
+    const s3Handle = (s3 = await startS3(cfg, opts.log));
+    signal?.throwIfAborted();
+    await ensurePublished(cfg, s3Handle, opts.log);
+    signal?.throwIfAborted();
 
     const edgeUrl = `http://127.0.0.1:${cfg.MOTIF_EDGE_PORT}`;
-    const edge = cfg.MOTIF_EDGE === 'worker' ? spawnWorkerEdge(cfg, opts) : spawnNodeEdge(cfg, opts);
-    started.push(edge);
-    await waitForHttp(`${edgeUrl}/healthz`, edge, timeout);
+    const edge = procs.add(cfg.MOTIF_EDGE === 'worker' ? spawnWorkerEdge(cfg, opts) : spawnNodeEdge(cfg, opts));
+    await waitForHttp(`${edgeUrl}/healthz`, edge, timeout, signal);
 
     const originUrl = `http://127.0.0.1:${cfg.MOTIF_ORIGIN_PORT}`;
-    const originSpawn = () => spawnTsx({
+    const originSpawn = () => procs.add(spawnTsx({
       name: 'origin',
       file: 'origin/src/main.ts',
       log: opts.log,
+      exitWithParent: true,
       env: {
         // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
         ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
-        ...s3.clientEnv,
+        ...s3Handle.clientEnv,
         MOTIF_ORIGIN_HOST: '127.0.0.1',
         MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
         MOTIF_ORIGIN_PUBLIC_URL: originUrl,
@@ -63,13 +93,13 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
         MOTIF_WEIGHTS_STORE: join(cfg.dataDir, 'origin', 'weights'),
         ...opts.originEnv,
       },
-    });
+    }));
     const stack: Stack = {
       edgeUrl,
       originUrl,
       apiKey: cfg.MOTIF_DEV_API_KEY,
       model: cfg.MOTIF_MODEL_ID,
-      s3,
+      s3: s3Handle,
       edge,
       origin: originSpawn(),
       async restartOrigin() {
@@ -78,27 +108,27 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
         await waitReady(stack, timeout);
       },
       async stop() {
-        await Promise.all([stack.origin.stop(), stack.edge.stop()]);
-        await s3.stop();
+        await procs.stopAll();
+        await s3Handle.stop();
       },
     };
-    started.push({ stop: () => stack.origin.stop() });
-    await waitReady(stack, timeout);
+    await waitReady(stack, timeout, signal);
     return stack;
   } catch (err) {
-    for (const s of started.reverse()) await s.stop().catch(() => {});
+    await procs.stopAll().catch(() => {});
+    await s3?.stop().catch(() => {});
     throw err;
   }
 }
 
 /** Ready = the origin answers /readyz and the edge lists the model (the heartbeat arrived). */
-async function waitReady(stack: Stack, timeoutMs: number): Promise<void> {
-  await waitForHttp(`${stack.originUrl}/readyz`, stack.origin, timeoutMs);
+async function waitReady(stack: Stack, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  await waitForHttp(`${stack.originUrl}/readyz`, stack.origin, timeoutMs, signal);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const res = await fetch(`${stack.edgeUrl}/v1/models/${stack.model}`, { headers: { authorization: `Bearer ${stack.apiKey}` } }).catch(() => null);
+    const res = await fetch(`${stack.edgeUrl}/v1/models/${stack.model}`, { headers: { authorization: `Bearer ${stack.apiKey}` }, signal }).catch(() => null);
     if (res?.ok) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200, undefined, { signal });
   }
   throw new Error(`the edge did not list model ${stack.model} within ${timeoutMs} ms (no heartbeat from the origin?)`);
 }
@@ -124,6 +154,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
     name: 'edge',
     file: 'edge/src/node.ts',
     log: opts.log,
+    exitWithParent: true,
     env: { ...process.env, ...edgeEnv(cfg) },
   });
 }
@@ -133,11 +164,13 @@ function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
     .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_DEV_API_KEY')
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
-  return spawnManaged({
+  return spawnNode({
     name: 'edge',
-    command: process.execPath,
+    // Preloaded into wrangler's launcher, the parent watch takes its whole group (workerd too) down.
+    exitWithParent: true,
+    script: join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     args: [
-      join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'dev',
+      'dev',
       '--config', join(ROOT, 'infra/wrangler.jsonc'),
       '--local', '--ip', '127.0.0.1', '--port', String(cfg.MOTIF_EDGE_PORT),
       '--persist-to', join(cfg.dataDir, 'wrangler'),

@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { loadStackConfig, stackPorts } from './config.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'motif-stack-config-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+it('lists every port the stack listens on, by variable (the embedded S3 only when it runs)', () => {
+  const cfg = loadStackConfig({ MOTIF_DATA_DIR: dataDir });
+  expect(stackPorts(cfg)).toEqual([
+    { name: 'MOTIF_EDGE_PORT', port: 4680 },
+    { name: 'MOTIF_ORIGIN_PORT', port: 4681 },
+    { name: 'MOTIF_S3_PORT', port: 4690 },
+  ]);
+  const external = loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_S3_ENDPOINT: 'http://s3.example:9000' });
+  expect(stackPorts(external).map((p) => p.name)).toEqual(['MOTIF_EDGE_PORT', 'MOTIF_ORIGIN_PORT']);
+});
+
+it('refuses one port for two variables, naming both', () => {
+  expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_S3_PORT: '4680' }))
+    .toThrow('MOTIF_S3_PORT is 4680, the same as MOTIF_EDGE_PORT — set MOTIF_S3_PORT=… to another port');
+});
+
+it('refuses port 0: the processes find each other by these numbers', () => {
+  expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_EDGE_PORT: '0' })).toThrow(/MOTIF_EDGE_PORT/);
+});
