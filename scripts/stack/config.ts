@@ -10,6 +10,9 @@ import { z } from 'zod';
 // No 0 ("any free port"): the stack wires each process to the others by these numbers.
 const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
 
+/** The model `npm start` generates (random weights) when no other is configured. */
+export const TINY_MODEL_ID = 'motif-tiny';
+
 export const StackEnv = z.object({
   MOTIF_EDGE_PORT: port(4680),
   MOTIF_ORIGIN_PORT: port(4681),
@@ -17,7 +20,7 @@ export const StackEnv = z.object({
   MOTIF_DATA_DIR: z.string().default('.data'),
   MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default('sk-motif-dev-local-0123456789abcdef'),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
-  MOTIF_MODEL_ID: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -').default('motif-tiny'),
+  MOTIF_MODEL_ID: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -').default(TINY_MODEL_ID),
   /** Serve this local HF-style model dir (published to S3 first) instead of the generated tiny model. */
   MOTIF_MODEL_DIR: z.string().optional(),
   MOTIF_WEIGHTS_REF: z.string().default('stable'),

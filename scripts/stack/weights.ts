@@ -11,7 +11,7 @@ import { findRunningEmbeddedS3, removeEmbeddedS3Marker, writeEmbeddedS3Marker } 
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
 import { generateModel } from '../../origin/src/model-gen/index.ts';
-import type { StackConfig } from './config.ts';
+import { TINY_MODEL_ID, type StackConfig } from './config.ts';
 
 export interface S3Handle {
   endpoint: string;
@@ -71,6 +71,14 @@ export async function ensurePublished(cfg: StackConfig, s3: S3Handle, log: (l: s
     return;
   }
   let fromDir = cfg.MOTIF_MODEL_DIR;
+  if (!fromDir && cfg.MOTIF_MODEL_ID !== TINY_MODEL_ID) {
+    // Serving random weights under a real model's name would look like a broken model.
+    throw new Error(
+      `${cfg.MOTIF_MODEL_ID}@${cfg.MOTIF_WEIGHTS_REF} is not in ${s3.endpoint} (bucket ${s3.bucket}): publish it first ` +
+        `(npm run weights -- publish --from <model dir> --model ${cfg.MOTIF_MODEL_ID} --ref ${cfg.MOTIF_WEIGHTS_REF}), ` +
+        `or set MOTIF_MODEL_DIR=<model dir> to publish it on start, or unset MOTIF_MODEL_ID for the generated ${TINY_MODEL_ID}`,
+    );
+  }
   if (!fromDir) {
     log('[weights] generating the tiny random Motif model (deterministic, once)…');
     fromDir = (await generateModel({ outDir: join(cfg.dataDir, 'models', cfg.MOTIF_MODEL_ID), preset: 'tiny' })).dir;

@@ -44,14 +44,12 @@ function weights(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   });
 }
 
-/** The `npm run weights -- …` lines of the README's weights sections, comments cut. */
+/** Every `npm run weights -- …` line of the README's shell blocks, comments cut. */
 async function readmeLines(): Promise<string[][]> {
   const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const from = readme.indexOf('## Real Motif 2.6B weights');
-  const to = readme.indexOf('\n## ', readme.indexOf('## Weights CLI'));
-  return readme
-    .slice(from, to)
-    .split('\n')
+  const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks
+    .flatMap((b) => b.split('\n'))
     .filter((l) => l.startsWith('npm run weights -- '))
     .map((l) => l.replace(/#.*$/, '').trim().split(/\s+/).slice(4));
 }
