@@ -21,14 +21,14 @@ describe('motif CLI usage', () => {
     const runs = await Promise.all([['--help'], ['-h'], ['help'], ['generate', '--help']].map(motif));
     for (const r of runs) {
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^usage: npm run -s motif -- <logits\|generate> --model <dir>/);
+      expect(r.stdout).toMatch(/^usage: npm run -s motif -- <logits\|generate\|tokenize> --model <dir>/);
     }
   });
 
   it.each([
     [['--frobnicate'], 'motif: unknown option --frobnicate'],
     [['logits', '--model', 'm', '--ids', '1', 'extra'], "motif: unexpected argument 'extra'"],
-    [['--model', 'm', '--ids', '1'], 'motif: give a command: logits or generate'],
+    [['--model', 'm', '--ids', '1'], 'motif: give a command: logits, generate or tokenize'],
   ])('%j → exit 2, "%s", then the usage', async (args, line) => {
     const r = await motif(args);
     expect(r.code).toBe(2);
