@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../types.ts';
 import { NativeEngine } from './native-engine.ts';
+import { createPrng } from './prng.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 type Message = { role: string; content: string };
@@ -45,19 +46,10 @@ describe("the README's request on the real forward pass", () => {
   });
 });
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('randomized chats through the prefix cache vs a cache-off engine', () => {
   it.each([1, 2])('seed %i: repeated, extended and shortened conversations give the same ids', async (seed) => {
-    const rand = prng(seed);
+    const gen = createPrng(seed);
+    const rand = () => gen.next();
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
     const words = ['Hello!', 'How are you?', 'Tell me about Motif.', 'ok', 'What is 2+2?', 'Thanks, and again please.'];
     const seen: Message[][] = [[{ role: 'user', content: 'Hello!' }]];
