@@ -11,7 +11,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{edge,origin,shared,scripts,bench}/**/*.test.ts'],
+          include: ['{edge,origin,shared,scripts,tools,bench}/**/*.test.ts', 'test/structure/**/*.test.ts'],
           environment: 'node',
         },
       },
