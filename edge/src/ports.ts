@@ -8,10 +8,7 @@ import type { Heartbeat } from '#shared/protocol.ts';
 import type { UsageGroupBy, UsageRecord, UsageRow } from '#shared/usage.ts';
 
 /** Time source; injected so heartbeat expiry and rate limits are testable without sleeping. */
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
+export type { Clock } from '#shared/clock.ts';
 
 /** Who is calling: the result of a successful API-key lookup. */
 export interface Principal {

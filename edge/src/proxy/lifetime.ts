@@ -4,6 +4,7 @@
  * says which (499-style cancel vs 504 timeout). `dispose` clears the timer and the listener.
  */
 import { ApiError } from '#shared/errors.ts';
+import { linkRequestAbort } from '#shared/request-abort.ts';
 
 export interface Lifetime {
   readonly signal: AbortSignal;
@@ -17,22 +18,17 @@ export interface Lifetime {
 
 /** Start a lifetime bounded by `clientSignal` and `timeoutMs` from `now`. */
 export function startLifetime(clientSignal: AbortSignal | undefined, now: number, timeoutMs: number): Lifetime {
-  const ctrl = new AbortController();
-  const abort = (reason: unknown) => {
-    if (!ctrl.signal.aborted) ctrl.abort(reason);
-  };
-  const onClient = () => abort(new ApiError('client_closed_request', 'The client closed the request.'));
-  if (clientSignal?.aborted) onClient();
-  else clientSignal?.addEventListener('abort', onClient, { once: true });
-  const timer = setTimeout(() => abort(new ApiError('timeout', `The request did not complete within ${timeoutMs} ms.`)), timeoutMs);
+  const link = linkRequestAbort({
+    client: clientSignal,
+    clientClosed: () => new ApiError('client_closed_request', 'The client closed the request.'),
+    deadlineInMs: timeoutMs,
+    deadlinePassed: () => new ApiError('timeout', `The request did not complete within ${timeoutMs} ms.`),
+  });
   return {
-    signal: ctrl.signal,
+    signal: link.signal,
     deadline: now + timeoutMs,
-    abort,
-    reason: () => (ctrl.signal.aborted ? ctrl.signal.reason : undefined),
-    dispose() {
-      clearTimeout(timer);
-      clientSignal?.removeEventListener('abort', onClient);
-    },
+    abort: link.abort,
+    reason: () => (link.signal.aborted ? link.signal.reason : undefined),
+    dispose: link.dispose,
   };
 }
