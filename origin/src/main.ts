@@ -7,22 +7,26 @@
  * say `draining` to the edge, let running requests finish (bounded), flush the outbox, close.
  */
 import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { freemem, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Heartbeat } from '#shared/protocol.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
 import { openSqliteUsageStore } from './adapters/node/sqlite-journal.ts';
 import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts';
+import { createStoreRevisions } from './adapters/node/revision-store.ts';
+import { createNodeSwapLock } from './adapters/node/swap-lock.ts';
 import { prepareWeights } from './adapters/node/weights-source.ts';
-import { startWeightsUpdates, type WeightsUpdates } from './adapters/node/weights-updates.ts';
+import { createS3Client } from './adapters/s3/index.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
 import { createEngine } from './engine/registry.ts';
 import type { Engine } from './engine/types.ts';
+import type { Lifecycle, ServedWeights } from './ports.ts';
 import { createEdgeClient } from './pool/edge-client.ts';
 import { createHeartbeat, type HeartbeatLoop } from './pool/heartbeat.ts';
-import { createEngineSlot } from './rollout/engine-slot.ts';
-import { createRolloutMetrics } from './rollout/metrics.ts';
+import { createEngineSlot, type EngineSlot } from './rollout/engine-slot.ts';
+import { createRolloutMetrics, type RolloutMetrics } from './rollout/metrics.ts';
+import { startWeightsUpdates, type WeightsUpdates } from './rollout/weights-updates.ts';
 import { createAdmission } from './server/admission.ts';
 import { createOriginApp } from './server/app.ts';
 import { createLifecycle, drainReplica } from './server/lifecycle.ts';
@@ -48,16 +52,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   mkdirSync(dataDir, { recursive: true });
 
   const weights = await prepareWeights(config.modelId, config.weights, log);
-  const newEngine = (target: { dir: string; revision: string }): Engine => createEngine(config.engine, {
-    modelDir: target.dir,
-    modelId: config.modelId,
-    revision: target.revision,
-    maxRunning: config.limits.maxRunning,
-    maxQueue: config.limits.maxQueue,
-    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
-    kvBudgetBytes: config.limits.kvBudgetBytes,
-    ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-  });
+  const newEngine = engineFactory(config);
   // Requests pin the slot's current engine; a rolling update swaps it underneath them.
   const slot = createEngineSlot(newEngine(weights));
   const engine = slot.engine;
@@ -169,12 +164,70 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   lifecycle.markReady();
   log(`origin: ready (max context ${engine.info().maxContextTokens} tokens, max running ${config.limits.maxRunning})`);
   try {
-    updates = await startWeightsUpdates({ config, weights, slot, lifecycle, newEngine, announce, metrics: rolloutMetrics, log });
+    updates = await followWeightsRef(config, { weights, slot, lifecycle, newEngine, announce, metrics: rolloutMetrics, log });
   } catch (err) {
     await shutdown().catch(() => {});
     throw err;
   }
   return { url, close: () => (closing ??= shutdown()) };
+}
+
+/** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels). */
+function engineFactory(config: OriginConfig): (target: { dir: string; revision: string }) => Engine {
+  return (target) => createEngine(config.engine, {
+    modelDir: target.dir,
+    modelId: config.modelId,
+    revision: target.revision,
+    maxRunning: config.limits.maxRunning,
+    maxQueue: config.limits.maxQueue,
+    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
+    kvBudgetBytes: config.limits.kvBudgetBytes,
+    ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
+  });
+}
+
+interface ServingParts {
+  weights: ServedWeights;
+  slot: EngineSlot;
+  lifecycle: Lifecycle;
+  newEngine: (target: { dir: string; revision: string }) => Engine;
+  announce: () => Promise<void>;
+  metrics: RolloutMetrics;
+  log: (line: string) => void;
+}
+
+/**
+ * Rolling updates for S3 weights: the rollout over this node's content store, its swap lock file
+ * and an S3 client, following the configured ref. A plain model dir has nothing to follow.
+ */
+async function followWeightsRef(config: OriginConfig, p: ServingParts): Promise<WeightsUpdates | undefined> {
+  const source = config.weights;
+  if (source.kind !== 's3') return undefined;
+  const s3 = createS3Client(source.s3);
+  const { bucket } = source.s3;
+  try {
+    const updates = await startWeightsUpdates({
+      ...p,
+      objectStore: s3, bucket, model: config.modelId, ref: source.ref,
+      revisions: createStoreRevisions({ s3, bucket, model: config.modelId, storeDir: source.storeDir, holder: config.replicaId, log: p.log }),
+      // Waiting longer than two whole drains of another replica means it is stuck: retry later.
+      lock: createNodeSwapLock(source.storeDir, { waitMs: 2 * config.rollout.drainTimeoutMs + 600_000 }),
+      backend: config.engine,
+      // cgroup-aware where Node provides it: a container's limit, not the host's free memory.
+      availableMemory: () => process.availableMemory?.() ?? freemem(),
+      settings: config.rollout,
+    });
+    return {
+      ...updates,
+      async close() {
+        await updates.close();
+        s3.destroy();
+      },
+    };
+  } catch (err) {
+    s3.destroy();
+    throw err;
+  }
 }
 
 /** `tsx origin/src/main.ts`: config from the environment, exit 1 with a clear message on failure. */

@@ -8,7 +8,7 @@
  * swaps and its load figures cover every engine still running requests.
  */
 import type { Engine, EngineEvent, EngineStats, GenerateRequest } from '../engine/types.ts';
-import type { EnginePin } from '../server/deps.ts';
+import type { EnginePin } from '../ports.ts';
 
 export interface RetireResult {
   /** Pinned requests still unfinished when the timeout passed (cut by `close`). */

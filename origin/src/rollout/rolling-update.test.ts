@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { createLifecycle, type Lifecycle } from '../server/lifecycle.ts';
+import { createLifecycle } from '../server/lifecycle.ts';
 import { createEngineSlot, type EngineSlot } from './engine-slot.ts';
-import { createMemorySwapLock, type SwapLock } from './ports.ts';
 import { createRollout, type RolloutOptions } from './rolling-update.ts';
-import { GatedEngine, memoryRevisions, settle, type EventLog, type MemoryRevisions, type StageGate } from './test-support.ts';
+import type { Lifecycle, SwapLock } from '../ports.ts';
+import { createMemorySwapLock, GatedEngine, memoryRevisions, settle, type EventLog, type MemoryRevisions, type StageGate } from './test-support.ts';
 import type { SwapStrategyOption } from './strategy.ts';
 
 interface Rig {

@@ -11,10 +11,9 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type { Engine, EngineBackend } from '../engine/types.ts';
-import type { Lifecycle } from '../server/lifecycle.ts';
 import type { EngineSlot } from './engine-slot.ts';
 import { createRolloutMetrics, type FailureStage, type RolloutMetrics } from './metrics.ts';
-import type { RevisionLease, RevisionStore, StagedRevision, SwapLock } from './ports.ts';
+import type { Lifecycle, RevisionLease, RevisionStore, StagedRevision, SwapLock } from '../ports.ts';
 import { createRetryGate, type RetryGate } from './retry-gate.ts';
 import { chooseSwapStrategy, type SwapStrategy, type SwapStrategyOption } from './strategy.ts';
 

@@ -5,7 +5,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../engine/types.ts';
-import type { RevisionLease, RevisionStore, StagedRevision } from './ports.ts';
+import type { RevisionLease, RevisionStore, StagedRevision, SwapLock } from '../ports.ts';
 
 /** Everything the doubles did, in order ("load b", "close a", "stage b" …). */
 export type EventLog = string[];
@@ -112,4 +112,20 @@ export function memoryRevisions(events: EventLog, opts: { weightBytes?: number; 
 /** Let pending promise callbacks run (bounded). */
 export async function settle(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A swap lock for replicas in one process (tests: replicas in one process). */
+export function createMemorySwapLock(): SwapLock {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    run(fn, signal) {
+      const mine = tail.then(() => {
+        signal.throwIfAborted();
+        return fn();
+      });
+      // The next holder waits for this one whether it succeeded or not.
+      tail = mine.catch(() => {});
+      return mine;
+    },
+  };
 }

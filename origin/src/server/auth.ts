@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, verify, type ReplayWindow } from '#shared/signing.ts';
-import type { Clock } from './deps.ts';
+import type { Clock } from '../ports.ts';
 
 export interface SignedRequest {
   /** The exact body bytes that were signed. */

@@ -5,15 +5,9 @@
  */
 import type { ReplayWindow } from '#shared/signing.ts';
 import type { Engine } from '../engine/types.ts';
-import type { UsageSink } from '../usage/outbox.ts';
+import type { Clock, EnginePin, Lifecycle, UsageSink } from '../ports.ts';
 import type { Admission } from './admission.ts';
-import type { Lifecycle } from './lifecycle.ts';
 import type { OriginMetrics } from './metrics.ts';
-
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
 
 export interface ReplicaInfo {
   /** Stamped on every usage record (the ledger dedups on replica + request id). */
@@ -26,13 +20,6 @@ export interface OriginLimits {
   maxBodyBytes: number;
   /** How long `/admin/drain` waits for running requests before answering, ms. */
   drainWaitMs: number;
-}
-
-/** The engine one request runs on, held until the request settles (rolling updates swap engines). */
-export interface EnginePin {
-  readonly engine: Engine;
-  /** Idempotent. */
-  release(): void;
 }
 
 export const DEFAULT_LIMITS: OriginLimits = { maxBodyBytes: 4 * 1024 * 1024, drainWaitMs: 30_000 };

@@ -9,22 +9,8 @@
  */
 import type { ReplicaState } from '#shared/protocol.ts';
 import type { Engine } from '../engine/types.ts';
+import type { Lifecycle } from '../ports.ts';
 import type { Admission } from './admission.ts';
-
-export interface Lifecycle {
-  readonly state: ReplicaState;
-  /** The engine is loaded; start serving (ignored once draining). */
-  markReady(): void;
-  /**
-   * Enter draining and run `steps` once; every call (admin drain, SIGTERM) gets the same promise,
-   * which resolves when the steps have.
-   */
-  drain(steps: () => Promise<void>): Promise<void>;
-  /** Report `draining` until `resume()` (an engine swap); false, and no change, unless ready. */
-  suspend(): boolean;
-  /** End a `suspend()`: back to `ready`, unless a real drain began meanwhile. */
-  resume(): void;
-}
 
 /** A lifecycle starting in `starting` (or the given state, for tests). */
 export function createLifecycle(initial: ReplicaState = 'starting'): Lifecycle {

@@ -6,6 +6,7 @@
 import type { ReplicaState } from '#shared/protocol.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
 import type { EngineStats } from '../engine/types.ts';
+import { family } from '../prometheus-text.ts';
 
 export interface MetricsSources {
   model: string;
@@ -25,20 +26,6 @@ export interface OriginMetrics {
   heartbeatSent(ok: boolean): void;
   /** The exposition text (`text/plain; version=0.0.4`). */
   render(src: MetricsSources): string;
-}
-
-type Labels = Record<string, string>;
-
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-}
-
-/** A family of samples sharing name, type and help (exposition text, no trailing newline). */
-export function family(name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number][]): string {
-  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
-  for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
-  return lines.join('\n');
 }
 
 /** Fresh counters for one process (create one per app; there are no module-level registries). */

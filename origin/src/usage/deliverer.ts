@@ -7,7 +7,7 @@
 import { INTERNAL_PATHS } from '#shared/protocol.ts';
 import type { UsageBatch } from '#shared/usage.ts';
 import type { EdgeClient } from '../pool/edge-client.ts';
-import type { UsageOutbox } from './outbox.ts';
+import type { UsageOutbox } from '../ports.ts';
 
 export interface DelivererOptions {
   outbox: UsageOutbox;

@@ -8,45 +8,8 @@
  * in-memory store below serves tests and runs without a data dir.
  */
 import { UsageRecord } from '#shared/usage.ts';
+import type { JournalRow, JournalStore } from '../ports.ts';
 import type { createMemoryOutbox } from './outbox.ts';
-
-/** One running request as the journal last saw it. */
-export interface JournalRow {
-  replicaId: string;
-  requestId: string;
-  tenantId: string;
-  keyId: string;
-  model: string;
-  revision: string;
-  endpoint: UsageRecord['endpoint'];
-  promptTokens: number;
-  cachedTokens: number;
-  /** Completion tokens handed to the client when this row was written. */
-  completionTokens: number;
-  startedAt: number;
-  /** When this row was last written: the last moment the writer is known to have been alive. */
-  checkpointedAt: number;
-}
-
-export interface JournalStore {
-  /**
-   * Insert or update these rows (keyed by replica + request id), all in one transaction. The
-   * write must survive a crash of this process (kill -9, OOM); it need not survive a power cut,
-   * which would cost an fsync per write (the final records are the fsynced, power-safe part).
-   */
-  write(rows: readonly JournalRow[]): Promise<void>;
-  /**
-   * Append the final record to the outbox and delete the journal row with the same key, in one
-   * transaction. Resolves false when the outbox already held a record for that key (first wins).
-   */
-  complete(rec: UsageRecord): Promise<boolean>;
-  /**
-   * Move the rows of writers that are gone (earlier processes) to the outbox, each as the record
-   * `finalize` builds, in one transaction; rows of live writers (this one, or a sibling process
-   * sharing the data dir) are left alone. Resolves with the records appended.
-   */
-  recover(finalize: (row: JournalRow) => UsageRecord): Promise<UsageRecord[]>;
-}
 
 /**
  * The record for a request whose process died: outcome `error`, the counts of its last

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UsageRecord } from '#shared/usage.ts';
-import { createMemoryJournalStore, type JournalRow, type JournalStore } from './journal-store.ts';
+import type { JournalRow, JournalStore } from '../ports.ts';
+import { createMemoryJournalStore } from './journal-store.ts';
 import { createUsageJournal, type UsageJournal } from './journal.ts';
 import { createMemoryOutbox } from './outbox.ts';
 import { createUsageTracker, type UsageMeta } from './tracker.ts';

@@ -22,29 +22,9 @@
  * delivered nothing.
  */
 import type { UsageRecord } from '#shared/usage.ts';
-import { recoveredRecord, type JournalRow, type JournalStore } from './journal-store.ts';
-import type { UsageSink } from './outbox.ts';
+import type { JournalRow, JournalStore, JournalTokens, RunJournal, UsageSink } from '../ports.ts';
+import { recoveredRecord } from './journal-store.ts';
 import type { UsageMeta } from './tracker.ts';
-
-/** Prompt counts of a run, read live (the usage tracker's `tokens`). */
-export interface JournalTokens {
-  readonly prompt: number;
-  readonly cached: number;
-}
-
-/** One run's view of the journal. */
-export interface RunJournal {
-  /** The engine admitted the prompt (its `start` event): store the row soon, batched. */
-  admitted(): void;
-  /**
-   * Hand `tokens` more completion tokens to the client by calling `send`. Runs `send` at once,
-   * or — when the row is missing or would fall more than the bound behind — after a checkpoint,
-   * returning that promise.
-   */
-  deliver(tokens: number, send: () => void): Promise<void> | undefined;
-  /** The final record replaces the row (one transaction). */
-  complete(rec: UsageRecord): Promise<void>;
-}
 
 export interface UsageJournalOptions {
   store: JournalStore;

@@ -3,37 +3,7 @@
  * ends, and a deliverer drains it to the edge's ledger. An in-memory implementation serves tests
  * and throwaway runs; durable adapters (SQLite) live in `adapters/`.
  */
-import type { UsageRecord } from '#shared/usage.ts';
-import type { JournalTokens, RunJournal } from './journal.ts';
-import type { UsageMeta } from './tracker.ts';
-
-/** A record waiting for delivery; `id` is the outbox's own sequence number. */
-export interface OutboxEntry {
-  id: number;
-  record: UsageRecord;
-}
-
-export interface UsageOutbox {
-  /**
-   * Store a record durably. A second record with the same (replica_id, request_id) is ignored:
-   * the first one wins, exactly as the ledger deduplicates.
-   */
-  append(rec: UsageRecord): Promise<void>;
-  /** Oldest undelivered records first, at most `limit`. */
-  pending(limit: number): Promise<OutboxEntry[]>;
-  /** Mark entries as acknowledged by the ledger; unknown ids are ignored. */
-  markDelivered(ids: readonly number[]): Promise<void>;
-}
-
-/** Where the server puts finished usage records (usually an outbox that also wakes the deliverer). */
-export interface UsageSink {
-  append(rec: UsageRecord): Promise<void>;
-  /**
-   * Optional crash journal (`journal.ts`): when present, every run is registered here when it
-   * starts, and its record goes through the returned handle instead of `append`.
-   */
-  begin?(meta: UsageMeta, startedAt: number, tokens: JournalTokens): RunJournal;
-}
+import type { OutboxEntry, UsageOutbox } from '../ports.ts';
 
 /**
  * An in-memory outbox (tests, local runs without a data dir). Not durable: records are lost when

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
-import type { RevisionLease, RevisionStore, StagedRevision } from '../../rollout/ports.ts';
+import type { RevisionLease, RevisionStore, StagedRevision } from '../../ports.ts';
 import { gcStore } from '../../weights/gc.ts';
 import type { ObjectStore } from '../../weights/object-store.ts';
 import { acquireLease, withStoreLock } from '../../weights/store-lock.ts';

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { UsageRecord } from '#shared/usage.ts';
-import type { JournalRow, JournalStore } from '../../usage/journal-store.ts';
+import type { JournalRow, JournalStore } from '../../ports.ts';
 import { acquireOwnerLock, type OwnerLock } from './sqlite-journal-owners.ts';
 import { createSqliteOutbox, openUsageDatabase, type SqliteOutbox, type SqliteOutboxOptions } from './sqlite-outbox.ts';
 

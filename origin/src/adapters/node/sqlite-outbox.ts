@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { UsageRecord } from '#shared/usage.ts';
-import type { OutboxEntry, UsageOutbox } from '../../usage/outbox.ts';
+import type { OutboxEntry, UsageOutbox } from '../../ports.ts';
 
 export interface SqliteOutboxOptions {
   /** Database file (its directory is created); `:memory:` for tests. */

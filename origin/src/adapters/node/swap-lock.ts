@@ -6,7 +6,7 @@
  * another replica's drain.
  */
 import path from 'node:path';
-import type { SwapLock } from '../../rollout/ports.ts';
+import type { SwapLock } from '../../ports.ts';
 import { withStoreLock } from '../../weights/store-lock.ts';
 import { ensureLayout, storeLayout } from '../../weights/store.ts';
 

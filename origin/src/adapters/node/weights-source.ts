@@ -6,15 +6,14 @@
  */
 import { resolve } from 'node:path';
 import { createS3Client } from '../s3/index.ts';
-import type { WeightsSource } from '../../config.ts';
+import type { ServedWeights } from '../../ports.ts';
 import { openLocalSnapshot } from '../../weights/local-snapshot.ts';
 import { syncModel, type SyncProgress } from '../../weights/sync.ts';
 
-export interface ServedWeights {
-  dir: string;
-  /** Manifest revision id, or `local` for a plain directory. */
-  revision: string;
-}
+/** Where the weights come from (the origin config's `weights`). */
+export type WeightsSource =
+  | { kind: 'dir'; dir: string }
+  | { kind: 's3'; s3: Parameters<typeof createS3Client>[0]; ref: string; storeDir: string };
 
 /** Resolve the weights to serve for `model` from `source`. */
 export async function prepareWeights(model: string, source: WeightsSource, log: (line: string) => void): Promise<ServedWeights> {

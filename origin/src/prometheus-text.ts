@@ -1,0 +1,19 @@
+/**
+ * Prometheus exposition text (`text/plain; version=0.0.4`), the one format the origin's metrics
+ * speak. A helper of its own so the server's and the rollout's families render alike without the
+ * rollout reaching into the server.
+ */
+
+export type Labels = Record<string, string>;
+
+function labelText(labels: Labels): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+/** A family of samples sharing name, type and help (exposition text, no trailing newline). */
+export function family(name: string, type: 'counter' | 'gauge', help: string, samples: [Labels, number][]): string {
+  const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
+  for (const [labels, value] of samples) lines.push(`${name}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`);
+  return lines.join('\n');
+}
