@@ -3,17 +3,15 @@
  * `/v1/chat/completions`, `/v1/completions`, `/v1/models` and `/admin/drain` behind the edge's
  * request signature; `/healthz`, `/readyz` and `/metrics` open for probes and scrapers.
  */
-import { Hono, type Context } from 'hono';
+import { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { ModelList } from '#shared/openai.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { signatureAuth, type OriginEnv } from './auth.ts';
 import { checkDeps, type OriginDeps } from './deps.ts';
-import { generate } from './generation.ts';
-import { mapChatRequest, mapCompletionRequest, parseJsonBody, type Endpoint, type MappedRequest } from './map-request.ts';
+import { generationHandler } from './generation-request.ts';
 import { drainReplica } from './lifecycle.ts';
-import { createRenderer } from './render.ts';
-import { parseDeadline, startRun } from './request-run.ts';
+import { mapChatRequest, mapCompletionRequest } from './map-request.ts';
 
 const KNOWN_ENDPOINTS = new Set(['chat/completions', 'completions', 'models']);
 
@@ -71,61 +69,9 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     return c.json(body);
   });
 
-  const generationRoute = (endpoint: Endpoint, map: (raw: Record<string, unknown>, requestId: string) => MappedRequest) =>
-    async (c: Context<OriginEnv>) => {
-      const signed = c.get('signed');
-      if (!signed.tenantId) throw new ApiError('invalid_request_error', `Missing ${HEADERS.tenantId} header.`);
-      // One engine for the whole request, so its fingerprint and usage name the revision that
-      // actually generates it, even when the engines are swapped while it waits for a slot.
-      const pinned = deps.pinEngine?.() ?? { engine: deps.engine, release: () => {} };
-      const info = pinned.engine.info();
-      const meta = {
-        requestId: signed.requestId,
-        replicaId: deps.replica.replicaId,
-        tenantId: signed.tenantId.slice(0, 128),
-        keyId: signed.keyId.slice(0, 128),
-        model: info.model,
-        revision: info.revision,
-        endpoint,
-      };
-      // A malformed deadline is still a request of this tenant: it gets its (error) usage record.
-      let deadline: number | undefined;
-      let badDeadline: unknown;
-      try {
-        deadline = parseDeadline(c.req.header(HEADERS.deadline));
-      } catch (err) {
-        badDeadline = err;
-      }
-      const run = startRun(deps, meta, c.req.raw.signal, deadline);
-      run.holdSlot(pinned.release);
-      try {
-        if (badDeadline) throw badDeadline;
-        if (run.signal.aborted) throw run.signal.reason;
-        const mapped = map(parseJsonBody(signed.body), signed.requestId);
-        if (mapped.model !== info.model) {
-          throw new ApiError('model_not_found', `The model '${mapped.model}' does not exist on this replica (it serves '${info.model}').`, { param: 'model' });
-        }
-        const state = deps.lifecycle.state;
-        if (state !== 'ready') {
-          throw new ApiError('engine_unavailable', state === 'starting' ? 'The model is still loading.' : 'This replica is draining.', { retryAfter: 1 });
-        }
-        const renderer = createRenderer(endpoint, {
-          requestId: signed.requestId,
-          created: Math.floor(deps.clock.now() / 1000),
-          model: info.model,
-          fingerprint: `fp_${info.revision}`,
-          includeUsage: mapped.includeUsage,
-          logprobs: mapped.logprobs,
-        });
-        return await generate(pinned.engine === deps.engine ? deps : { ...deps, engine: pinned.engine }, run, mapped, renderer);
-      } catch (err) {
-        const e = run.explain(err);
-        await run.fail(e);
-        throw e;
-      }
-    };
-  app.post('/v1/chat/completions', generationRoute('chat.completions', mapChatRequest));
-  app.post('/v1/completions', generationRoute('completions', mapCompletionRequest));
+  const generation = generationHandler(deps);
+  app.post('/v1/chat/completions', (c) => generation(c, 'chat.completions', mapChatRequest));
+  app.post('/v1/completions', (c) => generation(c, 'completions', mapCompletionRequest));
 
   // Drain: refuse new work at once (heartbeat and /readyz say draining), let running requests
   // finish; answers when they have, or after `drainWaitMs` with what is still running.

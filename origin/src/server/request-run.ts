@@ -1,18 +1,19 @@
 /**
- * The life of one generation request on the origin, independent of how the response is sent:
- * one abort controller fed by the client connection and the `x-deadline`, one usage tracker, and
- * one `settle` that writes the usage record (exactly once), releases the admission slot and
- * detaches the timers. Whatever path a request takes — refused, failed, aborted, finished — it
- * ends in `settle`.
+ * One generation request's run, independent of how the response is sent: one abort signal fed
+ * by the client connection and the `x-deadline` (shared/src/request-abort.ts), one usage tracker,
+ * and one `settle` that writes the usage record (exactly once), releases the admission slot and
+ * the engine pin and detaches the timer. Whatever path a request takes — refused, failed,
+ * aborted, finished — it ends in `settle`.
  */
 import { ApiError } from '#shared/errors.ts';
+import { linkRequestAbort } from '#shared/request-abort.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
 import type { EngineEvent } from '../engine/types.ts';
 import { createUsageTracker, type UsageMeta, type UsageTracker } from '../usage/tracker.ts';
 import type { OriginDeps } from './deps.ts';
 
-// setTimeout overflows above 2^31−1 ms; deadlines that far out are as good as none.
-const MAX_TIMER_MS = 2_147_483_647;
+/** What a run needs from the app's dependencies. */
+export type RunDeps = Pick<OriginDeps, 'clock' | 'usage' | 'metrics' | 'log'>;
 
 export interface RequestRun {
   readonly signal: AbortSignal;
@@ -47,30 +48,22 @@ export function parseDeadline(header: string | undefined): number | undefined {
   return n;
 }
 
-/** Begin a run; throws `timeout` when the deadline has already passed. */
-export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortSignal, deadline: number | undefined): RequestRun {
-  const controller = new AbortController();
+/** Begin a run; its signal is aborted at once (`timeout`) when the deadline has already passed. */
+export function startRun(deps: RunDeps, meta: UsageMeta, clientSignal: AbortSignal, deadline: number | undefined): RequestRun {
   const tracker = createUsageTracker(meta, () => deps.clock.now());
   // With a crash journal, a process killed mid-request still bills it on the next start.
   const journal = deps.usage.begin?.(meta, tracker.startedAt, tracker.tokens);
   const log = deps.log ?? (() => {});
   const releases: (() => void)[] = [];
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let settled: Promise<void> | undefined;
+  const link = linkRequestAbort({
+    client: clientSignal,
+    clientClosed,
+    deadlineInMs: deadline === undefined ? undefined : deadline - deps.clock.now(),
+    deadlinePassed,
+  });
 
-  const abort = (reason: ApiError) => {
-    if (!controller.signal.aborted) controller.abort(reason);
-  };
-  const onClientAbort = () => abort(clientClosed());
-  if (clientSignal.aborted) abort(clientClosed());
-  else clientSignal.addEventListener('abort', onClientAbort, { once: true });
-  if (deadline !== undefined) {
-    const ms = deadline - deps.clock.now();
-    if (ms <= 0) abort(deadlinePassed());
-    else if (ms < MAX_TIMER_MS) timer = setTimeout(() => abort(deadlinePassed()), ms);
-  }
-
-  const explain = (err: unknown) => (controller.signal.aborted ? controller.signal.reason : err);
+  const explain = (err: unknown) => (link.signal.aborted ? link.signal.reason : err);
   const outcomeOf = (err: unknown): UsageOutcome => {
     const e = explain(err);
     if (e instanceof ApiError && e.code === 'client_closed_request') return 'abort';
@@ -79,8 +72,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
   };
 
   async function doSettle(outcome: UsageOutcome): Promise<void> {
-    if (timer) clearTimeout(timer);
-    clientSignal.removeEventListener('abort', onClientAbort);
+    link.dispose();
     for (const r of releases.splice(0)) r();
     try {
       const rec = tracker.finalize(outcome);
@@ -98,7 +90,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
 
   const settle = (outcome: UsageOutcome) => (settled ??= doSettle(outcome));
   return {
-    signal: controller.signal,
+    signal: link.signal,
     tracker,
     observe(ev) {
       tracker.observe(ev);
@@ -109,7 +101,7 @@ export function startRun(deps: OriginDeps, meta: UsageMeta, clientSignal: AbortS
       send();
       return undefined;
     },
-    abort,
+    abort: link.abort,
     holdSlot(r) {
       // A run that already settled must not keep a slot it will never free.
       if (settled) r();

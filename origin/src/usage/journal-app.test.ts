@@ -1,5 +1,5 @@
 /**
- * The crash journal as the origin app drives it (request-run.ts, generation.ts), in-process with
+ * The crash journal as the origin app drives it (request-run.ts, engine-response.ts), in-process with
  * the scripted test engine: what a crash at any moment would bill versus what the client holds.
  */
 import { afterEach, describe, expect, it } from 'vitest';

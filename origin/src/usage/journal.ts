@@ -14,7 +14,7 @@
  * chunk is handed out only while the row lags the tokens handed out by at most
  * `maxUncheckpointedTokens` (N, default 16), or by one chunk when a single chunk carries more
  * (text held back for a stop string). Tokens count as handed out when the HTTP layer takes their
- * chunk (server/generation.ts), so a recovered record bills between (handed out − N) and handed
+ * chunk (server/engine-response.ts), so a recovered record bills between (handed out − N) and handed
  * out: never more than the client could have received. A non-streamed request hands out nothing
  * before its final record, so a crash bills its prompt tokens and no completion tokens. Rows are
  * written at admission (batched per event-loop turn) and by the timer: a request that dies within

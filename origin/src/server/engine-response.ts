@@ -1,13 +1,13 @@
 /**
- * Runs one admitted generation against the engine and turns its events into an OpenAI response.
- * Everything up to the engine's first event can still fail with a proper status and error JSON
- * (overloaded, context too long…); once streaming has begun, failures become an SSE `error`
- * frame and the stream ends without `[DONE]` (DESIGN §1).
+ * Turns one admitted run's engine events into an OpenAI response: JSON, or SSE. Up to the
+ * engine's first event a failure is thrown, and generation-request.ts answers it with a proper
+ * status and error JSON (overloaded, context too long…); once streaming has begun, the stream's
+ * pump settles the run itself: an SSE `error` frame, and the stream ends without `[DONE]`
+ * (DESIGN §1).
  */
 import { ApiError } from '#shared/errors.ts';
 import { SSE_DONE, SSE_HEADERS, sseData, sseError } from '#shared/sse.ts';
-import type { EngineEvent, TokenLogprob } from '../engine/types.ts';
-import type { OriginDeps } from './deps.ts';
+import type { Engine, EngineEvent, TokenLogprob } from '../engine/types.ts';
 import type { MappedRequest } from './map-request.ts';
 import type { Renderer } from './render.ts';
 import { clientClosed, type RequestRun } from './request-run.ts';
@@ -31,18 +31,17 @@ function closeQuietly(events: Events): void {
 }
 
 /**
- * Admit, start the engine and wait for its first event; then answer (JSON or SSE). Throws before
- * the response exists; the caller settles the run on a throw.
+ * Start `engine` on the run's request and wait for its first event; then answer (JSON or SSE).
+ * Throws while no response exists; the caller settles the run on a throw.
  */
-export async function generate(deps: OriginDeps, run: RequestRun, mapped: MappedRequest, renderer: Renderer): Promise<Response> {
-  run.holdSlot(await deps.admission.acquire(run.signal));
-  const events = deps.engine.generate(mapped.generate, run.signal)[Symbol.asyncIterator]();
+export async function engineResponse(engine: Engine, run: RequestRun, mapped: MappedRequest, renderer: Renderer): Promise<Response> {
+  const events = engine.generate(mapped.generate, run.signal)[Symbol.asyncIterator]();
   let first: IteratorResult<EngineEvent>;
   try {
     first = await events.next();
   } catch (err) {
     closeQuietly(events);
-    throw run.explain(err);
+    throw err;
   }
   if (first.done) throw new ApiError('internal_error', 'The engine produced no events.');
   return mapped.stream ? streamResponse(run, events, first.value, mapped, renderer) : await jsonResponse(run, events, first.value, renderer);
@@ -68,7 +67,7 @@ async function jsonResponse(run: RequestRun, events: Events, first: EngineEvent,
     }
   } catch (err) {
     closeQuietly(events);
-    throw run.explain(err);
+    throw err;
   }
   throw new ApiError('internal_error', 'The engine ended without a finish event.');
 }
