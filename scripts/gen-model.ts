@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toApiError } from '#shared/errors.ts';
-import { generateModel, type GenerateModelOptions } from '../origin/src/model-gen/index.ts';
+import { generateModel, type GenerateModelOptions } from '../tools/model-gen/index.ts';
 
 const USAGE = 'usage: gen-model --out <dir> --preset tiny|motif-2.6b [--seed N] [--dtype F32|BF16|F16] [--shards N]';
 

@@ -18,7 +18,7 @@ import { selectNodeKernel } from '../../origin/src/engine/native/kernels/node-ke
 import { KvCache } from '../../origin/src/engine/native/kv-cache.ts';
 import { MotifModel, type SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights } from '../../origin/src/engine/native/weights.ts';
-import { generateModel } from '../../origin/src/model-gen/index.ts';
+import { generateModel } from '../../tools/model-gen/index.ts';
 import { formatRoofline, measureRoofline } from '../roofline/measure.ts';
 import { cloneCache, formatTable, gb, rooflineLine, rooflinePercent, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
 import { profileStep } from './step-profile.ts';

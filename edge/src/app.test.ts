@@ -123,6 +123,29 @@ describe('edge app: models', () => {
   });
 });
 
+describe('edge app: rotation follows the configured heartbeat TTL', () => {
+  const admin = 'admin-token-0123456789abcdef';
+  const profile = { filters: [{ type: 'model-filter' }, { type: 'ready-filter', params: { ttlMs: 10_000 } }], picker: { type: 'least-load-picker' } };
+
+  it('healthz, /admin/pool, /v1/models and routing agree on a replica between the default and the configured TTL', async () => {
+    const t = await testEdge({ deps: { schedulerProfile: profile, options: { adminToken: admin } } });
+    await t.beat(t.origins[0]!);
+    t.clock.advance(5_000); // past the protocol's 3 s, within the profile's 10 s
+    expect(await (await t.app.request('/healthz')).json()).toEqual({ status: 'ok', replicas: { ready: 1, known: 1 } });
+    const pool = (await (await t.app.request('/admin/pool', { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { in_rotation: boolean }[] };
+    expect(pool.data.map((r) => r.in_rotation)).toEqual([true]);
+    expect((await t.get('/v1/models/motif-test')).status).toBe(200);
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(200);
+
+    t.clock.advance(5_001); // now past the profile's TTL too
+    expect(await (await t.app.request('/healthz')).json()).toEqual({ status: 'ok', replicas: { ready: 0, known: 1 } });
+    const after = (await (await t.app.request('/admin/pool', { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { in_rotation: boolean }[] };
+    expect(after.data.map((r) => r.in_rotation)).toEqual([false]);
+    expect((await t.get('/v1/models/motif-test')).status).toBe(404);
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(503);
+  });
+});
+
 describe('edge app: rate limits', () => {
   it('renders x-ratelimit headers and answers 429 with retry-after when exhausted', async () => {
     const t = await testEdge({ limits: { requestsPerMinute: 2 } });

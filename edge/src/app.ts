@@ -7,7 +7,6 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
 import { ReplayGuard, sha256Hex, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
@@ -74,7 +73,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   app.get('/healthz', async (c) => {
     const now = deps.clock.now();
     const entries = await deps.pool.list(now);
-    const live = entries.filter((e) => now - e.lastSeen <= HEARTBEAT_TTL_MS && e.heartbeat.state === 'ready').length;
+    const live = entries.filter((e) => scheduler.inRotation(e, now)).length;
     return c.json({ status: 'ok', replicas: { ready: live, known: entries.length } });
   });
 
@@ -95,7 +94,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     const data = (await deps.pool.list(now)).map((e) => ({
       ...e.heartbeat,
       age_ms: now - e.lastSeen,
-      in_rotation: e.heartbeat.state === 'ready' && now - e.lastSeen <= HEARTBEAT_TTL_MS,
+      in_rotation: scheduler.inRotation(e, now),
       inflight: inflight.get(e.heartbeat.replica_id),
     }));
     return c.json({ object: 'list', data });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STAMP_FILE } from '../../origin/src/model-gen/generate-model.ts';
+import { STAMP_FILE } from '../../tools/model-gen/generate-model.ts';
 import { banner, generatedBy, parseServedRevision, type ServedModel } from './banner.ts';
 import { loadStackConfig } from './config.ts';
 import type { Stack } from './stack.ts';

@@ -6,7 +6,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STAMP_FILE } from '../../origin/src/model-gen/generate-model.ts';
+import { STAMP_FILE } from '../../tools/model-gen/generate-model.ts';
 import { fetchManifest, resolveRef } from '../../origin/src/weights/refs.ts';
 import type { StackConfig } from './config.ts';
 import type { Stack } from './stack.ts';

@@ -10,7 +10,7 @@ import { createS3Client, s3ConfigFromEnv, startEmbeddedS3 } from '../../origin/s
 import { findRunningEmbeddedS3, removeEmbeddedS3Marker, writeEmbeddedS3Marker } from '../../origin/src/cli/local-stack.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
-import { generateModel } from '../../origin/src/model-gen/index.ts';
+import { generateModel } from '../../tools/model-gen/index.ts';
 import { TINY_MODEL_ID, type StackConfig } from './config.ts';
 
 export interface S3Handle {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateModel } from '../../origin/src/model-gen/index.ts';
+import { generateModel } from '../../tools/model-gen/index.ts';
 import { publishModel } from '../../origin/src/weights/publish.ts';
 import { resolveRef, writeRef } from '../../origin/src/weights/refs.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';

@@ -12,8 +12,7 @@ import { SCOPES } from '../middleware/auth/api-keys.ts';
 import { limits } from '../middleware/limits/limits.ts';
 import type { KeyStore, Ledger, Limiter, PoolEntry } from '../ports.ts';
 import { completionsHandler, type CompletionsDeps } from '../proxy/completions.ts';
-import { readyFilter } from '../routing/ready-filter/ready-filter.ts';
-import { toCandidates } from '../routing/scheduler.ts';
+import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
 export interface V1Deps extends CompletionsDeps {
@@ -33,13 +32,13 @@ export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   app.post('/completions', inference, limited, completionsHandler(deps, 'completions'));
 
   app.get('/models', inference, async (c) => {
-    const list: ModelList = { object: 'list', data: servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now()) };
+    const list: ModelList = { object: 'list', data: servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now(), deps.scheduler.inRotation) };
     return c.json(list);
   });
 
   app.get('/models/:id{.+}', inference, async (c) => {
     const id = c.req.param('id');
-    const model = servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now()).find((m) => m.id === id);
+    const model = servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now(), deps.scheduler.inRotation).find((m) => m.id === id);
     if (!model) throw new ApiError('model_not_found', `The model \`${id}\` does not exist or you do not have access to it.`, { param: 'model' });
     return c.json(model);
   });
@@ -65,12 +64,10 @@ function methodNotAllowed(allowed: string) {
 }
 
 /** Models with at least one replica in rotation now; `created` = when the edge first saw one. */
-export function servableModels(entries: PoolEntry[], now: number): Model[] {
-  const ready = readyFilter();
-  const live = new Set(ready.filter({ model: '' }, toCandidates(entries, now, () => 0)).map((c) => c.id));
+export function servableModels(entries: PoolEntry[], now: number, inRotation: Scheduler['inRotation']): Model[] {
   const models = new Map<string, Model>();
   for (const e of entries) {
-    if (!live.has(e.heartbeat.replica_id)) continue;
+    if (!inRotation(e, now)) continue;
     const created = Math.floor(e.firstSeen / 1000);
     const prev = models.get(e.heartbeat.model);
     if (!prev || created < prev.created) models.set(e.heartbeat.model, { id: e.heartbeat.model, object: 'model', created, owned_by: 'motif' });

@@ -6,12 +6,14 @@
 import { z } from 'zod';
 import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
 import { modelFilter } from './model-filter/model-filter.ts';
-import { readyFilter } from './ready-filter/ready-filter.ts';
+import { readyFilter, readyFilterTtl } from './ready-filter/ready-filter.ts';
 import type { Filter, Picker } from './types.ts';
+
+const ReadyFilterParams = z.object({ ttlMs: z.number().positive().optional() }).strict();
 
 const FILTERS = {
   'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
-  'ready-filter': (params: Record<string, unknown>) => readyFilter(z.object({ ttlMs: z.number().positive().optional() }).strict().parse(params)),
+  'ready-filter': (params: Record<string, unknown>) => readyFilter(ReadyFilterParams.parse(params)),
 } as const satisfies Record<string, (p: Record<string, unknown>) => Filter>;
 
 const PICKERS = {
@@ -36,11 +38,18 @@ export const DEFAULT_PROFILE: SchedulerProfile = {
   picker: { type: 'least-load-picker', params: {} },
 };
 
-/** Instantiate a profile's plugins (throws a ZodError on unknown names or bad params). */
-export function buildPlugins(profile: unknown): { filters: Filter[]; picker: Picker } {
+/**
+ * Instantiate a profile's plugins (throws a ZodError on unknown names or bad params), with the
+ * heartbeat TTL that decides rotation: the profile's ready-filter's (the shortest if it has
+ * several), else the protocol default, so what the edge reports matches what it routes to.
+ */
+export function buildPlugins(profile: unknown): { filters: Filter[]; picker: Picker; rotationTtlMs: number } {
   const p = SchedulerProfile.parse(profile);
+  const filters = p.filters.map((f) => FILTERS[f.type](f.params));
+  const ttls = p.filters.filter((f) => f.type === 'ready-filter').map((f) => readyFilterTtl(ReadyFilterParams.parse(f.params)));
   return {
-    filters: p.filters.map((f) => FILTERS[f.type](f.params)),
+    filters,
     picker: PICKERS[p.picker.type](p.picker.params),
+    rotationTtlMs: ttls.length > 0 ? Math.min(...ttls) : readyFilterTtl(),
   };
 }

@@ -4,12 +4,15 @@
  * later step; the shape is already the endpoint-picker one.
  */
 import type { PoolEntry } from '../ports.ts';
+import { inRotation } from './ready-filter/ready-filter.ts';
 import { buildPlugins, DEFAULT_PROFILE } from './registry.ts';
 import type { Candidate, Filter, Picker, RouteRequest } from './types.ts';
 
 export interface Scheduler {
   /** Candidates for `req`, best first; empty when nothing can serve it. */
   rank(req: RouteRequest, candidates: Candidate[]): Candidate[];
+  /** Whether a pool entry is in rotation at `now`: the ready-filter rule with this profile's TTL. */
+  inRotation(entry: PoolEntry, now: number): boolean;
 }
 
 export interface SchedulerOptions {
@@ -21,9 +24,12 @@ export interface SchedulerOptions {
 
 /** Build a scheduler; an invalid profile throws at construction. */
 export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
-  const { filters, picker } = buildPlugins(opts.profile ?? DEFAULT_PROFILE);
+  const { filters, picker, rotationTtlMs } = buildPlugins(opts.profile ?? DEFAULT_PROFILE);
   const random = opts.random ?? Math.random;
-  return { rank: (req, cs) => rank(filters, picker, random, req, cs) };
+  return {
+    rank: (req, cs) => rank(filters, picker, random, req, cs),
+    inRotation: (e, now) => inRotation({ state: e.heartbeat.state, ageMs: heartbeatAge(e, now) }, rotationTtlMs),
+  };
 }
 
 function rank(filters: Filter[], picker: Picker, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
@@ -48,6 +54,11 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     maxRunning: hb.max_running,
     kvUsage: hb.kv_usage,
     inflight: inflight(hb.replica_id),
-    ageMs: Math.max(0, now - lastSeen),
+    ageMs: heartbeatAge({ lastSeen }, now),
   }));
+}
+
+/** Edge-clock ms since the entry's last heartbeat (0 if the clock stepped back). */
+function heartbeatAge(e: Pick<PoolEntry, 'lastSeen'>, now: number): number {
+  return Math.max(0, now - e.lastSeen);
 }

@@ -2,27 +2,18 @@
  * The usage ledger in SQL (Node: one SQLite file; Cloudflare: one Durable Object per tenant).
  * Idempotent on (replica_id, request_id): an origin redelivering a batch never double-bills.
  */
+import { placeholders, USAGE_COLUMN_NAMES, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
 import type { Ledger, LedgerInsertResult, UsageQueryInput } from '../ports.ts';
 import { applySchema, type SqlDb, type SqlValue } from './sql.ts';
 
+// The record's columns come from shared/ (one definition for every usage store); received_at is
+// the ledger's own: when the edge accepted the record.
 export const LEDGER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage_records (
-  replica_id TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  tenant_id TEXT NOT NULL,
-  key_id TEXT NOT NULL,
-  model TEXT NOT NULL,
-  revision TEXT NOT NULL,
-  endpoint TEXT NOT NULL,
-  prompt_tokens INTEGER NOT NULL,
-  cached_tokens INTEGER NOT NULL,
-  completion_tokens INTEGER NOT NULL,
-  outcome TEXT NOT NULL,
-  started_at INTEGER NOT NULL,
-  finished_at INTEGER NOT NULL,
+${usageColumnDefinitions(USAGE_COLUMN_NAMES)},
   received_at INTEGER NOT NULL,
-  PRIMARY KEY (replica_id, request_id)
+  PRIMARY KEY (${USAGE_KEY_COLUMNS.join(', ')})
 );
 CREATE INDEX IF NOT EXISTS usage_by_tenant_time ON usage_records (tenant_id, finished_at)
 `;
@@ -32,18 +23,16 @@ export function initLedger(db: SqlDb): void {
   applySchema(db, LEDGER_SCHEMA);
 }
 
-const INSERT = `INSERT INTO usage_records (replica_id, request_id, tenant_id, key_id, model, revision, endpoint,
-  prompt_tokens, cached_tokens, completion_tokens, outcome, started_at, finished_at, received_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (replica_id, request_id) DO NOTHING RETURNING 1 AS inserted`;
+const INSERT = `INSERT INTO usage_records (${USAGE_COLUMN_NAMES.join(', ')}, received_at)
+  VALUES (${placeholders(USAGE_COLUMN_NAMES.length + 1)})
+  ON CONFLICT (${USAGE_KEY_COLUMNS.join(', ')}) DO NOTHING RETURNING 1 AS inserted`;
 
 /** Insert records in one transaction; counts what was new and what was already there. */
 export function ledgerInsert(db: SqlDb, records: UsageRecord[], receivedAt: number): LedgerInsertResult {
   return db.transaction(() => {
     let accepted = 0;
     for (const r of records) {
-      const rows = db.all(INSERT, r.replica_id, r.request_id, r.tenant_id, r.key_id, r.model, r.revision, r.endpoint,
-        r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.outcome, r.started_at, r.finished_at, receivedAt);
+      const rows = db.all(INSERT, ...writeUsageColumns(r, USAGE_COLUMN_NAMES), receivedAt);
       accepted += rows.length;
     }
     return { accepted, duplicates: records.length - accepted };

@@ -12,6 +12,7 @@
  * final record — makes them power-safe too.
  */
 import { randomUUID } from 'node:crypto';
+import { placeholders, readUsageColumns, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 import type { JournalRow, JournalStore } from '../../ports.ts';
 import { acquireOwnerLock, type OwnerLock } from './sqlite-journal-owners.ts';
@@ -29,25 +30,27 @@ export interface SqliteUsageStore extends SqliteOutbox {
   readonly owner: string;
 }
 
-interface Row {
-  replica_id: string;
-  request_id: string;
-  tenant_id: string;
-  key_id: string;
-  model: string;
-  revision: string;
-  endpoint: JournalRow['endpoint'];
-  prompt_tokens: number;
-  cached_tokens: number;
-  completion_tokens: number;
-  started_at: number;
-  checkpointed_at: number;
-}
+/**
+ * The record's fields a journal row holds (a running request has no outcome or end yet), stored
+ * under the record's column definitions (shared/usage-columns.ts). The row also has the writer
+ * (`owner`, after the key) and `checkpointed_at`, the journal's own columns.
+ */
+const JOURNAL_FIELDS = ['tenant_id', 'key_id', 'model', 'revision', 'endpoint', 'prompt_tokens', 'cached_tokens', 'completion_tokens', 'started_at'] as const;
+type JournalFields = Pick<UsageRecord, (typeof USAGE_KEY_COLUMNS)[number] | (typeof JOURNAL_FIELDS)[number]>;
+const RECORD_COLUMNS = [...USAGE_KEY_COLUMNS, ...JOURNAL_FIELDS];
 
-const fromRow = (r: Row): JournalRow => ({
-  replicaId: r.replica_id, requestId: r.request_id, tenantId: r.tenant_id, keyId: r.key_id, model: r.model, revision: r.revision, endpoint: r.endpoint,
-  promptTokens: r.prompt_tokens, cachedTokens: r.cached_tokens, completionTokens: r.completion_tokens, startedAt: r.started_at, checkpointedAt: r.checkpointed_at,
+const toFields = (r: JournalRow): JournalFields => ({
+  replica_id: r.replicaId, request_id: r.requestId, tenant_id: r.tenantId, key_id: r.keyId, model: r.model, revision: r.revision, endpoint: r.endpoint,
+  prompt_tokens: r.promptTokens, cached_tokens: r.cachedTokens, completion_tokens: r.completionTokens, started_at: r.startedAt,
 });
+
+const fromRow = (row: Record<string, unknown>): JournalRow => {
+  const r = readUsageColumns(row, RECORD_COLUMNS);
+  return {
+    replicaId: r.replica_id, requestId: r.request_id, tenantId: r.tenant_id, keyId: r.key_id, model: r.model, revision: r.revision, endpoint: r.endpoint,
+    promptTokens: r.prompt_tokens, cachedTokens: r.cached_tokens, completionTokens: r.completion_tokens, startedAt: r.started_at, checkpointedAt: Number(row.checkpointed_at),
+  };
+};
 
 /** Open (or create) the usage database: the outbox plus the crash journal. */
 export function openSqliteUsageStore(opts: SqliteUsageStoreOptions): SqliteUsageStore {
@@ -65,35 +68,25 @@ export function openSqliteUsageStore(opts: SqliteUsageStoreOptions): SqliteUsage
   const self = locks?.self ?? randomUUID();
   db.exec(`
     CREATE TABLE IF NOT EXISTS usage_journal (
-      replica_id        TEXT    NOT NULL,
-      request_id        TEXT    NOT NULL,
+${usageColumnDefinitions(USAGE_KEY_COLUMNS, '      ')},
       owner             TEXT    NOT NULL,
-      tenant_id         TEXT    NOT NULL,
-      key_id            TEXT    NOT NULL,
-      model             TEXT    NOT NULL,
-      revision          TEXT    NOT NULL,
-      endpoint          TEXT    NOT NULL,
-      prompt_tokens     INTEGER NOT NULL,
-      cached_tokens     INTEGER NOT NULL,
-      completion_tokens INTEGER NOT NULL,
-      started_at        INTEGER NOT NULL,
+${usageColumnDefinitions(JOURNAL_FIELDS, '      ')},
       checkpointed_at   INTEGER NOT NULL,
-      PRIMARY KEY (replica_id, request_id)
+      PRIMARY KEY (${USAGE_KEY_COLUMNS.join(', ')})
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS usage_journal_owner ON usage_journal (owner);
   `);
   const upsert = db.prepare(`
-    INSERT INTO usage_journal VALUES (@replicaId, @requestId, @owner, @tenantId, @keyId, @model, @revision, @endpoint,
-      @promptTokens, @cachedTokens, @completionTokens, @startedAt, @checkpointedAt)
-    ON CONFLICT (replica_id, request_id) DO UPDATE SET owner = excluded.owner, prompt_tokens = excluded.prompt_tokens,
+    INSERT INTO usage_journal (${RECORD_COLUMNS.join(', ')}, owner, checkpointed_at) VALUES (${placeholders(RECORD_COLUMNS.length + 2)})
+    ON CONFLICT (${USAGE_KEY_COLUMNS.join(', ')}) DO UPDATE SET owner = excluded.owner, prompt_tokens = excluded.prompt_tokens,
       cached_tokens = excluded.cached_tokens, completion_tokens = excluded.completion_tokens, checkpointed_at = excluded.checkpointed_at`);
   const remove = db.prepare('DELETE FROM usage_journal WHERE replica_id = ? AND request_id = ?');
   const otherOwners = db.prepare<[string], { owner: string }>('SELECT DISTINCT owner FROM usage_journal WHERE owner <> ?');
-  const rowsOf = db.prepare<[string], Row>('SELECT * FROM usage_journal WHERE owner = ? ORDER BY started_at');
+  const rowsOf = db.prepare<[string], Record<string, unknown>>('SELECT * FROM usage_journal WHERE owner = ? ORDER BY started_at');
   const removeOwner = db.prepare('DELETE FROM usage_journal WHERE owner = ?');
 
   const writeTx = db.transaction((rows: readonly JournalRow[]) => {
-    for (const r of rows) upsert.run({ ...r, owner: self });
+    for (const r of rows) upsert.run(...writeUsageColumns(toFields(r), RECORD_COLUMNS), self, r.checkpointedAt);
   });
   const completeTx = db.transaction((rec: UsageRecord) => {
     const fresh = insertSync(rec);

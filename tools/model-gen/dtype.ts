@@ -4,7 +4,7 @@
  * inverse decoders used by tests and by readers that want to check a file.
  */
 import { z } from 'zod';
-import { bf16ToF32, f16ToF32, f32BitsToBf16 } from '../engine/native/kernels/dtype.ts';
+import { bf16ToF32, f16ToF32, f32BitsToBf16 } from '../../origin/src/engine/native/kernels/dtype.ts';
 
 export const StorageDtype = z.enum(['F32', 'BF16', 'F16']);
 export type StorageDtype = z.infer<typeof StorageDtype>;
@@ -63,7 +63,7 @@ export function toF16Bits(x: number): number {
 
 // Decoding is the engine's job; the generator reuses its converters so both read bits the same way.
 
-export { bf16ToF32 as bf16ToNumber, f16ToF32 as f16ToNumber } from '../engine/native/kernels/dtype.ts';
+export { bf16ToF32 as bf16ToNumber, f16ToF32 as f16ToNumber } from '../../origin/src/engine/native/kernels/dtype.ts';
 /** Encode one value into the storage dtype's bits (F32 → 32-bit word, BF16/F16 → 16-bit). */
 export function encodeValue(dtype: StorageDtype, x: number): number {
   if (dtype === 'F32') return f32Bits(x);

@@ -11,7 +11,7 @@ import { resolveModelSpec, type GenerateModelOptions } from './model-spec.ts';
 import { parameterCount } from './tensor-plan.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
 
-const FIXTURE = new URL('../../../test/fixtures/tiny-motif/', import.meta.url);
+const FIXTURE = new URL('../../test/fixtures/tiny-motif/', import.meta.url);
 const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURE), 'utf8'));
 const readJson = async (dir: string, name: string) => JSON.parse(await readFile(join(dir, name), 'utf8'));
 

@@ -6,7 +6,7 @@ import { trainByteLevelBpe } from './bpe-trainer.ts';
 import { trainingCorpus } from './corpus/index.ts';
 import { buildTokenizerFiles, naturalVocabSize } from './tokenizer-files.ts';
 
-const FIXTURE = new URL('../../../test/fixtures/tiny-motif/', import.meta.url);
+const FIXTURE = new URL('../../test/fixtures/tiny-motif/', import.meta.url);
 const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURE), 'utf8'));
 const expected = fixtureJson('expected.json') as { tokenizer: { text: string }[]; chat: { messages: { role: string; content: string }[]; prompt: string } };
 

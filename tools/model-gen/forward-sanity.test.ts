@@ -8,7 +8,7 @@ import { generateModel } from './generate-model.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
 import { referenceForward, type ForwardConfig } from './testing/reference-forward.ts';
 
-const FIXTURE_DIR = fileURLToPath(new URL('../../../test/fixtures/tiny-motif/', import.meta.url));
+const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 const readJson = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
 
 describe('reference forward pass (test helper) against the golden fixture', () => {

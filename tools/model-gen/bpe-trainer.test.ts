@@ -6,7 +6,7 @@ import { trainByteLevelBpe } from './bpe-trainer.ts';
 import { trainingCorpus } from './corpus/index.ts';
 import { O200K_SPLIT_PATTERN, preTokenize } from './pre-tokenizer.ts';
 
-const FIXTURE = new URL('../../../test/fixtures/tiny-motif/', import.meta.url);
+const FIXTURE = new URL('../../test/fixtures/tiny-motif/', import.meta.url);
 const fixtureJson = (name: string) => JSON.parse(readFileSync(new URL(name, FIXTURE), 'utf8'));
 const expected = fixtureJson('expected.json') as { tokenizer: { text: string; tokens: string[] }[]; chat: { prompt: string } };
 const SPECIAL = /(<\|endoftext\|>|<\|im_start\|>|<\|im_end\|>)/;
