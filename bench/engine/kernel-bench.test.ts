@@ -46,7 +46,7 @@ describe('runKernelBench', () => {
       for (let r = 0; r < rows; r++) xs[r * inDim + inDim - 1] = 0;
       plainLoop(y, xs, w, dtype, rows, inDim, outDim);
     };
-    expect(() => runKernelBench({ shapes: [[8, 16]], rows: [2] }, [plain, { ...plain, name: 'wrong', matmul: wrong }]))
+    expect(() => runKernelBench({ shapes: [[8, 16]], rows: [2], weightSetBytes: 4096 }, [plain, { ...plain, name: 'wrong', matmul: wrong }]))
       .toThrow(/wrong is wrong at 8x16 rows=2/);
   });
 });
