@@ -1,7 +1,9 @@
 /**
- * S3 connection config (zod, validated once at start). Works for AWS S3, MinIO, Ceph RGW, R2 and
+ * S3 connection settings (zod, validated once at start). Works for AWS S3, MinIO, Ceph RGW, R2 and
  * the embedded s3rver. Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID, profiles,
  * instance roles, …) unless given explicitly (the embedded server's fixed key pair is).
+ * Pure, so the origin's config (config.ts) can read them from the environment; adapters/s3 builds
+ * clients from the parsed settings.
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
