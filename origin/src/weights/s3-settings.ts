@@ -30,7 +30,7 @@ export const S3Config = z.object({
     .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
     .optional(),
   /**
-   * Ranged GETs of weights sync on the lean reader (range-reader.ts: signed by the SDK's signer,
+   * Ranged GETs of weights sync on the lean reader (adapters/s3/range-reader.ts: signed by the SDK's signer,
    * bodies read straight into the part buffers) instead of the SDK's HTTP stack. Off = SDK path.
    */
   directReads: z.boolean().default(true),
