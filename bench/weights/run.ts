@@ -35,9 +35,9 @@ import { parseArgs } from 'node:util';
 import { s3Keys } from '#shared/manifest.ts';
 import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
 import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
-import { nativeSha256Batch } from '../../origin/src/weights/leaf-hash.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
-import { syncModel } from '../../origin/src/weights/sync.ts';
+import { nativeSha256Batch } from '../../origin/src/adapters/node/weights/leaf-hash.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
+import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
 import { generateRandomModel } from './gen-model.ts';
 import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
 

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
-import { s3ConfigFromEnv, type S3Config } from './adapters/s3/config.ts';
+import { s3ConfigFromEnv, type S3Config } from './weights/s3-settings.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { createS3Client, s3ConfigFromEnv, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { findRunningEmbeddedS3, removeEmbeddedS3Marker, writeEmbeddedS3Marker } from '../../origin/src/cli/local-stack.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
 import { generateModel } from '../../tools/model-gen/index.ts';
 import { TINY_MODEL_ID, type StackConfig } from './config.ts';

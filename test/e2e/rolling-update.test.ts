@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateModel } from '../../tools/model-gen/index.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { resolveRef, writeRef } from '../../origin/src/weights/refs.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 

@@ -23,7 +23,7 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
 import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
 import { generateModel } from '../../tools/model-gen/index.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { writeRef } from '../../origin/src/weights/refs.ts';
 import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 

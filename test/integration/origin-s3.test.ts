@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatCompletion } from '#shared/openai.ts';
 import { signedPost } from '../../origin/src/adapters/node/test-support.ts';
 import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

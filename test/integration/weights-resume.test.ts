@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createS3Client, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
-import { publishModel, type PublishResult } from '../../origin/src/weights/publish.ts';
+import { publishModel, type PublishResult } from '../../origin/src/adapters/node/weights/publish.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionId, s3Keys, type Manifest } from '#shared/manifest.ts';
 import { createS3Client, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
-import { openLocalSnapshot } from '../../origin/src/weights/local-snapshot.ts';
-import { publishModel } from '../../origin/src/weights/publish.ts';
+import { openLocalSnapshot } from '../../origin/src/adapters/node/weights/local-snapshot.ts';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
-import { syncModel } from '../../origin/src/weights/sync.ts';
+import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/tiny-motif');
 const BUCKET = 'motif-test';

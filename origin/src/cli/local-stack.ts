@@ -12,7 +12,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { pidAlive } from '../weights/store-lock.ts';
+import { pidAlive } from '../adapters/node/weights/store-lock.ts';
 
 export const DEFAULT_DATA_DIR = '.data';
 export const DEFAULT_BUCKET = 'motif-weights';

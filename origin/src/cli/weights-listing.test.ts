@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionId, s3Keys } from '#shared/manifest.ts';
-import { createMemoryObjectStore } from '../weights/memory-object-store.ts';
+import { createMemoryObjectStore } from '../adapters/node/weights/memory-object-store.ts';
 import { writeRef } from '../weights/refs.ts';
-import { ensureLayout, manifestPath, setCurrent, snapshotPath, storeLayout } from '../weights/store.ts';
+import { ensureLayout, manifestPath, setCurrent, snapshotPath, storeLayout } from '../adapters/node/weights/store.ts';
 import { groupModelKeys, listBucket, listStore, storedRevisionModel } from './weights-listing.ts';
 
 const A = '0123456789abcdef';

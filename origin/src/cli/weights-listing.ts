@@ -7,11 +7,11 @@
  */
 import fs from 'node:fs/promises';
 import type { ObjectStore } from '../weights/object-store.ts';
-import { listLocal } from '../weights/gc.ts';
+import { listLocal } from '../adapters/node/weights/gc.ts';
 import { parseManifest } from '../weights/manifest-check.ts';
 import { ModelId, RefName, RevisionId } from '../weights/names.ts';
 import { resolveRef } from '../weights/refs.ts';
-import { manifestPath, storeLayout } from '../weights/store.ts';
+import { manifestPath, storeLayout } from '../adapters/node/weights/store.ts';
 
 export interface BucketModel {
   model: string;

@@ -11,7 +11,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { createS3Client, S3RVER_CREDENTIALS, s3ConfigFromEnv, startEmbeddedS3, type S3ObjectStore } from '../adapters/s3/index.ts';
-import type { S3ConfigInput } from '../adapters/s3/config.ts';
+import type { S3ConfigInput } from '../weights/s3-settings.ts';
 import { bucketFromEnv, findRunningEmbeddedS3, type LocalPaths } from './local-stack.ts';
 
 export interface S3Target {

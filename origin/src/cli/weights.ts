@@ -8,11 +8,11 @@
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import { startEmbeddedS3 } from '../adapters/s3/index.ts';
-import { exportBundle, importBundle } from '../weights/bundle.ts';
-import { gcStore } from '../weights/gc.ts';
+import { exportBundle, importBundle } from '../adapters/node/weights/bundle.ts';
+import { gcStore } from '../adapters/node/weights/gc.ts';
 import { createProgress, fmtBytes, type ProgressReporter } from '../weights/progress.ts';
-import { publishModel } from '../weights/publish.ts';
-import { syncModel } from '../weights/sync.ts';
+import { publishModel } from '../adapters/node/weights/publish.ts';
+import { syncModel } from '../adapters/node/weights/sync.ts';
 import { bucketFromEnv, findRunningEmbeddedS3, localPaths, removeEmbeddedS3Marker, s3PortFromEnv, writeEmbeddedS3Marker } from './local-stack.ts';
 import { parseWeightsArgs, UsageError, type WeightsOptions } from './weights-args.ts';
 import { listBucket, listStore, storedRevisionModel } from './weights-listing.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { s3Keys } from '#shared/manifest.ts';
-import { createMemoryObjectStore } from '../weights/memory-object-store.ts';
+import { createMemoryObjectStore } from '../adapters/node/weights/memory-object-store.ts';
 import { followRef } from './follow-ref.ts';
 import { createRolloutMetrics } from './metrics.ts';
 import type { Rollout, UpdateResult } from './rolling-update.ts';

@@ -1,7 +1,7 @@
 /**
  * The ObjectStore port: the few object-storage operations weights publish/sync need. The weights
  * logic talks only to this interface; `adapters/s3` implements it on the AWS SDK (AWS S3, MinIO,
- * Ceph RGW, R2, s3rver) and `memory-object-store.ts` implements it in memory for tests.
+ * Ceph RGW, R2, s3rver) and `adapters/node/weights/memory-object-store.ts` in memory for tests.
  *
  * Errors are ApiErrors with a small fixed set of codes so callers can decide what to retry:
  * `not_found` (no such key/bucket), `conflict` (an If-Match precondition failed: the object

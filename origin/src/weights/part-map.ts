@@ -1,11 +1,10 @@
 /**
- * Part planning and the persisted part map that makes a download resumable after a crash.
- * The map records which parts of a temp file are complete, for one exact object version (ETag)
- * and part size; any mismatch on resume means "start this file over".
+ * Part planning and the part map that makes a download resumable after a crash (pure; the file
+ * it lives in is read and written by adapters/node/weights/part-map-file.ts). The map records
+ * which parts of a temp file are complete, for one exact object version (ETag) and part size;
+ * any mismatch on resume means "start this file over".
  */
-import fs from 'node:fs/promises';
 import { z } from 'zod';
-import { writeFileAtomic } from './store.ts';
 
 export interface Part {
   index: number;
@@ -32,10 +31,8 @@ export const PartMap = z.object({
 });
 export type PartMap = z.infer<typeof PartMap>;
 
-/** Load a part map if it exists and matches this object version and part size, else null. */
-export async function loadPartMap(file: string, expect: Omit<PartMap, 'done'>): Promise<PartMap | null> {
-  const text = await fs.readFile(file, 'utf8').catch(() => null);
-  if (text === null) return null;
+/** The part map in `text` if it parses and matches this object version and part size, else null. */
+export function parsePartMap(text: string, expect: Omit<PartMap, 'done'>): PartMap | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -47,32 +44,4 @@ export async function loadPartMap(file: string, expect: Omit<PartMap, 'done'>): 
   const m = r.data;
   const same = m.sha256 === expect.sha256 && m.size === expect.size && m.partSize === expect.partSize && m.etag === expect.etag;
   return same ? m : null;
-}
-
-/**
- * Persists a part map after completed parts, one write at a time. Requests that arrive while a
- * write is in flight coalesce into the next write, which always carries the latest `done` set.
- */
-export function createPartMapWriter(file: string, base: Omit<PartMap, 'done'>, done: ReadonlySet<number>) {
-  let chain: Promise<void> = Promise.resolve();
-  let requested = 0;
-  let written = 0;
-  return {
-    /** Resolves once a map containing every part done so far is on disk. */
-    flush(): Promise<void> {
-      const want = ++requested;
-      const run = chain.then(async () => {
-        if (written >= want) return;
-        const covers = requested;
-        await writeFileAtomic(file, JSON.stringify({ ...base, done: [...done].sort((a, b) => a - b) }));
-        written = covers;
-      });
-      chain = run.catch(() => undefined);
-      return run;
-    },
-    /** Resolves once no write is in flight (before the map is removed or its directory left). */
-    idle(): Promise<void> {
-      return chain;
-    },
-  };
 }

@@ -46,44 +46,6 @@ export async function writeRef(o: RemoteModel & { ref: string; revision: string 
   await o.s3.putText(o.bucket, s3Keys.ref(o.model, o.ref), `${o.revision}\n`);
 }
 
-export interface RemoteListing {
-  model: string;
-  refs: Record<string, string>;
-  revisions: string[];
-}
-
-/** What a bucket holds for one model (or every model when `model` is omitted): refs and revisions. */
-export async function listRemote(o: Omit<RemoteModel, 'model'> & { model?: string }): Promise<RemoteListing[]> {
-  const models = o.model !== undefined ? [o.model] : await listModels(o.s3, o.bucket);
-  const out: RemoteListing[] = [];
-  for (const model of models) {
-    const refsList = await o.s3.list(o.bucket, `models/${model}/refs/`);
-    const refs: Record<string, string> = {};
-    for (const { key } of refsList.keys) {
-      const ref = key.slice(`models/${model}/refs/`.length);
-      if (!RefName.safeParse(ref).success) continue;
-      refs[ref] = await resolveRef({ ...o, model, ref }).catch((e: Error) => `(${e.message})`);
-    }
-    const revs = await o.s3.list(o.bucket, `models/${model}/revisions/`, '/');
-    const revisions = revs.prefixes.map((p) => p.slice(`models/${model}/revisions/`.length).replace(/\/$/, ''));
-    out.push({ model, refs, revisions });
-  }
-  return out;
-}
-
-async function listModels(s3: ObjectStore, bucket: string): Promise<string[]> {
-  // Model ids may hold one slash (Org/Name): a prefix is a model when it has refs/ or revisions/.
-  const top = await s3.list(bucket, 'models/', '/');
-  const models: string[] = [];
-  for (const p of top.prefixes) {
-    const name = p.slice('models/'.length, -1);
-    const inner = await s3.list(bucket, p, '/');
-    if (inner.prefixes.some((q) => q.endsWith('/refs/') || q.endsWith('/revisions/'))) models.push(name);
-    else for (const q of inner.prefixes) models.push(`${name}/${q.slice(p.length, -1)}`);
-  }
-  return models;
-}
-
 function checkName(schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, value: string, what: string): void {
   const r = schema.safeParse(value);
   if (!r.success) throw new ApiError('invalid_request_error', `Invalid ${what} '${value}': ${r.error?.issues[0]?.message ?? 'invalid'}`, { param: what });

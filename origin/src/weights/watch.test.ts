@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { s3Keys } from '#shared/manifest.ts';
-import { createMemoryObjectStore } from './memory-object-store.ts';
+import { createMemoryObjectStore } from '../adapters/node/weights/memory-object-store.ts';
 import { watchRef } from './watch.ts';
 
 const REV_A = 'aaaaaaaaaaaaaaaa';

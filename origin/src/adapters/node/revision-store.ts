@@ -7,11 +7,11 @@
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { RevisionLease, RevisionStore, StagedRevision } from '../../ports.ts';
-import { gcStore } from '../../weights/gc.ts';
+import { gcStore } from './weights/gc.ts';
 import type { ObjectStore } from '../../weights/object-store.ts';
-import { acquireLease, withStoreLock } from '../../weights/store-lock.ts';
-import { isComplete, setCurrent, storeLayout } from '../../weights/store.ts';
-import { syncModel } from '../../weights/sync.ts';
+import { acquireLease, withStoreLock } from './weights/store-lock.ts';
+import { isComplete, setCurrent, storeLayout } from './weights/store.ts';
+import { syncModel } from './weights/sync.ts';
 import { progressLogger } from './weights-source.ts';
 
 export interface StoreRevisionsOptions {

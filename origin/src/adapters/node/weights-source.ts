@@ -7,8 +7,8 @@
 import { resolve } from 'node:path';
 import { createS3Client } from '../s3/index.ts';
 import type { ServedWeights } from '../../ports.ts';
-import { openLocalSnapshot } from '../../weights/local-snapshot.ts';
-import { syncModel, type SyncProgress } from '../../weights/sync.ts';
+import { openLocalSnapshot } from './weights/local-snapshot.ts';
+import { syncModel, type SyncProgress } from './weights/sync.ts';
 
 /** Where the weights come from (the origin config's `weights`). */
 export type WeightsSource =

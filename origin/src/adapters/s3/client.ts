@@ -17,7 +17,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ApiError } from '#shared/errors.ts';
 import type { ListResult, ObjectHead, ObjectStore, ReadRangeRequest, RangeResult, UploadRequest } from '../../weights/object-store.ts';
 import { objectUrl } from '../../weights/object-store.ts';
-import { parseS3Config, type S3Config, type S3ConfigInput } from './config.ts';
+import { parseS3Config, type S3Config, type S3ConfigInput } from '../../weights/s3-settings.ts';
 import { mapError } from './map-error.ts';
 import { createRangeReader } from './range-reader.ts';
 import { sdkReadRange } from './sdk-read-range.ts';

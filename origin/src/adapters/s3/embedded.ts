@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import S3rver from 's3rver';
 import { ApiError } from '#shared/errors.ts';
-import type { S3Config } from './config.ts';
+import type { S3Config } from '../../weights/s3-settings.ts';
 
 const EmbeddedS3Options = z.object({
   dir: z.string().min(1),

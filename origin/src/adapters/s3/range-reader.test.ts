@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { bufferSink, type RangeSink, type ReadRangeRequest } from '../../weights/object-store.ts';
-import { parseS3Config } from './config.ts';
+import { parseS3Config } from '../../weights/s3-settings.ts';
 import { NodeSha256 } from './node-sha256.ts';
 import { createRangeReader, locate, type RangeReader } from './range-reader.ts';
 

@@ -10,7 +10,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Provider, ChecksumConstructor, HashConstructor } from '@smithy/types';
 import { ApiError } from '#shared/errors.ts';
 import type { ReadRangeRequest } from '../../weights/object-store.ts';
-import type { S3Config } from './config.ts';
+import type { S3Config } from '../../weights/s3-settings.ts';
 import { mapError } from './map-error.ts';
 import { ConnectionError, RangeConnection, type ConnectionTarget } from './range-connection.ts';
 

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createPartMapWriter, loadPartMap, planParts } from './part-map.ts';
+import { planParts } from '../../../weights/part-map.ts';
+import { createPartMapWriter, loadPartMap } from './part-map-file.ts';
 
 let dir: string;
 beforeEach(async () => {

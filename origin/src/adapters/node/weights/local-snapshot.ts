@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { Manifest } from '#shared/manifest.ts';
 import { sha256File } from './local-files.ts';
-import { parseManifest } from './manifest-check.ts';
+import { parseManifest } from '../../../weights/manifest-check.ts';
 import { manifestPath, readCurrent, snapshotPath, storeLayout } from './store.ts';
 
 export interface LocalSnapshot {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { s3ConfigFromEnv } from './config.ts';
+import { s3ConfigFromEnv } from './s3-settings.ts';
 
 describe('S3 config from env', () => {
   it('reads MOTIF_S3_* with defaults', () => {

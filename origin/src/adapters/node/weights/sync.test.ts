@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { s3Keys } from '#shared/manifest.ts';
 import { createMemoryObjectStore, type RangeFault } from './memory-object-store.ts';
-import type { RangeRequest } from './object-store.ts';
+import type { RangeRequest } from '../../../weights/object-store.ts';
 import { publishModel } from './publish.ts';
 import { syncModel } from './sync.ts';
 

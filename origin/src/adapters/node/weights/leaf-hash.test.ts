@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nativeSha256Batch, PartDigest, portableSha256Batch, type Sha256Batch } from './leaf-hash.ts';
+import type { Sha256Batch } from '../../../weights/leaf-batcher.ts';
+import { nativeSha256Batch, PartDigest, portableSha256Batch } from './leaf-hash.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest();
 

@@ -9,9 +9,11 @@
  * (four: ~0.31 ms/MiB). `PartDigest` is the portable streaming form (node:crypto) that publish,
  * the disk re-hash and the fallback sink use; `nativeSha256Batch` is the SHA-NI batch from the
  * native addon, or null where it is not built or the CPU lacks SHA-NI. Both give the same digests.
+ * The batcher that feeds a batch several leaves at once is pure (weights/leaf-batcher.ts).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { loadNativeKernels } from '../../native-kernels/loader.ts';
+import { loadNativeKernels } from '../../../../native-kernels/loader.ts';
+import type { Sha256Batch } from '../../../weights/leaf-batcher.ts';
 
 /** Streams one part's bytes (in order) into its manifest digest; `leaf` null = plain sha256. */
 export class PartDigest {
@@ -47,9 +49,6 @@ export class PartDigest {
   }
 }
 
-/** Hash each message into `out` (32 bytes apiece, in order). */
-export type Sha256Batch = (messages: Uint8Array[], out: Uint8Array) => void;
-
 let native: Sha256Batch | null | undefined;
 
 /** The addon's SHA-NI batch hasher, or null (not built, old build, or no SHA-NI on this CPU). */
@@ -67,53 +66,3 @@ export function nativeSha256Batch(): Sha256Batch | null {
 export const portableSha256Batch: Sha256Batch = (messages, out) => {
   messages.forEach((m, i) => out.set(createHash('sha256').update(m).digest(), 32 * i));
 };
-
-/**
- * Collects whole leaves from every part in flight and hashes them in batches of `width`, so the
- * native batch always has several messages to run abreast. Leaves wait in the queue until it
- * fills, or until someone needs one hashed now (`ensure`: a ring wants its chunk back, a part
- * wants its digest). Nothing waits on a timer: whoever needs a result drains.
- */
-export interface LeafBatcher {
-  /**
-   * Queue `msg` to be hashed into `out` (32 bytes); hashes the queue at once if it is full.
-   * Returns the leaf's ticket: leaves are hashed in the order they were added.
-   */
-  add(msg: Uint8Array, out: Uint8Array): number;
-  /** Make sure the leaf with `ticket` (and every one before it) is hashed, draining if needed. */
-  ensure(ticket: number): void;
-  /** Leaves queued, not yet hashed. */
-  readonly queued: number;
-}
-
-export function createLeafBatcher(batch: Sha256Batch, width = 4): LeafBatcher {
-  const msgs: Uint8Array[] = [];
-  const outs: Uint8Array[] = [];
-  const scratch = new Uint8Array(32 * width);
-  let added = 0;
-  let hashed = 0;
-  const drain = () => {
-    while (msgs.length > 0) {
-      const m = msgs.splice(0, width);
-      const o = outs.splice(0, width);
-      batch(m, scratch);
-      o.forEach((dst, i) => dst.set(scratch.subarray(32 * i, 32 * i + 32)));
-      hashed += m.length;
-    }
-  };
-  return {
-    add(msg, out) {
-      msgs.push(msg);
-      outs.push(out);
-      const ticket = ++added;
-      if (msgs.length >= width) drain();
-      return ticket;
-    },
-    ensure(ticket) {
-      if (hashed < ticket) drain();
-    },
-    get queued() {
-      return msgs.length;
-    },
-  };
-}

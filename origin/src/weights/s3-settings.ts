@@ -1,7 +1,9 @@
 /**
- * S3 connection config (zod, validated once at start). Works for AWS S3, MinIO, Ceph RGW, R2 and
+ * S3 connection settings (zod, validated once at start). Works for AWS S3, MinIO, Ceph RGW, R2 and
  * the embedded s3rver. Credentials come from the standard AWS chain (AWS_ACCESS_KEY_ID, profiles,
  * instance roles, …) unless given explicitly (the embedded server's fixed key pair is).
+ * Pure, so the origin's config (config.ts) can read them from the environment; adapters/s3 builds
+ * clients from the parsed settings.
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
@@ -28,7 +30,7 @@ export const S3Config = z.object({
     .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
     .optional(),
   /**
-   * Ranged GETs of weights sync on the lean reader (range-reader.ts: signed by the SDK's signer,
+   * Ranged GETs of weights sync on the lean reader (adapters/s3/range-reader.ts: signed by the SDK's signer,
    * bodies read straight into the part buffers) instead of the SDK's HTTP stack. Off = SDK path.
    */
   directReads: z.boolean().default(true),

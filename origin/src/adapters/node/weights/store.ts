@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { Manifest } from '#shared/manifest.ts';
-import { RevisionId } from './names.ts';
+import { RevisionId } from '../../../weights/names.ts';
 
 export interface StoreLayout {
   root: string;

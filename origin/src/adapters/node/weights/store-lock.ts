@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
-import { RevisionId } from './names.ts';
+import { RevisionId } from '../../../weights/names.ts';
 import { storeLayout, type StoreLayout } from './store.ts';
 
 /** True if a process with this pid exists (EPERM = exists but not ours). */

@@ -11,10 +11,10 @@ import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { Manifest } from '#shared/manifest.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
-import { parseManifest } from './manifest-check.ts';
+import { parseManifest } from '../../../weights/manifest-check.ts';
 import { blobPath, buildSnapshot, ensureLayout, hasBlob, manifestPath, readCurrent, setCurrent, storeLayout } from './store.ts';
 import { withStoreLock } from './store-lock.ts';
-import { BLOCK, END, decodeHeader, fileHeader, padding, parsePax } from './tar.ts';
+import { BLOCK, END, decodeHeader, fileHeader, padding, parsePax } from '../../../weights/tar.ts';
 
 const MANIFEST_ENTRY = 'manifest.json';
 const FILES_PREFIX = 'files/';

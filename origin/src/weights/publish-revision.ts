@@ -1,19 +1,17 @@
 /**
- * Publish a local HF-style model directory as a revision (DESIGN §6): hash every file (and each
- * of its parts, so a sync can verify parts as they land), refuse malformed safetensors, upload
- * only what the bucket does not already hold (HEAD size + sha256 metadata), write the manifest,
- * and move the ref last so a reader never follows a ref to a half-published revision.
- * Re-publishing identical content uploads nothing.
+ * Publishing a hashed revision to the bucket (pure over the ObjectStore port; DESIGN §6): upload
+ * only what the bucket does not already hold (HEAD size + sha256 metadata), write the manifest
+ * (an existing valid one is kept), and move the ref last so a reader never follows a ref to a
+ * half-published revision. Re-publishing identical content uploads nothing. Walking and hashing
+ * the local directory, and reading the bytes, is adapters/node/weights/publish.ts.
  */
-import { createReadStream } from 'node:fs';
 import { z } from 'zod';
-import { ApiError, fromZodError } from '#shared/errors.ts';
-import { revisionId, s3Keys, type Manifest, type ManifestFile } from '#shared/manifest.ts';
-import { checkSafetensorsFile, hashFile, isSafetensors, walkModelDir, type LocalFile } from './local-files.ts';
+import { ApiError } from '#shared/errors.ts';
+import { s3Keys, type Manifest, type ManifestFile } from '#shared/manifest.ts';
+import { mapLimit } from './concurrency-limit.ts';
 import { parseManifest } from './manifest-check.ts';
 import { ModelId, RefName } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
-import { mapLimit } from './pool.ts';
 import { writeRef } from './refs.ts';
 
 export interface PublishProgress {
@@ -23,7 +21,7 @@ export interface PublishProgress {
   bytesTotal: number;
 }
 
-const PublishOptions = z.object({
+export const PublishOptions = z.object({
   bucket: z.string().min(1),
   model: ModelId,
   fromDir: z.string().min(1),
@@ -63,53 +61,49 @@ export interface PublishResult {
   skippedBytes: number;
 }
 
-/** Publish `fromDir` as a revision of `model` and (optionally) point `ref` at it. */
-export async function publishModel(input: PublishInput): Promise<PublishResult> {
-  const parsed = PublishOptions.safeParse(input);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  const o = parsed.data;
+export type PublishSettings = z.output<typeof PublishOptions>;
+
+/** A local file of the revision, hashed: its manifest entry without the ETag the upload yields. */
+export type HashedFile = Omit<ManifestFile, 'etag'>;
+
+/**
+ * Upload `entries` (the revision `revision`, `total` bytes) and publish its manifest and ref;
+ * `body(i, onBytes)` streams the bytes of `entries[i]`, counting them as they are read.
+ */
+export async function uploadRevision(
+  input: PublishInput,
+  o: PublishSettings,
+  revision: string,
+  entries: HashedFile[],
+  total: number,
+  body: (i: number, onBytes: (n: number) => void) => AsyncIterable<Uint8Array>,
+): Promise<PublishResult> {
   const { s3 } = input;
-  const files = await walkModelDir(o.fromDir);
-  const total = files.reduce((a, f) => a + f.size, 0);
-
-  let hashed = 0;
-  const hashes = await mapLimit(files, 2, async (f) => {
-    if (isSafetensors(f.path)) await checkSafetensorsFile(f.abs, f.path);
-    const parts = o.hashPartSize === null ? null : { size: o.hashPartSize, ...(o.hashLeafSize !== null ? { leaf: Math.min(o.hashLeafSize, o.hashPartSize) } : {}) };
-    return hashFile(f.abs, parts, (n) => {
-      hashed += n;
-      input.onProgress?.({ phase: 'hash', file: f.path, bytesDone: hashed, bytesTotal: total });
-    });
-  });
-  const entries = files.map((f, i) => ({ path: f.path, size: f.size, ...hashes[i]! }));
-  const revision = await revisionId(entries);
-
   let uploadedBytes = 0;
   let skippedBytes = 0;
   let sent = 0;
-  const withEtags: ManifestFile[] = await mapLimit(files, o.concurrency, async (f, i) => {
-    const entry = entries[i]!;
-    const key = s3Keys.file(o.model, revision, f.path);
+  const withEtags: ManifestFile[] = await mapLimit(entries, o.concurrency, async (entry, i) => {
+    const key = s3Keys.file(o.model, revision, entry.path);
     const head = await s3.head(o.bucket, key, input.signal);
-    if (head && head.size === f.size && head.metadata['sha256'] === entry.sha256) {
-      skippedBytes += f.size;
-      sent += f.size;
-      input.onProgress?.({ phase: 'upload', file: f.path, bytesDone: sent, bytesTotal: total });
+    if (head && head.size === entry.size && head.metadata['sha256'] === entry.sha256) {
+      skippedBytes += entry.size;
+      sent += entry.size;
+      input.onProgress?.({ phase: 'upload', file: entry.path, bytesDone: sent, bytesTotal: total });
       return { ...entry, etag: head.etag };
     }
     const { etag } = await s3.upload(o.bucket, key, {
-      body: counted(f, (n) => {
+      body: body(i, (n) => {
         sent += n;
-        input.onProgress?.({ phase: 'upload', file: f.path, bytesDone: sent, bytesTotal: total });
+        input.onProgress?.({ phase: 'upload', file: entry.path, bytesDone: sent, bytesTotal: total });
       }),
-      size: f.size,
-      contentType: contentTypeOf(f.path),
+      size: entry.size,
+      contentType: contentTypeOf(entry.path),
       metadata: { sha256: entry.sha256 },
       partSize: o.partSize,
       concurrency: 4,
       ...(input.signal ? { signal: input.signal } : {}),
     });
-    uploadedBytes += f.size;
+    uploadedBytes += entry.size;
     // Some stores omit the ETag on multipart completion; the manifest's etag is informational.
     return etag ? { ...entry, etag } : { ...entry, etag: (await s3.head(o.bucket, key))?.etag ?? '' };
   });
@@ -133,13 +127,6 @@ async function existingManifest(s3: ObjectStore, bucket: string, key: string, mo
   } catch (err) {
     if (err instanceof ApiError && err.code === 'unprocessable_entity') return null; // overwrite a broken one
     throw err;
-  }
-}
-
-async function* counted(f: LocalFile, onBytes: (n: number) => void): AsyncIterable<Uint8Array> {
-  for await (const chunk of createReadStream(f.abs, { highWaterMark: 1 << 20 })) {
-    onBytes((chunk as Buffer).length);
-    yield chunk as Buffer;
   }
 }
 

@@ -28,31 +28,22 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { FileParts } from '#shared/manifest.ts';
+import { mapLimit, createLimiter } from '../../../weights/concurrency-limit.ts';
+import { dedupe, type DownloadItem, type DownloadStats, type PartRetry } from '../../../weights/download-plan.ts';
+import { createLeafBatcher, type Sha256Batch } from '../../../weights/leaf-batcher.ts';
+import { openPin, type ObjectPin, type PinTarget } from '../../../weights/object-pin.ts';
+import { objectUrl, type ObjectStore } from '../../../weights/object-store.ts';
+import { planParts, type Part } from '../../../weights/part-map.ts';
 import type { Hasher } from './hasher.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
-import { openPin, type ObjectPin, type PinTarget } from './object-pin.ts';
-import { objectUrl, type ObjectStore } from './object-store.ts';
-import { createPartMapWriter, loadPartMap, planParts, type Part } from './part-map.ts';
+import { createPartMapWriter, loadPartMap } from './part-map-file.ts';
 import { fetchPart } from './fetch-part.ts';
-import { createLeafBatcher, type Sha256Batch } from './leaf-hash.ts';
 import { createRingPool } from './part-sink.ts';
-import { createLimiter, mapLimit } from './pool.ts';
-import type { RetryDeps, RetryPolicy } from './retry.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
-export interface DownloadItem {
-  path: string;
-  key: string;
-  size: number;
-  sha256: string;
-  /** Part hashes from the manifest: the file downloads in these parts, each verified on arrival. */
-  parts?: FileParts;
-  /** The object's ETag as published (the manifest's `etag`): pins the download without a HEAD. */
-  etag?: string;
-}
-
-export interface DownloadOptions {
+/** What to download and where to, plus how each part is retried and reported (PartRetry). */
+export interface DownloadOptions extends PartRetry {
   s3: ObjectStore;
   bucket: string;
   layout: StoreLayout;
@@ -60,27 +51,16 @@ export interface DownloadOptions {
   /** Part size for files without part hashes (the others use the manifest's). */
   partSize: number;
   concurrency: number;
-  retry: RetryPolicy;
-  retryDeps: RetryDeps;
   hasher: Hasher;
   /** fsync each blob before it is renamed into place (default true). */
   fsync?: boolean;
   /** Write parts with O_DIRECT where the filesystem allows it (default true; see direct-io.ts). */
   directIo?: boolean;
-  /** Batch SHA-256 for leaf manifests (leaf-hash.ts); null or absent: each read is hashed as it lands. */
+  /** Batch SHA-256 for leaf manifests (leaf-batcher.ts); null or absent: each read is hashed as it lands. */
   sha256Batch?: Sha256Batch | null;
   signal?: AbortSignal;
-  /** Bytes received (negative when a failed part's bytes are given back). */
-  onBytes?: (n: number) => void;
   /** Bytes already on disk from an interrupted run, reported once per file at start. */
   onResumed?: (n: number) => void;
-  onRetry?: (err: unknown, item: DownloadItem, part: Part) => void;
-}
-
-export interface DownloadStats {
-  downloadedBytes: number;
-  resumedBytes: number;
-  retries: number;
 }
 
 /**
@@ -271,11 +251,4 @@ async function discard(j: FileJob): Promise<void> {
   await j.fh.close().catch(() => undefined);
   await fs.rm(j.tmp, { force: true });
   await fs.rm(j.mapFile, { force: true });
-}
-
-/** One download per distinct content hash (two paths with the same bytes share a blob). */
-function dedupe(items: DownloadItem[]): DownloadItem[] {
-  const seen = new Map<string, DownloadItem>();
-  for (const it of items) if (!seen.has(it.sha256)) seen.set(it.sha256, it);
-  return [...seen.values()];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLimiter, mapLimit } from './pool.ts';
+import { createLimiter, mapLimit } from './concurrency-limit.ts';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

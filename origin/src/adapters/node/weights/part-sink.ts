@@ -3,7 +3,7 @@
  *
  * The body lands in a small ring of chunk buffers, and each full chunk is written at its file
  * offset — O_DIRECT where aligned — while the next one fills. With a leaf manifest and the native
- * batch hasher, a full chunk's leaves join the download's batch queue (leaf-hash.ts) and hash
+ * batch hasher, a full chunk's leaves join the download's batch queue (weights/leaf-batcher.ts) and hash
  * four abreast while still in cache; otherwise each socket read is hashed the moment it lands
  * (also in cache: cheaper than hashing a 16 MiB part buffer afterwards, which comes back from
  * memory). When every chunk of the ring is waiting for the disk, `wrote` returns a promise and the reader pauses its socket: a slow disk slows the download
@@ -15,9 +15,10 @@
 import { createHash } from 'node:crypto';
 import type fsp from 'node:fs/promises';
 import { ApiError } from '#shared/errors.ts';
-import type { RangeSink } from './object-store.ts';
+import type { RangeSink } from '../../../weights/object-store.ts';
 import { DIRECT_ALIGN, writePart, type DirectIo } from './direct-io.ts';
-import { PartDigest, type LeafBatcher } from './leaf-hash.ts';
+import type { LeafBatcher } from '../../../weights/leaf-batcher.ts';
+import { PartDigest } from './leaf-hash.ts';
 
 /** Bytes per chunk buffer: the unit of a disk write (aligned, a multiple of DIRECT_ALIGN). */
 export const CHUNK_BYTES = 1024 * 1024;

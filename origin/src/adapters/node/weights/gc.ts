@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseManifest } from './manifest-check.ts';
-import { RevisionId } from './names.ts';
+import { parseManifest } from '../../../weights/manifest-check.ts';
+import { RevisionId } from '../../../weights/names.ts';
 import { manifestPath, readCurrent, snapshotPath, storeLayout } from './store.ts';
 import { leasedRevisions, withStoreLock } from './store-lock.ts';
 

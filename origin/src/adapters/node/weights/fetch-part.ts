@@ -6,16 +6,14 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type fs from 'node:fs/promises';
-import type { DownloadItem, DownloadOptions, DownloadStats } from './download.ts';
-import type { LeafBatcher } from './leaf-hash.ts';
-import { readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from './object-pin.ts';
-import { isRetryable } from './object-store.ts';
-import type { Part } from './part-map.ts';
+import type { createLimiter } from '../../../weights/concurrency-limit.ts';
+import type { DownloadItem, DownloadStats, PartRetry } from '../../../weights/download-plan.ts';
+import type { LeafBatcher } from '../../../weights/leaf-batcher.ts';
+import { readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from '../../../weights/object-pin.ts';
+import { isRetryable } from '../../../weights/object-store.ts';
+import type { Part } from '../../../weights/part-map.ts';
+import { withRetry } from '../../../weights/retry.ts';
 import { createPartSink, type ChunkRing } from './part-sink.ts';
-import type { createLimiter } from './pool.ts';
-import { withRetry } from './retry.ts';
-
-type PartOptions = Pick<DownloadOptions, 'retry' | 'retryDeps' | 'onBytes' | 'onRetry'>;
 
 /** The file a part belongs to: what it is, where it is read from, the temp file it lands in. */
 export interface PartFile {
@@ -28,7 +26,7 @@ export interface PartFile {
   dfh: fs.FileHandle | null;
 }
 
-export async function fetchPart(o: PartOptions, io: PartIo, j: PartFile, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
+export async function fetchPart(o: PartRetry, io: PartIo, j: PartFile, p: Part, stats: DownloadStats, signal: AbortSignal): Promise<void> {
   const len = p.end - p.start + 1;
   const expected = j.item.parts?.sha256[p.index] ?? null;
   let mismatches = 0;

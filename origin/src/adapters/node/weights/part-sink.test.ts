@@ -4,9 +4,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyIntoSink } from './object-store.ts';
+import { copyIntoSink } from '../../../weights/object-store.ts';
 import { openDirectIo, type DirectIo } from './direct-io.ts';
-import { createLeafBatcher, nativeSha256Batch, PartDigest, portableSha256Batch } from './leaf-hash.ts';
+import { createLeafBatcher } from '../../../weights/leaf-batcher.ts';
+import { nativeSha256Batch, PartDigest, portableSha256Batch } from './leaf-hash.ts';
 import { CHUNK_BYTES, createPartSink, createRingPool, RING_CHUNKS } from './part-sink.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -5,8 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '#shared/errors.ts';
-import type { ListResult, ObjectHead, ObjectStore, RangeRequest, ReadRangeRequest, RangeResult, UploadRequest } from './object-store.ts';
-import { copyIntoSink, objectUrl, sameEtag } from './object-store.ts';
+import type { ListResult, ObjectHead, ObjectStore, RangeRequest, ReadRangeRequest, RangeResult, UploadRequest } from '../../../weights/object-store.ts';
+import { copyIntoSink, objectUrl, sameEtag } from '../../../weights/object-store.ts';
 
 /**
  * What to do to one ranged GET: fail before any byte, cut the body after `after` bytes, or
