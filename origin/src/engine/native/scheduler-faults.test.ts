@@ -60,8 +60,8 @@ describe('Scheduler faults', () => {
     };
     model.poisonId = 50;
     s.submit(d);
-    model.poisonId = undefined;
-    await new Promise((r) => setTimeout(r, 10));
+    await s.drain(); // idle: d failed, and its throwing onError was survived
+    expect(faults.at(-1)).toMatchObject({ message: /onError fault/ });
     expect(s.stats()).toMatchObject({ running: 0, kvUsage: 0, restarts: 0 });
   });
 
@@ -100,16 +100,18 @@ describe('Scheduler faults', () => {
   it('the restart error is the retryable engine_unavailable (503 with retry-after)', async () => {
     const model = new IdModel();
     const s = new Scheduler(model, opts(), hooks);
-    let err: unknown;
+    let failed!: (e: unknown) => void;
+    const error = new Promise<unknown>((r) => (failed = r));
     const j = job(range(1, 2 * B), 4);
-    j.onError = (e) => void (err = e);
+    j.onError = (e) => failed(e);
     const share = IdCache.prototype.shareBlock;
     IdCache.prototype.shareBlock = () => {
       throw new Error('injected');
     };
+    let err: unknown;
     try {
       s.submit(j);
-      await new Promise((r) => setTimeout(r, 10));
+      err = await error;
     } finally {
       IdCache.prototype.shareBlock = share;
     }
