@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../origin/src/engine/types.ts';
 import { MotifModel } from '../../origin/src/engine/native/model.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from '../../origin/src/engine/native/native-engine.ts';
-import type { SequenceCache } from '../../origin/src/engine/native/scheduler.ts';
+import type { SequenceCache } from '../../origin/src/engine/native/batching/scheduler.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-motif/', import.meta.url));
 

@@ -15,10 +15,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import { selectNodeKernel } from '../engine/native/kernels/node-kernels.ts';
+import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
 import { MotifModel } from '../engine/native/model.ts';
-import { argmax } from '../engine/native/sampler.ts';
-import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
+import { argmax } from '../engine/native/sampling/sampler.ts';
+import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 
 const USAGE = `usage: npm run -s motif -- <logits|generate|tokenize> --model <dir> (--ids 1,2,3 | --prompt "text" | --chat '<messages JSON>') [--max-tokens N] [--ignore-eos]
   logits      print the last position's logits: {"logits":[...]}

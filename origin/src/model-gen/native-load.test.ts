@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MotifModel } from '../engine/native/model.ts';
-import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
+import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 import { generateModel } from './generate-model.ts';
 import type { GenerateModelOptions } from './model-spec.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import { testKernels } from './kernels/test-kernels.ts';
+import { testKernels } from '../../adapters/node/engine/test-kernels.ts';
 import { MotifModel, type MotifModelOptions } from './model.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));

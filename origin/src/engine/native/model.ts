@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import type { MotifConfig } from './config.ts';
+import type { MotifConfig } from './checkpoint/config.ts';
 import type { AttentionParams } from './forward/attention.ts';
 import { AttentionScratch } from './forward/attention.ts';
 import { lambdaFull, lambdaInit } from './forward/lambda.ts';
@@ -23,13 +23,13 @@ import { createRope } from './forward/rope.ts';
 import { ForwardScratch } from './forward/scratch.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import type { SequenceCache } from './kv-cache.ts';
-import { KvCache } from './kv-cache.ts';
-import type { CheckpointSource, MotifWeights } from './weights.ts';
-import { loadMotifConfig, loadMotifWeights } from './weights.ts';
+import type { SequenceCache } from './batching/kv-cache.ts';
+import { KvCache } from './batching/kv-cache.ts';
+import type { CheckpointSource, MotifWeights } from './checkpoint/weights.ts';
+import { loadMotifConfig, loadMotifWeights } from './checkpoint/weights.ts';
 
-export type { SequenceCache } from './kv-cache.ts';
-export type { MotifConfig } from './config.ts';
+export type { SequenceCache } from './batching/kv-cache.ts';
+export type { MotifConfig } from './checkpoint/config.ts';
 
 const ModelOptions = z.object({
   maxChunkRows: z.number().int().min(1).max(1 << 16).default(256),
@@ -131,7 +131,7 @@ export class MotifModel {
   /** Load a local HF-style Motif directory: config.json (+ generation_config.json) and (sharded) safetensors. */
   static async load(dir: string, opts: MotifModelOptions = {}): Promise<MotifModel> {
     // Imported lazily so this module's static graph stays free of node:fs.
-    const { nodeCheckpoint } = await import('./checkpoint-node.ts');
+    const { nodeCheckpoint } = await import('../../adapters/node/engine/checkpoint-dir.ts');
     return MotifModel.loadFrom(nodeCheckpoint(dir), opts);
   }
 

@@ -4,7 +4,7 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest, type SamplingParams } from '../types.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from './native-engine.ts';
-import { logSumExp } from './sampler.ts';
+import { logSumExp } from './sampling/sampler.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 interface Case { name: string; input_ids: number[]; last_logits: number[]; top5_ids: number[]; greedy_new_ids: number[] }
@@ -148,7 +148,7 @@ describe('NativeEngine end conditions', () => {
   });
 
   it('chat requests fail clearly when the model has no template; completions still work', async () => {
-    const { loadTokenizerDir } = await import('./tokenizer-files.ts');
+    const { loadTokenizerDir } = await import('../../adapters/node/engine/tokenizer-files.ts');
     const bare = new NativeEngine(
       { modelDir: FIXTURE, modelId: 'bare' },
       { loadModel: async () => successorModel(), loadTokenizer: async (dir) => ({ ...(await loadTokenizerDir(dir)), chatTemplate: undefined }) },

@@ -7,12 +7,12 @@
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
-import { noChatTemplateError } from './chat-template.ts';
+import { noChatTemplateError } from './text/chat-template.ts';
 import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
-import { createSamplerWorkspace } from './sampler.ts';
-import { Scheduler, type BatchModel, type SchedulerStats } from './scheduler.ts';
-import type { TokenizerBundle } from './tokenizer-files.ts';
+import { createSamplerWorkspace } from './sampling/sampler.ts';
+import { Scheduler, type BatchModel, type SchedulerStats } from './batching/scheduler.ts';
+import type { TokenizerBundle } from '../../adapters/node/engine/tokenizer-files.ts';
 
 /** Constructor options; bad values fail at construction with a message naming the field. */
 export const NativeEngineOptionsSchema = z.strictObject({
@@ -92,7 +92,7 @@ export class NativeEngine implements Engine {
 
   private async doLoad(): Promise<void> {
     const loadModel = this.deps.loadModel ?? ((dir: string) => loadMotifModel(dir, this.opts.kernels, this.deps.log));
-    const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('./tokenizer-files.ts')).loadTokenizerDir(dir));
+    const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('../../adapters/node/engine/tokenizer-files.ts')).loadTokenizerDir(dir));
     const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir), loadTokenizer(this.opts.modelDir)]);
     const context = model.config.max_position_embeddings;
     const kvBudgetTokens = this.opts.kvBudgetTokens
@@ -214,7 +214,7 @@ export class NativeEngine implements Engine {
 // (the scheduler consumes them before the next forward call). Imported lazily so tests with
 // their own loadModel never load the model code or the addon.
 async function loadMotifModel(dir: string, kernels: KernelMode, log?: (line: string) => void): Promise<NativeModel> {
-  const [{ MotifModel }, { selectNodeKernel }] = await Promise.all([import('./model.ts'), import('./kernels/node-kernels.ts')]);
+  const [{ MotifModel }, { selectNodeKernel }] = await Promise.all([import('./model.ts'), import('../../adapters/node/engine/node-kernels.ts')]);
   const { kernel } = selectNodeKernel({ mode: kernels, ...(log ? { log } : {}) });
   return MotifModel.load(dir, { kernel, reuseLogits: true });
 }

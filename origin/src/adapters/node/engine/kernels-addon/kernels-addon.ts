@@ -12,7 +12,7 @@ import {
   loadNativeKernels,
   NATIVE_WEIGHT_CODE,
   type NativeKernelsBinding,
-} from '../../../../native-kernels/loader.ts';
+} from '../../../../../native-kernels/loader.ts';
 
 export type WeightDtype = 'F32' | 'BF16' | 'F16';
 export type WeightArray = Float32Array | Uint16Array;

@@ -3,8 +3,8 @@
  * Composition roots (the origin's engine factory, the CLI, benchmarks) call this; the forward
  * pass itself only ever sees a MatmulKernel.
  */
-import { loadKernelsAddon } from '../kernels-addon/kernels-addon.ts';
-import { selectKernel, type KernelSelection } from './select-kernel.ts';
+import { loadKernelsAddon } from './kernels-addon/kernels-addon.ts';
+import { selectKernel, type KernelSelection } from '../../../engine/native/kernels/select-kernel.ts';
 
 export interface NodeKernelOptions {
   /** `auto` | `js` | `native` (MOTIF_KERNELS); default auto. */

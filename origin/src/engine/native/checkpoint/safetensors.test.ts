@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { f32ArrayToBf16, f32ArrayToF16 } from './kernels/dtype.ts';
+import { f32ArrayToBf16, f32ArrayToF16 } from '../kernels/dtype.ts';
 import type { Tensor } from './safetensors.ts';
 import { encodeSafetensors, memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
 

@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLING, type EngineEvent } from '../types.ts';
-import { MotifModel } from './model.ts';
-import { NativeEngine } from './native-engine.ts';
+import { DEFAULT_SAMPLING, type EngineEvent } from '../../types.ts';
+import { MotifModel } from '../model.ts';
+import { NativeEngine } from '../native-engine.ts';
 import { Scheduler, type Job } from './scheduler.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 interface Case { name: string; input_ids: number[]; last_logits: number[]; greedy_new_ids: number[] }
 const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
   cases: Case[];

@@ -6,9 +6,9 @@
  * model's own math.
  */
 import { describe, expect, it } from 'vitest';
-import { createPrng } from './prng.ts';
+import { createPrng } from '../sampling/prng.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-import { B, IdModel, V, job, reference, type TestJob } from './scheduler-test-support.ts';
+import { B, IdModel, V, job, reference, type TestJob } from './test-support.ts';
 
 const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 512, maxQueue: 64, prefillChunk: 64, ...o });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) % V);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLING, type SamplingParams } from '../types.ts';
+import { DEFAULT_SAMPLING, type SamplingParams } from '../../types.ts';
 import { createPrng } from './prng.ts';
 import { Sampler, createSamplerWorkspace, logSumExp, selectTopK } from './sampler.ts';
 

@@ -5,7 +5,7 @@
  * fixed scratch buffers from a `SamplerWorkspace` shared by all sequences of an engine (sampling
  * runs one sequence at a time). The logits row is modified in place.
  */
-import type { SamplingParams } from '../types.ts';
+import type { SamplingParams } from '../../types.ts';
 import type { Prng } from './prng.ts';
 
 /** Scratch buffers sized to the vocabulary, allocated once per engine. */

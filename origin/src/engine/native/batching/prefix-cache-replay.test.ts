@@ -6,11 +6,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../types.ts';
-import { NativeEngine } from './native-engine.ts';
-import { createPrng } from './prng.ts';
+import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../types.ts';
+import { NativeEngine } from '../native-engine.ts';
+import { createPrng } from '../sampling/prng.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 type Message = { role: string; content: string };
 
 const engines: Record<'on' | 'off', NativeEngine> = {

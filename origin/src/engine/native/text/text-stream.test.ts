@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { TextStream } from './text-stream.ts';
 import { MotifTokenizer } from './tokenizer.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 const tokenizer = new MotifTokenizer({
   tokenizerJson: JSON.parse(readFileSync(`${FIXTURE}tokenizer.json`, 'utf8')),
   tokenizerConfig: JSON.parse(readFileSync(`${FIXTURE}tokenizer_config.json`, 'utf8')),

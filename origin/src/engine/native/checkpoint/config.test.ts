@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { parseMotifConfig } from './config.ts';
 
-const fixture = JSON.parse(readFileSync(new URL('../../../../test/fixtures/tiny-motif/config.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+const fixture = JSON.parse(readFileSync(new URL('../../../../../test/fixtures/tiny-motif/config.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 function errorOf(fn: () => unknown): ApiError {
   try {

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import type { StoredData, StoredDtype } from './kernels/dtype.ts';
+import type { StoredData, StoredDtype } from '../kernels/dtype.ts';
 
 /** A file read by position (the port the Node and in-memory adapters implement). */
 export interface RandomAccessFile {

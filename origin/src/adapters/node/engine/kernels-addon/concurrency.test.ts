@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { createJsKernel, kernelFromMatmul } from '../kernels/matmul.ts';
+import { createJsKernel, kernelFromMatmul } from '../../../../engine/native/kernels/matmul.ts';
 import { loadKernelsAddon, type WeightDtype } from './kernels-addon.ts';
 import { firstMismatch, randomW, randomX, rng } from './test-data.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { createJsKernel } from '../kernels/matmul.ts';
+import { createJsKernel } from '../../../../engine/native/kernels/matmul.ts';
 import { loadKernelsAddon, median, type KernelsAddonOptions, type MatmulFn, type WeightDtype } from './kernels-addon.ts';
 import { decodeTable } from './plain-matmul.ts';
 import { firstMismatch, randomW, randomX, rng } from './test-data.ts';

@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiError } from '#shared/errors.ts';
-import { MotifTokenizer } from './tokenizer.ts';
-import { ChatTemplate } from './chat-template.ts';
+import { MotifTokenizer } from '../../../engine/native/text/tokenizer.ts';
+import { ChatTemplate } from '../../../engine/native/text/chat-template.ts';
 
 /** Tokenizer and chat template of a model directory. */
 export interface TokenizerBundle {

@@ -4,7 +4,7 @@
  * engine uses). MOTIF_REQUIRE_KERNELS_ADDON=1 turns a missing addon into a failure instead of a
  * shorter matrix; MOTIF_KERNELS_ADDON_PATH tests another build.
  */
-import type { MatmulKernel } from './matmul.ts';
+import type { MatmulKernel } from '../../../engine/native/kernels/matmul.ts';
 import { selectNodeKernel } from './node-kernels.ts';
 
 export interface TestKernel {

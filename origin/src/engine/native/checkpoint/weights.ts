@@ -14,8 +14,8 @@ import { ApiError } from '#shared/errors.ts';
 import type { MotifConfig } from './config.ts';
 import { parseMotifConfig } from './config.ts';
 import { fusedGroups, readFused, stackRows } from './fused-weights.ts';
-import type { WeightMatrix } from './kernels/dtype.ts';
-import { storedToF32 } from './kernels/dtype.ts';
+import type { WeightMatrix } from '../kernels/dtype.ts';
+import { storedToF32 } from '../kernels/dtype.ts';
 import type { RandomAccessFile, Tensor, TensorInfo } from './safetensors.ts';
 import { memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
 

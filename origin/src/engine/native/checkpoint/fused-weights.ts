@@ -4,8 +4,8 @@
  * group is read back to back into one buffer and the single matrices are views of it.
  */
 import type { MotifConfig } from './config.ts';
-import type { StoredDtype, WeightMatrix } from './kernels/dtype.ts';
-import { dtypeBytes, storedToF32 } from './kernels/dtype.ts';
+import type { StoredDtype, WeightMatrix } from '../kernels/dtype.ts';
+import { dtypeBytes, storedToF32 } from '../kernels/dtype.ts';
 import type { Tensor, TensorInfo } from './safetensors.ts';
 import type { OpenedFile } from './weights.ts';
 

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { loadTokenizerDir } from './tokenizer-files.ts';
+import { loadTokenizerDir } from '../../../adapters/node/engine/tokenizer-files.ts';
 import { MotifTokenizer, cleanUpTokenizationSpaces } from './tokenizer.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
   tokenizer: { text: string; ids: number[]; tokens: string[]; decoded: string }[];
   chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_new_ids: number[]; greedy_new_text: string };
