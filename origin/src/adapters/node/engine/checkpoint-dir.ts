@@ -5,7 +5,7 @@
  */
 import { open, readFile } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
-import type { CheckpointSource, OpenedFile } from '../../../engine/native/checkpoint/weights.ts';
+import type { CheckpointSource, OpenedFile } from '../../../engine/native/checkpoint/checkpoint-source.ts';
 
 // One read call moves at most this many bytes (the OS and libuv cap single reads near 2 GiB).
 const MAX_READ_BYTES = 1 << 30;

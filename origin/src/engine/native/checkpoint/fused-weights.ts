@@ -7,7 +7,7 @@ import type { MotifConfig } from './config.ts';
 import type { StoredDtype, WeightMatrix } from '../kernels/dtype.ts';
 import { dtypeBytes, storedToF32 } from '../kernels/dtype.ts';
 import type { Tensor, TensorInfo } from './safetensors.ts';
-import type { OpenedFile } from './weights.ts';
+import type { OpenedFile } from './checkpoint-source.ts';
 
 /** One fused matrix: its key and the tensors stacked in it, in order. */
 export interface FusedGroup {
