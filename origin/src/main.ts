@@ -17,6 +17,7 @@ import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts'
 import { prepareWeights } from './adapters/node/weights-source.ts';
 import { startWeightsUpdates, type WeightsUpdates } from './adapters/node/weights-updates.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
+import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { createEngine } from './engine/registry.ts';
 import type { Engine } from './engine/types.ts';
 import { createEdgeClient } from './pool/edge-client.ts';
@@ -57,7 +58,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
     kvBudgetBytes: config.limits.kvBudgetBytes,
     ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-  });
+  }, nodeEngineLoaders());
   // Requests pin the slot's current engine; a rolling update swaps it underneath them.
   const slot = createEngineSlot(newEngine(weights));
   const engine = slot.engine;

@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
-import { MotifModel } from '../engine/native/model.ts';
+import { loadMotifModelDir } from '../adapters/node/engine/engine-loaders.ts';
+import type { MotifModel } from '../engine/native/model.ts';
 import { argmax } from '../engine/native/sampling/sampler.ts';
 import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 
@@ -155,7 +156,7 @@ async function main(argv: string[]): Promise<string> {
   if (a === 'help') return USAGE;
   if (a.command === 'tokenize') return JSON.stringify(await renderPrompt(a));
   const { kernel } = selectNodeKernel({ mode: process.env.MOTIF_KERNELS || 'auto', log: (line) => process.stderr.write(`${line}\n`) });
-  const model = await MotifModel.load(a.model, { kernel, reuseLogits: true });
+  const model = await loadMotifModelDir(a.model, { kernel, reuseLogits: true });
   const ids = await promptIds(a, model.config.vocab_size);
   if (a.command === 'logits') {
     if (ids.length > model.config.max_position_embeddings) {

@@ -14,6 +14,7 @@ import { generateModel } from './generate-model.ts';
 import type { GenerateModelOptions } from './model-spec.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
 import { referenceForward, type ForwardConfig } from './testing/reference-forward.ts';
+import { loadMotifModelDir } from '../adapters/node/engine/engine-loaders.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -30,7 +31,7 @@ describe('MotifModel.load on generated checkpoints', () => {
     ['F16, 3 shards, seed 5', 'f16', { dtype: 'F16', shards: 3, seed: 5 }],
   ])('%s: loads, runs prefill + a decode step without NaN, matches the reference forward', async (_label, name, opts) => {
     const dir = (await generateModel({ outDir: join(root, name), preset: 'tiny', ...opts })).dir;
-    const model = await MotifModel.load(dir);
+    const model = await loadMotifModelDir(dir);
     expect(model.config.vocab_size).toBe(512);
     expect([...model.eosTokenIds].sort()).toEqual([509, 511]);
 

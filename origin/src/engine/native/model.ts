@@ -128,14 +128,7 @@ export class MotifModel {
     }));
   }
 
-  /** Load a local HF-style Motif directory: config.json (+ generation_config.json) and (sharded) safetensors. */
-  static async load(dir: string, opts: MotifModelOptions = {}): Promise<MotifModel> {
-    // Imported lazily so this module's static graph stays free of node:fs.
-    const { nodeCheckpoint } = await import('../../adapters/node/engine/checkpoint-dir.ts');
-    return MotifModel.loadFrom(nodeCheckpoint(dir), opts);
-  }
-
-  /** Load from any CheckpointSource (file system, memory, …). */
+  /** Load from any CheckpointSource (a local directory through the Node adapter, memory, …). */
   static async loadFrom(src: CheckpointSource, opts: MotifModelOptions = {}): Promise<MotifModel> {
     const config = await loadMotifConfig(src);
     return new MotifModel(config, await loadMotifWeights(src, config), opts);

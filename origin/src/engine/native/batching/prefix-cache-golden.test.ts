@@ -10,6 +10,7 @@ import { DEFAULT_SAMPLING, type EngineEvent } from '../../types.ts';
 import { MotifModel } from '../model.ts';
 import { NativeEngine } from '../native-engine.ts';
 import { Scheduler, type Job } from './scheduler.ts';
+import { loadMotifModelDir, nodeEngineLoaders } from '../../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 interface Case { name: string; input_ids: number[]; last_logits: number[]; greedy_new_ids: number[] }
@@ -61,7 +62,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 let model: MotifModel;
 beforeAll(async () => {
-  model = await MotifModel.load(FIXTURE);
+  model = await loadMotifModelDir(FIXTURE);
 });
 const scheduler = (prefixCache = true) => new Scheduler(model, { maxRunning: 8, kvBudgetTokens: 8 * 128, maxQueue: 16, prefillChunk: 64, prefixCache });
 
@@ -112,7 +113,7 @@ describe('NativeEngine with the prefix cache', () => {
   };
 
   it.each([true, false])('prefixCache %s: the same chat twice gives the golden ids; start and usage report cached tokens', async (prefixCache) => {
-    const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache });
+    const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache }, nodeEngineLoaders());
     await engine.load();
     const cached = prefixCache ? Math.floor((expected.chat.ids.length - 1) / 16) * 16 : 0;
     await collect(engine);

@@ -9,13 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../types.ts';
 import { NativeEngine } from '../native-engine.ts';
 import { createPrng } from '../sampling/prng.ts';
+import { nodeEngineLoaders } from '../../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 type Message = { role: string; content: string };
 
 const engines: Record<'on' | 'off', NativeEngine> = {
-  on: new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache: true, kernels: 'js' }),
-  off: new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache: false, kernels: 'js' }),
+  on: new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache: true, kernels: 'js' }, nodeEngineLoaders()),
+  off: new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', prefixCache: false, kernels: 'js' }, nodeEngineLoaders()),
 };
 beforeAll(() => Promise.all(Object.values(engines).map((e) => e.load())));
 afterAll(() => Promise.all(Object.values(engines).map((e) => e.close())));

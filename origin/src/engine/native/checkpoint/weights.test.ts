@@ -11,6 +11,7 @@ import type { Tensor } from './safetensors.ts';
 import { encodeSafetensors, memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
 import { stackRows } from './fused-weights.ts';
 import { loadMotifConfig, loadMotifWeights, memoryCheckpoint } from './weights.ts';
+import { loadMotifModelDir } from '../../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 const read = (f: string) => readFileSync(join(FIXTURE, f));
@@ -159,7 +160,7 @@ describe('sharded and 16-bit checkpoints on disk', () => {
       'model-00001-of-00002.safetensors': encodeSafetensors(pick(0, half)),
       'model-00002-of-00002.safetensors': encodeSafetensors(pick(half, names.length), { dataOrder: names.slice(half).reverse() }),
     });
-    const model = await MotifModel.load(dir);
+    const model = await loadMotifModelDir(dir);
     const c = expected.cases[2]!;
     const [logits] = await model.forward([{ cache: model.createCache(64), ids: c.input_ids }]);
     let diff = 0;
@@ -200,8 +201,8 @@ describe('sharded and 16-bit checkpoints on disk', () => {
     expect(w.layers[0]!.q.data).toBeInstanceOf(Uint16Array);
     expect(w.embed.data).toBeInstanceOf(Uint16Array);
     expect(w.norm).toBeInstanceOf(Float32Array);
-    const m16 = await MotifModel.load(dir16);
-    const m32 = await MotifModel.load(dir32);
+    const m16 = await loadMotifModelDir(dir16);
+    const m32 = await loadMotifModelDir(dir32);
     for (const c of expected.cases) {
       const [l16] = await m16.forward([{ cache: m16.createCache(64), ids: c.input_ids }]);
       const [l32] = await m32.forward([{ cache: m32.createCache(64), ids: c.input_ids }]);
