@@ -9,17 +9,15 @@
  * sequence starts on the cached blocks of its prompt's longest cached prefix and skips their
  * prefill, and every block a sequence fills is offered to the cache for later requests.
  * What a sequence does with its logits (sampling, text, events) is the job's business.
- *
- * Faults stay as small as they can be: a sequence whose forward step or callback fails is failed
- * alone (isolated-forward.ts) and its blocks go back to the budget; a broken invariant of the
- * shared KV bookkeeping fails the running sequences and restarts with a fresh KV pool, keeping
- * the queue. Nothing thrown inside the step loop or an abort handler reaches the process.
+ * Faults stay as small as they can be (faults.ts).
  */
 import type { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import { defaultFaultSink, failAfterRestart, notifySafely, restartError } from './faults.ts';
 import { forwardIsolated } from './isolated-forward.ts';
 import { KvBlockPool } from './prefix-cache-pool.ts';
-import { TokenRate } from './token-rate.ts';
+import { detachSequence, freeSequenceKv, leaseSequenceKv, planStep, shareFilledBlocks } from './sequence-kv.ts';
+import { retryAfterSeconds, TokenRate } from './token-rate.ts';
 import { SchedulerOptionsSchema, type BatchModel, type Job, type SchedulerHooks, type SchedulerOptions, type SchedulerStats, type Seq } from './scheduler-types.ts';
 
 // The contract lives in scheduler-types.ts; importers keep taking it from here.
@@ -57,7 +55,7 @@ export class Scheduler {
     this.pool = new KvBlockPool({ budgetBlocks: Math.floor(this.opts.kvBudgetTokens / blockTokens), blockTokens, prefixCache: this.opts.prefixCache });
     this.yieldTurn = hooks.yieldTurn ?? (() => new Promise<void>((r) => setImmediate(r)));
     this.now = hooks.now ?? (() => performance.now());
-    this.onFault = hooks.onFault ?? ((err) => console.error('scheduler: engine restarted after an internal error', err));
+    this.onFault = hooks.onFault ?? defaultFaultSink;
   }
 
   /** Longest sequence (prompt + completion) the KV budget can hold. */
@@ -87,7 +85,7 @@ export class Scheduler {
       started = this.waiting.length === 0 && this.tryStart(seq);
     } catch (err) {
       this.restart(err);
-      throw new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', { retryAfter: 1 });
+      throw restartError();
     }
     if (!started) {
       if (this.waiting.length >= this.opts.maxQueue) {
@@ -144,32 +142,25 @@ export class Scheduler {
    */
   private tryStart(seq: Seq): boolean {
     if (this.running.length >= this.opts.maxRunning) return false;
-    const lease = this.pool.tryLease(seq.probe);
-    if (!lease) return false;
+    let lease;
     try {
-      const cache = this.model.createCache(seq.job.reserveTokens);
-      if (lease.chain.length > 0) cache.adoptBlocks(lease.chain.map((e) => e.handle));
-      seq.cache = cache;
+      lease = leaseSequenceKv(this.model, this.pool, seq);
     } catch (err) {
-      this.pool.free(lease);
-      seq.active = false;
-      seq.job.signal.removeEventListener('abort', seq.onAbort);
-      this.notify(() => seq.job.onError(err));
+      detachSequence(seq);
+      notifySafely(() => seq.job.onError(err), this.onFault);
       return true;
     }
-    seq.lease = lease;
-    seq.fed = lease.cachedTokens;
+    if (!lease) return false;
     this.promptTotal += lease.cachedTokens;
     this.running.push(seq);
-    this.notify(() => seq.job.onStart?.({ cachedTokens: lease.cachedTokens }));
+    notifySafely(() => seq.job.onStart?.({ cachedTokens: lease.cachedTokens }), this.onFault);
     return true;
   }
 
   /** Remove a sequence from wherever it is and give its reservation back. */
   private release(seq: Seq): boolean {
     if (!seq.active) return false;
-    seq.active = false;
-    seq.job.signal.removeEventListener('abort', seq.onAbort);
+    detachSequence(seq);
     const w = this.waiting.indexOf(seq);
     if (w >= 0) {
       this.waiting.splice(w, 1);
@@ -180,33 +171,17 @@ export class Scheduler {
     this.running.splice(r, 1);
     // A cache inside the forward call in flight is still being written: its blocks stay counted
     // until the step returns (step() frees them), so the budget never undercounts real memory.
-    if (!seq.inStep) this.freeKv(seq);
+    if (!seq.inStep) freeSequenceKv(this.pool, seq);
     this.admit();
     return true;
   }
 
-  private freeKv(seq: Seq): void {
-    if (seq.lease) this.pool.free(seq.lease);
-    seq.lease = undefined;
-    seq.cache?.truncate(0); // drops this sequence's block references now, not when the GC gets to it
-    seq.cache = undefined;
-  }
-
   private abortSeq(seq: Seq): void {
-    if (this.release(seq)) this.notify(() => seq.job.onAbort());
+    if (this.release(seq)) notifySafely(() => seq.job.onAbort(), this.onFault);
   }
 
   private fail(seq: Seq, err: unknown): void {
-    if (this.release(seq)) this.notify(() => seq.job.onError(err));
-  }
-
-  /** A job callback that throws is the job's own failure: it must not unwind the scheduler. */
-  private notify(callback: () => void): void {
-    try {
-      callback();
-    } catch (err) {
-      this.onFault(err);
-    }
+    if (this.release(seq)) notifySafely(() => seq.job.onError(err), this.onFault);
   }
 
   /** Scheduler work outside the step loop (abort handlers): a fault restarts instead of escaping. */
@@ -227,17 +202,9 @@ export class Scheduler {
     this.epoch++;
     this.restarts++;
     this.onFault(err);
-    const e = new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', { retryAfter: 1, cause: err });
     const running = this.running.splice(0);
     this.pool.reset();
-    for (const seq of running) {
-      seq.active = false;
-      seq.inStep = false;
-      seq.lease = undefined;
-      seq.cache = undefined;
-      seq.job.signal.removeEventListener('abort', seq.onAbort);
-      this.notify(() => seq.job.onError(e));
-    }
+    failAfterRestart(running, restartError(err), this.onFault);
     if (!this.closed) this.admit();
   }
 
@@ -252,9 +219,8 @@ export class Scheduler {
   }
 
   private retryAfter(): number {
-    const tps = this.stats().tokensPerSecond;
     const backlog = this.waiting.reduce((a, s) => a + s.job.reserveTokens - s.job.promptIds.length, 0);
-    return tps > 0 ? Math.min(60, Math.max(1, Math.ceil(backlog / tps))) : 1;
+    return retryAfterSeconds(backlog, this.stats().tokensPerSecond);
   }
 
   private kick(): void {
@@ -282,18 +248,7 @@ export class Scheduler {
   }
 
   private async step(): Promise<void> {
-    const batch: { seq: Seq; ids: number[] }[] = [];
-    let prefillLeft = this.opts.prefillChunk;
-    for (const seq of this.running) {
-      if (seq.next !== undefined) {
-        batch.push({ seq, ids: [seq.next] });
-        seq.tokens.push(seq.next);
-      } else if (prefillLeft > 0) {
-        const n = Math.min(prefillLeft, seq.job.promptIds.length - seq.fed);
-        prefillLeft -= n;
-        batch.push({ seq, ids: seq.job.promptIds.slice(seq.fed, seq.fed + n) as number[] });
-      }
-    }
+    const batch = planStep(this.running, this.opts.prefillChunk);
     if (batch.length === 0) return;
     const epoch = this.epoch;
     for (const e of batch) e.seq.inStep = true;
@@ -308,7 +263,7 @@ export class Scheduler {
       seq.inStep = false;
       // Aborted or failed while the step ran: release() already took it out; its KV goes now.
       if (!seq.active) {
-        this.freeKv(seq);
+        freeSequenceKv(this.pool, seq);
         continue;
       }
       if ('error' in row) {
@@ -316,9 +271,7 @@ export class Scheduler {
         this.fail(seq, row.error);
         continue;
       }
-      const cache = seq.cache!;
-      // Blocks filled by this step become reusable by later requests.
-      this.pool.extend(seq.lease!, seq.tokens, cache.length, (b) => cache.shareBlock(b));
+      shareFilledBlocks(this.pool, seq);
       if (seq.next === undefined) {
         seq.fed += ids.length;
         this.promptTotal += ids.length;

@@ -23,3 +23,11 @@ export class TokenRate {
     return (n * 1000) / span;
   }
 }
+
+/**
+ * Seconds a client turned away as overloaded should wait: the queue's outstanding completion
+ * tokens at the current rate, 1–60 s (1 s when nothing has been generated yet).
+ */
+export function retryAfterSeconds(backlogTokens: number, tokensPerSecond: number): number {
+  return tokensPerSecond > 0 ? Math.min(60, Math.max(1, Math.ceil(backlogTokens / tokensPerSecond))) : 1;
+}

@@ -230,3 +230,20 @@ function assemble(t: Map<string, Tensor>, fused: Map<string, Tensor>, c: MotifCo
     layers,
   };
 }
+
+// Weights from loadMotifWeights are already checked; this guards hand-built ones (tests, tools).
+export function checkWeights(c: MotifConfig, w: MotifWeights): void {
+  const A = c.num_attention_heads * c.head_dim;
+  const bad = (what: string) => new ApiError('engine_unavailable', `Weights do not match config.json: ${what}`);
+  if (w.layers.length !== c.num_hidden_layers) throw bad(`${w.layers.length} layers, expected ${c.num_hidden_layers}`);
+  const dims = (m: { rows: number; cols: number; data: { length: number } }, rows: number, cols: number) =>
+    m.rows === rows && m.cols === cols && m.data.length === rows * cols;
+  if (!dims(w.embed, c.vocab_size, c.hidden_size) || !dims(w.head, c.vocab_size, c.hidden_size)) throw bad('embedding or head shape');
+  w.layers.forEach((l, i) => {
+    const ok = dims(l.q, A, c.hidden_size) && dims(l.k, A, c.hidden_size) && dims(l.v, A, c.hidden_size) && dims(l.o, c.hidden_size, A)
+      && dims(l.gate, c.intermediate_size, c.hidden_size) && dims(l.up, c.intermediate_size, c.hidden_size) && dims(l.down, c.hidden_size, c.intermediate_size)
+      && dims(l.qkv, 3 * A, c.hidden_size) && dims(l.gateUp, 2 * c.intermediate_size, c.hidden_size)
+      && l.subln.length === 2 * c.head_dim && l.polyWeight.length === 3;
+    if (!ok) throw bad(`layer ${i} has a mis-shaped tensor`);
+  });
+}
