@@ -2,8 +2,9 @@
  * Seeded pseudo-random numbers for sampling. Each request owns one generator, so the same seed and
  * the same request give the same tokens regardless of what else runs in the batch. xoshiro128**
  * (small state, fast in 32-bit integer JS arithmetic) seeded through splitmix32, which spreads
- * nearby seeds (0, 1, 2, …) over unrelated states.
+ * nearby seeds (0, 1, 2, …) over unrelated states. The generator step is formats/xoshiro128.ts.
  */
+import { fillU32 } from '../../../formats/xoshiro128.ts';
 
 /** A source of uniform floats in [0, 1). */
 export interface Prng {
@@ -21,43 +22,27 @@ function splitmix32(state: { s: number }): number {
 }
 
 class Xoshiro128 implements Prng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+  private readonly state = new Uint32Array(4);
+  private readonly words = new Uint32Array(2);
 
   constructor(lo: number, hi: number) {
     // Both halves of the seed feed the state so seeds that differ only above bit 32 still differ.
     const sm = { s: lo ^ Math.imul(hi, 0x632be5ab) };
-    this.a = splitmix32(sm);
-    this.b = splitmix32(sm) ^ hi;
-    this.c = splitmix32(sm);
-    this.d = splitmix32(sm);
-    if ((this.a | this.b | this.c | this.d) === 0) this.d = 1; // the all-zero state is a fixed point
-  }
-
-  private nextU32(): number {
-    const r = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
-    const t = this.b << 9;
-    this.c ^= this.a;
-    this.d ^= this.b;
-    this.b ^= this.c;
-    this.a ^= this.d;
-    this.c ^= t;
-    this.d = rotl(this.d, 11);
-    return r;
+    const s = this.state;
+    s[0] = splitmix32(sm);
+    s[1] = splitmix32(sm) ^ hi;
+    s[2] = splitmix32(sm);
+    s[3] = splitmix32(sm);
+    if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[3] = 1; // the all-zero state is a fixed point
   }
 
   next(): number {
     // 53 random bits: the full precision of a double, so tiny probabilities are still reachable.
-    const hi = this.nextU32() >>> 5;
-    const lo = this.nextU32() >>> 6;
+    fillU32(this.state, this.words);
+    const hi = this.words[0]! >>> 5;
+    const lo = this.words[1]! >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }
 
 /**
