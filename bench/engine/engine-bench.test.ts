@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nodeCheckpoint } from '../../origin/src/engine/native/checkpoint-node.ts';
+import { nodeCheckpoint } from '../../origin/src/adapters/node/engine/checkpoint-dir.ts';
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { MotifModel, type MotifConfig } from '../../origin/src/engine/native/model.ts';
-import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/weights.ts';
+import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
 import { cloneCache, formatTable, rooflineLine, rooflinePercent, lagProbe, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));

@@ -4,11 +4,11 @@
  * 16 prefills), the bytes of weights one decode step reads, a matmul-timing kernel for the
  * step profile, and the report formatting.
  */
-import { median } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import { median } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
-import { KvCache } from '../../origin/src/engine/native/kv-cache.ts';
+import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
 import type { MotifModel, SequenceCache } from '../../origin/src/engine/native/model.ts';
-import type { MotifWeights } from '../../origin/src/engine/native/weights.ts';
+import type { MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
 
 /** Bytes of weight matrices one decode step streams (every layer matrix + the output head; the embedding only gives one row per token). */
 export function weightBytesPerToken(w: MotifWeights): number {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createPlainMatmul } from '../../origin/src/engine/native/kernels-addon/plain-matmul.ts';
-import type { MatmulFn } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
+import type { MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { formatKernelTable, runKernelBench, type BenchImpl } from './kernel-bench.ts';
 import { sample } from './timing.ts';
 

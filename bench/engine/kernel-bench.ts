@@ -4,8 +4,8 @@
  * of several copies of W whose total dwarfs the last-level cache, so a batch-1 call really
  * streams its weights from DRAM as decode does (2.6e9 distinct weights per token).
  */
-import type { MatmulFn } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
-import { firstMismatch, randomX, rng } from '../../origin/src/engine/native/kernels-addon/test-data.ts';
+import type { MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
+import { firstMismatch, randomX, rng } from '../../origin/src/adapters/node/engine/kernels-addon/test-data.ts';
 import { sample, type SampleOptions } from './timing.ts';
 
 export interface BenchImpl {

@@ -10,8 +10,8 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
-import { loadKernelsAddon, type MatmulFn } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
-import { createPlainMatmul } from '../../origin/src/engine/native/kernels-addon/plain-matmul.ts';
+import { loadKernelsAddon, type MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
+import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
 import { decodeTokensPerSecond, formatRoofline, measureRoofline } from '../roofline/measure.ts';
 import { formatKernelTable, runKernelBench, type BenchImpl, type KernelBenchRow } from './kernel-bench.ts';
 

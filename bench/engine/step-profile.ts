@@ -5,15 +5,15 @@
  * Numbers are per decode step; compare them with the step's matmul time.
  */
 import { DEFAULT_SAMPLING } from '../../origin/src/engine/types.ts';
-import { median } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
-import type { MotifConfig } from '../../origin/src/engine/native/config.ts';
+import { median } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
+import type { MotifConfig } from '../../origin/src/engine/native/checkpoint/config.ts';
 import { AttentionScratch, attendSegment } from '../../origin/src/engine/native/forward/attention.ts';
 import { lambdaInit } from '../../origin/src/engine/native/forward/lambda.ts';
 import { polyNormGateFused, rmsNormRows } from '../../origin/src/engine/native/forward/norms.ts';
 import { createRope } from '../../origin/src/engine/native/forward/rope.ts';
-import { KvCache } from '../../origin/src/engine/native/kv-cache.ts';
-import { createPrng } from '../../origin/src/engine/native/prng.ts';
-import { argmax, createSamplerWorkspace, Sampler } from '../../origin/src/engine/native/sampler.ts';
+import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
+import { createPrng } from '../../origin/src/engine/native/sampling/prng.ts';
+import { argmax, createSamplerWorkspace, Sampler } from '../../origin/src/engine/native/sampling/sampler.ts';
 import type { SequenceCache } from '../../origin/src/engine/native/model.ts';
 
 export interface StepProfile {

@@ -2,7 +2,7 @@
  * Sampling for benchmarks on a shared machine: time a function repeatedly and report the median,
  * which shrugs off the runs another process happened to slow down.
  */
-import { median } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import { median } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 
 export interface SampleOptions {
   /** Untimed calls first (page faults, caches, thread wake-up). */

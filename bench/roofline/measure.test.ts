@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BandwidthOptions, KernelsAddon } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import type { BandwidthOptions, KernelsAddon } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { decodeTokensPerSecond, formatRoofline, measureRoofline, MOTIF_2_6B_BF16_BYTES_PER_TOKEN } from './measure.ts';
 
 // A stand-in for the addon that records the requests and answers with fixed figures.

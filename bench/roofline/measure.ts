@@ -2,7 +2,7 @@
  * The memory-bandwidth roofline: how fast this machine streams memory with one core and with all
  * of them, and what that means for batch-1 decode, which reads every weight once per token.
  */
-import type { BandwidthResult, KernelsAddon } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import type { BandwidthResult, KernelsAddon } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 
 /** Motif 2.6B read per decoded token in BF16: ≈2.6e9 parameters × 2 bytes (tied head included). */
 export const MOTIF_2_6B_BF16_BYTES_PER_TOKEN = 2.6e9 * 2;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { loadKernelsAddon } from '../../origin/src/engine/native/kernels-addon/kernels-addon.ts';
+import { loadKernelsAddon } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { formatRoofline, measureRoofline } from './measure.ts';
 
 const Args = z.object({

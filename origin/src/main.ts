@@ -19,6 +19,7 @@ import { createNodeSwapLock } from './adapters/node/swap-lock.ts';
 import { prepareWeights } from './adapters/node/weights-source.ts';
 import { createS3Client } from './adapters/s3/index.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
+import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { createEngine } from './engine/registry.ts';
 import type { Engine } from './engine/types.ts';
 import type { Lifecycle, ServedWeights } from './ports.ts';
@@ -183,7 +184,7 @@ function engineFactory(config: OriginConfig): (target: { dir: string; revision: 
     ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
     kvBudgetBytes: config.limits.kvBudgetBytes,
     ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-  });
+  }, nodeEngineLoaders());
 }
 
 interface ServingParts {

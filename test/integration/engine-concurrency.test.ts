@@ -15,7 +15,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../origin/src/engine/types.ts';
 import { MotifModel } from '../../origin/src/engine/native/model.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from '../../origin/src/engine/native/native-engine.ts';
-import type { SequenceCache } from '../../origin/src/engine/native/scheduler.ts';
+import type { SequenceCache } from '../../origin/src/engine/native/batching/scheduler.ts';
+import { loadMotifModelDir, nodeEngineLoaders } from '../../origin/src/adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-motif/', import.meta.url));
 
@@ -65,12 +66,12 @@ async function collect(engine: NativeEngine, req: GenerateRequest, signal = new 
 
 let inner: MotifModel;
 beforeAll(async () => {
-  inner = await MotifModel.load(FIXTURE);
+  inner = await loadMotifModelDir(FIXTURE);
 });
 
 async function engineWith(opts: Partial<NativeEngineOptions>): Promise<{ engine: NativeEngine; rec: StepRecorder }> {
   const rec = new StepRecorder(inner);
-  const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', ...opts }, { loadModel: async () => rec });
+  const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', ...opts }, { ...nodeEngineLoaders(), loadModel: async () => rec });
   await engine.load();
   return { engine, rec };
 }

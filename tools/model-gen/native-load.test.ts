@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MotifModel } from '../../origin/src/engine/native/model.ts';
-import { loadTokenizerDir } from '../../origin/src/engine/native/tokenizer-files.ts';
+import { loadTokenizerDir } from '../../origin/src/adapters/node/engine/tokenizer-files.ts';
 import { generateModel } from './generate-model.ts';
 import type { GenerateModelOptions } from './model-spec.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
 import { referenceForward, type ForwardConfig } from './testing/reference-forward.ts';
+import { loadMotifModelDir } from '../../origin/src/adapters/node/engine/engine-loaders.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -30,7 +31,7 @@ describe('MotifModel.load on generated checkpoints', () => {
     ['F16, 3 shards, seed 5', 'f16', { dtype: 'F16', shards: 3, seed: 5 }],
   ])('%s: loads, runs prefill + a decode step without NaN, matches the reference forward', async (_label, name, opts) => {
     const dir = (await generateModel({ outDir: join(root, name), preset: 'tiny', ...opts })).dir;
-    const model = await MotifModel.load(dir);
+    const model = await loadMotifModelDir(dir);
     expect(model.config.vocab_size).toBe(512);
     expect([...model.eosTokenIds].sort()).toEqual([509, 511]);
 

@@ -4,6 +4,7 @@
  * stream derived from (seed, tensor name), so a tensor's values do not depend on tensor order,
  * sharding or dtype — only on the seed and its name.
  */
+import type { XoshiroState } from '../../origin/src/formats/xoshiro128.ts';
 
 /** Integer finaliser (splitmix/murmur style): a bijective 32-bit mix with good avalanche. */
 export function mix32(x: number): number {
@@ -20,8 +21,7 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-/** The four 32-bit words of a xoshiro128 state. Mutated in place by `fillU32`. */
-export type XoshiroState = Uint32Array;
+export { fillU32, type XoshiroState } from '../../origin/src/formats/xoshiro128.ts';
 
 /**
  * Create the stream state for one named tensor. Two different names (or seeds) give unrelated
@@ -39,30 +39,4 @@ export function streamState(seed: number, name: string): XoshiroState {
   }
   if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[0] = 1;
   return s;
-}
-
-/**
- * Fill `out[start, end)` with the next outputs of the xoshiro128** stream and advance `state`.
- * The state lives in locals for the loop: this is the hot path of multi-gigabyte checkpoints.
- */
-export function fillU32(state: XoshiroState, out: Uint32Array, start = 0, end = out.length): void {
-  let s0 = state[0]!;
-  let s1 = state[1]!;
-  let s2 = state[2]!;
-  let s3 = state[3]!;
-  for (let i = start; i < end; i++) {
-    const m = Math.imul(s1, 5);
-    out[i] = Math.imul((m << 7) | (m >>> 25), 9);
-    const t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = (s3 << 11) | (s3 >>> 21);
-  }
-  state[0] = s0;
-  state[1] = s1;
-  state[2] = s2;
-  state[3] = s3;
 }

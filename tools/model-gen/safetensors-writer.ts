@@ -5,6 +5,7 @@
  * Format: 8-byte little-endian header length, the UTF-8 JSON header, then the raw little-endian
  * tensor data with no holes, in header order.
  */
+import { buildHeader, headerLengthField } from '../../origin/src/formats/safetensors.ts';
 import { DTYPE_BYTES, type StorageDtype } from './dtype.ts';
 
 export interface TensorSpec {
@@ -52,7 +53,6 @@ export type TensorFiller = (tensor: PlannedTensor, out: TensorOutput) => Promise
 export function planSafetensors(tensors: readonly TensorSpec[], metadata: Record<string, string> = { format: 'pt' }): SafetensorsPlan {
   const seen = new Set<string>();
   const planned: PlannedTensor[] = [];
-  const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
     if (t.name.length === 0 || t.name === '__metadata__') throw new RangeError(`invalid tensor name ${JSON.stringify(t.name)}`);
@@ -65,13 +65,9 @@ export function planSafetensors(tensors: readonly TensorSpec[], metadata: Record
     }
     const byteLength = elements * DTYPE_BYTES[t.dtype];
     planned.push({ name: t.name, dtype: t.dtype, shape: [...t.shape], elements, byteLength, begin: offset, end: offset + byteLength });
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + byteLength] };
     offset += byteLength;
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  // Pad with spaces (valid JSON whitespace) so the data section starts 8-byte aligned.
-  const padded = new Uint8Array(Math.ceil(json.length / 8) * 8).fill(0x20);
-  padded.set(json);
+  const padded = buildHeader(planned, metadata);
   return { header: padded, tensors: planned, dataBytes: offset, totalBytes: 8 + padded.length + offset };
 }
 
@@ -107,9 +103,7 @@ class PipelinedOutput implements TensorOutput {
 export async function writeSafetensors(sink: ByteSink, plan: SafetensorsPlan, fill: TensorFiller): Promise<void> {
   const out = new PipelinedOutput(sink);
   try {
-    const prefix = new Uint8Array(8);
-    new DataView(prefix.buffer).setBigUint64(0, BigInt(plan.header.length), true);
-    await out.write(prefix);
+    await out.write(headerLengthField(plan.header.length));
     await out.write(plan.header);
     for (const t of plan.tensors) {
       const before = out.written;

@@ -15,10 +15,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import { selectNodeKernel } from '../engine/native/kernels/node-kernels.ts';
-import { MotifModel } from '../engine/native/model.ts';
-import { argmax } from '../engine/native/sampler.ts';
-import { loadTokenizerDir } from '../engine/native/tokenizer-files.ts';
+import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
+import { loadMotifModelDir } from '../adapters/node/engine/engine-loaders.ts';
+import type { MotifModel } from '../engine/native/model.ts';
+import { argmax } from '../engine/native/sampling/sampler.ts';
+import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 
 const USAGE = `usage: npm run -s motif -- <logits|generate|tokenize> --model <dir> (--ids 1,2,3 | --prompt "text" | --chat '<messages JSON>') [--max-tokens N] [--ignore-eos]
   logits      print the last position's logits: {"logits":[...]}
@@ -155,7 +156,7 @@ async function main(argv: string[]): Promise<string> {
   if (a === 'help') return USAGE;
   if (a.command === 'tokenize') return JSON.stringify(await renderPrompt(a));
   const { kernel } = selectNodeKernel({ mode: process.env.MOTIF_KERNELS || 'auto', log: (line) => process.stderr.write(`${line}\n`) });
-  const model = await MotifModel.load(a.model, { kernel, reuseLogits: true });
+  const model = await loadMotifModelDir(a.model, { kernel, reuseLogits: true });
   const ids = await promptIds(a, model.config.vocab_size);
   if (a.command === 'logits') {
     if (ids.length > model.config.max_position_embeddings) {

@@ -5,11 +5,17 @@
  * Backends not in this build fail the same way, loudly, instead of falling back to another.
  */
 import { ApiError } from '#shared/errors.ts';
-import { NativeEngine, type NativeEngineOptions } from './native/native-engine.ts';
+import { NativeEngine, type NativeEngineDeps, type NativeEngineOptions } from './native/native-engine.ts';
 import { EngineBackend, type Engine } from './types.ts';
 
+/**
+ * How a backend reaches its runtime: the composition root passes the loaders of its runtime
+ * (adapters/node/engine/engine-loaders.ts on Node); the engine core imports none itself.
+ */
+export type EngineLoaders = NativeEngineDeps;
+
 /** Builds an engine from backend-specific options (validated inside; throws ApiError when invalid). */
-export type EngineFactory = (options: unknown) => Engine;
+export type EngineFactory = (options: unknown, loaders?: EngineLoaders) => Engine;
 
 function notInThisBuild(backend: EngineBackend): EngineFactory {
   return () => {
@@ -18,7 +24,7 @@ function notInThisBuild(backend: EngineBackend): EngineFactory {
 }
 
 export const engineRegistry: Record<EngineBackend, EngineFactory> = {
-  native: (options) => new NativeEngine(options as NativeEngineOptions),
+  native: (options, loaders) => new NativeEngine(options as NativeEngineOptions, loaders),
   vllm: notInThisBuild('vllm'),
   sim: notInThisBuild('sim'),
 };
@@ -35,10 +41,10 @@ export function availableBackends(): EngineBackend[] {
  * options. Throws ApiError naming the problem: unknown backend, backend not in this build, or
  * invalid options.
  */
-export function createEngine(backend: string, options: unknown): Engine {
+export function createEngine(backend: string, options: unknown, loaders?: EngineLoaders): Engine {
   const parsed = EngineBackend.safeParse(backend);
   if (!parsed.success) {
     throw new ApiError('engine_unavailable', `Unknown engine backend '${backend}' (expected one of: ${EngineBackend.options.join(', ')}).`);
   }
-  return engineRegistry[parsed.data](options);
+  return engineRegistry[parsed.data](options, loaders);
 }

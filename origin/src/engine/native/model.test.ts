@@ -10,8 +10,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import { testKernels } from './kernels/test-kernels.ts';
+import { testKernels } from '../../adapters/node/engine/test-kernels.ts';
 import { MotifModel, type MotifModelOptions } from './model.ts';
+import { loadMotifModelDir } from '../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 const TOL = 1e-4;
@@ -51,7 +52,7 @@ function topK(x: Float32Array, k: number): number[] {
 }
 
 describe.each(testKernels())('on the $name kernel', ({ kernel }) => {
-  const load = (opts: MotifModelOptions = {}) => MotifModel.load(FIXTURE, { kernel, ...opts });
+  const load = (opts: MotifModelOptions = {}) => loadMotifModelDir(FIXTURE, { kernel, ...opts });
 
   let model: MotifModel;
   beforeAll(async () => {
@@ -233,7 +234,7 @@ describe('MotifModel pacing and output buffers', () => {
 
   it('with sliceMs 0 runs every matmul async (4 per layer + head) and the event loop turns meanwhile', async () => {
     const { kernel, calls } = deferredKernel();
-    const m = await MotifModel.load(FIXTURE, { kernel, sliceMs: 0 });
+    const m = await loadMotifModelDir(FIXTURE, { kernel, sliceMs: 0 });
     let ticks = 0;
     const timer = setInterval(() => ticks++, 0);
     const [logits] = await m.forward([{ cache: m.createCache(32), ids: c.input_ids }]);
@@ -245,7 +246,7 @@ describe('MotifModel pacing and output buffers', () => {
 
   it('runs concurrent forward calls one after the other with the results of sequential calls', async () => {
     const { kernel } = deferredKernel();
-    const m = await MotifModel.load(FIXTURE, { kernel, sliceMs: 0 });
+    const m = await loadMotifModelDir(FIXTURE, { kernel, sliceMs: 0 });
     const cases = expected.cases;
     const caches = cases.map(() => m.createCache(64));
     const out = await Promise.all(cases.map((k, i) => m.forward([{ cache: caches[i]!, ids: k.input_ids }])));
@@ -253,11 +254,11 @@ describe('MotifModel pacing and output buffers', () => {
   });
 
   it('returns fresh logits by default and views of one reused buffer with reuseLogits', async () => {
-    const fresh = await MotifModel.load(FIXTURE);
+    const fresh = await loadMotifModelDir(FIXTURE);
     const [a] = await fresh.forward([{ cache: fresh.createCache(32), ids: [1, 2] }]);
     const [b] = await fresh.forward([{ cache: fresh.createCache(32), ids: [3] }]);
     expect(a!.buffer).not.toBe(b!.buffer);
-    const reused = await MotifModel.load(FIXTURE, { reuseLogits: true });
+    const reused = await loadMotifModelDir(FIXTURE, { reuseLogits: true });
     const [r1] = await reused.forward([{ cache: reused.createCache(32), ids: c.input_ids }]);
     expect(maxAbsDiff(r1!, c.last_logits)).toBeLessThan(TOL);
     const [r2] = await reused.forward([{ cache: reused.createCache(32), ids: [3] }]);
@@ -265,6 +266,6 @@ describe('MotifModel pacing and output buffers', () => {
   });
 
   it('rejects bad pacing options', async () => {
-    await expect(MotifModel.load(FIXTURE, { sliceMs: -1 })).rejects.toThrow(/sliceMs/);
+    await expect(loadMotifModelDir(FIXTURE, { sliceMs: -1 })).rejects.toThrow(/sliceMs/);
   });
 });

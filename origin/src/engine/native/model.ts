@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import type { MotifConfig } from './config.ts';
+import type { MotifConfig } from './checkpoint/config.ts';
 import type { AttentionParams } from './forward/attention.ts';
 import { AttentionScratch } from './forward/attention.ts';
 import { lambdaFull, lambdaInit } from './forward/lambda.ts';
@@ -23,52 +23,16 @@ import { createRope } from './forward/rope.ts';
 import { ForwardScratch } from './forward/scratch.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import type { SequenceCache } from './kv-cache.ts';
-import { KvCache } from './kv-cache.ts';
-import type { CheckpointSource, MotifWeights } from './weights.ts';
-import { loadMotifConfig, loadMotifWeights } from './weights.ts';
+import type { SequenceCache } from './batching/kv-cache.ts';
+import { KvCache } from './batching/kv-cache.ts';
+import type { CheckpointSource, MotifWeights } from './checkpoint/weights.ts';
+import { checkWeights, loadMotifConfig, loadMotifWeights } from './checkpoint/weights.ts';
+import { ModelOptions, type ForwardDebug, type MotifModelOptions } from './model-options.ts';
 
-export type { SequenceCache } from './kv-cache.ts';
-export type { MotifConfig } from './config.ts';
+export type { SequenceCache } from './batching/kv-cache.ts';
+export type { MotifConfig } from './checkpoint/config.ts';
 
-const ModelOptions = z.object({
-  maxChunkRows: z.number().int().min(1).max(1 << 16).default(256),
-  kvBlockTokens: z.number().int().min(1).max(1 << 12).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16),
-  sliceMs: z.number().min(0).max(60_000).default(10),
-  reuseLogits: z.boolean().default(false),
-});
-
-export interface MotifModelOptions {
-  /** Matmul implementation (default: the portable JS kernel). */
-  kernel?: MatmulKernel;
-  /** Most rows (tokens over all sequences) pushed through the layers at once. Default 256. */
-  maxChunkRows?: number;
-  /** Positions per KV cache block (power of two). Default 16. */
-  kvBlockTokens?: number;
-  /**
-   * Longest stretch (ms) a forward call holds the JS thread before the event loop gets a turn
-   * (forward/pacer.ts). Default 10; 0 runs every matmul on the kernel's async path.
-   */
-  sliceMs?: number;
-  /**
-   * Return logits as views of one model-owned buffer, valid until the next forward call (no
-   * 0.9 MB allocation per sequence per step). Default false: each call returns fresh arrays.
-   */
-  reuseLogits?: boolean;
-  /** Give the event loop a turn (default: setImmediate, else a zero timeout). */
-  yieldTurn?: () => Promise<void>;
-  /** Monotonic milliseconds for pacing (default performance.now). */
-  now?: () => number;
-}
-
-export interface ForwardDebug {
-  /** Logits of every new position. */
-  logits: Float32Array[];
-  /** hidden[0] = embedding output, hidden[ℓ+1] = output of layer ℓ; each indexed by new position. */
-  hidden: Float32Array[][];
-  /** Output of the final RMSNorm for every new position. */
-  finalNorm: Float32Array[];
-}
+export type { ForwardDebug, MotifModelOptions } from './model-options.ts';
 
 interface Item {
   readonly cache: KvCache;
@@ -128,14 +92,7 @@ export class MotifModel {
     }));
   }
 
-  /** Load a local HF-style Motif directory: config.json (+ generation_config.json) and (sharded) safetensors. */
-  static async load(dir: string, opts: MotifModelOptions = {}): Promise<MotifModel> {
-    // Imported lazily so this module's static graph stays free of node:fs.
-    const { nodeCheckpoint } = await import('./checkpoint-node.ts');
-    return MotifModel.loadFrom(nodeCheckpoint(dir), opts);
-  }
-
-  /** Load from any CheckpointSource (file system, memory, …). */
+  /** Load from any CheckpointSource (a local directory through the Node adapter, memory, …). */
   static async loadFrom(src: CheckpointSource, opts: MotifModelOptions = {}): Promise<MotifModel> {
     const config = await loadMotifConfig(src);
     return new MotifModel(config, await loadMotifWeights(src, config), opts);
@@ -311,21 +268,4 @@ export class MotifModel {
     await pacer.matmul(logits, this.#finalRows, outRows, w.head);
     return logits;
   }
-}
-
-// Weights from loadMotifWeights are already checked; this guards hand-built ones (tests, tools).
-function checkWeights(c: MotifConfig, w: MotifWeights): void {
-  const A = c.num_attention_heads * c.head_dim;
-  const bad = (what: string) => new ApiError('engine_unavailable', `Weights do not match config.json: ${what}`);
-  if (w.layers.length !== c.num_hidden_layers) throw bad(`${w.layers.length} layers, expected ${c.num_hidden_layers}`);
-  const dims = (m: { rows: number; cols: number; data: { length: number } }, rows: number, cols: number) =>
-    m.rows === rows && m.cols === cols && m.data.length === rows * cols;
-  if (!dims(w.embed, c.vocab_size, c.hidden_size) || !dims(w.head, c.vocab_size, c.hidden_size)) throw bad('embedding or head shape');
-  w.layers.forEach((l, i) => {
-    const ok = dims(l.q, A, c.hidden_size) && dims(l.k, A, c.hidden_size) && dims(l.v, A, c.hidden_size) && dims(l.o, c.hidden_size, A)
-      && dims(l.gate, c.intermediate_size, c.hidden_size) && dims(l.up, c.intermediate_size, c.hidden_size) && dims(l.down, c.hidden_size, c.intermediate_size)
-      && dims(l.qkv, 3 * A, c.hidden_size) && dims(l.gateUp, 2 * c.intermediate_size, c.hidden_size)
-      && l.subln.length === 2 * c.head_dim && l.polyWeight.length === 3;
-    if (!ok) throw bad(`layer ${i} has a mis-shaped tensor`);
-  });
 }

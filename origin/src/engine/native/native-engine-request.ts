@@ -5,11 +5,11 @@
  * sees the resulting `Job`.
  */
 import type { EngineEvent, EngineUsage, FinishReason, GenerateRequest, TokenLogprob } from '../types.ts';
-import { createPrng } from './prng.ts';
-import { Sampler, type SampleResult, type SamplerWorkspace } from './sampler.ts';
-import type { Job } from './scheduler.ts';
-import { TextStream } from './text-stream.ts';
-import type { MotifTokenizer } from './tokenizer.ts';
+import { createPrng } from './sampling/prng.ts';
+import { Sampler, type SampleResult, type SamplerWorkspace } from './sampling/sampler.ts';
+import type { Job } from './batching/scheduler.ts';
+import { TextStream } from './text/text-stream.ts';
+import type { MotifTokenizer } from './text/tokenizer.ts';
 
 /** A push-driven async iterator: producers `push`/`end`/`fail`, one consumer iterates. */
 export class EventChannel<T> implements AsyncIterableIterator<T> {

@@ -4,7 +4,8 @@ import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest, type SamplingParams } from '../types.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from './native-engine.ts';
-import { logSumExp } from './sampler.ts';
+import { logSumExp } from './sampling/sampler.ts';
+import { nodeEngineLoaders } from '../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 interface Case { name: string; input_ids: number[]; last_logits: number[]; top5_ids: number[]; greedy_new_ids: number[] }
@@ -28,7 +29,7 @@ async function collect(engine: NativeEngine, req: GenerateRequest, signal = new 
 }
 
 function engineWith(opts: Partial<NativeEngineOptions> = {}): NativeEngine {
-  return new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', maxRunning: 4, ...opts });
+  return new NativeEngine({ modelDir: FIXTURE, modelId: 'tiny-motif', maxRunning: 4, ...opts }, nodeEngineLoaders());
 }
 
 describe('NativeEngine on the tiny-motif fixture', () => {
@@ -122,7 +123,7 @@ function successorModel(): NativeModel {
 }
 
 describe('NativeEngine end conditions', () => {
-  const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'succ' }, { loadModel: async () => successorModel() });
+  const engine = new NativeEngine({ modelDir: FIXTURE, modelId: 'succ' }, { ...nodeEngineLoaders(), loadModel: async () => successorModel() });
   beforeAll(() => engine.load());
   afterAll(() => engine.close());
 
@@ -148,7 +149,7 @@ describe('NativeEngine end conditions', () => {
   });
 
   it('chat requests fail clearly when the model has no template; completions still work', async () => {
-    const { loadTokenizerDir } = await import('./tokenizer-files.ts');
+    const { loadTokenizerDir } = await import('../../adapters/node/engine/tokenizer-files.ts');
     const bare = new NativeEngine(
       { modelDir: FIXTURE, modelId: 'bare' },
       { loadModel: async () => successorModel(), loadTokenizer: async (dir) => ({ ...(await loadTokenizerDir(dir)), chatTemplate: undefined }) },

@@ -2,17 +2,18 @@
  * NativeEngine: the Engine port (../types.ts) over the TypeScript Motif forward pass. Prompts are
  * rendered (chat template) and tokenized here, then run by the continuous-batching Scheduler;
  * per-request sampling, text and events live in native-engine-request.ts. The model and tokenizer
- * loaders are injectable, so tests and other composition roots can supply their own.
+ * loaders come from the composition root (the Node ones: adapters/node/engine/engine-loaders.ts),
+ * so the engine core reads no files and loads no addon itself.
  */
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
-import { noChatTemplateError } from './chat-template.ts';
+import { noChatTemplateError } from './text/chat-template.ts';
 import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
-import { createSamplerWorkspace } from './sampler.ts';
-import { Scheduler, type BatchModel, type SchedulerStats } from './scheduler.ts';
-import type { TokenizerBundle } from './tokenizer-files.ts';
+import { createSamplerWorkspace } from './sampling/sampler.ts';
+import { Scheduler, type BatchModel, type SchedulerStats } from './batching/scheduler.ts';
+import type { TokenizerBundle } from './text/tokenizer-bundle.ts';
 
 /** Constructor options; bad values fail at construction with a message naming the field. */
 export const NativeEngineOptionsSchema = z.strictObject({
@@ -50,10 +51,18 @@ export interface NativeModel extends BatchModel {
   kvBytesPerToken?(): number;
 }
 
-export interface NativeEngineDeps {
-  loadModel?: (dir: string) => Promise<NativeModel>;
-  loadTokenizer?: (dir: string) => Promise<TokenizerBundle>;
-  /** Where the default model loader says which kernel runs (default console.log). */
+/** Loads the model in `dir` on the kernel `kernels` selects; `log` receives the line naming it. */
+export type ModelLoader = (dir: string, opts: { kernels: KernelMode; log?: (line: string) => void }) => Promise<NativeModel>;
+export type TokenizerLoader = (dir: string) => Promise<TokenizerBundle>;
+
+/** What a composition root supplies to load a model directory. */
+export interface NativeEngineLoaders {
+  loadModel: ModelLoader;
+  loadTokenizer: TokenizerLoader;
+}
+
+export interface NativeEngineDeps extends Partial<NativeEngineLoaders> {
+  /** Where the model loader says which kernel runs (default console.log). */
   log?: (line: string) => void;
 }
 
@@ -91,9 +100,9 @@ export class NativeEngine implements Engine {
   }
 
   private async doLoad(): Promise<void> {
-    const loadModel = this.deps.loadModel ?? ((dir: string) => loadMotifModel(dir, this.opts.kernels, this.deps.log));
-    const loadTokenizer = this.deps.loadTokenizer ?? (async (dir: string) => (await import('./tokenizer-files.ts')).loadTokenizerDir(dir));
-    const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir), loadTokenizer(this.opts.modelDir)]);
+    const { loadModel, loadTokenizer, log } = this.deps;
+    if (!loadModel || !loadTokenizer) throw new ApiError('engine_unavailable', 'The native engine was built without a model or tokenizer loader.');
+    const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir, { kernels: this.opts.kernels, ...(log ? { log } : {}) }), loadTokenizer(this.opts.modelDir)]);
     const context = model.config.max_position_embeddings;
     const kvBudgetTokens = this.opts.kvBudgetTokens
       ?? Math.max(2, Math.min(this.opts.maxRunning * context, Math.floor(this.opts.kvBudgetBytes / (model.kvBytesPerToken?.() ?? 1))));
@@ -208,13 +217,4 @@ export class NativeEngine implements Engine {
     await this.loaded?.scheduler.close();
     this.loaded = undefined;
   }
-}
-
-// The default loader (Node): the kernel chosen by selectNodeKernel, logits reused between steps
-// (the scheduler consumes them before the next forward call). Imported lazily so tests with
-// their own loadModel never load the model code or the addon.
-async function loadMotifModel(dir: string, kernels: KernelMode, log?: (line: string) => void): Promise<NativeModel> {
-  const [{ MotifModel }, { selectNodeKernel }] = await Promise.all([import('./model.ts'), import('./kernels/node-kernels.ts')]);
-  const { kernel } = selectNodeKernel({ mode: kernels, ...(log ? { log } : {}) });
-  return MotifModel.load(dir, { kernel, reuseLogits: true });
 }

@@ -12,7 +12,7 @@
  * looked up once per block rather than per position, scores take two key rows per pass and
  * values eight (measured ~1.5× and ~1.25× over one row per pass with 4-wide accumulators).
  */
-import type { LayerKv } from '../kv-cache.ts';
+import type { LayerKv } from '../batching/kv-cache.ts';
 
 export interface AttentionParams {
   /** Physical heads (Q, K and V each have this many). */

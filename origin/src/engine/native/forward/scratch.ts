@@ -2,7 +2,7 @@
  * Activation buffers for one chunk of stacked rows, allocated once per size and reused by every
  * call, so the hot path allocates nothing.
  */
-import type { MotifConfig } from '../config.ts';
+import type { MotifConfig } from '../checkpoint/config.ts';
 
 export class ForwardScratch {
   /** Rows every buffer has room for. */

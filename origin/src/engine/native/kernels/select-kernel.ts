@@ -3,8 +3,8 @@
  * addon (AVX2/FMA, all cores, ~100× the JS kernel) when it loads, else the portable JS kernel.
  * `MOTIF_KERNELS` (or the engine's `kernels` option) overrides the choice: `js` never touches the
  * addon, `native` refuses to start without it instead of silently running 100× slower.
- * Loading the addon is a runtime capability, so it is injected (`loadAddon`); node-kernels.ts
- * supplies the Node one. Exactly one log line says which kernel runs and why.
+ * Loading the addon is a runtime capability, so it is injected (`loadAddon`); the Node adapter
+ * (adapters/node/engine/node-kernels.ts) supplies it. Exactly one log line says which kernel runs and why.
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';

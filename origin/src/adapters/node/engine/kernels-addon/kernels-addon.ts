@@ -1,0 +1,145 @@
+/**
+ * The native matmul kernels as a drop-in for the portable TS kernel: same `matmul` signature
+ * (y = x·Wᵀ, W stored out×in as F32, BF16 or F16), computed by the C++ addon with AVX2/FMA/F16C
+ * and the process-wide thread pool. `loadKernelsAddon()` returns null, with a logged reason, when
+ * the addon is not built (no toolchain at install time, unsupported platform), and the caller
+ * keeps the portable kernels. This is a runtime adapter (it loads a Node addon): only a
+ * composition root should call `loadKernelsAddon`, the engine receives the `matmul` function.
+ */
+import { z } from 'zod';
+import { ApiError } from '#shared/errors.ts';
+import {
+  loadNativeKernels,
+  NATIVE_WEIGHT_CODE,
+  type NativeKernelsBinding,
+} from '../../../../../native-kernels/loader.ts';
+
+export type WeightDtype = 'F32' | 'BF16' | 'F16';
+export type WeightArray = Float32Array | Uint16Array;
+
+/** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
+export type MatmulFn = (
+  y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype,
+  rows: number, inDim: number, outDim: number,
+) => void;
+
+export type MatmulAsyncFn = (...args: Parameters<MatmulFn>) => Promise<void>;
+
+export interface BandwidthResult {
+  /** Median of the runs, GB/s (1e9 bytes per second). */
+  gbPerS: number;
+  runs: number[];
+  bytes: number;
+  threads: number;
+}
+
+export interface KernelsAddon {
+  /** Synchronous; blocks the calling JS thread (use from the engine's worker thread). */
+  matmul: MatmulFn;
+  /** The same on a libuv worker thread; the arrays must not be transferred until it settles. */
+  matmulAsync: MatmulAsyncFn;
+  /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
+  readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
+  readonly info: {
+    simd: 'avx2' | 'scalar';
+    /** Size of the process-wide pool (the cores this process may use). */
+    threads: number;
+    /** Cap applied by this instance (0 = the whole pool). */
+    maxThreads: number;
+    arch: string;
+    path: string;
+  };
+}
+
+export const KernelsAddonOptions = z.object({
+  /** Addon binary; default the install-time build. */
+  path: z.string().min(1).optional(),
+  /** Threads per matmul, 0 = every core of the pool; 1 = single-threaded. */
+  maxThreads: z.number().int().min(0).max(1024).default(0),
+  /** `scalar` forces the portable C++ path even on AVX2 CPUs (tests, comparisons). */
+  simd: z.enum(['auto', 'scalar']).default('auto'),
+});
+export type KernelsAddonOptions = z.input<typeof KernelsAddonOptions>;
+
+export const BandwidthOptions = z.object({
+  bytes: z.number().int().min(4096).max(2 ** 40).default(2 ** 30),
+  threads: z.number().int().min(1).max(1024).optional(),
+  runs: z.number().int().min(1).max(100).default(5),
+});
+export type BandwidthOptions = z.input<typeof BandwidthOptions>;
+
+/** Median of a non-empty list. */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function weightCode(wDtype: WeightDtype): number {
+  const code = NATIVE_WEIGHT_CODE[wDtype];
+  if (code === undefined) throw new ApiError('internal_error', `matmul: unknown weight dtype ${String(wDtype)}`);
+  return code;
+}
+
+// Native argument errors are engine bugs (wrong shapes), not client mistakes: they surface as the
+// one error type with the native message kept for the logs.
+function asApiError(err: unknown): ApiError {
+  return new ApiError('internal_error', `matmul kernel: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Loads the addon and returns the kernels, or null (after logging why through `log`) when it is
+ * not available. Bad options throw at once (a configuration error, not a fallback case).
+ */
+export function loadKernelsAddon(
+  options: KernelsAddonOptions = {},
+  log: (message: string) => void = (m) => console.warn(m),
+): KernelsAddon | null {
+  const opts = KernelsAddonOptions.parse(options);
+  const loaded = loadNativeKernels(opts.path);
+  if (!loaded.ok) {
+    log(`${loaded.reason}; using the portable TS kernels`);
+    return null;
+  }
+  return wrap(loaded.binding, loaded.info, loaded.path, opts.maxThreads, opts.simd === 'auto');
+}
+
+function wrap(
+  native: NativeKernelsBinding,
+  nativeInfo: { simd: 'avx2' | 'scalar'; threads: number; arch: string },
+  path: string,
+  maxThreads: number,
+  allowSimd: boolean,
+): KernelsAddon {
+  return {
+    matmul(y, x, w, wDtype, rows, inDim, outDim) {
+      const code = weightCode(wDtype);
+      try {
+        native.matmul(y, x, w, code, rows, inDim, outDim, maxThreads, allowSimd);
+      } catch (err) {
+        throw asApiError(err);
+      }
+    },
+    async matmulAsync(y, x, w, wDtype, rows, inDim, outDim) {
+      const code = weightCode(wDtype);
+      try {
+        await native.matmulAsync(y, x, w, code, rows, inDim, outDim, maxThreads, allowSimd);
+      } catch (err) {
+        throw asApiError(err);
+      }
+    },
+    async readBandwidth(options = {}) {
+      const o = BandwidthOptions.parse(options);
+      const threads = o.threads ?? nativeInfo.threads;
+      const runs = await native.readBandwidth(o.bytes, threads, o.runs);
+      return { gbPerS: median(runs), runs, bytes: o.bytes, threads: Math.min(threads, nativeInfo.threads) };
+    },
+    info: {
+      simd: allowSimd ? nativeInfo.simd : 'scalar',
+      threads: nativeInfo.threads,
+      maxThreads,
+      arch: nativeInfo.arch,
+      path,
+    },
+  };
+}

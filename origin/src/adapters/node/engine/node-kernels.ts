@@ -1,0 +1,28 @@
+/**
+ * The Node adapter of kernel selection: `selectKernel` with the C++ addon loader plugged in.
+ * Composition roots (the origin's engine factory, the CLI, benchmarks) call this; the forward
+ * pass itself only ever sees a MatmulKernel.
+ */
+import { loadKernelsAddon } from './kernels-addon/kernels-addon.ts';
+import { selectKernel, type KernelSelection } from '../../../engine/native/kernels/select-kernel.ts';
+
+export interface NodeKernelOptions {
+  /** `auto` | `js` | `native` (MOTIF_KERNELS); default auto. */
+  mode?: string;
+  /** Addon binary to load instead of the install-time build (tests, other builds). */
+  addonPath?: string;
+  /** Widest weight row, for the JS kernel's scratch. */
+  maxCols?: number;
+  log?: (line: string) => void;
+}
+
+/** Pick the kernel for this process (see selectKernel); logs one line naming it. */
+export function selectNodeKernel(opts: NodeKernelOptions = {}): KernelSelection {
+  return selectKernel({
+    ...(opts.mode !== undefined ? { mode: opts.mode } : {}),
+    ...(opts.maxCols !== undefined ? { maxCols: opts.maxCols } : {}),
+    ...(opts.log !== undefined ? { log: opts.log } : {}),
+    // The loader's message ends with its own fallback note; the selection says what happens instead.
+    loadAddon: (why) => loadKernelsAddon(opts.addonPath !== undefined ? { path: opts.addonPath } : {}, (m) => why(m.replace(/; using the portable TS kernels$/, ''))),
+  });
+}
