@@ -41,9 +41,13 @@ describe('scripts/gen-model.ts', () => {
     ['a non-numeric seed', ['--preset', 'tiny', '--seed', 'abc'], /seed/],
     ['an unknown flag', ['--preset', 'tiny', '--bogus'], /usage: gen-model/],
     ['a missing --preset', [], /usage: gen-model/],
-  ])('exits 2 with a message on %s', async (_name, args, message) => {
-    const res = await run(['--out', join(root, 'never'), ...args]);
-    expect(res.code).toBe(2);
-    expect(res.stderr).toMatch(message);
-  }, 60_000);
+  ])(
+    'exits 2 with a message on %s',
+    async (_name, args, message) => {
+      const res = await run(['--out', join(root, 'never'), ...args]);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(message);
+    },
+    60_000,
+  );
 });

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { toApiError } from '#shared/errors.ts';
-import { generateModel, type GenerateModelOptions } from '../tools/model-gen/index.ts';
+import { type GenerateModelOptions, generateModel } from '../tools/model-gen/index.ts';
 
 const USAGE = 'usage: gen-model --out <dir> --preset tiny|motif-2.6b [--seed N] [--dtype F32|BF16|F16] [--shards N]';
 
@@ -19,7 +19,14 @@ async function main(): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
-      options: { out: { type: 'string' }, preset: { type: 'string' }, seed: { type: 'string' }, dtype: { type: 'string' }, shards: { type: 'string' }, help: { type: 'boolean' } },
+      options: {
+        out: { type: 'string' },
+        preset: { type: 'string' },
+        seed: { type: 'string' },
+        dtype: { type: 'string' },
+        shards: { type: 'string' },
+        help: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (err) {

@@ -9,10 +9,10 @@
  * is killed outright, the children notice their stdin pipe closing and stop themselves.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { banner, servedModel } from './stack/banner.ts';
 import { loadStackConfig, type StackEnv } from './stack/config.ts';
 import { ProcessSet } from './stack/processes.ts';
-import { PortsInUseError, startStack, type Stack } from './stack/stack.ts';
-import { banner, servedModel } from './stack/banner.ts';
+import { PortsInUseError, type Stack, startStack } from './stack/stack.ts';
 
 /** SIGTERM → SIGKILL grace per child group: long enough for the origin to drain and flush usage. */
 const STOP_GRACE_MS = 8000;
@@ -62,7 +62,13 @@ async function main(): Promise<void> {
       await processes.stopAll(STOP_GRACE_MS);
       // Then the in-process S3 (and its marker): an aborted start-up closes it itself; a step
       // that cannot be aborted (a large publish) is not waited for — exiting ends it.
-      await Promise.race([starting?.then((s) => s.stop(), () => {}), sleep(2000)]);
+      await Promise.race([
+        starting?.then(
+          (s) => s.stop(),
+          () => {},
+        ),
+        sleep(2000),
+      ]);
       process.exit(code);
     })());
 

@@ -1,10 +1,21 @@
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nodeCheckpoint } from '../../origin/src/adapters/node/engine/checkpoint-dir.ts';
-import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
-import { MotifModel, type MotifConfig } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
-import { cloneCache, formatTable, rooflineLine, rooflinePercent, lagProbe, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
+import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
+import { type MotifConfig, MotifModel } from '../../origin/src/engine/native/model.ts';
+import {
+  cloneCache,
+  formatTable,
+  lagProbe,
+  rooflineLine,
+  rooflinePercent,
+  syncOnly,
+  timeDecode,
+  timeInterleaved,
+  timingKernel,
+  weightBytesPerToken,
+} from './engine-bench.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 let config: MotifConfig;
@@ -69,6 +80,11 @@ describe('engine bench helpers', () => {
     // 32.6 GB/s over 5.19 GB per token = 6.28 tok/s; 5.24 tok/s is 83% of it.
     expect(rooflinePercent(5.24, 32.6, 5.19e9)).toBeCloseTo(83.4, 1);
     expect(rooflineLine(83.4)).toBe('roofline: batch-1 decode at 83% of the measured memory-bandwidth roofline');
-    expect(formatTable([['a', '1'], ['long label', '2']])).toEqual(['a           1', 'long label  2']);
+    expect(
+      formatTable([
+        ['a', '1'],
+        ['long label', '2'],
+      ]),
+    ).toEqual(['a           1', 'long label  2']);
   });
 });

@@ -5,10 +5,10 @@
  * step profile, and the report formatting.
  */
 import { median } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
-import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
-import type { MotifModel, SequenceCache } from '../../origin/src/engine/native/model.ts';
 import type { MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
+import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
+import type { MotifModel, SequenceCache } from '../../origin/src/engine/native/model.ts';
 
 /** Bytes of weight matrices one decode step streams (every layer matrix + the output head; the embedding only gives one row per token). */
 export function weightBytesPerToken(w: MotifWeights): number {
@@ -139,8 +139,14 @@ export interface MatmulClock {
  */
 export function timingKernel(inner: MatmulKernel, head: object): { kernel: MatmulKernel; clock: MatmulClock } {
   const clock: MatmulClock = {
-    layersMs: 0, headMs: 0, calls: 0,
-    reset() { this.layersMs = 0; this.headMs = 0; this.calls = 0; },
+    layersMs: 0,
+    headMs: 0,
+    calls: 0,
+    reset() {
+      this.layersMs = 0;
+      this.headMs = 0;
+      this.calls = 0;
+    },
   };
   const kernel: MatmulKernel = {
     name: `${inner.name} (timed)`,

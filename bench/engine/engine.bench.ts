@@ -16,11 +16,22 @@ import { nodeCheckpoint } from '../../origin/src/adapters/node/engine/checkpoint
 import { loadKernelsAddon } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { selectNodeKernel } from '../../origin/src/adapters/node/engine/node-kernels.ts';
 import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
-import { MotifModel, type SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { loadMotifConfig, loadMotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
+import { MotifModel, type SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { generateModel } from '../../tools/model-gen/index.ts';
 import { formatRoofline, measureRoofline } from '../roofline/measure.ts';
-import { cloneCache, formatTable, gb, rooflineLine, rooflinePercent, syncOnly, timeDecode, timeInterleaved, timingKernel, weightBytesPerToken } from './engine-bench.ts';
+import {
+  cloneCache,
+  formatTable,
+  gb,
+  rooflineLine,
+  rooflinePercent,
+  syncOnly,
+  timeDecode,
+  timeInterleaved,
+  timingKernel,
+  weightBytesPerToken,
+} from './engine-bench.ts';
 import { profileStep } from './step-profile.ts';
 
 const Args = z.object({
@@ -36,7 +47,10 @@ if (!parsed.success) {
   process.exit(2);
 }
 const args = parsed.data;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 const rssPeak = () => process.resourceUsage().maxRSS * 1024;
 const rows: [string, string][] = [];
 const row = (label: string, value: string) => {
@@ -58,7 +72,9 @@ for (const line of formatRoofline(roof)) console.log(line);
 const dir = resolve(args.dir);
 let t0 = performance.now();
 await generateModel({ outDir: dir, preset: 'motif-2.6b' });
-const ckptBytes = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+const ckptBytes = readdirSync(dir)
+  .filter((f) => f.endsWith('.safetensors'))
+  .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
 console.log(`checkpoint ${dir}: ${gb(ckptBytes)} of safetensors (ready in ${((performance.now() - t0) / 1e3).toFixed(1)} s)`);
 
 // (c) Load into MotifModel with the fastest kernel.
@@ -76,7 +92,10 @@ const rooflineTps = (gbps2 * 1e9) / bytesPerToken;
 row('kernel', selection.kernel.name);
 row('memory bandwidth (read)', `${roof.oneCore.gbPerS.toFixed(1)} GB/s 1 core, ${gbps2.toFixed(1)} GB/s ${roof.allCores.threads} cores`);
 row('weights read per decode step', `${gb(bytesPerToken)} → roofline ${rooflineTps.toFixed(2)} tok/s at batch 1`);
-row('load time', `${(loadMs / 1e3).toFixed(1)} s (${(ckptBytes / 1e6 / loadMs).toFixed(2)} GB/s), peak RSS ${gb(rssAfterLoad)} = ${(rssAfterLoad / ckptBytes).toFixed(2)}× checkpoint`);
+row(
+  'load time',
+  `${(loadMs / 1e3).toFixed(1)} s (${(ckptBytes / 1e6 / loadMs).toFixed(2)} GB/s), peak RSS ${gb(rssAfterLoad)} = ${(rssAfterLoad / ckptBytes).toFixed(2)}× checkpoint`,
+);
 
 const prompt = Array.from({ length: args.prompt }, (_, i) => (i * 104_729 + 7) % config.vocab_size);
 const capacity = args.prompt + 4 * args.steps + 8;
@@ -92,14 +111,20 @@ for (let r = 0; r < 2; r++) {
   base = cache;
 }
 const prefill = Math.min(...prefillMs);
-row(`prefill (${args.prompt}-token prompt)`, `${((args.prompt * 1e3) / prefill).toFixed(1)} tok/s (${prefillMs.map((m) => (m / 1e3).toFixed(2)).join(', ')} s)`);
+row(
+  `prefill (${args.prompt}-token prompt)`,
+  `${((args.prompt * 1e3) / prefill).toFixed(1)} tok/s (${prefillMs.map((m) => (m / 1e3).toFixed(2)).join(', ')} s)`,
+);
 
 const decode = new Map<number, number>();
 for (const batch of [1, 4, 16]) {
   const caches = Array.from({ length: batch }, () => cloneCache(model, base!, capacity));
   const t = await timeDecode(model, caches, 2, args.steps);
   decode.set(batch, (batch * 1e3) / t.medianMs);
-  row(`decode batch ${batch} (context ${args.prompt})`, `${decode.get(batch)!.toFixed(2)} tok/s aggregate, step ${t.medianMs.toFixed(0)} ms (median of ${t.samplesMs.length}), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`);
+  row(
+    `decode batch ${batch} (context ${args.prompt})`,
+    `${decode.get(batch)!.toFixed(2)} tok/s aggregate, step ${t.medianMs.toFixed(0)} ms (median of ${t.samplesMs.length}), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`,
+  );
   if (batch === 16) {
     const kv = caches.reduce((n, c) => n + (c instanceof KvCache ? c.allocatedBytes() : 0), 0);
     row('KV cache of the batch-16 run (f32)', `${gb(kv)} (${(model.kvBytesPerToken() / 1024).toFixed(0)} KiB per token, in the peak RSS below)`);
@@ -112,19 +137,24 @@ row('batch 16 vs batch 1', `×${(decode.get(16)! / b1).toFixed(2)} aggregate tok
 // Keeping HTTP flowing: the same batch-1 step blocking the JS thread, with turns between sync
 // matmuls, paced (default: long matmuls async) and all async, interleaved step by step so load from other processes hits all alike.
 {
-  const variants = ([
-    ['blocking (no turns during a step)', { kernel: syncOnly(selection.kernel), sliceMs: 60_000 }],
-    ['sync matmuls, a turn every 10 ms', { kernel: syncOnly(selection.kernel) }],
-    ['paced, 10 ms slices (default)', { kernel: selection.kernel }],
-    ['all matmuls async', { kernel: selection.kernel, sliceMs: 0 }],
-  ] as const).map(([name, opts]) => {
+  const variants = (
+    [
+      ['blocking (no turns during a step)', { kernel: syncOnly(selection.kernel), sliceMs: 60_000 }],
+      ['sync matmuls, a turn every 10 ms', { kernel: syncOnly(selection.kernel) }],
+      ['paced, 10 ms slices (default)', { kernel: selection.kernel }],
+      ['all matmuls async', { kernel: selection.kernel, sliceMs: 0 }],
+    ] as const
+  ).map(([name, opts]) => {
     const m = MotifModel.fromWeights(config, weights, { ...opts, reuseLogits: true });
     return { name, model: m, cache: cloneCache(m, base!, capacity) };
   });
   const timings = await timeInterleaved(variants, 2, args.steps);
   const sync = timings.get(variants[0]!.name)!.medianMs;
   for (const [name, t] of timings) {
-    row(`decode batch 1, ${name}`, `step ${t.medianMs.toFixed(1)} ms (${t.medianMs >= sync ? '+' : ''}${(100 * (t.medianMs / sync - 1)).toFixed(1)}%), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`);
+    row(
+      `decode batch 1, ${name}`,
+      `step ${t.medianMs.toFixed(1)} ms (${t.medianMs >= sync ? '+' : ''}${(100 * (t.medianMs / sync - 1)).toFixed(1)}%), max loop lag ${t.maxLoopLagMs.toFixed(0)} ms`,
+    );
   }
 }
 
@@ -136,7 +166,10 @@ row('batch 16 vs batch 1', `×${(decode.get(16)! / b1).toFixed(2)} aggregate tok
   const t = await timeDecode(m, [cache], 2, 1);
   clock.reset();
   const t1 = await timeDecode(m, [cache], 0, 1);
-  row('profile: step (timed kernel)', `${t1.medianMs.toFixed(1)} ms = layer matmuls ${clock.layersMs.toFixed(1)} + head ${clock.headMs.toFixed(1)} + other ${(t1.medianMs - clock.layersMs - clock.headMs).toFixed(1)} ms (${clock.calls} matmul calls; warm step ${t.medianMs.toFixed(1)} ms)`);
+  row(
+    'profile: step (timed kernel)',
+    `${t1.medianMs.toFixed(1)} ms = layer matmuls ${clock.layersMs.toFixed(1)} + head ${clock.headMs.toFixed(1)} + other ${(t1.medianMs - clock.layersMs - clock.headMs).toFixed(1)} ms (${clock.calls} matmul calls; warm step ${t.medianMs.toFixed(1)} ms)`,
+  );
   for (const [piece, ms] of Object.entries(profileStep(config, base!, lastLogits))) row(`profile: ${piece}`, `${ms.toFixed(2)} ms`);
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
 import type { MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
-import { formatKernelTable, runKernelBench, type BenchImpl } from './kernel-bench.ts';
+import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
+import { type BenchImpl, formatKernelTable, runKernelBench } from './kernel-bench.ts';
 import { sample } from './timing.ts';
 
 const quick = { warmup: 0, minSamples: 2, maxSamples: 3, budgetMs: 0 };
@@ -26,9 +26,7 @@ describe('runKernelBench', () => {
 
   it('times every implementation on every shape and rows, with derived rates', () => {
     const results = runKernelBench({ shapes: [[24, 40]], rows: [1, 3], weightSetBytes: 4096 }, [plain, { ...plain, name: 'again' }]);
-    expect(results.map((r) => `${r.impl} ${r.outDim}x${r.inDim} ${r.rows}`)).toEqual([
-      'plain 24x40 1', 'again 24x40 1', 'plain 24x40 3', 'again 24x40 3',
-    ]);
+    expect(results.map((r) => `${r.impl} ${r.outDim}x${r.inDim} ${r.rows}`)).toEqual(['plain 24x40 1', 'again 24x40 1', 'plain 24x40 3', 'again 24x40 3']);
     for (const r of results) {
       expect(r.gflops).toBeCloseTo((2 * r.rows * 40 * 24) / (r.medianMs / 1e3) / 1e9, 6);
       expect(r.weightGbPerS).toBeCloseTo((24 * 40 * 2) / (r.medianMs / 1e3) / 1e9, 6);
@@ -46,7 +44,8 @@ describe('runKernelBench', () => {
       for (let r = 0; r < rows; r++) xs[r * inDim + inDim - 1] = 0;
       plainLoop(y, xs, w, dtype, rows, inDim, outDim);
     };
-    expect(() => runKernelBench({ shapes: [[8, 16]], rows: [2], weightSetBytes: 4096 }, [plain, { ...plain, name: 'wrong', matmul: wrong }]))
-      .toThrow(/wrong is wrong at 8x16 rows=2/);
+    expect(() => runKernelBench({ shapes: [[8, 16]], rows: [2], weightSetBytes: 4096 }, [plain, { ...plain, name: 'wrong', matmul: wrong }])).toThrow(
+      /wrong is wrong at 8x16 rows=2/,
+    );
   });
 });

@@ -6,7 +6,7 @@
  */
 import type { MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { firstMismatch, randomX, rng } from '../../origin/src/adapters/node/engine/kernels-addon/test-data.ts';
-import { sample, type SampleOptions } from './timing.ts';
+import { type SampleOptions, sample } from './timing.ts';
 
 export interface BenchImpl {
   name: string;
@@ -70,7 +70,12 @@ export function runKernelBench(opts: KernelBenchOptions, impls: BenchImpl[], pro
         const s = sample((i) => impl.matmul(y, x, weights[i % weights.length]!, 'BF16', rows, inDim, outDim), impl.sampling);
         const seconds = s.medianMs / 1e3;
         out.push({
-          impl: impl.name, outDim, inDim, rows, medianMs: s.medianMs, samples: s.samplesMs.length,
+          impl: impl.name,
+          outDim,
+          inDim,
+          rows,
+          medianMs: s.medianMs,
+          samples: s.samplesMs.length,
           gflops: (2 * rows * inDim * outDim) / seconds / 1e9,
           weightGbPerS: (outDim * inDim * 2) / seconds / 1e9,
         });
@@ -85,8 +90,10 @@ export function formatKernelTable(results: KernelBenchRow[], baseline: string): 
   const impls = [...new Set(results.map((r) => r.impl))];
   const keys = [...new Set(results.map((r) => `${r.outDim}x${r.inDim} rows=${r.rows}`))];
   const cell = (r: KernelBenchRow | undefined, base: KernelBenchRow | undefined) =>
-    r ? `${r.medianMs.toFixed(2).padStart(8)} ms ${r.gflops.toFixed(1).padStart(6)} GF/s ${r.weightGbPerS.toFixed(1).padStart(6)} GB/s` +
-      (base && r !== base ? ` ×${(base.medianMs / r.medianMs).toFixed(0).padStart(4)}` : '      ') : '';
+    r
+      ? `${r.medianMs.toFixed(2).padStart(8)} ms ${r.gflops.toFixed(1).padStart(6)} GF/s ${r.weightGbPerS.toFixed(1).padStart(6)} GB/s` +
+        (base && r !== base ? ` ×${(base.medianMs / r.medianMs).toFixed(0).padStart(4)}` : '      ')
+      : '';
   const lines = [`${'W (out x in), rows'.padEnd(24)}${impls.map((i) => i.padEnd(47)).join('')}`];
   for (const key of keys) {
     const of = (impl: string) => results.find((r) => `${r.outDim}x${r.inDim} rows=${r.rows}` === key && r.impl === impl);

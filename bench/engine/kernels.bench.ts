@@ -9,15 +9,21 @@
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { loadKernelsAddon, type MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
+import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { decodeTokensPerSecond, formatRoofline, measureRoofline } from '../roofline/measure.ts';
-import { formatKernelTable, runKernelBench, type BenchImpl, type KernelBenchRow } from './kernel-bench.ts';
+import { type BenchImpl, formatKernelTable, type KernelBenchRow, runKernelBench } from './kernel-bench.ts';
 
 const Args = z.object({
-  rows: z.string().default('1,4,16').transform((s) => s.split(',').map(Number)).pipe(z.array(z.number().int().min(1).max(512)).min(1)),
-  shapes: z.string().default('2048x2048,8192x2048,2048x8192')
+  rows: z
+    .string()
+    .default('1,4,16')
+    .transform((s) => s.split(',').map(Number))
+    .pipe(z.array(z.number().int().min(1).max(512)).min(1)),
+  shapes: z
+    .string()
+    .default('2048x2048,8192x2048,2048x8192')
     .transform((s) => s.split(',').map((p) => p.split('x').map(Number)))
     .pipe(z.array(z.tuple([z.number().int().min(1), z.number().int().min(1)])).min(1)),
   'skip-plain': z.boolean().default(false),
@@ -33,7 +39,10 @@ if (!parsed.success) {
   process.exit(2);
 }
 const args = parsed.data;
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 console.log(`load average at start: ${load()} (2-core machine shared with others: read medians, not single runs)`);
 
 const slow = { warmup: 1, minSamples: 3, maxSamples: 5, budgetMs: 1500 };
@@ -42,7 +51,12 @@ const impls: BenchImpl[] = [];
 if (!args['skip-plain']) impls.push({ name: 'plain TS loop', matmul: createPlainMatmul(), sampling: slow });
 const js = createJsKernel();
 const jsMatmul: MatmulFn = (y, x, w, dtype, rows, inDim, outDim) =>
-  js.matmul(y, x, rows, dtype === 'F32' ? { dtype, data: w as Float32Array, rows: outDim, cols: inDim } : { dtype, data: w as Uint16Array, rows: outDim, cols: inDim });
+  js.matmul(
+    y,
+    x,
+    rows,
+    dtype === 'F32' ? { dtype, data: w as Float32Array, rows: outDim, cols: inDim } : { dtype, data: w as Uint16Array, rows: outDim, cols: inDim },
+  );
 impls.push({ name: 'engine JS kernel', matmul: jsMatmul, sampling: slow });
 
 const addon = loadKernelsAddon({}, (m) => console.log(m));
@@ -70,9 +84,11 @@ if (addon && roofline) {
     const a = find(all, shape, 1);
     const one = find('addon 1 thread', shape, 1);
     if (a && one) {
-      console.log(`  ${shape.join('x').padEnd(10)} all threads ${(100 * a.weightGbPerS / roofline.allCores.gbPerS).toFixed(0)}% of ${roofline.allCores.gbPerS.toFixed(1)} GB/s` +
-        ` (≈ ${decodeTokensPerSecond(a.weightGbPerS).toFixed(1)} tok/s for Motif 2.6B BF16 if every layer ran like this);` +
-        ` 1 thread ${(100 * one.weightGbPerS / roofline.oneCore.gbPerS).toFixed(0)}% of ${roofline.oneCore.gbPerS.toFixed(1)} GB/s`);
+      console.log(
+        `  ${shape.join('x').padEnd(10)} all threads ${((100 * a.weightGbPerS) / roofline.allCores.gbPerS).toFixed(0)}% of ${roofline.allCores.gbPerS.toFixed(1)} GB/s` +
+          ` (≈ ${decodeTokensPerSecond(a.weightGbPerS).toFixed(1)} tok/s for Motif 2.6B BF16 if every layer ran like this);` +
+          ` 1 thread ${((100 * one.weightGbPerS) / roofline.oneCore.gbPerS).toFixed(0)}% of ${roofline.oneCore.gbPerS.toFixed(1)} GB/s`,
+      );
     }
   }
   const maxRows = Math.max(...args.rows);
@@ -81,7 +97,7 @@ if (addon && roofline) {
     for (const shape of args.shapes) {
       const a1 = find(all, shape, 1);
       const an = find(all, shape, maxRows);
-      if (a1 && an) console.log(`  ${shape.join('x').padEnd(10)} ×${((maxRows / an.medianMs) / (1 / a1.medianMs)).toFixed(1)}`);
+      if (a1 && an) console.log(`  ${shape.join('x').padEnd(10)} ×${(maxRows / an.medianMs / (1 / a1.medianMs)).toFixed(1)}`);
     }
   }
 }

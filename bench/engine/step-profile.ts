@@ -4,17 +4,18 @@
  * prefilled sequence) as often as one step runs it, plus sampling over the full vocabulary.
  * Numbers are per decode step; compare them with the step's matmul time.
  */
-import { DEFAULT_SAMPLING } from '../../origin/src/engine/types.ts';
+
 import { median } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
+import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
 import type { MotifConfig } from '../../origin/src/engine/native/checkpoint/config.ts';
 import { AttentionScratch, attendSegment } from '../../origin/src/engine/native/forward/attention.ts';
 import { lambdaInit } from '../../origin/src/engine/native/forward/lambda.ts';
 import { polyNormGateFused, rmsNormRows } from '../../origin/src/engine/native/forward/norms.ts';
 import { createRope } from '../../origin/src/engine/native/forward/rope.ts';
-import { KvCache } from '../../origin/src/engine/native/batching/kv-cache.ts';
+import type { SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { createPrng } from '../../origin/src/engine/native/sampling/prng.ts';
 import { argmax, createSamplerWorkspace, Sampler } from '../../origin/src/engine/native/sampling/sampler.ts';
-import type { SequenceCache } from '../../origin/src/engine/native/model.ts';
+import { DEFAULT_SAMPLING } from '../../origin/src/engine/types.ts';
 
 export interface StepProfile {
   /** Milliseconds per decode step, by piece. */
@@ -54,7 +55,14 @@ export function profileStep(config: MotifConfig, cache: SequenceCache, logits: F
   const sin = new Float64Array(config.head_dim / 2);
   const scratch = new AttentionScratch();
   const pos = cache.length - 1;
-  const params = { heads: config.num_attention_heads, headDim: config.head_dim, lambda: 0.2, lambdaInit: lambdaInit(3), subln: ones(2 * config.head_dim), eps: config.attn_rms_norm_eps };
+  const params = {
+    heads: config.num_attention_heads,
+    headDim: config.head_dim,
+    lambda: 0.2,
+    lambdaInit: lambdaInit(3),
+    subln: ones(2 * config.head_dim),
+    eps: config.attn_rms_norm_eps,
+  };
   const gainD = ones(D);
   const poly = Float32Array.of(0.3, 0.3, 0.4);
 

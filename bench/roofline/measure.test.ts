@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { BandwidthOptions, KernelsAddon } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
-import { decodeTokensPerSecond, formatRoofline, measureRoofline, MOTIF_2_6B_BF16_BYTES_PER_TOKEN } from './measure.ts';
+import { decodeTokensPerSecond, formatRoofline, MOTIF_2_6B_BF16_BYTES_PER_TOKEN, measureRoofline } from './measure.ts';
 
 // A stand-in for the addon that records the requests and answers with fixed figures.
 function fakeAddon(threads: number, gbPerS: (t: number) => number) {
@@ -20,7 +20,10 @@ describe('roofline', () => {
   it('measures one core and every core of the pool with a 1 GiB buffer by default', async () => {
     const { addon, calls } = fakeAddon(4, (t) => 20 * Math.sqrt(t));
     const r = await measureRoofline(addon);
-    expect(calls).toEqual([{ bytes: 2 ** 30, runs: 5, threads: 1 }, { bytes: 2 ** 30, runs: 5, threads: 4 }]);
+    expect(calls).toEqual([
+      { bytes: 2 ** 30, runs: 5, threads: 1 },
+      { bytes: 2 ** 30, runs: 5, threads: 4 },
+    ]);
     expect(r.oneCore.gbPerS).toBe(20);
     expect(r.allCores.gbPerS).toBe(40);
     const lines = formatRoofline(r);

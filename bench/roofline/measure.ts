@@ -38,9 +38,5 @@ export function formatRoofline(r: Roofline): string[] {
   const line = (label: string, b: BandwidthResult) =>
     `${label.padEnd(10)} ${b.gbPerS.toFixed(1).padStart(6)} GB/s (median of ${b.runs.map((x) => x.toFixed(1)).join(', ')}) ` +
     `→ Motif 2.6B BF16 decode ≤ ${decodeTokensPerSecond(b.gbPerS).toFixed(1)} tok/s`;
-  return [
-    `read bandwidth, ${(r.allCores.bytes / 2 ** 30).toFixed(2)} GiB buffer:`,
-    line('1 core', r.oneCore),
-    line(`${r.allCores.threads} cores`, r.allCores),
-  ];
+  return [`read bandwidth, ${(r.allCores.bytes / 2 ** 30).toFixed(2)} GiB buffer:`, line('1 core', r.oneCore), line(`${r.allCores.threads} cores`, r.allCores)];
 }

@@ -8,7 +8,11 @@ import { loadKernelsAddon } from '../../origin/src/adapters/node/engine/kernels-
 import { formatRoofline, measureRoofline } from './measure.ts';
 
 const Args = z.object({
-  bytes: z.coerce.number().int().min(2 ** 20).default(2 ** 30),
+  bytes: z.coerce
+    .number()
+    .int()
+    .min(2 ** 20)
+    .default(2 ** 30),
   runs: z.coerce.number().int().min(1).max(50).default(5),
 });
 

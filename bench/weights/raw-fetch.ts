@@ -67,9 +67,11 @@ export async function httpFetchAll(o: RawFetchInput): Promise<number> {
       });
       req.on('error', reject);
     });
-  await Promise.all(Array.from({ length: o.concurrency }, async () => {
-    while (next < ranges.length) await one(ranges[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: o.concurrency }, async () => {
+      while (next < ranges.length) await one(ranges[next++]!);
+    }),
+  );
   agent.destroy();
   return bytes;
 }
@@ -80,58 +82,61 @@ export async function socketFetchAll(o: RawFetchInput): Promise<number> {
   const ranges = rangesOf(o);
   let next = 0;
   let bytes = 0;
-  await Promise.all(Array.from({ length: o.concurrency }, async () => {
-    const scratch = Buffer.allocUnsafe(1024 * 1024);
-    let left = -1; // body bytes still to come; -1 while reading a head
-    let head = '';
-    let done: (() => void) | null = null;
-    let fail: ((e: Error) => void) | null = null;
-    const sock = net.connect({
-      host: url.hostname, port: Number(url.port),
-      onread: {
-        buffer: scratch,
-        callback: (n: number) => {
-          let body = 0;
-          if (left < 0) {
-            head += scratch.toString('latin1', 0, n);
-            const end = head.indexOf('\r\n\r\n');
-            if (end < 0) return true;
-            const len = /\r\ncontent-length: *(\d+)/i.exec(head);
-            if (!head.startsWith('HTTP/1.1 206') || !len) {
-              fail?.(new Error(`unexpected response: ${head.slice(0, 80)}`));
-              return false;
+  await Promise.all(
+    Array.from({ length: o.concurrency }, async () => {
+      const scratch = Buffer.allocUnsafe(1024 * 1024);
+      let left = -1; // body bytes still to come; -1 while reading a head
+      let head = '';
+      let done: (() => void) | null = null;
+      let fail: ((e: Error) => void) | null = null;
+      const sock = net.connect({
+        host: url.hostname,
+        port: Number(url.port),
+        onread: {
+          buffer: scratch,
+          callback: (n: number) => {
+            let body = 0;
+            if (left < 0) {
+              head += scratch.toString('latin1', 0, n);
+              const end = head.indexOf('\r\n\r\n');
+              if (end < 0) return true;
+              const len = /\r\ncontent-length: *(\d+)/i.exec(head);
+              if (!head.startsWith('HTTP/1.1 206') || !len) {
+                fail?.(new Error(`unexpected response: ${head.slice(0, 80)}`));
+                return false;
+              }
+              body = head.length - end - 4;
+              left = Number(len[1]) - body;
+              head = '';
+            } else {
+              body = n;
+              left -= n;
             }
-            body = head.length - end - 4;
-            left = Number(len[1]) - body;
-            head = '';
-          } else {
-            body = n;
-            left -= n;
-          }
-          bytes += body;
-          if (left === 0) {
-            left = -1;
-            done?.();
-          }
-          return true;
+            bytes += body;
+            if (left === 0) {
+              left = -1;
+              done?.();
+            }
+            return true;
+          },
         },
-      },
-    } as net.NetConnectOpts);
-    await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
-    while (next < ranges.length) {
-      const r = ranges[next++]!;
-      const range = `bytes=${r.start}-${r.end}`;
-      let head = `GET ${r.path} HTTP/1.1\r\n`;
-      const headers = o.sign ? await o.sign(r.path, range) : { host: url.host, range };
-      for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
-      await new Promise<void>((resolve, reject) => {
-        done = resolve;
-        fail = reject;
-        sock.write(`${head}\r\n`);
-      });
-    }
-    sock.destroy();
-  }));
+      } as net.NetConnectOpts);
+      await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));
+      while (next < ranges.length) {
+        const r = ranges[next++]!;
+        const range = `bytes=${r.start}-${r.end}`;
+        let head = `GET ${r.path} HTTP/1.1\r\n`;
+        const headers = o.sign ? await o.sign(r.path, range) : { host: url.host, range };
+        for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+        await new Promise<void>((resolve, reject) => {
+          done = resolve;
+          fail = reject;
+          sock.write(`${head}\r\n`);
+        });
+      }
+      sock.destroy();
+    }),
+  );
   return bytes;
 }
 
@@ -142,7 +147,9 @@ export function curlFetchAll(o: RawFetchInput): number | null {
   const base = o.endpoint.replace(/\/+$/, '');
   fs.writeFileSync(cfg, ranges.map((r) => `url = "${base}${r.path}"\nrange = "${r.start}-${r.end}"\noutput = "/dev/null"\n`).join('next\n'));
   try {
-    const r = spawnSync('curl', ['--silent', '--show-error', '--fail', '--parallel', '--parallel-max', String(o.concurrency), '--config', cfg], { encoding: 'utf8' });
+    const r = spawnSync('curl', ['--silent', '--show-error', '--fail', '--parallel', '--parallel-max', String(o.concurrency), '--config', cfg], {
+      encoding: 'utf8',
+    });
     if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if (r.status !== 0) throw new Error(`curl failed (${r.status}): ${r.stderr}`);
     return total(ranges);

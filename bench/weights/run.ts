@@ -26,26 +26,32 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { s3Keys } from '#shared/manifest.ts';
-import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
-import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
 import { nativeSha256Batch } from '../../origin/src/adapters/node/weights/leaf-hash.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
+import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
+import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
 import { generateRandomModel } from './gen-model.ts';
 import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
 
 const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
   options: {
-    gib: { type: 'string', default: '1' }, files: { type: 'string', default: '4' }, 'part-mib': { type: 'string', default: '16' },
-    concurrency: { type: 'string', default: '8' }, runs: { type: 'string', default: '5' }, sweep: { type: 'boolean' }, pin: { type: 'boolean' }, dir: { type: 'string' },
+    gib: { type: 'string', default: '1' },
+    files: { type: 'string', default: '4' },
+    'part-mib': { type: 'string', default: '16' },
+    concurrency: { type: 'string', default: '8' },
+    runs: { type: 'string', default: '5' },
+    sweep: { type: 'boolean' },
+    pin: { type: 'boolean' },
+    dir: { type: 'string' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -62,7 +68,8 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 async function startServer(dir: string): Promise<{ endpoint: string; pid: number; stop: () => void }> {
   const args = ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET];
   const child = spawn(a.pin ? 'taskset' : process.execPath, a.pin ? ['-c', '0', process.execPath, ...args] : args, {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -113,7 +120,11 @@ async function timed(label: string, serverPid: number, fn: () => Promise<number 
   const bytes = await fn();
   if (bytes === null) return null;
   const mib = bytes / MiB;
-  const sample = { rate: mib / ((performance.now() - t0) / 1000), clientMs: (1000 * (cpuSeconds('self', true) - c0)) / mib, serverMs: (1000 * (cpuSeconds(serverPid) - s0)) / mib };
+  const sample = {
+    rate: mib / ((performance.now() - t0) / 1000),
+    clientMs: (1000 * (cpuSeconds('self', true) - c0)) / mib,
+    serverMs: (1000 * (cpuSeconds(serverPid) - s0)) / mib,
+  };
   log(`  ${label}: ${sample.rate.toFixed(0)} MiB/s (CPU ms/MiB: client ${sample.clientMs.toFixed(2)}, server ${sample.serverMs.toFixed(2)})`);
   return sample;
 }
@@ -134,7 +145,11 @@ function sha256MsPerMiB(): { stream: number; leaves: number | null } {
   const out = new Uint8Array(32 * 4);
   t0 = performance.now();
   const leaf = 256 * 1024;
-  for (let i = 0; i < (64 * MiB) / leaf; i += 4) batch([0, 1, 2, 3].map((k) => buf.subarray((i + k) * leaf, (i + k + 1) * leaf)), out);
+  for (let i = 0; i < (64 * MiB) / leaf; i += 4)
+    batch(
+      [0, 1, 2, 3].map((k) => buf.subarray((i + k) * leaf, (i + k + 1) * leaf)),
+      out,
+    );
   return { stream, leaves: (performance.now() - t0) / 64 };
 }
 
@@ -144,7 +159,13 @@ async function main(): Promise<void> {
   if (a.pin && spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)]).status !== 0) throw new Error('--pin needs taskset (util-linux) and 2 cores');
   const scratch = await fs.mkdtemp(path.join(a.dir ?? os.tmpdir(), 'motif-bench-weights-'));
   const server = await startServer(path.join(scratch, 's3'));
-  const s3 = createS3Client({ endpoint: server.endpoint, bucket: BUCKET, forcePathStyle: true, relaxedChecksums: true, credentials: { ...S3RVER_CREDENTIALS } });
+  const s3 = createS3Client({
+    endpoint: server.endpoint,
+    bucket: BUCKET,
+    forcePathStyle: true,
+    relaxedChecksums: true,
+    credentials: { ...S3RVER_CREDENTIALS },
+  });
   try {
     const total = Math.round(Number(a.gib) * 1024 * MiB);
     log(`generating ${(total / MiB).toFixed(0)} MiB in ${a.files} files…`);
@@ -153,10 +174,29 @@ async function main(): Promise<void> {
     log('publishing to the embedded S3…');
     const pub = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB });
     await publishModel({ s3, bucket: BUCKET, model: WHOLE_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: null });
-    await publishModel({ s3, bucket: BUCKET, model: PLAIN_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB, hashLeafSize: null });
+    await publishModel({
+      s3,
+      bucket: BUCKET,
+      model: PLAIN_MODEL,
+      fromDir: modelDir,
+      ref: 'stable',
+      hashPartSize: Number(a['part-mib']) * MiB,
+      hashLeafSize: null,
+    });
     const P = Number(a['part-mib']);
     const C = Number(a.concurrency);
-    const combos = (a.sweep ? [[8, 4], [8, 8], [16, 4], [16, 8], [16, 16], [32, 8]] : [[P, C]]) as [number, number][];
+    const combos = (
+      a.sweep
+        ? [
+            [8, 4],
+            [8, 8],
+            [16, 4],
+            [16, 8],
+            [16, 16],
+            [32, 8],
+          ]
+        : [[P, C]]
+    ) as [number, number][];
     // A sync downloads in its manifest's parts: one revision per part size swept.
     const modelFor = (p: number) => (p === P ? MODEL : `${MODEL}-p${p}`);
     for (const p of new Set(combos.map(([x]) => x))) {
@@ -169,7 +209,17 @@ async function main(): Promise<void> {
     const host = new URL(server.endpoint);
     const signer = new SignatureV4({ credentials: { ...S3RVER_CREDENTIALS }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false });
     const sign = async (p: string, range: string) =>
-      (await signer.sign({ method: 'GET', protocol: 'http:', hostname: host.hostname, port: Number(host.port), path: p, query: {}, headers: { host: host.host, range } })).headers;
+      (
+        await signer.sign({
+          method: 'GET',
+          protocol: 'http:',
+          hostname: host.hostname,
+          port: Number(host.port),
+          path: p,
+          query: {},
+          headers: { host: host.host, range },
+        })
+      ).headers;
     const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign });
     const syncRun = (model: string, p: number, c: number, directIo: boolean, tag: string) => async () => {
       const store = path.join(scratch, `ours-${tag}`);
@@ -177,17 +227,31 @@ async function main(): Promise<void> {
       removeLater(store);
       return r.downloadedBytes;
     };
-    const awsBin = process.env['AWS_CLI'] ?? '/usr/bin/aws';
+    const awsBin = process.env.AWS_CLI ?? '/usr/bin/aws';
     const awsVersion = existsSync(awsBin) ? (spawnSync(awsBin, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[0] ?? 'aws-cli') : null;
     if (!awsVersion) log(`aws-cli: ${awsBin} not found (apt install awscli, or set AWS_CLI); skipped`);
     // aws-cli neither verifies nor fsyncs; "+ sync" adds the flush to disk ours pays for.
     const awsRun = (flush: boolean) => async () => {
       if (!awsVersion) return null;
       const dest = path.join(scratch, 'aws');
-      const r = spawnSync(awsBin, ['s3', 'cp', '--recursive', '--no-progress', '--only-show-errors', '--endpoint-url', server.endpoint, `s3://${BUCKET}/${s3Keys.revisionPrefix(MODEL, pub.revision)}`, dest], {
-        env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null' },
-        encoding: 'utf8',
-      });
+      const r = spawnSync(
+        awsBin,
+        [
+          's3',
+          'cp',
+          '--recursive',
+          '--no-progress',
+          '--only-show-errors',
+          '--endpoint-url',
+          server.endpoint,
+          `s3://${BUCKET}/${s3Keys.revisionPrefix(MODEL, pub.revision)}`,
+          dest,
+        ],
+        {
+          env: { ...process.env, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_DEFAULT_REGION: 'us-east-1', AWS_CONFIG_FILE: '/dev/null' },
+          encoding: 'utf8',
+        },
+      );
       if (r.status !== 0) throw new Error(`aws s3 cp failed: ${r.stderr}`);
       if (flush) spawnSync('sync');
       removeLater(dest);
@@ -253,7 +317,9 @@ async function main(): Promise<void> {
     const awsRate = bestOf('aws') || null;
     const awsSyncRate = bestOf('aws+sync') || null;
 
-    const out = [`\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds${a.pin ? ', server pinned to core 0 and clients to core 1' : ', server and clients sharing the cores'}`];
+    const out = [
+      `\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds${a.pin ? ', server pinned to core 0 and clients to core 1' : ', server and clients sharing the cores'}`,
+    ];
     const num = (x: number | null, d: number, w: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d)).padStart(w);
     out.push(`  ${''.padEnd(66)} ${'MiB/s'.padStart(6)}   CPU ms/MiB: client  server`);
     for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${num(r.rate, 0, 6)}               ${num(r.clientMs, 2, 6)}  ${num(r.serverMs, 2, 6)}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { testEdge, TEST_KEY } from './testing/harness.ts';
+import { TEST_KEY, testEdge } from './testing/harness.ts';
 
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -100,7 +100,12 @@ describe('edge app: request ids', () => {
 
 describe('edge app: models', () => {
   it('lists models with a replica in rotation; /models/:id 404s otherwise', async () => {
-    const t = await testEdge({ origins: [{ replicaId: 'r1', model: 'motif-a' }, { replicaId: 'r2', model: 'org/motif-b' }] });
+    const t = await testEdge({
+      origins: [
+        { replicaId: 'r1', model: 'motif-a' },
+        { replicaId: 'r2', model: 'org/motif-b' },
+      ],
+    });
     await t.beat(t.origins[0]!);
     await t.beat(t.origins[1]!, { state: 'starting' });
     const list = (await (await t.get('/v1/models')).json()) as { object: string; data: { id: string; object: string }[] };
@@ -139,7 +144,9 @@ describe('edge app: rotation follows the configured heartbeat TTL', () => {
 
     t.clock.advance(5_001); // now past the profile's TTL too
     expect(await (await t.app.request('/healthz')).json()).toEqual({ status: 'ok', replicas: { ready: 0, known: 1 } });
-    const after = (await (await t.app.request('/admin/pool', { headers: { authorization: `Bearer ${admin}` } })).json()) as { data: { in_rotation: boolean }[] };
+    const after = (await (await t.app.request('/admin/pool', { headers: { authorization: `Bearer ${admin}` } })).json()) as {
+      data: { in_rotation: boolean }[];
+    };
     expect(after.data.map((r) => r.in_rotation)).toEqual([false]);
     expect((await t.get('/v1/models/motif-test')).status).toBe(404);
     expect((await t.post('/v1/chat/completions', chat)).status).toBe(503);

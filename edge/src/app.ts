@@ -7,19 +7,24 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { ReplayGuard, sha256Hex, type SigningKey } from '#shared/signing.ts';
+import { ReplayGuard, type SigningKey, sha256Hex } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
-import { inflightTracker } from './routing/inflight.ts';
-import { createScheduler } from './routing/scheduler.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
+import { inflightTracker } from './routing/inflight.ts';
+import { createScheduler } from './routing/scheduler.ts';
 
 export const EdgeOptions = z.object({
   /** Largest accepted request body (public and internal). */
-  maxBodyBytes: z.number().int().min(1024).max(64 * 1024 * 1024).default(2 * 1024 * 1024),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(2 * 1024 * 1024),
   /** How long one completion may take end to end (sent to the origin as `x-deadline`). */
   requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(600_000),
   /** Replicas tried before giving up with 503 (failover happens only before the first byte). */
@@ -61,7 +66,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   app.onError((err, c) => {
     const e = toApiError(err);
-    if (e.code === 'internal_error') log('unhandled error', { requestId: c.get('requestId'), error: err instanceof Error ? err.stack ?? err.message : String(err) });
+    if (e.code === 'internal_error')
+      log('unhandled error', { requestId: c.get('requestId'), error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     const { status, body, headers } = toErrorResponseParts(e);
     return c.json(body, status as ContentfulStatusCode, headers);
   });
@@ -77,15 +83,35 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     return c.json({ status: 'ok', replicas: { ready: live, known: entries.length } });
   });
 
-  app.route('/v1', v1Routes({
-    keys: deps.keys, limiter: deps.limiter, ledger: deps.ledger, pool: deps.pool, clock: deps.clock,
-    scheduler, inflight, signingKey: deps.keyring.signing, originFetch, log,
-    maxBodyBytes: opts.maxBodyBytes, requestTimeoutMs: opts.requestTimeoutMs, maxAttempts: opts.maxAttempts,
-  }));
-  app.route('/', internalRoutes({
-    pool: deps.pool, ledger: deps.ledger, clock: deps.clock, keyring: deps.keyring.ring,
-    maxBodyBytes: opts.maxBodyBytes, replayGuard: new ReplayGuard(),
-  }));
+  app.route(
+    '/v1',
+    v1Routes({
+      keys: deps.keys,
+      limiter: deps.limiter,
+      ledger: deps.ledger,
+      pool: deps.pool,
+      clock: deps.clock,
+      scheduler,
+      inflight,
+      signingKey: deps.keyring.signing,
+      originFetch,
+      log,
+      maxBodyBytes: opts.maxBodyBytes,
+      requestTimeoutMs: opts.requestTimeoutMs,
+      maxAttempts: opts.maxAttempts,
+    }),
+  );
+  app.route(
+    '/',
+    internalRoutes({
+      pool: deps.pool,
+      ledger: deps.ledger,
+      clock: deps.clock,
+      keyring: deps.keyring.ring,
+      maxBodyBytes: opts.maxBodyBytes,
+      replayGuard: new ReplayGuard(),
+    }),
+  );
 
   // The pool as this edge sees it; the rest of the admin API (tenants, keys, limits) comes later.
   app.get('/admin/pool', async (c) => {

@@ -11,7 +11,10 @@ import { isPlausibleKey } from './middleware/auth/api-keys.ts';
 export const DEV_ORIGIN_SECRET = 'dev:motif-dev-origin-secret-do-not-use-in-production';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const flag = z.enum(['0', '1', 'true', 'false']).optional().transform((v) => v === '1' || v === 'true');
+const flag = z
+  .enum(['0', '1', 'true', 'false'])
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
 
 export const EdgeEnv = z.object({
   MOTIF_EDGE_PORT: int(0, 65535).default(4680),
@@ -59,7 +62,10 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
   const e = parsed.data;
   let secret = e.MOTIF_ORIGIN_SECRET;
   if (secret === undefined) {
-    if (!e.MOTIF_DEV) throw new ConfigError('invalid edge configuration:\n  MOTIF_ORIGIN_SECRET: required (kid:secret[,kid:secret]); set MOTIF_DEV=1 to use a development default');
+    if (!e.MOTIF_DEV)
+      throw new ConfigError(
+        'invalid edge configuration:\n  MOTIF_ORIGIN_SECRET: required (kid:secret[,kid:secret]); set MOTIF_DEV=1 to use a development default',
+      );
     secret = DEV_ORIGIN_SECRET;
   }
   let keyring: EdgeConfig['keyring'];

@@ -38,7 +38,11 @@ async function signedPost(base: string, path: string, body: unknown): Promise<Re
   const text = JSON.stringify(body);
   const requestId = crypto.randomUUID();
   const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, TEST_SIGNING);
-  return fetch(base + path, { method: 'POST', body: text, headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig } });
+  return fetch(base + path, {
+    method: 'POST',
+    body: text,
+    headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig },
+  });
 }
 
 describe('startNodeEdge', () => {

@@ -10,12 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
-import { createEdgeApp, type Logger } from './app.ts';
-import { ConfigError, loadEdgeConfig, type EdgeConfig } from './config.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
+import { createEdgeApp, type Logger } from './app.ts';
+import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
@@ -117,10 +117,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     jsonLog('shutting down', { signal });
-    edge.close().then(() => process.exit(0), (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+    edge.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

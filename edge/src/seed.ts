@@ -2,8 +2,9 @@
  * Seeding at start: the development API key (MOTIF_DEV_API_KEY) for tenant `dev`. The key id
  * derives from the key's hash, so seeding at every start updates one record, never duplicates.
  */
-import type { KeyStore } from './ports.ts';
+
 import { DEFAULT_SCOPES, keyRecord } from './middleware/auth/api-keys.ts';
+import type { KeyStore } from './ports.ts';
 
 export const DEV_TENANT = 'dev';
 

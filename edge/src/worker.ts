@@ -5,23 +5,23 @@
  * process start in a Worker); a bad value answers 500 and logs which variable is wrong.
  * Nothing Node-only is imported here.
  */
-import type { ExecutionContext, ExportedHandler, Request as CfRequest, Response as CfResponse } from '@cloudflare/workers-types';
+import type { Request as CfRequest, Response as CfResponse, ExecutionContext, ExportedHandler } from '@cloudflare/workers-types';
 import type { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
+import type { Env } from './adapters/cloudflare/env.ts';
+import { doKeyStore, doLedger, doLimiter, doPool } from './adapters/cloudflare/ports.ts';
+import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
+import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
 import { ConfigError, loadEdgeConfig } from './config.ts';
 import type { EdgeEnv } from './context.ts';
-import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
-import { systemClock } from './adapters/memory/clock.ts';
-import type { Env } from './adapters/cloudflare/env.ts';
-import { doKeyStore, doLedger, doLimiter, doPool } from './adapters/cloudflare/ports.ts';
 import { seedDevKey } from './seed.ts';
 
+export type { Env } from './adapters/cloudflare/env.ts';
 export { KeysDO } from './adapters/cloudflare/keys-do.ts';
 export { LedgerDO } from './adapters/cloudflare/ledger-do.ts';
 export { LimiterDO } from './adapters/cloudflare/limiter-do.ts';
 export { PoolDO } from './adapters/cloudflare/pool-do.ts';
-export type { Env } from './adapters/cloudflare/env.ts';
 
 /** Build the edge app for one isolate's bindings. */
 export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {

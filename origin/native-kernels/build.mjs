@@ -11,7 +11,7 @@
 //   node origin/native-kernels/build.mjs --strict   # exit 1 if the build fails
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,7 +35,12 @@ function fail(reason) {
 // this script every time, and an unchanged addon should not cost a compile.
 function stamp() {
   const hash = createHash('sha256');
-  const files = ['binding.gyp', ...readdirSync(join(here, 'src')).sort().map((f) => join('src', f))];
+  const files = [
+    'binding.gyp',
+    ...readdirSync(join(here, 'src'))
+      .sort()
+      .map((f) => join('src', f)),
+  ];
   for (const f of files) hash.update(f).update(readFileSync(join(here, f)));
   hash.update(`${process.version} ${process.arch} ${process.platform}`);
   return hash.digest('hex');

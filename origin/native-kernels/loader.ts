@@ -18,12 +18,26 @@ export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2 } as const;
 /** The raw exports of the addon (see src/addon.cc). */
 export interface NativeKernelsBinding {
   matmul(
-    y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, wtype: number,
-    rows: number, inDim: number, outDim: number, maxThreads: number, allowSimd: boolean,
+    y: Float32Array,
+    x: Float32Array,
+    w: Float32Array | Uint16Array,
+    wtype: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+    maxThreads: number,
+    allowSimd: boolean,
   ): void;
   matmulAsync(
-    y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, wtype: number,
-    rows: number, inDim: number, outDim: number, maxThreads: number, allowSimd: boolean,
+    y: Float32Array,
+    x: Float32Array,
+    w: Float32Array | Uint16Array,
+    wtype: number,
+    rows: number,
+    inDim: number,
+    outDim: number,
+    maxThreads: number,
+    allowSimd: boolean,
   ): Promise<void>;
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
@@ -52,9 +66,7 @@ const BindingShape = z.object({
   info: isFunction,
 });
 
-export type NativeLoadResult =
-  | { ok: true; binding: NativeKernelsBinding; info: NativeKernelsInfo; path: string }
-  | { ok: false; reason: string };
+export type NativeLoadResult = { ok: true; binding: NativeKernelsBinding; info: NativeKernelsInfo; path: string } | { ok: false; reason: string };
 
 /**
  * Loads the addon from `path` (default: the install-time build). Never throws: a missing or
@@ -62,13 +74,10 @@ export type NativeLoadResult =
  */
 export function loadNativeKernels(path: string = DEFAULT_ADDON_PATH): NativeLoadResult {
   if (!existsSync(path)) {
-    const buildError = path === DEFAULT_ADDON_PATH && existsSync(BUILD_ERROR_PATH)
-      ? readFileSync(BUILD_ERROR_PATH, 'utf8').split('\n')[0]
-      : undefined;
+    const buildError = path === DEFAULT_ADDON_PATH && existsSync(BUILD_ERROR_PATH) ? readFileSync(BUILD_ERROR_PATH, 'utf8').split('\n')[0] : undefined;
     return {
       ok: false,
-      reason: `native kernels addon not found at ${path}` +
-        (buildError ? ` (install-time build: ${buildError})` : ' (run `npm run build:kernels`)'),
+      reason: `native kernels addon not found at ${path}` + (buildError ? ` (install-time build: ${buildError})` : ' (run `npm run build:kernels`)'),
     };
   }
   try {

@@ -8,16 +8,37 @@ describe('loadOriginConfig', () => {
   it('applies the documented defaults', () => {
     const c = load(base);
     expect(c).toMatchObject({
-      host: '127.0.0.1', port: 4681, publicUrl: undefined, nodeId: 'box.local', replicaId: 'box.local-4681', edgeUrl: undefined,
-      modelId: 'motif-2.6b', engine: 'native', kernels: 'auto', weights: { kind: 'dir', dir: 'models/tiny' }, dataDir: '.data/origin',
-      limits: { maxRunning: 8, maxQueue: 64, kvBudgetTokens: undefined }, heartbeatMs: 1000,
+      host: '127.0.0.1',
+      port: 4681,
+      publicUrl: undefined,
+      nodeId: 'box.local',
+      replicaId: 'box.local-4681',
+      edgeUrl: undefined,
+      modelId: 'motif-2.6b',
+      engine: 'native',
+      kernels: 'auto',
+      weights: { kind: 'dir', dir: 'models/tiny' },
+      dataDir: '.data/origin',
+      limits: { maxRunning: 8, maxQueue: 64, kvBudgetTokens: undefined },
+      heartbeatMs: 1000,
     });
     expect(c.signingKey).toEqual({ kid: 'k1', secret: '0123456789abcdef0123' });
   });
 
   it('reads S3 weights settings when no model dir is given', () => {
-    const c = load({ MOTIF_ORIGIN_SECRET: base.MOTIF_ORIGIN_SECRET, MOTIF_S3_ENDPOINT: 'http://127.0.0.1:4690', MOTIF_S3_FORCE_PATH_STYLE: 'true', MOTIF_ORIGIN_DATA_DIR: '/srv/o', MOTIF_WEIGHTS_REF: 'canary' });
-    expect(c.weights).toMatchObject({ kind: 's3', ref: 'canary', storeDir: '/srv/o/weights', s3: { endpoint: 'http://127.0.0.1:4690', bucket: 'motif-weights', forcePathStyle: true } });
+    const c = load({
+      MOTIF_ORIGIN_SECRET: base.MOTIF_ORIGIN_SECRET,
+      MOTIF_S3_ENDPOINT: 'http://127.0.0.1:4690',
+      MOTIF_S3_FORCE_PATH_STYLE: 'true',
+      MOTIF_ORIGIN_DATA_DIR: '/srv/o',
+      MOTIF_WEIGHTS_REF: 'canary',
+    });
+    expect(c.weights).toMatchObject({
+      kind: 's3',
+      ref: 'canary',
+      storeDir: '/srv/o/weights',
+      s3: { endpoint: 'http://127.0.0.1:4690', bucket: 'motif-weights', forcePathStyle: true },
+    });
   });
 
   it.each([

@@ -7,10 +7,10 @@
  */
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
-import { s3ConfigFromEnv, type S3Config } from './weights/s3-settings.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';
+import { type S3Config, s3ConfigFromEnv } from './weights/s3-settings.ts';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -29,7 +29,10 @@ export const OriginEnv = z.object({
   MOTIF_NODE_ID: id.optional(),
   MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the edge↔origin keyring "kid:secret[,kid:secret]"' }).min(1),
   MOTIF_EDGE_URL: httpUrl.optional(),
-  MOTIF_MODEL_ID: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ -').default('motif-2.6b'),
+  MOTIF_MODEL_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ -')
+    .default('motif-2.6b'),
   MOTIF_ENGINE: EngineBackend.default('native'),
   /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
   MOTIF_KERNELS: KernelMode.default('auto'),
@@ -38,7 +41,10 @@ export const OriginEnv = z.object({
    * "publish this dir to S3, then serve it", and the stack's origin inherits its environment.
    */
   MOTIF_ORIGIN_MODEL_DIR: z.string().min(1).optional(),
-  MOTIF_WEIGHTS_REF: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a ref name such as stable').default('stable'),
+  MOTIF_WEIGHTS_REF: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, 'a ref name such as stable')
+    .default('stable'),
   MOTIF_WEIGHTS_STORE: z.string().min(1).optional(),
   MOTIF_ORIGIN_DATA_DIR: z.string().min(1).default('.data/origin'),
   MOTIF_MAX_RUNNING: positiveInt.max(4096).default(8),
@@ -50,7 +56,11 @@ export const OriginEnv = z.object({
   /** How long SIGTERM waits for running requests before closing. */
   MOTIF_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   /** How often to poll the weights ref for a new revision (S3 weights only); 0 = never. */
-  MOTIF_WEIGHTS_POLL_MS: z.coerce.number().int().refine((n) => n === 0 || (n >= 100 && n <= 86_400_000), '0 (off) or 100–86400000 ms').default(30_000),
+  MOTIF_WEIGHTS_POLL_MS: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 100 && n <= 86_400_000), '0 (off) or 100–86400000 ms')
+    .default(30_000),
   /** How a new revision replaces the running engine: overlap, drain-first, or auto (by free memory). */
   MOTIF_SWAP_STRATEGY: SwapStrategyOption.default('auto'),
   /** How long a swapped-out engine may take to finish its running requests before they are cut. */
@@ -59,9 +69,7 @@ export const OriginEnv = z.object({
   MOTIF_WEIGHTS_GC: z.enum(['true', 'false'], { error: 'true or false' }).default('true'),
 });
 
-export type WeightsSource =
-  | { kind: 'dir'; dir: string }
-  | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
+export type WeightsSource = { kind: 'dir'; dir: string } | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
 
 export interface OriginConfig {
   host: string;
@@ -116,7 +124,12 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
   if (e.MOTIF_ORIGIN_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_ORIGIN_MODEL_DIR };
   else {
     try {
-      weights = { kind: 's3', s3: s3ConfigFromEnv(clean, { bucket: clean.MOTIF_S3_BUCKET ?? 'motif-weights' }), ref: e.MOTIF_WEIGHTS_REF, storeDir: e.MOTIF_WEIGHTS_STORE ?? `${e.MOTIF_ORIGIN_DATA_DIR}/weights` };
+      weights = {
+        kind: 's3',
+        s3: s3ConfigFromEnv(clean, { bucket: clean.MOTIF_S3_BUCKET ?? 'motif-weights' }),
+        ref: e.MOTIF_WEIGHTS_REF,
+        storeDir: e.MOTIF_WEIGHTS_STORE ?? `${e.MOTIF_ORIGIN_DATA_DIR}/weights`,
+      };
     } catch (err) {
       throw new ConfigError(`invalid origin configuration (set MOTIF_ORIGIN_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
     }
@@ -136,7 +149,12 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     kernels: e.MOTIF_KERNELS,
     weights,
     dataDir: e.MOTIF_ORIGIN_DATA_DIR,
-    limits: { maxRunning: e.MOTIF_MAX_RUNNING, maxQueue: e.MOTIF_MAX_QUEUE, kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS, kvBudgetBytes: e.MOTIF_KV_BUDGET_MB * 1024 * 1024 },
+    limits: {
+      maxRunning: e.MOTIF_MAX_RUNNING,
+      maxQueue: e.MOTIF_MAX_QUEUE,
+      kvBudgetTokens: e.MOTIF_KV_BUDGET_TOKENS,
+      kvBudgetBytes: e.MOTIF_KV_BUDGET_MB * 1024 * 1024,
+    },
     heartbeatMs: e.MOTIF_HEARTBEAT_MS,
     drainTimeoutMs: e.MOTIF_DRAIN_TIMEOUT_MS,
     rollout: {

@@ -11,20 +11,20 @@ import { freemem, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Heartbeat } from '#shared/protocol.ts';
+import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
+import { createStoreRevisions } from './adapters/node/revision-store.ts';
 import { openSqliteUsageStore } from './adapters/node/sqlite-journal.ts';
 import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts';
-import { createStoreRevisions } from './adapters/node/revision-store.ts';
 import { createNodeSwapLock } from './adapters/node/swap-lock.ts';
 import { prepareWeights } from './adapters/node/weights-source.ts';
 import { createS3Client } from './adapters/s3/index.ts';
 import { ConfigError, loadOriginConfig, type OriginConfig } from './config.ts';
-import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { createEngine } from './engine/registry.ts';
 import type { Engine } from './engine/types.ts';
-import type { Lifecycle, ServedWeights } from './ports.ts';
 import { createEdgeClient } from './pool/edge-client.ts';
 import { createHeartbeat, type HeartbeatLoop } from './pool/heartbeat.ts';
+import type { Lifecycle, ServedWeights } from './ports.ts';
 import { createEngineSlot, type EngineSlot } from './rollout/engine-slot.ts';
 import { createRolloutMetrics, type RolloutMetrics } from './rollout/metrics.ts';
 import { startWeightsUpdates, type WeightsUpdates } from './rollout/weights-updates.ts';
@@ -70,7 +70,9 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   let deliverer: UsageDeliverer | undefined;
   if (edge) {
     deliverer = createUsageDeliverer({
-      outbox, client: edge, log,
+      outbox,
+      client: edge,
+      log,
       onDelivered: (n) => metrics.usageDelivered(n),
       onFailure: () => metrics.usageDeliveryFailed(),
     });
@@ -83,7 +85,12 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   const replayWindow = openSqliteReplayWindow({ file: join(dataDir, 'replay-window.sqlite'), scope: config.replicaId });
 
   const app = createOriginApp({
-    engine, usage, metrics, lifecycle, admission, log,
+    engine,
+    usage,
+    metrics,
+    lifecycle,
+    admission,
+    log,
     pinEngine: () => slot.pin(),
     extraMetrics: () => rolloutMetrics.render(),
     keyring: config.keyring,
@@ -116,7 +123,11 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   function snapshot(): Heartbeat {
     const s = engine.stats();
     return {
-      replica_id: config.replicaId, node_id: config.nodeId, url, model: config.modelId, revision: engine.info().revision,
+      replica_id: config.replicaId,
+      node_id: config.nodeId,
+      url,
+      model: config.modelId,
+      revision: engine.info().revision,
       state: lifecycle.state,
       waiting: s.waiting + admission.waiting,
       running: s.running,
@@ -175,16 +186,21 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
 /** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels). */
 function engineFactory(config: OriginConfig): (target: { dir: string; revision: string }) => Engine {
-  return (target) => createEngine(config.engine, {
-    modelDir: target.dir,
-    modelId: config.modelId,
-    revision: target.revision,
-    maxRunning: config.limits.maxRunning,
-    maxQueue: config.limits.maxQueue,
-    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
-    kvBudgetBytes: config.limits.kvBudgetBytes,
-    ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-  }, nodeEngineLoaders());
+  return (target) =>
+    createEngine(
+      config.engine,
+      {
+        modelDir: target.dir,
+        modelId: config.modelId,
+        revision: target.revision,
+        maxRunning: config.limits.maxRunning,
+        maxQueue: config.limits.maxQueue,
+        ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
+        kvBudgetBytes: config.limits.kvBudgetBytes,
+        ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
+      },
+      nodeEngineLoaders(),
+    );
 }
 
 interface ServingParts {
@@ -209,7 +225,10 @@ async function followWeightsRef(config: OriginConfig, p: ServingParts): Promise<
   try {
     const updates = await startWeightsUpdates({
       ...p,
-      objectStore: s3, bucket, model: config.modelId, ref: source.ref,
+      objectStore: s3,
+      bucket,
+      model: config.modelId,
+      ref: source.ref,
       revisions: createStoreRevisions({ s3, bucket, model: config.modelId, storeDir: source.storeDir, holder: config.replicaId, log: p.log }),
       // Waiting longer than two whole drains of another replica means it is stuck: retry later.
       lock: createNodeSwapLock(source.storeDir, { waitMs: 2 * config.rollout.drainTimeoutMs + 600_000 }),

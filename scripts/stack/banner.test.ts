@@ -10,7 +10,10 @@ import type { Stack } from './stack.ts';
 const dataDir = mkdtempSync(join(tmpdir(), 'motif-banner-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-const files = [{ path: 'config.json', size: 700 }, { path: 'model.safetensors', size: 345_000 }];
+const files = [
+  { path: 'config.json', size: 700 },
+  { path: 'model.safetensors', size: 345_000 },
+];
 
 describe('served model', () => {
   it('reads the revision the origin reports from its metrics', () => {

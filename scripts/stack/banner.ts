@@ -6,8 +6,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { STAMP_FILE } from '../../tools/model-gen/generate-model.ts';
 import { fetchManifest, resolveRef } from '../../origin/src/weights/refs.ts';
+import { STAMP_FILE } from '../../tools/model-gen/generate-model.ts';
 import type { StackConfig } from './config.ts';
 import type { Stack } from './stack.ts';
 
@@ -90,7 +90,10 @@ export async function generatedBy(dataDir: string, files: readonly { path: strin
   const root = join(dataDir, 'models');
   for (const name of await readdir(root).catch(() => [] as string[])) {
     try {
-      const stamp = JSON.parse(await readFile(join(root, name, STAMP_FILE), 'utf8')) as { key?: { preset?: unknown }; files?: { path: string; size: number }[] };
+      const stamp = JSON.parse(await readFile(join(root, name, STAMP_FILE), 'utf8')) as {
+        key?: { preset?: unknown };
+        files?: { path: string; size: number }[];
+      };
       if (stamp.files && fileKey(stamp.files) === want) return typeof stamp.key?.preset === 'string' ? stamp.key.preset : 'random';
     } catch {
       // not a generated model dir
@@ -100,5 +103,8 @@ export async function generatedBy(dataDir: string, files: readonly { path: strin
 }
 
 function fileKey(files: readonly { path: string; size: number }[]): string {
-  return files.map((f) => `${f.path}\t${f.size}`).sort().join('\n');
+  return files
+    .map((f) => `${f.path}\t${f.size}`)
+    .sort()
+    .join('\n');
 }

@@ -19,8 +19,9 @@ it('lists every port the stack listens on, by variable (the embedded S3 only whe
 });
 
 it('refuses one port for two variables, naming both', () => {
-  expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_S3_PORT: '4680' }))
-    .toThrow('MOTIF_S3_PORT is 4680, the same as MOTIF_EDGE_PORT — set MOTIF_S3_PORT=… to another port');
+  expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_S3_PORT: '4680' })).toThrow(
+    'MOTIF_S3_PORT is 4680, the same as MOTIF_EDGE_PORT — set MOTIF_S3_PORT=… to another port',
+  );
 });
 
 it('refuses port 0: the processes find each other by these numbers', () => {

@@ -20,7 +20,10 @@ export const StackEnv = z.object({
   MOTIF_DATA_DIR: z.string().default('.data'),
   MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default('sk-motif-dev-local-0123456789abcdef'),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
-  MOTIF_MODEL_ID: z.string().regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -').default(TINY_MODEL_ID),
+  MOTIF_MODEL_ID: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -')
+    .default(TINY_MODEL_ID),
   /** Serve this local HF-style model dir (published to S3 first) instead of the generated tiny model. */
   MOTIF_MODEL_DIR: z.string().optional(),
   MOTIF_WEIGHTS_REF: z.string().default('stable'),
@@ -67,6 +70,6 @@ function devSecret(dataDir: string): string {
   const file = join(dataDir, 'dev-origin-secret');
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = `dev:${randomBytes(24).toString('hex')}`;
-  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort, portProblem, ProcessSet, spawnManaged } from './processes.ts';
+import { freePort, ProcessSet, portProblem, spawnManaged } from './processes.ts';
 
 /** A shell that starts a grandchild (`sleep`) in its group and prints its pid. */
 function shellWithGrandchild(script = '') {

@@ -4,7 +4,7 @@
  * leaves orphans behind (wrangler runs workerd and esbuild under it). A ProcessSet knows every
  * child from the moment it is spawned, so a stop during start-up reaches all of them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -135,18 +135,20 @@ export class ProcessSet {
  * SIGKILL, which it cannot forward), the child signals its own group, so its normal SIGTERM
  * shutdown runs and grandchildren (workerd) go too.
  */
-const EXIT_WITH_PARENT = 'data:text/javascript,' + encodeURIComponent(
+const EXIT_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
   'process.stdin.on("end",()=>{try{process.kill(-process.pid,"SIGTERM")}catch{process.kill(process.pid,"SIGTERM")}});' +
-  'process.stdin.on("error",()=>{});process.stdin.resume();process.stdin.unref();',
-);
+    'process.stdin.on("error",()=>{});process.stdin.resume();process.stdin.unref();',
+)}`;
 
 /** Run a Node script; `exitWithParent` makes the child stop itself if this process dies. */
-export function spawnNode(opts: Omit<SpawnOptions, 'command' | 'args' | 'stdinPipe'> & {
-  script: string;
-  args?: string[];
-  nodeArgs?: string[];
-  exitWithParent?: boolean;
-}): ManagedProcess {
+export function spawnNode(
+  opts: Omit<SpawnOptions, 'command' | 'args' | 'stdinPipe'> & {
+    script: string;
+    args?: string[];
+    nodeArgs?: string[];
+    exitWithParent?: boolean;
+  },
+): ManagedProcess {
   const watch = opts.exitWithParent ? ['--import', EXIT_WITH_PARENT] : [];
   return spawnManaged({
     ...opts,
@@ -157,11 +159,13 @@ export function spawnNode(opts: Omit<SpawnOptions, 'command' | 'args' | 'stdinPi
 }
 
 /** Run a TypeScript entry point of the repo (e.g. `origin/src/main.ts`) in Node with tsx as the loader. */
-export function spawnTsx(opts: Omit<SpawnOptions, 'command' | 'args' | 'cwd' | 'stdinPipe'> & {
-  file: string;
-  args?: string[];
-  exitWithParent?: boolean;
-}): ManagedProcess {
+export function spawnTsx(
+  opts: Omit<SpawnOptions, 'command' | 'args' | 'cwd' | 'stdinPipe'> & {
+    file: string;
+    args?: string[];
+    exitWithParent?: boolean;
+  },
+): ManagedProcess {
   return spawnNode({ ...opts, script: join(REPO_ROOT, opts.file), nodeArgs: ['--import', 'tsx'], cwd: REPO_ROOT });
 }
 

@@ -7,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stackPorts, type StackConfig } from './config.ts';
-import { REPO_ROOT as ROOT, ProcessSet, portProblem, spawnNode, spawnTsx, waitForHttp, type ManagedProcess } from './processes.ts';
-import { ensurePublished, startS3, type S3Handle } from './weights.ts';
+import { type StackConfig, stackPorts } from './config.ts';
+import { type ManagedProcess, ProcessSet, portProblem, REPO_ROOT as ROOT, spawnNode, spawnTsx, waitForHttp } from './processes.ts';
+import { ensurePublished, type S3Handle, startS3 } from './weights.ts';
 
 export interface Stack {
   edgeUrl: string;
@@ -71,29 +71,32 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
     await waitForHttp(`${edgeUrl}/healthz`, edge, timeout, signal);
 
     const originUrl = `http://127.0.0.1:${cfg.MOTIF_ORIGIN_PORT}`;
-    const originSpawn = () => procs.add(spawnTsx({
-      name: 'origin',
-      file: 'origin/src/main.ts',
-      log: opts.log,
-      exitWithParent: true,
-      env: {
-        // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
-        ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
-        ...s3Handle.clientEnv,
-        MOTIF_ORIGIN_HOST: '127.0.0.1',
-        MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
-        MOTIF_ORIGIN_PUBLIC_URL: originUrl,
-        MOTIF_REPLICA_ID: 'local-0',
-        MOTIF_NODE_ID: 'local',
-        MOTIF_ORIGIN_SECRET: cfg.originSecret,
-        MOTIF_EDGE_URL: edgeUrl,
-        MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
-        MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
-        MOTIF_ORIGIN_DATA_DIR: join(cfg.dataDir, 'origin'),
-        MOTIF_WEIGHTS_STORE: join(cfg.dataDir, 'origin', 'weights'),
-        ...opts.originEnv,
-      },
-    }));
+    const originSpawn = () =>
+      procs.add(
+        spawnTsx({
+          name: 'origin',
+          file: 'origin/src/main.ts',
+          log: opts.log,
+          exitWithParent: true,
+          env: {
+            // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
+            ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
+            ...s3Handle.clientEnv,
+            MOTIF_ORIGIN_HOST: '127.0.0.1',
+            MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
+            MOTIF_ORIGIN_PUBLIC_URL: originUrl,
+            MOTIF_REPLICA_ID: 'local-0',
+            MOTIF_NODE_ID: 'local',
+            MOTIF_ORIGIN_SECRET: cfg.originSecret,
+            MOTIF_EDGE_URL: edgeUrl,
+            MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
+            MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
+            MOTIF_ORIGIN_DATA_DIR: join(cfg.dataDir, 'origin'),
+            MOTIF_WEIGHTS_STORE: join(cfg.dataDir, 'origin', 'weights'),
+            ...opts.originEnv,
+          },
+        }),
+      );
     const stack: Stack = {
       edgeUrl,
       originUrl,
@@ -171,10 +174,17 @@ function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
     script: join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     args: [
       'dev',
-      '--config', join(ROOT, 'infra/wrangler.jsonc'),
-      '--local', '--ip', '127.0.0.1', '--port', String(cfg.MOTIF_EDGE_PORT),
-      '--persist-to', join(cfg.dataDir, 'wrangler'),
-      '--inspector-port', '0',
+      '--config',
+      join(ROOT, 'infra/wrangler.jsonc'),
+      '--local',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(cfg.MOTIF_EDGE_PORT),
+      '--persist-to',
+      join(cfg.dataDir, 'wrangler'),
+      '--inspector-port',
+      '0',
       '--show-interactive-dev-session=false',
       ...vars,
     ],

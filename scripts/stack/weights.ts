@@ -6,12 +6,12 @@
  * server instead of opening the same files, and a second stack on the same data dir is refused.
  */
 import { join } from 'node:path';
+import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { createS3Client, s3ConfigFromEnv, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { findRunningEmbeddedS3, removeEmbeddedS3Marker, writeEmbeddedS3Marker } from '../../origin/src/cli/local-stack.ts';
-import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { resolveRef } from '../../origin/src/weights/refs.ts';
 import { generateModel } from '../../tools/model-gen/index.ts';
-import { TINY_MODEL_ID, type StackConfig } from './config.ts';
+import { type StackConfig, TINY_MODEL_ID } from './config.ts';
 
 export interface S3Handle {
   endpoint: string;
@@ -36,7 +36,9 @@ export async function startS3(cfg: StackConfig, log: (l: string) => void): Promi
   const dir = join(cfg.dataDir, 's3');
   const running = await findRunningEmbeddedS3(dir);
   if (running && running.pid !== process.pid) {
-    throw new Error(`${dir} is already served at ${running.endpoint} by pid ${running.pid} (another npm start, or npm run weights -- s3): stop it, or set MOTIF_DATA_DIR to another dir`);
+    throw new Error(
+      `${dir} is already served at ${running.endpoint} by pid ${running.pid} (another npm start, or npm run weights -- s3): stop it, or set MOTIF_DATA_DIR to another dir`,
+    );
   }
   const server = await startEmbeddedS3({ dir, port: cfg.MOTIF_S3_PORT, bucket: cfg.MOTIF_S3_BUCKET, silent: true });
   await writeEmbeddedS3Marker(dir, { endpoint: server.endpoint, bucket: cfg.MOTIF_S3_BUCKET });

@@ -35,7 +35,9 @@ describe('error mapping', () => {
   });
 
   it('parses an upstream error body, falling back on the status', () => {
-    expect(parseErrorBody(429, JSON.stringify({ error: { message: 'x', type: 't', param: null, code: 'rate_limit_exceeded' } })).code).toBe('rate_limit_exceeded');
+    expect(parseErrorBody(429, JSON.stringify({ error: { message: 'x', type: 't', param: null, code: 'rate_limit_exceeded' } })).code).toBe(
+      'rate_limit_exceeded',
+    );
     expect(parseErrorBody(502, 'not json').status).toBe(502);
   });
 });

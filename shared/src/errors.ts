@@ -83,9 +83,7 @@ export function toApiError(err: unknown): ApiError {
 export function fromZodError(err: z.ZodError, code: ErrorCode = 'invalid_request_error'): ApiError {
   const issue = err.issues[0];
   const param = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : null;
-  const message = issue
-    ? `${param ? `Invalid '${param}': ` : ''}${issue.message}`
-    : 'Invalid request.';
+  const message = issue ? `${param ? `Invalid '${param}': ` : ''}${issue.message}` : 'Invalid request.';
   return new ApiError(code, message, { param, cause: err });
 }
 

@@ -34,7 +34,10 @@ export type FileParts = z.infer<typeof FileParts>;
 
 export const ManifestFile = z
   .object({
-    path: z.string().min(1).refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must be relative without ..'),
+    path: z
+      .string()
+      .min(1)
+      .refine((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'path must be relative without ..'),
     size: z.number().int().min(0),
     sha256: Sha256,
     etag: z.string().optional(),

@@ -10,12 +10,18 @@ const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 export const ChatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   // Content is a string or an array of text parts (images are not supported by a text model).
-  content: z.union([z.string(), z.array(TextPart)]).nullable().optional(),
+  content: z
+    .union([z.string(), z.array(TextPart)])
+    .nullable()
+    .optional(),
   name: z.string().optional(),
 });
 export type ChatMessage = z.infer<typeof ChatMessage>;
 
-const Stop = z.union([z.string(), z.array(z.string()).max(4)]).nullable().optional();
+const Stop = z
+  .union([z.string(), z.array(z.string()).max(4)])
+  .nullable()
+  .optional();
 
 const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
@@ -32,7 +38,10 @@ const ResponseFormat = z.discriminatedUnion('type', [
  * answer to a different question).
  */
 const notYet = (name: string, empty: (v: unknown) => boolean = () => false) =>
-  z.unknown().refine((v) => v === undefined || v === null || empty(v), { message: `'${name}' is not supported by this server yet.` }).optional();
+  z
+    .unknown()
+    .refine((v) => v === undefined || v === null || empty(v), { message: `'${name}' is not supported by this server yet.` })
+    .optional();
 const emptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
 const emptyMap = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
 

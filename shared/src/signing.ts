@@ -62,10 +62,12 @@ export async function sign(input: SignInput, key: SigningKey, now: number = Date
 }
 
 function parseHeader(header: string): { t: number; kid: string; v1: string } | null {
-  const parts = new Map(header.split(',').map((p) => {
-    const i = p.indexOf('=');
-    return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
-  }));
+  const parts = new Map(
+    header.split(',').map((p) => {
+      const i = p.indexOf('=');
+      return [p.slice(0, i).trim(), p.slice(i + 1).trim()] as const;
+    }),
+  );
   const t = Number(parts.get('t'));
   const kid = parts.get('kid');
   const v1 = parts.get('v1');
@@ -111,10 +113,14 @@ export async function verify(
  * The first entry is the one used to sign.
  */
 export function parseKeyring(spec: string): { signing: SigningKey; ring: Map<string, string> } {
-  const entries = spec.split(',').map((s) => s.trim()).filter(Boolean).map((s) => {
-    const i = s.indexOf(':');
-    return i > 0 ? { kid: s.slice(0, i), secret: s.slice(i + 1) } : { kid: 'k1', secret: s };
-  });
+  const entries = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const i = s.indexOf(':');
+      return i > 0 ? { kid: s.slice(0, i), secret: s.slice(i + 1) } : { kid: 'k1', secret: s };
+    });
   const first = entries[0];
   if (!first || entries.some((e) => e.secret.length < 16)) {
     throw new Error('signing secret must be "kid:secret[,kid:secret…]" with secrets of at least 16 characters');
@@ -137,7 +143,10 @@ export interface ReplayWindow {
  */
 export class ReplayGuard implements ReplayWindow {
   private readonly seen = new Map<string, number>();
-  constructor(private readonly windowMs: number = 2 * MAX_SKEW_MS, private readonly maxEntries = 1_000_000) {}
+  constructor(
+    private readonly windowMs: number = 2 * MAX_SKEW_MS,
+    private readonly maxEntries = 1_000_000,
+  ) {}
 
   /** Returns false when `id` was already seen inside the window. */
   check(id: string, now: number = Date.now()): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.ts';
-import { readSse, SSE_DONE, sseData, sseError, SseParser } from './sse.ts';
+import { readSse, SSE_DONE, SseParser, sseData, sseError } from './sse.ts';
 
 const dec = new TextDecoder();
 

@@ -86,7 +86,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
       if (done) break;
       yield* parser.push(dec.decode(value, { stream: true }));
     }
-    yield* parser.push(dec.decode() + '\n\n');
+    yield* parser.push(`${dec.decode()}\n\n`);
   } finally {
     reader.releaseLock();
   }

@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { readUsageColumns, USAGE_COLUMN_NAMES, USAGE_COLUMNS, usageColumnDefinitions, writeUsageColumns } from './usage-columns.ts';
 import { UsageRecord } from './usage.ts';
+import { readUsageColumns, USAGE_COLUMN_NAMES, USAGE_COLUMNS, usageColumnDefinitions, writeUsageColumns } from './usage-columns.ts';
 
 const record: UsageRecord = {
-  request_id: 'req-1', replica_id: 'r1', tenant_id: 'acme', key_id: 'key_1', model: 'motif-test', revision: 'rev-1',
-  endpoint: 'completions', prompt_tokens: 10, cached_tokens: 3, completion_tokens: 5, outcome: 'abort', started_at: 1_000, finished_at: 2_000,
+  request_id: 'req-1',
+  replica_id: 'r1',
+  tenant_id: 'acme',
+  key_id: 'key_1',
+  model: 'motif-test',
+  revision: 'rev-1',
+  endpoint: 'completions',
+  prompt_tokens: 10,
+  cached_tokens: 3,
+  completion_tokens: 5,
+  outcome: 'abort',
+  started_at: 1_000,
+  finished_at: 2_000,
 };
 
 describe('usage record columns', () => {
@@ -14,12 +25,23 @@ describe('usage record columns', () => {
   });
 
   it('keep the names and types the existing tables were created with', () => {
-    expect(usageColumnDefinitions(USAGE_COLUMN_NAMES)).toBe([
-      '  replica_id TEXT NOT NULL', '  request_id TEXT NOT NULL', '  tenant_id TEXT NOT NULL', '  key_id TEXT NOT NULL',
-      '  model TEXT NOT NULL', '  revision TEXT NOT NULL', '  endpoint TEXT NOT NULL', '  prompt_tokens INTEGER NOT NULL',
-      '  cached_tokens INTEGER NOT NULL', '  completion_tokens INTEGER NOT NULL', '  outcome TEXT NOT NULL',
-      '  started_at INTEGER NOT NULL', '  finished_at INTEGER NOT NULL',
-    ].join(',\n'));
+    expect(usageColumnDefinitions(USAGE_COLUMN_NAMES)).toBe(
+      [
+        '  replica_id TEXT NOT NULL',
+        '  request_id TEXT NOT NULL',
+        '  tenant_id TEXT NOT NULL',
+        '  key_id TEXT NOT NULL',
+        '  model TEXT NOT NULL',
+        '  revision TEXT NOT NULL',
+        '  endpoint TEXT NOT NULL',
+        '  prompt_tokens INTEGER NOT NULL',
+        '  cached_tokens INTEGER NOT NULL',
+        '  completion_tokens INTEGER NOT NULL',
+        '  outcome TEXT NOT NULL',
+        '  started_at INTEGER NOT NULL',
+        '  finished_at INTEGER NOT NULL',
+      ].join(',\n'),
+    );
   });
 
   it('write the values in the order asked for, and read them back', () => {

@@ -68,20 +68,26 @@ describe('many clients at once through the edge', () => {
   it('16 concurrent streams all complete with [DONE] and exact usage', async () => {
     const clients = Array.from({ length: 16 }, () => recordingClient());
     const maxTokens = (i: number) => 12 + (i % 5) * 4;
-    const streamed = await Promise.all(clients.map(async ({ client }, i) => {
-      const stream = await client.chat.completions.create({ ...chat(i, maxTokens(i)), stream: true, stream_options: { include_usage: true } } as OpenAI.ChatCompletionCreateParamsStreaming);
-      let text = '';
-      let finish: string | null = null;
-      const usage: OpenAI.CompletionUsage[] = [];
-      for await (const chunk of stream) {
-        if (chunk.usage) usage.push(chunk.usage);
-        for (const c of chunk.choices) {
-          text += c.delta.content ?? '';
-          finish = c.finish_reason ?? finish;
+    const streamed = await Promise.all(
+      clients.map(async ({ client }, i) => {
+        const stream = await client.chat.completions.create({
+          ...chat(i, maxTokens(i)),
+          stream: true,
+          stream_options: { include_usage: true },
+        } as OpenAI.ChatCompletionCreateParamsStreaming);
+        let text = '';
+        let finish: string | null = null;
+        const usage: OpenAI.CompletionUsage[] = [];
+        for await (const chunk of stream) {
+          if (chunk.usage) usage.push(chunk.usage);
+          for (const c of chunk.choices) {
+            text += c.delta.content ?? '';
+            finish = c.finish_reason ?? finish;
+          }
         }
-      }
-      return { text, finish, usage };
-    }));
+        return { text, finish, usage };
+      }),
+    );
 
     for (let i = 0; i < 16; i++) {
       const r = streamed[i]!;

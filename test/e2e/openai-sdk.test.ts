@@ -38,7 +38,12 @@ describe('openai SDK against the edge', () => {
 
   it('chat, stream with include_usage: deltas then one usage chunk', async () => {
     const stream = await client.chat.completions.create({
-      model: stack.model, messages, max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true },
+      model: stack.model,
+      messages,
+      max_tokens: 12,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
     });
     let text = '';
     let usageChunks = 0;
@@ -89,7 +94,9 @@ describe('errors are OpenAI-shaped', () => {
 
   it('bad JSON → 400', async () => {
     const res = await fetch(`${stack.edgeUrl}/v1/chat/completions`, {
-      method: 'POST', headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' }, body: '{"model":',
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+      body: '{"model":',
     });
     expect(res.status).toBe(400);
     expect((await res.json()).error.type).toBe('invalid_request_error');
@@ -102,7 +109,9 @@ describe('errors are OpenAI-shaped', () => {
     const variants: Record<string, string>[] = [{}, { 'x-motif-signature': header }];
     for (const headers of variants) {
       const res = await fetch(`${stack.originUrl}${path}`, {
-        method: 'POST', body, headers: { 'content-type': 'application/json', 'x-request-id': 'forged-1', 'x-tenant-id': 'dev', ...headers },
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-request-id': 'forged-1', 'x-tenant-id': 'dev', ...headers },
       });
       expect(res.status).toBe(401);
       expect((await res.json()).error.type).toBe('authentication_error');
@@ -129,5 +138,8 @@ async function usageTotals(): Promise<{ requests: number; completion_tokens: num
   const res = await fetch(`${stack.edgeUrl}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { data: { requests: number; completion_tokens: number }[] };
-  return body.data.reduce((a, r) => ({ requests: a.requests + r.requests, completion_tokens: a.completion_tokens + r.completion_tokens }), { requests: 0, completion_tokens: 0 });
+  return body.data.reduce((a, r) => ({ requests: a.requests + r.requests, completion_tokens: a.completion_tokens + r.completion_tokens }), {
+    requests: 0,
+    completion_tokens: 0,
+  });
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { REPO_ROOT } from '../../scripts/stack/processes.ts';
 import { readReadme } from '../helpers/readme.ts';
-import { killLeftovers, launchStart, waitUntilGone, type StartRun } from '../helpers/stack.ts';
+import { killLeftovers, launchStart, type StartRun, waitUntilGone } from '../helpers/stack.ts';
 
 const readme = readReadme();
 const FIXTURE = join(REPO_ROOT, 'test/fixtures/tiny-motif');
@@ -29,12 +29,17 @@ const COVERED_BY: [RegExp, string][] = [
   [/^npm run weights -- /, 'test/integration/weights-cli.test.ts (every such line, as written)'],
 ];
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function sh(line: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile('bash', ['-c', line], { cwd: REPO_ROOT, timeout: 90_000, env: { ...process.env, ...env }, maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
+    );
   });
 }
 

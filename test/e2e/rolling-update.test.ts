@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateModel } from '../../tools/model-gen/index.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { resolveRef, writeRef } from '../../origin/src/weights/refs.ts';
+import { generateModel } from '../../tools/model-gen/index.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
 const CLIENTS = 8;
@@ -43,13 +43,18 @@ interface Outcome {
 /** One streamed chat completion; throws on any failure, including a stream without a finish. */
 async function streamOnce(i: number): Promise<Outcome> {
   const stream = await client.chat.completions.create({
-    model: stack.model, stream: true, max_tokens: 48, temperature: 0.8, seed: i,
+    model: stack.model,
+    stream: true,
+    max_tokens: 48,
+    temperature: 0.8,
+    seed: i,
     messages: [{ role: 'user', content: `client ${i}: tell me about rolling updates` }],
   });
   const out: Outcome = { fingerprint: undefined, finish: undefined, text: '' };
   for await (const chunk of stream) {
     // Every chunk of one response carries the same fingerprint.
-    if (out.fingerprint !== undefined && chunk.system_fingerprint !== out.fingerprint) throw new Error(`fingerprint changed mid-stream: ${out.fingerprint} → ${chunk.system_fingerprint}`);
+    if (out.fingerprint !== undefined && chunk.system_fingerprint !== out.fingerprint)
+      throw new Error(`fingerprint changed mid-stream: ${out.fingerprint} → ${chunk.system_fingerprint}`);
     out.fingerprint = chunk.system_fingerprint;
     for (const c of chunk.choices) {
       out.text += c.delta.content ?? '';

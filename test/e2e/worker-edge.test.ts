@@ -18,8 +18,12 @@ afterAll(async () => {
 
 it('streams a chat completion through workerd, with usage when asked', async () => {
   const stream = await client.chat.completions.create({
-    model: stack.model, stream: true, max_tokens: 8, temperature: 0,
-    messages: [{ role: 'user', content: 'Hello from the Worker' }], stream_options: { include_usage: true },
+    model: stack.model,
+    stream: true,
+    max_tokens: 8,
+    temperature: 0,
+    messages: [{ role: 'user', content: 'Hello from the Worker' }],
+    stream_options: { include_usage: true },
   });
   let text = '';
   let usage: OpenAI.CompletionUsage | undefined | null;
@@ -29,7 +33,10 @@ it('streams a chat completion through workerd, with usage when asked', async () 
   }
   expect(usage?.completion_tokens).toBeGreaterThan(0);
   const same = await client.chat.completions.create({
-    model: stack.model, max_tokens: 8, temperature: 0, messages: [{ role: 'user', content: 'Hello from the Worker' }],
+    model: stack.model,
+    max_tokens: 8,
+    temperature: 0,
+    messages: [{ role: 'user', content: 'Hello from the Worker' }],
   });
   expect(same.choices[0]?.message.content).toBe(text);
 });

@@ -3,14 +3,14 @@
  * dir — the same wiring as `npm start` — for end-to-end suites; and runs `npm start` itself as a
  * process group, finding every process of the run afterwards, for the start/stop suites.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadStackConfig } from '../../scripts/stack/config.ts';
-import { REPO_ROOT, freePort } from '../../scripts/stack/processes.ts';
-import { startStack, type Stack } from '../../scripts/stack/stack.ts';
+import { freePort, REPO_ROOT } from '../../scripts/stack/processes.ts';
+import { type Stack, startStack } from '../../scripts/stack/stack.ts';
 
 export interface TestStack extends Stack {
   logs: string[];
@@ -20,13 +20,16 @@ export interface TestStack extends Stack {
 export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
   const logs: string[] = [];
-  const cfg = loadStackConfig({}, {
-    MOTIF_DATA_DIR: dataDir,
-    MOTIF_EDGE_PORT: await freePort(),
-    MOTIF_ORIGIN_PORT: await freePort(),
-    MOTIF_S3_PORT: await freePort(),
-    MOTIF_EDGE: opts.edge ?? 'node',
-  });
+  const cfg = loadStackConfig(
+    {},
+    {
+      MOTIF_DATA_DIR: dataDir,
+      MOTIF_EDGE_PORT: await freePort(),
+      MOTIF_ORIGIN_PORT: await freePort(),
+      MOTIF_S3_PORT: await freePort(),
+      MOTIF_EDGE: opts.edge ?? 'node',
+    },
+  );
   const log = (line: string) => {
     logs.push(line);
     if (process.env.MOTIF_TEST_VERBOSE) console.log(line);
@@ -83,8 +86,10 @@ export async function launchStart(opts: {
   };
   const args = opts.args ?? [];
   const [command, argv] =
-    opts.via === 'npm' ? ['npm', ['run', opts.npmScript ?? 'start', ...(args.length ? ['--', ...args] : [])]]
-      : opts.via === 'tsx' ? [process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', ...args]]
+    opts.via === 'npm'
+      ? ['npm', ['run', opts.npmScript ?? 'start', ...(args.length ? ['--', ...args] : [])]]
+      : opts.via === 'tsx'
+        ? [process.execPath, [join(REPO_ROOT, 'node_modules/tsx/dist/cli.mjs'), 'scripts/start.ts', ...args]]
         : [process.execPath, ['--import', 'tsx', 'scripts/start.ts', ...args]];
   const child = spawn(command, argv, {
     cwd: REPO_ROOT,
@@ -102,11 +107,23 @@ export async function launchStart(opts: {
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
-  child.stdout.setEncoding('utf8').on('data', (s: string) => { out += s; for (const w of waiters) w(); });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => { out += s; err += s; for (const w of waiters) w(); });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    for (const w of waiters) w();
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    out += s;
+    err += s;
+    for (const w of waiters) w();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   let gone = false;
-  void exited.then(() => { gone = true; for (const w of waiters) w(); });
+  void exited.then(() => {
+    gone = true;
+    for (const w of waiters) w();
+  });
   return {
     child,
     ports,
@@ -154,11 +171,19 @@ export function leftovers(dataDir: string): { pid: number; cmd: string }[] {
 
 /** Ports of `ports` that accept a TCP connection on 127.0.0.1. */
 export async function listening(ports: number[]): Promise<number[]> {
-  const open = await Promise.all(ports.map((port) => new Promise<boolean>((resolve) => {
-    const s = connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  })));
+  const open = await Promise.all(
+    ports.map(
+      (port) =>
+        new Promise<boolean>((resolve) => {
+          const s = connect({ port, host: '127.0.0.1' });
+          s.once('connect', () => {
+            s.destroy();
+            resolve(true);
+          });
+          s.once('error', () => resolve(false));
+        }),
+    ),
+  );
   return ports.filter((_, i) => open[i]);
 }
 

@@ -44,11 +44,26 @@ async function closedPort(): Promise<number> {
 }
 
 async function beat(replica: string, url: string, model: string, waiting = 0): Promise<void> {
-  const body = JSON.stringify({ replica_id: replica, node_id: 'n', url, model, revision: 'r', state: 'ready', waiting, running: 0, max_running: 4, kv_usage: 0, tokens_per_s: 0, ts: Date.now() });
+  const body = JSON.stringify({
+    replica_id: replica,
+    node_id: 'n',
+    url,
+    model,
+    revision: 'r',
+    state: 'ready',
+    waiting,
+    running: 0,
+    max_running: 4,
+    kv_usage: 0,
+    tokens_per_s: 0,
+    ts: Date.now(),
+  });
   const requestId = crypto.randomUUID();
   const sig = await sign({ method: 'POST', path: INTERNAL_PATHS.heartbeat, requestId, tenantId: replica, body }, signing);
   const res = await fetch(worker.url + INTERNAL_PATHS.heartbeat, {
-    method: 'POST', body, headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: replica, [SIGNATURE_HEADER]: sig },
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: replica, [SIGNATURE_HEADER]: sig },
   });
   expect(res.status, await res.clone().text()).toBe(200);
 }
@@ -69,7 +84,15 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await worker?.dispose();
-  await Promise.all(servers.map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
+  await Promise.all(
+    servers.map(
+      (s) =>
+        new Promise((r) => {
+          s.closeAllConnections();
+          s.close(r);
+        }),
+    ),
+  );
 });
 
 it('streams a chat completion through workerd with the openai SDK, failing over from a dead replica', async () => {
@@ -80,7 +103,10 @@ it('streams a chat completion through workerd with the openai SDK, failing over 
 
   const client = new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: API_KEY, maxRetries: 0 });
   const stream = await client.chat.completions.create({
-    model: 'int-model', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }],
+    model: 'int-model',
+    stream: true,
+    stream_options: { include_usage: true },
+    messages: [{ role: 'user', content: 'hi' }],
   });
   let text = '';
   let usage: OpenAI.CompletionUsage | null | undefined;
@@ -94,8 +120,9 @@ it('streams a chat completion through workerd with the openai SDK, failing over 
   expect(origin.requests).toHaveLength(1);
   expect(origin.requests[0]!.headers['x-tenant-id']).toBe('dev');
 
-  await expect(new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: 'sk-motif-wrong-0000000000', maxRetries: 0 }).models.list())
-    .rejects.toMatchObject({ status: 401 });
+  await expect(new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: 'sk-motif-wrong-0000000000', maxRetries: 0 }).models.list()).rejects.toMatchObject({
+    status: 401,
+  });
 });
 
 it('an origin dying mid-stream reaches the client as an SSE error event, without [DONE]', async () => {

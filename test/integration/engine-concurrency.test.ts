@@ -12,11 +12,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../origin/src/engine/types.ts';
-import { MotifModel } from '../../origin/src/engine/native/model.ts';
-import { NativeEngine, type NativeEngineOptions, type NativeModel } from '../../origin/src/engine/native/native-engine.ts';
-import type { SequenceCache } from '../../origin/src/engine/native/batching/scheduler.ts';
 import { loadMotifModelDir, nodeEngineLoaders } from '../../origin/src/adapters/node/engine/engine-loaders.ts';
+import type { SequenceCache } from '../../origin/src/engine/native/batching/scheduler.ts';
+import type { MotifModel } from '../../origin/src/engine/native/model.ts';
+import { NativeEngine, type NativeEngineOptions, type NativeModel } from '../../origin/src/engine/native/native-engine.ts';
+import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../origin/src/engine/types.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-motif/', import.meta.url));
 
@@ -55,7 +55,12 @@ class StepRecorder implements NativeModel {
 }
 
 const request = (ids: number[], maxTokens: number): GenerateRequest => ({
-  requestId: `r${ids[0]}`, prompt: { kind: 'ids', ids }, maxTokens, sampling: { ...DEFAULT_SAMPLING, temperature: 0 }, stop: [], ignoreEos: true,
+  requestId: `r${ids[0]}`,
+  prompt: { kind: 'ids', ids },
+  maxTokens,
+  sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
+  stop: [],
+  ignoreEos: true,
 });
 
 async function collect(engine: NativeEngine, req: GenerateRequest, signal = new AbortController().signal) {

@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = 'test/fixtures/tiny-motif';
-interface Case { name: string; input_ids: number[]; last_logits: number[]; greedy_new_ids: number[] }
+interface Case {
+  name: string;
+  input_ids: number[];
+  last_logits: number[];
+  greedy_new_ids: number[];
+}
 const expected = JSON.parse(readFileSync(`${ROOT}${FIXTURE}/expected.json`, 'utf8')) as {
   tolerance: { logits_max_abs: number };
   cases: Case[];

@@ -15,8 +15,8 @@ import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
-import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -88,7 +88,12 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
   it('bills the cut request exactly once, within the checkpoint bound, and refuses its replay', async () => {
     // The prompt's token count, from a request that ends normally.
     const prompt = 'Once';
-    const warm = await signedPost(url, '/v1/completions', { model: 'motif-tiny', prompt, max_tokens: 1, stream: true, stream_options: { include_usage: true } }, { key, requestId: 'crash-warm' });
+    const warm = await signedPost(
+      url,
+      '/v1/completions',
+      { model: 'motif-tiny', prompt, max_tokens: 1, stream: true, stream_options: { include_usage: true } },
+      { key, requestId: 'crash-warm' },
+    );
     let promptTokens = 0;
     for await (const ev of readSse(warm.body!)) if (ev.data !== '[DONE]') promptTokens = (JSON.parse(ev.data) as Chunk).usage?.prompt_tokens ?? promptTokens;
     expect(promptTokens).toBeGreaterThan(0);
@@ -97,7 +102,10 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
     const body = JSON.stringify({ model: 'motif-tiny', prompt, max_tokens: CONTEXT - promptTokens, ignore_eos: true, stream: true, logprobs: 0 });
     const requestId = 'crash-long-1';
     const headers = {
-      'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-crash', [HEADERS.keyId]: 'key-crash',
+      'content-type': 'application/json',
+      [HEADERS.requestId]: requestId,
+      [HEADERS.tenantId]: 'tenant-crash',
+      [HEADERS.keyId]: 'key-crash',
       [SIGNATURE_HEADER]: await sign({ method: 'POST', path: '/v1/completions', requestId, tenantId: 'tenant-crash', body }, key),
     };
     const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers, body });
@@ -129,7 +137,15 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
     await waitForHttp(`${url}/readyz`, origin, 60_000);
     await until(() => usage().some((r) => r.request_id === requestId), 'the recovered usage record');
     const rec = usage().find((r) => r.request_id === requestId)!;
-    expect(rec).toMatchObject({ replica_id: 'crash-0', tenant_id: 'tenant-crash', key_id: 'key-crash', model: 'motif-tiny', endpoint: 'completions', outcome: 'error', prompt_tokens: promptTokens });
+    expect(rec).toMatchObject({
+      replica_id: 'crash-0',
+      tenant_id: 'tenant-crash',
+      key_id: 'key-crash',
+      model: 'motif-tiny',
+      endpoint: 'completions',
+      outcome: 'error',
+      prompt_tokens: promptTokens,
+    });
     expect(rec.completion_tokens).toBeLessThanOrEqual(received);
     expect(rec.completion_tokens).toBeGreaterThanOrEqual(received - CHECKPOINT_BOUND);
     expect(rec.finished_at).toBeGreaterThanOrEqual(rec.started_at);

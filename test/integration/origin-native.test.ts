@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
-import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -73,16 +73,30 @@ afterAll(async () => {
 
 describe('origin process with the native engine on tiny-motif', () => {
   it('streams a signed chat completion: role chunk, the golden greedy text, finish, usage, [DONE]', async () => {
-    const res = await post('/v1/chat/completions', {
-      model: 'motif-tiny', messages: expected.chat.messages, max_tokens: expected.chat.greedy_new_ids.length, temperature: 0,
-      stream: true, stream_options: { include_usage: true },
-    }, 'int-chat-1');
+    const res = await post(
+      '/v1/chat/completions',
+      {
+        model: 'motif-tiny',
+        messages: expected.chat.messages,
+        max_tokens: expected.chat.greedy_new_ids.length,
+        temperature: 0,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      'int-chat-1',
+    );
     expect(res.status).toBe(200);
     const events = [];
     for await (const ev of readSse(res.body!)) events.push(ev);
     expect(events.every((e) => e.event === undefined)).toBe(true);
     expect(events.at(-1)?.data).toBe('[DONE]');
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.data) as { choices: { delta?: { role?: string; content?: string }; finish_reason: string | null }[]; usage?: Record<string, number> | null });
+    const chunks = events.slice(0, -1).map(
+      (e) =>
+        JSON.parse(e.data) as {
+          choices: { delta?: { role?: string; content?: string }; finish_reason: string | null }[];
+          usage?: Record<string, number> | null;
+        },
+    );
     expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
     const text = chunks.flatMap((c) => c.choices.map((ch) => ch.delta?.content ?? '')).join('');
     expect(text).toBe(expected.chat.greedy_new_text);
@@ -94,8 +108,15 @@ describe('origin process with the native engine on tiny-motif', () => {
     // The billing record reaches the "edge" with the same counts.
     await until(() => usage().some((r) => r.request_id === 'int-chat-1'), 'the usage record');
     expect(usage().find((r) => r.request_id === 'int-chat-1')).toMatchObject({
-      replica_id: 'int-0', tenant_id: 'tenant-int', key_id: 'key-int', model: 'motif-tiny', revision: 'local', endpoint: 'chat.completions',
-      prompt_tokens: expected.chat.ids.length, completion_tokens: expected.chat.greedy_new_ids.length, outcome: 'finish',
+      replica_id: 'int-0',
+      tenant_id: 'tenant-int',
+      key_id: 'key-int',
+      model: 'motif-tiny',
+      revision: 'local',
+      endpoint: 'chat.completions',
+      prompt_tokens: expected.chat.ids.length,
+      completion_tokens: expected.chat.greedy_new_ids.length,
+      outcome: 'finish',
     });
   });
 
@@ -128,6 +149,10 @@ describe('origin process with the native engine on tiny-motif', () => {
     await origin.stop(10_000);
     expect(await origin.exited).toBe(0);
     expect(heartbeats().at(-1)?.state).toBe('draining');
-    expect(usage().map((r) => r.request_id).sort()).toEqual(['int-abort-1', 'int-chat-1', 'int-long-1']);
+    expect(
+      usage()
+        .map((r) => r.request_id)
+        .sort(),
+    ).toEqual(['int-abort-1', 'int-chat-1', 'int-long-1']);
   });
 });

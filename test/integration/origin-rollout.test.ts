@@ -20,12 +20,12 @@ import { s3Keys } from '#shared/manifest.ts';
 import { ChatCompletion } from '#shared/openai.ts';
 import { HEADERS, Heartbeat } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
-import { signedPost, startSignedReceiver, type SignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
-import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
-import { generateModel } from '../../tools/model-gen/index.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
+import { createS3Client, type EmbeddedS3, type S3ObjectStore, S3RVER_CREDENTIALS, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { writeRef } from '../../origin/src/weights/refs.ts';
-import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
+import { generateModel } from '../../tools/model-gen/index.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -109,7 +109,12 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
 
 let seq = 0;
 async function fingerprint(o: Origin): Promise<string | undefined> {
-  const res = await signedPost(o.url, '/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, { key, requestId: `roll-${++seq}` });
+  const res = await signedPost(
+    o.url,
+    '/v1/chat/completions',
+    { model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+    { key, requestId: `roll-${++seq}` },
+  );
   expect(res.status).toBe(200);
   return ChatCompletion.parse(await res.json()).system_fingerprint;
 }
@@ -120,17 +125,28 @@ async function until(what: string, check: () => Promise<boolean> | boolean, o: {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}\n${o.flatMap((x) => x.logs).slice(-40).join('\n')}`);
+  throw new Error(
+    `timed out waiting for ${what}\n${o
+      .flatMap((x) => x.logs)
+      .slice(-40)
+      .join('\n')}`,
+  );
 }
 
 async function signedModels(o: Origin): Promise<Response> {
   const requestId = `roll-${++seq}`;
   const sig = await sign({ method: 'GET', path: '/v1/models', requestId, tenantId: 'tenant-int', body: '' }, key);
-  return fetch(`${o.url}/v1/models`, { headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int', [SIGNATURE_HEADER]: sig } });
+  return fetch(`${o.url}/v1/models`, {
+    headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int', [SIGNATURE_HEADER]: sig },
+  });
 }
 
 const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`)).text();
-const beats = (replica: string) => edge.received.filter((r) => r.path === '/internal/pool/heartbeat').map((r) => Heartbeat.parse(r.body)).filter((h) => h.replica_id === replica);
+const beats = (replica: string) =>
+  edge.received
+    .filter((r) => r.path === '/internal/pool/heartbeat')
+    .map((r) => Heartbeat.parse(r.body))
+    .filter((h) => h.replica_id === replica);
 const moveRef = (revision: string) => writeRef({ s3: client, bucket: BUCKET, model: MODEL, ref: 'stable', revision });
 
 describe('one replica follows its ref', () => {
@@ -142,7 +158,11 @@ describe('one replica follows its ref', () => {
     expect(await fingerprint(o)).toBe(`fp_${rev.a}`);
 
     await moveRef(rev.c);
-    await until('a verify failure of the corrupt revision', async () => /motif_origin_rollout_failures_total\{stage="verify"\} [1-9]/.test(await metricsText(o)), [o]);
+    await until(
+      'a verify failure of the corrupt revision',
+      async () => /motif_origin_rollout_failures_total\{stage="verify"\} [1-9]/.test(await metricsText(o)),
+      [o],
+    );
     expect(o.logs.join('\n')).toMatch(new RegExp(`update to revision ${rev.c} failed at verify .*sha256.*revision ${rev.a} keeps serving`));
     expect(await fingerprint(o)).toBe(`fp_${rev.a}`);
     expect((await fetch(`${o.url}/readyz`)).status).toBe(200);

@@ -10,9 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatCompletion } from '#shared/openai.ts';
 import { signedPost } from '../../origin/src/adapters/node/test-support.ts';
-import { createS3Client, S3RVER_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
-import { freePort, spawnTsx, waitForHttp, type ManagedProcess } from '../../scripts/stack/processes.ts';
+import { createS3Client, type EmbeddedS3, S3RVER_CREDENTIALS, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
+import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-motif');
@@ -71,7 +71,12 @@ async function startOriginProcess(endpoint: string, logs: string[]): Promise<{ u
 }
 
 async function servedRevision(url: string, requestId: string): Promise<string | undefined> {
-  const res = await signedPost(url, '/v1/chat/completions', { model: 'motif-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }, { key, requestId });
+  const res = await signedPost(
+    url,
+    '/v1/chat/completions',
+    { model: 'motif-tiny', messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 },
+    { key, requestId },
+  );
   expect(res.status).toBe(200);
   return ChatCompletion.parse(await res.json()).system_fingerprint;
 }

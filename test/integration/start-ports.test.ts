@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack/processes.ts';
-import { killLeftovers, launchStart, waitUntilGone, type StartRun } from '../helpers/stack.ts';
+import { killLeftovers, launchStart, type StartRun, waitUntilGone } from '../helpers/stack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'motif-ports-'));
 const servers: Server[] = [];
@@ -33,11 +33,18 @@ async function occupy(host: string): Promise<number> {
 async function expectRefused(run: StartRun, taken: number[]): Promise<string[]> {
   const exit = await run.exited;
   expect(exit, run.output()).toEqual({ code: 2, signal: null });
-  const left = await waitUntilGone(dataDir, Object.values(run.ports).filter((p) => !taken.includes(p)), 2000);
+  const left = await waitUntilGone(
+    dataDir,
+    Object.values(run.ports).filter((p) => !taken.includes(p)),
+    2000,
+  );
   expect(left).toEqual({ processes: [], ports: [] });
   // Only the port lines: nothing started, so nothing else was printed.
   expect(run.output()).toBe(run.stderr());
-  return run.stderr().split('\n').filter((l) => l !== '');
+  return run
+    .stderr()
+    .split('\n')
+    .filter((l) => l !== '');
 }
 
 it('edge port in use → one line naming MOTIF_EDGE_PORT, exit 2, nothing started', async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { killLeftovers, launchStart, waitUntilGone, type StartRun } from '../helpers/stack.ts';
+import { killLeftovers, launchStart, type StartRun, waitUntilGone } from '../helpers/stack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'motif-start-worker-'));
 

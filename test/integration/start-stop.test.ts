@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killLeftovers, launchStart, waitUntilGone, type StartRun, type StartVia } from '../helpers/stack.ts';
+import { killLeftovers, launchStart, type StartRun, type StartVia, waitUntilGone } from '../helpers/stack.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'motif-start-'));
 let run: StartRun | undefined;
@@ -60,15 +60,17 @@ it('a second Ctrl-C kills the stack at once instead of waiting for the graceful 
   run = await launchStart({ via: 'node', dataDir, env: { MOTIF_DEV_API_KEY: key } });
   await run.waitFor(BANNER, 90_000);
   // Long streams keep the graceful stop busy: the origin drains them, the edge lets them finish.
-  const streams = await Promise.all(Array.from({ length: 4 }, async () => {
-    const res = await fetch(`http://127.0.0.1:${run!.ports.edge}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'motif-tiny', stream: true, max_tokens: 2000, ignore_eos: true, messages: [{ role: 'user', content: 'Go on.' }] }),
-    });
-    expect(res.status).toBe(200);
-    return { done: res.body!.pipeTo(new WritableStream()).catch(() => {}) }; // not awaited here
-  }));
+  const streams = await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      const res = await fetch(`http://127.0.0.1:${run!.ports.edge}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'motif-tiny', stream: true, max_tokens: 2000, ignore_eos: true, messages: [{ role: 'user', content: 'Go on.' }] }),
+      });
+      expect(res.status).toBe(200);
+      return { done: res.body!.pipeTo(new WritableStream()).catch(() => {}) }; // not awaited here
+    }),
+  );
   run.signalGroup('SIGINT');
   await run.waitFor(/^stopping… \(Ctrl-C again/);
   await new Promise((r) => setTimeout(r, 800)); // past the window in which a repeat is the same signal

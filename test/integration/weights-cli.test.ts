@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StackConfig } from '../../scripts/stack/config.ts';
-import { startS3, type S3Handle } from '../../scripts/stack/weights.ts';
+import { type S3Handle, startS3 } from '../../scripts/stack/weights.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURE = path.join(ROOT, 'test/fixtures/tiny-motif');
@@ -33,14 +33,23 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** `npm run weights -- <args>` in the repo, with MOTIF_DATA_DIR at the temp dir. */
 function weights(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'weights', '--', ...args], { cwd: ROOT, timeout: 30_000, env: { ...baseEnv, MOTIF_DATA_DIR: dataDir, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      'npm',
+      ['run', '-s', 'weights', '--', ...args],
+      { cwd: ROOT, timeout: 30_000, env: { ...baseEnv, MOTIF_DATA_DIR: dataDir, ...env } },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -87,12 +96,17 @@ describe('weights CLI (README command lines)', () => {
     // The README must show the whole round trip, bare `ls` included.
     const shown = lines.map((l) => l.join(' '));
     for (const want of ['publish', 'sync', 'ls', 'export --rev <rev> <file.tar>', 'import <file.tar>', 'gc', '--help']) {
-      expect(shown.some((l) => l === want || l.startsWith(`${want} `)), `README shows \`npm run weights -- ${want}\``).toBe(true);
+      expect(
+        shown.some((l) => l === want || l.startsWith(`${want} `)),
+        `README shows \`npm run weights -- ${want}\``,
+      ).toBe(true);
     }
     const tar = path.join(tmp, 'motif.tar');
     let rev = '';
     for (const line of lines) {
-      const args = line.map((a) => a.replace('<hf-model-dir>', FIXTURE).replace('/path/to/Motif-2.6B', FIXTURE).replace('<rev>', rev).replace('<file.tar>', tar));
+      const args = line.map((a) =>
+        a.replace('<hf-model-dir>', FIXTURE).replace('/path/to/Motif-2.6B', FIXTURE).replace('<rev>', rev).replace('<file.tar>', tar),
+      );
       const r = await weights(args);
       expect(r.code, `npm run weights -- ${args.join(' ')}\n${r.stderr}`).toBe(0);
       noStackTrace(r.stderr);
@@ -143,7 +157,7 @@ describe('weights CLI (README command lines)', () => {
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toContain(`using the embedded S3 that pid ${process.pid} (npm start?) serves at ${s3.endpoint}`);
       expect(r.stdout).toContain(`S3 ${s3.endpoint} bucket motif-weights:`);
-      expect(r.stdout).toMatch(/^  motif-2\.6b  refs: stable=[0-9a-f]{16}/m);
+      expect(r.stdout).toMatch(/^ {2}motif-2\.6b {2}refs: stable=[0-9a-f]{16}/m);
     });
 
     it('needs no AWS keys when MOTIF_S3_ENDPOINT names that server', async () => {

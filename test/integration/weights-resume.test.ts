@@ -3,14 +3,14 @@
  * ~190 MiB download from a real s3rver; a second run finishes from the persisted part maps,
  * fetches only what the first run had not recorded, and the result verifies byte for byte.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createS3Client, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
-import { publishModel, type PublishResult } from '../../origin/src/adapters/node/weights/publish.ts';
+import { type PublishResult, publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
+import { createS3Client, type EmbeddedS3, type S3ObjectStore, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;
@@ -54,14 +54,34 @@ afterAll(async () => {
 function syncChild(store: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'origin/src/cli/weights.ts', 'sync', '--model', 'big', '--ref', 'stable', '--store', store,
-      '--part-size-mib', String(PART / MiB), '--concurrency', String(CONCURRENCY), '--json'],
+    [
+      '--import',
+      'tsx',
+      'origin/src/cli/weights.ts',
+      'sync',
+      '--model',
+      'big',
+      '--ref',
+      'stable',
+      '--store',
+      store,
+      '--part-size-mib',
+      String(PART / MiB),
+      '--concurrency',
+      String(CONCURRENCY),
+      '--json',
+    ],
     {
       cwd: ROOT,
       env: {
         ...process.env,
-        MOTIF_S3_ENDPOINT: server.endpoint, MOTIF_S3_BUCKET: 'resume', MOTIF_S3_FORCE_PATH_STYLE: 'true',
-        MOTIF_S3_RELAXED_CHECKSUMS: 'true', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1',
+        MOTIF_S3_ENDPOINT: server.endpoint,
+        MOTIF_S3_BUCKET: 'resume',
+        MOTIF_S3_FORCE_PATH_STYLE: 'true',
+        MOTIF_S3_RELAXED_CHECKSUMS: 'true',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+        AWS_REGION: 'us-east-1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -79,10 +99,15 @@ function syncChild(store: string): { child: ChildProcess; done: Promise<{ code: 
 /** Bytes the store has recorded as on disk: finished blobs + parts listed in part maps. */
 async function recordedBytes(store: string): Promise<number> {
   let n = 0;
-  for (const f of await fs.readdir(path.join(store, 'blobs')).catch(() => [] as string[])) n += (await fs.stat(path.join(store, 'blobs', f)).catch(() => null))?.size ?? 0;
+  for (const f of await fs.readdir(path.join(store, 'blobs')).catch(() => [] as string[]))
+    n += (await fs.stat(path.join(store, 'blobs', f)).catch(() => null))?.size ?? 0;
   for (const f of await fs.readdir(path.join(store, 'tmp')).catch(() => [] as string[])) {
     if (!f.endsWith('.map.json')) continue;
-    const m = JSON.parse(await fs.readFile(path.join(store, 'tmp', f), 'utf8').catch(() => '{"done":[],"size":0}')) as { done: number[]; size: number; partSize: number };
+    const m = JSON.parse(await fs.readFile(path.join(store, 'tmp', f), 'utf8').catch(() => '{"done":[],"size":0}')) as {
+      done: number[];
+      size: number;
+      partSize: number;
+    };
     for (const i of m.done) n += Math.min(m.partSize, m.size - i * m.partSize);
   }
   return n;
@@ -113,7 +138,13 @@ it('resumes after kill -9 at ~50% and re-downloads at most the parts that were i
   const second = syncChild(store);
   const r2 = await second.done;
   expect(r2.code, r2.stderr).toBe(0);
-  const res = JSON.parse(r2.stdout.trim().split('\n').at(-1)!) as { revision: string; dir: string; downloadedBytes: number; resumedBytes: number; reusedBytes: number };
+  const res = JSON.parse(r2.stdout.trim().split('\n').at(-1)!) as {
+    revision: string;
+    dir: string;
+    downloadedBytes: number;
+    resumedBytes: number;
+    reusedBytes: number;
+  };
   expect(res.revision).toBe(pub.revision);
   // Everything recorded before the kill is kept; only the rest is fetched (≤ the parts in flight
   // at the kill plus what was never started).
@@ -122,7 +153,9 @@ it('resumes after kill -9 at ~50% and re-downloads at most the parts that were i
   expect(total - recorded).toBeLessThanOrEqual(total - observed);
 
   for (const f of pub.manifest.files) {
-    const h = createHash('sha256').update(await fs.readFile(path.join(res.dir, f.path))).digest('hex');
+    const h = createHash('sha256')
+      .update(await fs.readFile(path.join(res.dir, f.path)))
+      .digest('hex');
     expect(h, f.path).toBe(f.sha256);
   }
   expect(await fs.readdir(path.join(store, 'tmp'))).toEqual([]);

@@ -8,12 +8,12 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revisionId, s3Keys, type Manifest } from '#shared/manifest.ts';
-import { createS3Client, startEmbeddedS3, type EmbeddedS3, type S3ObjectStore } from '../../origin/src/adapters/s3/index.ts';
+import { type Manifest, revisionId, s3Keys } from '#shared/manifest.ts';
 import { openLocalSnapshot } from '../../origin/src/adapters/node/weights/local-snapshot.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
-import { resolveRef } from '../../origin/src/weights/refs.ts';
 import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
+import { createS3Client, type EmbeddedS3, type S3ObjectStore, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
+import { resolveRef } from '../../origin/src/weights/refs.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../fixtures/tiny-motif');
 const BUCKET = 'motif-test';
@@ -79,7 +79,13 @@ describe('weights publish + sync (s3rver)', () => {
   it('syncs into an empty store: byte-identical files in multi-part ranged GETs, current set', async () => {
     const progress: number[] = [];
     const r = await syncModel({
-      s3, bucket: BUCKET, model: MODEL, ref: 'stable', storeDir: store(), partSize: 64 * 1024, concurrency: 4,
+      s3,
+      bucket: BUCKET,
+      model: MODEL,
+      ref: 'stable',
+      storeDir: store(),
+      partSize: 64 * 1024,
+      concurrency: 4,
       onProgress: (p) => progress.push(p.bytesDone),
     });
     expect(r.revision).toBe(rev1);
@@ -146,10 +152,16 @@ describe('weights publish + sync (s3rver)', () => {
     badLen.writeBigUInt64LE(BigInt(good.length), 0);
     // Valid length, JSON data offsets shifted so the tensors no longer tile the data section.
     const n = Number(good.readBigUInt64LE(0));
-    const header = good.subarray(8, 8 + n).toString('utf8').replace('"data_offsets":[0,', '"data_offsets":[4,');
+    const header = good
+      .subarray(8, 8 + n)
+      .toString('utf8')
+      .replace('"data_offsets":[0,', '"data_offsets":[4,');
     const badOffsets = Buffer.concat([good.subarray(0, 8), Buffer.from(header), good.subarray(8 + n)]);
 
-    for (const [name, bytes, why] of [['len', badLen, /header length/], ['offsets', badOffsets, /data_offsets|starts at|spans/]] as const) {
+    for (const [name, bytes, why] of [
+      ['len', badLen, /header length/],
+      ['offsets', badOffsets, /data_offsets|starts at|spans/],
+    ] as const) {
       const model = `bad-${name}`;
       await publishRaw(model, { 'config.json': Buffer.from('{}'), 'model.safetensors': bytes }, 'stable');
       const err = await syncModel({ s3, bucket: BUCKET, model, ref: 'stable', storeDir: path.join(tmp, `store-${name}`) }).catch((e: unknown) => e);

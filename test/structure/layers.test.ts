@@ -14,21 +14,36 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
 const DEPCRUISE = join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs');
 
-interface Violation { rule: { name: string }; from: string; to: string }
+interface Violation {
+  rule: { name: string };
+  from: string;
+  to: string;
+}
 
 /** dependency-cruiser over `paths` (relative to `cwd`), its violations. */
 function cruise(cwd: string, paths: string[]): Promise<Violation[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [DEPCRUISE, '--config', CONFIG, '--output-type', 'json', ...paths], { cwd, maxBuffer: 256 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (!stdout) return reject(new Error(`depcruise failed: ${stderr || String(err)}`));
-      resolve((JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations);
-    });
+    execFile(
+      process.execPath,
+      [DEPCRUISE, '--config', CONFIG, '--output-type', 'json', ...paths],
+      { cwd, maxBuffer: 256 << 20, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        if (!stdout) return reject(new Error(`depcruise failed: ${stderr || String(err)}`));
+        resolve((JSON.parse(stdout) as { summary: { violations: Violation[] } }).summary.violations);
+      },
+    );
   });
 }
 
 describe('layer rules', () => {
   it('hold on the whole tree', async () => {
-    const dirs = ['edge', 'origin', 'shared', 'scripts', 'tools', 'bench', 'test'].filter((d) => { try { return statSync(join(ROOT, d)).isDirectory(); } catch { return false; } });
+    const dirs = ['edge', 'origin', 'shared', 'scripts', 'tools', 'bench', 'test'].filter((d) => {
+      try {
+        return statSync(join(ROOT, d)).isDirectory();
+      } catch {
+        return false;
+      }
+    });
     const v = await cruise(ROOT, dirs);
     expect(v.map((x) => `${x.rule.name}: ${x.from} → ${x.to}`)).toEqual([]);
   }, 120_000);
@@ -48,16 +63,20 @@ describe('layer rules', () => {
     ['rollout-on-ports', { 'origin/src/rollout/a.ts': "import '../server/b.ts';", 'origin/src/server/b.ts': '' }],
     ['runtime-not-tooling', { 'origin/src/a.ts': "import '../../tools/b.ts';", 'tools/b.ts': '' }],
     ['no-test-code-in-runtime', { 'origin/src/a.ts': "import './b.test.ts';", 'origin/src/b.test.ts': '' }],
-  ])('%s catches a deliberate violation', async (rule, files) => {
-    const dir = join(tmp, rule);
-    for (const [path, text] of Object.entries(files)) {
-      mkdirSync(dirname(join(dir, path)), { recursive: true });
-      writeFileSync(join(dir, path), `${text}\nexport {};\n`);
-    }
-    const roots = [...new Set(Object.keys(files).map((p) => p.split('/')[0]!))];
-    const v = await cruise(dir, roots);
-    expect(v.map((x) => x.rule.name)).toContain(rule);
-  }, 60_000);
+  ])(
+    '%s catches a deliberate violation',
+    async (rule, files) => {
+      const dir = join(tmp, rule);
+      for (const [path, text] of Object.entries(files)) {
+        mkdirSync(dirname(join(dir, path)), { recursive: true });
+        writeFileSync(join(dir, path), `${text}\nexport {};\n`);
+      }
+      const roots = [...new Set(Object.keys(files).map((p) => p.split('/')[0]!))];
+      const v = await cruise(dir, roots);
+      expect(v.map((x) => x.rule.name)).toContain(rule);
+    },
+    60_000,
+  );
 });
 
 describe('file size', () => {
@@ -69,7 +88,8 @@ describe('file size', () => {
         if (name === 'node_modules' || name === 'build' || name === 'fixtures') continue;
         if (statSync(p).isDirectory()) walk(p);
         else if (/\.(ts|mjs|cc|h)$/.test(name) && !/\.test\.ts$|test-support|test-helpers|\.d\.ts$/.test(name)) {
-          const lines = readFileSync(p, 'utf8').split('\n').length;
+          const text = readFileSync(p, 'utf8');
+          const lines = text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
           if (lines > 300) long.push(`${relative(ROOT, p)}: ${lines}`);
         }
       }

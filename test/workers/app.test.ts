@@ -1,6 +1,6 @@
 import { env as cfEnv, exports as cfExports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { HEADERS, INTERNAL_PATHS, type Heartbeat } from '#shared/protocol.ts';
+import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
@@ -27,7 +27,19 @@ async function signedPost(path: string, body: unknown, secret = signing): Promis
 
 function beat(replica: string, url: string, model: string, o: Partial<Heartbeat> = {}): Promise<Response> {
   return signedPost(INTERNAL_PATHS.heartbeat, {
-    replica_id: replica, node_id: 'n', url, model, revision: 'r', state: 'ready', waiting: 0, running: 0, max_running: 4, kv_usage: 0, tokens_per_s: 0, ts: Date.now(), ...o,
+    replica_id: replica,
+    node_id: 'n',
+    url,
+    model,
+    revision: 'r',
+    state: 'ready',
+    waiting: 0,
+    running: 0,
+    max_running: 4,
+    kv_usage: 0,
+    tokens_per_s: 0,
+    ts: Date.now(),
+    ...o,
   });
 }
 
@@ -89,6 +101,9 @@ describe('the Worker app inside workerd', () => {
     expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 2, duplicates: 0 });
     expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 0, duplicates: 2 });
     const usage = (await (await call('/v1/usage?group_by=model')).json()) as { data: { group: string; requests: number }[] };
-    expect(usage.data.map((r) => [r.group, r.requests])).toEqual([['motif-test', 1], ['other', 1]]);
+    expect(usage.data.map((r) => [r.group, r.requests])).toEqual([
+      ['motif-test', 1],
+      ['other', 1],
+    ]);
   });
 });

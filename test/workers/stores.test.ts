@@ -1,10 +1,10 @@
 import { env as cfEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import type { Env } from '../../edge/src/worker.ts';
 import { DO_BINDINGS } from '../../edge/src/adapters/cloudflare/env.ts';
 import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters/cloudflare/ports.ts';
 import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
+import type { Env } from '../../edge/src/worker.ts';
 
 const env = cfEnv as unknown as Env;
 
@@ -38,13 +38,28 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
       { group: 'm1', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
       { group: 'm2', requests: 1, prompt_tokens: 10, completion_tokens: 9, total_tokens: 19 },
     ]);
-    expect(await ledger.query('wt-b', { groupBy: 'day' })).toEqual([{ group: '2026-01-02', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }]);
+    expect(await ledger.query('wt-b', { groupBy: 'day' })).toEqual([
+      { group: '2026-01-02', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    ]);
   });
 
   it('pool: latest beat wins, older beats are ignored', async () => {
     const pool = doPool(env.POOL, { listCacheMs: 0 });
     const now = Date.now();
-    const hb = { replica_id: 'wp-1', node_id: 'n', url: 'http://wp-1.test', model: 'm', revision: 'r', state: 'ready' as const, waiting: 1, running: 0, max_running: 4, kv_usage: 0, tokens_per_s: 0, ts: now };
+    const hb = {
+      replica_id: 'wp-1',
+      node_id: 'n',
+      url: 'http://wp-1.test',
+      model: 'm',
+      revision: 'r',
+      state: 'ready' as const,
+      waiting: 1,
+      running: 0,
+      max_running: 4,
+      kv_usage: 0,
+      tokens_per_s: 0,
+      ts: now,
+    };
     await pool.upsert(hb, now);
     await pool.upsert({ ...hb, ts: now - 10, state: 'draining' }, now + 5);
     const entry = (await pool.list(now + 5)).find((e) => e.heartbeat.replica_id === 'wp-1');

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { byteLevelAlphabet, fromByteLevel, toByteLevel } from './byte-level.ts';
 import { trainByteLevelBpe } from './bpe-trainer.ts';
+import { byteLevelAlphabet, fromByteLevel, toByteLevel } from './byte-level.ts';
 import { trainingCorpus } from './corpus/index.ts';
 import { O200K_SPLIT_PATTERN, preTokenize } from './pre-tokenizer.ts';
 

@@ -1,12 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateModel } from './generate-model.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
-import { referenceForward, type ForwardConfig } from './testing/reference-forward.ts';
+import { type ForwardConfig, referenceForward } from './testing/reference-forward.ts';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 const readJson = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));

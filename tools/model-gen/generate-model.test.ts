@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { toBf16Bits, toF16Bits } from './dtype.ts';
 import { generateModel, STAMP_FILE } from './generate-model.ts';
-import { resolveModelSpec, type GenerateModelOptions } from './model-spec.ts';
+import { type GenerateModelOptions, resolveModelSpec } from './model-spec.ts';
 import { parameterCount } from './tensor-plan.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
 
@@ -17,13 +17,33 @@ const readJson = async (dir: string, name: string) => JSON.parse(await readFile(
 
 async function hashes(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir)).sort()) out[f] = createHash('sha256').update(await readFile(join(dir, f))).digest('hex');
+  for (const f of (await readdir(dir)).sort())
+    out[f] = createHash('sha256')
+      .update(await readFile(join(dir, f)))
+      .digest('hex');
   return out;
 }
 
 /** The 16 per-layer tensor names + 2 globals of SPEC §2.8. */
 function expectedNames(layers: number): string[] {
-  const per = ['input_layernorm.weight', 'post_attention_layernorm.weight', 'self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight', 'self_attn.o_proj.weight', 'self_attn.lambda_q1', 'self_attn.lambda_k1', 'self_attn.lambda_q2', 'self_attn.lambda_k2', 'self_attn.subln.weight', 'mlp.gate_proj.weight', 'mlp.up_proj.weight', 'mlp.down_proj.weight', 'mlp.act_fn.weight', 'mlp.act_fn.bias'];
+  const per = [
+    'input_layernorm.weight',
+    'post_attention_layernorm.weight',
+    'self_attn.q_proj.weight',
+    'self_attn.k_proj.weight',
+    'self_attn.v_proj.weight',
+    'self_attn.o_proj.weight',
+    'self_attn.lambda_q1',
+    'self_attn.lambda_k1',
+    'self_attn.lambda_q2',
+    'self_attn.lambda_k2',
+    'self_attn.subln.weight',
+    'mlp.gate_proj.weight',
+    'mlp.up_proj.weight',
+    'mlp.down_proj.weight',
+    'mlp.act_fn.weight',
+    'mlp.act_fn.bias',
+  ];
   const names = ['model.embed_tokens.weight', 'model.norm.weight'];
   for (let l = 0; l < layers; l++) for (const p of per) names.push(`model.layers.${l}.${p}`);
   return names.sort();
@@ -257,7 +277,14 @@ describe('the motif-2.6b preset (planned, not written)', () => {
   const spec = resolveModelSpec({ outDir: 'unused', preset: 'motif-2.6b' });
 
   it('has the full Motif-2.6B dimensions and parameter count', () => {
-    expect(spec.arch).toMatchObject({ hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 32, num_attention_heads: 16, num_key_value_heads: 16, vocab_size: 219_520 });
+    expect(spec.arch).toMatchObject({
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      num_hidden_layers: 32,
+      num_attention_heads: 16,
+      num_key_value_heads: 16,
+      vocab_size: 219_520,
+    });
     expect(spec.tensors).toHaveLength(514);
     expect(spec.tensors.map((t) => t.name).sort()).toEqual(expectedNames(32));
     expect(parameterCount(spec.tensors)).toBe(2_597_218_432);

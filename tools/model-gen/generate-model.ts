@@ -9,9 +9,9 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat } from 'node
 import { basename, dirname, join, resolve } from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import { buildConfigJson, buildGenerationConfigJson } from './model-config.ts';
-import { canonicalJson, resolveModelSpec, type GenerateModelOptions, type ModelSpec } from './model-spec.ts';
-import { buildNormalTable } from './normal-table.ts';
+import { canonicalJson, type GenerateModelOptions, type ModelSpec, resolveModelSpec } from './model-spec.ts';
 import { fileSink, writeTextFile } from './node-file-sink.ts';
+import { buildNormalTable } from './normal-table.ts';
 import { buildShardIndex } from './safetensors-shards.ts';
 import { planSafetensors, writeSafetensors } from './safetensors-writer.ts';
 import { createTensorFiller } from './tensor-fill.ts';

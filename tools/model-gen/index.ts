@@ -3,12 +3,13 @@
  * benchmark model (`motif-2.6b`), plus the pieces (safetensors writer, BPE trainer, tokenizer
  * files) for callers that need them separately.
  */
-export { generateModel, STAMP_FILE, type GeneratedModel } from './generate-model.ts';
-export { GenerateModelOptions, GENERATOR_FORMAT, resolveModelSpec } from './model-spec.ts';
-export { PRESETS, PresetName, MotifArch, MotifArchOverrides, specialTokenIds } from './model-config.ts';
-export { StorageDtype, toBf16Bits, toF16Bits, bf16ToNumber, f16ToNumber } from './dtype.ts';
-export { planSafetensors, writeSafetensors, memorySink, type ByteSink, type TensorSpec, type SafetensorsPlan } from './safetensors-writer.ts';
-export { splitIntoShards, buildShardIndex, shardFileName } from './safetensors-shards.ts';
-export { trainByteLevelBpe, type BpeModel } from './bpe-trainer.ts';
-export { buildTokenizerFiles, CHATML_TEMPLATE, SPECIAL_TOKENS } from './tokenizer-files.ts';
+
+export { type BpeModel, trainByteLevelBpe } from './bpe-trainer.ts';
 export { trainingCorpus } from './corpus/index.ts';
+export { bf16ToNumber, f16ToNumber, StorageDtype, toBf16Bits, toF16Bits } from './dtype.ts';
+export { type GeneratedModel, generateModel, STAMP_FILE } from './generate-model.ts';
+export { MotifArch, MotifArchOverrides, PRESETS, PresetName, specialTokenIds } from './model-config.ts';
+export { GENERATOR_FORMAT, GenerateModelOptions, resolveModelSpec } from './model-spec.ts';
+export { buildShardIndex, shardFileName, splitIntoShards } from './safetensors-shards.ts';
+export { type ByteSink, memorySink, planSafetensors, type SafetensorsPlan, type TensorSpec, writeSafetensors } from './safetensors-writer.ts';
+export { buildTokenizerFiles, CHATML_TEMPLATE, SPECIAL_TOKENS } from './tokenizer-files.ts';

@@ -4,7 +4,7 @@
  * `generation_config.json` documents with the real Motif keys.
  */
 import { z } from 'zod';
-import { StorageDtype, TORCH_DTYPE } from './dtype.ts';
+import { type StorageDtype, TORCH_DTYPE } from './dtype.ts';
 
 const posInt = z.number().int().positive();
 const posNum = z.number().positive().finite();
@@ -56,14 +56,31 @@ const COMMON = { rope_theta: 10_000, rms_norm_eps: 1e-6, attn_rms_norm_eps: 1e-5
 /** The presets: `tiny` is what `npm start` serves; `motif-2.6b` has the real dimensions (bench). */
 export const PRESETS: Record<PresetName, Preset> = {
   tiny: {
-    arch: { hidden_size: 64, intermediate_size: 128, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 4, max_position_embeddings: 2048, ...COMMON },
+    arch: {
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 3,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      max_position_embeddings: 2048,
+      ...COMMON,
+    },
     tokenizerVocab: 512,
     dtype: 'BF16',
     // Two shards so start-up exercises the sharded (index.json) and BF16 loading paths.
     shards: { count: 2 },
   },
   'motif-2.6b': {
-    arch: { hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 32, num_attention_heads: 16, num_key_value_heads: 16, vocab_size: 219_520, max_position_embeddings: 16_384, ...COMMON },
+    arch: {
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      num_hidden_layers: 32,
+      num_attention_heads: 16,
+      num_key_value_heads: 16,
+      vocab_size: 219_520,
+      max_position_embeddings: 16_384,
+      ...COMMON,
+    },
     tokenizerVocab: 512,
     dtype: 'BF16',
     shards: { maxBytes: 2_000_000_000 },

@@ -10,8 +10,8 @@ import { trainingCorpus } from './corpus/index.ts';
 import { StorageDtype } from './dtype.ts';
 import { MotifArch, MotifArchOverrides, PRESETS, PresetName } from './model-config.ts';
 import { hashString } from './prng.ts';
-import { shardCountFor, splitIntoShards, type Shard } from './safetensors-shards.ts';
-import { motifTensors, type ModelTensor } from './tensor-plan.ts';
+import { type Shard, shardCountFor, splitIntoShards } from './safetensors-shards.ts';
+import { type ModelTensor, motifTensors } from './tensor-plan.ts';
 import { buildTokenizerFiles, naturalVocabSize, type TokenizerFiles } from './tokenizer-files.ts';
 
 /** Bump whenever the bytes produced for the same options change (weights init, file layout). */
@@ -57,17 +57,22 @@ export function resolveModelSpec(input: GenerateModelOptions): ModelSpec {
   if (!archResult.success) {
     // Presets are valid, so a failure comes from an override: name it as such.
     const e = fromZodError(archResult.error);
-    throw new ApiError('invalid_request_error', e.message.replace(/^Invalid '/, "Invalid 'overrides."), { param: e.param ? `overrides.${e.param}` : 'overrides' });
+    throw new ApiError('invalid_request_error', e.message.replace(/^Invalid '/, "Invalid 'overrides."), {
+      param: e.param ? `overrides.${e.param}` : 'overrides',
+    });
   }
   const arch = archResult.data;
   if (arch.vocab_size < natural) {
-    throw new ApiError('invalid_request_error', `vocab_size ${arch.vocab_size} is smaller than the tokenizer (${natural} tokens)`, { param: 'overrides.vocab_size' });
+    throw new ApiError('invalid_request_error', `vocab_size ${arch.vocab_size} is smaller than the tokenizer (${natural} tokens)`, {
+      param: 'overrides.vocab_size',
+    });
   }
 
   const dtype = options.dtype ?? preset.dtype;
   const tensors = motifTensors(arch, dtype);
   const count = options.shards ?? ('count' in preset.shards ? preset.shards.count : shardCountFor(tensors, preset.shards.maxBytes));
-  if (count > tensors.length) throw new ApiError('invalid_request_error', `shards must be at most ${tensors.length} (one tensor per shard)`, { param: 'shards' });
+  if (count > tensors.length)
+    throw new ApiError('invalid_request_error', `shards must be at most ${tensors.length} (one tensor per shard)`, { param: 'shards' });
   const shards = splitIntoShards(tensors, count);
   const tokenizer = buildTokenizerFiles(bpe, arch.vocab_size, arch.max_position_embeddings);
 
@@ -88,6 +93,8 @@ export function resolveModelSpec(input: GenerateModelOptions): ModelSpec {
 /** JSON with object keys sorted at every level, so stamps compare as strings. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
   );
 }

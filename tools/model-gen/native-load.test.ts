@@ -3,18 +3,18 @@
  * the default tiny model must load (BF16, sharded) and run without NaN, and agree with the
  * independent float64 reference forward used by this folder's tests.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MotifModel } from '../../origin/src/engine/native/model.ts';
+import { loadMotifModelDir } from '../../origin/src/adapters/node/engine/engine-loaders.ts';
 import { loadTokenizerDir } from '../../origin/src/adapters/node/engine/tokenizer-files.ts';
 import { generateModel } from './generate-model.ts';
 import type { GenerateModelOptions } from './model-spec.ts';
 import { readCheckpoint } from './testing/read-checkpoint.ts';
-import { referenceForward, type ForwardConfig } from './testing/reference-forward.ts';
-import { loadMotifModelDir } from '../../origin/src/adapters/node/engine/engine-loaders.ts';
+import { type ForwardConfig, referenceForward } from './testing/reference-forward.ts';
 
 let root: string;
 beforeAll(async () => {

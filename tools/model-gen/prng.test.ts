@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildNormalTable, normalQuantile, NORMAL_TABLE_SIZE } from './normal-table.ts';
+import { buildNormalTable, NORMAL_TABLE_SIZE, normalQuantile } from './normal-table.ts';
 import { fillU32, streamState } from './prng.ts';
 
 // Independent, deliberately plain xoshiro128** (BigInt arithmetic) to check the fast version.

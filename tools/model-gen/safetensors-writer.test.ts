@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildShardIndex, shardCountFor, splitIntoShards, tensorBytes } from './safetensors-shards.ts';
-import { memorySink, planSafetensors, writeSafetensors, type TensorSpec } from './safetensors-writer.ts';
+import { memorySink, planSafetensors, type TensorSpec, writeSafetensors } from './safetensors-writer.ts';
 
 /** Minimal independent reader: header length, JSON header, data section. */
 function parse(bytes: Uint8Array) {

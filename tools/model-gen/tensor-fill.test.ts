@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeValue, type StorageDtype } from './dtype.ts';
 import { buildNormalTable } from './normal-table.ts';
 import { fillU32, streamState } from './prng.ts';
-import { memorySink, planSafetensors, writeSafetensors, type TensorSpec } from './safetensors-writer.ts';
+import { memorySink, planSafetensors, type TensorSpec, writeSafetensors } from './safetensors-writer.ts';
 import { createTensorFiller } from './tensor-fill.ts';
 import type { InitSpec } from './tensor-plan.ts';
 

@@ -33,7 +33,8 @@ const BLOCK_WORDS = 8192;
  */
 export function createTensorFiller(opts: TensorFillerOptions): TensorFiller {
   const chunkBytes = opts.chunkBytes ?? 4 * 1024 * 1024;
-  if (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes % 8 !== 0) throw new RangeError(`chunkBytes must be a positive multiple of 8, got ${chunkBytes}`);
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 8 || chunkBytes % 8 !== 0)
+    throw new RangeError(`chunkBytes must be a positive multiple of 8, got ${chunkBytes}`);
   if (opts.normals.length !== NORMAL_TABLE_SIZE) throw new RangeError(`normals must have ${NORMAL_TABLE_SIZE} entries`);
   // Typed-array views write host byte order; safetensors is little-endian.
   if (!isLittleEndian()) throw new Error('model generation requires a little-endian host');
@@ -96,7 +97,17 @@ function fillFromTable(state: Uint32Array, table: Uint32Array, width: number, ou
 
 // For inits whose mean differs per element (PolyNorm's three weights): tiny tensors, so a plain
 // per-element encode is fine. Same stream layout and formula as the table path.
-function fillPerElement(state: Uint32Array, rnd: Uint32Array, normals: Float64Array, mean: readonly number[], std: number, dtype: StorageDtype, out: DataView, first: number, elems: number): void {
+function fillPerElement(
+  state: Uint32Array,
+  rnd: Uint32Array,
+  normals: Float64Array,
+  mean: readonly number[],
+  std: number,
+  dtype: StorageDtype,
+  out: DataView,
+  first: number,
+  elems: number,
+): void {
   if (mean.length === 0) throw new RangeError('init mean list is empty');
   const width = DTYPE_BYTES[dtype];
   const words = Math.ceil(elems / 2);

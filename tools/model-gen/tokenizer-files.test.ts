@@ -88,12 +88,15 @@ describe('vocabulary padding', () => {
   });
 
   it('never produces a reserved token and encodes exactly like the unpadded tokenizer', () => {
-    for (const text of [...SAMPLES, '<|reserved_0|> <|reserved_12|>']) expect(ptok.encode(text).ids).toEqual(tok.encode(text).ids.map((id) => (id >= 509 ? id - 512 + 3000 : id)));
+    for (const text of [...SAMPLES, '<|reserved_0|> <|reserved_12|>'])
+      expect(ptok.encode(text).ids).toEqual(tok.encode(text).ids.map((id) => (id >= 509 ? id - 512 + 3000 : id)));
   });
 
   it('scales to the real 219,520-id vocabulary', () => {
     const full = load(buildTokenizerFiles(bpe, 219_520, 16_384));
-    expect(full.encode('<|im_start|>user\nhi<|im_end|>').ids).toEqual(tok.encode('<|im_start|>user\nhi<|im_end|>').ids.map((id) => (id >= 509 ? id - 512 + 219_520 : id)));
+    expect(full.encode('<|im_start|>user\nhi<|im_end|>').ids).toEqual(
+      tok.encode('<|im_start|>user\nhi<|im_end|>').ids.map((id) => (id >= 509 ? id - 512 + 219_520 : id)),
+    );
     expect(full.decode([219_000, 219_519])).toBe('<|reserved_218491|><|im_end|>');
   });
 
@@ -116,6 +119,8 @@ describe('tokenizer_config.json', () => {
   it('renders the fixture chat exactly, with and without the generation prompt', () => {
     const template = new Template((files.tokenizerConfig as any).chat_template);
     expect(template.render({ messages: expected.chat.messages, add_generation_prompt: true })).toBe(expected.chat.prompt);
-    expect(template.render({ messages: expected.chat.messages, add_generation_prompt: false })).toBe(expected.chat.prompt.replace(/<\|im_start\|>assistant\n$/, ''));
+    expect(template.render({ messages: expected.chat.messages, add_generation_prompt: false })).toBe(
+      expected.chat.prompt.replace(/<\|im_start\|>assistant\n$/, ''),
+    );
   });
 });

@@ -7,7 +7,7 @@
  * vocabulary is much larger than a toy corpus can train).
  */
 import type { BpeModel } from './bpe-trainer.ts';
-import { specialTokenIds, type SpecialTokenIds } from './model-config.ts';
+import { type SpecialTokenIds, specialTokenIds } from './model-config.ts';
 import { O200K_SPLIT_PATTERN } from './pre-tokenizer.ts';
 
 export const SPECIAL_TOKENS = { endOfText: '<|endoftext|>', imStart: '<|im_start|>', imEnd: '<|im_end|>' } as const;

@@ -4,8 +4,17 @@
  * once the edge re-frames or decodes the body; `x-motif-*` are internal protocol headers.
  */
 const HOP_BY_HOP = new Set([
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer',
-  'proxy-authenticate', 'proxy-authorization', 'expect', 'host',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'expect',
+  'host',
 ]);
 const REFRAMED = new Set(['content-length', 'content-encoding']);
 
@@ -13,7 +22,12 @@ const REFRAMED = new Set(['content-length', 'content-encoding']);
 export function endToEndHeaders(from: Headers): Headers {
   const out = new Headers();
   // Headers named in `Connection` are hop-by-hop too.
-  const named = new Set((from.get('connection') ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean));
+  const named = new Set(
+    (from.get('connection') ?? '')
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter(Boolean),
+  );
   for (const [k, v] of from) {
     const name = k.toLowerCase();
     if (HOP_BY_HOP.has(name) || REFRAMED.has(name) || named.has(name) || name.startsWith('x-motif-') || name === 'set-cookie') continue;

@@ -39,9 +39,16 @@ describe('readBodyLimited', () => {
 
 it('endToEndHeaders drops hop-by-hop, re-framed and internal headers', () => {
   const h = new Headers({
-    'content-type': 'application/json', connection: 'keep-alive, x-hop', 'keep-alive': 'timeout=5', 'x-hop': '1',
-    'transfer-encoding': 'chunked', 'content-length': '10', 'content-encoding': 'gzip', 'x-motif-replica': 'r1',
-    'set-cookie': 'a=b', 'openai-processing-ms': '12',
+    'content-type': 'application/json',
+    connection: 'keep-alive, x-hop',
+    'keep-alive': 'timeout=5',
+    'x-hop': '1',
+    'transfer-encoding': 'chunked',
+    'content-length': '10',
+    'content-encoding': 'gzip',
+    'x-motif-replica': 'r1',
+    'set-cookie': 'a=b',
+    'openai-processing-ms': '12',
   });
   expect([...endToEndHeaders(h).keys()].sort()).toEqual(['content-type', 'openai-processing-ms']);
 });

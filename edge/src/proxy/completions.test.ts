@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '#shared/signing.ts';
-import { sseEvents, testEdge, TEST_RING } from '../testing/harness.ts';
+import { sseEvents, TEST_RING, testEdge } from '../testing/harness.ts';
 
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 
 function contentOf(events: { data: string }[]): string {
-  return events.filter((e) => e.data !== '[DONE]').map((e) => {
-    const c = JSON.parse(e.data) as { choices: { delta?: { content?: string }; text?: string }[] };
-    return c.choices.map((x) => x.delta?.content ?? x.text ?? '').join('');
-  }).join('');
+  return events
+    .filter((e) => e.data !== '[DONE]')
+    .map((e) => {
+      const c = JSON.parse(e.data) as { choices: { delta?: { content?: string }; text?: string }[] };
+      return c.choices.map((x) => x.delta?.content ?? x.text ?? '').join('');
+    })
+    .join('');
 }
 
 describe('forwarding', () => {
@@ -28,8 +31,14 @@ describe('forwarding', () => {
     expect(seen.body).not.toHaveProperty('unknown_field');
     // The fake origin verified the signature already; check it binds the tenant too.
     const body = JSON.stringify(seen.body);
-    await expect(verify(seen.headers['x-motif-signature'], { method: 'POST', path: seen.path, requestId: seen.headers['x-request-id']!, tenantId: 'other', body }, TEST_RING, t.clock.now()))
-      .rejects.toMatchObject({ code: 'invalid_signature' });
+    await expect(
+      verify(
+        seen.headers['x-motif-signature'],
+        { method: 'POST', path: seen.path, requestId: seen.headers['x-request-id']!, tenantId: 'other', body },
+        TEST_RING,
+        t.clock.now(),
+      ),
+    ).rejects.toMatchObject({ code: 'invalid_signature' });
   });
 
   it('non-stream: passes the JSON through with x-cache BYPASS', async () => {
@@ -125,7 +134,12 @@ describe('streaming', () => {
 describe('failover before the first byte', () => {
   it.each([
     { name: 'connection refused', setup: (t: Awaited<ReturnType<typeof testEdge>>) => t.network.down.add('r1') },
-    { name: 'origin 503', setup: (t: Awaited<ReturnType<typeof testEdge>>) => { t.origins[0]!.mode = 'unavailable'; } },
+    {
+      name: 'origin 503',
+      setup: (t: Awaited<ReturnType<typeof testEdge>>) => {
+        t.origins[0]!.mode = 'unavailable';
+      },
+    },
   ])('$name on the first replica → served by the second', async ({ setup }) => {
     // r1 looks idle and r2 busy, so the picker tries r1 first.
     const t = await testEdge({ origins: [{ replicaId: 'r1' }, { replicaId: 'r2' }] });
@@ -149,7 +163,7 @@ describe('failover before the first byte', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'origin_unavailable', type: 'server_error' } });
   });
 
-  it('an origin that refuses the signature is a 502, not the client\'s 401', async () => {
+  it("an origin that refuses the signature is a 502, not the client's 401", async () => {
     const t = await testEdge({ deps: { keyring: { signing: { kid: 'k1', secret: 'some-other-secret-123456' }, ring: TEST_RING } } });
     await t.beat(t.origins[0]!);
     const res = await t.post('/v1/chat/completions', chat);

@@ -11,11 +11,11 @@ import { ChatCompletionRequest, CompletionRequest, Usage } from '#shared/openai.
 import { HEADERS, HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { EdgeEnv } from '../context.ts';
-import { endToEndHeaders } from '../http/headers.ts';
 import { parseJson, readBodyLimited } from '../http/body.ts';
+import { endToEndHeaders } from '../http/headers.ts';
 import type { Clock, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
-import { toCandidates, type Scheduler } from '../routing/scheduler.ts';
+import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
 import { startLifetime } from './lifetime.ts';
 import { relaySse } from './sse-relay.ts';
 import { sendWithFailover, type UpstreamDeps } from './upstream.ts';
@@ -61,10 +61,20 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
 
     let up;
     try {
-      up = await sendWithFailover(ranked, {
-        path, body: JSON.stringify(body), requestId, tenantId: principal.tenantId, keyId: principal.keyId, stream,
-        headers: stream && !clientWantsUsage ? { [HEADERS.clientWantsUsage]: '0' } : {},
-      }, life, upstreamDeps);
+      up = await sendWithFailover(
+        ranked,
+        {
+          path,
+          body: JSON.stringify(body),
+          requestId,
+          tenantId: principal.tenantId,
+          keyId: principal.keyId,
+          stream,
+          headers: stream && !clientWantsUsage ? { [HEADERS.clientWantsUsage]: '0' } : {},
+        },
+        life,
+        upstreamDeps,
+      );
     } catch (err) {
       life.dispose();
       throw err;
@@ -95,7 +105,12 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
         onEnd: (outcome, err) => {
           finish();
           if (outcome === 'origin-error' || outcome === 'truncated') {
-            deps.log('origin stream failed after the first byte', { replica: replica.id, requestId, outcome, error: err === undefined ? undefined : String(err) });
+            deps.log('origin stream failed after the first byte', {
+              replica: replica.id,
+              requestId,
+              outcome,
+              error: err === undefined ? undefined : String(err),
+            });
           }
         },
       });

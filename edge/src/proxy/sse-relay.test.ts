@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readSse } from '#shared/sse.ts';
 import type { Usage } from '#shared/openai.ts';
-import { relaySse, type RelayOutcome } from './sse-relay.ts';
+import { readSse } from '#shared/sse.ts';
+import { type RelayOutcome, relaySse } from './sse-relay.ts';
 
 const enc = new TextEncoder();
 const content = (s: string) => `data: {"choices":[{"index":0,"delta":{"content":"${s}"}}]}\n\n`;
@@ -34,10 +34,23 @@ describe('relaySse', () => {
     { name: 'usage chunk dropped when not asked', pieces: [content('a'), usageOnly, 'data: [DONE]\n\n'], wants: false, datas: ['a', '[DONE]'] },
     { name: 'usage chunk kept when asked', pieces: [content('a'), usageOnly, 'data: [DONE]\n\n'], wants: true, datas: ['a', 'usage', '[DONE]'] },
     { name: 'usage on a content chunk: content kept, usage hidden', pieces: [usageOnContent, 'data: [DONE]\n\n'], wants: false, datas: ['z', '[DONE]'] },
-    { name: 'frames split across network chunks', pieces: [content('a').slice(0, 7), content('a').slice(7) + usageOnly.slice(0, 20), usageOnly.slice(20), 'data: [DO', 'NE]\n\n'], wants: false, datas: ['a', '[DONE]'] },
+    {
+      name: 'frames split across network chunks',
+      pieces: [content('a').slice(0, 7), content('a').slice(7) + usageOnly.slice(0, 20), usageOnly.slice(20), 'data: [DO', 'NE]\n\n'],
+      wants: false,
+      datas: ['a', '[DONE]'],
+    },
   ])('$name', async ({ pieces, wants, datas }) => {
     const { events, usage, outcomes } = await run(pieces, wants);
-    expect(events.map((e) => (e.data === '[DONE]' ? '[DONE]' : e.data.includes('"usage":{') ? 'usage' : (JSON.parse(e.data) as { choices: { delta: { content: string } }[] }).choices[0]!.delta.content))).toEqual(datas);
+    expect(
+      events.map((e) =>
+        e.data === '[DONE]'
+          ? '[DONE]'
+          : e.data.includes('"usage":{')
+            ? 'usage'
+            : (JSON.parse(e.data) as { choices: { delta: { content: string } }[] }).choices[0]!.delta.content,
+      ),
+    ).toEqual(datas);
     expect(usage).toEqual([{ prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }]);
     expect(outcomes).toEqual(['done']);
   });
@@ -62,7 +75,15 @@ describe('relaySse', () => {
 
   it('does not read ahead of the client', async () => {
     let pulls = 0;
-    const origin = new ReadableStream<Uint8Array>({ pull(c) { pulls++; c.enqueue(enc.encode(content(String(pulls)))); } }, { highWaterMark: 0 });
+    const origin = new ReadableStream<Uint8Array>(
+      {
+        pull(c) {
+          pulls++;
+          c.enqueue(enc.encode(content(String(pulls))));
+        },
+      },
+      { highWaterMark: 0 },
+    );
     const reader = relaySse(origin, { clientWantsUsage: false, onUsage: () => {}, onEnd: () => {}, abortOrigin: () => {} }).getReader();
     await reader.read();
     await reader.read();

@@ -11,7 +11,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { Usage } from '#shared/openai.ts';
-import { SSE_DONE, SseParser, sseData, sseError, type SseEvent } from '#shared/sse.ts';
+import { SSE_DONE, type SseEvent, SseParser, sseData, sseError } from '#shared/sse.ts';
 
 export type RelayOutcome = 'done' | 'origin-error' | 'truncated' | 'cancelled';
 
@@ -63,52 +63,55 @@ export function relaySse(origin: ReadableStream<Uint8Array>, opts: RelayOptions)
     return { out: sseData({ ...chunk, usage: null }) };
   };
 
-  return new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      // Loop until something was enqueued or the stream ended, so each pull makes progress.
-      for (;;) {
-        let read: ReadableStreamReadResult<Uint8Array>;
-        try {
-          read = await reader.read();
-        } catch (err) {
-          if (ended) return;
-          const reason = opts.failureReason?.() ?? new ApiError('origin_error', 'The origin failed while streaming the response.', { cause: err });
-          ctrl.enqueue(sseError(reason));
-          ctrl.close();
-          end('origin-error', err);
-          return;
-        }
-        const events = read.done ? parser.push(dec.decode() + '\n\n') : parser.push(dec.decode(read.value, { stream: true }));
-        let wrote = false;
-        for (const ev of events) {
-          const { out, terminal } = handle(ev);
-          if (out) {
-            ctrl.enqueue(out);
-            wrote = true;
-          }
-          if (terminal) {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(ctrl) {
+        // Loop until something was enqueued or the stream ended, so each pull makes progress.
+        for (;;) {
+          let read: ReadableStreamReadResult<Uint8Array>;
+          try {
+            read = await reader.read();
+          } catch (err) {
+            if (ended) return;
+            const reason = opts.failureReason?.() ?? new ApiError('origin_error', 'The origin failed while streaming the response.', { cause: err });
+            ctrl.enqueue(sseError(reason));
             ctrl.close();
-            end(terminal);
-            // Nothing after [DONE] or an error frame matters; free the origin connection.
-            reader.cancel().catch(() => {});
+            end('origin-error', err);
             return;
           }
+          const events = read.done ? parser.push(`${dec.decode()}\n\n`) : parser.push(dec.decode(read.value, { stream: true }));
+          let wrote = false;
+          for (const ev of events) {
+            const { out, terminal } = handle(ev);
+            if (out) {
+              ctrl.enqueue(out);
+              wrote = true;
+            }
+            if (terminal) {
+              ctrl.close();
+              end(terminal);
+              // Nothing after [DONE] or an error frame matters; free the origin connection.
+              reader.cancel().catch(() => {});
+              return;
+            }
+          }
+          if (read.done) {
+            ctrl.enqueue(sseError(new ApiError('origin_error', 'The origin ended the stream before it was complete.')));
+            ctrl.close();
+            end('truncated');
+            return;
+          }
+          if (wrote) return;
         }
-        if (read.done) {
-          ctrl.enqueue(sseError(new ApiError('origin_error', 'The origin ended the stream before it was complete.')));
-          ctrl.close();
-          end('truncated');
-          return;
-        }
-        if (wrote) return;
-      }
+      },
+      cancel(reason) {
+        end('cancelled', reason);
+        opts.abortOrigin(reason);
+        reader.cancel(reason).catch(() => {});
+      },
     },
-    cancel(reason) {
-      end('cancelled', reason);
-      opts.abortOrigin(reason);
-      reader.cancel(reason).catch(() => {});
-    },
-  }, { highWaterMark: 0 });
+    { highWaterMark: 0 },
+  );
 }
 
 function frame(ev: SseEvent): Uint8Array {

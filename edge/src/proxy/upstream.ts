@@ -6,7 +6,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import type { Candidate } from '../routing/types.ts';
 import type { Lifetime } from './lifetime.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { INTERNAL_PATHS } from '#shared/protocol.ts';
-import { testEdge, TEST_KEY, usageRecord } from '../testing/harness.ts';
+import { TEST_KEY, testEdge, usageRecord } from '../testing/harness.ts';
 
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 
@@ -57,7 +57,9 @@ describe('internal signatures', () => {
   it('unsigned → 401; an API key is no substitute', async () => {
     const t = await testEdge();
     const res = await t.app.request(INTERNAL_PATHS.usage, {
-      method: 'POST', body: JSON.stringify({ records: [usageRecord()] }), headers: { authorization: `Bearer ${TEST_KEY}` },
+      method: 'POST',
+      body: JSON.stringify({ records: [usageRecord()] }),
+      headers: { authorization: `Bearer ${TEST_KEY}` },
     });
     expect(res.status).toBe(401);
   });
@@ -88,23 +90,33 @@ describe('usage ingest and /v1/usage', () => {
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe('records.0.prompt_tokens');
   });
 
-  it('reports the caller\'s tenant only, grouped and ranged', async () => {
+  it("reports the caller's tenant only, grouped and ranged", async () => {
     const t = await testEdge();
     const day1 = Date.UTC(2026, 0, 2, 12);
     const day2 = Date.UTC(2026, 0, 3, 12);
-    await t.signedPost(INTERNAL_PATHS.usage, { records: [
-      usageRecord({ request_id: '1', finished_at: day1, model: 'm-a', key_id: 'k-a' }),
-      usageRecord({ request_id: '2', finished_at: day1 + 1000, model: 'm-b', key_id: 'k-a' }),
-      usageRecord({ request_id: '3', finished_at: day2, model: 'm-a', key_id: 'k-b', completion_tokens: 7 }),
-      usageRecord({ request_id: '4', finished_at: day2, tenant_id: 'someone-else' }),
-    ] });
-    const q = async (query: string) => ((await (await t.get(`/v1/usage${query}`)).json()) as { data: { group: string; requests: number; completion_tokens: number; total_tokens: number }[] }).data;
+    await t.signedPost(INTERNAL_PATHS.usage, {
+      records: [
+        usageRecord({ request_id: '1', finished_at: day1, model: 'm-a', key_id: 'k-a' }),
+        usageRecord({ request_id: '2', finished_at: day1 + 1000, model: 'm-b', key_id: 'k-a' }),
+        usageRecord({ request_id: '3', finished_at: day2, model: 'm-a', key_id: 'k-b', completion_tokens: 7 }),
+        usageRecord({ request_id: '4', finished_at: day2, tenant_id: 'someone-else' }),
+      ],
+    });
+    const q = async (query: string) =>
+      ((await (await t.get(`/v1/usage${query}`)).json()) as { data: { group: string; requests: number; completion_tokens: number; total_tokens: number }[] })
+        .data;
     expect(await q('')).toEqual([
       { group: '2026-01-02', requests: 2, prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
       { group: '2026-01-03', requests: 1, prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
     ]);
-    expect((await q('?group_by=model')).map((r) => [r.group, r.requests])).toEqual([['m-a', 2], ['m-b', 1]]);
-    expect((await q('?group_by=key')).map((r) => [r.group, r.requests])).toEqual([['k-a', 2], ['k-b', 1]]);
+    expect((await q('?group_by=model')).map((r) => [r.group, r.requests])).toEqual([
+      ['m-a', 2],
+      ['m-b', 1],
+    ]);
+    expect((await q('?group_by=key')).map((r) => [r.group, r.requests])).toEqual([
+      ['k-a', 2],
+      ['k-b', 1],
+    ]);
     // Seconds and milliseconds both work for from/to.
     expect((await q(`?from=${day2 / 1000}`)).map((r) => r.group)).toEqual(['2026-01-03']);
     expect((await q(`?to=${day2}`)).map((r) => r.group)).toEqual(['2026-01-02']);

@@ -7,11 +7,11 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Model, ModelList } from '#shared/openai.ts';
 import { UsageQuery } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
-import { apiKeyAuth } from '../middleware/auth/auth.ts';
 import { SCOPES } from '../middleware/auth/api-keys.ts';
+import { apiKeyAuth } from '../middleware/auth/auth.ts';
 import { limits } from '../middleware/limits/limits.ts';
 import type { KeyStore, Ledger, Limiter, PoolEntry } from '../ports.ts';
-import { completionsHandler, type CompletionsDeps } from '../proxy/completions.ts';
+import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 

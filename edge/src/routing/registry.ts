@@ -34,7 +34,10 @@ export type SchedulerProfile = z.infer<typeof SchedulerProfile>;
 
 /** The default profile: serve the model, ready and fresh, least loaded first. */
 export const DEFAULT_PROFILE: SchedulerProfile = {
-  filters: [{ type: 'model-filter', params: {} }, { type: 'ready-filter', params: {} }],
+  filters: [
+    { type: 'model-filter', params: {} },
+    { type: 'ready-filter', params: {} },
+  ],
   picker: { type: 'least-load-picker', params: {} },
 };
 

@@ -3,7 +3,20 @@ import { createScheduler, toCandidates } from './scheduler.ts';
 import type { Candidate } from './types.ts';
 
 function replica(id: string, o: Partial<Candidate> = {}): Candidate {
-  return { id, url: `http://${id}`, model: 'm', revision: 'r', state: 'ready', waiting: 0, running: 0, maxRunning: 8, kvUsage: 0, inflight: 0, ageMs: 100, ...o };
+  return {
+    id,
+    url: `http://${id}`,
+    model: 'm',
+    revision: 'r',
+    state: 'ready',
+    waiting: 0,
+    running: 0,
+    maxRunning: 8,
+    kvUsage: 0,
+    inflight: 0,
+    ageMs: 100,
+    ...o,
+  };
 }
 
 describe('default scheduler', () => {
@@ -37,8 +50,21 @@ describe('default scheduler', () => {
   });
 });
 
-it('toCandidates uses the edge clock for age and this edge\'s in-flight counts', () => {
-  const hb = { replica_id: 'a', node_id: 'n', url: 'http://a', model: 'm', revision: 'r', state: 'ready' as const, waiting: 1, running: 2, max_running: 8, kv_usage: 0.5, tokens_per_s: 9, ts: 1 };
+it("toCandidates uses the edge clock for age and this edge's in-flight counts", () => {
+  const hb = {
+    replica_id: 'a',
+    node_id: 'n',
+    url: 'http://a',
+    model: 'm',
+    revision: 'r',
+    state: 'ready' as const,
+    waiting: 1,
+    running: 2,
+    max_running: 8,
+    kv_usage: 0.5,
+    tokens_per_s: 9,
+    ts: 1,
+  };
   const [c] = toCandidates([{ heartbeat: hb, lastSeen: 1000, firstSeen: 0 }], 2500, (id) => (id === 'a' ? 4 : 0));
   expect(c).toMatchObject({ id: 'a', ageMs: 1500, inflight: 4, waiting: 1, kvUsage: 0.5 });
 });

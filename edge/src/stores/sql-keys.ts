@@ -34,7 +34,9 @@ export function keysFindByHash(db: SqlDb, hash: string, now: number): Principal 
   const row = db.all<{ key_id: string; tenant_id: string; scopes: string }>(
     `SELECT k.key_id, k.tenant_id, k.scopes FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
      WHERE k.hash = ? AND (k.revoked_at IS NULL OR k.revoked_at > ?) AND (t.disabled_at IS NULL OR t.disabled_at > ?)`,
-    hash, now, now,
+    hash,
+    now,
+    now,
   )[0];
   if (!row) return null;
   return { tenantId: row.tenant_id, keyId: row.key_id, scopes: parseScopes(row.scopes) };
@@ -48,7 +50,14 @@ export function keysPut(db: SqlDb, r: ApiKeyRecord): void {
       `INSERT INTO api_keys (key_id, tenant_id, hash, prefix, last4, scopes, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (key_id) DO UPDATE SET tenant_id = excluded.tenant_id, hash = excluded.hash, prefix = excluded.prefix,
          last4 = excluded.last4, scopes = excluded.scopes, revoked_at = excluded.revoked_at`,
-      r.keyId, r.tenantId, r.hash, r.prefix, r.last4, JSON.stringify(r.scopes), r.createdAt, r.revokedAt,
+      r.keyId,
+      r.tenantId,
+      r.hash,
+      r.prefix,
+      r.last4,
+      JSON.stringify(r.scopes),
+      r.createdAt,
+      r.revokedAt,
     );
   });
 }

@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { openSqlite } from '../adapters/node/sqlite.ts';
 import { usageRecord } from '../testing/harness.ts';
-import { sqlLedger } from './sql-ledger.ts';
 import { applySchema } from './sql.ts';
+import { sqlLedger } from './sql-ledger.ts';
 
 const EXISTING_SCHEMA = `
 CREATE TABLE IF NOT EXISTS usage_records (
@@ -30,8 +30,7 @@ CREATE INDEX IF NOT EXISTS usage_by_tenant_time ON usage_records (tenant_id, fin
 `;
 
 type Column = { name: string; type: string; notnull: number; pk: number };
-const columns = (db: ReturnType<typeof openSqlite>['db']) =>
-  db.all<Column>('SELECT name, type, "notnull", pk FROM pragma_table_info(\'usage_records\')');
+const columns = (db: ReturnType<typeof openSqlite>['db']) => db.all<Column>('SELECT name, type, "notnull", pk FROM pragma_table_info(\'usage_records\')');
 
 describe('SQL ledger schema', () => {
   it('a fresh ledger has the columns of existing ones', () => {
@@ -47,10 +46,14 @@ describe('SQL ledger schema', () => {
   it('an existing ledger keeps its records, deduplicates against them and takes new ones', async () => {
     const h = openSqlite(':memory:');
     applySchema(h.db, EXISTING_SCHEMA);
-    h.db.run(`INSERT INTO usage_records VALUES ('r1', 'old', 'acme', 'key_1', 'motif-test', 'rev-1', 'chat.completions', 4, 0, 2, 'finish', 1, ${Date.UTC(2026, 0, 2)}, 1)`);
+    h.db.run(
+      `INSERT INTO usage_records VALUES ('r1', 'old', 'acme', 'key_1', 'motif-test', 'rev-1', 'chat.completions', 4, 0, 2, 'finish', 1, ${Date.UTC(2026, 0, 2)}, 1)`,
+    );
     const ledger = sqlLedger(h.db);
     expect(await ledger.insert([usageRecord({ request_id: 'old' }), usageRecord({ request_id: 'new' })], 2)).toEqual({ accepted: 1, duplicates: 1 });
-    expect(await ledger.query('acme', { groupBy: 'day' })).toEqual([{ group: '2026-01-02', requests: 2, prompt_tokens: 14, completion_tokens: 7, total_tokens: 21 }]);
+    expect(await ledger.query('acme', { groupBy: 'day' })).toEqual([
+      { group: '2026-01-02', requests: 2, prompt_tokens: 14, completion_tokens: 7, total_tokens: 21 },
+    ]);
     h.close();
   });
 });

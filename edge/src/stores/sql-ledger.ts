@@ -2,8 +2,9 @@
  * The usage ledger in SQL (Node: one SQLite file; Cloudflare: one Durable Object per tenant).
  * Idempotent on (replica_id, request_id): an origin redelivering a batch never double-bills.
  */
-import { placeholders, USAGE_COLUMN_NAMES, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
+
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
+import { placeholders, USAGE_COLUMN_NAMES, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
 import type { Ledger, LedgerInsertResult, UsageQueryInput } from '../ports.ts';
 import { applySchema, type SqlDb, type SqlValue } from './sql.ts';
 

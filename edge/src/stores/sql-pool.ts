@@ -27,14 +27,20 @@ export function poolUpsert(db: SqlDb, hb: Heartbeat, receivedAt: number): void {
     `INSERT INTO replicas (replica_id, heartbeat, ts, last_seen, first_seen) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (replica_id) DO UPDATE SET heartbeat = excluded.heartbeat, ts = excluded.ts, last_seen = excluded.last_seen
      WHERE excluded.ts >= replicas.ts`,
-    hb.replica_id, JSON.stringify(hb), hb.ts, receivedAt, receivedAt,
+    hb.replica_id,
+    JSON.stringify(hb),
+    hb.ts,
+    receivedAt,
+    receivedAt,
   );
 }
 
 /** Replicas heard from within `retentionMs`; older ones are deleted. */
 export function poolList(db: SqlDb, now: number, retentionMs: number): PoolEntry[] {
   db.run('DELETE FROM replicas WHERE last_seen < ?', now - retentionMs);
-  const rows = db.all<{ heartbeat: string; last_seen: number; first_seen: number }>('SELECT heartbeat, last_seen, first_seen FROM replicas ORDER BY replica_id');
+  const rows = db.all<{ heartbeat: string; last_seen: number; first_seen: number }>(
+    'SELECT heartbeat, last_seen, first_seen FROM replicas ORDER BY replica_id',
+  );
   const out: PoolEntry[] = [];
   for (const r of rows) {
     // Stored rows were validated on the way in; re-validate anyway so a schema change cannot

@@ -16,5 +16,9 @@ export interface SqlDb {
 
 /** Run a multi-statement schema script one statement at a time (DO SQL takes one per exec). */
 export function applySchema(db: SqlDb, script: string): void {
-  for (const stmt of script.split(';').map((s) => s.trim()).filter(Boolean)) db.run(stmt);
+  for (const stmt of script
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean))
+    db.run(stmt);
 }

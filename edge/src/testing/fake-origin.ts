@@ -5,7 +5,7 @@
  * It records what it received so tests can assert on the forwarded request.
  */
 import { Hono } from 'hono';
-import { errorResponse, ApiError } from '#shared/errors.ts';
+import { ApiError, errorResponse } from '#shared/errors.ts';
 import { HEADERS, type Heartbeat } from '#shared/protocol.ts';
 import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
 import { SSE_DONE, SSE_HEADERS, sseData } from '#shared/sse.ts';
@@ -58,8 +58,19 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     cancelled: 0,
     mode: opts.mode ?? 'ok',
     heartbeat: (o = {}) => ({
-      replica_id: opts.replicaId, node_id: 'node-1', url: origin.url, model: origin.model, revision: 'rev-1',
-      state: 'ready', waiting: 0, running: 0, max_running: 8, kv_usage: 0, tokens_per_s: 0, ts: now(), ...o,
+      replica_id: opts.replicaId,
+      node_id: 'node-1',
+      url: origin.url,
+      model: origin.model,
+      revision: 'rev-1',
+      state: 'ready',
+      waiting: 0,
+      running: 0,
+      max_running: 8,
+      kv_usage: 0,
+      tokens_per_s: 0,
+      ts: now(),
+      ...o,
     }),
   };
 
@@ -82,15 +93,40 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     const model = String(json.model);
     if (json.stream !== true) {
       const text = pieces.join('');
-      return c.json(chat
-        ? { id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: 'stop' }], usage }
-        : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }], usage });
+      return c.json(
+        chat
+          ? {
+              id,
+              object: 'chat.completion',
+              created,
+              model,
+              choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: 'stop' }],
+              usage,
+            }
+          : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }], usage },
+      );
     }
-    const chunk = (piece: string | null, finish: string | null) => chat
-      ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: piece === null ? {} : { content: piece }, logprobs: null, finish_reason: finish }] }
-      : { id, object: 'text_completion', created, model, choices: [{ index: 0, text: piece ?? '', logprobs: null, finish_reason: finish }] };
+    const chunk = (piece: string | null, finish: string | null) =>
+      chat
+        ? {
+            id,
+            object: 'chat.completion.chunk',
+            created,
+            model,
+            choices: [{ index: 0, delta: piece === null ? {} : { content: piece }, logprobs: null, finish_reason: finish }],
+          }
+        : { id, object: 'text_completion', created, model, choices: [{ index: 0, text: piece ?? '', logprobs: null, finish_reason: finish }] };
     const frames: Uint8Array[] = [];
-    if (chat) frames.push(sseData({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
+    if (chat)
+      frames.push(
+        sseData({
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model,
+          choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+        }),
+      );
     for (const p of pieces) frames.push(sseData(chunk(p, null)));
     frames.push(sseData(chunk(null, 'stop')));
     const opts2 = json.stream_options as { include_usage?: boolean } | undefined;
@@ -99,19 +135,22 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
 
     const mode = origin.mode;
     let i = 0;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(ctrl) {
-        // Misbehaviour starts after two frames have gone out, i.e. after the first byte.
-        if (i === 2 && mode === 'die-mid-stream') return ctrl.error(new Error('origin process died'));
-        if (i === 2 && mode === 'hang') return new Promise<void>(() => {});
-        const f = frames[i++];
-        if (f) ctrl.enqueue(f);
-        else ctrl.close();
+    const stream = new ReadableStream<Uint8Array>(
+      {
+        pull(ctrl) {
+          // Misbehaviour starts after two frames have gone out, i.e. after the first byte.
+          if (i === 2 && mode === 'die-mid-stream') return ctrl.error(new Error('origin process died'));
+          if (i === 2 && mode === 'hang') return new Promise<void>(() => {});
+          const f = frames[i++];
+          if (f) ctrl.enqueue(f);
+          else ctrl.close();
+        },
+        cancel() {
+          origin.cancelled++;
+        },
       },
-      cancel() {
-        origin.cancelled++;
-      },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     return c.body(stream, 200, SSE_HEADERS);
   });
   return origin;

@@ -3,19 +3,19 @@
  * on a fake network, a seeded API key, and helpers that sign internal calls like an origin does.
  */
 import type { Hono } from 'hono';
-import { HEADERS, INTERNAL_PATHS, type Heartbeat } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
+import { SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
 import { readSse, type SseEvent } from '#shared/sse.ts';
 import type { UsageRecord } from '#shared/usage.ts';
-import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
-import type { EdgeEnv } from '../context.ts';
-import { manualClock, type ManualClock } from '../adapters/memory/clock.ts';
+import { type ManualClock, manualClock } from '../adapters/memory/clock.ts';
 import { memoryKeyStore } from '../adapters/memory/key-store.ts';
 import { memoryLedger } from '../adapters/memory/ledger.ts';
 import { memoryLimiter } from '../adapters/memory/limiter.ts';
 import { memoryPool } from '../adapters/memory/pool.ts';
+import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
+import type { EdgeEnv } from '../context.ts';
 import { keyRecord } from '../middleware/auth/api-keys.ts';
-import { createFakeOrigin, fakeNetwork, type FakeOrigin, type FakeOriginOptions } from './fake-origin.ts';
+import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork } from './fake-origin.ts';
 
 export const TEST_KEY = 'sk-motif-test-0123456789abcdefABCDEF';
 export const TEST_SIGNING: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789abcdef' };
@@ -53,7 +53,9 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   const logs: string[] = [];
   let seq = 0;
   const app = createEdgeApp({
-    keys, ledger, clock,
+    keys,
+    ledger,
+    clock,
     limiter: memoryLimiter({ limits: opts.limits }),
     pool: memoryPool(),
     keyring: { signing: TEST_SIGNING, ring: TEST_RING },
@@ -74,14 +76,20 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   }
 
   return {
-    app, clock, ledger, origins, network, logs,
+    app,
+    clock,
+    ledger,
+    origins,
+    network,
+    logs,
     signedPost,
     beat: (origin, overrides) => signedPost(INTERNAL_PATHS.heartbeat, origin.heartbeat({ ts: clock.now(), ...overrides })),
-    post: async (path, body, headers = {}) => app.request(path, {
-      method: 'POST',
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-      headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', ...headers },
-    }),
+    post: async (path, body, headers = {}) =>
+      app.request(path, {
+        method: 'POST',
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', ...headers },
+      }),
     get: async (path, headers = {}) => app.request(path, { headers: { authorization: `Bearer ${TEST_KEY}`, ...headers } }),
   };
 }
@@ -89,9 +97,20 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
 /** A valid usage record with overrides. */
 export function usageRecord(o: Partial<UsageRecord> = {}): UsageRecord {
   return {
-    request_id: 'req-1', replica_id: 'r1', tenant_id: 'acme', key_id: 'key_1', model: 'motif-test', revision: 'rev-1',
-    endpoint: 'chat.completions', prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, outcome: 'finish',
-    started_at: Date.UTC(2026, 0, 2, 10), finished_at: Date.UTC(2026, 0, 2, 10, 0, 1), ...o,
+    request_id: 'req-1',
+    replica_id: 'r1',
+    tenant_id: 'acme',
+    key_id: 'key_1',
+    model: 'motif-test',
+    revision: 'rev-1',
+    endpoint: 'chat.completions',
+    prompt_tokens: 10,
+    cached_tokens: 0,
+    completion_tokens: 5,
+    outcome: 'finish',
+    started_at: Date.UTC(2026, 0, 2, 10),
+    finished_at: Date.UTC(2026, 0, 2, 10, 0, 1),
+    ...o,
   };
 }
 

@@ -31,8 +31,8 @@ const set = (v: string | undefined): v is string => v !== undefined && v !== '';
 
 /** Absolute paths from the environment (relative ones against `cwd`, as the stack resolves them). */
 export function localPaths(env: Env, cwd: string = process.cwd()): LocalPaths {
-  const dataDir = path.resolve(cwd, set(env['MOTIF_DATA_DIR']) ? env['MOTIF_DATA_DIR'] : DEFAULT_DATA_DIR);
-  const fromEnv = env['MOTIF_WEIGHTS_STORE'];
+  const dataDir = path.resolve(cwd, set(env.MOTIF_DATA_DIR) ? env.MOTIF_DATA_DIR : DEFAULT_DATA_DIR);
+  const fromEnv = env.MOTIF_WEIGHTS_STORE;
   return {
     dataDir,
     s3Dir: path.join(dataDir, 's3'),
@@ -41,11 +41,11 @@ export function localPaths(env: Env, cwd: string = process.cwd()): LocalPaths {
 }
 
 /** The bucket the stack creates in its embedded S3 (MOTIF_S3_BUCKET, default motif-weights). */
-export const bucketFromEnv = (env: Env): string => (set(env['MOTIF_S3_BUCKET']) ? env['MOTIF_S3_BUCKET'] : DEFAULT_BUCKET);
+export const bucketFromEnv = (env: Env): string => (set(env.MOTIF_S3_BUCKET) ? env.MOTIF_S3_BUCKET : DEFAULT_BUCKET);
 
 /** The embedded S3's port (MOTIF_S3_PORT, default 4690). */
 export function s3PortFromEnv(env: Env): number {
-  const v = env['MOTIF_S3_PORT'];
+  const v = env.MOTIF_S3_PORT;
   if (!set(v)) return DEFAULT_S3_PORT;
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 65535) throw new Error(`MOTIF_S3_PORT must be a port number (0-65535), got '${v}'`);

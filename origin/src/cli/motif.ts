@@ -15,11 +15,11 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
 import { loadMotifModelDir } from '../adapters/node/engine/engine-loaders.ts';
+import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
+import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 import type { MotifModel } from '../engine/native/model.ts';
 import { argmax } from '../engine/native/sampling/sampler.ts';
-import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
 
 const USAGE = `usage: npm run -s motif -- <logits|generate|tokenize> --model <dir> (--ids 1,2,3 | --prompt "text" | --chat '<messages JSON>') [--max-tokens N] [--ignore-eos]
   logits      print the last position's logits: {"logits":[...]}
@@ -62,7 +62,10 @@ const Args = z
     maxTokens: z.coerce.number().int().min(1).default(16),
     ignoreEos: z.boolean().default(false),
   })
-  .refine((a) => [a.ids, a.prompt, a.chat].filter((x) => x !== undefined).length === 1, { message: 'give exactly one of --ids, --prompt or --chat', path: ['ids'] })
+  .refine((a) => [a.ids, a.prompt, a.chat].filter((x) => x !== undefined).length === 1, {
+    message: 'give exactly one of --ids, --prompt or --chat',
+    path: ['ids'],
+  })
   .refine((a) => a.command !== 'tokenize' || a.ids === undefined, { message: 'tokenize takes --prompt or --chat', path: ['ids'] });
 type Args = z.infer<typeof Args>;
 

@@ -19,9 +19,12 @@ describe('weights command line', () => {
     expect(parseWeightsArgs(argv)).toEqual({ kind: 'help', text: USAGE });
   });
 
-  it.each([[['sync', '--help']], [['sync', '-h']], [['help', 'sync']], [['--help', 'sync']], [['sync', '--model', 'm', '-h']]])('%j prints the usage of sync', (argv) => {
-    expect(parseWeightsArgs(argv)).toEqual({ kind: 'help', text: commandUsage('sync') });
-  });
+  it.each([[['sync', '--help']], [['sync', '-h']], [['help', 'sync']], [['--help', 'sync']], [['sync', '--model', 'm', '-h']]])(
+    '%j prints the usage of sync',
+    (argv) => {
+      expect(parseWeightsArgs(argv)).toEqual({ kind: 'help', text: commandUsage('sync') });
+    },
+  );
 
   it('refuses an unknown option even beside --help (no silent help for a typo)', () => {
     expect(usageError(['sync', '--bogus', '-h']).message).toBe("unknown option --bogus for 'sync'");
@@ -36,12 +39,22 @@ describe('weights command line', () => {
 
   it('parses the README command lines', () => {
     expect(parseWeightsArgs(['publish', '--from', '/m', '--model', 'motif-2.6b', '--ref', 'stable'])).toEqual({
-      kind: 'run', command: 'publish', o: expect.objectContaining({ from: '/m', model: 'motif-2.6b', ref: 'stable', activate: true, json: false }),
+      kind: 'run',
+      command: 'publish',
+      o: expect.objectContaining({ from: '/m', model: 'motif-2.6b', ref: 'stable', activate: true, json: false }),
     });
-    expect(parseWeightsArgs(['sync', '--model', 'motif-2.6b', '--ref', 'stable'])).toMatchObject({ command: 'sync', o: { model: 'motif-2.6b', ref: 'stable' } });
+    expect(parseWeightsArgs(['sync', '--model', 'motif-2.6b', '--ref', 'stable'])).toMatchObject({
+      command: 'sync',
+      o: { model: 'motif-2.6b', ref: 'stable' },
+    });
     expect(parseWeightsArgs(['ls'])).toMatchObject({ command: 'ls', o: {} });
     expect(parseWeightsArgs(['gc'])).toMatchObject({ command: 'gc', o: { dryRun: false, purgePartial: false } });
-    expect(parseWeightsArgs(['export', '--rev', REV, 'out.tar'])).toEqual({ kind: 'run', command: 'export', o: expect.objectContaining({ rev: REV }), file: 'out.tar' });
+    expect(parseWeightsArgs(['export', '--rev', REV, 'out.tar'])).toEqual({
+      kind: 'run',
+      command: 'export',
+      o: expect.objectContaining({ rev: REV }),
+      file: 'out.tar',
+    });
     expect(parseWeightsArgs(['import', 'out.tar'])).toMatchObject({ command: 'import', file: 'out.tar', o: { activate: true } });
   });
 
@@ -75,7 +88,11 @@ describe('weights command line', () => {
     [['export', '--rev', 'HEAD', 'x.tar'], "--rev 'HEAD': revision ids are 16 lower-case hex digits", commandUsage('export')],
     [['sync', '--model', 'm', '--concurrency', 'lots'], "--concurrency must be a whole number from 1 to 64, got 'lots'", commandUsage('sync')],
     [['sync', '--model', 'm', '--concurrency', '0'], "--concurrency must be a whole number from 1 to 64, got '0'", commandUsage('sync')],
-    [['publish', '--from', 'd', '--model', 'm', '--verify-leaf-kib', '6'], "--verify-leaf-kib must be a multiple of 4 (0 = plain part hashes), got '6'", commandUsage('publish')],
+    [
+      ['publish', '--from', 'd', '--model', 'm', '--verify-leaf-kib', '6'],
+      "--verify-leaf-kib must be a multiple of 4 (0 = plain part hashes), got '6'",
+      commandUsage('publish'),
+    ],
     [['gc', '--keep', 'abc'], "--keep: 'abc' is not a revision id (16 hex digits)", commandUsage('gc')],
     [['ls', '--endpoint', 'localhost:9000'], "--endpoint must be an http(s) URL, got 'localhost:9000'", commandUsage('ls')],
     [['s3', '--port', '70000'], "--port must be a whole number from 0 to 65535, got '70000'", commandUsage('s3')],

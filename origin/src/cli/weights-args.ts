@@ -9,17 +9,33 @@ import { ModelId, RefName, RevisionId } from '../weights/names.ts';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
-  constructor(message: string, readonly usage: string) {
+  constructor(
+    message: string,
+    readonly usage: string,
+  ) {
     super(message);
   }
 }
 
 const OPTIONS = {
-  from: { type: 'string' }, model: { type: 'string' }, ref: { type: 'string' }, rev: { type: 'string' },
-  store: { type: 'string' }, concurrency: { type: 'string' }, 'part-size-mib': { type: 'string' },
-  'verify-part-mib': { type: 'string' }, 'verify-leaf-kib': { type: 'string' }, 'no-activate': { type: 'boolean' },
-  json: { type: 'boolean' }, keep: { type: 'string' }, 'purge-partial': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
-  endpoint: { type: 'string' }, bucket: { type: 'string' }, port: { type: 'string' }, 's3-dir': { type: 'string' },
+  from: { type: 'string' },
+  model: { type: 'string' },
+  ref: { type: 'string' },
+  rev: { type: 'string' },
+  store: { type: 'string' },
+  concurrency: { type: 'string' },
+  'part-size-mib': { type: 'string' },
+  'verify-part-mib': { type: 'string' },
+  'verify-leaf-kib': { type: 'string' },
+  'no-activate': { type: 'boolean' },
+  json: { type: 'boolean' },
+  keep: { type: 'string' },
+  'purge-partial': { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  endpoint: { type: 'string' },
+  bucket: { type: 'string' },
+  port: { type: 'string' },
+  's3-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 type OptName = keyof typeof OPTIONS;
@@ -99,7 +115,9 @@ const PREFIX = 'usage: npm run weights -- ';
 export const USAGE = `${PREFIX}<command> [options]
 
 commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
+  .join('\n')}
 
 \`npm run weights -- <command> --help\` shows a command's options.
 S3:    MOTIF_S3_ENDPOINT (or --endpoint), MOTIF_S3_BUCKET (or --bucket; default motif-weights), MOTIF_S3_REGION,
@@ -134,9 +152,7 @@ export interface WeightsOptions {
   s3Dir?: string;
 }
 
-export type WeightsArgs =
-  | { kind: 'help'; text: string }
-  | { kind: 'run'; command: CommandName; o: WeightsOptions; file?: string };
+export type WeightsArgs = { kind: 'help'; text: string } | { kind: 'run'; command: CommandName; o: WeightsOptions; file?: string };
 
 const isCommand = (s: string | undefined): s is CommandName => s !== undefined && Object.hasOwn(COMMANDS, s);
 
@@ -186,7 +202,7 @@ export function parseWeightsArgs(argv: string[]): WeightsArgs {
   }
   if (command === 'sync') {
     if (o.model === undefined) fail("'sync' needs --model <id>");
-    if (o.ref !== undefined && o.rev !== undefined) fail("give --ref or --rev, not both");
+    if (o.ref !== undefined && o.rev !== undefined) fail('give --ref or --rev, not both');
   }
   if (command === 'export' && o.rev === undefined) fail("'export' needs --rev <rev> (`npm run weights -- ls` lists the revisions in the store)");
   return file === undefined ? { kind: 'run', command, o } : { kind: 'run', command, o, file };
@@ -234,7 +250,10 @@ function toOptions(v: Values, fail: (msg: string) => never): WeightsOptions {
   }
   const keep = text('keep');
   if (keep !== undefined) {
-    o.keep = keep.split(',').map((r) => r.trim()).filter((r) => r !== '')
+    o.keep = keep
+      .split(',')
+      .map((r) => r.trim())
+      .filter((r) => r !== '')
       .map((r) => (RevisionId.safeParse(r).success ? r : fail(`--keep: '${r}' is not a revision id (16 hex digits)`)));
   }
   const endpoint = text('endpoint');

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revisionId, s3Keys } from '#shared/manifest.ts';
 import { createMemoryObjectStore } from '../adapters/node/weights/memory-object-store.ts';
-import { writeRef } from '../weights/refs.ts';
 import { ensureLayout, manifestPath, setCurrent, snapshotPath, storeLayout } from '../adapters/node/weights/store.ts';
+import { writeRef } from '../weights/refs.ts';
 import { groupModelKeys, listBucket, listStore, storedRevisionModel } from './weights-listing.ts';
 
 const A = '0123456789abcdef';
@@ -60,7 +60,10 @@ describe('listStore', () => {
     const l = storeLayout(tmp);
     await ensureLayout(l);
     revs = {};
-    for (const [model, size] of [['motif-tiny', 10], ['motif-2.6b', 20]] as const) {
+    for (const [model, size] of [
+      ['motif-tiny', 10],
+      ['motif-2.6b', 20],
+    ] as const) {
       const files = [{ path: 'config.json', size, sha256: 'a'.repeat(64) }];
       const revision = await revisionId(files);
       revs[model] = revision;

@@ -6,12 +6,12 @@
  * a weights bucket holds few objects per revision.
  */
 import fs from 'node:fs/promises';
-import type { ObjectStore } from '../weights/object-store.ts';
 import { listLocal } from '../adapters/node/weights/gc.ts';
+import { manifestPath, storeLayout } from '../adapters/node/weights/store.ts';
 import { parseManifest } from '../weights/manifest-check.ts';
 import { ModelId, RefName, RevisionId } from '../weights/names.ts';
+import type { ObjectStore } from '../weights/object-store.ts';
 import { resolveRef } from '../weights/refs.ts';
-import { manifestPath, storeLayout } from '../adapters/node/weights/store.ts';
 
 export interface BucketModel {
   model: string;
@@ -72,7 +72,10 @@ export async function listBucket(s3: ObjectStore, bucket: string, model?: string
     if (model !== undefined && id !== model) continue;
     const refs: Record<string, string> = {};
     for (const ref of [...g.refs].sort()) refs[ref] = await resolveRef({ s3, bucket, model: id, ref }).catch((e: Error) => `(${e.message})`);
-    const revisions = [...g.revisions].filter(([, r]) => r.manifest).map(([revision, r]) => ({ revision, bytes: r.bytes })).sort((a, b) => a.revision.localeCompare(b.revision));
+    const revisions = [...g.revisions]
+      .filter(([, r]) => r.manifest)
+      .map(([revision, r]) => ({ revision, bytes: r.bytes }))
+      .sort((a, b) => a.revision.localeCompare(b.revision));
     out.push({ model: id, refs, revisions });
   }
   return out;
@@ -92,7 +95,10 @@ export async function listStore(storeDir: string, model?: string): Promise<Store
   const out: StoreRevision[] = [];
   for (const revision of revisions) {
     const file = manifestPath(l, revision);
-    const m = await fs.readFile(file, 'utf8').then((t) => parseManifest(t, file, { revision })).catch(() => null);
+    const m = await fs
+      .readFile(file, 'utf8')
+      .then((t) => parseManifest(t, file, { revision }))
+      .catch(() => null);
     const entry = { revision, model: m?.model ?? '(unreadable manifest)', bytes: m?.files.reduce((a, f) => a + f.size, 0) ?? 0, current: revision === current };
     if (model === undefined || entry.model === model) out.push(entry);
   }

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { explainS3Error, type S3Target } from './weights-s3.ts';
 
-const configured: S3Target = { endpoint: 'http://127.0.0.1:4690', bucket: 'motif-weights', source: 'MOTIF_S3_ENDPOINT', label: 'http://127.0.0.1:4690', configured: true };
+const configured: S3Target = {
+  endpoint: 'http://127.0.0.1:4690',
+  bucket: 'motif-weights',
+  source: 'MOTIF_S3_ENDPOINT',
+  label: 'http://127.0.0.1:4690',
+  configured: true,
+};
 const embedded: S3Target = { ...configured, source: 'the embedded S3 of pid 42', configured: false };
 const S3_DIR = '/repo/.data/s3';
 
@@ -38,11 +44,15 @@ describe('explainS3Error', () => {
       'no credentials for S3 at http://127.0.0.1:4690 (MOTIF_S3_ENDPOINT): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE). ' +
         'Unset MOTIF_S3_ENDPOINT to use the embedded S3 of npm start (/repo/.data/s3).',
     );
-    expect(await explainS3Error(wrapped(noCredentials), configured, S3_DIR, async () => false)).toMatch(/^cannot reach S3 at http:\/\/127\.0\.0\.1:4690 \(MOTIF_S3_ENDPOINT\): no answer/);
+    expect(await explainS3Error(wrapped(noCredentials), configured, S3_DIR, async () => false)).toMatch(
+      /^cannot reach S3 at http:\/\/127\.0\.0\.1:4690 \(MOTIF_S3_ENDPOINT\): no answer/,
+    );
   });
 
   it('names the bucket when it does not exist', async () => {
-    const err = new ApiError('not_found', 'Not found: s3://nope/models/ — NoSuchBucket (HTTP 404)', { cause: Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }) });
+    const err = new ApiError('not_found', 'Not found: s3://nope/models/ — NoSuchBucket (HTTP 404)', {
+      cause: Object.assign(new Error('The specified bucket does not exist'), { name: 'NoSuchBucket' }),
+    });
     expect(await explainS3Error(err, { ...configured, bucket: 'nope' }, S3_DIR)).toBe(
       "no bucket 'nope' in S3 at http://127.0.0.1:4690 (MOTIF_S3_ENDPOINT); pick one with MOTIF_S3_BUCKET or --bucket",
     );

@@ -10,7 +10,7 @@
  * Errors name the endpoint and where it was configured, in place of the SDK's stack.
  */
 import { ApiError } from '#shared/errors.ts';
-import { createS3Client, S3RVER_CREDENTIALS, s3ConfigFromEnv, startEmbeddedS3, type S3ObjectStore } from '../adapters/s3/index.ts';
+import { createS3Client, type S3ObjectStore, S3RVER_CREDENTIALS, s3ConfigFromEnv, startEmbeddedS3 } from '../adapters/s3/index.ts';
 import type { S3ConfigInput } from '../weights/s3-settings.ts';
 import { bucketFromEnv, findRunningEmbeddedS3, type LocalPaths } from './local-stack.ts';
 
@@ -35,14 +35,19 @@ type Env = Record<string, string | undefined>;
 
 /** s3rver wants its fixed keys, path-style URLs and no aws-chunked checksums. */
 const embeddedConfig = (endpoint: string, bucket: string): S3ConfigInput => ({
-  endpoint, bucket, region: 'us-east-1', forcePathStyle: true, relaxedChecksums: true, credentials: { ...S3RVER_CREDENTIALS },
+  endpoint,
+  bucket,
+  region: 'us-east-1',
+  forcePathStyle: true,
+  relaxedChecksums: true,
+  credentials: { ...S3RVER_CREDENTIALS },
 });
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 export async function openS3(o: { endpoint?: string; bucket?: string; env: Env; paths: LocalPaths; log: (line: string) => void }): Promise<OpenedS3> {
   const bucket = o.bucket ?? bucketFromEnv(o.env);
-  const endpoint = o.endpoint ?? (o.env['MOTIF_S3_ENDPOINT'] || undefined);
+  const endpoint = o.endpoint ?? (o.env.MOTIF_S3_ENDPOINT || undefined);
   const running = await findRunningEmbeddedS3(o.paths.s3Dir);
   if (endpoint) {
     const source = o.endpoint ? '--endpoint' : 'MOTIF_S3_ENDPOINT';
@@ -60,7 +65,13 @@ export async function openS3(o: { endpoint?: string; bucket?: string; env: Env; 
   const server = await startEmbeddedS3({ dir: o.paths.s3Dir, port: 0, bucket });
   o.log(`weights: no MOTIF_S3_ENDPOINT and no npm start serving ${o.paths.s3Dir}: serving it in-process for this command`);
   const s3 = createS3Client(server.config);
-  const target = { endpoint: server.endpoint, bucket, source: `the in-process embedded S3 over ${o.paths.s3Dir}`, label: `the embedded S3 (${o.paths.s3Dir})`, configured: false };
+  const target = {
+    endpoint: server.endpoint,
+    bucket,
+    source: `the in-process embedded S3 over ${o.paths.s3Dir}`,
+    label: `the embedded S3 (${o.paths.s3Dir})`,
+    configured: false,
+  };
   return {
     s3,
     target,
@@ -103,11 +114,17 @@ export async function answersHttp(endpoint: string, timeoutMs = 3000): Promise<b
  * credentials before it connects, so a missing key pair hides an endpoint that is not there at
  * all: `reachable` is asked before blaming the credentials.
  */
-export async function explainS3Error(err: unknown, t: S3Target, s3Dir: string, reachable: (endpoint: string) => Promise<boolean> = answersHttp): Promise<string | null> {
+export async function explainS3Error(
+  err: unknown,
+  t: S3Target,
+  s3Dir: string,
+  reachable: (endpoint: string) => Promise<boolean> = answersHttp,
+): Promise<string | null> {
   const errs = chain(err);
   const at = `S3 at ${t.endpoint} (${t.source})`;
   const unset = t.configured && t.source === 'MOTIF_S3_ENDPOINT' ? ` Unset MOTIF_S3_ENDPOINT to use the embedded S3 of npm start (${s3Dir}).` : '';
-  const unreachable = (why: string) => `cannot reach ${at}: ${why}${t.configured ? ` — is it running, and is the URL right?${unset}` : ' — did the server stop?'}`;
+  const unreachable = (why: string) =>
+    `cannot reach ${at}: ${why}${t.configured ? ` — is it running, and is the URL right?${unset}` : ' — did the server stop?'}`;
   for (const e of errs) {
     const key = Object.keys(NETWORK).find((k) => e.code === k || e.name === k || (e.message ?? '').includes(k));
     if (key) return unreachable(NETWORK[key]!);

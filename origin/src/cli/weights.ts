@@ -7,20 +7,20 @@
  */
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
-import { startEmbeddedS3 } from '../adapters/s3/index.ts';
 import { exportBundle, importBundle } from '../adapters/node/weights/bundle.ts';
 import { gcStore } from '../adapters/node/weights/gc.ts';
-import { createProgress, fmtBytes, type ProgressReporter } from '../weights/progress.ts';
 import { publishModel } from '../adapters/node/weights/publish.ts';
 import { syncModel } from '../adapters/node/weights/sync.ts';
+import { startEmbeddedS3 } from '../adapters/s3/index.ts';
+import { createProgress, fmtBytes, type ProgressReporter } from '../weights/progress.ts';
 import { bucketFromEnv, findRunningEmbeddedS3, localPaths, removeEmbeddedS3Marker, s3PortFromEnv, writeEmbeddedS3Marker } from './local-stack.ts';
 import { parseWeightsArgs, UsageError, type WeightsOptions } from './weights-args.ts';
 import { listBucket, listStore, storedRevisionModel } from './weights-listing.ts';
-import { explainS3Error, openS3, type OpenedS3, type S3Target } from './weights-s3.ts';
+import { explainS3Error, type OpenedS3, openS3, type S3Target } from './weights-s3.ts';
 
 // The AWS SDK warns on every run that its future releases need Node 22; the pinned one supports
 // Node 20 (see package.json). Keep every other warning.
-process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const env = process.env;
 const paths = localPaths(env);
@@ -51,7 +51,11 @@ async function publish(o: WeightsOptions): Promise<void> {
     let p = bar('hash');
     let phase: 'hash' | 'upload' = 'hash';
     const r = await publishModel({
-      s3, bucket: t.bucket, model: o.model!, fromDir: o.from!, ...(o.ref ? { ref: o.ref } : {}),
+      s3,
+      bucket: t.bucket,
+      model: o.model!,
+      fromDir: o.from!,
+      ...(o.ref ? { ref: o.ref } : {}),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.verifyPartBytes !== undefined ? { hashPartSize: o.verifyPartBytes } : {}),
       ...(o.verifyLeafBytes !== undefined ? { hashLeafSize: o.verifyLeafBytes } : {}),
@@ -66,7 +70,10 @@ async function publish(o: WeightsOptions): Promise<void> {
     });
     p.finish(`${fmtBytes(r.uploadedBytes)} uploaded, ${fmtBytes(r.skippedBytes)} already there`);
     if (o.json) out(JSON.stringify({ revision: r.revision, uploadedBytes: r.uploadedBytes, skippedBytes: r.skippedBytes }));
-    else out(`published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files) to ${t.label} bucket ${t.bucket}${o.ref ? `; ref ${o.ref} → ${r.revision}` : ''}`);
+    else
+      out(
+        `published ${r.manifest.model} revision ${r.revision} (${r.manifest.files.length} files) to ${t.label} bucket ${t.bucket}${o.ref ? `; ref ${o.ref} → ${r.revision}` : ''}`,
+      );
   });
 }
 
@@ -75,7 +82,11 @@ async function sync(o: WeightsOptions): Promise<void> {
   await withS3(o, async ({ s3, target: t }) => {
     const p = bar('download');
     const r = await syncModel({
-      s3, bucket: t.bucket, model: o.model!, storeDir, activate: o.activate,
+      s3,
+      bucket: t.bucket,
+      model: o.model!,
+      storeDir,
+      activate: o.activate,
       ...(o.rev ? { revision: o.rev } : { ref: o.ref ?? 'stable' }),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.partSizeMib ? { partSize: o.partSizeMib * 1024 * 1024 } : {}),
@@ -97,7 +108,10 @@ async function ls(o: WeightsOptions): Promise<void> {
     out(`S3 ${t.label} bucket ${t.bucket}:`);
     if (models.length === 0) out(o.model ? `  no model ${o.model}` : '  no models yet (npm run weights -- publish …, or npm start publishes motif-tiny)');
     for (const m of models) {
-      const refs = Object.entries(m.refs).map(([k, v]) => `${k}=${v}`).join(' ') || '-';
+      const refs =
+        Object.entries(m.refs)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || '-';
       const revs = m.revisions.map((r) => `${r.revision} (${fmtBytes(r.bytes)})`).join(' ') || '-';
       out(`  ${m.model}  refs: ${refs}  revisions: ${revs}`);
     }
@@ -113,7 +127,9 @@ async function ls(o: WeightsOptions): Promise<void> {
 
 async function gc(o: WeightsOptions): Promise<void> {
   const r = await gcStore(storeOf(o), { ...(o.keep ? { keep: o.keep } : {}), purgePartial: o.purgePartial, dryRun: o.dryRun });
-  out(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedRevisions.length} revisions, ${r.removedBlobs.length} blobs (${fmtBytes(r.freedBytes)}) from ${storeOf(o)}; kept ${r.kept.join(', ') || 'none'}`);
+  out(
+    `${o.dryRun ? 'would remove' : 'removed'} ${r.removedRevisions.length} revisions, ${r.removedBlobs.length} blobs (${fmtBytes(r.freedBytes)}) from ${storeOf(o)}; kept ${r.kept.join(', ') || 'none'}`,
+  );
 }
 
 async function exportRev(o: WeightsOptions, file: string): Promise<void> {
@@ -122,9 +138,13 @@ async function exportRev(o: WeightsOptions, file: string): Promise<void> {
   const model = await storedRevisionModel(storeDir, o.rev!);
   if (model === null) {
     const have = (await listStore(storeDir)).map((r) => `${r.revision} (${r.model})`).join(', ') || 'none';
-    throw new ApiError('not_found', `store ${storeDir} has no revision ${o.rev} (it has: ${have}); sync it first: npm run weights -- sync --model <id> --rev ${o.rev}`);
+    throw new ApiError(
+      'not_found',
+      `store ${storeDir} has no revision ${o.rev} (it has: ${have}); sync it first: npm run weights -- sync --model <id> --rev ${o.rev}`,
+    );
   }
-  if (o.model !== undefined && o.model !== model) throw new ApiError('invalid_request_error', `revision ${o.rev} in ${storeDir} is of model ${model}, not ${o.model}`);
+  if (o.model !== undefined && o.model !== model)
+    throw new ApiError('invalid_request_error', `revision ${o.rev} in ${storeDir} is of model ${model}, not ${o.model}`);
   const r = await exportBundle({ storeDir, revision: o.rev!, file: path.resolve(file) });
   out(`exported ${model} revision ${r.revision} (${r.files} files, ${fmtBytes(r.bytes)}) to ${file}`);
 }
@@ -146,7 +166,9 @@ async function serveS3(o: WeightsOptions): Promise<void> {
   // s3rver's close waits for busy keep-alive sockets; a foreground server must stop promptly.
   const stop = () => {
     setTimeout(() => process.exit(0), 1000).unref();
-    void removeEmbeddedS3Marker(dir).finally(() => server.close()).then(() => process.exit(0));
+    void removeEmbeddedS3Marker(dir)
+      .finally(() => server.close())
+      .then(() => process.exit(0));
   };
   process.once('SIGINT', stop).once('SIGTERM', stop);
 }
@@ -157,13 +179,20 @@ async function main(argv: string[]): Promise<void> {
   command = args.command;
   const { o, file } = args;
   switch (args.command) {
-    case 'publish': return publish(o);
-    case 'sync': return sync(o);
-    case 'ls': return ls(o);
-    case 'gc': return gc(o);
-    case 'export': return exportRev(o, file!);
-    case 'import': return importTar(o, file!);
-    case 's3': return serveS3(o);
+    case 'publish':
+      return publish(o);
+    case 'sync':
+      return sync(o);
+    case 'ls':
+      return ls(o);
+    case 'gc':
+      return gc(o);
+    case 'export':
+      return exportRev(o, file!);
+    case 'import':
+      return importTar(o, file!);
+    case 's3':
+      return serveS3(o);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { NativeEngine, type NativeEngineDeps, type NativeEngineOptions } from './native/native-engine.ts';
-import { EngineBackend, type Engine } from './types.ts';
+import { type Engine, EngineBackend } from './types.ts';
 
 /**
  * How a backend reaches its runtime: the composition root passes the loaders of its runtime

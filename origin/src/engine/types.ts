@@ -44,10 +44,7 @@ export const DEFAULT_SAMPLING: SamplingParams = {
   repetitionPenalty: 1,
 };
 
-export type EnginePrompt =
-  | { kind: 'chat'; messages: { role: string; content: string }[] }
-  | { kind: 'text'; text: string }
-  | { kind: 'ids'; ids: number[] };
+export type EnginePrompt = { kind: 'chat'; messages: { role: string; content: string }[] } | { kind: 'text'; text: string } | { kind: 'ids'; ids: number[] };
 
 export interface GenerateRequest {
   requestId: string;

@@ -34,7 +34,12 @@ describe('safetensors format', () => {
 
   it.each([
     ['a gap', { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8, /gap of 4 bytes before tensor 'a'/],
-    ['an overlap', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8, /'b' overlaps tensor 'a'/],
+    [
+      'an overlap',
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } },
+      8,
+      /'b' overlaps tensor 'a'/,
+    ],
     ['trailing bytes', { a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] } }, 6, /2 trailing bytes/],
     ['data past the end', { a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] } }, 3, /run past the end of the data/],
     ['a size that does not match the shape', { a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8, /needs 12 bytes/],

@@ -13,10 +13,22 @@
 
 /** Bytes per element of each safetensors dtype. */
 export const DTYPE_BYTES: Readonly<Record<string, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, F8_E8M0: 1,
-  U16: 2, I16: 2, F16: 2, BF16: 2,
-  U32: 4, I32: 4, F32: 4,
-  U64: 8, I64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  F8_E8M0: 1,
+  U16: 2,
+  I16: 2,
+  F16: 2,
+  BF16: 2,
+  U32: 4,
+  I32: 4,
+  F32: 4,
+  U64: 8,
+  I64: 8,
+  F64: 8,
 };
 
 /** Header lengths above this are refused: headers are KiB to a few MiB (the reference implementation's own limit). */
@@ -80,7 +92,8 @@ export function parseHeader(json: Uint8Array, fileSize: number): ParsedHeader {
     cursor = t.end;
     prev = t;
   }
-  if (cursor !== dataLength) fail(`${dataLength - cursor} trailing bytes after the last tensor: tensor data ends at ${cursor} but the file holds ${dataLength} data bytes`);
+  if (cursor !== dataLength)
+    fail(`${dataLength - cursor} trailing bytes after the last tensor: tensor data ends at ${cursor} but the file holds ${dataLength} data bytes`);
   return { metadata, tensors };
 }
 
@@ -110,7 +123,8 @@ function checkTensor(name: string, value: unknown, dataLength: number): HeaderEn
   const [begin, end] = offs as [number, number];
   if (end < begin) fail(`tensor '${name}' has invalid data_offsets [${begin}, ${end}] with end before begin`);
   const expected = shape.reduce((a, d) => a * d, 1) * width!;
-  if (end - begin !== expected) fail(`tensor '${name}' (${dtype} [${shape.join(', ')}]) needs ${expected} bytes but data_offsets [${begin}, ${end}] give ${end - begin}`);
+  if (end - begin !== expected)
+    fail(`tensor '${name}' (${dtype} [${shape.join(', ')}]) needs ${expected} bytes but data_offsets [${begin}, ${end}] give ${end - begin}`);
   if (end > dataLength) fail(`tensor '${name}' data_offsets [${begin}, ${end}] run past the end of the data: the file holds ${dataLength} data bytes`);
   return { name, dtype, shape, begin, end };
 }
@@ -119,7 +133,10 @@ function checkTensor(name: string, value: unknown, dataLength: number): HeaderEn
  * The header bytes for `tensors` (header order; offsets relative to the data buffer), with
  * `metadata` first when given, space-padded (valid JSON whitespace) so the data starts 8-byte aligned.
  */
-export function buildHeader(tensors: readonly { name: string; dtype: string; shape: readonly number[]; begin: number; end: number }[], metadata?: Record<string, string>): Uint8Array {
+export function buildHeader(
+  tensors: readonly { name: string; dtype: string; shape: readonly number[]; begin: number; end: number }[],
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   for (const t of tensors) header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [t.begin, t.end] };

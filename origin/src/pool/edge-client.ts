@@ -5,7 +5,7 @@
  * `x-tenant-id` carries the replica id, since internal calls belong to no tenant.
  */
 import { HEADERS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
 
 export interface EdgeClientOptions {
   /** The edge's base URL, e.g. `http://127.0.0.1:4680`. */

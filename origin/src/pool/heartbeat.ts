@@ -46,7 +46,12 @@ export function createHeartbeat(opts: HeartbeatOptions): HeartbeatLoop {
       why = (err as Error).message;
     }
     // Log transitions only: an edge that is down for an hour must not flood the log.
-    if (ok !== healthy) log(ok ? `heartbeat: edge ${opts.client.baseUrl} reachable` : `heartbeat: edge ${opts.client.baseUrl} not accepting beats (${why}); retrying every ${intervalMs} ms`);
+    if (ok !== healthy)
+      log(
+        ok
+          ? `heartbeat: edge ${opts.client.baseUrl} reachable`
+          : `heartbeat: edge ${opts.client.baseUrl} not accepting beats (${why}); retrying every ${intervalMs} ms`,
+      );
     healthy = ok;
     opts.onResult?.(ok);
     return ok;

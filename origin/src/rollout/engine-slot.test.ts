@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createOriginApp } from '../server/app.ts';
-import { ScriptedTestEngine, eventually, signedRequest, sseEvents, testOrigin } from '../server/test-helpers.ts';
+import { eventually, ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from '../server/test-helpers.ts';
 import { createEngineSlot } from './engine-slot.ts';
-import { GatedEngine, settle, type EventLog } from './test-support.ts';
+import { type EventLog, GatedEngine, settle } from './test-support.ts';
 
 const loadedEngine = (rev: string, events: EventLog) => {
   const e = new GatedEngine(rev, events);
@@ -20,7 +20,10 @@ describe('engine slot', () => {
     expect(slot.swap(b)).toBe(a);
     expect(slot.pin().engine).toBe(b);
     let retired = false;
-    const done = slot.retire(a, 60_000).then((r) => ((retired = true), r));
+    const done = slot.retire(a, 60_000).then((r) => {
+      retired = true;
+      return r;
+    });
     await settle();
     expect(retired).toBe(false);
     pin.release();
@@ -62,7 +65,12 @@ describe('engine slot', () => {
     const events: EventLog = [];
     const a = loadedEngine('a', events);
     const slot = createEngineSlot(a);
-    const req = { requestId: 'r', prompt: { kind: 'text' as const, text: 'x' }, sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1 }, stop: [] };
+    const req = {
+      requestId: 'r',
+      prompt: { kind: 'text' as const, text: 'x' },
+      sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1 },
+      stop: [],
+    };
     const it = slot.engine.generate(req, new AbortController().signal)[Symbol.asyncIterator]();
     slot.swap(loadedEngine('b', events));
     await it.next();
@@ -94,9 +102,14 @@ describe('the origin app over a slot', () => {
     a.finishAll();
     b.finishAll();
     const [o, n] = await Promise.all([oldEvents, newEvents]);
-    const parse = (evs: typeof o) => evs.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as { system_fingerprint: string; choices: { delta: { content?: string } }[] });
+    const parse = (evs: typeof o) =>
+      evs.filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as { system_fingerprint: string; choices: { delta: { content?: string } }[] });
     expect(new Set(parse(o).map((c) => c.system_fingerprint))).toEqual(new Set(['fp_a']));
-    expect(parse(o).map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('from a');
+    expect(
+      parse(o)
+        .map((c) => c.choices[0]?.delta.content ?? '')
+        .join(''),
+    ).toBe('from a');
     expect(new Set(parse(n).map((c) => c.system_fingerprint))).toEqual(new Set(['fp_b']));
     expect(await retired).toEqual({ cut: 0 });
     expect(Object.fromEntries(outbox.all.map((e) => [e.record.request_id, e.record.revision]))).toEqual({ 'old-1': 'a', 'new-1': 'b' });
@@ -122,7 +135,9 @@ describe('the origin app over a slot', () => {
     await running;
     await eventually(() => a.running === 1);
     a.finishAll();
-    const chunks = (await queued).filter((e) => e.data !== '[DONE]').map((e) => JSON.parse(e.data) as { system_fingerprint: string; choices: { delta: { content?: string } }[] });
+    const chunks = (await queued)
+      .filter((e) => e.data !== '[DONE]')
+      .map((e) => JSON.parse(e.data) as { system_fingerprint: string; choices: { delta: { content?: string } }[] });
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('from a');
     expect(new Set(chunks.map((c) => c.system_fingerprint))).toEqual(new Set(['fp_a']));
     expect(await retired).toEqual({ cut: 0 });

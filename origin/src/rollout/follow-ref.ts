@@ -6,7 +6,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type { ObjectStore } from '../weights/object-store.ts';
-import { watchRef, type RefWatcher } from '../weights/watch.ts';
+import { type RefWatcher, watchRef } from '../weights/watch.ts';
 import type { Rollout } from './rolling-update.ts';
 
 export interface FollowRefOptions {

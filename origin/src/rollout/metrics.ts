@@ -46,14 +46,26 @@ export function createRolloutMetrics(initialRevision: string): RolloutMetrics {
       busy = on;
     },
     render() {
-      return [
+      return `${[
         family('motif_origin_weights_revision', 'gauge', 'The weights revision this replica serves (1 for the current one).', [[{ revision }, 1]]),
-        family('motif_origin_rollout_swaps_total', 'counter', 'Engine swaps to a new weights revision, by strategy.', (['overlap', 'drain-first'] as const).map((s) => [{ strategy: s }, swaps.get(s) ?? 0])),
-        family('motif_origin_rollout_failures_total', 'counter', 'Failed updates to a new revision (the old one kept serving), by stage.', STAGES.map((s) => [{ stage: s }, failures.get(s) ?? 0])),
-        family('motif_origin_rollout_cut_requests_total', 'counter', 'Requests cut because an old engine did not drain within the swap drain timeout.', [[{}, cutTotal]]),
+        family(
+          'motif_origin_rollout_swaps_total',
+          'counter',
+          'Engine swaps to a new weights revision, by strategy.',
+          (['overlap', 'drain-first'] as const).map((s) => [{ strategy: s }, swaps.get(s) ?? 0]),
+        ),
+        family(
+          'motif_origin_rollout_failures_total',
+          'counter',
+          'Failed updates to a new revision (the old one kept serving), by stage.',
+          STAGES.map((s) => [{ stage: s }, failures.get(s) ?? 0]),
+        ),
+        family('motif_origin_rollout_cut_requests_total', 'counter', 'Requests cut because an old engine did not drain within the swap drain timeout.', [
+          [{}, cutTotal],
+        ]),
         family('motif_origin_rollout_last_swap_seconds', 'gauge', 'Duration of the last successful update, sync included.', [[{}, lastSeconds]]),
         family('motif_origin_rollout_in_progress', 'gauge', '1 while an update is syncing or swapping.', [[{}, busy ? 1 : 0]]),
-      ].join('\n') + '\n';
+      ].join('\n')}\n`;
     },
   };
 }

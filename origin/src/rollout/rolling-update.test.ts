@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import type { Lifecycle, SwapLock } from '../ports.ts';
 import { createLifecycle } from '../server/lifecycle.ts';
 import { createEngineSlot, type EngineSlot } from './engine-slot.ts';
 import { createRollout, type RolloutOptions } from './rolling-update.ts';
-import type { Lifecycle, SwapLock } from '../ports.ts';
-import { createMemorySwapLock, GatedEngine, memoryRevisions, settle, type EventLog, type MemoryRevisions, type StageGate } from './test-support.ts';
 import type { SwapStrategyOption } from './strategy.ts';
+import { createMemorySwapLock, type EventLog, GatedEngine, type MemoryRevisions, memoryRevisions, type StageGate, settle } from './test-support.ts';
 
 interface Rig {
   events: EventLog;
@@ -20,7 +20,9 @@ interface Rig {
   rollout: ReturnType<typeof createRollout>;
 }
 
-function rig(o: { strategy?: SwapStrategyOption; lock?: SwapLock; events?: EventLog; name?: string; stageGate?: StageGate; extra?: Partial<RolloutOptions> } = {}): Rig {
+function rig(
+  o: { strategy?: SwapStrategyOption; lock?: SwapLock; events?: EventLog; name?: string; stageGate?: StageGate; extra?: Partial<RolloutOptions> } = {},
+): Rig {
   const events = o.events ?? [];
   const first = new GatedEngine('a', events);
   first.loaded = true;
@@ -32,7 +34,9 @@ function rig(o: { strategy?: SwapStrategyOption; lock?: SwapLock; events?: Event
   const engines = new Map<string, GatedEngine[]>();
   const failLoad = new Map<string, Error>();
   const rollout = createRollout({
-    slot, lifecycle, revisions,
+    slot,
+    lifecycle,
+    revisions,
     lock: o.lock ?? createMemorySwapLock(),
     createEngine: ({ revision }) => {
       const fail = failLoad.get(revision);
@@ -57,7 +61,17 @@ function rig(o: { strategy?: SwapStrategyOption; lock?: SwapLock; events?: Event
 /** Start a request on the slot's current engine the way the server does (pin, generate, first event). */
 async function startRequest(slot: EngineSlot) {
   const pin = slot.pin();
-  const it = pin.engine.generate({ requestId: 'r', prompt: { kind: 'text', text: 'x' }, sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1 }, stop: [] }, new AbortController().signal)[Symbol.asyncIterator]();
+  const it = pin.engine
+    .generate(
+      {
+        requestId: 'r',
+        prompt: { kind: 'text', text: 'x' },
+        sampling: { temperature: 0, topP: 1, topK: 0, minP: 0, presencePenalty: 0, frequencyPenalty: 0, repetitionPenalty: 1 },
+        stop: [],
+      },
+      new AbortController().signal,
+    )
+    [Symbol.asyncIterator]();
   await it.next();
   let text = '';
   const done = (async () => {
@@ -121,7 +135,16 @@ describe('failed verification', () => {
     // One entry per poll: attempt, attempt, skip, attempt, skip, skip, skip, attempt.
     const outcomes: string[] = [];
     for (let poll = 0; poll < 8; poll++) outcomes.push(await r.rollout.update('b').catch((e: ApiError) => e.code));
-    expect(outcomes).toEqual(['unprocessable_entity', 'unprocessable_entity', 'deferred', 'unprocessable_entity', 'deferred', 'deferred', 'deferred', 'unprocessable_entity']);
+    expect(outcomes).toEqual([
+      'unprocessable_entity',
+      'unprocessable_entity',
+      'deferred',
+      'unprocessable_entity',
+      'deferred',
+      'deferred',
+      'deferred',
+      'unprocessable_entity',
+    ]);
     expect(r.slot.current()).toBe(r.first);
     expect(r.lifecycle.state).toBe('ready');
     expect([...r.revisions.leased]).toEqual(['a']);

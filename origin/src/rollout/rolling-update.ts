@@ -11,9 +11,9 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import type { Engine, EngineBackend } from '../engine/types.ts';
+import type { Lifecycle, RevisionLease, RevisionStore, StagedRevision, SwapLock } from '../ports.ts';
 import type { EngineSlot } from './engine-slot.ts';
 import { createRolloutMetrics, type FailureStage, type RolloutMetrics } from './metrics.ts';
-import type { Lifecycle, RevisionLease, RevisionStore, StagedRevision, SwapLock } from '../ports.ts';
 import { createRetryGate, type RetryGate } from './retry-gate.ts';
 import { chooseSwapStrategy, type SwapStrategy, type SwapStrategyOption } from './strategy.ts';
 
@@ -188,7 +188,8 @@ export function createRollout(o: RolloutOptions): Rollout {
       if (revision !== served.revision) await lease?.release().catch(() => {});
       gate.failed(revision);
       metrics.failed(stage);
-      const msg = `rollout: update to revision ${revision} failed at ${stage} (attempt ${gate.failures(revision)}): ${(err as Error).message}; ` +
+      const msg =
+        `rollout: update to revision ${revision} failed at ${stage} (attempt ${gate.failures(revision)}): ${(err as Error).message}; ` +
         (broken ? 'no revision is loaded' : `revision ${served.revision} keeps serving`);
       log(msg);
       throw err instanceof ApiError ? err : new ApiError('internal_error', msg, { cause: err });

@@ -41,7 +41,17 @@ export class GatedEngine implements Engine {
     for (const r of this.releases.splice(0)) r();
   }
   stats(): EngineStats {
-    return { waiting: 0, running: this.running, maxRunning: 4, kvUsage: 0.5, tokensPerSecond: 1, promptTokensTotal: 10, generationTokensTotal: 20, prefixCacheQueries: 0, prefixCacheHits: 0 };
+    return {
+      waiting: 0,
+      running: this.running,
+      maxRunning: 4,
+      kvUsage: 0.5,
+      tokensPerSecond: 1,
+      promptTokensTotal: 10,
+      generationTokensTotal: 20,
+      prefixCacheQueries: 0,
+      prefixCacheHits: 0,
+    };
   }
   /** Let every running request finish. */
   finishAll(): void {

@@ -74,9 +74,8 @@ export async function startWeightsUpdates(p: WeightsUpdatesInput): Promise<Weigh
     metrics: p.metrics,
     log,
   });
-  const follower = settings.pollMs > 0
-    ? followRef({ rollout, s3: p.objectStore, bucket: p.bucket, model: p.model, ref: p.ref, intervalMs: settings.pollMs, log })
-    : undefined;
+  const follower =
+    settings.pollMs > 0 ? followRef({ rollout, s3: p.objectStore, bucket: p.bucket, model: p.model, ref: p.ref, intervalMs: settings.pollMs, log }) : undefined;
   if (!follower) log('rollout: MOTIF_WEIGHTS_POLL_MS=0: not following the weights ref');
   return {
     rollout,

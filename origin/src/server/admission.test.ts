@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createAdmission } from './admission.ts';
-import { ScriptedTestEngine, eventually, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
+import { eventually, ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
 
 const never = new AbortController().signal;
 
@@ -18,8 +18,14 @@ describe('createAdmission', () => {
     const a = createAdmission({ maxConcurrent: 1, maxQueue: 2, retryAfterSeconds: 3 });
     const r1 = await a.acquire(never);
     const order: number[] = [];
-    const q2 = a.acquire(never).then((r) => (order.push(2), r));
-    const q3 = a.acquire(never).then((r) => (order.push(3), r));
+    const q2 = a.acquire(never).then((r) => {
+      order.push(2);
+      return r;
+    });
+    const q3 = a.acquire(never).then((r) => {
+      order.push(3);
+      return r;
+    });
     await expect(a.acquire(never)).rejects.toMatchObject({ code: 'overloaded', retryAfter: 3 });
     expect([a.running, a.waiting, a.rejected]).toEqual([1, 2, 1]);
     r1();
@@ -123,9 +129,13 @@ describe('admission, drain and metrics on the app', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     for (const [name, value] of [
-      ['vllm:num_requests_waiting', 0], ['vllm:num_requests_running', 0], ['vllm:kv_cache_usage_perc', 0.25],
-      ['vllm:prompt_tokens_total', 100], ['vllm:generation_tokens_total', 50],
-      ['vllm:prefix_cache_queries_total', 40], ['vllm:prefix_cache_hits_total', 30],
+      ['vllm:num_requests_waiting', 0],
+      ['vllm:num_requests_running', 0],
+      ['vllm:kv_cache_usage_perc', 0.25],
+      ['vllm:prompt_tokens_total', 100],
+      ['vllm:generation_tokens_total', 50],
+      ['vllm:prefix_cache_queries_total', 40],
+      ['vllm:prefix_cache_hits_total', 30],
     ] as const) {
       expect(text).toContain(`${name}{model_name="motif-test"} ${value}\n`);
     }

@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { ModelList } from '#shared/openai.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { signatureAuth, type OriginEnv } from './auth.ts';
+import { type OriginEnv, signatureAuth } from './auth.ts';
 import { checkDeps, type OriginDeps } from './deps.ts';
 import { generationHandler } from './generation-request.ts';
 import { drainReplica } from './lifecycle.ts';
@@ -24,7 +24,8 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
 
   app.onError((err, c) => {
     const res = errorResponse(err);
-    if (res.status >= 500 && !(err instanceof ApiError)) log(`origin: unexpected error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
+    if (res.status >= 500 && !(err instanceof ApiError))
+      log(`origin: unexpected error on ${c.req.method} ${c.req.path}: ${(err as Error).stack ?? String(err)}`);
     return res;
   });
   app.notFound((c) => errorResponse(new ApiError('not_found', `No route for ${c.req.method} ${c.req.path}.`)));

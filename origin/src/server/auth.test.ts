@@ -18,24 +18,44 @@ describe('signature check on /v1 and /admin', () => {
   });
 
   it.each([
-    ['missing', async () => {
-      const req = await signedRequest('/v1/chat/completions', { body: chat });
-      req.headers.delete('x-motif-signature');
-      return req;
-    }, /missing/i],
-    ['signed with an unknown key', () => signedRequest('/v1/chat/completions', { body: chat, key: { kid: 'k9', secret: 'another-secret-0123456' } }), /unknown/i],
-    ['signed with a wrong secret', () => signedRequest('/v1/chat/completions', { body: chat, key: { kid: 'k1', secret: 'wrong-secret-0123456789' } }), /invalid/i],
+    [
+      'missing',
+      async () => {
+        const req = await signedRequest('/v1/chat/completions', { body: chat });
+        req.headers.delete('x-motif-signature');
+        return req;
+      },
+      /missing/i,
+    ],
+    [
+      'signed with an unknown key',
+      () => signedRequest('/v1/chat/completions', { body: chat, key: { kid: 'k9', secret: 'another-secret-0123456' } }),
+      /unknown/i,
+    ],
+    [
+      'signed with a wrong secret',
+      () => signedRequest('/v1/chat/completions', { body: chat, key: { kid: 'k1', secret: 'wrong-secret-0123456789' } }),
+      /invalid/i,
+    ],
     ['expired (skew > 5 min)', () => signedRequest('/v1/chat/completions', { body: chat, at: Date.now() - MAX_SKEW_MS - 1_000 }), /skew/i],
     ['from the future (skew > 5 min)', () => signedRequest('/v1/chat/completions', { body: chat, at: Date.now() + MAX_SKEW_MS + 1_000 }), /skew/i],
-    ['with a tampered body', async () => {
-      const good = await signedRequest('/v1/chat/completions', { body: chat });
-      return new Request(good.url, { method: 'POST', headers: good.headers, body: JSON.stringify({ ...chat, max_tokens: 999 }) });
-    }, /invalid/i],
-    ['with a tampered tenant', async () => {
-      const req = await signedRequest('/v1/chat/completions', { body: chat });
-      req.headers.set('x-tenant-id', 'tenant-b');
-      return req;
-    }, /invalid/i],
+    [
+      'with a tampered body',
+      async () => {
+        const good = await signedRequest('/v1/chat/completions', { body: chat });
+        return new Request(good.url, { method: 'POST', headers: good.headers, body: JSON.stringify({ ...chat, max_tokens: 999 }) });
+      },
+      /invalid/i,
+    ],
+    [
+      'with a tampered tenant',
+      async () => {
+        const req = await signedRequest('/v1/chat/completions', { body: chat });
+        req.headers.set('x-tenant-id', 'tenant-b');
+        return req;
+      },
+      /invalid/i,
+    ],
     ['on /admin/drain, missing', () => Promise.resolve(new Request('http://origin.test/admin/drain', { method: 'POST' })), /missing/i],
     ['on /v1/models, missing', () => Promise.resolve(new Request('http://origin.test/v1/models')), /missing/i],
   ])('refuses a signature %s with 401 OpenAI JSON', async (_name, build, message) => {

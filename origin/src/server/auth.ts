@@ -7,7 +7,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, verify, type ReplayWindow } from '#shared/signing.ts';
+import { type ReplayWindow, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
 import type { Clock } from '../ports.ts';
 
 export interface SignedRequest {

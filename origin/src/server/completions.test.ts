@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ChatCompletion, ChatCompletionChunk, Completion } from '#shared/openai.ts';
 import { ApiError } from '#shared/errors.ts';
+import { ChatCompletion, ChatCompletionChunk, Completion } from '#shared/openai.ts';
 import type { TokenLogprob } from '../engine/types.ts';
 import { ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
 
-const hello = () => new ScriptedTestEngine(() => ({ promptTokens: 7, cachedTokens: 2, pieces: [{ text: 'Hel' }, { text: 'lo' }, { text: '!' }], reason: 'stop' }));
+const hello = () =>
+  new ScriptedTestEngine(() => ({ promptTokens: 7, cachedTokens: 2, pieces: [{ text: 'Hel' }, { text: 'lo' }, { text: '!' }], reason: 'stop' }));
 const chatBody = (extra: Record<string, unknown> = {}) => ({ model: 'motif-test', messages: [{ role: 'user', content: 'hi' }], ...extra });
 
 describe('non-stream responses', () => {
@@ -22,32 +23,74 @@ describe('non-stream responses', () => {
       usage: { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10, prompt_tokens_details: { cached_tokens: 2 } },
     });
     expect(outbox.all.map((e) => e.record)).toEqual([
-      expect.objectContaining({ request_id: 'r-chat', replica_id: 'replica-1', tenant_id: 'tenant-a', key_id: 'key-1', endpoint: 'chat.completions', prompt_tokens: 7, cached_tokens: 2, completion_tokens: 3, outcome: 'finish', revision: 'rev1' }),
+      expect.objectContaining({
+        request_id: 'r-chat',
+        replica_id: 'replica-1',
+        tenant_id: 'tenant-a',
+        key_id: 'key-1',
+        endpoint: 'chat.completions',
+        prompt_tokens: 7,
+        cached_tokens: 2,
+        completion_tokens: 3,
+        outcome: 'finish',
+        revision: 'rev1',
+      }),
     ]);
   });
 
   it('renders text_completion and maps a token-id prompt', async () => {
     const engine = hello();
     const { app } = testOrigin(engine);
-    const res = await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: [1, 2, 3], max_tokens: 5, ignore_eos: true } }));
+    const res = await app.request(
+      await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: [1, 2, 3], max_tokens: 5, ignore_eos: true } }),
+    );
     const body = Completion.parse(await res.json());
-    expect(body).toMatchObject({ object: 'text_completion', choices: [{ index: 0, text: 'Hello!', logprobs: null, finish_reason: 'stop' }], usage: { total_tokens: 10 } });
+    expect(body).toMatchObject({
+      object: 'text_completion',
+      choices: [{ index: 0, text: 'Hello!', logprobs: null, finish_reason: 'stop' }],
+      usage: { total_tokens: 10 },
+    });
     expect(engine.requests[0]).toMatchObject({ prompt: { kind: 'ids', ids: [1, 2, 3] }, maxTokens: 5, ignoreEos: true });
   });
 
   it('maps chat messages and sampling parameters to the engine request', async () => {
     const engine = hello();
     const { app } = testOrigin(engine);
-    await app.request(await signedRequest('/v1/chat/completions', {
-      requestId: 'r-map',
-      body: chatBody({
-        messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] }],
-        max_tokens: 50, max_completion_tokens: 9, top_p: 0.9, top_k: 40, min_p: 0.05, seed: 7, stop: ['\n', 'END'], presence_penalty: 0.5, frequency_penalty: -0.5,
+    await app.request(
+      await signedRequest('/v1/chat/completions', {
+        requestId: 'r-map',
+        body: chatBody({
+          messages: [
+            { role: 'system', content: 'be brief' },
+            {
+              role: 'user',
+              content: [
+                { type: 'text', text: 'a' },
+                { type: 'text', text: 'b' },
+              ],
+            },
+          ],
+          max_tokens: 50,
+          max_completion_tokens: 9,
+          top_p: 0.9,
+          top_k: 40,
+          min_p: 0.05,
+          seed: 7,
+          stop: ['\n', 'END'],
+          presence_penalty: 0.5,
+          frequency_penalty: -0.5,
+        }),
       }),
-    }));
+    );
     expect(engine.requests[0]).toEqual({
       requestId: 'r-map',
-      prompt: { kind: 'chat', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'ab' }] },
+      prompt: {
+        kind: 'chat',
+        messages: [
+          { role: 'system', content: 'be brief' },
+          { role: 'user', content: 'ab' },
+        ],
+      },
       maxTokens: 9,
       sampling: { temperature: 1, topP: 0.9, topK: 40, minP: 0.05, seed: 7, presencePenalty: 0.5, frequencyPenalty: -0.5, repetitionPenalty: 1 },
       stop: ['\n', 'END'],
@@ -55,15 +98,47 @@ describe('non-stream responses', () => {
   });
 
   it('renders logprobs in the chat and the completions shapes', async () => {
-    const lp = (token: string, logprob: number): TokenLogprob => ({ token, logprob, bytes: [...new TextEncoder().encode(token)], top: [{ token, logprob, bytes: [] }, { token: 'x', logprob: -3, bytes: [120] }] });
-    const engine = new ScriptedTestEngine(() => ({ promptTokens: 2, pieces: [{ text: 'ab', logprobs: [lp('a', -0.1), lp('b', -0.2)], tokenIds: [5, 6] }], reason: 'length' }));
+    const lp = (token: string, logprob: number): TokenLogprob => ({
+      token,
+      logprob,
+      bytes: [...new TextEncoder().encode(token)],
+      top: [
+        { token, logprob, bytes: [] },
+        { token: 'x', logprob: -3, bytes: [120] },
+      ],
+    });
+    const engine = new ScriptedTestEngine(() => ({
+      promptTokens: 2,
+      pieces: [{ text: 'ab', logprobs: [lp('a', -0.1), lp('b', -0.2)], tokenIds: [5, 6] }],
+      reason: 'length',
+    }));
     const { app } = testOrigin(engine);
-    const chat = ChatCompletion.parse(await (await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ logprobs: true, top_logprobs: 2 }) }))).json());
+    const chat = ChatCompletion.parse(
+      await (await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ logprobs: true, top_logprobs: 2 }) }))).json(),
+    );
     expect(engine.requests[0]?.topLogprobs).toBe(2);
     expect(chat.choices[0]?.finish_reason).toBe('length');
-    expect(chat.choices[0]?.logprobs?.content?.[1]).toEqual({ token: 'b', logprob: -0.2, bytes: [98], top_logprobs: [{ token: 'b', logprob: -0.2, bytes: [] }, { token: 'x', logprob: -3, bytes: [120] }] });
-    const cmpl = Completion.parse(await (await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: 'p', logprobs: 2 } }))).json());
-    expect(cmpl.choices[0]?.logprobs).toEqual({ tokens: ['a', 'b'], token_logprobs: [-0.1, -0.2], top_logprobs: [{ a: -0.1, x: -3 }, { b: -0.2, x: -3 }], text_offset: [0, 1] });
+    expect(chat.choices[0]?.logprobs?.content?.[1]).toEqual({
+      token: 'b',
+      logprob: -0.2,
+      bytes: [98],
+      top_logprobs: [
+        { token: 'b', logprob: -0.2, bytes: [] },
+        { token: 'x', logprob: -3, bytes: [120] },
+      ],
+    });
+    const cmpl = Completion.parse(
+      await (await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: 'p', logprobs: 2 } }))).json(),
+    );
+    expect(cmpl.choices[0]?.logprobs).toEqual({
+      tokens: ['a', 'b'],
+      token_logprobs: [-0.1, -0.2],
+      top_logprobs: [
+        { a: -0.1, x: -3 },
+        { b: -0.2, x: -3 },
+      ],
+      text_offset: [0, 1],
+    });
   });
 });
 
@@ -71,9 +146,21 @@ describe('request errors before the first byte', () => {
   it.each([
     ['unknown model', '/v1/chat/completions', chatBody({ model: 'gpt-9' }), 404, 'model_not_found'],
     ['json_object response_format', '/v1/chat/completions', chatBody({ response_format: { type: 'json_object' } }), 400, 'invalid_request_error'],
-    ['json_schema response_format', '/v1/chat/completions', chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }), 400, 'invalid_request_error'],
+    [
+      'json_schema response_format',
+      '/v1/chat/completions',
+      chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }),
+      400,
+      'invalid_request_error',
+    ],
     ['n > 1', '/v1/chat/completions', chatBody({ n: 2 }), 400, 'invalid_request_error'],
-    ['tools (not implemented: never silently dropped)', '/v1/chat/completions', chatBody({ tools: [{ type: 'function', function: { name: 'f' } }] }), 400, 'invalid_request_error'],
+    [
+      'tools (not implemented: never silently dropped)',
+      '/v1/chat/completions',
+      chatBody({ tools: [{ type: 'function', function: { name: 'f' } }] }),
+      400,
+      'invalid_request_error',
+    ],
     ['no messages', '/v1/chat/completions', { model: 'motif-test', messages: [] }, 400, 'invalid_request_error'],
     ['temperature out of range', '/v1/chat/completions', chatBody({ temperature: 3 }), 400, 'invalid_request_error'],
     ['top_logprobs without logprobs', '/v1/chat/completions', chatBody({ top_logprobs: 2 }), 400, 'invalid_request_error'],
@@ -101,7 +188,10 @@ describe('request errors before the first byte', () => {
     // Sign the broken bytes themselves so only the JSON is wrong.
     const { sign } = await import('#shared/signing.ts');
     const broken = '{"model":';
-    const sig = await sign({ method: 'POST', path: '/v1/chat/completions', requestId: 'r-bad-json', tenantId: 'tenant-a', body: broken }, { kid: 'k1', secret: 'test-secret-0123456789' });
+    const sig = await sign(
+      { method: 'POST', path: '/v1/chat/completions', requestId: 'r-bad-json', tenantId: 'tenant-a', body: broken },
+      { kid: 'k1', secret: 'test-secret-0123456789' },
+    );
     const headers = new Headers(good.headers);
     headers.set('x-request-id', 'r-bad-json');
     headers.set('x-motif-signature', sig);
@@ -146,7 +236,10 @@ describe('request errors before the first byte', () => {
   it('lists the served model on /v1/models, with the revision as its fingerprint', async () => {
     const { app } = testOrigin(hello());
     const body = await (await app.request(await signedRequest('/v1/models'))).json();
-    expect(body).toEqual({ object: 'list', data: [{ id: 'motif-test', object: 'model', created: expect.any(Number), owned_by: 'motif', system_fingerprint: 'fp_rev1' }] });
+    expect(body).toEqual({
+      object: 'list',
+      data: [{ id: 'motif-test', object: 'model', created: expect.any(Number), owned_by: 'motif', system_fingerprint: 'fp_rev1' }],
+    });
   });
 });
 

@@ -145,11 +145,9 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
   // more than the client could have received. No queue here (high-water mark 0), so a chunk
   // passes only when the HTTP layer asks for it, after the journal's checkpoint if one is due.
   const body = source.pipeThrough(
-    new TransformStream<Outgoing, Uint8Array>(
-      { transform: (out, ctrl) => run.deliver(out.tokens, () => ctrl.enqueue(out.bytes)) },
-      undefined,
-      { highWaterMark: 0 },
-    ),
+    new TransformStream<Outgoing, Uint8Array>({ transform: (out, ctrl) => run.deliver(out.tokens, () => ctrl.enqueue(out.bytes)) }, undefined, {
+      highWaterMark: 0,
+    }),
   );
   return new Response(body, { status: 200, headers: SSE_HEADERS });
 }

@@ -14,7 +14,7 @@ import type { EnginePin } from '../ports.ts';
 import type { OriginEnv, SignedRequest } from './auth.ts';
 import type { OriginDeps } from './deps.ts';
 import { engineResponse } from './engine-response.ts';
-import { parseJsonBody, type Endpoint, type MappedRequest } from './map-request.ts';
+import { type Endpoint, type MappedRequest, parseJsonBody } from './map-request.ts';
 import { createRenderer } from './render.ts';
 import { parseDeadline, startRun } from './request-run.ts';
 

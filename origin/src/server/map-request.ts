@@ -4,13 +4,7 @@
  * a clear 400 rather than silently ignored.
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
-import {
-  ChatCompletionRequest,
-  CompletionRequest,
-  messageText,
-  requestedMaxTokens,
-  stopList,
-} from '#shared/openai.ts';
+import { ChatCompletionRequest, CompletionRequest, messageText, requestedMaxTokens, stopList } from '#shared/openai.ts';
 import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams } from '../engine/types.ts';
 
 export type Endpoint = 'chat.completions' | 'completions';

@@ -62,7 +62,9 @@ export function createOriginMetrics(): OriginMetrics {
       const m = { model_name: src.model };
       const e = src.engine;
       const out = [
-        family('vllm:num_requests_waiting', 'gauge', 'Requests waiting to be processed (engine queue plus admission queue).', [[m, e.waiting + src.admission.waiting]]),
+        family('vllm:num_requests_waiting', 'gauge', 'Requests waiting to be processed (engine queue plus admission queue).', [
+          [m, e.waiting + src.admission.waiting],
+        ]),
         family('vllm:num_requests_running', 'gauge', 'Requests currently running on the engine.', [[m, e.running]]),
         family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage; 1 means 100 percent.', [[m, e.kvUsage]]),
         family('vllm:prompt_tokens_total', 'counter', 'Prefill tokens processed.', [[m, e.promptTokensTotal]]),
@@ -71,23 +73,43 @@ export function createOriginMetrics(): OriginMetrics {
         family('vllm:prefix_cache_hits_total', 'counter', 'Prefix-cache hits, in tokens.', [[m, e.prefixCacheHits]]),
         family('motif_origin_max_running', 'gauge', 'Concurrent sequences the engine runs at most.', [[m, e.maxRunning]]),
         family('motif_origin_tokens_per_second', 'gauge', 'Recent generation throughput.', [[m, e.tokensPerSecond]]),
-        family('motif_origin_state', 'gauge', 'Replica state (1 for the current one).', (['starting', 'ready', 'draining'] as const).map((s) => [{ state: s }, s === src.state ? 1 : 0])),
+        family(
+          'motif_origin_state',
+          'gauge',
+          'Replica state (1 for the current one).',
+          (['starting', 'ready', 'draining'] as const).map((s) => [{ state: s }, s === src.state ? 1 : 0]),
+        ),
         family('motif_origin_admission_running', 'gauge', 'Requests holding an admission slot.', [[{}, src.admission.running]]),
-        family('motif_origin_admission_rejected_total', 'counter', 'Requests refused with 503 because the admission queue was full.', [[{}, src.admission.rejected]]),
-        family('motif_origin_requests_total', 'counter', 'Requests answered, by endpoint and HTTP status.', [...requests].map(([k, v]) => {
-          const [endpoint = '', status = ''] = k.split('\n');
-          return [{ endpoint, status }, v];
-        })),
-        family('motif_origin_usage_records_total', 'counter', 'Usage records written to the outbox, by outcome.', [...outcomes].map(([o, v]) => [{ outcome: o }, v])),
+        family('motif_origin_admission_rejected_total', 'counter', 'Requests refused with 503 because the admission queue was full.', [
+          [{}, src.admission.rejected],
+        ]),
+        family(
+          'motif_origin_requests_total',
+          'counter',
+          'Requests answered, by endpoint and HTTP status.',
+          [...requests].map(([k, v]) => {
+            const [endpoint = '', status = ''] = k.split('\n');
+            return [{ endpoint, status }, v];
+          }),
+        ),
+        family(
+          'motif_origin_usage_records_total',
+          'counter',
+          'Usage records written to the outbox, by outcome.',
+          [...outcomes].map(([o, v]) => [{ outcome: o }, v]),
+        ),
         family('motif_origin_usage_append_failures_total', 'counter', 'Usage records that could not be written to the outbox.', [[{}, appendFailures]]),
         family('motif_origin_usage_delivered_total', 'counter', 'Usage records acknowledged by the edge ledger.', [[{}, delivered]]),
         family('motif_origin_usage_delivery_failures_total', 'counter', 'Failed usage delivery attempts (retried with backoff).', [[{}, deliveryFailures]]),
-        family('motif_origin_heartbeats_total', 'counter', 'Heartbeats sent to the edge, by result.', [[{ result: 'ok' }, beats.ok], [{ result: 'failed' }, beats.failed]]),
+        family('motif_origin_heartbeats_total', 'counter', 'Heartbeats sent to the edge, by result.', [
+          [{ result: 'ok' }, beats.ok],
+          [{ result: 'failed' }, beats.failed],
+        ]),
       ];
       if (src.outboxBacklog !== undefined) {
         out.push(family('motif_origin_usage_outbox_backlog', 'gauge', 'Usage records waiting for delivery.', [[{}, src.outboxBacklog]]));
       }
-      return out.join('\n') + '\n';
+      return `${out.join('\n')}\n`;
     },
   };
 }

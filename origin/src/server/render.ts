@@ -64,8 +64,7 @@ function chatRenderer(ctx: RenderContext): Renderer {
   });
   return {
     first: () => chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }),
-    delta: (text, lps) =>
-      chunk({ index: 0, delta: { content: text }, logprobs: ctx.logprobs && lps ? chatLogprobs(lps) : null, finish_reason: null }),
+    delta: (text, lps) => chunk({ index: 0, delta: { content: text }, logprobs: ctx.logprobs && lps ? chatLogprobs(lps) : null, finish_reason: null }),
     finish: (reason) => chunk({ index: 0, delta: {}, logprobs: null, finish_reason: reason }),
     usage: (u): ChatCompletionChunk => ({
       id,
@@ -100,7 +99,12 @@ function completionRenderer(ctx: RenderContext): Renderer {
   // text_offset counts characters of the generated text, across chunks.
   let offset = 0;
   const logprobs = (lps: TokenLogprob[]) => {
-    const out = { tokens: [] as string[], token_logprobs: [] as (number | null)[], top_logprobs: [] as (Record<string, number> | null)[], text_offset: [] as number[] };
+    const out = {
+      tokens: [] as string[],
+      token_logprobs: [] as (number | null)[],
+      top_logprobs: [] as (Record<string, number> | null)[],
+      text_offset: [] as number[],
+    };
     for (const t of lps) {
       out.tokens.push(t.token);
       out.token_logprobs.push(t.logprob);
@@ -123,7 +127,15 @@ function completionRenderer(ctx: RenderContext): Renderer {
     first: () => null,
     delta: (text, lps) => body({ index: 0, text, logprobs: ctx.logprobs && lps ? logprobs(lps) : null, finish_reason: null }),
     finish: (reason) => body({ index: 0, text: '', logprobs: null, finish_reason: reason }),
-    usage: (u) => ({ id, object: 'text_completion', created: ctx.created, model: ctx.model, system_fingerprint: ctx.fingerprint, choices: [], usage: toUsage(u) }),
+    usage: (u) => ({
+      id,
+      object: 'text_completion',
+      created: ctx.created,
+      model: ctx.model,
+      system_fingerprint: ctx.fingerprint,
+      choices: [],
+      usage: toUsage(u),
+    }),
     complete: (text, lps, reason, u) => body({ index: 0, text, logprobs: ctx.logprobs ? logprobs(lps) : null, finish_reason: reason }, toUsage(u)),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ScriptedTestEngine, eventually, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
+import { eventually, ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
 
 const chatBody = (extra: Record<string, unknown> = {}) => ({ model: 'motif-test', messages: [{ role: 'user', content: 'hi' }], stream: true, ...extra });
 const three = () => new ScriptedTestEngine(() => ({ promptTokens: 4, pieces: [{ text: 'a' }, { text: '' }, { text: 'b' }], reason: 'length' }));
@@ -27,17 +27,26 @@ describe('chat streaming', () => {
 
   it('adds usage: null to every chunk and a final choices: [] usage chunk when include_usage', async () => {
     const { app } = testOrigin(three());
-    const events = await sseEvents(await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ stream_options: { include_usage: true } }) })));
+    const events = await sseEvents(
+      await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ stream_options: { include_usage: true } }) })),
+    );
     const chunks = events.slice(0, -1).map((e) => json(e.data));
     expect(chunks).toHaveLength(5);
     for (const c of chunks.slice(0, 4)) expect(c.usage).toBeNull();
-    expect(chunks[4]).toMatchObject({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } } });
+    expect(chunks[4]).toMatchObject({
+      choices: [],
+      usage: { prompt_tokens: 4, completion_tokens: 3, total_tokens: 7, prompt_tokens_details: { cached_tokens: 0 } },
+    });
     expect(events.at(-1)?.data).toBe('[DONE]');
   });
 
   it('streams completions as text_completion chunks', async () => {
     const { app } = testOrigin(three());
-    const events = await sseEvents(await app.request(await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: 'x', stream: true, stream_options: { include_usage: true } } })));
+    const events = await sseEvents(
+      await app.request(
+        await signedRequest('/v1/completions', { body: { model: 'motif-test', prompt: 'x', stream: true, stream_options: { include_usage: true } } }),
+      ),
+    );
     const chunks = events.slice(0, -1).map((e) => json(e.data) as { object: string; choices: { text: string; finish_reason: string | null }[] });
     expect(chunks.every((c) => c.object === 'text_completion')).toBe(true);
     expect(chunks.map((c) => c.choices.map((ch) => [ch.text, ch.finish_reason]))).toEqual([[['a', null]], [['b', null]], [['', 'length']], []]);
@@ -126,6 +135,8 @@ describe('one usage record per request', () => {
     const events = await sseEvents(await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), requestId: 'r-disk' })));
     expect(events.at(-1)?.data).toBe('[DONE]');
     expect(logs.join('\n')).toMatch(/r-disk.*disk full/);
-    expect(deps.metrics.render({ model: 'm', engine: deps.engine.stats(), admission: deps.admission, state: 'ready' })).toMatch(/^motif_origin_usage_append_failures_total 1$/m);
+    expect(deps.metrics.render({ model: 'm', engine: deps.engine.stats(), admission: deps.admission, state: 'ready' })).toMatch(
+      /^motif_origin_usage_append_failures_total 1$/m,
+    );
   });
 });

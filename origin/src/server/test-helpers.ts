@@ -2,9 +2,9 @@
  * Test support for the origin server (imported by *.test.ts only): a scripted test double of the
  * Engine port, a signed-request builder and an app factory with in-memory ports.
  */
-import { ApiError } from '#shared/errors.ts';
+import type { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, sign, type SigningKey } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
 import { readSse, type SseEvent } from '#shared/sse.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest, TokenLogprob } from '../engine/types.ts';
 import { createMemoryOutbox } from '../usage/outbox.ts';
@@ -54,7 +54,17 @@ export class ScriptedTestEngine implements Engine {
     if (this.running > 0) await new Promise<void>((r) => this.idle.push(r));
   }
   stats(): EngineStats {
-    return { waiting: 0, running: this.running, maxRunning: 4, kvUsage: 0.25, tokensPerSecond: 10, promptTokensTotal: 100, generationTokensTotal: 50, prefixCacheQueries: 40, prefixCacheHits: 30 };
+    return {
+      waiting: 0,
+      running: this.running,
+      maxRunning: 4,
+      kvUsage: 0.25,
+      tokensPerSecond: 10,
+      promptTokensTotal: 100,
+      generationTokensTotal: 50,
+      prefixCacheQueries: 40,
+      prefixCacheHits: 30,
+    };
   }
 
   async *generate(req: GenerateRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
@@ -114,7 +124,14 @@ export async function signedRequest(path: string, init: SignedInit = {}): Promis
   const sig = await sign({ method, path, requestId, tenantId, body }, init.key ?? TEST_KEY, init.at ?? Date.now());
   return new Request(`http://origin.test${path}`, {
     method,
-    headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: tenantId, [HEADERS.keyId]: 'key-1', [SIGNATURE_HEADER]: sig, ...init.headers },
+    headers: {
+      'content-type': 'application/json',
+      [HEADERS.requestId]: requestId,
+      [HEADERS.tenantId]: tenantId,
+      [HEADERS.keyId]: 'key-1',
+      [SIGNATURE_HEADER]: sig,
+      ...init.headers,
+    },
     ...(method === 'GET' ? {} : { body }),
     ...(init.signal ? { signal: init.signal } : {}),
   });

@@ -4,9 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOriginApp } from '../server/app.ts';
-import { eventually, ScriptedTestEngine, signedRequest, testOrigin, type Script } from '../server/test-helpers.ts';
-import { createMemoryJournalStore } from './journal-store.ts';
+import { eventually, type Script, ScriptedTestEngine, signedRequest, testOrigin } from '../server/test-helpers.ts';
 import { createUsageJournal, type UsageJournal } from './journal.ts';
+import { createMemoryJournalStore } from './journal-store.ts';
 import { createMemoryOutbox } from './outbox.ts';
 
 const BOUND = 4;
@@ -41,7 +41,12 @@ const tokensHeld = (text: string) => {
 describe('crash journal through the origin app', () => {
   it('a stream never has more stored than the client holds, nor more than the bound less', async () => {
     const { app, store, outbox } = setup(30);
-    const res = await app.request(await signedRequest('/v1/chat/completions', { requestId: 'j-stream', body: { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }], stream: true } }));
+    const res = await app.request(
+      await signedRequest('/v1/chat/completions', {
+        requestId: 'j-stream',
+        body: { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }], stream: true },
+      }),
+    );
     expect(res.status).toBe(200);
     // Read the body itself (no decoder stream in between, which would pull a chunk ahead).
     const reader = res.body!.getReader();

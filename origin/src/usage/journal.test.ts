@@ -1,12 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UsageRecord } from '#shared/usage.ts';
 import type { JournalRow, JournalStore } from '../ports.ts';
-import { createMemoryJournalStore } from './journal-store.ts';
 import { createUsageJournal, type UsageJournal } from './journal.ts';
+import { createMemoryJournalStore } from './journal-store.ts';
 import { createMemoryOutbox } from './outbox.ts';
 import { createUsageTracker, type UsageMeta } from './tracker.ts';
 
-const meta = (id: string): UsageMeta => ({ requestId: id, replicaId: 'rep-1', tenantId: 't', keyId: 'k', model: 'm', revision: 'rev', endpoint: 'chat.completions' });
+const meta = (id: string): UsageMeta => ({
+  requestId: id,
+  replicaId: 'rep-1',
+  tenantId: 't',
+  keyId: 'k',
+  model: 'm',
+  revision: 'rev',
+  endpoint: 'chat.completions',
+});
 
 /** A memory store that also records every write (rows and durability) and can be made to fail. */
 function spyStore() {
@@ -59,7 +67,10 @@ describe('usage journal', () => {
     b.handle.admitted();
     await tick();
     expect(s.writes).toHaveLength(1);
-    expect(s.inner.rows.map((r) => [r.requestId, r.promptTokens, r.cachedTokens, r.completionTokens])).toEqual([['a', 9, 2, 0], ['b', 5, 0, 0]]);
+    expect(s.inner.rows.map((r) => [r.requestId, r.promptTokens, r.cachedTokens, r.completionTokens])).toEqual([
+      ['a', 9, 2, 0],
+      ['b', 5, 0, 0],
+    ]);
   });
 
   it('holds the first token until the row is stored, then lags the client by at most the bound', async () => {
@@ -134,8 +145,18 @@ describe('usage journal', () => {
   it('finalizes rows a dead process left as outcome error with their checkpointed counts', async () => {
     const outbox = createMemoryOutbox();
     const left: JournalRow = {
-      replicaId: 'rep-0', requestId: 'dead-1', tenantId: 't', keyId: 'k', model: 'm', revision: 'rev', endpoint: 'completions',
-      promptTokens: 11, cachedTokens: 20, completionTokens: 37, startedAt: 5_000, checkpointedAt: 6_500,
+      replicaId: 'rep-0',
+      requestId: 'dead-1',
+      tenantId: 't',
+      keyId: 'k',
+      model: 'm',
+      revision: 'rev',
+      endpoint: 'completions',
+      promptTokens: 11,
+      cachedTokens: 20,
+      completionTokens: 37,
+      startedAt: 5_000,
+      checkpointedAt: 6_500,
     };
     const store = createMemoryJournalStore(outbox, [left]);
     const woken: number[] = [];
@@ -146,8 +167,19 @@ describe('usage journal', () => {
     expect(await j.recover()).toBe(1);
     const rec: UsageRecord = outbox.all[0]!.record;
     expect(rec).toEqual({
-      request_id: 'dead-1', replica_id: 'rep-0', tenant_id: 't', key_id: 'k', model: 'm', revision: 'rev', endpoint: 'completions',
-      prompt_tokens: 11, cached_tokens: 11, completion_tokens: 37, outcome: 'error', started_at: 5_000, finished_at: 6_500,
+      request_id: 'dead-1',
+      replica_id: 'rep-0',
+      tenant_id: 't',
+      key_id: 'k',
+      model: 'm',
+      revision: 'rev',
+      endpoint: 'completions',
+      prompt_tokens: 11,
+      cached_tokens: 11,
+      completion_tokens: 37,
+      outcome: 'error',
+      started_at: 5_000,
+      finished_at: 6_500,
     });
     // This process's own running request is not touched; a second pass finds nothing.
     expect(store.rows.map((r) => r.requestId)).toEqual(['alive']);

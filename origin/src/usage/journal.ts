@@ -99,8 +99,18 @@ export function createUsageJournal(opts: UsageJournalOptions): UsageJournal {
       if (s && s.prompt === cur.prompt && s.cached === cur.cached && s.delivered === cur.delivered) continue;
       const m = e.meta;
       rows.push({
-        replicaId: m.replicaId, requestId: m.requestId, tenantId: m.tenantId, keyId: m.keyId, model: m.model, revision: m.revision, endpoint: m.endpoint,
-        promptTokens: cur.prompt, cachedTokens: cur.cached, completionTokens: cur.delivered, startedAt: e.startedAt, checkpointedAt: at,
+        replicaId: m.replicaId,
+        requestId: m.requestId,
+        tenantId: m.tenantId,
+        keyId: m.keyId,
+        model: m.model,
+        revision: m.revision,
+        endpoint: m.endpoint,
+        promptTokens: cur.prompt,
+        cachedTokens: cur.cached,
+        completionTokens: cur.delivered,
+        startedAt: e.startedAt,
+        checkpointedAt: at,
       });
       written.push([e, cur]);
     }
@@ -159,7 +169,10 @@ export function createUsageJournal(opts: UsageJournalOptions): UsageJournal {
     const recs = await store.recover(recoveredRecord);
     if (recs.length > 0) {
       stats.recovered += recs.length;
-      const ids = recs.slice(0, 5).map((r) => r.request_id).join(', ');
+      const ids = recs
+        .slice(0, 5)
+        .map((r) => r.request_id)
+        .join(', ');
       log(`usage: finalized ${recs.length} request(s) left running by a stopped process as outcome error (${ids}${recs.length > 5 ? ', …' : ''})`);
       opts.onAppended?.();
     }

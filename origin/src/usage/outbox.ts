@@ -24,7 +24,10 @@ export function createMemoryOutbox(): UsageOutbox & { readonly all: readonly (Ou
       entries.push({ id: ++seq, record: rec, delivered: false });
     },
     async pending(limit) {
-      return entries.filter((e) => !e.delivered).slice(0, limit).map(({ id, record }) => ({ id, record }));
+      return entries
+        .filter((e) => !e.delivered)
+        .slice(0, limit)
+        .map(({ id, record }) => ({ id, record }));
     },
     async markDelivered(ids) {
       const set = new Set(ids);

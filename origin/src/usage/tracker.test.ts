@@ -13,7 +13,14 @@ describe('usage tracker', () => {
     // A stray event after finish must not change the billed count.
     t.observe({ type: 'delta', text: 'b', tokenIds: [3] });
     now = 2_500;
-    expect(t.finalize('finish')).toMatchObject({ prompt_tokens: 9, cached_tokens: 4, completion_tokens: 3, outcome: 'finish', started_at: 1_000, finished_at: 2_500 });
+    expect(t.finalize('finish')).toMatchObject({
+      prompt_tokens: 9,
+      cached_tokens: 4,
+      completion_tokens: 3,
+      outcome: 'finish',
+      started_at: 1_000,
+      finished_at: 2_500,
+    });
     expect(t.finalize('error')).toBeNull();
   });
 

@@ -9,7 +9,7 @@
  * - `abort`:  the client went away;
  * - `error`:  the request failed (rejected before generating, or an engine error mid-way).
  */
-import { UsageRecord, type UsageOutcome } from '#shared/usage.ts';
+import { type UsageOutcome, UsageRecord } from '#shared/usage.ts';
 import type { EngineEvent } from '../engine/types.ts';
 
 export interface UsageMeta {

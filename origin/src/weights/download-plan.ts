@@ -5,7 +5,7 @@
  * to disk is adapters/node/weights/download.ts; these types are what it and each part's fetch
  * (fetch-part.ts there) agree on.
  */
-import { s3Keys, type FileParts, type Manifest } from '#shared/manifest.ts';
+import { type FileParts, type Manifest, s3Keys } from '#shared/manifest.ts';
 import type { Part } from './part-map.ts';
 import type { RetryDeps, RetryPolicy } from './retry.ts';
 
@@ -56,7 +56,15 @@ export async function planDownloads(
   let reusedBytes = 0;
   for (const f of manifest.files) {
     if (await hasBlob(f.sha256, f.size)) reusedBytes += f.size;
-    else missing.push({ path: f.path, key: s3Keys.file(model, revision, f.path), size: f.size, sha256: f.sha256, ...(f.parts ? { parts: f.parts } : {}), ...(f.etag ? { etag: f.etag } : {}) });
+    else
+      missing.push({
+        path: f.path,
+        key: s3Keys.file(model, revision, f.path),
+        size: f.size,
+        sha256: f.sha256,
+        ...(f.parts ? { parts: f.parts } : {}),
+        ...(f.etag ? { etag: f.etag } : {}),
+      });
   }
   return { missing, reusedBytes };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { revisionId, type Manifest } from '#shared/manifest.ts';
+import { type Manifest, revisionId } from '#shared/manifest.ts';
 import { parseManifest } from './manifest-check.ts';
 
 const sha = (c: string) => c.repeat(64);
@@ -11,25 +11,60 @@ async function manifest(files: Entry[], over: Partial<Manifest> = {}): Promise<s
 
 describe('manifest verification', () => {
   it('accepts a manifest whose revision is the hash of its file list', async () => {
-    const text = await manifest([{ path: 'a/b.json', size: 1, sha256: sha('a') }, { path: 'c', size: 2, sha256: sha('b') }]);
+    const text = await manifest([
+      { path: 'a/b.json', size: 1, sha256: sha('a') },
+      { path: 'c', size: 2, sha256: sha('b') },
+    ]);
     const m = await parseManifest(text, 'here', { model: 'm' });
     expect(m.files).toHaveLength(2);
   });
 
   it.each([
-    ['a revision that is not the hash of the files', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { revision: '0123456789abcdef' }), /hashes to/],
+    [
+      'a revision that is not the hash of the files',
+      async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { revision: '0123456789abcdef' }),
+      /hashes to/,
+    ],
     ['another model', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: 'other' }), /for model 'other'/],
-    ['duplicate paths', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }, { path: 'a', size: 1, sha256: sha('a') }]), /twice/],
-    ['a path that is both file and dir', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }, { path: 'a/b', size: 1, sha256: sha('b') }]), /both a file and a directory/],
+    [
+      'duplicate paths',
+      async () =>
+        manifest([
+          { path: 'a', size: 1, sha256: sha('a') },
+          { path: 'a', size: 1, sha256: sha('a') },
+        ]),
+      /twice/,
+    ],
+    [
+      'a path that is both file and dir',
+      async () =>
+        manifest([
+          { path: 'a', size: 1, sha256: sha('a') },
+          { path: 'a/b', size: 1, sha256: sha('b') },
+        ]),
+      /both a file and a directory/,
+    ],
     ['a path escaping the snapshot', async () => manifest([{ path: '../x', size: 1, sha256: sha('a') }]), /invalid/],
     ['an absolute path', async () => manifest([{ path: '/etc/x', size: 1, sha256: sha('a') }]), /invalid/],
     ['an empty path segment', async () => manifest([{ path: 'a//b', size: 1, sha256: sha('a') }]), /non-canonical/],
     ['an upper-case hash', async () => manifest([{ path: 'a', size: 1, sha256: sha('A') }]), /invalid/],
     ['no files', async () => JSON.stringify({ schema: 1, model: 'm', revision: 'x', created_at: 'now', files: [] }), /invalid/],
     ['not JSON', async () => '{', /not valid JSON/],
-    ['part hashes that do not cover the file', async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 4096, sha256: [sha('b'), sha('c')] } }]), /one hash per part/],
-    ['parts smaller than 4 KiB', async () => manifest([{ path: 'a', size: 10, sha256: sha('a'), parts: { size: 8, sha256: [sha('b'), sha('c')] } }]), /invalid/],
-    ['a leaf size that does not divide the part size', async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 8192, leaf: 5000, sha256: [sha('b'), sha('c')] } }]), /leaf must divide/],
+    [
+      'part hashes that do not cover the file',
+      async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 4096, sha256: [sha('b'), sha('c')] } }]),
+      /one hash per part/,
+    ],
+    [
+      'parts smaller than 4 KiB',
+      async () => manifest([{ path: 'a', size: 10, sha256: sha('a'), parts: { size: 8, sha256: [sha('b'), sha('c')] } }]),
+      /invalid/,
+    ],
+    [
+      'a leaf size that does not divide the part size',
+      async () => manifest([{ path: 'a', size: 10_000, sha256: sha('a'), parts: { size: 8192, leaf: 5000, sha256: [sha('b'), sha('c')] } }]),
+      /leaf must divide/,
+    ],
     [
       'a leaf size edited without a new revision id',
       async () => {

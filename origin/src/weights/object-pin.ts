@@ -10,8 +10,8 @@
  * content is verified by its hashes either way. Once confirmed, a change fails the download.
  */
 import { ApiError } from '#shared/errors.ts';
-import { isRetryable, sameEtag, type ObjectStore, type RangeSink } from './object-store.ts';
-import { withRetry, type RetryDeps, type RetryPolicy } from './retry.ts';
+import { isRetryable, type ObjectStore, type RangeSink, sameEtag } from './object-store.ts';
+import { type RetryDeps, type RetryPolicy, withRetry } from './retry.ts';
 
 export interface ObjectPin {
   /** The ETag every ranged GET is pinned to. */
@@ -49,7 +49,10 @@ export async function openPin(t: PinTarget): Promise<ObjectPin> {
 /** HEAD the object: its ETag, after checking it exists with the manifest's size. */
 async function headEtag(t: PinTarget): Promise<string> {
   const head = await withRetry(() => t.s3.head(t.bucket, t.item.key, t.signal), {
-    policy: t.retry, deps: t.retryDeps, isRetryable, signal: t.signal,
+    policy: t.retry,
+    deps: t.retryDeps,
+    isRetryable,
+    signal: t.signal,
   });
   if (!head) throw new ApiError('not_found', `Missing object ${t.where} (listed in the manifest as '${t.item.path}')`);
   if (head.size !== t.item.size) {
@@ -59,9 +62,14 @@ async function headEtag(t: PinTarget): Promise<string> {
 }
 
 /** One ranged GET pinned to `pin`; the response must confirm it. */
-export async function readPinned(t: PinTarget, pin: ObjectPin, r: { start: number; end: number; sink: RangeSink; onBytes?: (n: number) => void }): Promise<void> {
+export async function readPinned(
+  t: PinTarget,
+  pin: ObjectPin,
+  r: { start: number; end: number; sink: RangeSink; onBytes?: (n: number) => void },
+): Promise<void> {
   const res = await t.s3.readRange(t.bucket, t.item.key, { ...r, ifMatch: pin.etag, signal: t.signal });
-  if (res.etag && !sameEtag(res.etag, pin.etag)) throw new ApiError('conflict', `Object changed during download (ETag ${res.etag}, expected ${pin.etag}): ${t.where}`);
+  if (res.etag && !sameEtag(res.etag, pin.etag))
+    throw new ApiError('conflict', `Object changed during download (ETag ${res.etag}, expected ${pin.etag}): ${t.where}`);
   if (res.size !== t.item.size) throw new ApiError('conflict', `Object changed during download (size ${res.size}, expected ${t.item.size}): ${t.where}`);
   pin.confirmed = true;
 }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import { s3Keys, type Manifest, type ManifestFile } from '#shared/manifest.ts';
+import { type Manifest, type ManifestFile, s3Keys } from '#shared/manifest.ts';
 import { mapLimit } from './concurrency-limit.ts';
 import { parseManifest } from './manifest-check.ts';
 import { ModelId, RefName } from './names.ts';
@@ -21,32 +21,52 @@ export interface PublishProgress {
   bytesTotal: number;
 }
 
-export const PublishOptions = z.object({
-  bucket: z.string().min(1),
-  model: ModelId,
-  fromDir: z.string().min(1),
-  ref: RefName.optional(),
-  /** Objects uploaded at once (each also uploads up to 4 parts in parallel). */
-  concurrency: z.number().int().min(1).max(64).default(4),
-  partSize: z.number().int().min(5 * 1024 * 1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
-  /**
-   * Size of the parts the manifest lists sha256s for (`files[].parts`): the unit a sync fetches
-   * and verifies as it lands. A multiple of 4 KiB (direct-I/O alignment of part starts); null
-   * publishes DESIGN's minimal manifest (whole-file sha256 only).
-   */
-  hashPartSize: z.number().int().min(4096).max(256 * 1024 * 1024).multipleOf(4096).nullable().default(16 * 1024 * 1024),
-  /**
-   * Leaf size of the part hashes (`parts.leaf`: each part hash is the sha256 of its leaves'
-   * sha256s, which a sync hashes several abreast). Parts smaller than a leaf are one leaf each;
-   * null publishes plain per-part sha256s. 256 KiB: four leaves per 1 MiB sync chunk, so each
-   * chunk's leaves hash together the moment it fills, still in cache (measured a few points
-   * faster than 1 MiB leaves, which wait in the queue for three more chunks).
-   */
-  hashLeafSize: z.number().int().min(4096).multipleOf(4096).nullable().default(256 * 1024),
-}).refine((o) => o.hashPartSize === null || o.hashLeafSize === null || o.hashPartSize <= o.hashLeafSize || o.hashPartSize % o.hashLeafSize === 0, {
-  message: 'hashPartSize must be a multiple of hashLeafSize (or at most one leaf)',
-  path: ['hashPartSize'],
-});
+export const PublishOptions = z
+  .object({
+    bucket: z.string().min(1),
+    model: ModelId,
+    fromDir: z.string().min(1),
+    ref: RefName.optional(),
+    /** Objects uploaded at once (each also uploads up to 4 parts in parallel). */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    partSize: z
+      .number()
+      .int()
+      .min(5 * 1024 * 1024)
+      .max(512 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
+    /**
+     * Size of the parts the manifest lists sha256s for (`files[].parts`): the unit a sync fetches
+     * and verifies as it lands. A multiple of 4 KiB (direct-I/O alignment of part starts); null
+     * publishes DESIGN's minimal manifest (whole-file sha256 only).
+     */
+    hashPartSize: z
+      .number()
+      .int()
+      .min(4096)
+      .max(256 * 1024 * 1024)
+      .multipleOf(4096)
+      .nullable()
+      .default(16 * 1024 * 1024),
+    /**
+     * Leaf size of the part hashes (`parts.leaf`: each part hash is the sha256 of its leaves'
+     * sha256s, which a sync hashes several abreast). Parts smaller than a leaf are one leaf each;
+     * null publishes plain per-part sha256s. 256 KiB: four leaves per 1 MiB sync chunk, so each
+     * chunk's leaves hash together the moment it fills, still in cache (measured a few points
+     * faster than 1 MiB leaves, which wait in the queue for three more chunks).
+     */
+    hashLeafSize: z
+      .number()
+      .int()
+      .min(4096)
+      .multipleOf(4096)
+      .nullable()
+      .default(256 * 1024),
+  })
+  .refine((o) => o.hashPartSize === null || o.hashLeafSize === null || o.hashPartSize <= o.hashLeafSize || o.hashPartSize % o.hashLeafSize === 0, {
+    message: 'hashPartSize must be a multiple of hashLeafSize (or at most one leaf)',
+    path: ['hashPartSize'],
+  });
 
 export interface PublishInput extends z.input<typeof PublishOptions> {
   s3: ObjectStore;
@@ -85,7 +105,7 @@ export async function uploadRevision(
   const withEtags: ManifestFile[] = await mapLimit(entries, o.concurrency, async (entry, i) => {
     const key = s3Keys.file(o.model, revision, entry.path);
     const head = await s3.head(o.bucket, key, input.signal);
-    if (head && head.size === entry.size && head.metadata['sha256'] === entry.sha256) {
+    if (head && head.size === entry.size && head.metadata.sha256 === entry.sha256) {
       skippedBytes += entry.size;
       sent += entry.size;
       input.onProgress?.({ phase: 'upload', file: entry.path, bytesDone: sent, bytesTotal: total });

@@ -4,10 +4,10 @@
  * read from the bucket is validated before it is used in a key.
  */
 import { ApiError } from '#shared/errors.ts';
-import { s3Keys, type Manifest } from '#shared/manifest.ts';
+import { type Manifest, s3Keys } from '#shared/manifest.ts';
 import { parseManifest } from './manifest-check.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
-import { objectUrl, type ObjectStore } from './object-store.ts';
+import { type ObjectStore, objectUrl } from './object-store.ts';
 
 export interface RemoteModel {
   s3: ObjectStore;
@@ -24,7 +24,8 @@ export async function resolveRef(o: RemoteModel & { ref: string }): Promise<stri
   const text = await o.s3.getText(o.bucket, key, o.signal);
   if (text === null) throw new ApiError('not_found', `No ref '${o.ref}' for model '${o.model}': ${objectUrl(o.s3, o.bucket, key)} does not exist`);
   const rev = RevisionId.safeParse(text.trim());
-  if (!rev.success) throw new ApiError('unprocessable_entity', `Ref ${objectUrl(o.s3, o.bucket, key)} does not hold a revision id (got ${JSON.stringify(text.slice(0, 40))})`);
+  if (!rev.success)
+    throw new ApiError('unprocessable_entity', `Ref ${objectUrl(o.s3, o.bucket, key)} does not hold a revision id (got ${JSON.stringify(text.slice(0, 40))})`);
   return rev.data;
 }
 

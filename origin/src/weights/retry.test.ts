@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { isRetryable } from './object-store.ts';
-import { RetryPolicy, backoffMs, withRetry } from './retry.ts';
+import { backoffMs, RetryPolicy, withRetry } from './retry.ts';
 
 const policy = RetryPolicy.parse({ attempts: 4, baseMs: 100, maxMs: 250 });
 
@@ -39,20 +39,30 @@ describe('retry with backoff and full jitter', () => {
   it('gives up after the last attempt with the last error', async () => {
     const { deps } = fakeDeps();
     let calls = 0;
-    await expect(withRetry(async () => {
-      calls++;
-      throw new ApiError('origin_unavailable', `fail ${calls}`);
-    }, { policy, deps, isRetryable })).rejects.toThrow('fail 4');
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new ApiError('origin_unavailable', `fail ${calls}`);
+        },
+        { policy, deps, isRetryable },
+      ),
+    ).rejects.toThrow('fail 4');
     expect(calls).toBe(4);
   });
 
   it.each([['not_found'], ['conflict'], ['permission_denied']] as const)('does not retry %s', async (code) => {
     const { deps } = fakeDeps();
     let calls = 0;
-    await expect(withRetry(async () => {
-      calls++;
-      throw new ApiError(code, 'no');
-    }, { policy, deps, isRetryable })).rejects.toMatchObject({ code });
+    await expect(
+      withRetry(
+        async () => {
+          calls++;
+          throw new ApiError(code, 'no');
+        },
+        { policy, deps, isRetryable },
+      ),
+    ).rejects.toMatchObject({ code });
     expect(calls).toBe(1);
   });
 });

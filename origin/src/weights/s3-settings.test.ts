@@ -4,7 +4,10 @@ import { s3ConfigFromEnv } from './s3-settings.ts';
 describe('S3 config from env', () => {
   it('reads MOTIF_S3_* with defaults', () => {
     const c = s3ConfigFromEnv({
-      MOTIF_S3_ENDPOINT: 'http://127.0.0.1:9000', MOTIF_S3_BUCKET: 'weights', MOTIF_S3_FORCE_PATH_STYLE: 'true', MOTIF_S3_RELAXED_CHECKSUMS: '1',
+      MOTIF_S3_ENDPOINT: 'http://127.0.0.1:9000',
+      MOTIF_S3_BUCKET: 'weights',
+      MOTIF_S3_FORCE_PATH_STYLE: 'true',
+      MOTIF_S3_RELAXED_CHECKSUMS: '1',
     });
     expect(c).toMatchObject({ endpoint: 'http://127.0.0.1:9000', bucket: 'weights', region: 'us-east-1', forcePathStyle: true, relaxedChecksums: true });
     expect(c.credentials).toBeUndefined();

@@ -8,9 +8,7 @@
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 
-const boolFromEnv = z
-  .enum(['1', '0', 'true', 'false', 'yes', 'no'])
-  .transform((v) => v === '1' || v === 'true' || v === 'yes');
+const boolFromEnv = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 export const S3Config = z.object({
   /** Custom endpoint (MinIO, RGW, R2, s3rver); absent = AWS. */
@@ -26,9 +24,7 @@ export const S3Config = z.object({
    * then rests on the manifest's sha256, which sync always verifies.
    */
   relaxedChecksums: z.boolean().default(false),
-  credentials: z
-    .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
-    .optional(),
+  credentials: z.object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() }).optional(),
   /**
    * Ranged GETs of weights sync on the lean reader (adapters/s3/range-reader.ts: signed by the SDK's signer,
    * bodies read straight into the part buffers) instead of the SDK's HTTP stack. Off = SDK path.

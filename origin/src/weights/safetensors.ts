@@ -4,7 +4,7 @@
  * fails with ApiError `unprocessable_entity` naming it.
  */
 import { ApiError } from '#shared/errors.ts';
-import { headerLengthOf, parseHeader, SafetensorsFormatError, type HeaderEntry } from '../formats/safetensors.ts';
+import { type HeaderEntry, headerLengthOf, parseHeader, SafetensorsFormatError } from '../formats/safetensors.ts';
 
 export { DTYPE_BYTES, MAX_HEADER_BYTES } from '../formats/safetensors.ts';
 

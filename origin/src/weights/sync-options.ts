@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Manifest } from '#shared/manifest.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
-import { RetryPolicy, type RetryDeps } from './retry.ts';
+import { type RetryDeps, RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
 
@@ -24,7 +24,12 @@ export const SyncOptions = z
      * manifest's parts). 8–16 MiB: big enough to amortise request overhead, small enough to retry
      * cheaply.
      */
-    partSize: z.number().int().min(1).max(256 * MiB).default(16 * MiB),
+    partSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(256 * MiB)
+      .default(16 * MiB),
     concurrency: z.number().int().min(1).max(64).default(8),
     retry: RetryPolicy.default(RetryPolicy.parse({})),
     /** false: download and build the snapshot but leave `current` alone (staging). */

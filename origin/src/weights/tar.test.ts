@@ -13,7 +13,7 @@ function read(header: Uint8Array): { name: string; size: number } {
       continue;
     }
     expect(off).toBe(header.length);
-    return { name: pax['path'] ?? h.name, size: pax['size'] ? Number(pax['size']) : h.size };
+    return { name: pax.path ?? h.name, size: pax.size ? Number(pax.size) : h.size };
   }
 }
 

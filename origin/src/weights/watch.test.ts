@@ -30,7 +30,12 @@ describe('watchRef', () => {
     const errors: unknown[] = [];
     let calls = 0;
     const w = watchRef({
-      s3, bucket: 'b', model: 'm', ref: 'stable', intervalMs: 60_000, initial: REV_A,
+      s3,
+      bucket: 'b',
+      model: 'm',
+      ref: 'stable',
+      intervalMs: 60_000,
+      initial: REV_A,
       onNewRevision: () => {
         if (++calls === 1) throw new Error('sync failed');
       },

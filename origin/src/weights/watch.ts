@@ -13,7 +13,11 @@ const WatchOptions = z.object({
   bucket: z.string().min(1),
   model: ModelId,
   ref: RefName,
-  intervalMs: z.number().int().min(100).max(24 * 3600_000),
+  intervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(24 * 3600_000),
   /** The revision already served; when omitted, the first poll sets the baseline silently. */
   initial: z.string().optional(),
 });

@@ -1,5 +1,5 @@
 /** English prose for the tokenizer corpus (original text written for this project). */
-export const ENGLISH = String.raw`The morning train was late again, so Mira opened her notebook and started to write down everything she could see from the platform. A man in a grey coat was feeding pigeons with the crust of a sandwich. Two students were arguing about whether a hot dog counts as a sandwich. The clock above the ticket office said 7:42, but everyone knew it ran four minutes fast.
+export const ENGLISH = `The morning train was late again, so Mira opened her notebook and started to write down everything she could see from the platform. A man in a grey coat was feeding pigeons with the crust of a sandwich. Two students were arguing about whether a hot dog counts as a sandwich. The clock above the ticket office said 7:42, but everyone knew it ran four minutes fast.
 
 When the train finally arrived, it was almost empty. She chose a seat by the window, on the side that faces the river, because the light there is softer in the early hours. The river was high after a week of rain, and the water had the colour of milky tea. Small boats were tied to the wooden posts near the old mill, and a heron stood perfectly still in the shallows, waiting for something only it could see.
 

@@ -31,7 +31,9 @@ export function readSafetensorsFile(path: string, file = path): { metadata: unkn
   const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, HeaderEntry> & { __metadata__?: unknown };
   const { __metadata__: metadata, ...entries } = header;
   const data = buf.subarray(8 + n);
-  const spans = Object.values(entries).map((e) => e.data_offsets).sort((a, b) => a[0] - b[0]);
+  const spans = Object.values(entries)
+    .map((e) => e.data_offsets)
+    .sort((a, b) => a[0] - b[0]);
   let at = 0;
   for (const [b, e] of spans) {
     if (b !== at) throw new Error(`${file}: hole or overlap at byte ${at}`);

@@ -6,8 +6,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { ApiKeyRecord, Principal } from '../../ports.ts';
-import { initKeys, keysFindByHash, keysPut } from '../../stores/sql-keys.ts';
 import type { SqlDb } from '../../stores/sql.ts';
+import { initKeys, keysFindByHash, keysPut } from '../../stores/sql-keys.ts';
 import { doSql } from './do-sql.ts';
 
 export class KeysDO extends DurableObject {

@@ -7,8 +7,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
 import type { LedgerInsertResult, UsageQueryInput } from '../../ports.ts';
-import { initLedger, ledgerInsert, ledgerQuery } from '../../stores/sql-ledger.ts';
 import type { SqlDb } from '../../stores/sql.ts';
+import { initLedger, ledgerInsert, ledgerQuery } from '../../stores/sql-ledger.ts';
 import { doSql } from './do-sql.ts';
 
 export class LedgerDO extends DurableObject {

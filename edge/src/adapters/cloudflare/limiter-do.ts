@@ -5,8 +5,8 @@
  * storage write per request.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { admit, charge, type LimitsConfig, limitRules, type SubjectState } from '../../middleware/limits/policy.ts';
 import type { LimitDecision } from '../../ports.ts';
-import { admit, charge, limitRules, type LimitsConfig, type SubjectState } from '../../middleware/limits/policy.ts';
 
 export class LimiterDO extends DurableObject {
   private state: SubjectState = {};

@@ -6,8 +6,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { Heartbeat } from '#shared/protocol.ts';
 import type { PoolEntry } from '../../ports.ts';
-import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
 import type { SqlDb } from '../../stores/sql.ts';
+import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
 import { doSql } from './do-sql.ts';
 
 /** A silent replica is forgotten after this long (it stops counting as a known model). */

@@ -4,8 +4,8 @@
  */
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { UsageRecord } from '#shared/usage.ts';
-import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
 import type { LimitsConfig } from '../../middleware/limits/policy.ts';
+import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
 import type { LimiterDO } from './limiter-do.ts';

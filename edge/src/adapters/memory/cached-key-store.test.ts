@@ -8,7 +8,13 @@ it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
   const clock = manualClock(0);
   const inner = memoryKeyStore();
   let lookups = 0;
-  const counting = { ...inner, findByHash: (h: string, n: number) => (lookups++, inner.findByHash(h, n)) };
+  const counting = {
+    ...inner,
+    findByHash: (h: string, n: number) => {
+      lookups++;
+      return inner.findByHash(h, n);
+    },
+  };
   const keys = cachedKeyStore(counting, { clock, ttlMs: 1000, negativeTtlMs: 100 });
   const rec = await keyRecord({ secret: 'sk-motif-cache-0123456789abcdef', tenantId: 't', createdAt: 0 });
 

@@ -3,8 +3,9 @@
  * Node appliance); a Worker uses the per-tenant Durable Object instead, since isolates do not
  * share memory. Idle subjects are swept so the map stays bounded by active tenants.
  */
+
+import { admit, charge, idle, type LimitsConfig, limitRules, type SubjectState } from '../../middleware/limits/policy.ts';
 import type { LimitDecision, Limiter } from '../../ports.ts';
-import { admit, charge, idle, limitRules, type LimitsConfig, type SubjectState } from '../../middleware/limits/policy.ts';
 
 export interface MemoryLimiterOptions {
   limits?: Partial<LimitsConfig>;

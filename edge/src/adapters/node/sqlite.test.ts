@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { keyRecord } from '../../middleware/auth/api-keys.ts';
-import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
 import { sqlKeyStore } from '../../stores/sql-keys.ts';
 import { sqlLedger } from '../../stores/sql-ledger.ts';
+import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
 import { usageRecord } from '../../testing/harness.ts';
 import { openSqlite } from './sqlite.ts';
 
@@ -30,14 +30,29 @@ describe('SQL stores on better-sqlite3', () => {
     // A record breaking a NOT NULL constraint rolls back the whole batch.
     const bad = { ...usageRecord({ request_id: 'c' }), model: null as unknown as string };
     await expect(ledger.insert([usageRecord({ request_id: 'b' }), bad], 1)).rejects.toThrow();
-    expect(await ledger.query('acme', { groupBy: 'model' })).toEqual([{ group: 'motif-test', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 }]);
+    expect(await ledger.query('acme', { groupBy: 'model' })).toEqual([
+      { group: 'motif-test', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    ]);
     h.close();
   });
 
   it('pool: keeps the newest beat and forgets replicas past retention', () => {
     const h = openSqlite(':memory:');
     initPool(h.db);
-    const hb = { replica_id: 'r', node_id: 'n', url: 'http://r', model: 'm', revision: 'v', state: 'ready' as const, waiting: 0, running: 0, max_running: 1, kv_usage: 0, tokens_per_s: 0, ts: 100 };
+    const hb = {
+      replica_id: 'r',
+      node_id: 'n',
+      url: 'http://r',
+      model: 'm',
+      revision: 'v',
+      state: 'ready' as const,
+      waiting: 0,
+      running: 0,
+      max_running: 1,
+      kv_usage: 0,
+      tokens_per_s: 0,
+      ts: 100,
+    };
     poolUpsert(h.db, hb, 1000);
     poolUpsert(h.db, { ...hb, ts: 50, state: 'draining' }, 2000);
     expect(poolList(h.db, 2000, 10_000)).toEqual([{ heartbeat: hb, lastSeen: 1000, firstSeen: 1000 }]);

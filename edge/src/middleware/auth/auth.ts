@@ -25,8 +25,7 @@ export function apiKeyAuth(opts: AuthOptions): MiddlewareHandler<EdgeEnv> {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!m) {
-      throw new ApiError('authentication_error',
-        "You didn't provide an API key. Provide it in an Authorization header as 'Bearer YOUR_KEY'.");
+      throw new ApiError('authentication_error', "You didn't provide an API key. Provide it in an Authorization header as 'Bearer YOUR_KEY'.");
     }
     const secret = m[1]!;
     const principal = isPlausibleKey(secret) ? await opts.keys.findByHash(await hashApiKey(secret), opts.clock.now()) : null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { gcraCharge, gcraTake, type GcraState } from './gcra.ts';
-import { admit, charge, limitRules } from './policy.ts';
+import { type GcraState, gcraCharge, gcraTake } from './gcra.ts';
 import { formatDuration } from './limits.ts';
+import { admit, charge, limitRules } from './policy.ts';
 
 const rule = { limit: 4, periodMs: 60_000 }; // one unit per 15 s, bursts of 4
 
@@ -66,7 +66,12 @@ describe('limit policy', () => {
 });
 
 it.each([
-  [0, '0ms'], [20, '20ms'], [1500, '1.5s'], [60_000, '1m0s'], [119_999, '1m59s'], [360_000, '6m0s'],
+  [0, '0ms'],
+  [20, '20ms'],
+  [1500, '1.5s'],
+  [60_000, '1m0s'],
+  [119_999, '1m59s'],
+  [360_000, '6m0s'],
 ])('formatDuration(%i) = %s', (ms, text) => {
   expect(formatDuration(ms)).toBe(text);
 });

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { LimitDecision, RateWindow } from '../../ports.ts';
-import { checkRule, gcraCharge, gcraIdle, gcraTake, type GcraRule, type GcraState } from './gcra.ts';
+import { checkRule, type GcraRule, type GcraState, gcraCharge, gcraIdle, gcraTake } from './gcra.ts';
 
 /** Limits config; 0 disables a dimension. Generous defaults: the edge is not a quota system yet. */
 export const LimitsConfig = z.object({
@@ -48,10 +48,11 @@ export function admit(state: SubjectState, now: number, rules: LimitRules): { de
   if (allowed && req) next.requests = req.state;
   const window = (r: typeof req, rule: GcraRule | null): RateWindow | null =>
     r && rule ? { limit: rule.limit, remaining: r.remaining, resetMs: r.resetMs } : null;
-  const tokWindow = tok && rules.tokens
-    // The peek took one unit to test headroom; report the headroom without it.
-    ? { limit: rules.tokens.limit, remaining: tok.allowed ? tok.remaining + 1 : 0, resetMs: tokensReset(state.tokens, now) }
-    : null;
+  const tokWindow =
+    tok && rules.tokens
+      ? // The peek took one unit to test headroom; report the headroom without it.
+        { limit: rules.tokens.limit, remaining: tok.allowed ? tok.remaining + 1 : 0, resetMs: tokensReset(state.tokens, now) }
+      : null;
   return { decision: { allowed, requests: window(req, rules.requests), tokens: tokWindow, retryAfterMs }, state: next };
 }
 

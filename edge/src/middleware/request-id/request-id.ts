@@ -20,7 +20,7 @@ export interface RequestIdOptions {
   generate?: () => string;
 }
 
-const SANE = /^[A-Za-z0-9][A-Za-z0-9._:\-]*$/;
+const SANE = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
 
 /** A random id: `req_` + 24 hex characters. */
 export function generateRequestId(): string {

@@ -33,7 +33,8 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
     const now = opts.clock.now();
     await verify(c.req.header(SIGNATURE_HEADER), { method: c.req.method, path: c.req.path, requestId, tenantId, body }, opts.keyring, now);
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
-    if (!requestId || requestId.length > 128) throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
+    if (!requestId || requestId.length > 128)
+      throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
     if (!guard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signedBody', body);
     await next();

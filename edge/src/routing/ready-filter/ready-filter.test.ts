@@ -3,7 +3,18 @@ import { createScheduler } from '../scheduler.ts';
 import { inRotation, readyFilter } from './ready-filter.ts';
 
 const hb = (state: 'starting' | 'ready' | 'draining') => ({
-  replica_id: 'a', node_id: 'n', url: 'http://a', model: 'm', revision: 'r', state, waiting: 0, running: 0, max_running: 8, kv_usage: 0, tokens_per_s: 0, ts: 1,
+  replica_id: 'a',
+  node_id: 'n',
+  url: 'http://a',
+  model: 'm',
+  revision: 'r',
+  state,
+  waiting: 0,
+  running: 0,
+  max_running: 8,
+  kv_usage: 0,
+  tokens_per_s: 0,
+  ts: 1,
 });
 
 // One table for every place that asks: the rule itself, the routing filter and the scheduler's
@@ -37,12 +48,18 @@ describe('in rotation', () => {
     const none = createScheduler({ profile: { filters: [], picker: { type: 'least-load-picker' } } });
     expect([none.inRotation(entry(3000), 10_000), none.inRotation(entry(3001), 10_000)]).toEqual([true, false]);
     const two = createScheduler({
-      profile: { filters: [{ type: 'ready-filter', params: { ttlMs: 5000 } }, { type: 'ready-filter', params: { ttlMs: 2000 } }], picker: { type: 'least-load-picker' } },
+      profile: {
+        filters: [
+          { type: 'ready-filter', params: { ttlMs: 5000 } },
+          { type: 'ready-filter', params: { ttlMs: 2000 } },
+        ],
+        picker: { type: 'least-load-picker' },
+      },
     });
     expect([two.inRotation(entry(2000), 10_000), two.inRotation(entry(2001), 10_000)]).toEqual([true, false]);
   });
 
-  it('a heartbeat from the edge clock\'s future counts as fresh', () => {
+  it("a heartbeat from the edge clock's future counts as fresh", () => {
     const s = createScheduler();
     expect(s.inRotation({ heartbeat: hb('ready'), lastSeen: 2000, firstSeen: 0 }, 1000)).toBe(true);
   });

@@ -4,8 +4,9 @@
  * learns to free a slot. `close` stops accepting, waits up to `graceMs` for open responses, then
  * cuts the remaining connections.
  */
-import type { AddressInfo } from 'node:net';
+
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 
 export interface NodeHttpServer {

@@ -8,7 +8,7 @@ import { createEdgeClient } from '../../pool/edge-client.ts';
 import { createHeartbeat } from '../../pool/heartbeat.ts';
 import { backoffDelay, createUsageDeliverer } from '../../usage/deliverer.ts';
 import { openSqliteOutbox } from './sqlite-outbox.ts';
-import { startSignedReceiver, usageRecord, type SignedReceiver } from './test-support.ts';
+import { type SignedReceiver, startSignedReceiver, usageRecord } from './test-support.ts';
 
 const key = { kid: 'k1', secret: 'delivery-secret-0123456789' };
 const ring = new Map([[key.kid, key.secret]]);
@@ -39,7 +39,14 @@ async function until(cond: () => boolean): Promise<void> {
 }
 
 const fastDeliverer = (outbox: ReturnType<typeof openSqliteOutbox>, baseUrl: string, batchSize = 2) =>
-  createUsageDeliverer({ outbox, client: createEdgeClient({ baseUrl, signingKey: key, replicaId: 'replica-1', timeoutMs: 1_000 }), batchSize, idleMs: 20, backoffBaseMs: 5, backoffMaxMs: 20 });
+  createUsageDeliverer({
+    outbox,
+    client: createEdgeClient({ baseUrl, signingKey: key, replicaId: 'replica-1', timeoutMs: 1_000 }),
+    batchSize,
+    idleMs: 20,
+    backoffBaseMs: 5,
+    backoffMaxMs: 20,
+  });
 
 describe('usage delivery to a signed-verifying receiver', () => {
   it('delivers every record signed, in batches, and empties the outbox', async () => {
@@ -134,8 +141,18 @@ describe('usage delivery to a signed-verifying receiver', () => {
 
 describe('heartbeat', () => {
   const snapshot = (): Heartbeat => ({
-    replica_id: 'replica-1', node_id: 'node-1', url: 'http://127.0.0.1:4681', model: 'motif-test', revision: 'rev1',
-    state: 'ready', waiting: 0, running: 1, max_running: 4, kv_usage: 0.5, tokens_per_s: 12.5, ts: Date.now(),
+    replica_id: 'replica-1',
+    node_id: 'node-1',
+    url: 'http://127.0.0.1:4681',
+    model: 'motif-test',
+    revision: 'rev1',
+    state: 'ready',
+    waiting: 0,
+    running: 1,
+    max_running: 4,
+    kv_usage: 0.5,
+    tokens_per_s: 12.5,
+    ts: Date.now(),
   });
 
   it('posts a signed, valid heartbeat and keeps beating', async () => {
@@ -157,7 +174,13 @@ describe('heartbeat', () => {
     await r.down();
     const logs: string[] = [];
     const results: boolean[] = [];
-    const hb = createHeartbeat({ client: createEdgeClient({ baseUrl: r.url, signingKey: key, replicaId: 'replica-1' }), snapshot, intervalMs: 10, log: (l) => logs.push(l), onResult: (ok) => results.push(ok) });
+    const hb = createHeartbeat({
+      client: createEdgeClient({ baseUrl: r.url, signingKey: key, replicaId: 'replica-1' }),
+      snapshot,
+      intervalMs: 10,
+      log: (l) => logs.push(l),
+      onResult: (ok) => results.push(ok),
+    });
     hb.start();
     cleanups.push(() => hb.stop());
     await until(() => results.length >= 3);

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { s3Keys } from '#shared/manifest.ts';
+import { createStoreRevisions } from './revision-store.ts';
 import { createMemoryObjectStore } from './weights/memory-object-store.ts';
 import { publishModel } from './weights/publish.ts';
 import { syncModel } from './weights/sync.ts';
-import { createStoreRevisions } from './revision-store.ts';
 
 const FIXTURE = path.resolve(import.meta.dirname, '../../../../test/fixtures/tiny-motif');
 let tmp: string;

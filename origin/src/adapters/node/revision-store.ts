@@ -7,10 +7,10 @@
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { RevisionLease, RevisionStore, StagedRevision } from '../../ports.ts';
-import { gcStore } from './weights/gc.ts';
 import type { ObjectStore } from '../../weights/object-store.ts';
-import { acquireLease, withStoreLock } from './weights/store-lock.ts';
+import { gcStore } from './weights/gc.ts';
 import { isComplete, setCurrent, storeLayout } from './weights/store.ts';
+import { acquireLease, withStoreLock } from './weights/store-lock.ts';
 import { syncModel } from './weights/sync.ts';
 import { progressLogger } from './weights-source.ts';
 
@@ -35,7 +35,13 @@ export function createStoreRevisions(o: StoreRevisionsOptions): RevisionStore {
   return {
     async stage(revision, signal): Promise<StagedRevision> {
       const res = await syncModel({
-        s3: o.s3, bucket: o.bucket, model: o.model, revision, storeDir, activate: false, signal,
+        s3: o.s3,
+        bucket: o.bucket,
+        model: o.model,
+        revision,
+        storeDir,
+        activate: false,
+        signal,
         onProgress: progressLogger(log),
       });
       log(`weights: revision ${revision} staged (${res.downloadedBytes} bytes downloaded, ${res.reusedBytes} reused) in ${res.seconds.toFixed(1)} s`);
@@ -55,7 +61,9 @@ export function createStoreRevisions(o: StoreRevisionsOptions): RevisionStore {
     },
     async collect() {
       const r = await gcStore(storeDir);
-      log(`weights: gc kept ${r.kept.join(', ') || 'nothing'}; removed revision(s) ${r.removedRevisions.join(', ') || 'none'} and ${r.removedBlobs.length} blob(s), ${r.freedBytes} bytes`);
+      log(
+        `weights: gc kept ${r.kept.join(', ') || 'nothing'}; removed revision(s) ${r.removedRevisions.join(', ') || 'none'} and ${r.removedBlobs.length} blob(s), ${r.freedBytes} bytes`,
+      );
     },
   };
 }

@@ -10,8 +10,9 @@
  * it is renamed into place, so a visible lock file is either held or abandoned. Like SQLite's WAL
  * itself, this needs a local file system with POSIX locks (not a network share).
  */
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';

@@ -3,10 +3,11 @@
  * that (by the literal schema below) must still be recovered, and a fresh one must have the same
  * columns in the same order.
  */
-import Database from 'better-sqlite3';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { recoveredRecord } from '../../usage/journal-store.ts';
 import { openSqliteUsageStore } from './sqlite-journal.ts';
@@ -40,7 +41,7 @@ const tempFile = () => {
   dirs.push(d);
   return join(d, 'usage.sqlite');
 };
-const tableInfo = (db: Database.Database) => db.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('usage_journal')").all();
+const tableInfo = (db: Database.Database) => db.prepare('SELECT name, type, "notnull", pk FROM pragma_table_info(\'usage_journal\')').all();
 
 describe('SQLite usage journal schema', () => {
   it('a fresh journal has the columns of existing ones, in the same order', () => {
@@ -58,14 +59,16 @@ describe('SQLite usage journal schema', () => {
     const file = tempFile();
     const old = new Database(file);
     old.exec(EXISTING_SCHEMA);
-    old.prepare('INSERT INTO usage_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    old
+      .prepare('INSERT INTO usage_journal VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run('replica-1', 'left', 'gone-writer', 'tenant-a', 'key-1', 'motif-test', 'rev1', 'completions', 6, 2, 9, 1_000, 3_000);
     old.close();
     const s = openSqliteUsageStore({ file });
     try {
       const recs = await s.journal.recover(recoveredRecord);
-      expect(recs.map((r) => [r.request_id, r.endpoint, r.outcome, r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.finished_at]))
-        .toEqual([['left', 'completions', 'error', 6, 2, 9, 3_000]]);
+      expect(recs.map((r) => [r.request_id, r.endpoint, r.outcome, r.prompt_tokens, r.cached_tokens, r.completion_tokens, r.finished_at])).toEqual([
+        ['left', 'completions', 'error', 6, 2, 9, 3_000],
+      ]);
     } finally {
       s.close();
     }

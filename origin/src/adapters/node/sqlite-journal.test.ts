@@ -1,12 +1,12 @@
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JournalRow } from '../../ports.ts';
 import { recoveredRecord } from '../../usage/journal-store.ts';
-import { acquireOwnerLock } from './sqlite-journal-owners.ts';
 import { openSqliteUsageStore, type SqliteUsageStore } from './sqlite-journal.ts';
+import { acquireOwnerLock } from './sqlite-journal-owners.ts';
 import { usageRecord } from './test-support.ts';
 
 const cleanups: (() => void)[] = [];
@@ -31,8 +31,19 @@ function open(file: string): SqliteUsageStore {
 }
 
 const row = (id: string, extra: Partial<JournalRow> = {}): JournalRow => ({
-  replicaId: 'replica-1', requestId: id, tenantId: 'tenant-a', keyId: 'key-1', model: 'motif-test', revision: 'rev1', endpoint: 'chat.completions',
-  promptTokens: 5, cachedTokens: 0, completionTokens: 0, startedAt: 1_000, checkpointedAt: 1_000, ...extra,
+  replicaId: 'replica-1',
+  requestId: id,
+  tenantId: 'tenant-a',
+  keyId: 'key-1',
+  model: 'motif-test',
+  revision: 'rev1',
+  endpoint: 'chat.completions',
+  promptTokens: 5,
+  cachedTokens: 0,
+  completionTokens: 0,
+  startedAt: 1_000,
+  checkpointedAt: 1_000,
+  ...extra,
 });
 const ids = async (s: SqliteUsageStore) => (await s.pending(100)).map((e) => [e.record.request_id, e.record.outcome, e.record.completion_tokens]);
 
@@ -62,7 +73,11 @@ describe('SQLite usage journal', () => {
       ['run-1', 'error', 5, 30, 4_000],
       ['run-2', 'error', 8, 0, 1_000],
     ]);
-    expect(await ids(second)).toEqual([['done', 'finish', 7], ['run-1', 'error', 30], ['run-2', 'error', 0]]);
+    expect(await ids(second)).toEqual([
+      ['done', 'finish', 7],
+      ['run-1', 'error', 30],
+      ['run-2', 'error', 0],
+    ]);
     expect(await second.journal.recover(recoveredRecord)).toEqual([]);
     second.close();
     // Survives another restart: nothing is finalized twice, nothing is lost.
@@ -82,7 +97,10 @@ describe('SQLite usage journal', () => {
     await sibling.journal.write([row('theirs-2')]);
     sibling.close();
     expect((await me.journal.recover(recoveredRecord)).map((r) => r.request_id)).toEqual(['theirs-2']);
-    expect(await ids(me)).toEqual([['theirs', 'finish', 3], ['theirs-2', 'error', 0]]);
+    expect(await ids(me)).toEqual([
+      ['theirs', 'finish', 3],
+      ['theirs-2', 'error', 0],
+    ]);
   });
 
   it('drops a row no record can be built from instead of blocking every later recovery', async () => {

@@ -12,8 +12,8 @@
  * final record — makes them power-safe too.
  */
 import { randomUUID } from 'node:crypto';
-import { placeholders, readUsageColumns, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
 import type { UsageRecord } from '#shared/usage.ts';
+import { placeholders, readUsageColumns, USAGE_KEY_COLUMNS, usageColumnDefinitions, writeUsageColumns } from '#shared/usage-columns.ts';
 import type { JournalRow, JournalStore } from '../../ports.ts';
 import { acquireOwnerLock, type OwnerLock } from './sqlite-journal-owners.ts';
 import { createSqliteOutbox, openUsageDatabase, type SqliteOutbox, type SqliteOutboxOptions } from './sqlite-outbox.ts';
@@ -40,15 +40,34 @@ type JournalFields = Pick<UsageRecord, (typeof USAGE_KEY_COLUMNS)[number] | (typ
 const RECORD_COLUMNS = [...USAGE_KEY_COLUMNS, ...JOURNAL_FIELDS];
 
 const toFields = (r: JournalRow): JournalFields => ({
-  replica_id: r.replicaId, request_id: r.requestId, tenant_id: r.tenantId, key_id: r.keyId, model: r.model, revision: r.revision, endpoint: r.endpoint,
-  prompt_tokens: r.promptTokens, cached_tokens: r.cachedTokens, completion_tokens: r.completionTokens, started_at: r.startedAt,
+  replica_id: r.replicaId,
+  request_id: r.requestId,
+  tenant_id: r.tenantId,
+  key_id: r.keyId,
+  model: r.model,
+  revision: r.revision,
+  endpoint: r.endpoint,
+  prompt_tokens: r.promptTokens,
+  cached_tokens: r.cachedTokens,
+  completion_tokens: r.completionTokens,
+  started_at: r.startedAt,
 });
 
 const fromRow = (row: Record<string, unknown>): JournalRow => {
   const r = readUsageColumns(row, RECORD_COLUMNS);
   return {
-    replicaId: r.replica_id, requestId: r.request_id, tenantId: r.tenant_id, keyId: r.key_id, model: r.model, revision: r.revision, endpoint: r.endpoint,
-    promptTokens: r.prompt_tokens, cachedTokens: r.cached_tokens, completionTokens: r.completion_tokens, startedAt: r.started_at, checkpointedAt: Number(row.checkpointed_at),
+    replicaId: r.replica_id,
+    requestId: r.request_id,
+    tenantId: r.tenant_id,
+    keyId: r.key_id,
+    model: r.model,
+    revision: r.revision,
+    endpoint: r.endpoint,
+    promptTokens: r.prompt_tokens,
+    cachedTokens: r.cached_tokens,
+    completionTokens: r.completion_tokens,
+    startedAt: r.started_at,
+    checkpointedAt: Number(row.checkpointed_at),
   };
 };
 
@@ -126,7 +145,10 @@ ${usageColumnDefinitions(JOURNAL_FIELDS, '      ')},
       return completeTx(rec);
     },
     async recover(finalize) {
-      const gone = otherOwners.all(self).map((r) => r.owner).filter((o) => !locks || locks.isGone(o));
+      const gone = otherOwners
+        .all(self)
+        .map((r) => r.owner)
+        .filter((o) => !locks || locks.isGone(o));
       const recs = gone.length > 0 ? recoverTx(gone, finalize) : [];
       locks?.sweep();
       return recs;

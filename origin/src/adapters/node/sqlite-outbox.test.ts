@@ -5,7 +5,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteOutbox } from './sqlite-outbox.ts';
 import { usageRecord } from './test-support.ts';
 
-
 const dirs: string[] = [];
 const tempFile = () => {
   const d = mkdtempSync(join(tmpdir(), 'motif-outbox-'));
@@ -23,7 +22,10 @@ describe('SQLite usage outbox', () => {
     await box.append(usageRecord('b', { completion_tokens: 1 }));
     await box.append(usageRecord('a', { completion_tokens: 999 })); // same key: first one wins
     const pending = await box.pending(10);
-    expect(pending.map((e) => [e.record.request_id, e.record.completion_tokens])).toEqual([['a', 7], ['b', 1]]);
+    expect(pending.map((e) => [e.record.request_id, e.record.completion_tokens])).toEqual([
+      ['a', 7],
+      ['b', 1],
+    ]);
     await box.markDelivered([pending[0]!.id, 12345]);
     expect((await box.pending(10)).map((e) => e.record.request_id)).toEqual(['b']);
     expect(box.backlog()).toBe(1);

@@ -7,8 +7,8 @@
  */
 import path from 'node:path';
 import type { SwapLock } from '../../ports.ts';
-import { withStoreLock } from './weights/store-lock.ts';
 import { ensureLayout, storeLayout } from './weights/store.ts';
+import { withStoreLock } from './weights/store-lock.ts';
 
 export const SWAP_LOCK_FILE = 'swap.lock';
 

@@ -57,10 +57,11 @@ export async function startSignedReceiver(keyring: ReadonlyMap<string, string>):
     async down() {
       const s = server;
       server = undefined;
-      if (s) await new Promise<void>((res) => {
-        s.close(() => res());
-        s.closeAllConnections();
-      });
+      if (s)
+        await new Promise<void>((res) => {
+          s.close(() => res());
+          s.closeAllConnections();
+        });
     },
     async up() {
       const s = createServer((req, res) => {
@@ -70,7 +71,11 @@ export async function startSignedReceiver(keyring: ReadonlyMap<string, string>):
           const body = Buffer.concat(chunks);
           const requestId = String(req.headers[HEADERS.requestId] ?? '');
           const tenantId = String(req.headers[HEADERS.tenantId] ?? '');
-          verify(req.headers[SIGNATURE_HEADER] as string | undefined, { method: req.method ?? '', path: req.url ?? '', requestId, tenantId, body: new Uint8Array(body) }, keyring)
+          verify(
+            req.headers[SIGNATURE_HEADER] as string | undefined,
+            { method: req.method ?? '', path: req.url ?? '', requestId, tenantId, body: new Uint8Array(body) },
+            keyring,
+          )
             .then(() => {
               if (!guard.check(requestId)) throw new Error('replay');
               r.received.push({ path: req.url ?? '', body: JSON.parse(body.toString('utf8')) });
@@ -107,6 +112,12 @@ export async function signedPost(
     method: 'POST',
     body: text,
     ...(o.signal ? { signal: o.signal } : {}),
-    headers: { 'content-type': 'application/json', [HEADERS.requestId]: o.requestId, [HEADERS.tenantId]: tenantId, [HEADERS.keyId]: o.keyId ?? 'key-int', [SIGNATURE_HEADER]: sig },
+    headers: {
+      'content-type': 'application/json',
+      [HEADERS.requestId]: o.requestId,
+      [HEADERS.tenantId]: tenantId,
+      [HEADERS.keyId]: o.keyId ?? 'key-int',
+      [SIGNATURE_HEADER]: sig,
+    },
   });
 }

@@ -5,15 +5,13 @@
  * an S3 outage must not take a replica down.
  */
 import { resolve } from 'node:path';
-import { createS3Client } from '../s3/index.ts';
 import type { ServedWeights } from '../../ports.ts';
+import { createS3Client } from '../s3/index.ts';
 import { openLocalSnapshot } from './weights/local-snapshot.ts';
-import { syncModel, type SyncProgress } from './weights/sync.ts';
+import { type SyncProgress, syncModel } from './weights/sync.ts';
 
 /** Where the weights come from (the origin config's `weights`). */
-export type WeightsSource =
-  | { kind: 'dir'; dir: string }
-  | { kind: 's3'; s3: Parameters<typeof createS3Client>[0]; ref: string; storeDir: string };
+export type WeightsSource = { kind: 'dir'; dir: string } | { kind: 's3'; s3: Parameters<typeof createS3Client>[0]; ref: string; storeDir: string };
 
 /** Resolve the weights to serve for `model` from `source`. */
 export async function prepareWeights(model: string, source: WeightsSource, log: (line: string) => void): Promise<ServedWeights> {
@@ -49,7 +47,8 @@ export function progressLogger(log: (line: string) => void): (p: SyncProgress) =
     if (p.phase === lastPhase && (p.phase !== 'download' || decile === lastDecile)) return;
     lastPhase = p.phase;
     lastDecile = decile;
-    if (p.phase === 'download' && p.filesMissing > 0) log(`weights: download ${decile * 10}% (${p.bytesDone}/${p.bytesTotal} bytes, ${p.filesMissing} of ${p.filesTotal} files)`);
+    if (p.phase === 'download' && p.filesMissing > 0)
+      log(`weights: download ${decile * 10}% (${p.bytesDone}/${p.bytesTotal} bytes, ${p.filesMissing} of ${p.filesTotal} files)`);
     else if (p.phase !== 'download') log(`weights: ${p.phase}${p.revision ? ` ${p.revision}` : ''}`);
   };
 }

@@ -5,17 +5,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ApiError } from '#shared/errors.ts';
-import type { ListResult, ObjectHead, ObjectStore, ReadRangeRequest, RangeResult, UploadRequest } from '../../weights/object-store.ts';
+import type { ListResult, ObjectHead, ObjectStore, RangeResult, ReadRangeRequest, UploadRequest } from '../../weights/object-store.ts';
 import { objectUrl } from '../../weights/object-store.ts';
 import { parseS3Config, type S3Config, type S3ConfigInput } from '../../weights/s3-settings.ts';
 import { mapError } from './map-error.ts';

@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
 import S3rver from 's3rver';
+import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import type { S3Config } from '../../weights/s3-settings.ts';
 

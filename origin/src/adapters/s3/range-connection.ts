@@ -211,7 +211,7 @@ export class RangeConnection {
 
   private finish(p: Pending): boolean {
     this.pending = null;
-    if (p.head!.headers['connection']?.toLowerCase() === 'close') this.close();
+    if (p.head!.headers.connection?.toLowerCase() === 'close') this.close();
     p.resolve(p.head!);
     return true;
   }
@@ -220,7 +220,7 @@ export class RangeConnection {
     const head = p.head!;
     head.errorBody = this.scratch.toString('utf8', 0, Math.min(p.got, HEAD_LIMIT - 1));
     // A body we did not read to its end leaves the stream out of step: do not reuse it.
-    if (p.got < p.want || head.headers['connection']?.toLowerCase() === 'close') this.close();
+    if (p.got < p.want || head.headers.connection?.toLowerCase() === 'close') this.close();
     this.pending = null;
     p.resolve(head);
     return this.alive;

@@ -12,7 +12,11 @@ import { parseS3Config } from '../../weights/s3-settings.ts';
 import { NodeSha256 } from './node-sha256.ts';
 import { createRangeReader, locate, type RangeReader } from './range-reader.ts';
 
-interface Seen { line: string; headers: Record<string, string>; conn: number }
+interface Seen {
+  line: string;
+  headers: Record<string, string>;
+  conn: number;
+}
 type Reply = (req: Seen, sock: net.Socket, n: number) => unknown;
 
 const OBJ = randomBytes(300 * 1024 + 7);
@@ -59,9 +63,16 @@ async function fakeS3(reply: Reply) {
 function makeReader(port: number, opts: { timeoutMs?: number; protocol?: string } = {}): RangeReader {
   // config.bucket is only a default and must be 3+ chars; reads name bucket 'b' themselves.
   const config = parseS3Config({
-    endpoint: `${opts.protocol ?? 'http'}://127.0.0.1:${port}`, bucket: 'bkt', forcePathStyle: true, credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+    endpoint: `${opts.protocol ?? 'http'}://127.0.0.1:${port}`,
+    bucket: 'bkt',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'AK', secretAccessKey: 'SK' },
   });
-  const reader = createRangeReader(config, { credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: 'SK' }), sha256: NodeSha256, timeoutMs: opts.timeoutMs ?? 3000 });
+  const reader = createRangeReader(config, {
+    credentials: async () => ({ accessKeyId: 'AK', secretAccessKey: 'SK' }),
+    sha256: NodeSha256,
+    timeoutMs: opts.timeoutMs ?? 3000,
+  });
   cleanup.push(() => reader.destroy());
   return reader;
 }
@@ -79,11 +90,13 @@ function read(reader: RangeReader, start: number, end: number, extra: Partial<Re
 }
 
 function raw(status: string, headers: Record<string, string | number>, body: Uint8Array = Buffer.alloc(0)): Buffer {
-  const head = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const head = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return Buffer.concat([Buffer.from(`HTTP/1.1 ${status}\r\n${head}\r\n`, 'latin1'), body]);
 }
 function partial(req: Seen, headers: Record<string, string | number> = {}): Buffer {
-  const [, s = 0, e = 0] = /^bytes=(\d+)-(\d+)$/.exec(req.headers['range'] ?? '')?.map(Number) ?? [];
+  const [, s = 0, e = 0] = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')?.map(Number) ?? [];
   const h = { 'Content-Length': e - s + 1, 'Content-Range': `bytes ${s}-${e}/${OBJ.length}`, ETag: '"e1"', ...headers };
   return raw('206 Partial Content', h, OBJ.subarray(s, e + 1));
 }
@@ -99,7 +112,10 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([p, hung]).finally(() => clearTimeout(timer));
 }
 async function expectCode(p: Promise<unknown>, code: string, ms = 1500): Promise<ApiError> {
-  const err = await within(p, ms).then(() => new Error('resolved'), (e: unknown) => e);
+  const err = await within(p, ms).then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ApiError);
   expect(err).toMatchObject({ code });
   return err as ApiError;
@@ -107,11 +123,21 @@ async function expectCode(p: Promise<unknown>, code: string, ms = 1500): Promise
 
 /** Recompute the SigV4 signature from what went over the wire (path and header values as sent). */
 function verifySigV4(req: Seen): void {
-  const m = /^AWS4-HMAC-SHA256 Credential=AK\/(\d{8})\/us-east-1\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(req.headers['authorization'] ?? '');
-  expect(m, req.headers['authorization']).not.toBeNull();
+  const m = /^AWS4-HMAC-SHA256 Credential=AK\/(\d{8})\/us-east-1\/s3\/aws4_request, SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$/.exec(
+    req.headers.authorization ?? '',
+  );
+  expect(m, req.headers.authorization).not.toBeNull();
   const [, day = '', signed = '', signature] = m!;
   const names = signed.split(';');
-  const canonical = ['GET', req.line.split(' ')[1], '', ...names.map((n) => `${n}:${req.headers[n]}`), '', signed, req.headers['x-amz-content-sha256'] ?? createHash('sha256').digest('hex')].join('\n');
+  const canonical = [
+    'GET',
+    req.line.split(' ')[1],
+    '',
+    ...names.map((n) => `${n}:${req.headers[n]}`),
+    '',
+    signed,
+    req.headers['x-amz-content-sha256'] ?? createHash('sha256').digest('hex'),
+  ].join('\n');
   const scope = `${day}/us-east-1/s3/aws4_request`;
   const toSign = ['AWS4-HMAC-SHA256', req.headers['x-amz-date'], scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
   const key = [day, 'us-east-1', 's3', 'aws4_request'].reduce<Buffer>((k, part) => createHmac('sha256', k).update(part).digest(), Buffer.from('AWS4SK'));
@@ -129,7 +155,7 @@ describe('createRangeReader', () => {
     expect(req?.line).toBe('GET /b/dir/model.bin HTTP/1.1');
     expect(req?.headers).toMatchObject({ host: `127.0.0.1:${s3.port}`, range: 'bytes=1000-263146', 'if-match': '"e1"' });
     expect(req?.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
-    expect(req?.headers['authorization']).toMatch(/^AWS4-HMAC-SHA256 Credential=AK\/.*SignedHeaders=host;if-match;range;/);
+    expect(req?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=AK\/.*SignedHeaders=host;if-match;range;/);
     verifySigV4(req!);
   });
 
@@ -157,10 +183,17 @@ describe('createRangeReader', () => {
 
   it('lands a body larger than one socket read (1 MiB) intact, a read at a time', async () => {
     const big = randomBytes(3 * 1024 * 1024 + 5);
-    const s3 = await fakeS3((_req, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const s3 = await fakeS3((_req, sock) =>
+      sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)),
+    );
     const target = new Uint8Array(big.length);
     const sizes: number[] = [];
-    const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, sink: bufferSink(target), onBytes: (n) => sizes.push(n) }, WHERE);
+    const done = makeReader(s3.port).read(
+      'b',
+      'dir/model.bin',
+      { start: 0, end: big.length - 1, sink: bufferSink(target), onBytes: (n) => sizes.push(n) },
+      WHERE,
+    );
     await expect(within(done, 5000)).resolves.toEqual({ etag: '"e1"', size: big.length });
     expect(Buffer.from(target).equals(big)).toBe(true);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(1024 * 1024);
@@ -169,7 +202,13 @@ describe('createRangeReader', () => {
 
   it('pauses while the sink is full and resumes when it has room; the body lands in order', async () => {
     const big = randomBytes(2 * 1024 * 1024 + 7);
-    const s3 = await fakeS3((req, sock, n) => n > 0 ? sock.write(partial(req)) : sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const s3 = await fakeS3((req, sock, n) =>
+      n > 0
+        ? sock.write(partial(req))
+        : sock.write(
+            raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big),
+          ),
+    );
     const out: Buffer[] = [];
     const scratch = Buffer.alloc(100_000);
     let waits = 0;
@@ -218,7 +257,9 @@ describe('createRangeReader', () => {
         },
       };
       const start = i * 1000;
-      await expect(within(reader.read('b', 'dir/model.bin', { start, end: start + target.length - 1, sink }, WHERE), 2000)).resolves.toMatchObject({ etag: '"e1"' });
+      await expect(within(reader.read('b', 'dir/model.bin', { start, end: start + target.length - 1, sink }, WHERE), 2000)).resolves.toMatchObject({
+        etag: '"e1"',
+      });
       expect(slow).not.toBeNull();
       expect(Buffer.from(target).equals(OBJ.subarray(start, start + target.length))).toBe(true);
       const next = read(reader, 7, 99);
@@ -230,9 +271,14 @@ describe('createRangeReader', () => {
 
   it('fails the read when the sink fails mid-body (a disk error), and drops the connection', async () => {
     const big = randomBytes(2 * 1024 * 1024);
-    const s3 = await fakeS3((_req, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)));
+    const s3 = await fakeS3((_req, sock) =>
+      sock.write(raw('206 Partial Content', { 'Content-Length': big.length, 'Content-Range': `bytes 0-${big.length - 1}/${big.length}`, ETag: '"e1"' }, big)),
+    );
     const scratch = Buffer.alloc(HEAD_BYTES);
-    const sink: RangeSink = { buffer: (max) => scratch.subarray(0, Math.min(max, scratch.length)), wrote: () => Promise.reject(new Error('ENOSPC: no space left')) };
+    const sink: RangeSink = {
+      buffer: (max) => scratch.subarray(0, Math.min(max, scratch.length)),
+      wrote: () => Promise.reject(new Error('ENOSPC: no space left')),
+    };
     const done = makeReader(s3.port).read('b', 'dir/model.bin', { start: 0, end: big.length - 1, sink }, WHERE);
     await expect(within(done, 2000)).rejects.toThrow(/ENOSPC/);
   });
@@ -273,12 +319,20 @@ describe('createRangeReader', () => {
   });
 
   it('maps an error answer without Content-Length that closes the connection', async () => {
-    const s3 = await fakeS3((_, sock) => sock.end(s3Error('404 Not Found', 'NoSuchKey').toString('latin1').replace(/Content-Length: \d+\r\n/, 'Connection: close\r\n')));
+    const s3 = await fakeS3((_, sock) =>
+      sock.end(
+        s3Error('404 Not Found', 'NoSuchKey')
+          .toString('latin1')
+          .replace(/Content-Length: \d+\r\n/, 'Connection: close\r\n'),
+      ),
+    );
     await expectCode(read(makeReader(s3.port), 0, 9).done, 'not_found');
   });
 
   it('refuses a Content-Range that does not match the requested range', async () => {
-    const s3 = await fakeS3((_, sock) => sock.write(raw('206 Partial Content', { 'Content-Length': 10, 'Content-Range': `bytes 0-9/${OBJ.length}` }, OBJ.subarray(0, 10))));
+    const s3 = await fakeS3((_, sock) =>
+      sock.write(raw('206 Partial Content', { 'Content-Length': 10, 'Content-Range': `bytes 0-9/${OBJ.length}` }, OBJ.subarray(0, 10))),
+    );
     await expectCode(read(makeReader(s3.port), 10, 19).done, 'unprocessable_entity');
   });
 
@@ -390,27 +444,45 @@ describe('createRangeReader', () => {
 describe('locate', () => {
   const region = 'us-east-1';
   it('uses path style when forced (and for IP endpoints)', () => {
-    expect(locate({ endpoint: 'http://127.0.0.1:9000', region, forcePathStyle: true }, 'b', 'm/x.bin'))
-      .toEqual({ protocol: 'http:', host: '127.0.0.1', port: 9000, hostHeader: '127.0.0.1:9000', path: '/b/m/x.bin' });
+    expect(locate({ endpoint: 'http://127.0.0.1:9000', region, forcePathStyle: true }, 'b', 'm/x.bin')).toEqual({
+      protocol: 'http:',
+      host: '127.0.0.1',
+      port: 9000,
+      hostHeader: '127.0.0.1:9000',
+      path: '/b/m/x.bin',
+    });
     expect(locate({ endpoint: 'http://127.0.0.1:9000', region, forcePathStyle: false }, 'weights', 'k').path).toBe('/weights/k');
   });
 
   it('uses virtual-host style on a named host', () => {
-    expect(locate({ endpoint: 'https://s3.example.com', region, forcePathStyle: false }, 'weights', 'm/x.bin'))
-      .toEqual({ protocol: 'https:', host: 'weights.s3.example.com', port: 443, hostHeader: 'weights.s3.example.com', path: '/m/x.bin' });
+    expect(locate({ endpoint: 'https://s3.example.com', region, forcePathStyle: false }, 'weights', 'm/x.bin')).toEqual({
+      protocol: 'https:',
+      host: 'weights.s3.example.com',
+      port: 443,
+      hostHeader: 'weights.s3.example.com',
+      path: '/m/x.bin',
+    });
     // Dotted buckets would break the TLS wildcard: path style instead.
-    expect(locate({ endpoint: 'https://s3.example.com', region, forcePathStyle: false }, 'my.weights', 'k'))
-      .toMatchObject({ host: 's3.example.com', path: '/my.weights/k' });
+    expect(locate({ endpoint: 'https://s3.example.com', region, forcePathStyle: false }, 'my.weights', 'k')).toMatchObject({
+      host: 's3.example.com',
+      path: '/my.weights/k',
+    });
   });
 
   it('defaults to the AWS regional endpoint', () => {
-    expect(locate({ region: 'eu-west-1', forcePathStyle: false }, 'weights', 'k'))
-      .toEqual({ protocol: 'https:', host: 'weights.s3.eu-west-1.amazonaws.com', port: 443, hostHeader: 'weights.s3.eu-west-1.amazonaws.com', path: '/k' });
+    expect(locate({ region: 'eu-west-1', forcePathStyle: false }, 'weights', 'k')).toEqual({
+      protocol: 'https:',
+      host: 'weights.s3.eu-west-1.amazonaws.com',
+      port: 443,
+      hostHeader: 'weights.s3.eu-west-1.amazonaws.com',
+      path: '/k',
+    });
   });
 
   it('percent-encodes each key segment and keeps the slashes', () => {
-    expect(locate({ endpoint: 'http://127.0.0.1:9000', region, forcePathStyle: true }, 'b', "dir one/naïve ü/!'()*~-_.bin").path)
-      .toBe('/b/dir%20one/na%C3%AFve%20%C3%BC/%21%27%28%29%2A~-_.bin');
+    expect(locate({ endpoint: 'http://127.0.0.1:9000', region, forcePathStyle: true }, 'b', "dir one/naïve ü/!'()*~-_.bin").path).toBe(
+      '/b/dir%20one/na%C3%AFve%20%C3%BC/%21%27%28%29%2A~-_.bin',
+    );
     expect(locate({ endpoint: 'https://gw.example.com/s3/', region, forcePathStyle: true }, 'b', 'a+b/c?d#e').path).toBe('/s3/b/a%2Bb/c%3Fd%23e');
   });
 });

@@ -7,12 +7,12 @@
  * objects) stays on the SDK client.
  */
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, Provider, ChecksumConstructor, HashConstructor } from '@smithy/types';
+import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor, Provider } from '@smithy/types';
 import { ApiError } from '#shared/errors.ts';
 import type { ReadRangeRequest } from '../../weights/object-store.ts';
 import type { S3Config } from '../../weights/s3-settings.ts';
 import { mapError } from './map-error.ts';
-import { ConnectionError, RangeConnection, type ConnectionTarget } from './range-connection.ts';
+import { ConnectionError, type ConnectionTarget, RangeConnection } from './range-connection.ts';
 
 export interface RangeReaderDeps {
   credentials: Provider<AwsCredentialIdentity>;
@@ -28,7 +28,11 @@ export interface RangeReader {
 }
 
 /** Where a request for `bucket/key` goes: the SDK's addressing rules for path and virtual-host style. */
-export function locate(config: Pick<S3Config, 'endpoint' | 'region' | 'forcePathStyle'>, bucket: string, key: string): ConnectionTarget & { hostHeader: string; path: string } {
+export function locate(
+  config: Pick<S3Config, 'endpoint' | 'region' | 'forcePathStyle'>,
+  bucket: string,
+  key: string,
+): ConnectionTarget & { hostHeader: string; path: string } {
   const base = new URL(config.endpoint ?? `https://s3.${config.region}.amazonaws.com`);
   const protocol = base.protocol === 'http:' ? 'http:' : 'https:';
   const port = base.port ? Number(base.port) : protocol === 'http:' ? 80 : 443;
@@ -101,9 +105,12 @@ export function createRangeReader(config: S3Config, deps: RangeReaderDeps): Rang
       if (res.status !== 206) throw statusError(res.status, res.errorBody ?? '', where);
       const cr = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(res.headers['content-range'] ?? '');
       if (!cr || Number(cr[1]) !== req.start || Number(cr[2]) !== req.end) {
-        throw new ApiError('unprocessable_entity', `${where} answered range bytes=${req.start}-${req.end} with Content-Range '${res.headers['content-range'] ?? ''}'`);
+        throw new ApiError(
+          'unprocessable_entity',
+          `${where} answered range bytes=${req.start}-${req.end} with Content-Range '${res.headers['content-range'] ?? ''}'`,
+        );
       }
-      return { etag: res.headers['etag'] ?? '', size: Number(cr[3]) };
+      return { etag: res.headers.etag ?? '', size: Number(cr[3]) };
     } catch (err) {
       if (delivered > 0) req.onBytes?.(-delivered);
       if (req.signal?.aborted) throw aborted();
@@ -134,7 +141,10 @@ function statusError(status: number, body: string, where: string): ApiError {
   const message = /<Message>([^<]{1,300})<\/Message>/.exec(body)?.[1];
   if (status >= 300 && status < 400) {
     // S3 answers a request sent to the wrong region's endpoint with 301 PermanentRedirect: not transient.
-    return new ApiError('invalid_request_error', `${where} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''} — check MOTIF_S3_REGION and MOTIF_S3_ENDPOINT`);
+    return new ApiError(
+      'invalid_request_error',
+      `${where} answered HTTP ${status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''} — check MOTIF_S3_REGION and MOTIF_S3_ENDPOINT`,
+    );
   }
   return mapError({ name: code ?? `HTTP${status}`, message, $metadata: { httpStatusCode: status } }, where);
 }

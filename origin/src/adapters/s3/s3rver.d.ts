@@ -1,6 +1,7 @@
 // Minimal typing of the s3rver 3.x surface used by embedded.ts (the package ships no types).
 declare module 's3rver' {
   import type { AddressInfo } from 'node:net';
+
   interface S3rverOptions {
     address?: string;
     port?: number;

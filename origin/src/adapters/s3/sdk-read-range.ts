@@ -34,7 +34,10 @@ export async function sdkReadRange(client: S3Client, bucket: string, key: string
         const waiting = copyIntoSink(req.sink, chunk);
         if (!waiting) return;
         body.pause();
-        waiting.then(() => body.resume(), (err: unknown) => body.destroy(err as Error));
+        waiting.then(
+          () => body.resume(),
+          (err: unknown) => body.destroy(err as Error),
+        );
       });
       body.once('end', resolve);
       body.once('error', reject);

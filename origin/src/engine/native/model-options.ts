@@ -5,8 +5,19 @@ import { z } from 'zod';
 import type { MatmulKernel } from './kernels/matmul.ts';
 
 export const ModelOptions = z.object({
-  maxChunkRows: z.number().int().min(1).max(1 << 16).default(256),
-  kvBlockTokens: z.number().int().min(1).max(1 << 12).refine((n) => (n & (n - 1)) === 0, 'must be a power of two').default(16),
+  maxChunkRows: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(256),
+  kvBlockTokens: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 12)
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+    .default(16),
   sliceMs: z.number().min(0).max(60_000).default(10),
   reuseLogits: z.boolean().default(false),
 });

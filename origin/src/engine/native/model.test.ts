@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import { loadMotifModelDir } from '../../adapters/node/engine/engine-loaders.ts';
+import { testKernels } from '../../adapters/node/engine/test-kernels.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import { testKernels } from '../../adapters/node/engine/test-kernels.ts';
-import { MotifModel, type MotifModelOptions } from './model.ts';
-import { loadMotifModelDir } from '../../adapters/node/engine/engine-loaders.ts';
+import type { MotifModel, MotifModelOptions } from './model.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 const TOL = 1e-4;
@@ -145,7 +145,10 @@ describe.each(testKernels())('on the $name kernel', ({ kernel }) => {
       const ca = model.createCache(32);
       await model.forward([{ cache: ca, ids: a.input_ids }]);
       const cb = model.createCache(32);
-      const [la, lb] = await model.forward([{ cache: ca, ids: [a.greedy_new_ids[0]!] }, { cache: cb, ids: b.input_ids }]);
+      const [la, lb] = await model.forward([
+        { cache: ca, ids: [a.greedy_new_ids[0]!] },
+        { cache: cb, ids: b.input_ids },
+      ]);
       expect(maxAbsDiff(la!, a.greedy_step_logits![1]!)).toBeLessThan(TOL);
       expect(maxAbsDiff(lb!, b.last_logits)).toBeLessThan(TOL);
     });
@@ -196,7 +199,12 @@ describe.each(testKernels())('on the $name kernel', ({ kernel }) => {
 
     it('rejects bad cache use', async () => {
       const cache = model.createCache(8);
-      await expect(model.forward([{ cache, ids: [1] }, { cache, ids: [2] }])).rejects.toThrow(/twice/);
+      await expect(
+        model.forward([
+          { cache, ids: [1] },
+          { cache, ids: [2] },
+        ]),
+      ).rejects.toThrow(/twice/);
       const other = await load();
       await expect(model.forward([{ cache: other.createCache(8), ids: [1] }])).rejects.toThrow(/not created by this model/);
       expect(() => model.createCache(129)).toThrow(ApiError);

@@ -9,9 +9,13 @@
  * paced (forward/pacer.ts): with a kernel that can run matmuls off the JS thread, the event loop
  * gets a turn at least every `sliceMs` while a step computes.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import type { SequenceCache } from './batching/kv-cache.ts';
+import { KvCache } from './batching/kv-cache.ts';
 import type { MotifConfig } from './checkpoint/config.ts';
+import type { CheckpointSource, MotifWeights } from './checkpoint/weights.ts';
+import { checkWeights, loadMotifConfig, loadMotifWeights } from './checkpoint/weights.ts';
 import type { AttentionParams } from './forward/attention.ts';
 import { AttentionScratch } from './forward/attention.ts';
 import { lambdaFull, lambdaInit } from './forward/lambda.ts';
@@ -23,11 +27,7 @@ import { createRope } from './forward/rope.ts';
 import { ForwardScratch } from './forward/scratch.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 import { createJsKernel } from './kernels/matmul.ts';
-import type { SequenceCache } from './batching/kv-cache.ts';
-import { KvCache } from './batching/kv-cache.ts';
-import type { CheckpointSource, MotifWeights } from './checkpoint/weights.ts';
-import { checkWeights, loadMotifConfig, loadMotifWeights } from './checkpoint/weights.ts';
-import { ModelOptions, type ForwardDebug, type MotifModelOptions } from './model-options.ts';
+import { type ForwardDebug, ModelOptions, type MotifModelOptions } from './model-options.ts';
 
 export type { SequenceCache } from './batching/kv-cache.ts';
 export type { MotifConfig } from './checkpoint/config.ts';
@@ -63,7 +63,12 @@ export class MotifModel {
   #queue: Promise<void> = Promise.resolve();
 
   private constructor(config: MotifConfig, weights: MotifWeights, opts: MotifModelOptions) {
-    const parsed = ModelOptions.safeParse({ maxChunkRows: opts.maxChunkRows, kvBlockTokens: opts.kvBlockTokens, sliceMs: opts.sliceMs, reuseLogits: opts.reuseLogits });
+    const parsed = ModelOptions.safeParse({
+      maxChunkRows: opts.maxChunkRows,
+      kvBlockTokens: opts.kvBlockTokens,
+      sliceMs: opts.sliceMs,
+      reuseLogits: opts.reuseLogits,
+    });
     if (!parsed.success) throw new RangeError(`Invalid MotifModel options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.#opts = parsed.data;
     if (opts.kernel !== undefined && (typeof opts.kernel.matmul !== 'function' || typeof opts.kernel.readRow !== 'function')) {
@@ -73,7 +78,8 @@ export class MotifModel {
     this.config = config;
     this.eosTokenIds = config.eos_token_ids;
     this.#weights = weights;
-    const kernel = opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
+    const kernel =
+      opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
     this.kernelName = kernel.name;
     this.#kernel = kernel;
     this.#ctx = {
@@ -151,7 +157,10 @@ export class MotifModel {
   // Calls share the scratch buffers and yield mid-step, so they run one at a time, in call order.
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(fn);
-    this.#queue = run.then(() => {}, () => {});
+    this.#queue = run.then(
+      () => {},
+      () => {},
+    );
     return run;
   }
 
@@ -177,13 +186,17 @@ export class MotifModel {
       seen.add(cache);
       if (ids.length === 0) throw new ApiError('invalid_request_error', `Sequence ${i}: no token ids to process`);
       for (const id of ids) {
-        if (!Number.isInteger(id) || id < 0 || id >= V) throw new ApiError('invalid_request_error', `Sequence ${i}: token id ${id} is outside the vocabulary [0, ${V})`);
+        if (!Number.isInteger(id) || id < 0 || id >= V)
+          throw new ApiError('invalid_request_error', `Sequence ${i}: token id ${id} is outside the vocabulary [0, ${V})`);
       }
       // The capacity is what the caller reserved (the engine checks the model's context before it
       // reserves), so running past it is a bug in the caller, not a request that is too long.
       const need = cache.length + ids.length;
       if (need > cache.capacity) {
-        throw new ApiError('internal_error', `Sequence ${i}: ${cache.length} cached + ${ids.length} new tokens exceed the ${cache.capacity} positions its KV cache was created for`);
+        throw new ApiError(
+          'internal_error',
+          `Sequence ${i}: ${cache.length} cached + ${ids.length} new tokens exceed the ${cache.capacity} positions its KV cache was created for`,
+        );
       }
       return { cache, ids };
     });

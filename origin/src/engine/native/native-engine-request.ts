@@ -5,9 +5,9 @@
  * sees the resulting `Job`.
  */
 import type { EngineEvent, EngineUsage, FinishReason, GenerateRequest, TokenLogprob } from '../types.ts';
-import { createPrng } from './sampling/prng.ts';
-import { Sampler, type SampleResult, type SamplerWorkspace } from './sampling/sampler.ts';
 import type { Job } from './batching/scheduler.ts';
+import { createPrng } from './sampling/prng.ts';
+import { type SampleResult, Sampler, type SamplerWorkspace } from './sampling/sampler.ts';
 import { TextStream } from './text/text-stream.ts';
 import type { MotifTokenizer } from './text/tokenizer.ts';
 

@@ -1,14 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import { nodeEngineLoaders } from '../../adapters/node/engine/engine-loaders.ts';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest, type SamplingParams } from '../types.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from './native-engine.ts';
 import { logSumExp } from './sampling/sampler.ts';
-import { nodeEngineLoaders } from '../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
-interface Case { name: string; input_ids: number[]; last_logits: number[]; top5_ids: number[]; greedy_new_ids: number[] }
+interface Case {
+  name: string;
+  input_ids: number[];
+  last_logits: number[];
+  top5_ids: number[];
+  greedy_new_ids: number[];
+}
 const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
   cases: Case[];
   chat: { messages: { role: string; content: string }[]; ids: number[]; greedy_new_ids: number[] };
@@ -108,8 +114,15 @@ function successorModel(): NativeModel {
       let length = 0;
       // Output depends on the last id only, so its "KV" has no content to share.
       return {
-        capacity, blockTokens: 16, get length() { return length; }, truncate: (n: number) => void (length = n), grow: (k: number) => (length += k),
-        shareBlock: () => ({}), adoptBlocks: (blocks: readonly object[]) => void (length = blocks.length * 16),
+        capacity,
+        blockTokens: 16,
+        get length() {
+          return length;
+        },
+        truncate: (n: number) => void (length = n),
+        grow: (k: number) => (length += k),
+        shareBlock: () => ({}),
+        adoptBlocks: (blocks: readonly object[]) => void (length = blocks.length * 16),
       };
     },
     forward: async (batch) =>

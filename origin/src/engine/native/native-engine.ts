@@ -8,11 +8,11 @@
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
-import { noChatTemplateError } from './text/chat-template.ts';
-import { EventChannel, createGenerationJob, type RequestContext } from './native-engine-request.ts';
+import { type BatchModel, Scheduler, type SchedulerStats } from './batching/scheduler.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
+import { createGenerationJob, EventChannel, type RequestContext } from './native-engine-request.ts';
 import { createSamplerWorkspace } from './sampling/sampler.ts';
-import { Scheduler, type BatchModel, type SchedulerStats } from './batching/scheduler.ts';
+import { noChatTemplateError } from './text/chat-template.ts';
 import type { TokenizerBundle } from './text/tokenizer-bundle.ts';
 
 /** Constructor options; bad values fail at construction with a message naming the field. */
@@ -31,11 +31,20 @@ export const NativeEngineOptionsSchema = z.strictObject({
    * Memory for the KV cache (running sequences and the prefix cache) when kvBudgetTokens is unset.
    * The prefix cache fills whatever budget it has, so this is a real memory ceiling, not a hint.
    */
-  kvBudgetBytes: z.number().int().min(1 << 20).default(4 * 1024 ** 3),
+  kvBudgetBytes: z
+    .number()
+    .int()
+    .min(1 << 20)
+    .default(4 * 1024 ** 3),
   /** Most requests waiting for a slot; beyond that generate() fails with `overloaded`. */
   maxQueue: z.number().int().min(0).max(1_000_000).default(64),
   /** Most prompt tokens prefilled per step (over all sequences), so long prompts cannot stall decodes. */
-  prefillChunk: z.number().int().min(1).max(1 << 20).default(256),
+  prefillChunk: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .default(256),
   /** Reuse the KV blocks of earlier prompts' common prefixes (multi-turn chats, shared system prompts). */
   prefixCache: z.boolean().default(true),
   /** Matmul kernel of the default model loader: the native addon when it loads (`auto`), or forced (MOTIF_KERNELS). */
@@ -102,20 +111,30 @@ export class NativeEngine implements Engine {
   private async doLoad(): Promise<void> {
     const { loadModel, loadTokenizer, log } = this.deps;
     if (!loadModel || !loadTokenizer) throw new ApiError('engine_unavailable', 'The native engine was built without a model or tokenizer loader.');
-    const [model, bundle] = await Promise.all([loadModel(this.opts.modelDir, { kernels: this.opts.kernels, ...(log ? { log } : {}) }), loadTokenizer(this.opts.modelDir)]);
+    const [model, bundle] = await Promise.all([
+      loadModel(this.opts.modelDir, { kernels: this.opts.kernels, ...(log ? { log } : {}) }),
+      loadTokenizer(this.opts.modelDir),
+    ]);
     const context = model.config.max_position_embeddings;
-    const kvBudgetTokens = this.opts.kvBudgetTokens
-      ?? Math.max(2, Math.min(this.opts.maxRunning * context, Math.floor(this.opts.kvBudgetBytes / (model.kvBytesPerToken?.() ?? 1))));
-    const scheduler = new Scheduler(model, {
-      maxRunning: this.opts.maxRunning,
-      kvBudgetTokens,
-      maxQueue: this.opts.maxQueue,
-      prefillChunk: this.opts.prefillChunk,
-      prefixCache: this.opts.prefixCache,
-    }, {
-      // Faults the scheduler survives (a request failed alone, or an in-process restart): operators need the cause.
-      onFault: (err) => (this.deps.log ?? console.error)(`engine: internal fault survived (${this.opts.modelId}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
-    });
+    const kvBudgetTokens =
+      this.opts.kvBudgetTokens ?? Math.max(2, Math.min(this.opts.maxRunning * context, Math.floor(this.opts.kvBudgetBytes / (model.kvBytesPerToken?.() ?? 1))));
+    const scheduler = new Scheduler(
+      model,
+      {
+        maxRunning: this.opts.maxRunning,
+        kvBudgetTokens,
+        maxQueue: this.opts.maxQueue,
+        prefillChunk: this.opts.prefillChunk,
+        prefixCache: this.opts.prefixCache,
+      },
+      {
+        // Faults the scheduler survives (a request failed alone, or an in-process restart): operators need the cause.
+        onFault: (err) =>
+          (this.deps.log ?? console.error)(
+            `engine: internal fault survived (${this.opts.modelId}): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+          ),
+      },
+    );
     this.loaded = {
       model,
       bundle,

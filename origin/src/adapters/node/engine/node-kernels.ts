@@ -3,8 +3,9 @@
  * Composition roots (the origin's engine factory, the CLI, benchmarks) call this; the forward
  * pass itself only ever sees a MatmulKernel.
  */
+
+import { type KernelSelection, selectKernel } from '../../../engine/native/kernels/select-kernel.ts';
 import { loadKernelsAddon } from './kernels-addon/kernels-addon.ts';
-import { selectKernel, type KernelSelection } from '../../../engine/native/kernels/select-kernel.ts';
 
 export interface NodeKernelOptions {
   /** `auto` | `js` | `native` (MOTIF_KERNELS); default auto. */
@@ -23,6 +24,7 @@ export function selectNodeKernel(opts: NodeKernelOptions = {}): KernelSelection 
     ...(opts.maxCols !== undefined ? { maxCols: opts.maxCols } : {}),
     ...(opts.log !== undefined ? { log: opts.log } : {}),
     // The loader's message ends with its own fallback note; the selection says what happens instead.
-    loadAddon: (why) => loadKernelsAddon(opts.addonPath !== undefined ? { path: opts.addonPath } : {}, (m) => why(m.replace(/; using the portable TS kernels$/, ''))),
+    loadAddon: (why) =>
+      loadKernelsAddon(opts.addonPath !== undefined ? { path: opts.addonPath } : {}, (m) => why(m.replace(/; using the portable TS kernels$/, ''))),
   });
 }

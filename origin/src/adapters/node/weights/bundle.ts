@@ -10,11 +10,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { Manifest } from '#shared/manifest.ts';
-import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { parseManifest } from '../../../weights/manifest-check.ts';
+import { BLOCK, decodeHeader, END, fileHeader, padding, parsePax } from '../../../weights/tar.ts';
+import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { blobPath, buildSnapshot, ensureLayout, hasBlob, manifestPath, readCurrent, setCurrent, storeLayout } from './store.ts';
 import { withStoreLock } from './store-lock.ts';
-import { BLOCK, END, decodeHeader, fileHeader, padding, parsePax } from '../../../weights/tar.ts';
 
 const MANIFEST_ENTRY = 'manifest.json';
 const FILES_PREFIX = 'files/';
@@ -187,7 +187,7 @@ function createTarReader(file: string): TarReader {
           if (h.type === 'x') pax = parsePax(body);
           continue;
         }
-        return { name: pax['path'] ?? h.name, size: pax['size'] !== undefined ? Number(pax['size']) : h.size, type: h.type };
+        return { name: pax.path ?? h.name, size: pax.size !== undefined ? Number(pax.size) : h.size, type: h.type };
       }
     },
     async readData(size) {

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DIRECT_ALIGN, openDirectIo, writePart, type DirectIo } from './direct-io.ts';
+import { DIRECT_ALIGN, type DirectIo, openDirectIo, writePart } from './direct-io.ts';
 
 const KiB = 1024;
 const SUPPORTED = await (async () => {

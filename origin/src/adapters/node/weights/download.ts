@@ -28,17 +28,17 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { FileParts } from '#shared/manifest.ts';
-import { mapLimit, createLimiter } from '../../../weights/concurrency-limit.ts';
-import { dedupe, type DownloadItem, type DownloadStats, type PartRetry } from '../../../weights/download-plan.ts';
+import { createLimiter, mapLimit } from '../../../weights/concurrency-limit.ts';
+import { type DownloadItem, type DownloadStats, dedupe, type PartRetry } from '../../../weights/download-plan.ts';
 import { createLeafBatcher, type Sha256Batch } from '../../../weights/leaf-batcher.ts';
-import { openPin, type ObjectPin, type PinTarget } from '../../../weights/object-pin.ts';
-import { objectUrl, type ObjectStore } from '../../../weights/object-store.ts';
-import { planParts, type Part } from '../../../weights/part-map.ts';
+import { type ObjectPin, openPin, type PinTarget } from '../../../weights/object-pin.ts';
+import { type ObjectStore, objectUrl } from '../../../weights/object-store.ts';
+import { type Part, planParts } from '../../../weights/part-map.ts';
+import { type DirectIo, openDirectIo } from './direct-io.ts';
+import { fetchPart } from './fetch-part.ts';
 import type { Hasher } from './hasher.ts';
-import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { createPartMapWriter, loadPartMap } from './part-map-file.ts';
-import { fetchPart } from './fetch-part.ts';
 import { createRingPool } from './part-sink.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
 
@@ -138,10 +138,12 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       // Several parts of one file can complete around the same await: finish it exactly once.
       if (j.finished) return;
       j.finished = true;
-      finishing.push(finishJob(o, j).catch((err) => {
-        if (j.resumedParts > 0 && !j.item.parts && err instanceof ApiError && err.code === 'unprocessable_entity') retryResumed.push(j.item);
-        else fail(err);
-      }));
+      finishing.push(
+        finishJob(o, j).catch((err) => {
+          if (j.resumedParts > 0 && !j.item.parts && err instanceof ApiError && err.code === 'unprocessable_entity') retryResumed.push(j.item);
+          else fail(err);
+        }),
+      );
     };
     for (const j of jobs) if (j.parts.every((p) => j.done.has(p.index))) finishOne(j);
     const tasks = jobs.flatMap((j) => j.parts.filter((p) => !j.done.has(p.index)).map((p) => ({ j, p })));
@@ -199,7 +201,23 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const writer = createPartMapWriter(mapFile, base, done);
   // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
   if (resume && done.size !== map.done.length) await writer.flush();
-  return { item, where, tmp, mapFile, pin, target, fh, dfh, parts, done, resumedParts: done.size, nextHash: 0, finished: false, flush: writer.flush, mapIdle: writer.idle };
+  return {
+    item,
+    where,
+    tmp,
+    mapFile,
+    pin,
+    target,
+    fh,
+    dfh,
+    parts,
+    done,
+    resumedParts: done.size,
+    nextHash: 0,
+    finished: false,
+    flush: writer.flush,
+    mapIdle: writer.idle,
+  };
 }
 
 /** Parts an earlier run recorded count only if they still hash right (a crash can tear writes). */
@@ -228,7 +246,10 @@ async function finishJob(o: DownloadOptions, j: FileJob): Promise<void> {
     if (!j.item.parts) {
       const actual = await o.hasher.digest(j.tmp);
       if (actual !== j.item.sha256) {
-        throw new ApiError('unprocessable_entity', `sha256 mismatch for '${j.item.path}': ${j.where} has sha256 ${actual}, the manifest says ${j.item.sha256}; refusing it`);
+        throw new ApiError(
+          'unprocessable_entity',
+          `sha256 mismatch for '${j.item.path}': ${j.where} has sha256 ${actual}, the manifest says ${j.item.sha256}; refusing it`,
+        );
       }
     }
     if (isSafetensors(j.item.path)) await checkSafetensorsFile(j.tmp, `'${j.item.path}' (${j.where})`);

@@ -4,16 +4,17 @@
  * a mismatching part once more, then refused by name. Only the GET holds a connection place
  * (`io.net`); the last writes and the check run after it has been handed on.
  */
-import { ApiError } from '#shared/errors.ts';
+
 import type fs from 'node:fs/promises';
+import { ApiError } from '#shared/errors.ts';
 import type { createLimiter } from '../../../weights/concurrency-limit.ts';
 import type { DownloadItem, DownloadStats, PartRetry } from '../../../weights/download-plan.ts';
 import type { LeafBatcher } from '../../../weights/leaf-batcher.ts';
-import { readPinned, repinned, RepinnedError, type ObjectPin, type PinTarget } from '../../../weights/object-pin.ts';
+import { type ObjectPin, type PinTarget, RepinnedError, readPinned, repinned } from '../../../weights/object-pin.ts';
 import { isRetryable } from '../../../weights/object-store.ts';
 import type { Part } from '../../../weights/part-map.ts';
 import { withRetry } from '../../../weights/retry.ts';
-import { createPartSink, type ChunkRing } from './part-sink.ts';
+import { type ChunkRing, createPartSink } from './part-sink.ts';
 
 /** The file a part belongs to: what it is, where it is read from, the temp file it lands in. */
 export interface PartFile {
@@ -73,7 +74,9 @@ export async function fetchPart(o: PartRetry, io: PartIo, j: PartFile, p: Part, 
   ).catch((err) => {
     if (err instanceof DiskError) throw new ApiError('internal_error', err.message, { cause: err.reason });
     if (err instanceof ApiError || signal.aborted) throw err;
-    throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, { cause: err });
+    throw new ApiError('origin_unavailable', `Download of part ${p.index} of ${j.where} failed after ${o.retry.attempts} attempts: ${(err as Error).message}`, {
+      cause: err,
+    });
   });
   stats.downloadedBytes += len;
 }
@@ -93,8 +96,10 @@ class PartMismatch extends ApiError {
 }
 
 class DiskError extends Error {
-  constructor(file: string, readonly reason: unknown) {
+  constructor(
+    file: string,
+    readonly reason: unknown,
+  ) {
     super(`Writing ${file} failed: ${(reason as Error)?.message ?? String(reason)}`);
   }
 }
-

@@ -86,6 +86,9 @@ export async function gcStore(storeDir: string, o: GcOptions = {}): Promise<GcRe
 export async function listLocal(storeDir: string): Promise<{ current: string | null; revisions: string[] }> {
   const l = storeLayout(storeDir);
   const current = await readCurrent(l).catch(() => null);
-  const revisions = (await fs.readdir(l.manifests).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort();
+  const revisions = (await fs.readdir(l.manifests).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
   return { current, revisions };
 }

@@ -13,7 +13,7 @@ describe('PartDigest', () => {
     d.update(bytes.subarray(7));
     expect(d.digest()).toBe(sha(bytes).toString('hex'));
   });
-  it('leaf mode is the sha256 of the leaves\' digests, reads straddling leaf boundaries', () => {
+  it("leaf mode is the sha256 of the leaves' digests, reads straddling leaf boundaries", () => {
     const leaf = 65536;
     const leaves = [0, 1, 2, 3].map((i) => sha(bytes.subarray(i * leaf, (i + 1) * leaf)));
     const want = sha(Buffer.concat(leaves)).toString('hex');
@@ -23,7 +23,10 @@ describe('PartDigest', () => {
   });
 });
 
-const batches: [string, Sha256Batch | null][] = [['portable', portableSha256Batch], ['native SHA-NI', nativeSha256Batch()]];
+const batches: [string, Sha256Batch | null][] = [
+  ['portable', portableSha256Batch],
+  ['native SHA-NI', nativeSha256Batch()],
+];
 describe.each(batches)('sha256 batch (%s)', (_name, batch) => {
   it.skipIf(batch === null)('matches node:crypto for every padding case and batch width', () => {
     // Lengths around the 55/56/64-byte padding edges, blocks of unequal counts, 1 MiB leaves.

@@ -34,7 +34,7 @@ describe('hashFile', () => {
     expect(await sha256File(file)).toBe(sha(bytes));
   });
 
-  it('with leaves, each part hash is the sha256 of its leaves\' sha256s (the last leaf short)', async () => {
+  it("with leaves, each part hash is the sha256 of its leaves' sha256s (the last leaf short)", async () => {
     const bytes = randomBytes(3 * 65536 + 5000);
     const file = path.join(dir, 'l');
     await fs.writeFile(file, bytes);

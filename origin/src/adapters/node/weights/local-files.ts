@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { FileParts } from '#shared/manifest.ts';
-import { headerLength, validateHeader, type SafetensorsHeader } from '../../../weights/safetensors.ts';
+import { headerLength, type SafetensorsHeader, validateHeader } from '../../../weights/safetensors.ts';
 import { PartDigest } from './leaf-hash.ts';
 
 export interface LocalFile {

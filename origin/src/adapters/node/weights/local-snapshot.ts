@@ -6,8 +6,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import type { Manifest } from '#shared/manifest.ts';
-import { sha256File } from './local-files.ts';
 import { parseManifest } from '../../../weights/manifest-check.ts';
+import { sha256File } from './local-files.ts';
 import { manifestPath, readCurrent, snapshotPath, storeLayout } from './store.ts';
 
 export interface LocalSnapshot {
@@ -37,7 +37,10 @@ export async function openLocalSnapshot(storeDir: string, o: { deep?: boolean } 
     const file = path.join(dir, ...f.path.split('/'));
     const st = await fs.stat(file).catch(() => null);
     if (!st?.isFile() || st.size !== f.size) {
-      throw new ApiError('unprocessable_entity', `Store ${l.root}: snapshot ${revision} file '${f.path}' is ${st ? `${st.size} bytes, expected ${f.size}` : 'missing'}`);
+      throw new ApiError(
+        'unprocessable_entity',
+        `Store ${l.root}: snapshot ${revision} file '${f.path}' is ${st ? `${st.size} bytes, expected ${f.size}` : 'missing'}`,
+      );
     }
     if (o.deep && (await sha256File(file)) !== f.sha256) {
       throw new ApiError('unprocessable_entity', `Store ${l.root}: snapshot ${revision} file '${f.path}' fails its sha256`);

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiError } from '#shared/errors.ts';
-import type { ListResult, ObjectHead, ObjectStore, RangeRequest, ReadRangeRequest, RangeResult, UploadRequest } from '../../../weights/object-store.ts';
+import type { ListResult, ObjectHead, ObjectStore, RangeRequest, RangeResult, ReadRangeRequest, UploadRequest } from '../../../weights/object-store.ts';
 import { copyIntoSink, objectUrl, sameEtag } from '../../../weights/object-store.ts';
 
 /**
@@ -51,7 +51,8 @@ export function createMemoryObjectStore(o: { endpoint?: string; fault?: (key: st
       const ob = objects.get(id(bucket, key));
       const where = objectUrl({ endpoint }, bucket, key);
       if (!ob) throw new ApiError('not_found', `Not found: ${where}`);
-      if (range.ifMatch !== undefined && !sameEtag(range.ifMatch, ob.etag)) throw new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`);
+      if (range.ifMatch !== undefined && !sameEtag(range.ifMatch, ob.etag))
+        throw new ApiError('conflict', `Object changed (ETag precondition failed): ${where}`);
       if (range.start > range.end || range.end >= ob.body.length) throw new ApiError('unprocessable_entity', `Range not satisfiable: ${where}`);
       const fault = o.fault?.(key, range);
       if (fault?.kind === 'fail') throw new ApiError('origin_unavailable', `Injected failure: ${where}`);

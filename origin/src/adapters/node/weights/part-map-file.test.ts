@@ -17,7 +17,11 @@ const base = { sha256: 'a'.repeat(64), size: 10_000, partSize: 4096, etag: '"e"'
 
 describe('part map', () => {
   it('plans parts with a short last one, and none for an empty file', () => {
-    expect(planParts(10_000, 4096).map((p) => [p.start, p.end])).toEqual([[0, 4095], [4096, 8191], [8192, 9999]]);
+    expect(planParts(10_000, 4096).map((p) => [p.start, p.end])).toEqual([
+      [0, 4095],
+      [4096, 8191],
+      [8192, 9999],
+    ]);
     expect(planParts(0, 4096)).toEqual([]);
   });
 

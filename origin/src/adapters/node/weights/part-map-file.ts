@@ -3,7 +3,7 @@
  * as parts complete. What it holds and when it counts is weights/part-map.ts.
  */
 import fs from 'node:fs/promises';
-import { parsePartMap, type PartMap } from '../../../weights/part-map.ts';
+import { type PartMap, parsePartMap } from '../../../weights/part-map.ts';
 import { writeFileAtomic } from './store.ts';
 
 /** Load a part map if it exists and matches this object version and part size, else null. */

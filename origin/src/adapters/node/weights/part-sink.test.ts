@@ -4,9 +4,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copyIntoSink } from '../../../weights/object-store.ts';
-import { openDirectIo, type DirectIo } from './direct-io.ts';
 import { createLeafBatcher } from '../../../weights/leaf-batcher.ts';
+import { copyIntoSink } from '../../../weights/object-store.ts';
+import { type DirectIo, openDirectIo } from './direct-io.ts';
 import { nativeSha256Batch, PartDigest, portableSha256Batch } from './leaf-hash.ts';
 import { CHUNK_BYTES, createPartSink, createRingPool, RING_CHUNKS } from './part-sink.ts';
 

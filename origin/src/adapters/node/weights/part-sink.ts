@@ -15,9 +15,9 @@
 import { createHash } from 'node:crypto';
 import type fsp from 'node:fs/promises';
 import { ApiError } from '#shared/errors.ts';
-import type { RangeSink } from '../../../weights/object-store.ts';
-import { DIRECT_ALIGN, writePart, type DirectIo } from './direct-io.ts';
 import type { LeafBatcher } from '../../../weights/leaf-batcher.ts';
+import type { RangeSink } from '../../../weights/object-store.ts';
+import { DIRECT_ALIGN, type DirectIo, writePart } from './direct-io.ts';
 import { PartDigest } from './leaf-hash.ts';
 
 /** Bytes per chunk buffer: the unit of a disk write (aligned, a multiple of DIRECT_ALIGN). */

@@ -3,8 +3,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMemoryObjectStore } from './memory-object-store.ts';
 import { PartDigest } from './leaf-hash.ts';
+import { createMemoryObjectStore } from './memory-object-store.ts';
 import { publishModel } from './publish.ts';
 
 const KiB = 1024;
@@ -49,6 +49,9 @@ describe('publishModel part hashes', () => {
   });
 
   it('refuses a part size that is not a whole number of leaves', async () => {
-    await expect(publish({ hashPartSize: 96 * KiB, hashLeafSize: 64 * KiB })).rejects.toMatchObject({ code: 'invalid_request_error', message: expect.stringMatching(/multiple of hashLeafSize/) });
+    await expect(publish({ hashPartSize: 96 * KiB, hashLeafSize: 64 * KiB })).rejects.toMatchObject({
+      code: 'invalid_request_error',
+      message: expect.stringMatching(/multiple of hashLeafSize/),
+    });
   });
 });

@@ -8,8 +8,8 @@ import { createReadStream } from 'node:fs';
 import { fromZodError } from '#shared/errors.ts';
 import { revisionId } from '#shared/manifest.ts';
 import { mapLimit } from '../../../weights/concurrency-limit.ts';
-import { PublishOptions, uploadRevision, type PublishInput, type PublishResult } from '../../../weights/publish-revision.ts';
-import { checkSafetensorsFile, hashFile, isSafetensors, walkModelDir, type LocalFile } from './local-files.ts';
+import { type PublishInput, PublishOptions, type PublishResult, uploadRevision } from '../../../weights/publish-revision.ts';
+import { checkSafetensorsFile, hashFile, isSafetensors, type LocalFile, walkModelDir } from './local-files.ts';
 
 /** The publish's options, progress and result live in weights/publish-revision.ts (pure); re-exported so a caller needs one import. */
 export type { PublishInput, PublishProgress, PublishResult } from '../../../weights/publish-revision.ts';
@@ -25,7 +25,8 @@ export async function publishModel(input: PublishInput): Promise<PublishResult> 
   let hashed = 0;
   const hashes = await mapLimit(files, 2, async (f) => {
     if (isSafetensors(f.path)) await checkSafetensorsFile(f.abs, f.path);
-    const parts = o.hashPartSize === null ? null : { size: o.hashPartSize, ...(o.hashLeafSize !== null ? { leaf: Math.min(o.hashLeafSize, o.hashPartSize) } : {}) };
+    const parts =
+      o.hashPartSize === null ? null : { size: o.hashPartSize, ...(o.hashLeafSize !== null ? { leaf: Math.min(o.hashLeafSize, o.hashPartSize) } : {}) };
     return hashFile(f.abs, parts, (n) => {
       hashed += n;
       input.onProgress?.({ phase: 'hash', file: f.path, bytesDone: hashed, bytesTotal: total });

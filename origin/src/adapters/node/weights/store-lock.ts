@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError } from '#shared/errors.ts';
 import { RevisionId } from '../../../weights/names.ts';
-import { storeLayout, type StoreLayout } from './store.ts';
+import { type StoreLayout, storeLayout } from './store.ts';
 
 /** True if a process with this pid exists (EPERM = exists but not ours). */
 export function pidAlive(pid: number): boolean {

@@ -53,7 +53,7 @@ export const manifestPath = (l: StoreLayout, rev: string) => path.join(l.manifes
 /** True when a verified blob of this hash and size is present. */
 export async function hasBlob(l: StoreLayout, sha256: string, size: number): Promise<boolean> {
   const st = await fs.stat(blobPath(l, sha256)).catch(() => null);
-  return st !== null && st.isFile() && st.size === size;
+  return st?.isFile() === true && st.size === size;
 }
 
 /** Revision `current` points to, or null when the store has none. */
@@ -98,7 +98,7 @@ export async function buildSnapshot(l: StoreLayout, m: Manifest): Promise<string
 
 export async function isComplete(l: StoreLayout, rev: string): Promise<boolean> {
   const [m, d] = await Promise.all([fs.stat(manifestPath(l, rev)).catch(() => null), fs.stat(snapshotPath(l, rev)).catch(() => null)]);
-  return m !== null && d !== null && d.isDirectory();
+  return m !== null && d?.isDirectory() === true;
 }
 
 /** Point `current` at a snapshot: a new symlink renamed over the old one (atomic on POSIX). */

@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { s3Keys } from '#shared/manifest.ts';
-import { createMemoryObjectStore, type RangeFault } from './memory-object-store.ts';
 import type { RangeRequest } from '../../../weights/object-store.ts';
+import { createMemoryObjectStore, type RangeFault } from './memory-object-store.ts';
 import { publishModel } from './publish.ts';
 import { syncModel } from './sync.ts';
 
@@ -48,7 +48,18 @@ async function setup(fault?: (key: string, r: RangeRequest) => RangeFault) {
   const dir = await model({ 'weights.bin': big, 'sub/config.json': '{"a":1}', 'z-copy.bin': big });
   const pub = await publishModel({ s3, bucket: 'b', model: 'm', fromDir: dir, ref: 'stable', hashPartSize, hashLeafSize });
   const sync = (over: Partial<Parameters<typeof syncModel>[0]> = {}) =>
-    syncModel({ s3, bucket: 'b', model: 'm', ref: 'stable', storeDir: path.join(tmp, 'store'), partSize: 64 * KiB, concurrency: 3, retryDeps: instant, nativeHash, ...over });
+    syncModel({
+      s3,
+      bucket: 'b',
+      model: 'm',
+      ref: 'stable',
+      storeDir: path.join(tmp, 'store'),
+      partSize: 64 * KiB,
+      concurrency: 3,
+      retryDeps: instant,
+      nativeHash,
+      ...over,
+    });
   return { s3, big, pub, sync, key: (p: string) => s3Keys.file('m', pub.revision, p) };
 }
 
@@ -178,7 +189,10 @@ describe.each([
     const onDisk = Buffer.alloc(big.length);
     big.copy(onDisk, 64 * KiB, 64 * KiB, 128 * KiB);
     await fs.writeFile(path.join(store, 'tmp', `${f.sha256}.part`), onDisk);
-    await fs.writeFile(path.join(store, 'tmp', `${f.sha256}.map.json`), JSON.stringify({ sha256: f.sha256, size: big.length, partSize: 64 * KiB, etag: f.etag, done: [0, 1, 2] }));
+    await fs.writeFile(
+      path.join(store, 'tmp', `${f.sha256}.map.json`),
+      JSON.stringify({ sha256: f.sha256, size: big.length, partSize: 64 * KiB, etag: f.etag, done: [0, 1, 2] }),
+    );
     const r = await sync();
     expect(r.resumedBytes).toBe(64 * KiB);
     expect(s3.gets.get(key('weights.bin'))).toBe(4);

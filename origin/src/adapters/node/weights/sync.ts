@@ -5,13 +5,13 @@
  * failed sync leaves the node serving what it served before.
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
-import { fetchManifest, resolveRef } from '../../../weights/refs.ts';
 import { planDownloads } from '../../../weights/download-plan.ts';
+import { fetchManifest, resolveRef } from '../../../weights/refs.ts';
 import { realRetryDeps } from '../../../weights/retry.ts';
-import { SyncOptions, type SyncInput, type SyncProgress, type SyncResult } from '../../../weights/sync-options.ts';
+import { type SyncInput, SyncOptions, type SyncProgress, type SyncResult } from '../../../weights/sync-options.ts';
+import { downloadBlobs } from './download.ts';
 import { createHasher } from './hasher.ts';
 import { nativeSha256Batch } from './leaf-hash.ts';
-import { downloadBlobs } from './download.ts';
 import { buildSnapshot, cleanStaleTemp, ensureLayout, hasBlob, readCurrent, setCurrent, storeLayout } from './store.ts';
 import { withStoreLock } from './store-lock.ts';
 
@@ -46,8 +46,17 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
       let stats;
       try {
         stats = await downloadBlobs({
-          s3, bucket: o.bucket, layout, items: missing, partSize: o.partSize, concurrency: o.concurrency,
-          retry: o.retry, retryDeps: input.retryDeps ?? realRetryDeps, hasher, fsync: o.fsync, directIo: o.directIo,
+          s3,
+          bucket: o.bucket,
+          layout,
+          items: missing,
+          partSize: o.partSize,
+          concurrency: o.concurrency,
+          retry: o.retry,
+          retryDeps: input.retryDeps ?? realRetryDeps,
+          hasher,
+          fsync: o.fsync,
+          directIo: o.directIo,
           sha256Batch: o.nativeHash ? nativeSha256Batch() : null,
           ...(signal ? { signal } : {}),
           onBytes: (n) => {
@@ -69,7 +78,11 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
       if (o.activate && before !== revision) await setCurrent(layout, revision);
       progress('done');
       return {
-        revision, dir, manifest, reusedBytes, ...stats,
+        revision,
+        dir,
+        manifest,
+        reusedBytes,
+        ...stats,
         activated: o.activate && before !== revision,
         seconds: (performance.now() - t0) / 1000,
       };

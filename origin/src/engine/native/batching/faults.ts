@@ -16,7 +16,10 @@ export const defaultFaultSink: FaultSink = (err) => console.error('scheduler: en
 
 /** What a request caught by an in-process restart fails with: retryable, 503 with retry-after. */
 export function restartError(cause?: unknown): ApiError {
-  return new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', { retryAfter: 1, ...(cause !== undefined ? { cause } : {}) });
+  return new ApiError('engine_unavailable', 'The engine restarted after an internal error; retry the request.', {
+    retryAfter: 1,
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }
 
 /** Run a job callback; what it throws is the job's own failure and must not unwind the scheduler. */

@@ -6,14 +6,19 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SAMPLING, type EngineEvent } from '../../types.ts';
-import { MotifModel } from '../model.ts';
-import { NativeEngine } from '../native-engine.ts';
-import { Scheduler, type Job } from './scheduler.ts';
 import { loadMotifModelDir, nodeEngineLoaders } from '../../../adapters/node/engine/engine-loaders.ts';
+import { DEFAULT_SAMPLING, type EngineEvent } from '../../types.ts';
+import type { MotifModel } from '../model.ts';
+import { NativeEngine } from '../native-engine.ts';
+import { type Job, Scheduler } from './scheduler.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
-interface Case { name: string; input_ids: number[]; last_logits: number[]; greedy_new_ids: number[] }
+interface Case {
+  name: string;
+  input_ids: number[];
+  last_logits: number[];
+  greedy_new_ids: number[];
+}
 const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {
   cases: Case[];
   chat: { messages: { role: string; content: string }[]; ids: number[]; greedy_new_ids: number[] };
@@ -107,7 +112,14 @@ describe('prefix cache on the golden fixture', () => {
 describe('NativeEngine with the prefix cache', () => {
   const collect = async (engine: NativeEngine) => {
     const events: EngineEvent[] = [];
-    const req = { requestId: 'r', prompt: { kind: 'chat' as const, messages: expected.chat.messages }, maxTokens: 12, sampling: { ...DEFAULT_SAMPLING, temperature: 0 }, stop: [], ignoreEos: true };
+    const req = {
+      requestId: 'r',
+      prompt: { kind: 'chat' as const, messages: expected.chat.messages },
+      maxTokens: 12,
+      sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
+      stop: [],
+      ignoreEos: true,
+    };
     for await (const e of engine.generate(req, new AbortController().signal)) events.push(e);
     return events;
   };

@@ -64,7 +64,8 @@ export class KvBlockPool<H> {
   /** Throws RangeError on a budget below one block or a bad block size. */
   constructor(opts: KvPoolOptions) {
     if (!Number.isInteger(opts.blockTokens) || opts.blockTokens < 1) throw new RangeError(`KV block size must be a positive integer, got ${opts.blockTokens}`);
-    if (!Number.isInteger(opts.budgetBlocks) || opts.budgetBlocks < 1) throw new RangeError(`The KV budget must hold at least one block of ${opts.blockTokens} tokens`);
+    if (!Number.isInteger(opts.budgetBlocks) || opts.budgetBlocks < 1)
+      throw new RangeError(`The KV budget must hold at least one block of ${opts.blockTokens} tokens`);
     this.budgetBlocks = opts.budgetBlocks;
     this.blockTokens = opts.blockTokens;
     this.#prefix = opts.prefixCache ? new PrefixCache<H>(opts.blockTokens) : undefined;

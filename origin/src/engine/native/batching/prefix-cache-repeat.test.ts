@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createPrng } from '../sampling/prng.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-import { B, IdModel, V, job, reference, type TestJob } from './test-support.ts';
+import { B, IdModel, job, reference, type TestJob, V } from './test-support.ts';
 
 const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 512, maxQueue: 64, prefillChunk: 64, ...o });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) % V);
@@ -86,10 +86,13 @@ describe('randomized replay against the cache-off scheduler', () => {
         const base = seen[int(seen.length)]!;
         const kind = int(4);
         const prompt =
-          kind === 0 ? [...base] // repeated
-          : kind === 1 ? [...base, ...range(int(V), 1 + int(2 * B))] // extended (the next turn)
-          : kind === 2 ? base.slice(0, Math.max(1, base.length - 1 - int(base.length))) // shortened
-          : range(int(V), 1 + int(4 * B)); // new
+          kind === 0
+            ? [...base] // repeated
+            : kind === 1
+              ? [...base, ...range(int(V), 1 + int(2 * B))] // extended (the next turn)
+              : kind === 2
+                ? base.slice(0, Math.max(1, base.length - 1 - int(base.length))) // shortened
+                : range(int(V), 1 + int(4 * B)); // new
         // Whole-block prompts are the edge the crash lived on: make them common.
         if (rand() < 0.4 && prompt.length > B) prompt.length -= prompt.length % B;
         seen.push(prompt);

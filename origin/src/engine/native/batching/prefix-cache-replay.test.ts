@@ -6,10 +6,10 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeEngineLoaders } from '../../../adapters/node/engine/engine-loaders.ts';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest } from '../../types.ts';
 import { NativeEngine } from '../native-engine.ts';
 import { createPrng } from '../sampling/prng.ts';
-import { nodeEngineLoaders } from '../../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 type Message = { role: string; content: string };
@@ -60,9 +60,13 @@ describe('randomized chats through the prefix cache vs a cache-off engine', () =
         const base = pick(seen);
         const kind = Math.floor(rand() * 3);
         const messages =
-          kind === 0 ? base // repeated
-          : kind === 1 ? [...base, { role: 'assistant', content: pick(words) }, { role: 'user', content: pick(words) }] // the next turn
-          : base.length > 1 ? base.slice(0, base.length - 2) : [{ role: 'user', content: pick(words) }]; // shortened
+          kind === 0
+            ? base // repeated
+            : kind === 1
+              ? [...base, { role: 'assistant', content: pick(words) }, { role: 'user', content: pick(words) }] // the next turn
+              : base.length > 1
+                ? base.slice(0, base.length - 2)
+                : [{ role: 'user', content: pick(words) }]; // shortened
         seen.push(messages);
         batch.push({ messages, maxTokens: 1 + Math.floor(rand() * 24) });
       }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-import { B, IdModel, V, job, reference, type TestJob } from './test-support.ts';
+import { B, IdModel, job, reference, type TestJob, V } from './test-support.ts';
 
 const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 256, maxQueue: 8, prefillChunk: 64, ...o });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) % V);

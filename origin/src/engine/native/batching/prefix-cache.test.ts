@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PrefixCache, blockHash, type PrefixEntry } from './prefix-cache.ts';
+import { blockHash, PrefixCache, type PrefixEntry } from './prefix-cache.ts';
 
 const B = 4;
 

@@ -130,7 +130,12 @@ export class PrefixCache<H> {
    * now holds a reference on the returned entry. Returns undefined on a hash collision with a
    * different block (the caller stops extending its chain).
    */
-  insert(parent: PrefixEntry<H> | undefined, ids: ArrayLike<number>, from: number, makeHandle: () => H): { entry: PrefixEntry<H>; created: boolean } | undefined {
+  insert(
+    parent: PrefixEntry<H> | undefined,
+    ids: ArrayLike<number>,
+    from: number,
+    makeHandle: () => H,
+  ): { entry: PrefixEntry<H>; created: boolean } | undefined {
     const p = parent as Entry<H> | undefined;
     if (p && p.refs <= 0) throw new Error('prefix cache: parent block is not held');
     const B = this.blockTokens;
@@ -141,7 +146,14 @@ export class PrefixCache<H> {
       this.acquire([existing]);
       return { entry: existing, created: false };
     }
-    const entry: Entry<H> = { handle: makeHandle(), hash, refs: 1, parent: p, ids: Int32Array.from({ length: B }, (_, i) => ids[from + i]!), children: new Set() };
+    const entry: Entry<H> = {
+      handle: makeHandle(),
+      hash,
+      refs: 1,
+      parent: p,
+      ids: Int32Array.from({ length: B }, (_, i) => ids[from + i]!),
+      children: new Set(),
+    };
     this.#byHash.set(hash, entry);
     p?.children.add(entry);
     return { entry, created: true };

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { Scheduler, type SchedulerOptions } from './scheduler.ts';
-import { B, IdCache, IdModel, V, job, reference } from './test-support.ts';
+import { B, IdCache, IdModel, job, reference, V } from './test-support.ts';
 
 const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 256, maxQueue: 8, prefillChunk: 64, ...o });
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => (from + i) % V);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { Scheduler, type BatchModel, type Job, type SchedulerOptions, type SequenceCache } from './scheduler.ts';
+import { type BatchModel, type Job, Scheduler, type SchedulerOptions, type SequenceCache } from './scheduler.ts';
 
 const V = 50;
 
@@ -96,7 +96,14 @@ function job(model: CountingModel, tag: string, prompt: number[], maxNew: number
 }
 
 // The prefix cache has its own suite (prefix-cache-scheduler.test.ts); these tests see every prompt token fed.
-const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({ maxRunning: 4, kvBudgetTokens: 1000, maxQueue: 8, prefillChunk: 64, prefixCache: false, ...o });
+const opts = (o: Partial<SchedulerOptions> = {}): SchedulerOptions => ({
+  maxRunning: 4,
+  kvBudgetTokens: 1000,
+  maxQueue: 8,
+  prefillChunk: 64,
+  prefixCache: false,
+  ...o,
+});
 
 describe('Scheduler', () => {
   it('rejects bad options at construction', () => {

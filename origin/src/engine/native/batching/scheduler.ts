@@ -1,28 +1,31 @@
 /**
- * Continuous batching for the native engine. A step loop where sequences join and leave the
- * running set between steps; every step is ONE `model.forward` call carrying the decode token of
- * each running sequence plus prefill chunks of newly admitted ones (bounded per step, so a long
- * prompt cannot stall everyone else). Admission is bounded three ways: `maxRunning` sequences, a
- * KV budget in blocks (a sequence reserves prompt + max new tokens up front, so a running sequence
- * never has to be preempted) and a bounded FIFO waiting queue; beyond that, submit throws
- * `overloaded`. The prefix cache lives inside the KV budget (prefix-cache-pool.ts): an admitted
- * sequence starts on the cached blocks of its prompt's longest cached prefix and skips their
- * prefill, and every block a sequence fills is offered to the cache for later requests.
- * What a sequence does with its logits (sampling, text, events) is the job's business.
- * Faults stay as small as they can be (faults.ts).
+ * Continuous batching: a step loop where sequences join and leave between steps, each step ONE
+ * `model.forward` with every running sequence's decode token plus bounded prefill chunks of new
+ * ones. Admission is bounded by `maxRunning`, by the KV budget (prompt + max new tokens reserved
+ * up front, so nothing is preempted; the prefix cache lives inside it, prefix-cache-pool.ts) and
+ * by a FIFO queue; beyond that, submit throws `overloaded`. What a sequence does with its logits
+ * is the job's business; faults stay as small as they can be (faults.ts).
  */
 import type { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { defaultFaultSink, failAfterRestart, notifySafely, restartError } from './faults.ts';
 import { forwardIsolated } from './isolated-forward.ts';
 import { KvBlockPool } from './prefix-cache-pool.ts';
-import { detachSequence, freeSequenceKv, leaseSequenceKv, planStep, shareFilledBlocks } from './sequence-kv.ts';
+import {
+  type BatchModel,
+  type Job,
+  type SchedulerHooks,
+  type SchedulerOptions,
+  SchedulerOptionsSchema,
+  type SchedulerStats,
+  type Seq,
+} from './scheduler-types.ts';
+import { checkJobFits, detachSequence, freeSequenceKv, leaseSequenceKv, newSequence, planStep, shareFilledBlocks } from './sequence-kv.ts';
 import { retryAfterSeconds, TokenRate } from './token-rate.ts';
-import { SchedulerOptionsSchema, type BatchModel, type Job, type SchedulerHooks, type SchedulerOptions, type SchedulerStats, type Seq } from './scheduler-types.ts';
 
+export type { BatchModel, Job, SchedulerHooks, SchedulerOptions, SchedulerStats, SequenceCache } from './scheduler-types.ts';
 // The contract lives in scheduler-types.ts; importers keep taking it from here.
 export { SchedulerOptionsSchema } from './scheduler-types.ts';
-export type { BatchModel, Job, SchedulerHooks, SchedulerOptions, SchedulerStats, SequenceCache } from './scheduler-types.ts';
 
 /** The step loop. Create one per engine; `submit` jobs; `close` ends it. */
 export class Scheduler {
@@ -70,15 +73,12 @@ export class Scheduler {
   submit(job: Job): void {
     if (this.closed) throw new ApiError('engine_unavailable', 'The engine is shut down.');
     if (this.draining) throw new ApiError('engine_unavailable', 'The engine is draining.', { retryAfter: 1 });
-    if (job.promptIds.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
-    if (job.reserveTokens > this.maxSequenceTokens || job.reserveTokens <= job.promptIds.length) {
-      throw new ApiError('context_length_exceeded', `Request needs ${job.reserveTokens} KV tokens; this engine holds at most ${this.maxSequenceTokens}.`);
+    checkJobFits(job, this.maxSequenceTokens);
+    if (job.signal.aborted) {
+      job.onAbort();
+      return;
     }
-    if (job.signal.aborted) return job.onAbort();
-    const seq: Seq = {
-      job, cache: undefined, lease: undefined, probe: { promptIds: job.promptIds, reserveTokens: job.reserveTokens },
-      tokens: [...job.promptIds], fed: 0, next: undefined, onAbort: () => this.guarded(() => this.abortSeq(seq)), active: true, inStep: false,
-    };
+    const seq = newSequence(job, (s) => this.guarded(() => this.abortSeq(s)));
     job.signal.addEventListener('abort', seq.onAbort, { once: true });
     let started: boolean;
     try {
@@ -252,7 +252,11 @@ export class Scheduler {
     if (batch.length === 0) return;
     const epoch = this.epoch;
     for (const e of batch) e.seq.inStep = true;
-    const rows = await forwardIsolated(this.model, batch.map((e) => ({ cache: e.seq.cache!, ids: e.ids })), (i) => batch[i]!.seq.active);
+    const rows = await forwardIsolated(
+      this.model,
+      batch.map((e) => ({ cache: e.seq.cache!, ids: e.ids })),
+      (i) => batch[i]!.seq.active,
+    );
     // A restart while the step ran took these sequences out and dropped their caches.
     if (epoch !== this.epoch) return;
     this.steps++;
@@ -285,11 +289,8 @@ export class Scheduler {
         this.fail(seq, err);
         continue;
       }
-      if (next === undefined) {
-        this.release(seq);
-      } else {
-        seq.next = next;
-      }
+      if (next === undefined) this.release(seq);
+      else seq.next = next;
     }
     this.genTotal += generated;
     this.rate.record(this.now(), generated);

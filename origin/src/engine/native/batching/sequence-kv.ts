@@ -4,13 +4,40 @@
  * giving everything back, and choosing what each running sequence feeds the next step. Kept
  * apart from the step loop (scheduler.ts) so the loop reads as admission, step and faults.
  */
+import { ApiError } from '#shared/errors.ts';
 import type { KvBlockPool, KvLease } from './prefix-cache-pool.ts';
-import type { BatchModel, Seq } from './scheduler-types.ts';
+import type { BatchModel, Job, Seq } from './scheduler-types.ts';
 
 /** What one sequence contributes to a step: its decode token, or its next prompt chunk. */
 export interface StepEntry {
   seq: Seq;
   ids: number[];
+}
+
+/** A job's scheduler state before admission; `onAbort` runs when its signal fires. */
+export function newSequence(job: Job, onAbort: (seq: Seq) => void): Seq {
+  const probe = { promptIds: job.promptIds, reserveTokens: job.reserveTokens };
+  const seq: Seq = {
+    job,
+    cache: undefined,
+    lease: undefined,
+    probe,
+    tokens: [...job.promptIds],
+    fed: 0,
+    next: undefined,
+    onAbort: () => onAbort(seq),
+    active: true,
+    inStep: false,
+  };
+  return seq;
+}
+
+/** Refuse a job that can never run here: an empty prompt, or more KV than the whole budget. */
+export function checkJobFits(job: Job, maxSequenceTokens: number): void {
+  if (job.promptIds.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
+  if (job.reserveTokens > maxSequenceTokens || job.reserveTokens <= job.promptIds.length) {
+    throw new ApiError('context_length_exceeded', `Request needs ${job.reserveTokens} KV tokens; this engine holds at most ${maxSequenceTokens}.`);
+  }
 }
 
 /**

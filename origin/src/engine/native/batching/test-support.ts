@@ -36,7 +36,9 @@ export class IdCache extends KvCache {
     this.commit(this.length + ids.length);
   }
   ids(): number[] {
-    return this.layer(0).k.flatMap((b) => [...b]).slice(0, this.length);
+    return this.layer(0)
+      .k.flatMap((b) => [...b])
+      .slice(0, this.length);
   }
   blocks(): readonly Float32Array[] {
     return this.layer(0).k;
@@ -85,8 +87,13 @@ export function job(prompt: number[], maxNew: number, onToken?: (j: TestJob) => 
   const controller = new AbortController();
   let settle!: (v: string) => void;
   const j: TestJob = {
-    out: [], cached: undefined, controller, done: new Promise((r) => (settle = r)),
-    promptIds: prompt, reserveTokens: prompt.length + maxNew, signal: controller.signal,
+    out: [],
+    cached: undefined,
+    controller,
+    done: new Promise((r) => (settle = r)),
+    promptIds: prompt,
+    reserveTokens: prompt.length + maxNew,
+    signal: controller.signal,
     onStart: ({ cachedTokens }) => void (j.cached = cachedTokens),
     onLogits(logits) {
       j.out.push(logits.indexOf(1));
@@ -100,4 +107,3 @@ export function job(prompt: number[], maxNew: number, onToken?: (j: TestJob) => 
   };
   return j;
 }
-

@@ -6,7 +6,10 @@ export class TokenRate {
   // (time, generated tokens) per recent step, oldest first.
   readonly #recent: { t: number; n: number }[] = [];
 
-  constructor(private readonly windowMs = 10_000, private readonly maxSteps = 10_000) {}
+  constructor(
+    private readonly windowMs = 10_000,
+    private readonly maxSteps = 10_000,
+  ) {}
 
   /** A step at time `t` (ms) generated `n` tokens. */
   record(t: number, n: number): void {

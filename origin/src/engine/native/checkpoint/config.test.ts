@@ -18,14 +18,31 @@ function errorOf(fn: () => unknown): ApiError {
 describe('parseMotifConfig', () => {
   it('reads the fixture config and derives head_dim', () => {
     const c = parseMotifConfig(fixture, { eos_token_id: [383, 381] });
-    expect(c).toMatchObject({ hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 4, head_dim: 16, vocab_size: 384, rope_theta: 10000, rms_norm_eps: 1e-6, attn_rms_norm_eps: 1e-5, tie_word_embeddings: true });
+    expect(c).toMatchObject({
+      hidden_size: 64,
+      num_attention_heads: 4,
+      num_key_value_heads: 4,
+      head_dim: 16,
+      vocab_size: 384,
+      rope_theta: 10000,
+      rms_norm_eps: 1e-6,
+      attn_rms_norm_eps: 1e-5,
+      tie_word_embeddings: true,
+    });
     expect(c.eos_token_ids).toEqual([383, 381]);
   });
 
   it('applies defaults for absent keys', () => {
     const { rope_theta: _t, rms_norm_eps: _e, attn_rms_norm_eps: _a, hidden_act: _h, tie_word_embeddings: _w, num_key_value_heads: _k, ...rest } = fixture;
     const c = parseMotifConfig(rest);
-    expect(c).toMatchObject({ rope_theta: 10000, rms_norm_eps: 1e-6, attn_rms_norm_eps: 1e-5, hidden_act: 'poly_norm', tie_word_embeddings: true, num_key_value_heads: 4 });
+    expect(c).toMatchObject({
+      rope_theta: 10000,
+      rms_norm_eps: 1e-6,
+      attn_rms_norm_eps: 1e-5,
+      hidden_act: 'poly_norm',
+      tie_word_embeddings: true,
+      num_key_value_heads: 4,
+    });
   });
 
   it('keeps an explicit head_dim and theta', () => {

@@ -105,7 +105,11 @@ export function parseMotifConfig(configJson: unknown, generationConfigJson?: unk
   // The HF model halves both head counts into differential heads; with fewer KV heads the HF and
   // vLLM orders of "repeat KV" and "split signal/noise" disagree (SPEC §2.10 item 6), so refuse.
   if (kvHeads !== heads) {
-    throw configError('config.json', `num_key_value_heads (${kvHeads}) must equal num_attention_heads (${heads}); n_rep = ${heads / kvHeads} is not supported`, 'num_key_value_heads');
+    throw configError(
+      'config.json',
+      `num_key_value_heads (${kvHeads}) must equal num_attention_heads (${heads}); n_rep = ${heads / kvHeads} is not supported`,
+      'num_key_value_heads',
+    );
   }
   if (heads % 2 !== 0) {
     throw configError('config.json', `num_attention_heads must be even (differential heads pair physical heads), got ${heads}`, 'num_attention_heads');

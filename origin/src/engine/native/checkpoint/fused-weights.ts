@@ -3,11 +3,12 @@
  * layer runs 4 matmul calls instead of 7. A loaded checkpoint is fused without copying: each
  * group is read back to back into one buffer and the single matrices are views of it.
  */
-import type { MotifConfig } from './config.ts';
+
 import type { StoredDtype, WeightMatrix } from '../kernels/dtype.ts';
 import { dtypeBytes, storedToF32 } from '../kernels/dtype.ts';
-import type { Tensor, TensorInfo } from './safetensors.ts';
 import type { OpenedFile } from './checkpoint-source.ts';
+import type { MotifConfig } from './config.ts';
+import type { Tensor, TensorInfo } from './safetensors.ts';
 
 /** One fused matrix: its key and the tensors stacked in it, in order. */
 export interface FusedGroup {

@@ -30,7 +30,7 @@ async function headerError(bytes: Uint8Array): Promise<string> {
 describe('safetensors', () => {
   it('round-trips tensors stored in a different order than the header', async () => {
     const bytes = encodeSafetensors(tensors, { metadata: { format: 'pt' }, dataOrder: ['c', 'a', 'b'] });
-    expect((new DataView(bytes.buffer).getUint32(0, true) % 8)).toBe(0);
+    expect(new DataView(bytes.buffer).getUint32(0, true) % 8).toBe(0);
     const file = memoryFile('m.safetensors', bytes);
     const h = await readSafetensorsHeader(file);
     expect(h.metadata).toEqual({ format: 'pt' });
@@ -60,14 +60,27 @@ describe('safetensors', () => {
     ['a file shorter than 8 bytes', new Uint8Array(5), /shorter than the 8-byte/],
     ['a header length past the end', withHeader({}, 0, 1000n), /runs past the end/],
     ['a huge header length', withHeader({}, 0, 1n << 40n), /header length/],
-    ['a header that is not JSON', (() => { const b = withHeader({}, 0); b[8] = 0x5b; return b; })(), /not valid UTF-8 JSON/],
+    [
+      'a header that is not JSON',
+      (() => {
+        const b = withHeader({}, 0);
+        b[8] = 0x5b;
+        return b;
+      })(),
+      /not valid UTF-8 JSON/,
+    ],
     ['a header that is an array', withHeader([1], 0), /not a JSON object/],
   ])('rejects %s', async (_name, bytes, message) => {
     expect(await headerError(bytes)).toMatch(message);
   });
 
   it.each([
-    ['overlapping offsets', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12, /'b' overlaps tensor 'a'/],
+    [
+      'overlapping offsets',
+      { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } },
+      12,
+      /'b' overlaps tensor 'a'/,
+    ],
     ['a byte count that does not match the shape', { a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8, /'a'.*needs 12 bytes/],
     ['offsets past the end of the data', { a: { dtype: 'F32', shape: [2], data_offsets: [8, 16] } }, 8, /'a'.*run past the end/],
     ['a gap between tensors', { a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, 8, /gap of 4 bytes before tensor 'a'/],

@@ -127,11 +127,14 @@ export function encodeSafetensors(tensors: Readonly<Record<string, Tensor>>, opt
     offsets.set(name, [cursor, cursor + t.data.byteLength]);
     cursor += t.data.byteLength;
   }
-  const json = buildHeader(names.map((name) => {
-    const t = tensors[name]!;
-    const [begin, end] = offsets.get(name)!;
-    return { name, dtype: t.dtype satisfies StoredDtype, shape: t.shape, begin, end };
-  }), opts.metadata);
+  const json = buildHeader(
+    names.map((name) => {
+      const t = tensors[name]!;
+      const [begin, end] = offsets.get(name)!;
+      return { name, dtype: t.dtype satisfies StoredDtype, shape: t.shape, begin, end };
+    }),
+    opts.metadata,
+  );
   const out = new Uint8Array(8 + json.length + cursor);
   out.set(headerLengthField(json.length), 0);
   out.set(json, 8);

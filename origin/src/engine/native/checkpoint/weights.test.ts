@@ -5,13 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { nodeCheckpoint } from '../../../adapters/node/engine/checkpoint-dir.ts';
+import { loadMotifModelDir } from '../../../adapters/node/engine/engine-loaders.ts';
 import { f32ArrayToBf16, f32ArrayToF16, storedToF32 } from '../kernels/dtype.ts';
-import { MotifModel } from '../model.ts';
+import { stackRows } from './fused-weights.ts';
 import type { Tensor } from './safetensors.ts';
 import { encodeSafetensors, memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
-import { stackRows } from './fused-weights.ts';
 import { loadMotifConfig, loadMotifWeights, memoryCheckpoint } from './weights.ts';
-import { loadMotifModelDir } from '../../../adapters/node/engine/engine-loaders.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 const read = (f: string) => readFileSync(join(FIXTURE, f));
@@ -57,8 +56,10 @@ describe('loadMotifWeights', () => {
       expect(layer.qkv).toMatchObject({ dtype: 'F32', rows: 192, cols: 64 });
       expect(layer.gateUp).toMatchObject({ dtype: 'F32', rows: 256, cols: 64 });
       const parts = [
-        [layer.q, layer.qkv, 0, `${p}self_attn.q_proj.weight`], [layer.k, layer.qkv, 64 * 64, `${p}self_attn.k_proj.weight`],
-        [layer.v, layer.qkv, 2 * 64 * 64, `${p}self_attn.v_proj.weight`], [layer.gate, layer.gateUp, 0, `${p}mlp.gate_proj.weight`],
+        [layer.q, layer.qkv, 0, `${p}self_attn.q_proj.weight`],
+        [layer.k, layer.qkv, 64 * 64, `${p}self_attn.k_proj.weight`],
+        [layer.v, layer.qkv, 2 * 64 * 64, `${p}self_attn.v_proj.weight`],
+        [layer.gate, layer.gateUp, 0, `${p}mlp.gate_proj.weight`],
         [layer.up, layer.gateUp, 128 * 64, `${p}mlp.up_proj.weight`],
       ] as const;
       for (const [part, fused, at, name] of parts) {
@@ -90,7 +91,7 @@ describe('loadMotifWeights', () => {
   });
 
   it('names a missing tensor', async () => {
-    const { ['model.layers.1.self_attn.lambda_k2']: _gone, ...rest } = tensors;
+    const { 'model.layers.1.self_attn.lambda_k2': _gone, ...rest } = tensors;
     expect(await loadError(checkpoint(rest))).toMatch(/missing tensor 'model\.layers\.1\.self_attn\.lambda_k2'/);
   });
 
@@ -131,7 +132,11 @@ describe('loadMotifWeights', () => {
 
   it.each([
     ['a shard path escaping the directory', { weight_map: { 'model.norm.weight': '../x.safetensors' } }, /must be relative/],
-    ['tensors missing from the weight_map', { weight_map: { 'model.norm.weight': 'model.safetensors' } }, /'model\.embed_tokens\.weight' is in model\.safetensors but .* maps it to nothing/],
+    [
+      'tensors missing from the weight_map',
+      { weight_map: { 'model.norm.weight': 'model.safetensors' } },
+      /'model\.embed_tokens\.weight' is in model\.safetensors but .* maps it to nothing/,
+    ],
     ['no weight_map', { metadata: {} }, /no valid weight_map/],
   ])('rejects an index with %s', async (_name, index, message) => {
     expect(await loadError(checkpoint(tensors, { 'model.safetensors.index.json': JSON.stringify(index) }))).toMatch(message);

@@ -11,16 +11,16 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import type { MotifConfig } from './config.ts';
-import { parseMotifConfig } from './config.ts';
-import { fusedGroups, readFused, stackRows } from './fused-weights.ts';
 import type { WeightMatrix } from '../kernels/dtype.ts';
 import { storedToF32 } from '../kernels/dtype.ts';
 import type { CheckpointSource, OpenedFile } from './checkpoint-source.ts';
+import type { MotifConfig } from './config.ts';
+import { parseMotifConfig } from './config.ts';
+import { fusedGroups, readFused, stackRows } from './fused-weights.ts';
 import type { Tensor, TensorInfo } from './safetensors.ts';
 import { readSafetensorsHeader, readTensor } from './safetensors.ts';
 
-export { memoryCheckpoint, type CheckpointSource, type OpenedFile } from './checkpoint-source.ts';
+export { type CheckpointSource, memoryCheckpoint, type OpenedFile } from './checkpoint-source.ts';
 
 export interface LayerWeights {
   readonly inputNorm: Float32Array;
@@ -155,7 +155,8 @@ export async function loadMotifWeights(src: CheckpointSource, config: MotifConfi
       if (!found.has(name)) throw loadError(`tensor '${name}' is listed for ${shard} in model.safetensors.index.json but missing from it`);
     }
     for (const name of found.keys()) {
-      if (!expected.has(name) && !isIgnorable(name, config)) throw loadError(`unexpected tensor '${name}' (not part of a ${config.num_hidden_layers}-layer Motif model)`);
+      if (!expected.has(name) && !isIgnorable(name, config))
+        throw loadError(`unexpected tensor '${name}' (not part of a ${config.num_hidden_layers}-layer Motif model)`);
     }
     for (const [name, shape] of expected) {
       const hit = found.get(name);
@@ -240,10 +241,18 @@ export function checkWeights(c: MotifConfig, w: MotifWeights): void {
     m.rows === rows && m.cols === cols && m.data.length === rows * cols;
   if (!dims(w.embed, c.vocab_size, c.hidden_size) || !dims(w.head, c.vocab_size, c.hidden_size)) throw bad('embedding or head shape');
   w.layers.forEach((l, i) => {
-    const ok = dims(l.q, A, c.hidden_size) && dims(l.k, A, c.hidden_size) && dims(l.v, A, c.hidden_size) && dims(l.o, c.hidden_size, A)
-      && dims(l.gate, c.intermediate_size, c.hidden_size) && dims(l.up, c.intermediate_size, c.hidden_size) && dims(l.down, c.hidden_size, c.intermediate_size)
-      && dims(l.qkv, 3 * A, c.hidden_size) && dims(l.gateUp, 2 * c.intermediate_size, c.hidden_size)
-      && l.subln.length === 2 * c.head_dim && l.polyWeight.length === 3;
+    const ok =
+      dims(l.q, A, c.hidden_size) &&
+      dims(l.k, A, c.hidden_size) &&
+      dims(l.v, A, c.hidden_size) &&
+      dims(l.o, c.hidden_size, A) &&
+      dims(l.gate, c.intermediate_size, c.hidden_size) &&
+      dims(l.up, c.intermediate_size, c.hidden_size) &&
+      dims(l.down, c.hidden_size, c.intermediate_size) &&
+      dims(l.qkv, 3 * A, c.hidden_size) &&
+      dims(l.gateUp, 2 * c.intermediate_size, c.hidden_size) &&
+      l.subln.length === 2 * c.head_dim &&
+      l.polyWeight.length === 3;
     if (!ok) throw bad(`layer ${i} has a mis-shaped tensor`);
   });
 }

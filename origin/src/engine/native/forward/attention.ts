@@ -107,8 +107,15 @@ export function attendSegment(
 // q_b right after it (the two query heads of the pair are adjacent). Two positions per pass:
 // each query element is loaded once (from a float64 copy, no conversion) for two key rows.
 function scores(
-  q: Float32Array, qa: number, blocks: readonly Float32Array[], ha: number, n: number,
-  shift: number, width: number, d: number, s: AttentionScratch,
+  q: Float32Array,
+  qa: number,
+  blocks: readonly Float32Array[],
+  ha: number,
+  n: number,
+  shift: number,
+  width: number,
+  d: number,
+  s: AttentionScratch,
 ): void {
   const { s1, s2, qd } = s;
   const scale = 1 / Math.sqrt(d);
@@ -121,10 +128,20 @@ function scores(
     let ko = ha;
     for (; tau + 2 <= end; tau += 2, ko += 2 * width) {
       const k2 = ko + width;
-      let a0 = 0, a1 = 0, b0 = 0, b1 = 0, c0 = 0, c1 = 0, e0 = 0, e1 = 0;
+      let a0 = 0,
+        a1 = 0,
+        b0 = 0,
+        b1 = 0,
+        c0 = 0,
+        c1 = 0,
+        e0 = 0,
+        e1 = 0;
       let i = 0;
       for (; i + 2 <= d; i += 2) {
-        const x0 = qd[i]!, x1 = qd[i + 1]!, y0 = qd[d + i]!, y1 = qd[d + i + 1]!;
+        const x0 = qd[i]!,
+          x1 = qd[i + 1]!,
+          y0 = qd[d + i]!,
+          y1 = qd[d + i + 1]!;
         a0 += x0 * kb[ko + i]!;
         a1 += x1 * kb[ko + i + 1]!;
         b0 += y0 * kb[ko + d + i]!;
@@ -160,10 +177,7 @@ function scores(
 
 // acc[0..w) = Σ_{τ<n} c[τ] · V[τ, ha .. ha+w), eight positions per pass over acc (an eighth of
 // the accumulator loads/stores). Blocks of fewer than 8 positions run one position per pass.
-function values(
-  acc: Float64Array, c: Float64Array, blocks: readonly Float32Array[], ha: number, n: number,
-  shift: number, width: number, w: number,
-): void {
+function values(acc: Float64Array, c: Float64Array, blocks: readonly Float32Array[], ha: number, n: number, shift: number, width: number, w: number): void {
   acc.fill(0, 0, w);
   const per = 1 << shift;
   for (let t0 = 0; t0 < n; t0 += per) {
@@ -172,13 +186,26 @@ function values(
     let tau = t0;
     let vo = ha;
     for (; tau + 8 <= end; tau += 8, vo += 8 * width) {
-      const c0 = c[tau]!, c1 = c[tau + 1]!, c2 = c[tau + 2]!, c3 = c[tau + 3]!;
-      const c4 = c[tau + 4]!, c5 = c[tau + 5]!, c6 = c[tau + 6]!, c7 = c[tau + 7]!;
-      const o1 = vo + width, o2 = o1 + width, o3 = o2 + width, o4 = o3 + width, o5 = o4 + width, o6 = o5 + width, o7 = o6 + width;
+      const c0 = c[tau]!,
+        c1 = c[tau + 1]!,
+        c2 = c[tau + 2]!,
+        c3 = c[tau + 3]!;
+      const c4 = c[tau + 4]!,
+        c5 = c[tau + 5]!,
+        c6 = c[tau + 6]!,
+        c7 = c[tau + 7]!;
+      const o1 = vo + width,
+        o2 = o1 + width,
+        o3 = o2 + width,
+        o4 = o3 + width,
+        o5 = o4 + width,
+        o6 = o5 + width,
+        o7 = o6 + width;
       for (let i = 0; i < w; i++) {
-        acc[i] = acc[i]!
-          + ((c0 * vb[vo + i]! + c1 * vb[o1 + i]!) + (c2 * vb[o2 + i]! + c3 * vb[o3 + i]!))
-          + ((c4 * vb[o4 + i]! + c5 * vb[o5 + i]!) + (c6 * vb[o6 + i]! + c7 * vb[o7 + i]!));
+        acc[i] =
+          acc[i]! +
+          (c0 * vb[vo + i]! + c1 * vb[o1 + i]! + (c2 * vb[o2 + i]! + c3 * vb[o3 + i]!)) +
+          (c4 * vb[o4 + i]! + c5 * vb[o5 + i]! + (c6 * vb[o6 + i]! + c7 * vb[o7 + i]!));
       }
     }
     for (; tau < end; tau++, vo += width) {

@@ -5,8 +5,9 @@
  * fused matrix each); only attention runs per sequence segment, against that sequence's own
  * cache. Matmuls go through the pacer, which may run them off the JS thread.
  */
-import type { MotifConfig } from '../checkpoint/config.ts';
+
 import type { KvCache } from '../batching/kv-cache.ts';
+import type { MotifConfig } from '../checkpoint/config.ts';
 import type { LayerWeights } from '../checkpoint/weights.ts';
 import type { AttentionParams, AttentionScratch } from './attention.ts';
 import { attendSegment } from './attention.ts';

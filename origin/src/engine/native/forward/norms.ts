@@ -7,14 +7,7 @@
  * RMSNorm over `rows` rows of `width` channels: dst[r] = g ⊙ src[r] / √(mean(src[r]²) + eps).
  * `dst` may alias `src`. Offsets let callers normalise sub-blocks (e.g. one head's 2·head_dim).
  */
-export function rmsNormRows(
-  dst: Float32Array,
-  src: Float32Array,
-  rows: number,
-  width: number,
-  gain: Float32Array,
-  eps: number,
-): void {
+export function rmsNormRows(dst: Float32Array, src: Float32Array, rows: number, width: number, gain: Float32Array, eps: number): void {
   for (let r = 0; r < rows; r++) {
     const off = r * width;
     let ss = 0;
@@ -33,15 +26,7 @@ export function rmsNormRows(
  * w₀ pairs with the cube and w₂ with the identity (SPEC §2.6); mean(z⁶) needs more range than
  * f16, which is why this runs on f32 storage with double sums. Pass `up = null` for PolyNorm alone.
  */
-export function polyNormGateRows(
-  z: Float32Array,
-  up: Float32Array | null,
-  rows: number,
-  width: number,
-  weight: Float32Array,
-  bias: number,
-  eps: number,
-): void {
+export function polyNormGateRows(z: Float32Array, up: Float32Array | null, rows: number, width: number, weight: Float32Array, bias: number, eps: number): void {
   for (let r = 0; r < rows; r++) polyNormRow(z, r * width, z, r * width, up, r * width, width, weight, bias, eps);
 }
 
@@ -50,15 +35,7 @@ export function polyNormGateRows(
  * [gate (width) ‖ up (width)]; the gated rows go densely into `dst` [rows × width] (the input of
  * down_proj).
  */
-export function polyNormGateFused(
-  dst: Float32Array,
-  gateUp: Float32Array,
-  rows: number,
-  width: number,
-  weight: Float32Array,
-  bias: number,
-  eps: number,
-): void {
+export function polyNormGateFused(dst: Float32Array, gateUp: Float32Array, rows: number, width: number, weight: Float32Array, bias: number, eps: number): void {
   for (let r = 0; r < rows; r++) {
     const g = 2 * r * width;
     polyNormRow(dst, r * width, gateUp, g, gateUp, g + width, width, weight, bias, eps);
@@ -66,8 +43,16 @@ export function polyNormGateFused(
 }
 
 function polyNormRow(
-  dst: Float32Array, dOff: number, z: Float32Array, off: number, up: Float32Array | null, uOff: number,
-  width: number, weight: Float32Array, bias: number, eps: number,
+  dst: Float32Array,
+  dOff: number,
+  z: Float32Array,
+  off: number,
+  up: Float32Array | null,
+  uOff: number,
+  width: number,
+  weight: Float32Array,
+  bias: number,
+  eps: number,
 ): void {
   let s2 = 0;
   let s4 = 0;

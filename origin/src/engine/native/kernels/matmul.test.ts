@@ -54,7 +54,15 @@ describe('JS matmul kernel', () => {
     expect(maxRelErr(y, reference(x, rows, w, out, cols))).toBeLessThan(1e-6);
   });
 
-  it.each(shapes.flatMap((s) => [['BF16', ...s], ['F16', ...s]] as const))('%s: rows=%i out=%i in=%i equals F32 on the widened weights', (dtype, rows, out, cols) => {
+  it.each(
+    shapes.flatMap(
+      (s) =>
+        [
+          ['BF16', ...s],
+          ['F16', ...s],
+        ] as const,
+    ),
+  )('%s: rows=%i out=%i in=%i equals F32 on the widened weights', (dtype, rows, out, cols) => {
     const x = randomF32(rows * cols, 3);
     const src = randomF32(out * cols, 4);
     const bits = dtype === 'BF16' ? f32ArrayToBf16(src) : f32ArrayToF16(src);

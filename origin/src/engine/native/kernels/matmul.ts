@@ -152,8 +152,13 @@ function dotRows(y: Float32Array, x: Float32Array, rows: number, out: number, o:
  * export: W is outDim×inDim in `dtype`.
  */
 export type RawMatmul = (
-  y: Float32Array, x: Float32Array, w: Float32Array | Uint16Array, dtype: WeightMatrix['dtype'],
-  rows: number, inDim: number, outDim: number,
+  y: Float32Array,
+  x: Float32Array,
+  w: Float32Array | Uint16Array,
+  dtype: WeightMatrix['dtype'],
+  rows: number,
+  inDim: number,
+  outDim: number,
 ) => void;
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import type { WeightMatrix } from './dtype.ts';
-import { createAddonKernel, selectKernel, type NativeMatmuls } from './select-kernel.ts';
+import { createAddonKernel, type NativeMatmuls, selectKernel } from './select-kernel.ts';
 
 // A stand-in for the addon: records the raw calls and computes nothing.
 function fakeAddon(threads = 2, maxThreads = 0) {
@@ -31,7 +31,13 @@ function select(mode: string | undefined, addon: NativeMatmuls | null, reason = 
 
 describe('selectKernel', () => {
   it.each([
-    ['auto with the addon', 'auto', true, 'native', /native-avx2 \(C\+\+ addon, avx2, 2 threads\): MOTIF_KERNELS=auto and the addon loaded from \/opt\/motif_kernels\.node/],
+    [
+      'auto with the addon',
+      'auto',
+      true,
+      'native',
+      /native-avx2 \(C\+\+ addon, avx2, 2 threads\): MOTIF_KERNELS=auto and the addon loaded from \/opt\/motif_kernels\.node/,
+    ],
     ['default mode with the addon', undefined, true, 'native', /MOTIF_KERNELS=auto/],
     ['native with the addon', 'native', true, 'native', /MOTIF_KERNELS=native/],
     ['auto without the addon', 'auto', false, 'js', /js-scalar .*MOTIF_KERNELS=auto and the native addon is unavailable \(not built\)/],

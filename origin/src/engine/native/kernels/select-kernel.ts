@@ -15,10 +15,7 @@ import { createJsKernel } from './matmul.ts';
 export const KernelMode = z.enum(['auto', 'js', 'native']);
 export type KernelMode = z.infer<typeof KernelMode>;
 
-type Raw = (
-  y: Float32Array, x: Float32Array, w: WeightMatrix['data'], dtype: WeightMatrix['dtype'],
-  rows: number, inDim: number, outDim: number,
-) => void;
+type Raw = (y: Float32Array, x: Float32Array, w: WeightMatrix['data'], dtype: WeightMatrix['dtype'], rows: number, inDim: number, outDim: number) => void;
 
 /** What the selection needs of the kernels addon (KernelsAddon satisfies it structurally). */
 export interface NativeMatmuls {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SAMPLING, type SamplingParams } from '../../types.ts';
 import { createPrng } from './prng.ts';
-import { Sampler, createSamplerWorkspace, logSumExp, selectTopK } from './sampler.ts';
+import { createSamplerWorkspace, logSumExp, Sampler, selectTopK } from './sampler.ts';
 
 const params = (p: Partial<SamplingParams>): SamplingParams => ({ ...DEFAULT_SAMPLING, ...p });
 

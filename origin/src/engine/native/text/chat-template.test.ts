@@ -7,7 +7,7 @@ const config = { bos_token: '<s>', eos_token: { content: '</s>' }, additional_sp
 describe('ChatTemplate', () => {
   it('exposes special tokens and add_generation_prompt to the template', () => {
     const t = new ChatTemplate(
-      "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}{{ additional_special_tokens[0] }}",
+      '{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}{% if add_generation_prompt %}[assistant]{% endif %}{{ additional_special_tokens[0] }}',
       config,
     );
     expect(t.render([{ role: 'user', content: 'hi' }])).toBe('<s>[user]hi</s>[assistant]<x>');
@@ -34,7 +34,12 @@ describe('ChatTemplate', () => {
   });
 
   it('picks the default of named templates', () => {
-    expect(ChatTemplate.pick([{ name: 'tool_use', template: 'a' }, { name: 'default', template: 'b' }])).toBe('b');
+    expect(
+      ChatTemplate.pick([
+        { name: 'tool_use', template: 'a' },
+        { name: 'default', template: 'b' },
+      ]),
+    ).toBe('b');
     expect(ChatTemplate.pick(null)).toBeUndefined();
   });
 

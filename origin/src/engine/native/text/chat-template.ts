@@ -5,7 +5,7 @@
  */
 import { Template } from '@huggingface/jinja';
 import { ApiError } from '#shared/errors.ts';
-import { tokenContent, type TokenizerConfig } from './tokenizer.ts';
+import { type TokenizerConfig, tokenContent } from './tokenizer.ts';
 
 export interface ChatMessageInput {
   role: string;
@@ -77,9 +77,7 @@ export class ChatTemplate {
 
 /** The error for chat requests against a model that has no template (completions still work). */
 export function noChatTemplateError(model: string): ApiError {
-  return new ApiError(
-    'invalid_request_error',
-    `Model '${model}' has no chat template; use /v1/completions with a plain prompt instead.`,
-    { param: 'messages' },
-  );
+  return new ApiError('invalid_request_error', `Model '${model}' has no chat template; use /v1/completions with a plain prompt instead.`, {
+    param: 'messages',
+  });
 }

@@ -94,7 +94,10 @@ describe('TextStream stop strings', () => {
   it('works on stop strings split over byte-level tokens of the fixture', () => {
     const text = "It's 2025, isn't it?\nYes";
     const ids = tokenizer.encode(text);
-    const r = run(ids.map((id) => tokenizer.tokenBytes(id)), ["isn't"]);
+    const r = run(
+      ids.map((id) => tokenizer.tokenBytes(id)),
+      ["isn't"],
+    );
     expect(r.text).toBe("It's 2025, ");
     expect(r.stopped).toBe(true);
   });

@@ -5,8 +5,9 @@
  * fooled by chunk boundaries, and stop strings are held back and cut (stop-strings.ts).
  * Concatenating every `push` result and `end()` equals decoding the whole sequence at once.
  */
+
+import { heldSuffixLength, StopStringMatcher, safeCut } from './stop-strings.ts';
 import { cleanUpTokenizationSpaces } from './tokenizer.ts';
-import { heldSuffixLength, safeCut, StopStringMatcher } from './stop-strings.ts';
 
 // Left-hand sides of cleanUpTokenizationSpaces: a chunk ending in a prefix of one waits.
 const CLEANUP_PATTERNS = [' .', ' ?', ' !', ' ,', " ' ", " n't", " 'm", " 's", " 've", " 're"];

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { loadTokenizerDir } from '../../../adapters/node/engine/tokenizer-files.ts';
-import { MotifTokenizer, cleanUpTokenizationSpaces } from './tokenizer.ts';
+import { cleanUpTokenizationSpaces, MotifTokenizer } from './tokenizer.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 const expected = JSON.parse(readFileSync(`${FIXTURE}expected.json`, 'utf8')) as {

@@ -10,7 +10,10 @@ import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 
 /** A special token in tokenizer_config.json: a plain string or an AddedToken dict. */
-const TokenRef = z.union([z.string(), z.looseObject({ content: z.string() })]).nullable().optional();
+const TokenRef = z
+  .union([z.string(), z.looseObject({ content: z.string() })])
+  .nullable()
+  .optional();
 
 /** The fields of tokenizer_config.json we act on (others pass through to tokenizers.js). */
 export const TokenizerConfigSchema = z.looseObject({
@@ -199,7 +202,8 @@ function buildByteTable(hf: Tokenizer, json: z.infer<typeof TokenizerJsonSchema>
     const tok = content ?? hf.id_to_token(id);
     let b: Uint8Array;
     if (tok === undefined) b = EMPTY;
-    else if (content !== undefined) b = enc.encode(content); // added tokens are literal text
+    else if (content !== undefined)
+      b = enc.encode(content); // added tokens are literal text
     else if (charToByte) b = byteLevelBytes(tok, charToByte, enc);
     else b = sentencePieceBytes(tok, json.model.byte_fallback === true, enc);
     perToken[id] = b;
@@ -239,7 +243,7 @@ function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, file: stri
   const r = schema.safeParse(value);
   if (!r.success) {
     const issue = r.error.issues[0];
-    const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
+    const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
     throw new ApiError('engine_unavailable', `Invalid ${file}${where}: ${issue?.message ?? 'bad shape'}`, { cause: r.error });
   }
   return r.data;

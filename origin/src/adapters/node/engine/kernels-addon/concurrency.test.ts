@@ -18,16 +18,26 @@ function matmulInWorker(path: string, x: Float32Array, w: Uint16Array, rows: num
     parentPort.postMessage(y);`;
   const worker = new Worker(code, { eval: true, workerData: { path, x, w, rows, inDim, outDim } });
   return new Promise((resolve, reject) => {
-    worker.once('message', (y: Float32Array) => { resolve(y); void worker.terminate(); });
+    worker.once('message', (y: Float32Array) => {
+      resolve(y);
+      void worker.terminate();
+    });
     worker.once('error', reject);
-    worker.once('exit', (c) => { if (c !== 0) reject(new Error(`worker exited with ${c}`)); });
+    worker.once('exit', (c) => {
+      if (c !== 0) reject(new Error(`worker exited with ${c}`));
+    });
   });
 }
 
 describe.skipIf(!addon)('native matmul off the main thread', () => {
   const rand = rng(42);
   const make = (dtype: WeightDtype, rows: number, inDim: number, outDim: number) => ({
-    dtype, rows, inDim, outDim, x: randomX(rand, rows * inDim), w: randomW(rand, dtype, outDim * inDim),
+    dtype,
+    rows,
+    inDim,
+    outDim,
+    x: randomX(rand, rows * inDim),
+    w: randomW(rand, dtype, outDim * inDim),
   });
 
   it('matmulAsync gives the sync result, also with several calls in flight', async () => {
@@ -44,8 +54,10 @@ describe.skipIf(!addon)('native matmul off the main thread', () => {
 
   it('loads and runs in two worker_threads while the main thread computes too', async () => {
     const c = make('BF16', 4, 384, 200);
-    const running = [matmulInWorker(addon!.info.path, c.x, c.w as Uint16Array, c.rows, c.inDim, c.outDim),
-      matmulInWorker(addon!.info.path, c.x, c.w as Uint16Array, c.rows, c.inDim, c.outDim)];
+    const running = [
+      matmulInWorker(addon!.info.path, c.x, c.w as Uint16Array, c.rows, c.inDim, c.outDim),
+      matmulInWorker(addon!.info.path, c.x, c.w as Uint16Array, c.rows, c.inDim, c.outDim),
+    ];
     const main = new Float32Array(c.rows * c.outDim);
     for (let i = 0; i < 20; i++) addon!.matmul(main, c.x, c.w, c.dtype, c.rows, c.inDim, c.outDim);
     const fromWorkers = await Promise.all(running);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createJsKernel } from '../../../../engine/native/kernels/matmul.ts';
-import { loadKernelsAddon, median, type KernelsAddonOptions, type MatmulFn, type WeightDtype } from './kernels-addon.ts';
+import { type KernelsAddonOptions, loadKernelsAddon, type MatmulFn, median, type WeightDtype } from './kernels-addon.ts';
 import { decodeTable } from './plain-matmul.ts';
 import { firstMismatch, randomW, randomX, rng } from './test-data.ts';
 
@@ -41,22 +41,33 @@ describe('loadKernelsAddon', () => {
 // then run against that, so they pass (and mean something) either way.
 function portable(): MatmulFn {
   const js = createJsKernel();
-  return (y, x, w, dtype, rows, cols, outRows) => js.matmul(y, x, rows, dtype === 'F32'
-    ? { dtype, data: w as Float32Array, rows: outRows, cols }
-    : { dtype, data: w as Uint16Array, rows: outRows, cols });
+  return (y, x, w, dtype, rows, cols, outRows) =>
+    js.matmul(y, x, rows, dtype === 'F32' ? { dtype, data: w as Float32Array, rows: outRows, cols } : { dtype, data: w as Uint16Array, rows: outRows, cols });
 }
 const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
-  ? ([
-    ['addon simd, all threads', {}],
-    ['addon simd, 1 thread', { maxThreads: 1 }],
-    ['addon scalar, all threads', { simd: 'scalar' }],
-    ['addon scalar, 1 thread', { simd: 'scalar', maxThreads: 1 }],
-  ] as [string, KernelsAddonOptions][]).map(([name, opts]) => ({ name, make: () => loadKernelsAddon({ ...opts, path })!.matmul }))
+  ? (
+      [
+        ['addon simd, all threads', {}],
+        ['addon simd, 1 thread', { maxThreads: 1 }],
+        ['addon scalar, all threads', { simd: 'scalar' }],
+        ['addon scalar, 1 thread', { simd: 'scalar', maxThreads: 1 }],
+      ] as [string, KernelsAddonOptions][]
+    ).map(([name, opts]) => ({ name, make: () => loadKernelsAddon({ ...opts, path })!.matmul }))
   : [{ name: 'portable JS kernel (addon not built)', make: portable }];
 const DTYPES: WeightDtype[] = ['F32', 'BF16', 'F16'];
 // (in, out) pairs off every SIMD width: K tails of 1..15, ragged output blocks, several K chunks
 // (1029 > the 512-element chunk used at 9+ rows) and enough work to split across threads.
-const SHAPES: [number, number][] = [[1, 1], [7, 3], [9, 5], [17, 13], [31, 33], [33, 67], [100, 21], [257, 9], [1029, 37]];
+const SHAPES: [number, number][] = [
+  [1, 1],
+  [7, 3],
+  [9, 5],
+  [17, 13],
+  [31, 33],
+  [33, 67],
+  [100, 21],
+  [257, 9],
+  [1029, 37],
+];
 // in > 4096 sends 1–2 rows through the tiles instead of the sequential batch-1/2 path.
 const LONG_K: [number, number] = [4105, 6];
 
@@ -82,7 +93,9 @@ describe('matmul matches the plain loop', () => {
     // x = the 8×8 identity: y[r, o] = W[o, r] exactly, through one full SIMD vector of K.
     const outDim = Math.ceil(finite.length / 8);
     const w = new Uint16Array(outDim * 8);
-    finite.forEach((h, i) => { w[(i % outDim) * 8 + Math.floor(i / outDim)] = h; });
+    finite.forEach((h, i) => {
+      w[(i % outDim) * 8 + Math.floor(i / outDim)] = h;
+    });
     const x = new Float32Array(64);
     for (let i = 0; i < 8; i++) x[i * 9] = 1;
     for (const { name, make } of VARIANTS) {
@@ -118,7 +131,11 @@ describe('matmul matches the plain loop', () => {
 describe.skipIf(!addon)('native matmul rejects bad arguments with the one error type', () => {
   const f32 = (n: number) => new Float32Array(n);
   const cases: { name: string; call: () => void; message: RegExp }[] = [
-    { name: 'F32 weights in a Uint16Array', call: () => addon!.matmul(f32(4), f32(4), new Uint16Array(4), 'F32', 2, 2, 2), message: /w must be a Float32Array/ },
+    {
+      name: 'F32 weights in a Uint16Array',
+      call: () => addon!.matmul(f32(4), f32(4), new Uint16Array(4), 'F32', 2, 2, 2),
+      message: /w must be a Float32Array/,
+    },
     { name: 'BF16 weights in a Float32Array', call: () => addon!.matmul(f32(4), f32(4), f32(4), 'BF16', 2, 2, 2), message: /w must be a Uint16Array/ },
     { name: 'y too short', call: () => addon!.matmul(f32(3), f32(4), f32(4), 'F32', 2, 2, 2), message: /y holds 3 floats, rows\*outDim = 4/ },
     { name: 'x too short', call: () => addon!.matmul(f32(4), f32(3), f32(4), 'F32', 2, 2, 2), message: /x holds 3/ },
@@ -128,13 +145,20 @@ describe.skipIf(!addon)('native matmul rejects bad arguments with the one error 
     { name: 'unknown dtype', call: () => addon!.matmul(f32(4), f32(4), f32(4), 'Q8' as WeightDtype, 2, 2, 2), message: /unknown weight dtype Q8/ },
     {
       name: 'y aliasing x',
-      call: () => { const b = f32(8); addon!.matmul(b.subarray(0, 4), b.subarray(2, 6), f32(4), 'F32', 2, 2, 2); },
+      call: () => {
+        const b = f32(8);
+        addon!.matmul(b.subarray(0, 4), b.subarray(2, 6), f32(4), 'F32', 2, 2, 2);
+      },
       message: /must not share memory/,
     },
   ];
   it.each(cases)('$name', ({ call, message }) => {
     let caught: unknown;
-    try { call(); } catch (err) { caught = err; }
+    try {
+      call();
+    } catch (err) {
+      caught = err;
+    }
     expect(caught).toBeInstanceOf(ApiError);
     expect((caught as ApiError).code).toBe('internal_error');
     expect((caught as ApiError).message).toMatch(message);

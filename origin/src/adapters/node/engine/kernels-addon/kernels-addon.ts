@@ -8,20 +8,13 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
-import {
-  loadNativeKernels,
-  NATIVE_WEIGHT_CODE,
-  type NativeKernelsBinding,
-} from '../../../../../native-kernels/loader.ts';
+import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from '../../../../../native-kernels/loader.ts';
 
 export type WeightDtype = 'F32' | 'BF16' | 'F16';
 export type WeightArray = Float32Array | Uint16Array;
 
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
-export type MatmulFn = (
-  y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype,
-  rows: number, inDim: number, outDim: number,
-) => void;
+export type MatmulFn = (y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype, rows: number, inDim: number, outDim: number) => void;
 
 export type MatmulAsyncFn = (...args: Parameters<MatmulFn>) => Promise<void>;
 
@@ -62,7 +55,12 @@ export const KernelsAddonOptions = z.object({
 export type KernelsAddonOptions = z.input<typeof KernelsAddonOptions>;
 
 export const BandwidthOptions = z.object({
-  bytes: z.number().int().min(4096).max(2 ** 40).default(2 ** 30),
+  bytes: z
+    .number()
+    .int()
+    .min(4096)
+    .max(2 ** 40)
+    .default(2 ** 30),
   threads: z.number().int().min(1).max(1024).optional(),
   runs: z.number().int().min(1).max(100).default(5),
 });
@@ -91,10 +89,7 @@ function asApiError(err: unknown): ApiError {
  * Loads the addon and returns the kernels, or null (after logging why through `log`) when it is
  * not available. Bad options throw at once (a configuration error, not a fallback case).
  */
-export function loadKernelsAddon(
-  options: KernelsAddonOptions = {},
-  log: (message: string) => void = (m) => console.warn(m),
-): KernelsAddon | null {
+export function loadKernelsAddon(options: KernelsAddonOptions = {}, log: (message: string) => void = (m) => console.warn(m)): KernelsAddon | null {
   const opts = KernelsAddonOptions.parse(options);
   const loaded = loadNativeKernels(opts.path);
   if (!loaded.ok) {

@@ -3,8 +3,9 @@
  * finite weights in each storage format, and a comparison against the plain-loop oracle whose
  * bound scales with Σ|x·w| (what float32 accumulation error actually depends on).
  */
-import { createPlainMatmul } from './plain-matmul.ts';
+
 import type { WeightArray, WeightDtype } from './kernels-addon.ts';
+import { createPlainMatmul } from './plain-matmul.ts';
 
 /** mulberry32: a tiny seeded PRNG, so a failing case reproduces exactly. */
 export function rng(seed: number): () => number {
@@ -61,8 +62,13 @@ export interface Mismatch {
  * product is ~Σ|x·w|/in, far outside that bound for every size the tests use.
  */
 export function firstMismatch(
-  y: Float32Array, x: Float32Array, w: WeightArray, dtype: WeightDtype,
-  rows: number, inDim: number, outDim: number,
+  y: Float32Array,
+  x: Float32Array,
+  w: WeightArray,
+  dtype: WeightDtype,
+  rows: number,
+  inDim: number,
+  outDim: number,
 ): Mismatch | null {
   const plain = createPlainMatmul();
   const expected = new Float32Array(rows * outDim);
