@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseJson, readBodyLimited } from './body.ts';
+import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import { endToEndHeaders } from './headers.ts';
 
 describe('readBodyLimited', () => {

@@ -8,10 +8,10 @@
 import { Hono } from 'hono';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
+import { parseJson } from '#shared/request-body.ts';
 import type { ReplayGuard } from '#shared/signing.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
-import { parseJson } from '../http/body.ts';
 import { signedInternal } from '../middleware/signed/signed.ts';
 import type { Clock, Ledger, PoolView } from '../ports.ts';
 

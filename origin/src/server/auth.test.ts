@@ -95,6 +95,31 @@ describe('signature check on /v1 and /admin', () => {
     expect(err).toMatchObject({ status: 413, code: 'payload_too_large' });
   });
 
+  it('stops reading an unsigned chunked upload at the limit instead of buffering it whole', async () => {
+    const eng = engine();
+    const { app } = testOrigin(eng);
+    // 512 MiB offered in 1 MiB chunks, no content-length, no signature: only what fits is pulled.
+    const chunk = new Uint8Array(1 << 20);
+    let pulled = 0;
+    let cancelled = false;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctl) {
+        if (pulled === 512) return ctl.close();
+        pulled++;
+        ctl.enqueue(chunk);
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const req = new Request('http://origin.test/v1/chat/completions', { method: 'POST', body, duplex: 'half' } as RequestInit);
+    const err = await errorOf(await app.request(req));
+    expect(err).toMatchObject({ status: 413, code: 'payload_too_large' });
+    expect(cancelled).toBe(true);
+    expect(pulled).toBeLessThanOrEqual(8); // the body limit (4 MiB by default) and a chunk read ahead, not 512
+    expect(eng.requests).toHaveLength(0);
+  });
+
   it('leaves /healthz, /readyz and /metrics open', async () => {
     const { app } = testOrigin(engine());
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await app.request(path)).status).toBe(200);

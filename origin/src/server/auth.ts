@@ -7,6 +7,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
+import { readBodyLimited } from '#shared/request-body.ts';
 import { type ReplayWindow, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
 import type { Clock } from '../ports.ts';
 
@@ -32,10 +33,9 @@ export function signatureAuth(opts: SignatureAuthOptions): MiddlewareHandler<Ori
   if (opts.keyring.size === 0) throw new Error('signatureAuth: empty keyring');
   if (!(opts.maxBodyBytes > 0)) throw new Error('signatureAuth: maxBodyBytes must be positive');
   return async function signatureAuthMiddleware(c, next) {
-    const declared = Number(c.req.header('content-length') ?? 0);
-    if (declared > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
-    const body = new Uint8Array(await c.req.arrayBuffer());
-    if (body.byteLength > opts.maxBodyBytes) throw tooLarge(opts.maxBodyBytes);
+    // Counted as it streams, before the signature is checked: an unsigned chunked upload must not
+    // be read whole into memory (readBodyLimited cancels it past the limit).
+    const body = await readBodyLimited(c.req.raw, opts.maxBodyBytes);
 
     const requestId = c.req.header(HEADERS.requestId) ?? '';
     const tenantId = c.req.header(HEADERS.tenantId) ?? '';
@@ -48,8 +48,4 @@ export function signatureAuth(opts: SignatureAuthOptions): MiddlewareHandler<Ori
     c.set('signed', { body, requestId, tenantId, keyId: c.req.header(HEADERS.keyId) ?? '' });
     await next();
   };
-}
-
-function tooLarge(max: number): ApiError {
-  return new ApiError('payload_too_large', `Request body exceeds ${max} bytes.`);
 }

@@ -7,9 +7,9 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
+import { readBodyLimited } from '#shared/request-body.ts';
 import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
 import type { EdgeEnv } from '../../context.ts';
-import { readBodyLimited } from '../../http/body.ts';
 import type { Clock } from '../../ports.ts';
 
 export interface SignedOptions {

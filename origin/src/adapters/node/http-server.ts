@@ -15,12 +15,33 @@ export interface NodeHttpServer {
   close(graceMs: number): Promise<void>;
 }
 
+export interface HttpTimeouts {
+  /** Most time to receive a whole request, headers and body (a slow upload is cut with 408). */
+  requestTimeoutMs: number;
+  /** Most time to receive the headers. */
+  headersTimeoutMs: number;
+  /** How often Node checks the two above. */
+  checkIntervalMs: number;
+}
+
+// Node's request timeout covers receiving the request only, never the response, so a long
+// streamed generation is not cut; it is what stops a client that uploads slowly or stalls.
+export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestTimeoutMs: 60_000, headersTimeoutMs: 20_000, checkIntervalMs: 2_000 };
+
 /** Listen on host:port; resolves once bound, rejects on a bind error (port in use…). */
-export function listenHttp(fetchHandler: (req: Request) => Response | Promise<Response>, host: string, port: number): Promise<NodeHttpServer> {
+export function listenHttp(
+  fetchHandler: (req: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+  timeouts: HttpTimeouts = DEFAULT_HTTP_TIMEOUTS,
+): Promise<NodeHttpServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: fetchHandler, hostname: host, port }) as Server;
-    // Long generations: Node's default request timeout (5 min) would cut them mid-stream.
-    server.requestTimeout = 0;
+    const serverOptions = {
+      requestTimeout: timeouts.requestTimeoutMs,
+      headersTimeout: timeouts.headersTimeoutMs,
+      connectionsCheckingInterval: timeouts.checkIntervalMs,
+    };
+    const server = serve({ fetch: fetchHandler, hostname: host, port, serverOptions }) as Server;
     server.once('error', reject);
     server.once('listening', () => {
       server.off('error', reject);
