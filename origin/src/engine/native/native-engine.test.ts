@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { nodeEngineLoaders } from '../../adapters/node/engine/engine-loaders.ts';
 import { DEFAULT_SAMPLING, type EngineEvent, type GenerateRequest, type SamplingParams } from '../types.ts';
 import { NativeEngine, type NativeEngineOptions, type NativeModel } from './native-engine.ts';
 import { logSumExp } from './sampling/sampler.ts';
+import { MotifTokenizer } from './text/tokenizer.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../../../test/fixtures/tiny-motif/', import.meta.url));
 interface Case {
@@ -93,6 +94,23 @@ describe('NativeEngine on the tiny-motif fixture', () => {
     // Also when it shares its batch steps with other requests.
     const [d] = await Promise.all([run(7), run(9), collect(engine, request({ kind: 'ids', ids: expected.cases[3]!.input_ids }))]);
     expect(d.ids).toEqual(a.ids);
+  });
+
+  it('refuses a megabyte prompt by its size alone, without tokenizing it', async () => {
+    const encode = vi.spyOn(MotifTokenizer.prototype, 'encode');
+    try {
+      const huge = 'All work and no play makes Motif a dull model. '.repeat(40_000); // 1.9 MB
+      for (const prompt of [
+        { kind: 'text' as const, text: huge },
+        { kind: 'chat' as const, messages: [{ role: 'user', content: huge }] },
+      ]) {
+        const err = await collect(engine, request(prompt)).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'context_length_exceeded', param: prompt.kind === 'text' ? 'prompt' : 'messages' });
+      }
+      expect(encode).not.toHaveBeenCalled();
+    } finally {
+      encode.mockRestore();
+    }
   });
 
   it('rejects prompts that leave no room in the context', async () => {

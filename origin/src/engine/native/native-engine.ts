@@ -195,14 +195,26 @@ export class NativeEngine implements Engine {
       return p.ids;
     }
     const tok = l.bundle.tokenizer;
+    // Refused by size before tokenizing: tokenizing megabytes on the event loop stalls every stream.
+    const refuseIfSurelyTooLong = (text: string, param: string) => {
+      const min = tok.minTokens(text);
+      if (min >= l.maxContext) {
+        throw new ApiError('context_length_exceeded', `This model's maximum context length is ${l.maxContext} tokens; the prompt holds at least ${min}.`, {
+          param,
+        });
+      }
+    };
     if (p.kind === 'text') {
+      refuseIfSurelyTooLong(p.text, 'prompt');
       const ids = tok.encode(p.text, { addSpecialTokens: true });
       if (ids.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
       return ids;
     }
     if (!l.bundle.chatTemplate) throw noChatTemplateError(this.opts.modelId);
+    const rendered = l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true });
+    refuseIfSurelyTooLong(rendered, 'messages');
     // The template already places every special token; the post-processor must not add more.
-    return tok.encode(l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true }), { addSpecialTokens: false });
+    return tok.encode(rendered, { addSpecialTokens: false });
   }
 
   /** Stop admitting; resolves once queued and running requests have finished. */

@@ -24,6 +24,12 @@ describe('MotifTokenizer on the tiny-motif fixture', async () => {
     expect(tokenizer.decode(c.ids)).toBe(c.decoded);
   });
 
+  it('minTokens is a lower bound on the encoded length, and grows with the text', () => {
+    const texts = [...expected.tokenizer.map((c) => c.text), expected.chat.prompt, '안녕하세요 '.repeat(50), '🙂'.repeat(30), ' '.repeat(200), '\ud800 lone'];
+    for (const t of texts) expect(tokenizer.minTokens(t)).toBeLessThanOrEqual(tokenizer.encode(t, { addSpecialTokens: false }).length);
+    expect(tokenizer.minTokens('x'.repeat(1_000_000))).toBeGreaterThan(10_000);
+  });
+
   it('renders and encodes the chat prompt exactly', () => {
     expect(chatTemplate).toBeDefined();
     const prompt = chatTemplate!.render(expected.chat.messages, { addGenerationPrompt: true });

@@ -41,6 +41,7 @@ export const TokenizerJsonSchema = z.looseObject({
   model: z.looseObject({ type: z.string().optional(), byte_fallback: z.boolean().nullable().optional() }),
   added_tokens: z.array(AddedTokenSchema).default([]),
   decoder: z.looseObject({ type: z.string() }).nullable().optional(),
+  normalizer: z.unknown().optional(),
 });
 
 /** Raw file contents of a model's tokenizer. */
@@ -73,6 +74,11 @@ export class MotifTokenizer {
   private readonly bytes: Uint8Array;
   private readonly offsets: Uint32Array;
   private readonly utf8 = new TextDecoder('utf-8');
+  /**
+   * Bytes of text one token can cover at most; undefined when a normalizer may rewrite the text
+   * first (then the input's bytes say nothing sure about its token count).
+   */
+  private readonly maxTokenBytes: number | undefined;
 
   /** Build from parsed file contents; throws ApiError('engine_unavailable') on malformed files. */
   constructor(src: TokenizerSources) {
@@ -103,6 +109,18 @@ export class MotifTokenizer {
     this.bytes = table.bytes;
     this.offsets = table.offsets;
     this.size = table.offsets.length - 1;
+    let longest = 1;
+    for (let id = 0; id < this.size; id++) longest = Math.max(longest, this.offsets[id + 1]! - this.offsets[id]!);
+    this.maxTokenBytes = json.normalizer == null ? longest : undefined;
+  }
+
+  /**
+   * A lower bound on the number of tokens `text` encodes to, from its UTF-8 length alone (each
+   * token covers at most maxTokenBytes bytes): lets a huge prompt be refused without tokenizing
+   * it. 0 when no bound is sure (a normalizer).
+   */
+  minTokens(text: string): number {
+    return this.maxTokenBytes === undefined ? 0 : Math.ceil(utf8Length(text) / this.maxTokenBytes);
   }
 
   /** Token ids of `text`. Special-token strings (e.g. `<|im_start|>`) map to their single ids. */
@@ -247,4 +265,19 @@ function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, file: stri
     throw new ApiError('engine_unavailable', `Invalid ${file}${where}: ${issue?.message ?? 'bad shape'}`, { cause: r.error });
   }
   return r.data;
+}
+
+/** UTF-8 byte length of a string without encoding it (a lone surrogate counts as U+FFFD: 3). */
+function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
