@@ -8,7 +8,17 @@
 import type { ReplicaState } from '#shared/protocol.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 import type { Engine } from './engine/types.ts';
-import type { UsageMeta } from './usage/tracker.ts';
+
+/** Who a usage record belongs to: set when a request starts, before any token is counted. */
+export interface UsageMeta {
+  requestId: string;
+  replicaId: string;
+  tenantId: string;
+  keyId: string;
+  model: string;
+  revision: string;
+  endpoint: UsageRecord['endpoint'];
+}
 
 export type { Clock } from '#shared/clock.ts';
 

@@ -9,7 +9,8 @@ import { ApiError } from '#shared/errors.ts';
 import { linkRequestAbort } from '#shared/request-abort.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
 import type { EngineEvent } from '../engine/types.ts';
-import { createUsageTracker, type UsageMeta, type UsageTracker } from '../usage/tracker.ts';
+import type { UsageMeta } from '../ports.ts';
+import { createUsageTracker, type UsageTracker } from '../usage/tracker.ts';
 import type { OriginDeps } from './deps.ts';
 
 /** What a run needs from the app's dependencies. */

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { UsageRecord } from '#shared/usage.ts';
-import type { JournalRow, JournalStore } from '../ports.ts';
+import type { JournalRow, JournalStore, UsageMeta } from '../ports.ts';
 import { createUsageJournal, type UsageJournal } from './journal.ts';
 import { createMemoryJournalStore } from './journal-store.ts';
 import { createMemoryOutbox } from './outbox.ts';
-import { createUsageTracker, type UsageMeta } from './tracker.ts';
+import { createUsageTracker } from './tracker.ts';
 
 const meta = (id: string): UsageMeta => ({
   requestId: id,

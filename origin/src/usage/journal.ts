@@ -22,9 +22,8 @@
  * delivered nothing.
  */
 import type { UsageRecord } from '#shared/usage.ts';
-import type { JournalRow, JournalStore, JournalTokens, RunJournal, UsageSink } from '../ports.ts';
+import type { JournalRow, JournalStore, JournalTokens, RunJournal, UsageMeta, UsageSink } from '../ports.ts';
 import { recoveredRecord } from './journal-store.ts';
-import type { UsageMeta } from './tracker.ts';
 
 export interface UsageJournalOptions {
   store: JournalStore;

@@ -11,16 +11,7 @@
  */
 import { type UsageOutcome, UsageRecord } from '#shared/usage.ts';
 import type { EngineEvent } from '../engine/types.ts';
-
-export interface UsageMeta {
-  requestId: string;
-  replicaId: string;
-  tenantId: string;
-  keyId: string;
-  model: string;
-  revision: string;
-  endpoint: UsageRecord['endpoint'];
-}
+import type { UsageMeta } from '../ports.ts';
 
 export interface UsageTracker {
   /** Feed every engine event, in order. */
