@@ -27,6 +27,20 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Faults, fuzzing, overload and soak against real processes (README "Reliability").
+          // `npm test` runs its fast subset; `npm run test:reliability` the full run with figures.
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/reliability/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
       // Glob, so the suite still runs while the workers project is absent.
       'test/workers/vitest.config.{ts,mts}',
     ],
