@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, signHeaders } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
@@ -101,13 +101,13 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
     // The long stream, signed once: the same bytes are replayed after the restart.
     const body = JSON.stringify({ model: 'motif-tiny', prompt, max_tokens: CONTEXT - promptTokens, ignore_eos: true, stream: true, logprobs: 0 });
     const requestId = 'crash-long-1';
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       [HEADERS.requestId]: requestId,
       [HEADERS.tenantId]: 'tenant-crash',
       [HEADERS.keyId]: 'key-crash',
-      [SIGNATURE_HEADER]: await sign({ method: 'POST', path: '/v1/completions', requestId, tenantId: 'tenant-crash', body }, key),
     };
+    headers[SIGNATURE_HEADER] = await signHeaders('POST', '/v1/completions', headers, body, key);
     const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers, body });
     expect(res.status).toBe(200);
     const victim = origin!;

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Keys } from '#shared/manifest.ts';
 import { ChatCompletion } from '#shared/openai.ts';
 import { HEADERS, Heartbeat } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, signHeaders } from '#shared/signing.ts';
 import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { createS3Client, type EmbeddedS3, type S3ObjectStore, S3RVER_CREDENTIALS, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
@@ -135,10 +135,9 @@ async function until(what: string, check: () => Promise<boolean> | boolean, o: {
 
 async function signedModels(o: Origin): Promise<Response> {
   const requestId = `roll-${++seq}`;
-  const sig = await sign({ method: 'GET', path: '/v1/models', requestId, tenantId: 'tenant-int', body: '' }, key);
-  return fetch(`${o.url}/v1/models`, {
-    headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int', [SIGNATURE_HEADER]: sig },
-  });
+  const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int' };
+  headers[SIGNATURE_HEADER] = await signHeaders('GET', '/v1/models', headers, '', key);
+  return fetch(`${o.url}/v1/models`, { headers });
 }
 
 const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`)).text();

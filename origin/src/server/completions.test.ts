@@ -186,15 +186,12 @@ describe('request errors before the first byte', () => {
     const { app } = testOrigin(hello());
     const good = await signedRequest('/v1/chat/completions', { body: 'placeholder' });
     // Sign the broken bytes themselves so only the JSON is wrong.
-    const { sign } = await import('#shared/signing.ts');
+    const { signHeaders } = await import('#shared/signing.ts');
     const broken = '{"model":';
-    const sig = await sign(
-      { method: 'POST', path: '/v1/chat/completions', requestId: 'r-bad-json', tenantId: 'tenant-a', body: broken },
-      { kid: 'k1', secret: 'test-secret-0123456789' },
-    );
     const headers = new Headers(good.headers);
     headers.set('x-request-id', 'r-bad-json');
-    headers.set('x-motif-signature', sig);
+    headers.delete('x-motif-signature');
+    headers.set('x-motif-signature', await signHeaders('POST', '/v1/chat/completions', Object.fromEntries(headers), broken, { kid: 'k1', secret: 'test-secret-0123456789' }));
     const res = await app.request(new Request(good.url, { method: 'POST', headers, body: broken }));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_json' } });

@@ -4,7 +4,7 @@
  */
 import type { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
 import { readSse, type SseEvent } from '#shared/sse.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest, TokenLogprob } from '../engine/types.ts';
 import { createMemoryOutbox } from '../usage/outbox.ts';
@@ -121,17 +121,18 @@ export async function signedRequest(path: string, init: SignedInit = {}): Promis
   const body = init.body === undefined ? '' : JSON.stringify(init.body);
   const requestId = init.requestId ?? nextRequestId();
   const tenantId = init.tenantId ?? 'tenant-a';
-  const sig = await sign({ method, path, requestId, tenantId, body }, init.key ?? TEST_KEY, init.at ?? Date.now());
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [HEADERS.requestId]: requestId,
+    [HEADERS.tenantId]: tenantId,
+    [HEADERS.keyId]: 'key-1',
+    ...init.headers,
+  };
+  // A test may pass its own (bad) signature in `headers`.
+  headers[SIGNATURE_HEADER] ??= await signHeaders(method, path, headers, body, init.key ?? TEST_KEY, init.at ?? Date.now());
   return new Request(`http://origin.test${path}`, {
     method,
-    headers: {
-      'content-type': 'application/json',
-      [HEADERS.requestId]: requestId,
-      [HEADERS.tenantId]: tenantId,
-      [HEADERS.keyId]: 'key-1',
-      [SIGNATURE_HEADER]: sig,
-      ...init.headers,
-    },
+    headers,
     ...(method === 'GET' ? {} : { body }),
     ...(init.signal ? { signal: init.signal } : {}),
   });

@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { readBodyLimited } from '#shared/request-body.ts';
-import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock } from '../../ports.ts';
 
@@ -31,7 +31,7 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
     const requestId = c.req.header(HEADERS.requestId) ?? '';
     const tenantId = c.req.header(HEADERS.tenantId) ?? '';
     const now = opts.clock.now();
-    await verify(c.req.header(SIGNATURE_HEADER), { method: c.req.method, path: c.req.path, requestId, tenantId, body }, opts.keyring, now);
+    await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
     if (!requestId || requestId.length > 128)
       throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
