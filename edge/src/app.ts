@@ -16,6 +16,8 @@ import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
 import { inflightTracker } from './routing/inflight.ts';
 import { createScheduler } from './routing/scheduler.ts';
+import type { NodeKeys } from './trust/node-keys.ts';
+import { type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
 export const EdgeOptions = z.object({
   /** Largest accepted request body (public and internal). */
@@ -42,8 +44,12 @@ export interface EdgeAppDeps {
   ledger: Ledger;
   pool: PoolView;
   clock: Clock;
-  /** Edge↔origin keyring: `signing` signs forwarded requests, `ring` verifies internal calls. */
-  keyring: { signing: SigningKey; ring: ReadonlyMap<string, string> };
+  /** Signs forwarded requests (edge → origin). */
+  signingKey: SigningKey;
+  /** Verify heartbeats and usage (origin → edge); each key speaks for one node's replicas. */
+  nodeKeys: NodeKeys;
+  /** Where replicas may be (default: loopback and private addresses, trust/origin-allow-list.ts). */
+  originAllow?: OriginAllowList;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
   options?: z.input<typeof EdgeOptions>;
@@ -57,7 +63,8 @@ export interface EdgeAppDeps {
 /** Build the edge app. Throws at construction on invalid options (never on a request). */
 export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   const opts = EdgeOptions.parse(deps.options ?? {});
-  if (!deps.keyring?.signing?.secret || deps.keyring.ring.size === 0) throw new Error('createEdgeApp: a signing keyring is required');
+  if (!deps.signingKey?.secret) throw new Error('createEdgeApp: a signing key is required');
+  if (!deps.nodeKeys || deps.nodeKeys.ring.size === 0) throw new Error('createEdgeApp: node keys are required');
   const log: Logger = deps.log ?? (() => {});
   const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
   const inflight = inflightTracker();
@@ -93,7 +100,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       clock: deps.clock,
       scheduler,
       inflight,
-      signingKey: deps.keyring.signing,
+      signingKey: deps.signingKey,
       originFetch,
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -107,7 +114,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       pool: deps.pool,
       ledger: deps.ledger,
       clock: deps.clock,
-      keyring: deps.keyring.ring,
+      nodeKeys: deps.nodeKeys,
+      originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
       replayGuard: new ReplayGuard(),
     }),

@@ -12,10 +12,11 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startNodeEdge } from './node.ts';
 import { createFakeOrigin } from './testing/fake-origin.ts';
-import { sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
+import { nodeKey, sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
 
 const DEV_KEY = 'sk-motif-dev-test-0123456789abcdef';
 const SECRET = `${TEST_SIGNING.kid}:${TEST_SIGNING.secret}`;
+const NODE_KEYS = `${nodeKey('n1').kid}:${nodeKey('n1').secret}@n1`;
 let dir: string;
 let originServer: Server;
 let originUrl: string;
@@ -37,7 +38,7 @@ afterAll(async () => {
 async function signedPost(base: string, path: string, body: unknown): Promise<Response> {
   const text = JSON.stringify(body);
   const requestId = crypto.randomUUID();
-  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, TEST_SIGNING);
+  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, nodeKey('n1'));
   return fetch(base + path, {
     method: 'POST',
     body: text,
@@ -47,7 +48,13 @@ async function signedPost(base: string, path: string, body: unknown): Promise<Re
 
 describe('startNodeEdge', () => {
   it('serves a stream end to end over loopback and keeps keys and usage across restarts', async () => {
-    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_DEV_API_KEY: DEV_KEY, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: dir });
+    const config = loadEdgeConfig({
+      MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_NODE_KEYS: NODE_KEYS,
+      MOTIF_DEV_API_KEY: DEV_KEY,
+      MOTIF_EDGE_PORT: '0',
+      MOTIF_EDGE_DATA_DIR: dir,
+    });
     const edge = await startNodeEdge(config, { log: () => {} });
     try {
       expect(edge.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -60,7 +67,7 @@ describe('startNodeEdge', () => {
       expect(res.status).toBe(200);
       const events = await sseEvents(res);
       expect(events.at(-1)?.data).toBe('[DONE]');
-      const ingest = await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      const ingest = await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev', replica_id: 'n1' })] });
       expect(await ingest.json()).toEqual({ accepted: 1, duplicates: 0 });
     } finally {
       await edge.close();
@@ -70,7 +77,7 @@ describe('startNodeEdge', () => {
     try {
       const usage = await fetch(`${again.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${DEV_KEY}` } });
       expect(((await usage.json()) as { data: { requests: number }[] }).data).toEqual([expect.objectContaining({ group: 'motif-test', requests: 1 })]);
-      const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev', replica_id: 'n1' })] });
       expect(await dup.json()).toEqual({ accepted: 0, duplicates: 1 });
     } finally {
       await again.close();
@@ -89,13 +96,13 @@ describe('edge/src/node.ts as a process', () => {
   }
 
   it('exits with a message naming a bad variable', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: 'nope' });
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: 'nope' });
     expect(await p.exit).toBe(2);
     expect(p.output()).toContain('MOTIF_EDGE_PORT');
   });
 
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
     let url: string | undefined;
     for (let i = 0; i < 200 && !url; i++) {
       url = /"url":"(http:[^"]+)"/.exec(p.output())?.[1];

@@ -37,7 +37,9 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     limiter: doLimiter(env.LIMITER, config.limits),
     pool: doPool(env.POOL),
     clock,
-    keyring: config.keyring,
+    signingKey: config.signingKey,
+    nodeKeys: config.nodeKeys,
+    originAllow: config.originAllow,
     options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });

@@ -27,7 +27,9 @@ export const OriginEnv = z.object({
   MOTIF_ORIGIN_PUBLIC_URL: httpUrl.optional(),
   MOTIF_REPLICA_ID: id.optional(),
   MOTIF_NODE_ID: id.optional(),
-  MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the edge↔origin keyring "kid:secret[,kid:secret]"' }).min(1),
+  MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the keyring the edge signs forwarded requests with, "kid:secret[,kid:secret]"' }).min(1),
+  /** This node's own key for heartbeats and usage (origin → edge), `kid:secret`; the edge binds it to MOTIF_NODE_ID. */
+  MOTIF_NODE_KEY: z.string().optional(),
   MOTIF_EDGE_URL: httpUrl.optional(),
   MOTIF_MODEL_ID: z
     .string()
@@ -78,7 +80,9 @@ export interface OriginConfig {
   publicUrl: string | undefined;
   replicaId: string;
   nodeId: string;
-  signingKey: SigningKey;
+  /** Signs heartbeats and usage to the edge (MOTIF_NODE_KEY); set whenever edgeUrl is. */
+  nodeKey: SigningKey | undefined;
+  /** Verifies the edge's forwarded requests (MOTIF_ORIGIN_SECRET). */
   keyring: Map<string, string>;
   /** Heartbeat and usage target; undefined = standalone (no heartbeat, usage stays in the outbox). */
   edgeUrl: string | undefined;
@@ -114,12 +118,36 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     throw new ConfigError(`invalid origin configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  let keys: ReturnType<typeof parseKeyring>;
+  const problems: string[] = [];
+  let keyring = new Map<string, string>();
   try {
-    keys = parseKeyring(e.MOTIF_ORIGIN_SECRET);
+    keyring = parseKeyring(e.MOTIF_ORIGIN_SECRET).ring;
   } catch (err) {
-    throw new ConfigError(`invalid origin configuration:\n  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
+    problems.push(`  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
   }
+  const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);
+  const replicaId = e.MOTIF_REPLICA_ID ?? `${nodeId}-${e.MOTIF_ORIGIN_PORT}`;
+  let nodeKey: SigningKey | undefined;
+  if (e.MOTIF_EDGE_URL) {
+    // The edge lets a node key speak only for `<node>` and `<node>-…` replicas (edge trust/node-keys.ts).
+    if (replicaId !== nodeId && !replicaId.startsWith(`${nodeId}-`))
+      problems.push(
+        `  MOTIF_REPLICA_ID: ${replicaId} must be ${nodeId} or start with "${nodeId}-" (MOTIF_NODE_ID) for the edge to accept this node's key for it`,
+      );
+    if (!e.MOTIF_NODE_KEY)
+      problems.push('  MOTIF_NODE_KEY: required with MOTIF_EDGE_URL: this node\'s "kid:secret", listed on the edge in MOTIF_NODE_KEYS as kid:secret@<node id>');
+    else
+      try {
+        const parsedKey = parseKeyring(e.MOTIF_NODE_KEY);
+        if (parsedKey.ring.size !== 1) throw new Error('one key, "kid:secret" (rotate by switching to the next key listed on the edge)');
+        nodeKey = parsedKey.signing;
+        if (keyring.get(nodeKey.kid) === nodeKey.secret) throw new Error('must differ from MOTIF_ORIGIN_SECRET: each direction has its own key');
+      } catch (err) {
+        problems.push(`  MOTIF_NODE_KEY: ${(err as Error).message}`);
+        nodeKey = undefined;
+      }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid origin configuration:\n${problems.join('\n')}`);
   let weights: WeightsSource;
   if (e.MOTIF_ORIGIN_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_ORIGIN_MODEL_DIR };
   else {
@@ -134,15 +162,14 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
       throw new ConfigError(`invalid origin configuration (set MOTIF_ORIGIN_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
     }
   }
-  const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);
   return {
     host: e.MOTIF_ORIGIN_HOST,
     port: e.MOTIF_ORIGIN_PORT,
     publicUrl: e.MOTIF_ORIGIN_PUBLIC_URL,
-    replicaId: e.MOTIF_REPLICA_ID ?? `${nodeId}-${e.MOTIF_ORIGIN_PORT}`,
+    replicaId,
     nodeId,
-    signingKey: keys.signing,
-    keyring: keys.ring,
+    nodeKey,
+    keyring,
     edgeUrl: e.MOTIF_EDGE_URL,
     modelId: e.MOTIF_MODEL_ID,
     engine: e.MOTIF_ENGINE,

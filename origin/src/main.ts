@@ -66,7 +66,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
   // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
   const admission = createAdmission({ maxConcurrent: config.limits.maxRunning, maxQueue: config.limits.maxQueue });
-  const edge = config.edgeUrl ? createEdgeClient({ baseUrl: config.edgeUrl, signingKey: config.signingKey, replicaId: config.replicaId }) : undefined;
+  const edge =
+    config.edgeUrl && config.nodeKey ? createEdgeClient({ baseUrl: config.edgeUrl, signingKey: config.nodeKey, replicaId: config.replicaId }) : undefined;
   let deliverer: UsageDeliverer | undefined;
   if (edge) {
     deliverer = createUsageDeliverer({

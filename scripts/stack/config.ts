@@ -36,8 +36,14 @@ export type StackEnv = z.infer<typeof StackEnv>;
 
 export interface StackConfig extends StackEnv {
   dataDir: string;
+  /** Edge → origin keyring. */
   originSecret: string;
+  /** The stack origin's own key (origin → edge), `kid:secret`, bound to node STACK_NODE_ID on the edge. */
+  nodeKey: string;
 }
+
+/** The stack's origin: node `local`, replica `local-0` (the edge binds the node key to this node). */
+export const STACK_NODE_ID = 'local';
 
 /** Parse env (plus CLI overrides); exit-worthy errors name the variable. */
 export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<StackEnv> = {}): StackConfig {
@@ -53,7 +59,12 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<Stack
   }
   const dataDir = resolve(parsed.data.MOTIF_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir) };
+  return {
+    ...parsed.data,
+    dataDir,
+    originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir, 'dev-origin-secret', 'dev'),
+    nodeKey: devSecret(dataDir, 'dev-node-key', STACK_NODE_ID),
+  };
 }
 
 /** Every port the stack listens on, with the variable that sets it (the embedded S3's only when it runs). */
@@ -65,11 +76,11 @@ export function stackPorts(cfg: StackEnv): { name: string; port: number }[] {
   ];
 }
 
-/** A per-checkout random signing secret, kept under the data dir so restarts agree. */
-function devSecret(dataDir: string): string {
-  const file = join(dataDir, 'dev-origin-secret');
+/** A per-checkout random signing key `kid:secret`, kept under the data dir so restarts agree. */
+function devSecret(dataDir: string, name: string, kid: string): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = `dev:${randomBytes(24).toString('hex')}`;
+  const secret = `${kid}:${randomBytes(24).toString('hex')}`;
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type StackConfig, stackPorts } from './config.ts';
+import { STACK_NODE_ID, type StackConfig, stackPorts } from './config.ts';
 import { type ManagedProcess, ProcessSet, portProblem, REPO_ROOT as ROOT, spawnNode, spawnTsx, waitForHttp } from './processes.ts';
 import { ensurePublished, type S3Handle, startS3 } from './weights.ts';
 
@@ -85,9 +85,10 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
             MOTIF_ORIGIN_HOST: '127.0.0.1',
             MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
             MOTIF_ORIGIN_PUBLIC_URL: originUrl,
-            MOTIF_REPLICA_ID: 'local-0',
-            MOTIF_NODE_ID: 'local',
+            MOTIF_REPLICA_ID: `${STACK_NODE_ID}-0`,
+            MOTIF_NODE_ID: STACK_NODE_ID,
             MOTIF_ORIGIN_SECRET: cfg.originSecret,
+            MOTIF_NODE_KEY: cfg.nodeKey,
             MOTIF_EDGE_URL: edgeUrl,
             MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
             MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
@@ -147,6 +148,7 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
     MOTIF_EDGE_HOST: '127.0.0.1',
     MOTIF_EDGE_PORT: String(cfg.MOTIF_EDGE_PORT),
     MOTIF_ORIGIN_SECRET: cfg.originSecret,
+    MOTIF_NODE_KEYS: `${cfg.nodeKey}@${STACK_NODE_ID}`,
     MOTIF_DEV_API_KEY: cfg.MOTIF_DEV_API_KEY,
     MOTIF_EDGE_DATA_DIR: join(cfg.dataDir, 'edge'),
   };
@@ -165,7 +167,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
 /** The edge as a Worker in workerd (`wrangler dev`, offline, local-only storage under the data dir). */
 function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
-    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_DEV_API_KEY')
+    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY')
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   return spawnNode({
     name: 'edge',

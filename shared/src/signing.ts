@@ -62,9 +62,20 @@ export function signInputOf(req: Request, body: Uint8Array): SignInput {
 }
 
 /** Sign a request whose headers are final: every protocol header in `headers` is covered. */
-export function signHeaders(method: string, path: string, headers: Record<string, string>, body: Uint8Array | string, key: SigningKey, now?: number): Promise<string> {
+export function signHeaders(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array | string,
+  key: SigningKey,
+  now?: number,
+): Promise<string> {
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return sign(signInputFrom(method, path, (name) => lower.get(name), body), key, now);
+  return sign(
+    signInputFrom(method, path, (name) => lower.get(name), body),
+    key,
+    now,
+  );
 }
 
 const enc = new TextEncoder();

@@ -15,7 +15,7 @@ import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, signHeaders } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver, TEST_NODE_KEY, TEST_NODE_RING } from '../../origin/src/adapters/node/test-support.ts';
 import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,6 +46,7 @@ function startOrigin(): ManagedProcess {
       MOTIF_REPLICA_ID: 'crash-0',
       MOTIF_NODE_ID: 'crash',
       MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+      MOTIF_NODE_KEY: `${TEST_NODE_KEY.kid}:${TEST_NODE_KEY.secret}`,
       MOTIF_EDGE_URL: edge.url,
       MOTIF_MODEL_ID: 'motif-tiny',
       MOTIF_ORIGIN_MODEL_DIR: FIXTURE,
@@ -70,7 +71,7 @@ interface Chunk {
 }
 
 beforeAll(async () => {
-  edge = await startSignedReceiver(new Map([[key.kid, key.secret]]));
+  edge = await startSignedReceiver(TEST_NODE_RING);
   dataDir = mkdtempSync(join(tmpdir(), 'motif-origin-crash-'));
   port = await freePort();
   url = `http://127.0.0.1:${port}`;

@@ -164,7 +164,7 @@ describe('failover before the first byte', () => {
   });
 
   it("an origin that refuses the signature is a 502, not the client's 401", async () => {
-    const t = await testEdge({ deps: { keyring: { signing: { kid: 'k1', secret: 'some-other-secret-123456' }, ring: TEST_RING } } });
+    const t = await testEdge({ deps: { signingKey: { kid: 'k1', secret: 'some-other-secret-123456' } } });
     await t.beat(t.origins[0]!);
     const res = await t.post('/v1/chat/completions', chat);
     expect(res.status).toBe(502);

@@ -78,7 +78,7 @@ describe('usage ingest and /v1/usage', () => {
     const first = await t.signedPost(INTERNAL_PATHS.usage, batch);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ accepted: 2, duplicates: 0 });
-    const again = await t.signedPost(INTERNAL_PATHS.usage, { records: [...batch.records, usageRecord({ request_id: 'a', replica_id: 'r2' })] });
+    const again = await t.signedPost(INTERNAL_PATHS.usage, { records: [...batch.records, usageRecord({ request_id: 'a', replica_id: 'r1-b' })] });
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 2 });
     expect(t.ledger.size()).toBe(3);
   });

@@ -59,7 +59,7 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     mode: opts.mode ?? 'ok',
     heartbeat: (o = {}) => ({
       replica_id: opts.replicaId,
-      node_id: 'node-1',
+      node_id: opts.replicaId,
       url: origin.url,
       model: origin.model,
       revision: 'rev-1',

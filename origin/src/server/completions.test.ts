@@ -191,7 +191,10 @@ describe('request errors before the first byte', () => {
     const headers = new Headers(good.headers);
     headers.set('x-request-id', 'r-bad-json');
     headers.delete('x-motif-signature');
-    headers.set('x-motif-signature', await signHeaders('POST', '/v1/chat/completions', Object.fromEntries(headers), broken, { kid: 'k1', secret: 'test-secret-0123456789' }));
+    headers.set(
+      'x-motif-signature',
+      await signHeaders('POST', '/v1/chat/completions', Object.fromEntries(headers), broken, { kid: 'k1', secret: 'test-secret-0123456789' }),
+    );
     const res = await app.request(new Request(good.url, { method: 'POST', headers, body: broken }));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_json' } });

@@ -16,6 +16,8 @@ export interface Env {
   POOL: DurableObjectNamespace<PoolDO>;
   LIMITER: DurableObjectNamespace<LimiterDO>;
   MOTIF_ORIGIN_SECRET?: string;
+  MOTIF_NODE_KEYS?: string;
+  MOTIF_ORIGIN_ALLOW?: string;
   MOTIF_DEV?: string;
   MOTIF_DEV_API_KEY?: string;
   MOTIF_ADMIN_TOKEN?: string;

@@ -2,7 +2,8 @@
  * Signature check for the internal endpoints origins call (heartbeat, usage): the same HMAC
  * scheme as forwarded requests (shared/signing.ts), verified over the exact body bytes, with a
  * replay guard on `x-request-id` (origins send a fresh id per attempt, so retries pass; the
- * payloads carry their own ids for idempotency). The verified bytes go into the context.
+ * payloads carry their own ids for idempotency). The verified bytes and the signing key id go
+ * into the context: the routes check what that key may speak for.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
@@ -29,14 +30,14 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
   return async function signedInternalMiddleware(c, next) {
     const body = await readBodyLimited(c.req.raw, opts.maxBodyBytes);
     const requestId = c.req.header(HEADERS.requestId) ?? '';
-    const tenantId = c.req.header(HEADERS.tenantId) ?? '';
     const now = opts.clock.now();
-    await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
+    const { kid } = await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
     if (!requestId || requestId.length > 128)
       throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
     if (!guard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signedBody', body);
+    c.set('signedBy', kid);
     await next();
   };
 }

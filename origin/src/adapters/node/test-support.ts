@@ -28,6 +28,10 @@ export const usageRecord = (id: string, extra: Partial<UsageRecord> = {}): Usage
   ...extra,
 });
 
+/** A node key (origin → edge) for tests: the origin signs heartbeats and usage with it. */
+export const TEST_NODE_KEY = { kid: 'node-test', secret: 'node-test-secret-0123456789' };
+export const TEST_NODE_RING: ReadonlyMap<string, string> = new Map([[TEST_NODE_KEY.kid, TEST_NODE_KEY.secret]]);
+
 export interface Received {
   path: string;
   body: unknown;
