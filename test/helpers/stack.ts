@@ -14,6 +14,8 @@ import { type Stack, startStack } from '../../scripts/stack/stack.ts';
 
 export interface TestStack extends Stack {
   logs: string[];
+  /** The stack's data dir (keys the stack generated live here: dev-origin-secret, dev-node-key). */
+  dataDir: string;
   dispose(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv
   }
   return Object.assign(stack, {
     logs,
+    dataDir,
     async dispose() {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });
