@@ -1,5 +1,15 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { promptSize, utf8Length } from './prompt-size.ts';
+import { promptText, utf8Length, utf8LengthCapped } from './prompt-size.ts';
+
+const encoded = (text: string) => new TextEncoder().encode(text).length;
+// Any UTF-16: lone surrogates as well as pairs and every plane.
+const anyText = fc.string({
+  unit: fc.oneof(
+    fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+  ),
+});
 
 describe('utf8Length', () => {
   it.each([
@@ -10,14 +20,36 @@ describe('utf8Length', () => {
     { name: 'four-byte (surrogate pairs)', text: '🙂🙂 a 𝄞' },
     { name: 'lone surrogates (encoded as U+FFFD)', text: '\ud800 x \udc00 \ud83d' },
   ])('$name: equals the encoded length', ({ text }) => {
-    expect(utf8Length(text)).toBe(new TextEncoder().encode(text).length);
+    expect(utf8Length(text)).toBe(encoded(text));
+  });
+
+  it('equals the encoded length of any string', () => {
+    fc.assert(fc.property(anyText, (s) => utf8Length(s) === encoded(s)));
   });
 });
 
-describe('promptSize', () => {
+describe('utf8LengthCapped', () => {
+  it('is exact up to the cap and above the cap past it, for any parts and cap', () => {
+    fc.assert(
+      fc.property(fc.array(anyText, { maxLength: 4 }), fc.nat(64), (parts, cap) => {
+        const exact = encoded(parts.join(''));
+        const got = utf8LengthCapped(parts, cap);
+        return exact <= cap ? got === exact : got > cap && got <= exact;
+      }),
+    );
+  });
+
+  it('judges a megabyte against a small cap by its length alone', () => {
+    const huge = '안'.repeat(1_000_000);
+    expect(utf8LengthCapped([huge], 1000)).toBe(1_000_000);
+    expect(utf8LengthCapped([huge], 3_000_000)).toBe(3_000_000);
+  });
+});
+
+describe('promptText', () => {
   it.each([
     {
-      name: 'chat: contents summed, parts joined',
+      name: 'chat: every message, parts joined',
       req: {
         model: 'm',
         messages: [
@@ -32,12 +64,12 @@ describe('promptSize', () => {
           { role: 'assistant' as const, content: null },
         ],
       },
-      want: { field: 'messages', bytes: 2 + 2 + 4 },
+      want: { field: 'messages', parts: ['é', 'ab🙂', ''] },
     },
-    { name: 'completions: a string', req: { model: 'm', prompt: '안녕' }, want: { field: 'prompt', bytes: 6 } },
-    { name: 'completions: a one-string list', req: { model: 'm', prompt: ['abc'] as [string] }, want: { field: 'prompt', bytes: 3 } },
+    { name: 'completions: a string', req: { model: 'm', prompt: '안녕' }, want: { field: 'prompt', parts: ['안녕'] } },
+    { name: 'completions: a one-string list', req: { model: 'm', prompt: ['abc'] as [string] }, want: { field: 'prompt', parts: ['abc'] } },
     { name: 'completions: token ids have no text', req: { model: 'm', prompt: [1, 2, 3] }, want: undefined },
   ])('$name', ({ req, want }) => {
-    expect(promptSize(req)).toEqual(want);
+    expect(promptText(req)).toEqual(want);
   });
 });

@@ -8,23 +8,36 @@ import { type ChatCompletionRequest, type CompletionRequest, messageText } from 
 /** The request field that holds the prompt (and is named in the error when it is too long). */
 export type PromptField = 'prompt' | 'messages';
 
-export interface PromptSize {
+/** A request's prompt text: a completions prompt, or a chat's message contents (together). */
+export interface PromptText {
   field: PromptField;
-  /** UTF-8 bytes of the prompt's text: a completions prompt, or a chat's message contents together. */
-  bytes: number;
+  parts: readonly string[];
 }
 
-/** The size of a request's prompt text; undefined for a token-id prompt (it has no text). */
-export function promptSize(req: ChatCompletionRequest | CompletionRequest): PromptSize | undefined {
-  if ('messages' in req) {
-    let bytes = 0;
-    for (const m of req.messages) bytes += utf8Length(messageText(m));
-    return { field: 'messages', bytes };
-  }
+/** The prompt text of a request; undefined for a token-id prompt (it has no text). */
+export function promptText(req: ChatCompletionRequest | CompletionRequest): PromptText | undefined {
+  if ('messages' in req) return { field: 'messages', parts: req.messages.map(messageText) };
   const p = req.prompt;
-  if (typeof p === 'string') return { field: 'prompt', bytes: utf8Length(p) };
-  if (typeof p[0] === 'string') return { field: 'prompt', bytes: utf8Length(p[0]) };
+  if (typeof p === 'string') return { field: 'prompt', parts: [p] };
+  if (typeof p[0] === 'string') return { field: 'prompt', parts: [p[0]] };
   return undefined;
+}
+
+/**
+ * The UTF-8 length of `parts` together when it is at most `cap`; otherwise some number above
+ * `cap`, found without reading further than proves it: a string has at least as many UTF-8
+ * bytes as UTF-16 units, so a megabyte prompt against a kilobyte cap costs nothing to judge.
+ */
+export function utf8LengthCapped(parts: readonly string[], cap: number): number {
+  let units = 0;
+  for (const p of parts) units += p.length;
+  if (units > cap) return units;
+  let n = 0;
+  for (const p of parts) {
+    n += utf8Length(p);
+    if (n > cap) return n;
+  }
+  return n;
 }
 
 /** UTF-8 byte length of a string without encoding it (a lone surrogate counts as U+FFFD: 3). */

@@ -9,7 +9,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError, fromZodError, parseErrorBody } from '#shared/errors.ts';
 import { ChatCompletionRequest, CompletionRequest, Usage } from '#shared/openai.ts';
-import { promptSize } from '#shared/prompt-size.ts';
+import { promptText } from '#shared/prompt-size.ts';
 import { HEADERS, HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
 import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
@@ -56,7 +56,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
 
     const now = deps.clock.now();
-    const ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptSize(parsed.data) }, now);
+    const ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptText(parsed.data) }, now);
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
     const reportUsage = c.get('reportUsage') as ((u: Usage) => void) | undefined;

@@ -5,7 +5,7 @@
  * and a picker orders it. The order matters: failover walks it before the first byte.
  */
 import type { ApiError } from '#shared/errors.ts';
-import type { PromptSize } from '#shared/prompt-size.ts';
+import type { PromptText } from '#shared/prompt-size.ts';
 import type { PromptByteBounds, ReplicaState } from '#shared/protocol.ts';
 
 export interface Candidate {
@@ -31,8 +31,8 @@ export interface Candidate {
 /** What the scheduler routes. */
 export interface RouteRequest {
   model: string;
-  /** Size of the prompt's text; absent for token-id prompts and requests without one. */
-  prompt?: PromptSize;
+  /** The prompt's text; absent for token-id prompts and requests without one. */
+  prompt?: PromptText;
 }
 
 /** Removes candidates that must not serve the request. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createScheduler } from '../scheduler.ts';
 import type { Candidate, RouteRequest } from '../types.ts';
-import { mayFit, promptSizeFilter } from './prompt-size-filter.ts';
+import { promptSizeFilter } from './prompt-size-filter.ts';
 
 const replica = (id: string, maxPromptBytes?: Candidate['maxPromptBytes']): Candidate => ({
   id,
@@ -19,10 +19,12 @@ const replica = (id: string, maxPromptBytes?: Candidate['maxPromptBytes']): Cand
   ...(maxPromptBytes ? { maxPromptBytes } : {}),
 });
 
-const chat = (bytes: number): RouteRequest => ({ model: 'm', prompt: { field: 'messages', bytes } });
-const text = (bytes: number): RouteRequest => ({ model: 'm', prompt: { field: 'prompt', bytes } });
+// Two messages: the bound is on their contents together.
+const chat = (bytes: number): RouteRequest => ({ model: 'm', prompt: { field: 'messages', parts: ['x'.repeat(bytes - 1), 'y'] } });
+const text = (bytes: number): RouteRequest => ({ model: 'm', prompt: { field: 'prompt', parts: ['x'.repeat(bytes)] } });
+const kept = (req: RouteRequest, bounds: Candidate['maxPromptBytes']) => promptSizeFilter().filter(req, [replica('a', bounds)]).length === 1;
 
-describe('mayFit', () => {
+describe('prompt-size-filter', () => {
   it.each([
     { name: 'no prompt text (token ids)', req: { model: 'm' }, bounds: { prompt: 1, messages: 1 }, want: true },
     { name: 'no bound advertised (older origin)', req: chat(10_000_000), bounds: undefined, want: true },
@@ -30,8 +32,20 @@ describe('mayFit', () => {
     { name: 'exactly at the bound', req: text(100), bounds: { prompt: 100 }, want: true },
     { name: 'one byte over the bound', req: text(101), bounds: { prompt: 100 }, want: false },
     { name: 'chat judged by the messages bound', req: chat(101), bounds: { prompt: 1000, messages: 100 }, want: false },
+    {
+      name: 'multibyte text: bytes count, not characters',
+      req: { model: 'm', prompt: { field: 'prompt' as const, parts: ['é'.repeat(51)] } },
+      bounds: { prompt: 101 },
+      want: false,
+    },
+    {
+      name: 'chat parts add up',
+      req: { model: 'm', prompt: { field: 'messages' as const, parts: ['x'.repeat(60), '🙂'.repeat(10)] } },
+      bounds: { messages: 100 },
+      want: true,
+    },
   ])('$name → $want', ({ req, bounds, want }) => {
-    expect(mayFit(req, replica('a', bounds))).toBe(want);
+    expect(kept(req, bounds)).toBe(want);
   });
 });
 
@@ -53,8 +67,7 @@ describe('in the default scheduler', () => {
     }
     expect(err).toBeInstanceOf(ApiError);
     expect(err).toMatchObject({ code: 'context_length_exceeded', status: 400, param: 'messages' });
-    expect((err as Error).message).toContain('2000000 bytes');
-    expect((err as Error).message).toContain('more than 2000');
+    expect((err as Error).message).toContain('over 2000 bytes');
   });
 
   it('still answers "nothing ready" (empty) rather than refusing when no replica is in rotation', () => {
