@@ -53,7 +53,7 @@ export interface EdgeAppDeps {
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
   options?: z.input<typeof EdgeOptions>;
-  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → least-load. */
+  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;

@@ -123,6 +123,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
   function snapshot(): Heartbeat {
     const s = engine.stats();
+    const { maxPromptBytes } = engine.info();
     return {
       replica_id: config.replicaId,
       node_id: config.nodeId,
@@ -136,6 +137,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
       kv_usage: Math.min(1, Math.max(0, s.kvUsage)),
       tokens_per_s: Math.max(0, s.tokensPerSecond),
       ts: Date.now(),
+      ...(maxPromptBytes ? { max_prompt_bytes: maxPromptBytes } : {}),
     };
   }
 

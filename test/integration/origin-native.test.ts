@@ -147,6 +147,9 @@ describe('origin process with the native engine on tiny-motif', () => {
   it('beats to the edge, then drains on SIGTERM: a draining beat, exit 0', async () => {
     await until(() => heartbeats().some((h) => h.state === 'ready'), 'a ready heartbeat');
     expect(heartbeats().at(-1)).toMatchObject({ replica_id: 'int-0', node_id: 'int', url, model: 'motif-tiny', revision: 'local', max_running: 2 });
+    // Every ready beat says how long a prompt could still fit: 127 tokens of at most 16 bytes.
+    const ready = heartbeats().filter((h) => h.state === 'ready');
+    expect(ready.every((h) => h.max_prompt_bytes?.prompt === 127 * 16 && h.max_prompt_bytes.messages === 127 * 16)).toBe(true);
     await origin.stop(10_000);
     expect(await origin.exited).toBe(0);
     expect(heartbeats().at(-1)?.state).toBe('draining');
