@@ -99,11 +99,12 @@ describe('the event loop while the worker encodes', () => {
       expect(ids).toEqual(inlineIds);
       // Inline, the whole encode (~0.6 s here) is one gap; in the worker only the message copies are.
       expect(inlineMs).toBeGreaterThan(300);
-      expect(maxGap).toBeLessThan(Math.min(100, inlineMs / 3));
+      // Relative to the inline time, so a loaded machine (slower everything) does not fail it.
+      expect(maxGap).toBeLessThan(inlineMs / 3);
     } finally {
       await encoder.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('tokenizer worker failures', () => {
