@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INTERNAL_PATHS } from '#shared/protocol.ts';
 import { TEST_KEY, testEdge, usageRecord } from '../testing/harness.ts';
 
+const nestedArrays = (depth: number): unknown[] => (depth <= 1 ? [] : [nestedArrays(depth - 1)]);
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('heartbeat', () => {
@@ -30,6 +31,7 @@ describe('heartbeat', () => {
     { name: 'missing field', body: { replica_id: 'r1' }, param: 'node_id' },
     { name: 'bad state', override: { state: 'sleeping' }, param: 'state' },
     { name: 'non-http url', override: { url: 'file:///etc/passwd' }, param: 'url' },
+    { name: 'nested too deep', override: { labels: nestedArrays(100) }, param: 'labels' },
   ])('rejects a malformed beat: $name', async ({ body, override, param }) => {
     const t = await testEdge();
     const res = await t.signedPost(INTERNAL_PATHS.heartbeat, body ?? { ...t.origins[0]!.heartbeat(), ...override });

@@ -105,6 +105,8 @@ export const nextRequestId = () => `req-${crypto.randomUUID()}`;
 
 export interface SignedInit {
   body?: unknown;
+  /** Exact body bytes to sign and send instead of `body` as JSON. */
+  rawBody?: string | Uint8Array<ArrayBuffer>;
   method?: string;
   requestId?: string;
   tenantId?: string;
@@ -117,8 +119,8 @@ export interface SignedInit {
 
 /** A Request signed the way the edge signs forwarded requests. */
 export async function signedRequest(path: string, init: SignedInit = {}): Promise<Request> {
-  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
-  const body = init.body === undefined ? '' : JSON.stringify(init.body);
+  const method = init.method ?? (init.body === undefined && init.rawBody === undefined ? 'GET' : 'POST');
+  const body = init.rawBody ?? (init.body === undefined ? '' : JSON.stringify(init.body));
   const requestId = init.requestId ?? nextRequestId();
   const tenantId = init.tenantId ?? 'tenant-a';
   const sig = await sign({ method, path, requestId, tenantId, body }, init.key ?? TEST_KEY, init.at ?? Date.now());
