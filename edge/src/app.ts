@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { ReplayGuard, type SigningKey, sha256Hex } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, type SigningKey, sha256Hex } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
@@ -44,6 +44,11 @@ export interface EdgeAppDeps {
   clock: Clock;
   /** Edge↔origin keyring: `signing` signs forwarded requests, `ring` verifies internal calls. */
   keyring: { signing: SigningKey; ring: ReadonlyMap<string, string> };
+  /**
+   * Request ids of signed internal calls already accepted (default: this app's memory). Shared by
+   * every instance that serves the internal routes, so a replay cannot land on another one.
+   */
+  replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
   options?: z.input<typeof EdgeOptions>;
@@ -109,7 +114,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       clock: deps.clock,
       keyring: deps.keyring.ring,
       maxBodyBytes: opts.maxBodyBytes,
-      replayGuard: new ReplayGuard(),
+      replayWindow: deps.replayWindow ?? new ReplayGuard(),
     }),
   );
 

@@ -66,6 +66,22 @@ describe('internal signatures', () => {
     expect(res.status).toBe(401);
   });
 
+  it('awaits an asynchronous replay window (a shared store answers later)', async () => {
+    const seen = new Set<string>();
+    const replayWindow = {
+      check: async (id: string) => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+    };
+    const t = await testEdge({ deps: { replayWindow } });
+    expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-async' })).status).toBe(200);
+    expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-async' })).status).toBe(409);
+    expect([...seen]).toEqual(['hb-async']);
+  });
+
   it('a replayed request id → 409', async () => {
     const t = await testEdge();
     expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-1' })).status).toBe(200);

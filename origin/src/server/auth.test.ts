@@ -80,6 +80,14 @@ describe('signature check on /v1 and /admin', () => {
     expect(outbox.all).toHaveLength(1);
   });
 
+  it('awaits an asynchronous replay window', async () => {
+    const eng = engine();
+    const { app } = testOrigin(eng, { replayWindow: { check: async () => false } });
+    const err = await errorOf(await app.request(await signedRequest('/v1/chat/completions', { body: chat })));
+    expect(err).toMatchObject({ status: 409, code: 'conflict' });
+    expect(eng.requests).toHaveLength(0);
+  });
+
   it('does not put ids of badly signed requests into the replay window', async () => {
     const { app } = testOrigin(engine());
     const bad = await signedRequest('/v1/chat/completions', { body: chat, requestId: 'id-x', key: { kid: 'k1', secret: 'wrong-secret-0123456789' } });

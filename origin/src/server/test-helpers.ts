@@ -4,7 +4,7 @@
  */
 import type { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
 import { readSse, type SseEvent } from '#shared/sse.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest, TokenLogprob } from '../engine/types.ts';
 import { createMemoryOutbox } from '../usage/outbox.ts';
@@ -140,7 +140,10 @@ export async function signedRequest(path: string, init: SignedInit = {}): Promis
 }
 
 /** Build the app around a scripted engine with in-memory ports; returns the parts tests inspect. */
-export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number } = {}) {
+export function testOrigin(
+  engine: ScriptedTestEngine,
+  opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number; replayWindow?: ReplayWindow } = {},
+) {
   const outbox = createMemoryOutbox();
   const lifecycle = createLifecycle('ready');
   const admission = createAdmission({ maxConcurrent: opts.maxConcurrent ?? 4, maxQueue: opts.maxQueue ?? 4, retryAfterSeconds: 2 });
@@ -148,7 +151,7 @@ export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: n
   const deps: OriginDeps = {
     engine,
     keyring: new Map([[TEST_KEY.kid, TEST_KEY.secret]]),
-    replayGuard: new ReplayGuard(),
+    replayGuard: opts.replayWindow ?? new ReplayGuard(),
     usage: outbox,
     clock: { now: () => Date.now() },
     replica: { replicaId: 'replica-1', nodeId: 'node-1' },
