@@ -31,12 +31,18 @@ export const StackEnv = z.object({
   MOTIF_S3_ENDPOINT: z.url().optional(),
   MOTIF_S3_BUCKET: z.string().default('motif-weights'),
   MOTIF_EDGE: z.enum(['node', 'worker']).default('node'),
+  /** The token the stack's origin wants for /metrics; unset = a random one per run. */
+  MOTIF_ORIGIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 1 = the stack's origin serves /metrics to anyone (no token). */
+  MOTIF_ORIGIN_METRICS_PUBLIC: z.enum(['0', '1']).default('0'),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
 export interface StackConfig extends StackEnv {
   dataDir: string;
   originSecret: string;
+  /** Bearer token for the origin's /metrics; undefined when MOTIF_ORIGIN_METRICS_PUBLIC=1. */
+  originMetricsToken: string | undefined;
 }
 
 /** Parse env (plus CLI overrides); exit-worthy errors name the variable. */
@@ -53,7 +59,9 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<Stack
   }
   const dataDir = resolve(parsed.data.MOTIF_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir) };
+  const originMetricsToken =
+    parsed.data.MOTIF_ORIGIN_METRICS_PUBLIC === '1' ? undefined : (parsed.data.MOTIF_ORIGIN_METRICS_TOKEN ?? `metrics-${randomBytes(16).toString('hex')}`);
+  return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir), originMetricsToken };
 }
 
 /** Every port the stack listens on, with the variable that sets it (the embedded S3's only when it runs). */

@@ -10,7 +10,7 @@ import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest, Tok
 import { createMemoryOutbox } from '../usage/outbox.ts';
 import { createAdmission } from './admission.ts';
 import { createOriginApp } from './app.ts';
-import type { OriginDeps } from './deps.ts';
+import type { MetricsAccess, OriginDeps } from './deps.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createOriginMetrics } from './metrics.ts';
 
@@ -100,6 +100,10 @@ export class ScriptedTestEngine implements Engine {
 
 export const TEST_KEY: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789' };
 
+/** The bearer token `testOrigin` protects /metrics with, and a request that presents it. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
+export const metricsRequest = () => new Request('http://origin.test/metrics', { headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` } });
+
 /** A unique request id per call (tests replay one on purpose). */
 export const nextRequestId = () => `req-${crypto.randomUUID()}`;
 
@@ -142,7 +146,7 @@ export async function signedRequest(path: string, init: SignedInit = {}): Promis
 /** Build the app around a scripted engine with in-memory ports; returns the parts tests inspect. */
 export function testOrigin(
   engine: ScriptedTestEngine,
-  opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number; replayWindow?: ReplayWindow } = {},
+  opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number; replayWindow?: ReplayWindow; metricsAccess?: MetricsAccess } = {},
 ) {
   const outbox = createMemoryOutbox();
   const lifecycle = createLifecycle('ready');
@@ -160,6 +164,8 @@ export function testOrigin(
     metrics,
     limits: { drainWaitMs: opts.drainWaitMs ?? 1_000 },
     outboxBacklog: () => outbox.all.filter((e) => !e.delivered).length,
+    // An explicit `metricsAccess: undefined` tests the closed default.
+    metricsAccess: 'metricsAccess' in opts ? opts.metricsAccess : { token: TEST_METRICS_TOKEN },
   };
   return { app: createOriginApp(deps), outbox, lifecycle, admission, metrics, deps };
 }
