@@ -48,6 +48,23 @@ describe('parseJson bounds nesting', () => {
     expect(() => parseJson(body)).toThrow(expect.objectContaining({ code: 'invalid_json', status: 400 }));
   });
 
+  it('refuses exactly the values nested deeper than the limit, whatever their strings hold', () => {
+    const depthOf = (v: unknown): number => (typeof v === 'object' && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);
+    const text = fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', ':', 'a', 'é') });
+    fc.assert(
+      fc.property(
+        fc.letrec((tie) => ({ value: fc.oneof({ depthSize: 'small' }, text, fc.array(tie('value')), fc.dictionary(text, tie('value'))) })).value,
+        fc.integer({ min: 1, max: 6 }),
+        (value, limit) => {
+          const parse = () => parseJson(bytes(JSON.stringify(value)), limit);
+          if (depthOf(value) > limit) expect(parse).toThrow(ApiError);
+          else expect(parse()).toEqual(value);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('any JSON value, however shaped, parses or is a 400 ApiError (never another error)', () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 80 }), (value) => {

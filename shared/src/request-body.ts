@@ -63,44 +63,58 @@ export function parseJson(bytes: Uint8Array, maxDepth: number = MAX_JSON_DEPTH):
 
 /**
  * Refuses text whose brackets nest deeper than `maxDepth`, in one pass over the characters
- * (strings skipped), so the check costs no allocation and cannot overflow the stack. The field
+ * (strings skipped), so the check allocates nothing and cannot overflow the stack. The field
  * named is the last top-level key seen: everything deeper than level 1 sits in its value.
  */
 function checkDepth(text: string, maxDepth: number): void {
   let depth = 0;
-  let inString = false;
   let stringStart = 0;
-  let lastString: [number, number] = [0, 0];
-  let key: [number, number] | null = null;
+  let stringEnd = 0;
+  let keyStart = -1;
+  let keyEnd = -1;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) {
-        inString = false;
-        lastString = [stringStart, i + 1];
-      }
-    } else if (c === QUOTE) {
-      inString = true;
+    if (c === QUOTE) {
       stringStart = i;
+      stringEnd = closingQuote(text, i) + 1;
+      i = stringEnd - 1;
     } else if (c === COLON) {
-      if (depth === 1) key = lastString;
+      if (depth === 1) {
+        keyStart = stringStart;
+        keyEnd = stringEnd;
+      }
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > maxDepth) throw tooDeep(text, key, maxDepth);
+      if (++depth > maxDepth) throw tooDeep(keyStart < 0 ? null : text.slice(keyStart, keyEnd), maxDepth);
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
     }
   }
 }
 
+/**
+ * The index of the quote closing the string that opens at `open` (the text's end when it does not
+ * close: JSON.parse refuses that). Jumps quote to quote with indexOf; a quote preceded by an odd
+ * run of backslashes is escaped. Each backslash is counted at most once, so this stays linear.
+ */
+function closingQuote(text: string, open: number): number {
+  for (let from = open + 1; ; ) {
+    const q = text.indexOf('"', from);
+    if (q === -1) return text.length;
+    let backslashes = 0;
+    while (text.charCodeAt(q - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return q;
+    from = q + 1;
+  }
+}
+
 const [QUOTE, BACKSLASH, COLON] = [0x22, 0x5c, 0x3a];
 const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = [0x7b, 0x7d, 0x5b, 0x5d];
 
-function tooDeep(text: string, key: [number, number] | null, maxDepth: number): ApiError {
+function tooDeep(keyJson: string | null, maxDepth: number): ApiError {
   let field: string | null = null;
-  if (key) {
+  if (keyJson !== null) {
     try {
-      field = String(JSON.parse(text.slice(key[0], key[1])));
+      field = String(JSON.parse(keyJson));
     } catch {
       // A malformed key: the refusal names no field.
     }
