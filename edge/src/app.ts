@@ -6,8 +6,9 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { bearerToken, tokenMatches } from '#shared/bearer.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { ReplayGuard, type SigningKey, sha256Hex } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
@@ -50,6 +51,11 @@ export interface EdgeAppDeps {
   nodeKeys: NodeKeys;
   /** Where replicas may be (default: loopback and private addresses, trust/origin-allow-list.ts). */
   originAllow?: OriginAllowList;
+  /**
+   * Request ids of signed internal calls already accepted (default: this app's memory). Shared by
+   * every instance that serves the internal routes, so a replay cannot land on another one.
+   */
+  replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
   options?: z.input<typeof EdgeOptions>;
@@ -117,7 +123,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       nodeKeys: deps.nodeKeys,
       originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
-      replayGuard: new ReplayGuard(),
+      replayWindow: deps.replayWindow ?? new ReplayGuard(),
     }),
   );
 
@@ -136,13 +142,10 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   return app;
 }
 
-/** Constant-time check of the admin bearer token (hashes compared, so lengths leak nothing). */
+/** The admin bearer token, compared in constant time. */
 async function requireAdmin(header: string | undefined, token: string | undefined): Promise<void> {
-  const presented = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const presented = bearerToken(header);
   if (!token) throw new ApiError('permission_denied', 'The admin API is disabled (no admin token configured).');
   if (!presented) throw new ApiError('authentication_error', 'An admin token is required.');
-  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(token)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  if (diff !== 0) throw new ApiError('authentication_error', 'Invalid admin token.');
+  if (!(await tokenMatches(presented, token))) throw new ApiError('authentication_error', 'Invalid admin token.');
 }

@@ -71,9 +71,20 @@ describe('loadOriginConfig', () => {
     ['MOTIF_SWAP_STRATEGY', { MOTIF_SWAP_STRATEGY: 'yolo' }],
     ['MOTIF_SWAP_DRAIN_TIMEOUT_MS', { MOTIF_SWAP_DRAIN_TIMEOUT_MS: '-5' }],
     ['MOTIF_WEIGHTS_GC', { MOTIF_WEIGHTS_GC: 'yes' }],
+    ['MOTIF_ORIGIN_METRICS_TOKEN', { MOTIF_ORIGIN_METRICS_TOKEN: 'short' }],
+    ['MOTIF_ORIGIN_METRICS_PUBLIC', { MOTIF_ORIGIN_METRICS_PUBLIC: 'yes' }],
+    ['MOTIF_ORIGIN_METRICS_PUBLIC', { MOTIF_ORIGIN_METRICS_PUBLIC: '1', MOTIF_ORIGIN_METRICS_TOKEN: 'scrape-token-0123456789' }],
   ])('names %s when it is bad', (name, change) => {
     expect(() => load({ ...base, ...change })).toThrow(ConfigError);
     expect(() => load({ ...base, ...change })).toThrow(name);
+  });
+
+  it.each([
+    { name: 'closed by default', env: {}, access: undefined },
+    { name: 'a token', env: { MOTIF_ORIGIN_METRICS_TOKEN: 'scrape-token-0123456789' }, access: { token: 'scrape-token-0123456789' } },
+    { name: 'public by opt-in', env: { MOTIF_ORIGIN_METRICS_PUBLIC: '1' }, access: 'public' },
+  ])('/metrics access: $name', ({ env, access }) => {
+    expect(load({ ...base, ...env }).metricsAccess).toEqual(access);
   });
 
   it("ignores MOTIF_MODEL_DIR (npm start's publish-then-serve dir, which the stack's origin inherits)", () => {

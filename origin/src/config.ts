@@ -10,6 +10,7 @@ import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';
+import type { MetricsAccess } from './server/deps.ts';
 import { type S3Config, s3ConfigFromEnv } from './weights/s3-settings.ts';
 
 export class ConfigError extends Error {
@@ -69,6 +70,10 @@ export const OriginEnv = z.object({
   MOTIF_SWAP_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   /** Remove revisions no replica uses after each swap (current and leased ones stay). */
   MOTIF_WEIGHTS_GC: z.enum(['true', 'false'], { error: 'true or false' }).default('true'),
+  /** Bearer token a scraper sends for /metrics (without it, or MOTIF_ORIGIN_METRICS_PUBLIC=1, /metrics is closed). */
+  MOTIF_ORIGIN_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** 1 = /metrics open to anyone who reaches the port (a scrape inside a trusted network). */
+  MOTIF_ORIGIN_METRICS_PUBLIC: z.enum(['0', '1'], { error: '1 (open /metrics to anyone) or 0' }).default('0'),
 });
 
 export type WeightsSource = { kind: 'dir'; dir: string } | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
@@ -103,6 +108,8 @@ export interface OriginConfig {
     drainTimeoutMs: number;
     gcAfterSwap: boolean;
   };
+  /** Who may read /metrics; undefined = nobody. */
+  metricsAccess: MetricsAccess | undefined;
 }
 
 /**
@@ -162,6 +169,11 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
       throw new ConfigError(`invalid origin configuration (set MOTIF_ORIGIN_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
     }
   }
+  if (e.MOTIF_ORIGIN_METRICS_PUBLIC === '1' && e.MOTIF_ORIGIN_METRICS_TOKEN) {
+    throw new ConfigError(
+      'invalid origin configuration:\n  MOTIF_ORIGIN_METRICS_PUBLIC: is 1 while MOTIF_ORIGIN_METRICS_TOKEN is set; set one of them (open, or token-protected)',
+    );
+  }
   return {
     host: e.MOTIF_ORIGIN_HOST,
     port: e.MOTIF_ORIGIN_PORT,
@@ -190,6 +202,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
       drainTimeoutMs: e.MOTIF_SWAP_DRAIN_TIMEOUT_MS,
       gcAfterSwap: e.MOTIF_WEIGHTS_GC === 'true',
     },
+    metricsAccess: e.MOTIF_ORIGIN_METRICS_PUBLIC === '1' ? 'public' : e.MOTIF_ORIGIN_METRICS_TOKEN ? { token: e.MOTIF_ORIGIN_METRICS_TOKEN } : undefined,
   };
 }
 

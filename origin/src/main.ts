@@ -99,6 +99,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     clock: { now: () => Date.now() },
     replica: { replicaId: config.replicaId, nodeId: config.nodeId },
     outboxBacklog: () => outbox.backlog(),
+    metricsAccess: config.metricsAccess,
   });
   const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {
     outbox.close();
@@ -108,6 +109,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   });
   const url = config.publicUrl ?? `http://${config.host}:${server.port}`;
   log(`origin: replica ${config.replicaId} listening on ${url} (model ${config.modelId}, revision ${weights.revision}, engine ${config.engine})`);
+  if (!config.metricsAccess) log('origin: /metrics is closed: set MOTIF_ORIGIN_METRICS_TOKEN for a scraper, or MOTIF_ORIGIN_METRICS_PUBLIC=1');
 
   let heartbeat: HeartbeatLoop | undefined;
   if (edge) {

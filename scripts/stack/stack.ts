@@ -14,6 +14,8 @@ import { ensurePublished, type S3Handle, startS3 } from './weights.ts';
 export interface Stack {
   edgeUrl: string;
   originUrl: string;
+  /** Bearer token for the origin's /metrics (undefined: it is public). */
+  originMetricsToken: string | undefined;
   apiKey: string;
   model: string;
   s3: S3Handle;
@@ -80,7 +82,8 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
           exitWithParent: true,
           env: {
             // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
-            ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
+            // Its /metrics access is the stack config's alone (the origin refuses both set).
+            ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR', 'MOTIF_ORIGIN_METRICS_TOKEN', 'MOTIF_ORIGIN_METRICS_PUBLIC']),
             ...s3Handle.clientEnv,
             MOTIF_ORIGIN_HOST: '127.0.0.1',
             MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
@@ -94,6 +97,7 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
             MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
             MOTIF_ORIGIN_DATA_DIR: join(cfg.dataDir, 'origin'),
             MOTIF_WEIGHTS_STORE: join(cfg.dataDir, 'origin', 'weights'),
+            ...(cfg.originMetricsToken ? { MOTIF_ORIGIN_METRICS_TOKEN: cfg.originMetricsToken } : { MOTIF_ORIGIN_METRICS_PUBLIC: '1' }),
             ...opts.originEnv,
           },
         }),
@@ -101,6 +105,7 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
     const stack: Stack = {
       edgeUrl,
       originUrl,
+      originMetricsToken: cfg.originMetricsToken,
       apiKey: cfg.MOTIF_DEV_API_KEY,
       model: cfg.MOTIF_MODEL_ID,
       s3: s3Handle,

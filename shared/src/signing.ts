@@ -198,10 +198,12 @@ export function parseKeyring(spec: string): { signing: SigningKey; ring: Map<str
 /**
  * The replay-window port: `check` records a request id and answers false when it was already seen
  * inside the window. `ReplayGuard` below is the in-memory implementation; a runtime may supply a
- * durable one (the origin keeps its window in SQLite so a restart does not reopen it).
+ * durable one (the origin keeps its window in SQLite so a restart does not reopen it; the Worker
+ * keeps it in a Durable Object, shared by its isolates, so it answers asynchronously). Callers
+ * await the answer.
  */
 export interface ReplayWindow {
-  check(id: string, now?: number): boolean;
+  check(id: string, now?: number): boolean | Promise<boolean>;
 }
 
 /**

@@ -67,6 +67,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The origins' /metrics token (it is closed without one). */
+const METRICS_TOKEN = 'rollout-test-metrics-token';
+
 interface Origin {
   url: string;
   proc: ManagedProcess;
@@ -96,6 +99,7 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
     MOTIF_ORIGIN_DATA_DIR: join(tmp, `data-${id}`),
     MOTIF_WEIGHTS_STORE: store,
     MOTIF_WEIGHTS_POLL_MS: '200',
+    MOTIF_ORIGIN_METRICS_TOKEN: METRICS_TOKEN,
     ...extra,
   };
   delete env.MOTIF_ORIGIN_MODEL_DIR;
@@ -141,7 +145,7 @@ async function signedModels(o: Origin): Promise<Response> {
   return fetch(`${o.url}/v1/models`, { headers });
 }
 
-const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`)).text();
+const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
 const beats = (replica: string) =>
   edge.received
     .filter((r) => r.path === '/internal/pool/heartbeat')

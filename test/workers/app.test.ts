@@ -95,6 +95,16 @@ describe('the Worker app inside workerd', () => {
     expect(res.headers.get('retry-after')).not.toBeNull();
   });
 
+  it('answers a json_schema nested 100k deep with a 400 naming response_format', async () => {
+    await beat('wk-ok-deep', ORIGIN_OK, 'wk-deep');
+    const depth = 100_000;
+    const schema = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const body = `{"model":"wk-deep","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${schema}}}}`;
+    const res = await call('/v1/chat/completions', { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'response_format' } });
+  });
+
   it('ingests usage idempotently into the tenant ledger and reports it', async () => {
     const records = [
       usageRecord({ request_id: 'wu-1', tenant_id: 'dev', replica_id: 'wk-ok' }),

@@ -14,7 +14,7 @@ import { Hono } from 'hono';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseJson } from '#shared/request-body.ts';
-import { MAX_SKEW_MS, type ReplayGuard } from '#shared/signing.ts';
+import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
 import { signedInternal } from '../middleware/signed/signed.ts';
@@ -29,13 +29,13 @@ export interface InternalDeps {
   nodeKeys: NodeKeys;
   originAllow: OriginAllowList;
   maxBodyBytes: number;
-  replayGuard?: ReplayGuard;
+  replayWindow?: ReplayWindow;
 }
 
 /** The internal routes, to be mounted at the root (paths come from protocol.ts). */
 export function internalRoutes(deps: InternalDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const signed = signedInternal({ keyring: deps.nodeKeys.ring, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes, replayGuard: deps.replayGuard });
+  const signed = signedInternal({ keyring: deps.nodeKeys.ring, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes, replayWindow: deps.replayWindow });
 
   app.post(INTERNAL_PATHS.heartbeat, signed, async (c) => {
     const parsed = Heartbeat.safeParse(parseJson(c.get('signedBody')));

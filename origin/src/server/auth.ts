@@ -44,7 +44,7 @@ export function signatureAuth(opts: SignatureAuthOptions): MiddlewareHandler<Ori
     // Only after the signature holds: unsigned traffic must not be able to fill the replay window.
     if (!requestId) throw new ApiError('invalid_request_error', `Missing ${HEADERS.requestId} header.`);
     if (requestId.length > 128) throw new ApiError('invalid_request_error', `${HEADERS.requestId} is longer than 128 characters.`);
-    if (!opts.replayGuard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
+    if (!(await opts.replayGuard.check(requestId, now))) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signed', { body, requestId, tenantId, keyId: c.req.header(HEADERS.keyId) ?? '' });
     await next();
   };

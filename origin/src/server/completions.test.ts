@@ -201,6 +201,34 @@ describe('request errors before the first byte', () => {
   });
 
   it.each([
+    {
+      name: 'an unknown field nested 100 deep',
+      body: `{"model":"motif-test","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(100)}${']'.repeat(100)}}`,
+      param: 'metadata',
+    },
+    { name: 'a number past float range', body: '{"model":"motif-test","messages":[{"role":"user","content":"x"}],"max_tokens":1e400}', param: 'max_tokens' },
+    { name: 'an integer past 2^53', body: `{"model":"motif-test","messages":[{"role":"user","content":"x"}],"seed":${'9'.repeat(40)}}`, param: 'seed' },
+  ])('answers $name with a 400 naming $param', async ({ body, param }) => {
+    const engine = hello();
+    const { app } = testOrigin(engine);
+    const res = await app.request(await signedRequest('/v1/chat/completions', { rawBody: body }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
+    expect(engine.requests).toHaveLength(0);
+  });
+
+  it('answers invalid UTF-8 with 400 invalid_json rather than serving replacement characters', async () => {
+    const engine = hello();
+    const { app } = testOrigin(engine);
+    const enc = new TextEncoder();
+    const rawBody = new Uint8Array([...enc.encode('{"model":"motif-test","messages":[{"role":"user","content":"'), 0xc3, 0x28, ...enc.encode('"}]}')]);
+    const res = await app.request(await signedRequest('/v1/chat/completions', { rawBody }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(engine.requests).toHaveLength(0);
+  });
+
+  it.each([
     ['overloaded', new ApiError('overloaded', 'busy', { retryAfter: 3 }), 503, '3'],
     ['context too long', new ApiError('context_length_exceeded', 'too long', { param: 'messages' }), 400, null],
   ])('passes an engine refusal (%s) through with its status', async (_name, refuse, status, retryAfter) => {

@@ -9,7 +9,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { readBodyLimited } from '#shared/request-body.ts';
-import { ReplayGuard, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock } from '../../ports.ts';
 
@@ -17,8 +17,12 @@ export interface SignedOptions {
   keyring: ReadonlyMap<string, string>;
   clock: Clock;
   maxBodyBytes: number;
-  /** Replay guard (default: a fresh one for this middleware instance). */
-  replayGuard?: ReplayGuard;
+  /**
+   * Where seen request ids are kept (default: in memory, for this middleware instance). A runtime
+   * with many isolates passes one window they all share, or a replay sent to another isolate
+   * would pass.
+   */
+  replayWindow?: ReplayWindow;
 }
 
 /** Middleware factory; validates its options at creation. */
@@ -26,7 +30,7 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
   if (!opts.keyring || opts.keyring.size === 0) throw new Error('signedInternal: keyring must not be empty');
   if (!opts.clock) throw new Error('signedInternal: clock is required');
   if (!(opts.maxBodyBytes > 0)) throw new Error('signedInternal: maxBodyBytes must be positive');
-  const guard = opts.replayGuard ?? new ReplayGuard();
+  const replayWindow = opts.replayWindow ?? new ReplayGuard();
   return async function signedInternalMiddleware(c, next) {
     const body = await readBodyLimited(c.req.raw, opts.maxBodyBytes);
     const requestId = c.req.header(HEADERS.requestId) ?? '';
@@ -35,7 +39,7 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
     if (!requestId || requestId.length > 128)
       throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
-    if (!guard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
+    if (!(await replayWindow.check(requestId, now))) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signedBody', body);
     c.set('signedBy', kid);
     await next();
