@@ -6,20 +6,19 @@ import { abortAllDurableObjects } from 'cloudflare:test';
 import { env as cfEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { doLimiter, doReplayWindow } from '../../edge/src/adapters/cloudflare/ports.ts';
 import { buildWorkerApp, type Env } from '../../edge/src/worker.ts';
-import { ORIGIN_OK, WORKERS_SECRET } from './fixtures.ts';
+import { ORIGIN_OK, WORKERS_NODE_KEY } from './fixtures.ts';
 
 const env = cfEnv as unknown as Env;
-const { signing } = parseKeyring(WORKERS_SECRET);
 
 /** A signed heartbeat, built once so it can be sent (replayed) byte for byte. */
 async function signedHeartbeat(requestId: string): Promise<Request> {
   const path = INTERNAL_PATHS.heartbeat;
   const body = JSON.stringify({
-    replica_id: 'wr-1',
-    node_id: 'n',
+    replica_id: 'wk-wr-1',
+    node_id: 'wk',
     url: ORIGIN_OK,
     model: 'wr-model',
     revision: 'r',
@@ -31,7 +30,7 @@ async function signedHeartbeat(requestId: string): Promise<Request> {
     tokens_per_s: 0,
     ts: Date.now(),
   });
-  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'wr', body }, signing);
+  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'wr', body }, WORKERS_NODE_KEY);
   return new Request(`http://edge.test${path}`, {
     method: 'POST',
     body,
