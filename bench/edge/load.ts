@@ -7,8 +7,10 @@
  * (a bearer key); straight to the upstream it sends what the edge would forward (the protocol
  * headers, signed), signing before the clock starts so both paths time only the HTTP exchange.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { realpathSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
 import { type LatencySummary, summarize } from './stats.ts';
@@ -143,6 +145,32 @@ export async function runPhase(spec: PhaseSpec): Promise<PhaseResult> {
     elapsedMs,
     rps: (latencies.length * 1000) / elapsedMs,
     clientCpuUs: cpu.user + cpu.system,
+  };
+}
+
+export interface LoadClient {
+  child: ChildProcess;
+  call(spec: PhaseSpec): Promise<PhaseResult>;
+}
+
+/** Start this file as the load client in its own process (`launcher`: e.g. `taskset -c 1`); one call at a time. */
+export function startLoadClient(launcher: string[]): LoadClient {
+  const [cmd, ...args] = [...launcher, process.execPath, '--import', 'tsx', import.meta.filename];
+  // From the repo root, where `--import tsx` resolves.
+  const child = spawn(cmd!, args, { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return {
+    child,
+    call: (spec) =>
+      new Promise((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`load client exited (${code})`));
+        child.once('exit', onExit);
+        child.once('message', (m: { ok: boolean; result?: PhaseResult; error?: string }) => {
+          child.off('exit', onExit);
+          if (m.ok) resolve(m.result!);
+          else reject(new Error(`load client: ${m.error}`));
+        });
+        child.send(spec);
+      }),
   };
 }
 

@@ -15,7 +15,7 @@
  * (a warning says so when that is not possible). Prints every round, the medians, the ratios and
  * the issue's targets beside them. With --cpu-prof: the edge's top self-time functions.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseKeyring } from '#shared/signing.ts';
 import { freePort, type ManagedProcess, ProcessSet, REPO_ROOT, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
-import type { PhaseResult, PhaseSpec } from './load.ts';
+import { type LoadClient, type PhaseSpec, startLoadClient } from './load.ts';
 import { type BenchOptions, parseBenchArgs } from './options.ts';
 import { cpuUs, rssMb, runqueueWaitUs } from './proc.ts';
 import { type CpuProfile, topSelfTime } from './profile.ts';
@@ -44,27 +44,6 @@ function canPin(): boolean {
   return cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
 }
 
-/** The load client, driven one phase at a time over IPC. */
-function startClient(pin: boolean): { call(spec: PhaseSpec): Promise<PhaseResult>; child: ChildProcess } {
-  const node = [process.execPath, '--import', 'tsx', join(REPO_ROOT, 'bench/edge/load.ts')];
-  const [cmd, ...args] = pin ? ['taskset', '-c', '1', ...node] : node;
-  const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return {
-    child,
-    call: (spec) =>
-      new Promise((resolve, reject) => {
-        const onExit = (code: number | null) => reject(new Error(`load client exited (${code})`));
-        child.once('exit', onExit);
-        child.once('message', (m: { ok: boolean; result?: PhaseResult; error?: string }) => {
-          child.off('exit', onExit);
-          if (m.ok) resolve(m.result!);
-          else reject(new Error(`load client: ${m.error}`));
-        });
-        child.send(spec);
-      }),
-  };
-}
-
 async function main(opts: BenchOptions): Promise<void> {
   const pin = opts.pin && canPin();
   if (opts.pin && !pin) warn('taskset unavailable or fewer than 2 cores: NOT pinned, the edge shares cores with the load (req/s is not "on one core")');
@@ -80,7 +59,7 @@ async function main(opts: BenchOptions): Promise<void> {
     if (lines.length > 400) lines.splice(0, 200);
     for (const w of waiters) w();
   };
-  let client: ReturnType<typeof startClient> | undefined;
+  let client: LoadClient | undefined;
   const onSignal = () => {
     client?.child.kill('SIGKILL');
     procs.killAll();
@@ -140,7 +119,7 @@ async function main(opts: BenchOptions): Promise<void> {
     );
     const upstreamUrl = await waitForLine(/\[upstream\] upstream listening (\S+)/, upstream, lines, waiters);
     await waitRouted(edgeUrl, apiKey, lines);
-    client = startClient(pin);
+    client = startLoadClient(pin ? ['taskset', '-c', '1'] : []);
     const c = client;
 
     const drained = async () => {
