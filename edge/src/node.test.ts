@@ -35,16 +35,15 @@ afterAll(async () => {
   await new Promise((r) => originServer?.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
-async function signedPost(base: string, path: string, body: unknown): Promise<Response> {
+/** A signed internal call, built once so it can be sent again byte for byte (a replay). */
+async function signedCall(path: string, body: unknown): Promise<(base: string) => Promise<Response>> {
   const text = JSON.stringify(body);
   const requestId = crypto.randomUUID();
   const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, nodeKey('n1'));
-  return fetch(base + path, {
-    method: 'POST',
-    body: text,
-    headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig },
-  });
+  const headers = { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig };
+  return (base) => fetch(base + path, { method: 'POST', body: text, headers });
 }
+const signedPost = async (base: string, path: string, body: unknown) => (await signedCall(path, body))(base);
 
 describe('startNodeEdge', () => {
   it('serves a stream end to end over loopback and keeps keys and usage across restarts', async () => {
@@ -56,9 +55,10 @@ describe('startNodeEdge', () => {
       MOTIF_EDGE_DATA_DIR: dir,
     });
     const edge = await startNodeEdge(config, { log: () => {} });
+    const heartbeat = await signedCall(INTERNAL_PATHS.heartbeat, beats(Date.now()));
     try {
       expect(edge.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await signedPost(edge.url, INTERNAL_PATHS.heartbeat, beats(Date.now()))).status).toBe(200);
+      expect((await heartbeat(edge.url)).status).toBe(200);
       const res = await fetch(`${edge.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/json' },
@@ -79,6 +79,8 @@ describe('startNodeEdge', () => {
       expect(((await usage.json()) as { data: { requests: number }[] }).data).toEqual([expect.objectContaining({ group: 'motif-test', requests: 1 })]);
       const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev', replica_id: 'n1' })] });
       expect(await dup.json()).toEqual({ accepted: 0, duplicates: 1 });
+      // The replay window is in SQLite too: a restart does not reopen it.
+      expect((await heartbeat(again.url)).status).toBe(409);
     } finally {
       await again.close();
     }

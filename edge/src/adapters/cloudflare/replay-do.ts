@@ -7,31 +7,19 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
-import { MAX_SKEW_MS } from '#shared/signing.ts';
-import type { SqlDb } from '../../stores/sql.ts';
-import { initReplay, replayClaim, replayPrune } from '../../stores/sql-replay.ts';
+import { type SyncReplayWindow, sqlReplayWindow } from '../../stores/sql-replay.ts';
 import { doSql } from './do-sql.ts';
 
-/** How long an id is remembered: a signature is accepted up to the skew either side of now. */
-export const REPLAY_WINDOW_MS = 2 * MAX_SKEW_MS;
-const PRUNE_EVERY_MS = 10_000;
-
 export class ReplayDO extends DurableObject {
-  private readonly db: SqlDb;
-  private prunedAt = Number.NEGATIVE_INFINITY;
+  private readonly window: SyncReplayWindow;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
-    this.db = doSql(ctx.storage);
-    initReplay(this.db);
+    this.window = sqlReplayWindow(doSql(ctx.storage));
   }
 
   /** Record a request id; false when it was seen inside the window (a replay). */
   claim(id: string, now: number): boolean {
-    if (now - this.prunedAt >= PRUNE_EVERY_MS) {
-      replayPrune(this.db, now - REPLAY_WINDOW_MS);
-      this.prunedAt = now;
-    }
-    return replayClaim(this.db, id, now, REPLAY_WINDOW_MS);
+    return this.window.check(id, now);
   }
 }
