@@ -7,8 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorBody } from '#shared/errors.ts';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { PRE_ROUTE_CASES, sendRaw } from '#shared/testing/pre-route-cases.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startNodeEdge } from './node.ts';
 import { createFakeOrigin } from './testing/fake-origin.ts';
@@ -83,6 +85,21 @@ describe('startNodeEdge', () => {
       expect((await heartbeat(again.url)).status).toBe(409);
     } finally {
       await again.close();
+    }
+  });
+});
+
+describe('startNodeEdge refusals before the app', () => {
+  it.each(PRE_ROUTE_CASES)('$name → $status with OpenAI error JSON', async ({ bytes, status }) => {
+    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'refusals') });
+    const edge = await startNodeEdge(config, { log: () => {}, closeGraceMs: 100 });
+    try {
+      const reply = await sendRaw(Number(new URL(edge.url).port), bytes);
+      expect(reply.status).toBe(status);
+      expect(reply.contentType).toBe('application/json');
+      expect(ErrorBody.safeParse(JSON.parse(reply.body)).success, reply.body).toBe(true);
+    } finally {
+      await edge.close();
     }
   });
 });

@@ -5,11 +5,12 @@
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
 import { mkdirSync, realpathSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
@@ -86,9 +87,13 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, port, hostname }) as Server;
+    const server = createServer(getRequestListener(fetch, { hostname, errorHandler: unparsableRequest }));
+    // Requests refused before the app runs get OpenAI error JSON too (shared/src/pre-route-errors.ts).
+    server.on('clientError', replyToClientError);
+    server.on('checkExpectation', replyToUnmetExpectation);
     server.once('listening', () => resolve(server));
     server.once('error', reject);
+    server.listen(port, hostname);
   });
 }
 

@@ -1,9 +1,12 @@
 /**
  * The origin's HTTP server on a real socket: a client that uploads slowly is cut by the request
- * timeout, while a streamed reply that outlasts that timeout is not.
+ * timeout, while a streamed reply that outlasts that timeout is not; requests refused before the
+ * app runs get OpenAI error JSON.
  */
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorBody } from '#shared/errors.ts';
+import { PRE_ROUTE_CASES, sendRaw } from '#shared/testing/pre-route-cases.ts';
 import { listenHttp, type NodeHttpServer } from './http-server.ts';
 
 const timeouts = { requestTimeoutMs: 600, headersTimeoutMs: 500, checkIntervalMs: 100 };
@@ -51,6 +54,17 @@ describe('listenHttp timeouts', () => {
       s.on('error', () => resolve(got));
     });
     expect(reply.split('\r\n')[0]).toBe('HTTP/1.1 408 Request Timeout');
+    expect(ErrorBody.parse(JSON.parse(reply.split('\r\n\r\n')[1]!)).error.code).toBe('request_timeout');
     expect(Date.now() - t0).toBeLessThan(5_000);
+  });
+});
+
+describe('listenHttp refusals before the app', () => {
+  it.each(PRE_ROUTE_CASES)('$name → $status with OpenAI error JSON', async ({ bytes, status }) => {
+    server = await listenHttp(() => new Response('app reached'), '127.0.0.1', 0, timeouts);
+    const reply = await sendRaw(server.port, bytes);
+    expect(reply.status).toBe(status);
+    expect(reply.contentType).toBe('application/json');
+    expect(ErrorBody.safeParse(JSON.parse(reply.body)).success, reply.body).toBe(true);
   });
 });

@@ -5,9 +5,10 @@
  * cuts the remaining connections.
  */
 
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
+import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 
 export interface NodeHttpServer {
   /** The bound port (useful with port 0). */
@@ -41,8 +42,12 @@ export function listenHttp(
       headersTimeout: timeouts.headersTimeoutMs,
       connectionsCheckingInterval: timeouts.checkIntervalMs,
     };
-    const server = serve({ fetch: fetchHandler, hostname: host, port, serverOptions }) as Server;
+    const server = createServer(serverOptions, getRequestListener(fetchHandler, { hostname: host, errorHandler: unparsableRequest }));
+    // Requests refused before the app runs get OpenAI error JSON too (shared/src/pre-route-errors.ts).
+    server.on('clientError', replyToClientError);
+    server.on('checkExpectation', replyToUnmetExpectation);
     server.once('error', reject);
+    server.listen(port, host);
     server.once('listening', () => {
       server.off('error', reject);
       const bound = (server.address() as AddressInfo).port;
