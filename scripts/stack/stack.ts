@@ -30,6 +30,8 @@ export interface StackOptions {
   log: (line: string) => void;
   /** Extra env for the origin process (tests tune engine limits this way). */
   originEnv?: NodeJS.ProcessEnv;
+  /** Extra env for a Node edge (tests set its admin token and limits this way). */
+  edgeEnv?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
   /** Children are added here the moment they are spawned, so the caller can stop them at any time. */
   processes?: ProcessSet;
@@ -165,7 +167,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
     file: 'edge/src/node.ts',
     log: opts.log,
     exitWithParent: true,
-    env: { ...process.env, ...edgeEnv(cfg) },
+    env: { ...process.env, ...edgeEnv(cfg), ...opts.edgeEnv },
   });
 }
 

@@ -16,10 +16,14 @@ export interface TestStack extends Stack {
   logs: string[];
   /** The stack's data dir (keys the stack generated live here: dev-origin-secret, dev-node-key). */
   dataDir: string;
+  /** The edge's forwarding key (`kid:secret`), for tests that sign as the edge. */
+  originSecret: string;
+  /** The stack origin's node key (`kid:secret`), for tests that sign heartbeats and usage as its node. */
+  nodeKey: string;
   dispose(): Promise<void>;
 }
 
-export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv; edgeEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
   const logs: string[] = [];
   const cfg = loadStackConfig(
@@ -38,13 +42,15 @@ export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv
   };
   let stack: Stack;
   try {
-    stack = await startStack(cfg, { log, originEnv: opts.originEnv, readyTimeoutMs: 150_000 });
+    stack = await startStack(cfg, { log, originEnv: opts.originEnv, edgeEnv: opts.edgeEnv, readyTimeoutMs: 150_000 });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- stack logs ---\n${logs.slice(-60).join('\n')}`);
   }
   return Object.assign(stack, {
     logs,
     dataDir,
+    originSecret: cfg.originSecret,
+    nodeKey: cfg.nodeKey,
     async dispose() {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,54 @@
+/**
+ * Tenants and the ledger of a running test stack, reached through the edge's SQLite file (WAL, so
+ * the test reads and writes beside the edge process): the admin API has no key management yet,
+ * and the ledger's rows say more (outcome, request id) than `/v1/usage` shows a tenant.
+ */
+import { join } from 'node:path';
+import { keyRecord } from '../../../edge/src/middleware/auth/api-keys.ts';
+import { openSqlite } from '../../../edge/src/adapters/node/sqlite.ts';
+import { sqlKeyStore } from '../../../edge/src/stores/sql-keys.ts';
+
+export interface LedgerRow {
+  request_id: string;
+  replica_id: string;
+  tenant_id: string;
+  key_id: string;
+  outcome: string;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+function edgeDb(dataDir: string) {
+  return openSqlite(join(dataDir, 'edge', 'edge.sqlite'));
+}
+
+/** Add an API key for `tenantId` (the tenant is created with it); returns its key id. */
+export async function addTenantKey(dataDir: string, tenantId: string, secret: string): Promise<string> {
+  const sqlite = edgeDb(dataDir);
+  try {
+    const rec = await keyRecord({ secret, tenantId, createdAt: Date.now() });
+    await sqlKeyStore(sqlite.db).putKey(rec);
+    return rec.keyId;
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** Every ledger row, read straight from the edge's SQLite ledger. */
+export function ledgerRows(dataDir: string): LedgerRow[] {
+  const sqlite = edgeDb(dataDir);
+  try {
+    return sqlite.db.all<Record<string, string | number>>(
+      'SELECT request_id, replica_id, tenant_id, key_id, outcome, prompt_tokens, completion_tokens FROM usage_records',
+    ) as unknown as LedgerRow[];
+  } finally {
+    sqlite.close();
+  }
+}
+
+/** One sample from a Prometheus text page (first series of the family, or with exact labels). */
+export function metricValue(text: string, name: string, labels = ''): number | undefined {
+  const prefix = name + (labels ? `{${labels}}` : '');
+  const line = text.split('\n').find((l) => !l.startsWith('#') && (l.startsWith(`${prefix} `) || (!labels && l.startsWith(`${name}{`))));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
