@@ -192,6 +192,23 @@ describe('edge app: rotation follows the configured heartbeat TTL', () => {
   });
 });
 
+describe('edge app: /admin/metrics', () => {
+  const admin = 'admin-token-0123456789abcdef';
+
+  it('needs the admin token and renders the pool and the runtime gauges as Prometheus text', async () => {
+    const t = await testEdge({ deps: { options: { adminToken: admin }, extraMetrics: () => 'runtime_gauge 1\n' } });
+    await t.beat(t.origins[0]!);
+    expect((await t.app.request('/admin/metrics')).status).toBe(401);
+    expect((await t.app.request('/admin/metrics', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+    const res = await t.app.request('/admin/metrics', { headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const text = await res.text();
+    expect(text).toContain('motif_edge_replicas{in_rotation="true"} 1\nmotif_edge_replicas{in_rotation="false"} 0\n');
+    expect(text.endsWith('runtime_gauge 1\n')).toBe(true);
+  });
+});
+
 describe('edge app: rate limits', () => {
   it('renders x-ratelimit headers and answers 429 with retry-after when exhausted', async () => {
     const t = await testEdge({ limits: { requestsPerMinute: 2 } });

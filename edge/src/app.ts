@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { bearerToken, tokenMatches } from '#shared/bearer.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
+import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
@@ -64,6 +65,8 @@ export interface EdgeAppDeps {
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
   log?: Logger;
+  /** Exposition text the runtime adds to `/admin/metrics` (Node: the event-loop delay gauges). */
+  extraMetrics?: () => string;
 }
 
 /** Build the edge app. Throws at construction on invalid options (never on a request). */
@@ -126,6 +129,19 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       replayWindow: deps.replayWindow ?? new ReplayGuard(),
     }),
   );
+
+  // Prometheus metrics, behind the admin token: the edge is the public face, its internals are not.
+  app.get('/admin/metrics', async (c) => {
+    await requireAdmin(c.req.header('authorization'), opts.adminToken);
+    const now = deps.clock.now();
+    const entries = await deps.pool.list(now);
+    const live = entries.filter((e) => scheduler.inRotation(e, now)).length;
+    const replicas = family('motif_edge_replicas', 'gauge', 'Replicas the edge knows, by whether they are in rotation.', [
+      [{ in_rotation: 'true' }, live],
+      [{ in_rotation: 'false' }, entries.length - live],
+    ]);
+    return c.text(`${replicas}\n${deps.extraMetrics?.() ?? ''}`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
 
   // The pool as this edge sees it; the rest of the admin API (tenants, keys, limits) comes later.
   app.get('/admin/pool', async (c) => {

@@ -89,6 +89,21 @@ describe('startNodeEdge', () => {
   });
 });
 
+describe('startNodeEdge metrics', () => {
+  it('/admin/metrics carries the event-loop delay gauges', async () => {
+    const admin = 'admin-token-0123456789abcdef';
+    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'metrics'), MOTIF_ADMIN_TOKEN: admin });
+    const edge = await startNodeEdge(config, { log: () => {}, closeGraceMs: 100 });
+    try {
+      const text = await (await fetch(`${edge.url}/admin/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
+      expect(text).toMatch(/^motif_event_loop_delay_p99_seconds \d/m);
+      expect(text).toMatch(/^motif_event_loop_delay_max_seconds \d/m);
+    } finally {
+      await edge.close();
+    }
+  });
+});
+
 describe('startNodeEdge refusals before the app', () => {
   it.each(PRE_ROUTE_CASES)('$name → $status with OpenAI error JSON', async ({ bytes, status }) => {
     const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'refusals') });

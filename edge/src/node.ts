@@ -8,8 +8,10 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
+import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
@@ -43,6 +45,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const clock = extras.clock ?? systemClock();
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
@@ -62,6 +66,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       originFetch: extras.originFetch,
       options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
       log,
+      extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });
     const server = await listen(app.fetch, config.port, config.host);
     const addr = server.address() as AddressInfo;
@@ -75,12 +80,14 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
+          loopDelay.disable();
         })();
         return closing;
       },
     };
   } catch (err) {
     sqlite.close();
+    loopDelay.disable();
     throw err;
   }
 }

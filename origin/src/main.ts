@@ -9,7 +9,9 @@
 import { mkdirSync } from 'node:fs';
 import { freemem, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import type { Heartbeat } from '#shared/protocol.ts';
 import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
@@ -62,6 +64,10 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   // Outbox + crash journal in one database: a request's final record replaces its journal row atomically.
   const outbox = openSqliteUsageStore({ file: join(dataDir, 'usage-outbox.sqlite'), log });
   const metrics = createOriginMetrics();
+  // The engine decodes on this thread: its steps show here as event-loop delay.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const loopGauges = eventLoopDelayGauges(loopDelay, { now: () => Date.now() });
   const lifecycle = createLifecycle();
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
   // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
@@ -93,7 +99,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     admission,
     log,
     pinEngine: () => slot.pin(),
-    extraMetrics: () => rolloutMetrics.render(),
+    extraMetrics: () => rolloutMetrics.render() + loopGauges.render(),
     keyring: config.keyring,
     replayGuard: replayWindow,
     clock: { now: () => Date.now() },
@@ -169,6 +175,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     }
     outbox.close();
     replayWindow.close();
+    loopDelay.disable();
     log('origin: stopped');
   }
 

@@ -3,7 +3,7 @@
  * many swaps succeeded, and where failed ones failed (`sync`, `verify`, `lock`, `load`), so an
  * alert can fire on a revision that never lands while the old one keeps serving.
  */
-import { family } from '../prometheus-text.ts';
+import { family } from '#shared/prometheus-text.ts';
 import type { SwapStrategy } from './strategy.ts';
 
 export type FailureStage = 'sync' | 'verify' | 'lock' | 'load' | 'aborted';

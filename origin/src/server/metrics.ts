@@ -3,10 +3,11 @@
  * so scrapers, dashboards and the edge's vLLM load reader treat every backend alike; the origin's
  * own counters (requests, admission, usage outbox, heartbeat) use the `motif_origin_` prefix.
  */
+
+import { family } from '#shared/prometheus-text.ts';
 import type { ReplicaState } from '#shared/protocol.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
 import type { EngineStats } from '../engine/types.ts';
-import { family } from '../prometheus-text.ts';
 
 export interface MetricsSources {
   model: string;

@@ -1,7 +1,7 @@
 /**
- * Prometheus exposition text (`text/plain; version=0.0.4`), the one format the origin's metrics
- * speak. A helper of its own so the server's and the rollout's families render alike without the
- * rollout reaching into the server.
+ * Prometheus exposition text (`text/plain; version=0.0.4`), the one format the metrics of edge and
+ * origin speak, so every family (the origin's server and rollout, the edge's admin metrics, the
+ * event-loop gauges of both) renders alike.
  */
 
 export type Labels = Record<string, string>;
