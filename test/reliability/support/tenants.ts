@@ -4,8 +4,8 @@
  * and the ledger's rows say more (outcome, request id) than `/v1/usage` shows a tenant.
  */
 import { join } from 'node:path';
-import { keyRecord } from '../../../edge/src/middleware/auth/api-keys.ts';
 import { openSqlite } from '../../../edge/src/adapters/node/sqlite.ts';
+import { keyRecord } from '../../../edge/src/middleware/auth/api-keys.ts';
 import { sqlKeyStore } from '../../../edge/src/stores/sql-keys.ts';
 
 export interface LedgerRow {
