@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
-import { addTenantKey, type LedgerRow, ledgerRows, metricValue } from './support/tenants.ts';
+import { addTenantKey, type LedgerRow, ledgerRows, metricValue, originMetricsHeaders } from './support/stack-probes.ts';
 
 const CONCURRENT = byMode(60, 500);
 const MAX_RUNNING = 8;
@@ -77,7 +77,7 @@ async function oneStream(i: number): Promise<Outcome> {
 }
 
 async function originMetrics(): Promise<string> {
-  return (await fetch(`${stack.originUrl}/metrics`)).text();
+  return (await fetch(`${stack.originUrl}/metrics`, { headers: originMetricsHeaders(stack) })).text();
 }
 
 describe(`overload: ${CONCURRENT} concurrent streams from two tenants`, () => {

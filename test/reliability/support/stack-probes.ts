@@ -1,7 +1,8 @@
 /**
- * Tenants and the ledger of a running test stack, reached through the edge's SQLite file (WAL, so
- * the test reads and writes beside the edge process): the admin API has no key management yet,
- * and the ledger's rows say more (outcome, request id) than `/v1/usage` shows a tenant.
+ * Probes into a running test stack. Tenants and the ledger go through the edge's SQLite file
+ * (WAL, so the test reads and writes beside the edge process): the admin API has no key
+ * management yet, and the ledger's rows say more (outcome, request id) than `/v1/usage` shows a
+ * tenant. Metrics go through the processes' Prometheus pages.
  */
 import { join } from 'node:path';
 import { openSqlite } from '../../../edge/src/adapters/node/sqlite.ts';
@@ -44,6 +45,15 @@ export function ledgerRows(dataDir: string): LedgerRow[] {
   } finally {
     sqlite.close();
   }
+}
+
+/**
+ * Headers for the origin's `/metrics`: its scraper token when the stack gives its origin one
+ * (`originMetricsToken`), none when the page is public.
+ */
+export function originMetricsHeaders(stack: object): Record<string, string> {
+  const token = (stack as { originMetricsToken?: string }).originMetricsToken;
+  return token ? { authorization: `Bearer ${token}` } : {};
 }
 
 /** One sample from a Prometheus text page (first series of the family, or with exact labels). */
