@@ -29,19 +29,21 @@ export interface Sample {
   v: number;
 }
 
-/** Least-squares slope in units per minute (0 for fewer than two samples). */
+/**
+ * Theil–Sen slope in units per minute: the median of the slopes between every pair of samples
+ * (0 for fewer than two). A leak is a trend every pair sees; a one-time step (the heap growing
+ * to its working size a little after warm-up) moves only the pairs that straddle it, which a
+ * least-squares fit would turn into a slope over the whole run.
+ */
 export function slopePerMinute(samples: readonly Sample[]): number {
-  const n = samples.length;
-  if (n < 2) return 0;
-  const mt = samples.reduce((a, s) => a + s.t, 0) / n;
-  const mv = samples.reduce((a, s) => a + s.v, 0) / n;
-  let num = 0;
-  let den = 0;
-  for (const s of samples) {
-    num += (s.t - mt) * (s.v - mv);
-    den += (s.t - mt) ** 2;
+  const slopes: number[] = [];
+  for (let i = 0; i < samples.length; i++) {
+    for (let j = i + 1; j < samples.length; j++) {
+      const dt = samples[j]!.t - samples[i]!.t;
+      if (dt > 0) slopes.push(((samples[j]!.v - samples[i]!.v) / dt) * 60_000);
+    }
   }
-  return den === 0 ? 0 : (num / den) * 60_000;
+  return slopes.length === 0 ? 0 : median(slopes);
 }
 
 export function median(values: readonly number[]): number {
