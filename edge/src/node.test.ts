@@ -92,7 +92,13 @@ describe('startNodeEdge', () => {
 describe('startNodeEdge metrics', () => {
   it('/admin/metrics carries the event-loop delay gauges', async () => {
     const admin = 'admin-token-0123456789abcdef';
-    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'metrics'), MOTIF_ADMIN_TOKEN: admin });
+    const config = loadEdgeConfig({
+      MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_NODE_KEYS: NODE_KEYS,
+      MOTIF_EDGE_PORT: '0',
+      MOTIF_EDGE_DATA_DIR: join(dir, 'metrics'),
+      MOTIF_ADMIN_TOKEN: admin,
+    });
     const edge = await startNodeEdge(config, { log: () => {}, closeGraceMs: 100 });
     try {
       const text = await (await fetch(`${edge.url}/admin/metrics`, { headers: { authorization: `Bearer ${admin}` } })).text();
@@ -106,7 +112,12 @@ describe('startNodeEdge metrics', () => {
 
 describe('startNodeEdge refusals before the app', () => {
   it.each(PRE_ROUTE_CASES)('$name → $status with OpenAI error JSON', async ({ bytes, status }) => {
-    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'refusals') });
+    const config = loadEdgeConfig({
+      MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_NODE_KEYS: NODE_KEYS,
+      MOTIF_EDGE_PORT: '0',
+      MOTIF_EDGE_DATA_DIR: join(dir, 'refusals'),
+    });
     const edge = await startNodeEdge(config, { log: () => {}, closeGraceMs: 100 });
     try {
       const reply = await sendRaw(Number(new URL(edge.url).port), bytes);

@@ -11,6 +11,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK_NODE_ID } from '../../scripts/stack/config.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
 import { encodeRequest, rawExchange } from './support/raw-http.ts';
@@ -34,7 +35,14 @@ const tallies: { surface: string; atEdge: boolean; tally: Tally }[] = [];
 beforeAll(async () => {
   // Unlimited rate so every generated request reaches validation instead of a 429.
   stack = await startTestStack({ edgeEnv: { MOTIF_ADMIN_TOKEN: ADMIN_TOKEN, MOTIF_EDGE_RPM: '0', MOTIF_EDGE_TPM: '0' } });
-  target = { model: stack.model, apiKey: stack.apiKey, adminToken: ADMIN_TOKEN, originSecret: stack.originSecret };
+  target = {
+    model: stack.model,
+    apiKey: stack.apiKey,
+    adminToken: ADMIN_TOKEN,
+    originSecret: stack.originSecret,
+    nodeKey: stack.nodeKey,
+    nodeId: STACK_NODE_ID,
+  };
   console.log(`fuzz seed ${SEED} (replay: MOTIF_FUZZ_SEED=${SEED})`);
 });
 
@@ -82,7 +90,7 @@ describe('fuzzing every surface with bad input', () => {
   });
 
   it('internal signed endpoints', async () => {
-    await fuzz('internal', internalSpecs(String(SEED)), RUNS.internal, stack.edgeUrl);
+    await fuzz('internal', internalSpecs(target, String(SEED)), RUNS.internal, stack.edgeUrl);
   });
 
   it("origin's signed API, reached directly", async () => {

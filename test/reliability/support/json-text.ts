@@ -38,10 +38,3 @@ export function toJsonText(v: FuzzJson): string {
     .map(([k, x]) => `${JSON.stringify(k)}:${toJsonText(x)}`)
     .join(',')}}`;
 }
-
-/** Whether `v` holds a DeepJson anywhere. */
-export function hasDeep(v: FuzzJson): boolean {
-  if (v instanceof DeepJson) return true;
-  if (v === null || typeof v !== 'object' || v instanceof RawJson) return false;
-  return (Array.isArray(v) ? v : Object.values(v)).some(hasDeep);
-}

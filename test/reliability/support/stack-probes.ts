@@ -47,13 +47,9 @@ export function ledgerRows(dataDir: string): LedgerRow[] {
   }
 }
 
-/**
- * Headers for the origin's `/metrics`: its scraper token when the stack gives its origin one
- * (`originMetricsToken`), none when the page is public.
- */
-export function originMetricsHeaders(stack: object): Record<string, string> {
-  const token = (stack as { originMetricsToken?: string }).originMetricsToken;
-  return token ? { authorization: `Bearer ${token}` } : {};
+/** Headers for the origin's `/metrics`: its scraper token, none when the stack made the page public. */
+export function originMetricsHeaders(stack: { originMetricsToken: string | undefined }): Record<string, string> {
+  return stack.originMetricsToken ? { authorization: `Bearer ${stack.originMetricsToken}` } : {};
 }
 
 /** One sample from a Prometheus text page (first series of the family, or with exact labels). */

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { parseKeyring, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
+import { parseKeyring, SIGNATURE_HEADER, type SignInput, type SigningKey, sign, signInputFrom } from '#shared/signing.ts';
 import {
   authHeader,
   type BodySpec,
@@ -26,8 +26,12 @@ export interface Target {
   model: string;
   apiKey: string;
   adminToken: string;
-  /** The edge↔origin keyring spec. */
+  /** The edge's forwarding key (`kid:secret`): what the origin's signed API verifies. */
   originSecret: string;
+  /** The origin node's key (`kid:secret`): what the edge's internal endpoints verify. */
+  nodeKey: string;
+  /** The node that key is bound to (its replicas are `<node>` and `<node>-…`). */
+  nodeId: string;
 }
 
 export interface Spec {
@@ -40,6 +44,8 @@ export interface Spec {
   /** Send the body chunked instead of with a content-length. */
   chunked: boolean;
   signing?: SigningMode;
+  /** Whose key signs: the edge's (requests to the origin) or the node's (heartbeats, usage). */
+  signer?: 'edge' | 'node';
   requestId?: string;
 }
 
@@ -92,12 +98,20 @@ const requestIdHeader = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('', 'fuzz-replayed-id', 'x'.repeat(129), 'x'.repeat(4000), 'a b', '\u00ff') },
 );
 
-/** The edge's internal endpoints (heartbeat, usage), signed well or badly. */
-export function internalSpecs(tag: string): fc.Arbitrary<Spec> {
-  const common = { auth: fc.constant(null), contentType, headers: extraHeaders, chunked, signing: signingMode, requestId: requestIdHeader };
+/** The edge's internal endpoints (heartbeat, usage), signed well or badly with the node's key. */
+export function internalSpecs(t: Target, tag: string): fc.Arbitrary<Spec> {
+  const common = {
+    auth: fc.constant(null),
+    contentType,
+    headers: extraHeaders,
+    chunked,
+    signing: signingMode,
+    signer: fc.constant('node' as const),
+    requestId: requestIdHeader,
+  };
   return fc.oneof(
-    { weight: 3, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant(INTERNAL_PATHS.heartbeat), body: heartbeatBody(tag) }) },
-    { weight: 3, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant(INTERNAL_PATHS.usage), body: usageBatchBody() }) },
+    { weight: 3, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant(INTERNAL_PATHS.heartbeat), body: heartbeatBody(t.nodeId, tag) }) },
+    { weight: 3, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant(INTERNAL_PATHS.usage), body: usageBatchBody(t.nodeId) }) },
     {
       weight: 1,
       arbitrary: fc.record({ ...common, method: oddMethod, path: oddPath([INTERNAL_PATHS.heartbeat, INTERNAL_PATHS.usage, '/internal']) }),
@@ -107,7 +121,15 @@ export function internalSpecs(tag: string): fc.Arbitrary<Spec> {
 
 /** The origin's signed API, as if the caller held the edge's key (or not). */
 export function originSpecs(t: Target): fc.Arbitrary<Spec> {
-  const common = { auth: fc.constant(null), contentType, headers: extraHeaders, chunked, signing: signingMode, requestId: requestIdHeader };
+  const common = {
+    auth: fc.constant(null),
+    contentType,
+    headers: extraHeaders,
+    chunked,
+    signing: signingMode,
+    signer: fc.constant('edge' as const),
+    requestId: requestIdHeader,
+  };
   return fc.oneof(
     { weight: 4, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant('/v1/chat/completions'), body: chatBody(t.model) }) },
     { weight: 4, arbitrary: fc.record({ ...common, method: method('POST'), path: fc.constant('/v1/completions'), body: completionBody(t.model) }) },
@@ -132,26 +154,19 @@ export async function buildRequest(spec: Spec, t: Target): Promise<RawRequest> {
   if (spec.auth !== null) headers.push(['authorization', spec.auth]);
   if (spec.contentType !== null) headers.push(['content-type', spec.contentType]);
   if (spec.signing) {
-    const requestId = spec.requestId ?? '';
-    const tenantId = 'fuzz-tenant';
-    headers.push([HEADERS.requestId, requestId], [HEADERS.tenantId, tenantId], [HEADERS.keyId, 'fuzz-key']);
+    const protocol: Record<string, string> = { [HEADERS.requestId]: spec.requestId ?? '', [HEADERS.tenantId]: 'fuzz-tenant', [HEADERS.keyId]: 'fuzz-key' };
+    headers.push(...Object.entries(protocol));
     const mode = spec.path.startsWith('/admin/drain') && spec.signing === 'valid' ? 'other-path' : spec.signing;
-    const signature = await signatureFor(
-      mode,
-      { method: spec.method, path: spec.path.split('?')[0]!, requestId, tenantId, body },
-      parseKeyring(t.originSecret).signing,
-    );
+    const key = parseKeyring(spec.signer === 'node' ? t.nodeKey : t.originSecret).signing;
+    const input = signInputFrom(spec.method, spec.path.split('?')[0]!, (name) => protocol[name], body);
+    const signature = await signatureFor(mode, input, key);
     if (signature !== null) headers.push([SIGNATURE_HEADER, signature]);
   }
   headers.push(...spec.headers);
   return { method: spec.method, path: spec.path, headers, body, chunkSize: spec.chunked ? 1 + (body.length >> 2) : undefined };
 }
 
-async function signatureFor(
-  mode: SigningMode,
-  input: { method: string; path: string; requestId: string; tenantId: string; body: Uint8Array },
-  key: SigningKey,
-): Promise<string | null> {
+async function signatureFor(mode: SigningMode, input: SignInput, key: SigningKey): Promise<string | null> {
   switch (mode) {
     case 'none':
       return null;
@@ -162,7 +177,7 @@ async function signatureFor(
     case 'valid':
       return sign(input, key);
     case 'other-body':
-      return sign({ ...input, body: new Uint8Array([...input.body, 0x20]) }, key);
+      return sign({ ...input, body: `${typeof input.body === 'string' ? input.body : new TextDecoder().decode(input.body)} ` }, key);
     case 'other-path':
       return sign({ ...input, path: '/v1/models' }, key);
     case 'expired':
