@@ -8,6 +8,11 @@ import { z } from 'zod';
 export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error']);
 export type UsageOutcome = z.infer<typeof UsageOutcome>;
 
+/** Far above any context length, far below where a ledger SUM over many records could overflow. */
+const tokens = z.number().int().min(0).max(1_000_000_000);
+/** Unix ms between 1970 and 2286: a JavaScript Date and the ledger's day grouping hold it. */
+const unixMs = z.number().int().min(0).max(9_999_999_999_999);
+
 export const UsageRecord = z.object({
   request_id: z.string().min(1).max(128),
   replica_id: z.string().min(1).max(128),
@@ -16,12 +21,12 @@ export const UsageRecord = z.object({
   model: z.string(),
   revision: z.string(),
   endpoint: z.enum(['chat.completions', 'completions']),
-  prompt_tokens: z.number().int().min(0),
-  cached_tokens: z.number().int().min(0).default(0),
-  completion_tokens: z.number().int().min(0),
+  prompt_tokens: tokens,
+  cached_tokens: tokens.default(0),
+  completion_tokens: tokens,
   outcome: UsageOutcome,
-  started_at: z.number().int(),
-  finished_at: z.number().int(),
+  started_at: unixMs,
+  finished_at: unixMs,
 });
 export type UsageRecord = z.infer<typeof UsageRecord>;
 
