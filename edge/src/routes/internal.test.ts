@@ -51,7 +51,8 @@ describe('internal signatures', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_signature', type: 'authentication_error' } });
     }
     expect(t.ledger.size()).toBe(0);
-    expect((await t.post('/v1/chat/completions', chat)).status).toBe(404);
+    // The refused heartbeat registered nothing.
+    expect(await (await t.app.request('/healthz')).json()).toMatchObject({ replicas: { known: 0 } });
   });
 
   it('unsigned → 401; an API key is no substitute', async () => {
