@@ -13,6 +13,8 @@ import { freePort, REPO_ROOT } from '../../scripts/stack/processes.ts';
 import { type Stack, startStack } from '../../scripts/stack/stack.ts';
 
 export interface TestStack extends Stack {
+  /** The run's data dir (S3 data, the edge's SQLite ledger under `edge/`, each origin's outbox). */
+  dataDir: string;
   logs: string[];
   dispose(): Promise<void>;
 }
@@ -41,6 +43,7 @@ export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv
     throw new Error(`${(err as Error).message}\n--- stack logs ---\n${logs.slice(-60).join('\n')}`);
   }
   return Object.assign(stack, {
+    dataDir,
     logs,
     async dispose() {
       await stack.stop();
