@@ -10,24 +10,17 @@
  * deliver it again later.
  */
 import Database from 'better-sqlite3';
-import { ApiError } from '#shared/errors.ts';
+import { storageUnavailable } from '#shared/storage-errors.ts';
 import type { SqlDb, SqlValue } from '../../stores/sql.ts';
 
 /** How long a write waits for another process's lock, blocking the event loop meanwhile. */
 const BUSY_TIMEOUT_MS = 100;
 
-/** SQLite result codes that mean the store cannot take writes now, not that the request is wrong. */
-const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|PROTOCOL)/;
-
 function translated<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (err instanceof Database.SqliteError && typeof code === 'string' && UNAVAILABLE.test(code)) {
-      throw new ApiError('storage_unavailable', `The edge's store is unavailable right now (${code}). Please retry.`, { retryAfter: 1, cause: err });
-    }
-    throw err;
+    throw (err instanceof Database.SqliteError && storageUnavailable(err, "edge's store")) || err;
   }
 }
 
