@@ -67,6 +67,30 @@ describe('SQL stores on better-sqlite3', () => {
     h.close();
   });
 
+  it('pool: a beat from a clock that stepped back minutes is stored, a beat overtaken in flight is not', () => {
+    const h = openSqlite(':memory:');
+    initPool(h.db);
+    const hb = {
+      replica_id: 'r',
+      node_id: 'n',
+      url: 'http://r',
+      model: 'm',
+      revision: 'v',
+      state: 'ready' as const,
+      waiting: 0,
+      running: 0,
+      max_running: 1,
+      kv_usage: 0,
+      tokens_per_s: 0,
+    };
+    poolUpsert(h.db, { ...hb, ts: 300_000 }, 1000);
+    poolUpsert(h.db, { ...hb, ts: 298_500, waiting: 1 }, 1500);
+    expect(poolList(h.db, 1500, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 0 }, lastSeen: 1000 });
+    poolUpsert(h.db, { ...hb, ts: 60_000, waiting: 2 }, 2000);
+    expect(poolList(h.db, 2000, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 2, ts: 60_000 }, lastSeen: 2000 });
+    h.close();
+  });
+
   it('ledger locked by another process: a quick retryable 503, not a seconds-long stall and a 500', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edge-sqlite-'));
     const h = openSqlite(join(dir, 'edge.sqlite'));
