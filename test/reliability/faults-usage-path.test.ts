@@ -1,5 +1,5 @@
 /**
- * Faults of the stores usage passes through, against the real stack:
+ * Faults on the usage path (origin outbox → edge ledger), against the real stack:
  * - the edge's SQLite ledger locked by another process (an operator's shell, a backup holding
  *   the write lock): `/internal/usage` answers a retryable 503 at once, clients keep being served
  *   without stalls, the origin's outbox keeps the records and delivers them once the lock is gone;
@@ -7,11 +7,17 @@
  *   serves what it cannot record, nor drops the record of what it served. Requests served when
  *   the disk fills keep their records (held in memory, delivered from there); new requests get a
  *   retryable 503 `storage_unavailable` (the edge fails them over) until the disk frees. Needs a
- *   small tmpfs (root); where none can be mounted the case records why and is skipped.
+ *   small tmpfs (root); where none can be mounted the case records why and is skipped;
+ * - the origin's clock ahead of or behind the edge's (stepped in the running process): within
+ *   the signing skew (5 min) nothing changes; beyond it the edge refuses the origin's heartbeats
+ *   and usage posts and the origin refuses the edge's requests, so clients get retryable 503s
+ *   (after a few 502s until the heartbeat TTL passes), streams already running finish, and the
+ *   outbox keeps their records until the clocks agree again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type SkewableClock, skewableClock } from '../helpers/clock-skew.ts';
 import { ledgerFile, outboxBacklog, readLedger, settledAudit } from '../helpers/ledger.ts';
 import { clientRequest, describeTally, type RequestOutcome, startLoad, tally } from '../helpers/load.ts';
 import { mountSmallDisk, type SmallDisk } from '../helpers/small-disk.ts';
@@ -21,16 +27,19 @@ import { byMode, recordFigure } from './figures.ts';
 
 let stack: TestStack;
 let disk: SmallDisk;
+let clock: SkewableClock;
 
 beforeAll(async () => {
   // The origin's usage outbox, crash journal and replay window on a disk the test can fill.
   disk = mountSmallDisk(16);
   const dataDir = disk.available ? { MOTIF_ORIGIN_DATA_DIR: disk.dir } : {};
-  stack = await startTestStack({ originEnv: { MOTIF_MAX_RUNNING: '8', MOTIF_MAX_QUEUE: '64', ...dataDir } });
+  clock = skewableClock();
+  stack = await startTestStack({ originEnv: { MOTIF_MAX_RUNNING: '8', MOTIF_MAX_QUEUE: '64', ...dataDir, ...clock.env } });
 });
 afterAll(async () => {
   await stack?.dispose();
   disk?.dispose();
+  clock?.dispose();
 });
 
 const request = (stream: boolean) =>
@@ -147,6 +156,84 @@ describe("fault: disk full under the origin's usage outbox", () => {
       `filled under ${streams} running streams: ${describeTally(inFlight)}${held ? ' (records held in memory)' : ''}; then ${describeTally(whileFull)} (refused: 503, the origin's storage_unavailable); after freeing: ${describeTally(afterFree)}`,
       audit,
     );
+    expect(audit.lost).toEqual([]);
+    expect(audit.duplicated).toEqual([]);
+  });
+});
+
+describe('fault: clock skew between edge and origin', () => {
+  const MIN = 60_000;
+
+  it('within the signing skew nothing changes; beyond it clients get retryable refusals and the outbox keeps records until the clocks agree', async () => {
+    const outcomes: RequestOutcome[] = [];
+    const within: string[] = [];
+    for (const offset of byMode([4 * MIN, -4 * MIN], [4 * MIN, -4 * MIN, 4.9 * MIN, -4.9 * MIN])) {
+      clock.set(offset);
+      await sleep(1_200); // the preload reads the offset every 100 ms; one heartbeat at the new time
+      const got = [await request(true), await request(false), await request(true)];
+      expect(
+        got.map((o) => o.kind),
+        JSON.stringify(got),
+      ).toEqual(['served', 'served', 'served']);
+      outcomes.push(...got);
+      within.push(`${offset / MIN} min: ${describeTally(got)}`);
+    }
+    clock.set(0);
+    await sleep(1_200);
+
+    const beyond: string[] = [];
+    for (const offset of byMode([6 * MIN], [6 * MIN, -6 * MIN, 60 * MIN])) {
+      // Streams running when the clock steps: they finish, and their records wait in the outbox.
+      let stepped = false;
+      const running = await Promise.all(
+        [0, 1].map(() =>
+          clientRequest({
+            edgeUrl: stack.edgeUrl,
+            apiKey: stack.apiKey,
+            model: stack.model,
+            stream: true,
+            maxTokens: 200,
+            timeoutMs: 30_000,
+            onChunk: () => {
+              if (!stepped) {
+                stepped = true;
+                clock.set(offset);
+              }
+            },
+          }),
+        ),
+      );
+      expect(running.map((o) => o.kind)).toEqual(['served', 'served']);
+      outcomes.push(...running);
+      const skewed: RequestOutcome[] = [];
+      const until = Date.now() + 4_500; // past the heartbeat TTL (3 s)
+      while (Date.now() < until) {
+        skewed.push(await request(skewed.length % 2 === 0));
+        await sleep(250);
+      }
+      outcomes.push(...skewed);
+      const t = tally(skewed);
+      expect(t.served + t.hung + t.cut + t.unreachable, describeTally(skewed)).toBe(0);
+      // 502 origin_error while the edge still lists the replica (it refuses the edge's signature), then 503.
+      for (const o of skewed.filter((x) => x.kind === 'error')) expect(o).toMatchObject({ status: 502, detail: 'origin_error' });
+      expect(skewed.at(-1)).toMatchObject({ kind: 'refused', status: 503 });
+      const backlog = await outboxBacklog(stack.originUrl);
+      expect(backlog).toBeGreaterThan(0);
+      clock.set(0);
+      const back: RequestOutcome[] = [];
+      const deadline = Date.now() + 15_000;
+      while (tally(back).served < 2 && Date.now() < deadline) {
+        back.push(await request(back.length % 2 === 0));
+        await sleep(200);
+      }
+      expect(tally(back).served, describeTally(back)).toBeGreaterThanOrEqual(2);
+      outcomes.push(...back);
+      beyond.push(
+        `${offset / MIN} min: running ${describeTally(running)}, then ${describeTally(skewed)} (outbox held ${backlog}); clocks agree again: ${describeTally(back)}`,
+      );
+    }
+    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [stack.originUrl], 45_000);
+    recordFaultCase('clock skew edge/origin', `within ${within.join('; ')} | beyond ${beyond.join('; ')}`, audit);
     expect(audit.lost).toEqual([]);
     expect(audit.duplicated).toEqual([]);
   });
