@@ -19,7 +19,9 @@ export interface TestStack extends Stack {
   dispose(): Promise<void>;
 }
 
-export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+export async function startTestStack(
+  opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv /** Embedded S3 port (a test may put a proxy in front). */; s3Port?: number } = {},
+): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
   const logs: string[] = [];
   const cfg = loadStackConfig(
@@ -28,7 +30,7 @@ export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv
       MOTIF_DATA_DIR: dataDir,
       MOTIF_EDGE_PORT: await freePort(),
       MOTIF_ORIGIN_PORT: await freePort(),
-      MOTIF_S3_PORT: await freePort(),
+      MOTIF_S3_PORT: opts.s3Port ?? (await freePort()),
       MOTIF_EDGE: opts.edge ?? 'node',
     },
   );
