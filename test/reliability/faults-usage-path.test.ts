@@ -167,7 +167,7 @@ describe('fault: clock skew between edge and origin', () => {
   it('within the signing skew nothing changes; beyond it clients get retryable refusals and the outbox keeps records until the clocks agree', async () => {
     const outcomes: RequestOutcome[] = [];
     const within: string[] = [];
-    for (const offset of byMode([4 * MIN, -4 * MIN], [4 * MIN, -4 * MIN, 4.9 * MIN, -4.9 * MIN])) {
+    for (const offset of byMode([4 * MIN], [4 * MIN, -4 * MIN, 4.9 * MIN, -4.9 * MIN])) {
       clock.set(offset);
       await sleep(1_200); // the preload reads the offset every 100 ms; one heartbeat at the new time
       const got = [await request(true), await request(false), await request(true)];
