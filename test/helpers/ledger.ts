@@ -1,9 +1,11 @@
 /**
  * The usage ledger as a fault test audits it: the Node edge's SQLite ledger read directly (WAL
  * lets a reader in beside the edge's writes), counted by request id against what the clients saw.
- * Lost = a request a client saw served with no record; duplicated = a request id with more than
- * one record (the ledger's key is (replica, request), so this catches a request billed by two
- * replicas, or twice under two keys).
+ * Lost = a request a client saw served with no record; duplicated = a request id billed by more
+ * than one record (records carrying tokens). The ledger's key is (replica, request), so this
+ * catches a request billed by two replicas. A replica that refused a request before running it,
+ * or died before handing out a token, leaves a record without tokens beside the one of the
+ * replica the edge failed it over to: counted apart (`unbilledExtra`), not as a duplicate.
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,14 +44,16 @@ export function readLedger(file: string): LedgerRow[] {
 export interface LedgerAudit {
   /** Served requests without a record. */
   lost: string[];
-  /** Request ids with more than one record. */
+  /** Request ids with more than one record carrying tokens (billed twice). */
   duplicated: string[];
+  /** Records without tokens beside another record of the same request id. */
+  unbilledExtra: number;
   /** Records of served requests whose outcome is not `finish` (a served request billed as cut). */
   wrongOutcome: string[];
   rows: number;
 }
 
-/** Count by request id: every id in `served` must have exactly one `finish` record, no id two. */
+/** Count by request id: every id in `served` must have a `finish` record, no id two billing records. */
 export function auditLedger(rows: readonly LedgerRow[], served: Iterable<string>): LedgerAudit {
   const byId = new Map<string, LedgerRow[]>();
   for (const r of rows) byId.set(r.request_id, [...(byId.get(r.request_id) ?? []), r]);
@@ -60,8 +64,11 @@ export function auditLedger(rows: readonly LedgerRow[], served: Iterable<string>
     if (!recs) lost.push(id);
     else if (!recs.some((r) => r.outcome === 'finish')) wrongOutcome.push(id);
   }
-  const duplicated = [...byId].filter(([, recs]) => recs.length > 1).map(([id]) => id);
-  return { lost, duplicated, wrongOutcome, rows: rows.length };
+  const billed = (r: LedgerRow) => r.prompt_tokens + r.completion_tokens > 0;
+  const duplicated = [...byId].filter(([, recs]) => recs.filter(billed).length > 1).map(([id]) => id);
+  let unbilledExtra = 0;
+  for (const recs of byId.values()) if (recs.length > 1) unbilledExtra += recs.filter((r) => !billed(r)).length;
+  return { lost, duplicated, wrongOutcome, unbilledExtra, rows: rows.length };
 }
 
 /** Undelivered usage records an origin reports on /metrics; undefined when it does not answer. */
