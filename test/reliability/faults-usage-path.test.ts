@@ -119,7 +119,7 @@ describe("fault: disk full under the origin's usage outbox", () => {
           apiKey: stack.apiKey,
           model: stack.model,
           stream: true,
-          maxTokens: 300,
+          maxTokens: 1000,
           timeoutMs: 30_000,
           onChunk: () => {
             begun.add(i);
