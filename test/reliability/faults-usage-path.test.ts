@@ -205,6 +205,7 @@ describe('fault: clock skew between edge and origin', () => {
       );
       expect(running.map((o) => o.kind)).toEqual(['served', 'served']);
       outcomes.push(...running);
+      await sleep(300); // the preload reads the offset every 100 ms
       const skewed: RequestOutcome[] = [];
       const until = Date.now() + 4_500; // past the heartbeat TTL (3 s)
       while (Date.now() < until) {
