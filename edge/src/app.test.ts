@@ -70,6 +70,45 @@ describe('edge app: errors are OpenAI JSON', () => {
   });
 });
 
+describe('edge app: hostile JSON is a 400, never a 500', () => {
+  const nested = (depth: number) => '['.repeat(depth) + ']'.repeat(depth);
+  const base = '"model":"motif-test","messages":[{"role":"user","content":"hi"}]';
+  it.each([
+    {
+      name: 'a json_schema nested 100k deep',
+      body: `{${base},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"a":${nested(100_000)}}}}}`,
+      code: 'invalid_request_error',
+      param: 'response_format',
+    },
+    { name: 'an unknown field nested 100 deep', body: `{${base},"metadata":${nested(100)}}`, code: 'invalid_request_error', param: 'metadata' },
+    { name: 'a number past float range', body: `{${base},"max_tokens":1e400}`, code: 'invalid_request_error', param: 'max_tokens' },
+    { name: 'an integer past 2^53', body: `{${base},"seed":${'9'.repeat(40)}}`, code: 'invalid_request_error', param: 'seed' },
+  ])('$name → 400 naming $param', async ({ body, code, param }) => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!);
+    const res = await t.post('/v1/chat/completions', body);
+    expect(res.status).toBe(400);
+    expect(await errorOf(res)).toMatchObject({ code, param, type: 'invalid_request_error' });
+    expect(t.origins[0]!.requests).toHaveLength(0);
+  });
+
+  it('invalid UTF-8 → 400 invalid_json; a lone surrogate escape is text and is served', async () => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!);
+    const enc = new TextEncoder();
+    const invalid = new Uint8Array([...enc.encode(`{${base},"user":"`), 0xff, 0xfe, ...enc.encode('"}')]);
+    const res = await t.app.request('/v1/chat/completions', {
+      method: 'POST',
+      body: invalid,
+      headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('invalid_json');
+    const lone = await t.post('/v1/chat/completions', '{"model":"motif-test","messages":[{"role":"user","content":"\\ud800"}]}');
+    expect(lone.status).toBe(200);
+  });
+});
+
 describe('edge app: request ids', () => {
   it('echoes a sane incoming id, but sends the origin a unique one', async () => {
     const t = await testEdge();

@@ -6,8 +6,9 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { bearerToken, tokenMatches } from '#shared/bearer.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { ReplayGuard, type SigningKey, sha256Hex } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
@@ -16,6 +17,8 @@ import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
 import { inflightTracker } from './routing/inflight.ts';
 import { createScheduler } from './routing/scheduler.ts';
+import type { NodeKeys } from './trust/node-keys.ts';
+import { type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
 export const EdgeOptions = z.object({
   /** Largest accepted request body (public and internal). */
@@ -42,12 +45,21 @@ export interface EdgeAppDeps {
   ledger: Ledger;
   pool: PoolView;
   clock: Clock;
-  /** Edge↔origin keyring: `signing` signs forwarded requests, `ring` verifies internal calls. */
-  keyring: { signing: SigningKey; ring: ReadonlyMap<string, string> };
+  /** Signs forwarded requests (edge → origin). */
+  signingKey: SigningKey;
+  /** Verify heartbeats and usage (origin → edge); each key speaks for one node's replicas. */
+  nodeKeys: NodeKeys;
+  /** Where replicas may be (default: loopback and private addresses, trust/origin-allow-list.ts). */
+  originAllow?: OriginAllowList;
+  /**
+   * Request ids of signed internal calls already accepted (default: this app's memory). Shared by
+   * every instance that serves the internal routes, so a replay cannot land on another one.
+   */
+  replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
   options?: z.input<typeof EdgeOptions>;
-  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → least-load. */
+  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
@@ -57,7 +69,8 @@ export interface EdgeAppDeps {
 /** Build the edge app. Throws at construction on invalid options (never on a request). */
 export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   const opts = EdgeOptions.parse(deps.options ?? {});
-  if (!deps.keyring?.signing?.secret || deps.keyring.ring.size === 0) throw new Error('createEdgeApp: a signing keyring is required');
+  if (!deps.signingKey?.secret) throw new Error('createEdgeApp: a signing key is required');
+  if (!deps.nodeKeys || deps.nodeKeys.ring.size === 0) throw new Error('createEdgeApp: node keys are required');
   const log: Logger = deps.log ?? (() => {});
   const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
   const inflight = inflightTracker();
@@ -93,7 +106,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       clock: deps.clock,
       scheduler,
       inflight,
-      signingKey: deps.keyring.signing,
+      signingKey: deps.signingKey,
       originFetch,
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -107,9 +120,10 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       pool: deps.pool,
       ledger: deps.ledger,
       clock: deps.clock,
-      keyring: deps.keyring.ring,
+      nodeKeys: deps.nodeKeys,
+      originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
-      replayGuard: new ReplayGuard(),
+      replayWindow: deps.replayWindow ?? new ReplayGuard(),
     }),
   );
 
@@ -128,13 +142,10 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   return app;
 }
 
-/** Constant-time check of the admin bearer token (hashes compared, so lengths leak nothing). */
+/** The admin bearer token, compared in constant time. */
 async function requireAdmin(header: string | undefined, token: string | undefined): Promise<void> {
-  const presented = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1];
+  const presented = bearerToken(header);
   if (!token) throw new ApiError('permission_denied', 'The admin API is disabled (no admin token configured).');
   if (!presented) throw new ApiError('authentication_error', 'An admin token is required.');
-  const [a, b] = await Promise.all([sha256Hex(presented), sha256Hex(token)]);
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  if (diff !== 0) throw new ApiError('authentication_error', 'Invalid admin token.');
+  if (!(await tokenMatches(presented, token))) throw new ApiError('authentication_error', 'Invalid admin token.');
 }

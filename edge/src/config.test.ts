@@ -1,20 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { DEV_ORIGIN_SECRET, loadEdgeConfig } from './config.ts';
+import { DEV_NODE_KEYS, DEV_ORIGIN_SECRET, loadEdgeConfig } from './config.ts';
 
 const SECRET = 'k2:abcdefghijklmnopqrstuvwxyz,k1:0123456789abcdefghij';
+const NODE_KEYS = 'gpu1-new:0123456789abcdef-new@gpu1,gpu1-old:0123456789abcdef-old@gpu1,gpu2:0123456789abcdef-gpu2@gpu2';
+const BASE = { MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS };
 
 describe('loadEdgeConfig', () => {
   it('applies defaults', () => {
-    const c = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET });
+    const c = loadEdgeConfig(BASE);
     expect(c).toMatchObject({ port: 4680, host: '127.0.0.1', dataDir: '.data/edge', limits: {} });
-    expect(c.keyring.signing.kid).toBe('k2');
-    expect([...c.keyring.ring.keys()]).toEqual(['k2', 'k1']);
+    expect(c.signingKey.kid).toBe('k2');
+    expect(c.nodeKeys.nodeOf.get('gpu1-old')).toBe('gpu1');
+    expect([...c.nodeKeys.ring.keys()]).toEqual(['gpu1-new', 'gpu1-old', 'gpu2']);
+    expect(c.originAllow.allows('http://10.1.2.3:4681')).toBe(true);
+    expect(c.originAllow.allows('http://203.0.113.9:4681')).toBe(false);
     expect(c.devApiKey).toBeUndefined();
   });
 
-  it('uses the dev secret only with MOTIF_DEV=1', () => {
-    expect(() => loadEdgeConfig({})).toThrow(/MOTIF_ORIGIN_SECRET: required/);
-    expect(loadEdgeConfig({ MOTIF_DEV: '1' }).keyring.signing.secret).toBe(DEV_ORIGIN_SECRET.split(':')[1]);
+  it('uses the dev keys only with MOTIF_DEV=1, and names each missing one', () => {
+    expect(() => loadEdgeConfig({})).toThrow(/MOTIF_ORIGIN_SECRET: required[\s\S]*MOTIF_NODE_KEYS: required/);
+    const dev = loadEdgeConfig({ MOTIF_DEV: '1' });
+    expect(dev.signingKey.secret).toBe(DEV_ORIGIN_SECRET.split(':')[1]);
+    expect([...dev.nodeKeys.nodeOf.values()]).toEqual([DEV_NODE_KEYS.split('@')[1]]);
+  });
+
+  it('keeps the two directions apart: an edge signing key is no node key', () => {
+    const c = loadEdgeConfig(BASE);
+    expect(c.nodeKeys.ring.has(c.signingKey.kid)).toBe(false);
   });
 
   it.each([
@@ -26,12 +38,16 @@ describe('loadEdgeConfig', () => {
     { env: { MOTIF_ADMIN_TOKEN: 'tiny' }, names: 'MOTIF_ADMIN_TOKEN' },
     { env: { MOTIF_EDGE_RPM: '-5' }, names: 'MOTIF_EDGE_RPM' },
     { env: { MOTIF_DEV: 'yes' }, names: 'MOTIF_DEV' },
+    { env: { MOTIF_NODE_KEYS: 'gpu1:short@gpu1' }, names: 'MOTIF_NODE_KEYS' },
+    { env: { MOTIF_NODE_KEYS: 'gpu1:0123456789abcdef' }, names: 'MOTIF_NODE_KEYS' },
+    { env: { MOTIF_ORIGIN_ALLOW: '10.0.0.0/99' }, names: 'MOTIF_ORIGIN_ALLOW' },
+    { env: { MOTIF_ORIGIN_ALLOW: 'http://x' }, names: 'MOTIF_ORIGIN_ALLOW' },
   ])('names the bad variable: $names', ({ env, names }) => {
-    expect(() => loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, ...env })).toThrow(new RegExp(`${names}:`));
+    expect(() => loadEdgeConfig({ ...BASE, ...env })).toThrow(new RegExp(`${names}:`));
   });
 
   it('treats empty variables as unset and ignores foreign ones', () => {
-    const c = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_ADMIN_TOKEN: '', PATH: '/bin', MOTIF_EDGE_RPM: '0' });
+    const c = loadEdgeConfig({ ...BASE, MOTIF_ADMIN_TOKEN: '', PATH: '/bin', MOTIF_EDGE_RPM: '0' });
     expect(c.adminToken).toBeUndefined();
     expect(c.limits.requestsPerMinute).toBe(0);
   });

@@ -6,9 +6,13 @@
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { isPlausibleKey } from './middleware/auth/api-keys.ts';
+import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
+import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
 /** A development-only keyring: used when MOTIF_ORIGIN_SECRET is unset and MOTIF_DEV=1. */
 export const DEV_ORIGIN_SECRET = 'dev:motif-dev-origin-secret-do-not-use-in-production';
+/** Development-only node keys (node `local`, as `npm start` names it): used when MOTIF_NODE_KEYS is unset and MOTIF_DEV=1. */
+export const DEV_NODE_KEYS = 'devnode:motif-dev-node-secret-do-not-use-in-production@local';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z
@@ -20,6 +24,10 @@ export const EdgeEnv = z.object({
   MOTIF_EDGE_PORT: int(0, 65535).default(4680),
   MOTIF_EDGE_HOST: z.string().min(1).default('127.0.0.1'),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
+  /** Origin → edge keys, each bound to a node: `kid:secret@node[,…]` (trust/node-keys.ts). */
+  MOTIF_NODE_KEYS: z.string().optional(),
+  /** Where replicas may be: CIDRs, IPs, host names, *.suffix (trust/origin-allow-list.ts). */
+  MOTIF_ORIGIN_ALLOW: z.string().optional(),
   MOTIF_DEV: flag,
   MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').refine(isPlausibleKey, 'must be printable ASCII without spaces').optional(),
   MOTIF_EDGE_DATA_DIR: z.string().min(1).default('.data/edge'),
@@ -37,7 +45,10 @@ export interface EdgeConfig {
   port: number;
   host: string;
   dataDir: string;
-  keyring: { signing: SigningKey; ring: Map<string, string> };
+  /** Signs forwarded requests (edge → origin): the first entry of MOTIF_ORIGIN_SECRET. */
+  signingKey: SigningKey;
+  nodeKeys: NodeKeys;
+  originAllow: OriginAllowList;
   /** Seeded for tenant `dev` at start when set. */
   devApiKey?: string;
   adminToken?: string;
@@ -60,25 +71,33 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     throw new ConfigError(`invalid edge configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   const e = parsed.data;
-  let secret = e.MOTIF_ORIGIN_SECRET;
-  if (secret === undefined) {
-    if (!e.MOTIF_DEV)
-      throw new ConfigError(
-        'invalid edge configuration:\n  MOTIF_ORIGIN_SECRET: required (kid:secret[,kid:secret]); set MOTIF_DEV=1 to use a development default',
-      );
-    secret = DEV_ORIGIN_SECRET;
-  }
-  let keyring: EdgeConfig['keyring'];
-  try {
-    keyring = parseKeyring(secret);
-  } catch (err) {
-    throw new ConfigError(`invalid edge configuration:\n  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
-  }
+  const problems: string[] = [];
+  const devDefault = (name: string, value: string | undefined, dev: string): string | undefined => {
+    if (value !== undefined) return value;
+    if (e.MOTIF_DEV) return dev;
+    problems.push(`  ${name}: required; set MOTIF_DEV=1 to use a development default`);
+    return undefined;
+  };
+  const parse = <T>(name: string, value: string | undefined, fn: (v: string) => T): T | undefined => {
+    if (value === undefined) return undefined;
+    try {
+      return fn(value);
+    } catch (err) {
+      problems.push(`  ${name}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const signingKey = parse('MOTIF_ORIGIN_SECRET', devDefault('MOTIF_ORIGIN_SECRET', e.MOTIF_ORIGIN_SECRET, DEV_ORIGIN_SECRET), (v) => parseKeyring(v).signing);
+  const nodeKeys = parse('MOTIF_NODE_KEYS', devDefault('MOTIF_NODE_KEYS', e.MOTIF_NODE_KEYS, DEV_NODE_KEYS), parseNodeKeys);
+  const originAllow = parse('MOTIF_ORIGIN_ALLOW', e.MOTIF_ORIGIN_ALLOW ?? DEFAULT_ORIGIN_ALLOW, parseOriginAllowList);
+  if (problems.length > 0 || !signingKey || !nodeKeys || !originAllow) throw new ConfigError(`invalid edge configuration:\n${problems.join('\n')}`);
   return {
     port: e.MOTIF_EDGE_PORT,
     host: e.MOTIF_EDGE_HOST,
     dataDir: e.MOTIF_EDGE_DATA_DIR,
-    keyring,
+    signingKey,
+    nodeKeys,
+    originAllow,
     devApiKey: e.MOTIF_DEV_API_KEY,
     adminToken: e.MOTIF_ADMIN_TOKEN,
     maxBodyBytes: e.MOTIF_EDGE_MAX_BODY_BYTES,

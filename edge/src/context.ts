@@ -16,5 +16,7 @@ export type EdgeEnv = {
     reportUsage: (usage: Usage) => void;
     /** The exact bytes of a verified signed internal request. */
     signedBody: Uint8Array;
+    /** The key id that signed it (a node key: see trust/node-keys.ts). */
+    signedBy: string;
   };
 };

@@ -12,10 +12,11 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startNodeEdge } from './node.ts';
 import { createFakeOrigin } from './testing/fake-origin.ts';
-import { sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
+import { nodeKey, sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
 
 const DEV_KEY = 'sk-motif-dev-test-0123456789abcdef';
 const SECRET = `${TEST_SIGNING.kid}:${TEST_SIGNING.secret}`;
+const NODE_KEYS = `${nodeKey('n1').kid}:${nodeKey('n1').secret}@n1`;
 let dir: string;
 let originServer: Server;
 let originUrl: string;
@@ -34,24 +35,30 @@ afterAll(async () => {
   await new Promise((r) => originServer?.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
-async function signedPost(base: string, path: string, body: unknown): Promise<Response> {
+/** A signed internal call, built once so it can be sent again byte for byte (a replay). */
+async function signedCall(path: string, body: unknown): Promise<(base: string) => Promise<Response>> {
   const text = JSON.stringify(body);
   const requestId = crypto.randomUUID();
-  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, TEST_SIGNING);
-  return fetch(base + path, {
-    method: 'POST',
-    body: text,
-    headers: { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig },
-  });
+  const sig = await sign({ method: 'POST', path, requestId, tenantId: 'n1', body: text }, nodeKey('n1'));
+  const headers = { 'content-type': 'application/json', [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'n1', [SIGNATURE_HEADER]: sig };
+  return (base) => fetch(base + path, { method: 'POST', body: text, headers });
 }
+const signedPost = async (base: string, path: string, body: unknown) => (await signedCall(path, body))(base);
 
 describe('startNodeEdge', () => {
   it('serves a stream end to end over loopback and keeps keys and usage across restarts', async () => {
-    const config = loadEdgeConfig({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_DEV_API_KEY: DEV_KEY, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: dir });
+    const config = loadEdgeConfig({
+      MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_NODE_KEYS: NODE_KEYS,
+      MOTIF_DEV_API_KEY: DEV_KEY,
+      MOTIF_EDGE_PORT: '0',
+      MOTIF_EDGE_DATA_DIR: dir,
+    });
     const edge = await startNodeEdge(config, { log: () => {} });
+    const heartbeat = await signedCall(INTERNAL_PATHS.heartbeat, beats(Date.now()));
     try {
       expect(edge.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect((await signedPost(edge.url, INTERNAL_PATHS.heartbeat, beats(Date.now()))).status).toBe(200);
+      expect((await heartbeat(edge.url)).status).toBe(200);
       const res = await fetch(`${edge.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: `Bearer ${DEV_KEY}`, 'content-type': 'application/json' },
@@ -60,7 +67,7 @@ describe('startNodeEdge', () => {
       expect(res.status).toBe(200);
       const events = await sseEvents(res);
       expect(events.at(-1)?.data).toBe('[DONE]');
-      const ingest = await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      const ingest = await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev', replica_id: 'n1' })] });
       expect(await ingest.json()).toEqual({ accepted: 1, duplicates: 0 });
     } finally {
       await edge.close();
@@ -70,8 +77,10 @@ describe('startNodeEdge', () => {
     try {
       const usage = await fetch(`${again.url}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${DEV_KEY}` } });
       expect(((await usage.json()) as { data: { requests: number }[] }).data).toEqual([expect.objectContaining({ group: 'motif-test', requests: 1 })]);
-      const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev' })] });
+      const dup = await signedPost(again.url, INTERNAL_PATHS.usage, { records: [usageRecord({ tenant_id: 'dev', replica_id: 'n1' })] });
       expect(await dup.json()).toEqual({ accepted: 0, duplicates: 1 });
+      // The replay window is in SQLite too: a restart does not reopen it.
+      expect((await heartbeat(again.url)).status).toBe(409);
     } finally {
       await again.close();
     }
@@ -89,13 +98,13 @@ describe('edge/src/node.ts as a process', () => {
   }
 
   it('exits with a message naming a bad variable', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: 'nope' });
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: 'nope' });
     expect(await p.exit).toBe(2);
     expect(p.output()).toContain('MOTIF_EDGE_PORT');
   });
 
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
     let url: string | undefined;
     for (let i = 0; i < 200 && !url; i++) {
       url = /"url":"(http:[^"]+)"/.exec(p.output())?.[1];

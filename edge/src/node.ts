@@ -1,6 +1,6 @@
 /**
- * Composition root for Node (the on-prem appliance): SQLite (better-sqlite3) for keys and the
- * usage ledger, in-process pool registry and limiter, @hono/node-server for HTTP. Run directly
+ * Composition root for Node (the on-prem appliance): SQLite (better-sqlite3) for keys, the
+ * usage ledger and the replay window of signed internal calls, in-process pool registry and limiter, @hono/node-server for HTTP. Run directly
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
@@ -21,6 +21,7 @@ import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
 import { sqlLedger } from './stores/sql-ledger.ts';
+import { sqlReplayWindow } from './stores/sql-replay.ts';
 
 export interface NodeEdge {
   url: string;
@@ -50,10 +51,13 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     const app = createEdgeApp({
       keys,
       ledger: sqlLedger(sqlite.db),
+      replayWindow: sqlReplayWindow(sqlite.db),
       limiter: memoryLimiter({ limits: config.limits }),
       pool: memoryPool(),
       clock,
-      keyring: config.keyring,
+      signingKey: config.signingKey,
+      nodeKeys: config.nodeKeys,
+      originAllow: config.originAllow,
       originFetch: extras.originFetch,
       options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
       log,

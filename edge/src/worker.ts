@@ -1,15 +1,16 @@
 /**
  * Composition root for Cloudflare Workers: Durable Objects (SQLite storage) for keys, the pool
- * registry, per-tenant ledgers and per-tenant rate limits; an in-isolate cache in front of the
- * keys. Config comes from vars/secrets, validated when the isolate builds its app (there is no
- * process start in a Worker); a bad value answers 500 and logs which variable is wrong.
+ * registry, per-tenant ledgers, per-tenant rate limits and the replay window of internal calls;
+ * an in-isolate cache in front of the keys. Config comes from vars/secrets, validated when the
+ * isolate builds its app (there is no process start in a Worker); a bad value answers 500 and
+ * logs which variable is wrong.
  * Nothing Node-only is imported here.
  */
 import type { Request as CfRequest, Response as CfResponse, ExecutionContext, ExportedHandler } from '@cloudflare/workers-types';
 import type { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { Env } from './adapters/cloudflare/env.ts';
-import { doKeyStore, doLedger, doLimiter, doPool } from './adapters/cloudflare/ports.ts';
+import { doKeyStore, doLedger, doLimiter, doPool, doReplayWindow } from './adapters/cloudflare/ports.ts';
 import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
@@ -22,6 +23,7 @@ export { KeysDO } from './adapters/cloudflare/keys-do.ts';
 export { LedgerDO } from './adapters/cloudflare/ledger-do.ts';
 export { LimiterDO } from './adapters/cloudflare/limiter-do.ts';
 export { PoolDO } from './adapters/cloudflare/pool-do.ts';
+export { ReplayDO } from './adapters/cloudflare/replay-do.ts';
 
 /** Build the edge app for one isolate's bindings. */
 export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
@@ -36,8 +38,12 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     ledger: doLedger(env.LEDGER),
     limiter: doLimiter(env.LIMITER, config.limits),
     pool: doPool(env.POOL),
+    replayWindow: doReplayWindow(env.REPLAY),
+
     clock,
-    keyring: config.keyring,
+    signingKey: config.signingKey,
+    nodeKeys: config.nodeKeys,
+    originAllow: config.originAllow,
     options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });

@@ -22,7 +22,20 @@ describe('loadOriginConfig', () => {
       limits: { maxRunning: 8, maxQueue: 64, kvBudgetTokens: undefined },
       heartbeatMs: 1000,
     });
-    expect(c.signingKey).toEqual({ kid: 'k1', secret: '0123456789abcdef0123' });
+    expect(c.keyring).toEqual(new Map([['k1', '0123456789abcdef0123']]));
+    expect(c.nodeKey).toBeUndefined();
+  });
+
+  it('signs heartbeats and usage with its own node key, never with the edge keyring', () => {
+    const withEdge = { ...base, MOTIF_EDGE_URL: 'http://edge:4680', MOTIF_NODE_ID: 'gpu1', MOTIF_REPLICA_ID: 'gpu1-gcd0' };
+    expect(load({ ...withEdge, MOTIF_NODE_KEY: 'gpu1-2026:node-secret-0123456789' }).nodeKey).toEqual({ kid: 'gpu1-2026', secret: 'node-secret-0123456789' });
+    expect(() => load(withEdge)).toThrow(/MOTIF_NODE_KEY: required with MOTIF_EDGE_URL/);
+    expect(() => load({ ...withEdge, MOTIF_NODE_KEY: base.MOTIF_ORIGIN_SECRET })).toThrow(/MOTIF_NODE_KEY: must differ/);
+    expect(() => load({ ...withEdge, MOTIF_NODE_KEY: 'a:node-secret-0123456789,b:node-secret-9876543210' })).toThrow(/MOTIF_NODE_KEY: one key/);
+    // The edge binds a node key to `<node>` and `<node>-…` replicas: a mismatch fails here, at start.
+    expect(() => load({ ...withEdge, MOTIF_NODE_KEY: 'n:node-secret-0123456789', MOTIF_REPLICA_ID: 'gpu2-gcd0' })).toThrow(
+      /MOTIF_REPLICA_ID: gpu2-gcd0 must be gpu1/,
+    );
   });
 
   it('reads S3 weights settings when no model dir is given', () => {
@@ -58,9 +71,20 @@ describe('loadOriginConfig', () => {
     ['MOTIF_SWAP_STRATEGY', { MOTIF_SWAP_STRATEGY: 'yolo' }],
     ['MOTIF_SWAP_DRAIN_TIMEOUT_MS', { MOTIF_SWAP_DRAIN_TIMEOUT_MS: '-5' }],
     ['MOTIF_WEIGHTS_GC', { MOTIF_WEIGHTS_GC: 'yes' }],
+    ['MOTIF_ORIGIN_METRICS_TOKEN', { MOTIF_ORIGIN_METRICS_TOKEN: 'short' }],
+    ['MOTIF_ORIGIN_METRICS_PUBLIC', { MOTIF_ORIGIN_METRICS_PUBLIC: 'yes' }],
+    ['MOTIF_ORIGIN_METRICS_PUBLIC', { MOTIF_ORIGIN_METRICS_PUBLIC: '1', MOTIF_ORIGIN_METRICS_TOKEN: 'scrape-token-0123456789' }],
   ])('names %s when it is bad', (name, change) => {
     expect(() => load({ ...base, ...change })).toThrow(ConfigError);
     expect(() => load({ ...base, ...change })).toThrow(name);
+  });
+
+  it.each([
+    { name: 'closed by default', env: {}, access: undefined },
+    { name: 'a token', env: { MOTIF_ORIGIN_METRICS_TOKEN: 'scrape-token-0123456789' }, access: { token: 'scrape-token-0123456789' } },
+    { name: 'public by opt-in', env: { MOTIF_ORIGIN_METRICS_PUBLIC: '1' }, access: 'public' },
+  ])('/metrics access: $name', ({ env, access }) => {
+    expect(load({ ...base, ...env }).metricsAccess).toEqual(access);
   });
 
   it("ignores MOTIF_MODEL_DIR (npm start's publish-then-serve dir, which the stack's origin inherits)", () => {

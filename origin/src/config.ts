@@ -10,6 +10,7 @@ import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';
+import type { MetricsAccess } from './server/deps.ts';
 import { type S3Config, s3ConfigFromEnv } from './weights/s3-settings.ts';
 
 export class ConfigError extends Error {
@@ -27,7 +28,9 @@ export const OriginEnv = z.object({
   MOTIF_ORIGIN_PUBLIC_URL: httpUrl.optional(),
   MOTIF_REPLICA_ID: id.optional(),
   MOTIF_NODE_ID: id.optional(),
-  MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the edge↔origin keyring "kid:secret[,kid:secret]"' }).min(1),
+  MOTIF_ORIGIN_SECRET: z.string({ error: 'required: the keyring the edge signs forwarded requests with, "kid:secret[,kid:secret]"' }).min(1),
+  /** This node's own key for heartbeats and usage (origin → edge), `kid:secret`; the edge binds it to MOTIF_NODE_ID. */
+  MOTIF_NODE_KEY: z.string().optional(),
   MOTIF_EDGE_URL: httpUrl.optional(),
   MOTIF_MODEL_ID: z
     .string()
@@ -67,6 +70,10 @@ export const OriginEnv = z.object({
   MOTIF_SWAP_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(300_000),
   /** Remove revisions no replica uses after each swap (current and leased ones stay). */
   MOTIF_WEIGHTS_GC: z.enum(['true', 'false'], { error: 'true or false' }).default('true'),
+  /** Bearer token a scraper sends for /metrics (without it, or MOTIF_ORIGIN_METRICS_PUBLIC=1, /metrics is closed). */
+  MOTIF_ORIGIN_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** 1 = /metrics open to anyone who reaches the port (a scrape inside a trusted network). */
+  MOTIF_ORIGIN_METRICS_PUBLIC: z.enum(['0', '1'], { error: '1 (open /metrics to anyone) or 0' }).default('0'),
 });
 
 export type WeightsSource = { kind: 'dir'; dir: string } | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
@@ -78,7 +85,9 @@ export interface OriginConfig {
   publicUrl: string | undefined;
   replicaId: string;
   nodeId: string;
-  signingKey: SigningKey;
+  /** Signs heartbeats and usage to the edge (MOTIF_NODE_KEY); set whenever edgeUrl is. */
+  nodeKey: SigningKey | undefined;
+  /** Verifies the edge's forwarded requests (MOTIF_ORIGIN_SECRET). */
   keyring: Map<string, string>;
   /** Heartbeat and usage target; undefined = standalone (no heartbeat, usage stays in the outbox). */
   edgeUrl: string | undefined;
@@ -99,6 +108,8 @@ export interface OriginConfig {
     drainTimeoutMs: number;
     gcAfterSwap: boolean;
   };
+  /** Who may read /metrics; undefined = nobody. */
+  metricsAccess: MetricsAccess | undefined;
 }
 
 /**
@@ -114,12 +125,36 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     throw new ConfigError(`invalid origin configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  let keys: ReturnType<typeof parseKeyring>;
+  const problems: string[] = [];
+  let keyring = new Map<string, string>();
   try {
-    keys = parseKeyring(e.MOTIF_ORIGIN_SECRET);
+    keyring = parseKeyring(e.MOTIF_ORIGIN_SECRET).ring;
   } catch (err) {
-    throw new ConfigError(`invalid origin configuration:\n  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
+    problems.push(`  MOTIF_ORIGIN_SECRET: ${(err as Error).message}`);
   }
+  const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);
+  const replicaId = e.MOTIF_REPLICA_ID ?? `${nodeId}-${e.MOTIF_ORIGIN_PORT}`;
+  let nodeKey: SigningKey | undefined;
+  if (e.MOTIF_EDGE_URL) {
+    // The edge lets a node key speak only for `<node>` and `<node>-…` replicas (edge trust/node-keys.ts).
+    if (replicaId !== nodeId && !replicaId.startsWith(`${nodeId}-`))
+      problems.push(
+        `  MOTIF_REPLICA_ID: ${replicaId} must be ${nodeId} or start with "${nodeId}-" (MOTIF_NODE_ID) for the edge to accept this node's key for it`,
+      );
+    if (!e.MOTIF_NODE_KEY)
+      problems.push('  MOTIF_NODE_KEY: required with MOTIF_EDGE_URL: this node\'s "kid:secret", listed on the edge in MOTIF_NODE_KEYS as kid:secret@<node id>');
+    else
+      try {
+        const parsedKey = parseKeyring(e.MOTIF_NODE_KEY);
+        if (parsedKey.ring.size !== 1) throw new Error('one key, "kid:secret" (rotate by switching to the next key listed on the edge)');
+        nodeKey = parsedKey.signing;
+        if (keyring.get(nodeKey.kid) === nodeKey.secret) throw new Error('must differ from MOTIF_ORIGIN_SECRET: each direction has its own key');
+      } catch (err) {
+        problems.push(`  MOTIF_NODE_KEY: ${(err as Error).message}`);
+        nodeKey = undefined;
+      }
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid origin configuration:\n${problems.join('\n')}`);
   let weights: WeightsSource;
   if (e.MOTIF_ORIGIN_MODEL_DIR) weights = { kind: 'dir', dir: e.MOTIF_ORIGIN_MODEL_DIR };
   else {
@@ -134,15 +169,19 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
       throw new ConfigError(`invalid origin configuration (set MOTIF_ORIGIN_MODEL_DIR to serve a local dir instead):\n  ${(err as Error).message}`);
     }
   }
-  const nodeId = e.MOTIF_NODE_ID ?? sanitizeId(defaults.hostname);
+  if (e.MOTIF_ORIGIN_METRICS_PUBLIC === '1' && e.MOTIF_ORIGIN_METRICS_TOKEN) {
+    throw new ConfigError(
+      'invalid origin configuration:\n  MOTIF_ORIGIN_METRICS_PUBLIC: is 1 while MOTIF_ORIGIN_METRICS_TOKEN is set; set one of them (open, or token-protected)',
+    );
+  }
   return {
     host: e.MOTIF_ORIGIN_HOST,
     port: e.MOTIF_ORIGIN_PORT,
     publicUrl: e.MOTIF_ORIGIN_PUBLIC_URL,
-    replicaId: e.MOTIF_REPLICA_ID ?? `${nodeId}-${e.MOTIF_ORIGIN_PORT}`,
+    replicaId,
     nodeId,
-    signingKey: keys.signing,
-    keyring: keys.ring,
+    nodeKey,
+    keyring,
     edgeUrl: e.MOTIF_EDGE_URL,
     modelId: e.MOTIF_MODEL_ID,
     engine: e.MOTIF_ENGINE,
@@ -163,6 +202,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
       drainTimeoutMs: e.MOTIF_SWAP_DRAIN_TIMEOUT_MS,
       gcAfterSwap: e.MOTIF_WEIGHTS_GC === 'true',
     },
+    metricsAccess: e.MOTIF_ORIGIN_METRICS_PUBLIC === '1' ? 'public' : e.MOTIF_ORIGIN_METRICS_TOKEN ? { token: e.MOTIF_ORIGIN_METRICS_TOKEN } : undefined,
   };
 }
 

@@ -69,7 +69,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
   // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
   const admission = createAdmission({ maxConcurrent: config.limits.maxRunning, maxQueue: config.limits.maxQueue });
-  const edge = config.edgeUrl ? createEdgeClient({ baseUrl: config.edgeUrl, signingKey: config.signingKey, replicaId: config.replicaId }) : undefined;
+  const edge =
+    config.edgeUrl && config.nodeKey ? createEdgeClient({ baseUrl: config.edgeUrl, signingKey: config.nodeKey, replicaId: config.replicaId }) : undefined;
   let deliverer: UsageDeliverer | undefined;
   if (edge) {
     deliverer = createUsageDeliverer({
@@ -102,6 +103,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     replica: { replicaId: config.replicaId, nodeId: config.nodeId },
     outboxBacklog: () => outbox.backlog() + usageStore.undelivered(),
     usageWritable: () => usageStore.writable(),
+    metricsAccess: config.metricsAccess,
   });
   const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {
     outbox.close();
@@ -111,6 +113,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   });
   const url = config.publicUrl ?? `http://${config.host}:${server.port}`;
   log(`origin: replica ${config.replicaId} listening on ${url} (model ${config.modelId}, revision ${weights.revision}, engine ${config.engine})`);
+  if (!config.metricsAccess) log('origin: /metrics is closed: set MOTIF_ORIGIN_METRICS_TOKEN for a scraper, or MOTIF_ORIGIN_METRICS_PUBLIC=1');
 
   let heartbeat: HeartbeatLoop | undefined;
   if (edge) {
@@ -126,6 +129,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
   function snapshot(): Heartbeat {
     const s = engine.stats();
+    const { maxPromptBytes } = engine.info();
     return {
       replica_id: config.replicaId,
       node_id: config.nodeId,
@@ -139,6 +143,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
       kv_usage: Math.min(1, Math.max(0, s.kvUsage)),
       tokens_per_s: Math.max(0, s.tokensPerSecond),
       ts: Date.now(),
+      ...(maxPromptBytes ? { max_prompt_bytes: maxPromptBytes } : {}),
     };
   }
 

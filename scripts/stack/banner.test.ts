@@ -33,12 +33,24 @@ describe('served model', () => {
 
 describe('banner', () => {
   const cfg = loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_ORIGIN_SECRET: 'dev:x' });
-  const stack = { edgeUrl: 'http://127.0.0.1:4680', apiKey: 'sk-test-0123456789abcdefghij', model: 'motif-tiny' } as Stack;
+  const stack = {
+    edgeUrl: 'http://127.0.0.1:4680',
+    originUrl: 'http://127.0.0.1:4681',
+    originMetricsToken: 'metrics-token-0123456789',
+    apiKey: 'sk-test-0123456789abcdefghij',
+    model: 'motif-tiny',
+  } as Stack;
 
   it('names the generated tiny model as such', () => {
     const text = banner(stack, cfg, { id: 'motif-tiny', revision: 'abc123', source: 's3://b/models/motif-tiny @ stable', generatedPreset: 'tiny' });
     expect(text).toContain('model      motif-tiny (revision abc123)');
     expect(text).toContain('the generated tiny random-weight Motif');
+  });
+
+  it("shows how to read the origin's metrics (the token they need, or that they are public)", () => {
+    const served: ServedModel = { id: 'motif-tiny', source: 's3://b/models/motif-tiny @ stable' };
+    expect(banner(stack, cfg, served)).toContain('metrics    http://127.0.0.1:4681/metrics (Authorization: Bearer metrics-token-0123456789)');
+    expect(banner({ ...stack, originMetricsToken: undefined }, cfg, served)).toContain('metrics    http://127.0.0.1:4681/metrics (public)');
   });
 
   it('names another served model and where its weights come from, without calling it random', () => {

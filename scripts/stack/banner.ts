@@ -36,6 +36,7 @@ motif-edge is up (edge on ${cfg.MOTIF_EDGE === 'worker' ? 'workerd (wrangler dev
   API key    ${stack.apiKey}
   model      ${served.id} (revision ${served.revision ?? 'unknown'})
              ${what}
+  metrics    ${stack.originUrl}/metrics ${stack.originMetricsToken ? `(Authorization: Bearer ${stack.originMetricsToken})` : '(public)'}
 
 Try it (streams tokens):
 
@@ -61,7 +62,8 @@ ${footer}
 export async function servedModel(stack: Stack, cfg: StackConfig): Promise<ServedModel> {
   const remote = { s3: stack.s3.client, bucket: stack.s3.bucket, model: stack.model };
   const source = `s3://${stack.s3.bucket}/models/${stack.model} @ ${cfg.MOTIF_WEIGHTS_REF}`;
-  const revision = (await originRevision(stack.originUrl)) ?? (await resolveRef({ ...remote, ref: cfg.MOTIF_WEIGHTS_REF }).catch(() => undefined));
+  const revision =
+    (await originRevision(stack.originUrl, stack.originMetricsToken)) ?? (await resolveRef({ ...remote, ref: cfg.MOTIF_WEIGHTS_REF }).catch(() => undefined));
   if (!revision) return { id: stack.model, source };
   const manifest = await fetchManifest({ ...remote, revision }).catch(() => undefined);
   const generatedPreset = manifest ? await generatedBy(cfg.dataDir, manifest.files) : undefined;
@@ -69,8 +71,9 @@ export async function servedModel(stack: Stack, cfg: StackConfig): Promise<Serve
 }
 
 /** The revision the origin reports serving (`motif_origin_weights_revision{revision="…"} 1`). */
-export async function originRevision(originUrl: string): Promise<string | undefined> {
-  const text = await fetch(`${originUrl}/metrics`, { signal: AbortSignal.timeout(3000) })
+export async function originRevision(originUrl: string, metricsToken: string | undefined): Promise<string | undefined> {
+  const headers: Record<string, string> = metricsToken ? { authorization: `Bearer ${metricsToken}` } : {};
+  const text = await fetch(`${originUrl}/metrics`, { headers, signal: AbortSignal.timeout(3000) })
     .then((r) => (r.ok ? r.text() : ''))
     .catch(() => '');
   return parseServedRevision(text);

@@ -27,3 +27,13 @@ it('refuses one port for two variables, naming both', () => {
 it('refuses port 0: the processes find each other by these numbers', () => {
   expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_EDGE_PORT: '0' })).toThrow(/MOTIF_EDGE_PORT/);
 });
+
+it("gives the origin's /metrics a token: the one configured, else a random one per run; none when public", () => {
+  const a = loadStackConfig({ MOTIF_DATA_DIR: dataDir });
+  const b = loadStackConfig({ MOTIF_DATA_DIR: dataDir });
+  expect(a.originMetricsToken).toMatch(/^metrics-[0-9a-f]{32}$/);
+  expect(b.originMetricsToken).not.toBe(a.originMetricsToken);
+  const given = 'scrape-token-0123456789';
+  expect(loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_ORIGIN_METRICS_TOKEN: given }).originMetricsToken).toBe(given);
+  expect(loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_ORIGIN_METRICS_PUBLIC: '1' }).originMetricsToken).toBeUndefined();
+});

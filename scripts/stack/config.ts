@@ -31,13 +31,25 @@ export const StackEnv = z.object({
   MOTIF_S3_ENDPOINT: z.url().optional(),
   MOTIF_S3_BUCKET: z.string().default('motif-weights'),
   MOTIF_EDGE: z.enum(['node', 'worker']).default('node'),
+  /** The token the stack's origin wants for /metrics; unset = a random one per run. */
+  MOTIF_ORIGIN_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** 1 = the stack's origin serves /metrics to anyone (no token). */
+  MOTIF_ORIGIN_METRICS_PUBLIC: z.enum(['0', '1']).default('0'),
 });
 export type StackEnv = z.infer<typeof StackEnv>;
 
 export interface StackConfig extends StackEnv {
   dataDir: string;
+  /** Edge → origin keyring. */
   originSecret: string;
+  /** The stack origin's own key (origin → edge), `kid:secret`, bound to node STACK_NODE_ID on the edge. */
+  nodeKey: string;
+  /** Bearer token for the origin's /metrics; undefined when MOTIF_ORIGIN_METRICS_PUBLIC=1. */
+  originMetricsToken: string | undefined;
 }
+
+/** The stack's origin: node `local`, replica `local-0` (the edge binds the node key to this node). */
+export const STACK_NODE_ID = 'local';
 
 /** Parse env (plus CLI overrides); exit-worthy errors name the variable. */
 export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<StackEnv> = {}): StackConfig {
@@ -53,7 +65,15 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<Stack
   }
   const dataDir = resolve(parsed.data.MOTIF_DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
-  return { ...parsed.data, dataDir, originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir) };
+  const originMetricsToken =
+    parsed.data.MOTIF_ORIGIN_METRICS_PUBLIC === '1' ? undefined : (parsed.data.MOTIF_ORIGIN_METRICS_TOKEN ?? `metrics-${randomBytes(16).toString('hex')}`);
+  return {
+    ...parsed.data,
+    dataDir,
+    originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir, 'dev-origin-secret', 'dev'),
+    nodeKey: devSecret(dataDir, 'dev-node-key', STACK_NODE_ID),
+    originMetricsToken,
+  };
 }
 
 /** Every port the stack listens on, with the variable that sets it (the embedded S3's only when it runs). */
@@ -65,11 +85,11 @@ export function stackPorts(cfg: StackEnv): { name: string; port: number }[] {
   ];
 }
 
-/** A per-checkout random signing secret, kept under the data dir so restarts agree. */
-function devSecret(dataDir: string): string {
-  const file = join(dataDir, 'dev-origin-secret');
+/** A per-checkout random signing key `kid:secret`, kept under the data dir so restarts agree. */
+function devSecret(dataDir: string, name: string, kid: string): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = `dev:${randomBytes(24).toString('hex')}`;
+  const secret = `${kid}:${randomBytes(24).toString('hex')}`;
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freePort, ProcessSet, portProblem, spawnManaged } from './processes.ts';
+import { freePort, ProcessSet, portProblem, spawnManaged, spawnNode } from './processes.ts';
 
 /** A shell that starts a grandchild (`sleep`) in its group and prints its pid. */
 function shellWithGrandchild(script = '') {
@@ -46,6 +48,24 @@ describe('spawnManaged stop', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(await proc.exited).toBe('SIGKILL');
     expect(await alive(pid)).toBe(false);
+  });
+});
+
+describe('spawnNode launcher', () => {
+  it('runs Node through a command that execs it: the child pid is Node, and the launcher applied', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'launcher-'));
+    try {
+      const script = join(dir, 'print.mjs');
+      writeFileSync(script, 'console.log([process.pid, process.env.LAUNCHED, process.argv.slice(2).join(",")].join(" "));\n');
+      const lines: string[] = [];
+      const proc = spawnNode({ name: 'n', script, args: ['a', 'b'], env: process.env, launcher: ['env', 'LAUNCHED=yes'], log: (l) => lines.push(l) });
+      expect(await proc.exited).toBe(0);
+      // 'exit' can come before the last stdout chunk is read.
+      for (let i = 0; i < 200 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(lines).toEqual([`[n] ${proc.child.pid} yes a,b`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -140,22 +140,24 @@ const EXIT_WITH_PARENT = `data:text/javascript,${encodeURIComponent(
     'process.stdin.on("error",()=>{});process.stdin.resume();process.stdin.unref();',
 )}`;
 
-/** Run a Node script; `exitWithParent` makes the child stop itself if this process dies. */
+/**
+ * Run a Node script; `exitWithParent` makes the child stop itself if this process dies. A
+ * `launcher` runs Node through a command that execs it (e.g. `taskset -c 0`), so the child's pid
+ * is still Node's.
+ */
 export function spawnNode(
   opts: Omit<SpawnOptions, 'command' | 'args' | 'stdinPipe'> & {
     script: string;
     args?: string[];
     nodeArgs?: string[];
     exitWithParent?: boolean;
+    launcher?: string[];
   },
 ): ManagedProcess {
   const watch = opts.exitWithParent ? ['--import', EXIT_WITH_PARENT] : [];
-  return spawnManaged({
-    ...opts,
-    command: process.execPath,
-    args: [...(opts.nodeArgs ?? []), ...watch, opts.script, ...(opts.args ?? [])],
-    stdinPipe: opts.exitWithParent,
-  });
+  const node = [process.execPath, ...(opts.nodeArgs ?? []), ...watch, opts.script, ...(opts.args ?? [])];
+  const [command, ...args] = [...(opts.launcher ?? []), ...node];
+  return spawnManaged({ ...opts, command: command!, args, stdinPipe: opts.exitWithParent });
 }
 
 /** Run a TypeScript entry point of the repo (e.g. `origin/src/main.ts`) in Node with tsx as the loader. */
@@ -164,9 +166,12 @@ export function spawnTsx(
     file: string;
     args?: string[];
     exitWithParent?: boolean;
+    launcher?: string[];
+    /** Node flags before the tsx loader (e.g. `--cpu-prof`). */
+    nodeArgs?: string[];
   },
 ): ManagedProcess {
-  return spawnNode({ ...opts, script: join(REPO_ROOT, opts.file), nodeArgs: ['--import', 'tsx'], cwd: REPO_ROOT });
+  return spawnNode({ ...opts, script: join(REPO_ROOT, opts.file), nodeArgs: [...(opts.nodeArgs ?? []), '--import', 'tsx'], cwd: REPO_ROOT });
 }
 
 /** Poll `url` until it answers 2xx, the process exits, the signal aborts, or the timeout passes. */

@@ -7,13 +7,15 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type StackConfig, stackPorts } from './config.ts';
+import { STACK_NODE_ID, type StackConfig, stackPorts } from './config.ts';
 import { type ManagedProcess, ProcessSet, portProblem, REPO_ROOT as ROOT, spawnNode, spawnTsx, waitForHttp } from './processes.ts';
 import { ensurePublished, type S3Handle, startS3 } from './weights.ts';
 
 export interface Stack {
   edgeUrl: string;
   originUrl: string;
+  /** Bearer token for the origin's /metrics (undefined: it is public). */
+  originMetricsToken: string | undefined;
   apiKey: string;
   model: string;
   s3: S3Handle;
@@ -81,34 +83,38 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
     const spawnOrigin = (replicaId: string, port: number, dir: string, env: NodeJS.ProcessEnv = {}) =>
       procs.add(
         spawnTsx({
-          name: replicaId === 'local-0' ? 'origin' : replicaId,
+          name: replicaId === `${STACK_NODE_ID}-0` ? 'origin' : replicaId,
           file: 'origin/src/main.ts',
           log: opts.log,
           exitWithParent: true,
           env: {
             // The origin syncs from S3: a MOTIF_ORIGIN_MODEL_DIR left in the shell would skip it.
-            ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR']),
+            // Its /metrics access is the stack config's alone (the origin refuses both set).
+            ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR', 'MOTIF_ORIGIN_METRICS_TOKEN', 'MOTIF_ORIGIN_METRICS_PUBLIC']),
             ...s3Handle.clientEnv,
             MOTIF_ORIGIN_HOST: '127.0.0.1',
             MOTIF_ORIGIN_PORT: String(port),
             MOTIF_ORIGIN_PUBLIC_URL: `http://127.0.0.1:${port}`,
             MOTIF_REPLICA_ID: replicaId,
-            MOTIF_NODE_ID: 'local',
+            MOTIF_NODE_ID: STACK_NODE_ID,
             MOTIF_ORIGIN_SECRET: cfg.originSecret,
+            MOTIF_NODE_KEY: cfg.nodeKey,
             MOTIF_EDGE_URL: edgeUrl,
             MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
             MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
             MOTIF_ORIGIN_DATA_DIR: dir,
             MOTIF_WEIGHTS_STORE: join(dir, 'weights'),
+            ...(cfg.originMetricsToken ? { MOTIF_ORIGIN_METRICS_TOKEN: cfg.originMetricsToken } : { MOTIF_ORIGIN_METRICS_PUBLIC: '1' }),
             ...opts.originEnv,
             ...env,
           },
         }),
       );
-    const originSpawn = () => spawnOrigin('local-0', cfg.MOTIF_ORIGIN_PORT, join(cfg.dataDir, 'origin'));
+    const originSpawn = () => spawnOrigin(`${STACK_NODE_ID}-0`, cfg.MOTIF_ORIGIN_PORT, join(cfg.dataDir, 'origin'));
     const stack: Stack = {
       edgeUrl,
       originUrl,
+      originMetricsToken: cfg.originMetricsToken,
       apiKey: cfg.MOTIF_DEV_API_KEY,
       model: cfg.MOTIF_MODEL_ID,
       s3: s3Handle,
@@ -166,6 +172,7 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
     MOTIF_EDGE_HOST: '127.0.0.1',
     MOTIF_EDGE_PORT: String(cfg.MOTIF_EDGE_PORT),
     MOTIF_ORIGIN_SECRET: cfg.originSecret,
+    MOTIF_NODE_KEYS: `${cfg.nodeKey}@${STACK_NODE_ID}`,
     MOTIF_DEV_API_KEY: cfg.MOTIF_DEV_API_KEY,
     MOTIF_EDGE_DATA_DIR: join(cfg.dataDir, 'edge'),
   };
@@ -184,7 +191,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
 /** The edge as a Worker in workerd (`wrangler dev`, offline, local-only storage under the data dir). */
 function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
-    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_DEV_API_KEY')
+    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY')
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   return spawnNode({
     name: 'edge',

@@ -22,6 +22,14 @@ export const INTERNAL_PATHS = {
 export const ReplicaState = z.enum(['starting', 'ready', 'draining']);
 export type ReplicaState = z.infer<typeof ReplicaState>;
 
+/**
+ * The longest prompt a replica could still fit in its context, in UTF-8 bytes of the prompt's text
+ * as prompt-size.ts measures it, by request field: `prompt` (completions) and `messages` (chat). A
+ * field is absent when no byte length bounds it (a longer text may still encode to fewer tokens).
+ */
+export const PromptByteBounds = z.object({ prompt: z.number().int().min(0).optional(), messages: z.number().int().min(0).optional() });
+export type PromptByteBounds = z.infer<typeof PromptByteBounds>;
+
 export const Heartbeat = z.object({
   replica_id: z.string().min(1).max(128),
   node_id: z.string().min(1).max(128),
@@ -35,6 +43,8 @@ export const Heartbeat = z.object({
   kv_usage: z.number().min(0).max(1),
   tokens_per_s: z.number().min(0),
   ts: z.number().int(),
+  /** Optional: origins that predate it send none, and their replicas get every prompt. */
+  max_prompt_bytes: PromptByteBounds.optional(),
 });
 export type Heartbeat = z.infer<typeof Heartbeat>;
 

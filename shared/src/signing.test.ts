@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from './errors.ts';
-import { MAX_SKEW_MS, parseKeyring, ReplayGuard, sign, verify } from './signing.ts';
+import { MAX_SKEW_MS, parseKeyring, ReplayGuard, sign, signHeaders, signInputOf, verify } from './signing.ts';
 
 const key = { kid: 'k1', secret: 'a-very-long-test-secret' };
 const ring = new Map([[key.kid, key.secret]]);
@@ -18,6 +18,9 @@ describe('sign/verify', () => {
     ['method', { method: 'GET' }],
     ['request id', { requestId: 'req-2' }],
     ['tenant', { tenantId: 't2' }],
+    ['key id (x-key-id)', { keyId: 'key_other' }],
+    ['deadline (x-deadline)', { deadline: '9999999999999' }],
+    ['client usage flag', { clientUsage: '1' }],
   ])('rejects a changed %s', async (_name, change) => {
     const h = await sign(input, key, 1_000_000);
     await expect(verify(h, { ...input, ...change }, ring, 1_000_000)).rejects.toMatchObject({ code: 'invalid_signature' });
@@ -26,9 +29,20 @@ describe('sign/verify', () => {
   it.each([
     ['missing', null],
     ['malformed', 't=1,kid=k1,v1=zz'],
-    ['unknown kid', `t=1000000,kid=k9,v1=${'0'.repeat(64)}`],
+    ['unknown kid', `t=1000000,kid=k9,v2=${'0'.repeat(64)}`],
+    ['v1 (unsigned headers)', `t=1000000,kid=k1,v1=${'0'.repeat(64)}`],
   ])('rejects a %s header', async (_name, header) => {
     await expect(verify(header, input, ring, 1_000_000)).rejects.toBeInstanceOf(ApiError);
+  });
+
+  it('signs every protocol header a request carries, so none can be changed in transit', async () => {
+    const headers = { 'x-request-id': 'r1', 'x-tenant-id': 't1', 'x-key-id': 'key_a', 'x-deadline': '2000000' };
+    const signature = await signHeaders('POST', '/v1/completions', headers, '{}', key, 1_000_000);
+    const received = (h: Record<string, string>) =>
+      signInputOf(new Request('http://o/v1/completions', { method: 'POST', headers: h }), new TextEncoder().encode('{}'));
+    await expect(verify(signature, received(headers), ring, 1_000_000)).resolves.toMatchObject({ kid: 'k1' });
+    await expect(verify(signature, received({ ...headers, 'x-key-id': 'key_b' }), ring, 1_000_000)).rejects.toMatchObject({ code: 'invalid_signature' });
+    await expect(verify(signature, received({ ...headers, 'x-deadline': '9000000' }), ring, 1_000_000)).rejects.toMatchObject({ code: 'invalid_signature' });
   });
 
   it('rejects a signature outside the skew window, both directions', async () => {

@@ -2,13 +2,18 @@
  * HMAC request signing between edge and origin (DESIGN §4), on Web Crypto so the same code runs
  * in workerd and Node.
  *
- *   x-motif-signature: t=<unix ms>,kid=<key id>,v1=<hex HMAC-SHA256>
- *   signed string:     method \n path \n request-id \n tenant-id \n t \n hex(sha256(body))
+ *   x-motif-signature: t=<unix ms>,kid=<key id>,v2=<hex HMAC-SHA256>
+ *   signed string:     v2 \n method \n path \n request-id \n tenant-id \n key-id \n deadline \n
+ *                      client-usage \n t \n hex(sha256(body))
  *
+ * Every protocol header the receiver acts on is signed (HEADERS in protocol.ts): an unsigned
+ * `x-key-id` could move usage to another key, an unsigned `x-deadline` could stretch a request.
  * Keys live in a keyring (kid → secret) so a secret can be rotated: the signer uses one kid,
- * verifiers accept every kid in their ring.
+ * verifiers accept every kid in their ring. Each direction has its own keys (DESIGN §4): the
+ * edge signs forwarded requests, each node signs its heartbeats and usage with its own key.
  */
 import { ApiError } from './errors.ts';
+import { HEADERS } from './protocol.ts';
 
 export const SIGNATURE_HEADER = 'x-motif-signature';
 export const MAX_SKEW_MS = 5 * 60_000;
@@ -23,7 +28,54 @@ export interface SignInput {
   path: string;
   requestId: string;
   tenantId: string;
+  /** `x-key-id`: the API key a forwarded request is billed to ('' when absent). */
+  keyId?: string;
+  /** `x-deadline`: the request's deadline in unix ms ('' when absent). */
+  deadline?: string;
+  /** `x-motif-client-usage` ('' when absent). */
+  clientUsage?: string;
   body: Uint8Array | string;
+}
+
+/**
+ * The signed fields of a request from its headers (`get` answers a header by lowercase name; a
+ * missing header is ''). Senders and receivers both build the input this way, so a header that is
+ * sent is a header that is signed.
+ */
+export function signInputFrom(method: string, path: string, get: (name: string) => string | null | undefined, body: Uint8Array | string): SignInput {
+  const h = (name: string) => get(name) ?? '';
+  return {
+    method,
+    path,
+    requestId: h(HEADERS.requestId),
+    tenantId: h(HEADERS.tenantId),
+    keyId: h(HEADERS.keyId),
+    deadline: h(HEADERS.deadline),
+    clientUsage: h(HEADERS.clientWantsUsage),
+    body,
+  };
+}
+
+/** The signed fields of a received request. */
+export function signInputOf(req: Request, body: Uint8Array): SignInput {
+  return signInputFrom(req.method, new URL(req.url).pathname, (name) => req.headers.get(name), body);
+}
+
+/** Sign a request whose headers are final: every protocol header in `headers` is covered. */
+export function signHeaders(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: Uint8Array | string,
+  key: SigningKey,
+  now?: number,
+): Promise<string> {
+  const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return sign(
+    signInputFrom(method, path, (name) => lower.get(name), body),
+    key,
+    now,
+  );
 }
 
 const enc = new TextEncoder();
@@ -52,16 +104,28 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
 
 async function canonical(input: SignInput, t: number): Promise<Uint8Array> {
   const bodyHash = await sha256Hex(input.body);
-  return enc.encode([input.method.toUpperCase(), input.path, input.requestId, input.tenantId, String(t), bodyHash].join('\n'));
+  const fields = [
+    'v2',
+    input.method.toUpperCase(),
+    input.path,
+    input.requestId,
+    input.tenantId,
+    input.keyId ?? '',
+    input.deadline ?? '',
+    input.clientUsage ?? '',
+    String(t),
+    bodyHash,
+  ];
+  return enc.encode(fields.join('\n'));
 }
 
 /** The signature header value for a request. */
 export async function sign(input: SignInput, key: SigningKey, now: number = Date.now()): Promise<string> {
   const mac = await crypto.subtle.sign('HMAC', await hmacKey(key.secret), (await canonical(input, now)) as Uint8Array<ArrayBuffer>);
-  return `t=${now},kid=${key.kid},v1=${toHex(mac)}`;
+  return `t=${now},kid=${key.kid},v2=${toHex(mac)}`;
 }
 
-function parseHeader(header: string): { t: number; kid: string; v1: string } | null {
+function parseHeader(header: string): { t: number; kid: string; mac: string } | null {
   const parts = new Map(
     header.split(',').map((p) => {
       const i = p.indexOf('=');
@@ -70,9 +134,9 @@ function parseHeader(header: string): { t: number; kid: string; v1: string } | n
   );
   const t = Number(parts.get('t'));
   const kid = parts.get('kid');
-  const v1 = parts.get('v1');
-  if (!Number.isFinite(t) || !kid || !v1 || !/^[0-9a-f]{64}$/.test(v1)) return null;
-  return { t, kid, v1 };
+  const mac = parts.get('v2');
+  if (!Number.isFinite(t) || !kid || !mac || !/^[0-9a-f]{64}$/.test(mac)) return null;
+  return { t, kid, mac };
 }
 
 function fromHex(hex: string): Uint8Array {
@@ -93,7 +157,10 @@ export async function verify(
 ): Promise<{ t: number; kid: string }> {
   if (!header) throw new ApiError('invalid_signature', 'Missing request signature.');
   const parsed = parseHeader(header);
-  if (!parsed) throw new ApiError('invalid_signature', 'Malformed request signature.');
+  if (!parsed) {
+    const old = /(^|,)\s*v1=/.test(header);
+    throw new ApiError('invalid_signature', old ? 'Signature scheme v1 is no longer accepted: upgrade the sender to sign v2.' : 'Malformed request signature.');
+  }
   const secret = keyring.get(parsed.kid);
   if (!secret) throw new ApiError('invalid_signature', 'Unknown signing key.');
   if (Math.abs(now - parsed.t) > MAX_SKEW_MS) throw new ApiError('invalid_signature', 'Request signature expired (clock skew too large).');
@@ -101,7 +168,7 @@ export async function verify(
   const ok = await crypto.subtle.verify(
     'HMAC',
     await hmacKey(secret),
-    fromHex(parsed.v1) as Uint8Array<ArrayBuffer>,
+    fromHex(parsed.mac) as Uint8Array<ArrayBuffer>,
     (await canonical(input, parsed.t)) as Uint8Array<ArrayBuffer>,
   );
   if (!ok) throw new ApiError('invalid_signature', 'Invalid request signature.');
@@ -131,10 +198,12 @@ export function parseKeyring(spec: string): { signing: SigningKey; ring: Map<str
 /**
  * The replay-window port: `check` records a request id and answers false when it was already seen
  * inside the window. `ReplayGuard` below is the in-memory implementation; a runtime may supply a
- * durable one (the origin keeps its window in SQLite so a restart does not reopen it).
+ * durable one (the origin keeps its window in SQLite so a restart does not reopen it; the Worker
+ * keeps it in a Durable Object, shared by its isolates, so it answers asynchronously). Callers
+ * await the answer.
  */
 export interface ReplayWindow {
-  check(id: string, now?: number): boolean;
+  check(id: string, now?: number): boolean | Promise<boolean>;
 }
 
 /**

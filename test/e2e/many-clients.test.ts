@@ -42,7 +42,8 @@ function recordingClient(): { client: OpenAI; raw: Promise<string>[] } {
 
 /** One metric sample from the origin's /metrics (first series of the family). */
 async function originMetric(name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${stack.originUrl}/metrics`)).text();
+  const headers: Record<string, string> = stack.originMetricsToken ? { authorization: `Bearer ${stack.originMetricsToken}` } : {};
+  const text = await (await fetch(`${stack.originUrl}/metrics`, { headers })).text();
   const line = text.split('\n').find((l) => l.startsWith(name + (labels ? `{${labels}}` : '')) && !l.startsWith('#'));
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }

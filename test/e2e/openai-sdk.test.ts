@@ -102,6 +102,15 @@ describe('errors are OpenAI-shaped', () => {
     expect((await res.json()).error.type).toBe('invalid_request_error');
   });
 
+  it("the origin's /metrics wants the stack's token: 401 OpenAI-shaped without it", async () => {
+    const bare = await fetch(`${stack.originUrl}/metrics`);
+    expect(bare.status).toBe(401);
+    expect((await bare.json()).error).toMatchObject({ type: 'authentication_error', code: 'authentication_error' });
+    const scraped = await fetch(`${stack.originUrl}/metrics`, { headers: { authorization: `Bearer ${stack.originMetricsToken}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toContain('motif_origin_weights_revision');
+  });
+
   it('a request with a wrong signature sent straight to the origin → 401', async () => {
     const body = JSON.stringify({ model: stack.model, messages, max_tokens: 2 });
     const path = '/v1/chat/completions';

@@ -13,15 +13,23 @@ import { freePort, REPO_ROOT } from '../../scripts/stack/processes.ts';
 import { type Stack, startStack } from '../../scripts/stack/stack.ts';
 
 export interface TestStack extends Stack {
-  /** The run's data dir (S3 data, the edge's SQLite ledger under `edge/`, each origin's outbox). */
-  dataDir: string;
   logs: string[];
+  /**
+   * The stack's data dir (keys the stack generated live here: dev-origin-secret, dev-node-key;
+   * the edge's SQLite ledger under `edge/`, each origin's outbox).
+   */
+  dataDir: string;
   dispose(): Promise<void>;
 }
 
-export async function startTestStack(
-  opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv /** Embedded S3 port (a test may put a proxy in front). */; s3Port?: number } = {},
-): Promise<TestStack> {
+export interface TestStackOptions {
+  edge?: 'node' | 'worker';
+  originEnv?: NodeJS.ProcessEnv;
+  /** Embedded S3 port (a test may put a proxy in front of it). */
+  s3Port?: number;
+}
+
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
   const logs: string[] = [];
   const cfg = loadStackConfig(
@@ -45,8 +53,8 @@ export async function startTestStack(
     throw new Error(`${(err as Error).message}\n--- stack logs ---\n${logs.slice(-60).join('\n')}`);
   }
   return Object.assign(stack, {
-    dataDir,
     logs,
+    dataDir,
     async dispose() {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });

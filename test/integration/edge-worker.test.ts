@@ -20,7 +20,9 @@ process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
 
 const SECRET = 'k1:integration-secret-0123456789';
 const API_KEY = 'sk-motif-dev-integration-0123456789';
-const { signing, ring } = parseKeyring(SECRET);
+const { ring } = parseKeyring(SECRET);
+/** Node `int`'s own key (origin → edge); its replicas are `int-…`. */
+const NODE_KEY = { kid: 'int-node', secret: 'integration-node-secret-0123456789' };
 
 type Started = { url: string; dispose(): Promise<void> };
 let worker: Started;
@@ -46,7 +48,7 @@ async function closedPort(): Promise<number> {
 async function beat(replica: string, url: string, model: string, waiting = 0): Promise<void> {
   const body = JSON.stringify({
     replica_id: replica,
-    node_id: 'n',
+    node_id: 'int',
     url,
     model,
     revision: 'r',
@@ -59,7 +61,7 @@ async function beat(replica: string, url: string, model: string, waiting = 0): P
     ts: Date.now(),
   });
   const requestId = crypto.randomUUID();
-  const sig = await sign({ method: 'POST', path: INTERNAL_PATHS.heartbeat, requestId, tenantId: replica, body }, signing);
+  const sig = await sign({ method: 'POST', path: INTERNAL_PATHS.heartbeat, requestId, tenantId: replica, body }, NODE_KEY);
   const res = await fetch(worker.url + INTERNAL_PATHS.heartbeat, {
     method: 'POST',
     body,
@@ -74,6 +76,7 @@ beforeAll(async () => {
     config: fileURLToPath(new URL('../../infra/wrangler.jsonc', import.meta.url)),
     bindings: {
       MOTIF_ORIGIN_SECRET: { type: 'plain_text', value: SECRET },
+      MOTIF_NODE_KEYS: { type: 'plain_text', value: `${NODE_KEY.kid}:${NODE_KEY.secret}@int` },
       MOTIF_DEV_API_KEY: { type: 'plain_text', value: API_KEY },
     },
     dev: { inspector: false, server: { hostname: '127.0.0.1', port: 0 }, persist: false, watch: false, logLevel: 'warn' },

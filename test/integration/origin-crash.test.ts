@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, signHeaders } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver, TEST_NODE_KEY, TEST_NODE_RING } from '../../origin/src/adapters/node/test-support.ts';
 import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,6 +46,7 @@ function startOrigin(): ManagedProcess {
       MOTIF_REPLICA_ID: 'crash-0',
       MOTIF_NODE_ID: 'crash',
       MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+      MOTIF_NODE_KEY: `${TEST_NODE_KEY.kid}:${TEST_NODE_KEY.secret}`,
       MOTIF_EDGE_URL: edge.url,
       MOTIF_MODEL_ID: 'motif-tiny',
       MOTIF_ORIGIN_MODEL_DIR: FIXTURE,
@@ -70,7 +71,7 @@ interface Chunk {
 }
 
 beforeAll(async () => {
-  edge = await startSignedReceiver(new Map([[key.kid, key.secret]]));
+  edge = await startSignedReceiver(TEST_NODE_RING);
   dataDir = mkdtempSync(join(tmpdir(), 'motif-origin-crash-'));
   port = await freePort();
   url = `http://127.0.0.1:${port}`;
@@ -101,13 +102,13 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
     // The long stream, signed once: the same bytes are replayed after the restart.
     const body = JSON.stringify({ model: 'motif-tiny', prompt, max_tokens: CONTEXT - promptTokens, ignore_eos: true, stream: true, logprobs: 0 });
     const requestId = 'crash-long-1';
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       [HEADERS.requestId]: requestId,
       [HEADERS.tenantId]: 'tenant-crash',
       [HEADERS.keyId]: 'key-crash',
-      [SIGNATURE_HEADER]: await sign({ method: 'POST', path: '/v1/completions', requestId, tenantId: 'tenant-crash', body }, key),
     };
+    headers[SIGNATURE_HEADER] = await signHeaders('POST', '/v1/completions', headers, body, key);
     const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers, body });
     expect(res.status).toBe(200);
     const victim = origin!;

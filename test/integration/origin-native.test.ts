@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { readSse } from '#shared/sse.ts';
 import { UsageBatch } from '#shared/usage.ts';
-import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver, TEST_NODE_KEY, TEST_NODE_RING } from '../../origin/src/adapters/node/test-support.ts';
 import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,7 +39,7 @@ const heartbeats = () => edge.received.filter((r) => r.path === INTERNAL_PATHS.h
 const usage = () => edge.received.filter((r) => r.path === INTERNAL_PATHS.usage).flatMap((r) => UsageBatch.parse(r.body).records);
 
 beforeAll(async () => {
-  edge = await startSignedReceiver(new Map([[key.kid, key.secret]]));
+  edge = await startSignedReceiver(TEST_NODE_RING);
   dataDir = mkdtempSync(join(tmpdir(), 'motif-origin-int-'));
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
@@ -54,6 +54,7 @@ beforeAll(async () => {
       MOTIF_REPLICA_ID: 'int-0',
       MOTIF_NODE_ID: 'int',
       MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+      MOTIF_NODE_KEY: `${TEST_NODE_KEY.kid}:${TEST_NODE_KEY.secret}`,
       MOTIF_EDGE_URL: edge.url,
       MOTIF_MODEL_ID: 'motif-tiny',
       MOTIF_ORIGIN_MODEL_DIR: FIXTURE,
@@ -146,6 +147,9 @@ describe('origin process with the native engine on tiny-motif', () => {
   it('beats to the edge, then drains on SIGTERM: a draining beat, exit 0', async () => {
     await until(() => heartbeats().some((h) => h.state === 'ready'), 'a ready heartbeat');
     expect(heartbeats().at(-1)).toMatchObject({ replica_id: 'int-0', node_id: 'int', url, model: 'motif-tiny', revision: 'local', max_running: 2 });
+    // Every ready beat says how long a prompt could still fit: 127 tokens of at most 16 bytes.
+    const ready = heartbeats().filter((h) => h.state === 'ready');
+    expect(ready.every((h) => h.max_prompt_bytes?.prompt === 127 * 16 && h.max_prompt_bytes.messages === 127 * 16)).toBe(true);
     await origin.stop(10_000);
     expect(await origin.exited).toBe(0);
     expect(heartbeats().at(-1)?.state).toBe('draining');

@@ -19,8 +19,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Keys } from '#shared/manifest.ts';
 import { ChatCompletion } from '#shared/openai.ts';
 import { HEADERS, Heartbeat } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
-import { type SignedReceiver, signedPost, startSignedReceiver } from '../../origin/src/adapters/node/test-support.ts';
+import { SIGNATURE_HEADER, signHeaders } from '#shared/signing.ts';
+import { type SignedReceiver, signedPost, startSignedReceiver, TEST_NODE_KEY, TEST_NODE_RING } from '../../origin/src/adapters/node/test-support.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { createS3Client, type EmbeddedS3, type S3ObjectStore, S3RVER_CREDENTIALS, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { writeRef } from '../../origin/src/weights/refs.ts';
@@ -44,7 +44,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'motif-rollout-'));
   s3 = await startEmbeddedS3({ dir: join(tmp, 's3'), bucket: BUCKET });
   client = createS3Client(s3.config);
-  edge = await startSignedReceiver(new Map([[key.kid, key.secret]]));
+  edge = await startSignedReceiver(TEST_NODE_RING);
   rev.a = (await publishModel({ s3: client, bucket: BUCKET, model: MODEL, fromDir: FIXTURE, ref: 'stable' })).revision;
   // Published without moving the ref: the tests move it.
   const b = await generateModel({ outDir: join(tmp, 'model-b'), preset: 'tiny', seed: 11 });
@@ -67,6 +67,9 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The origins' /metrics token (it is closed without one). */
+const METRICS_TOKEN = 'rollout-test-metrics-token';
+
 interface Origin {
   url: string;
   proc: ManagedProcess;
@@ -83,8 +86,9 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
     AWS_REGION: 'us-east-1',
     MOTIF_ORIGIN_PORT: String(port),
     MOTIF_REPLICA_ID: id,
-    MOTIF_NODE_ID: 'node-1',
+    MOTIF_NODE_ID: 'roll',
     MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+    MOTIF_NODE_KEY: `${TEST_NODE_KEY.kid}:${TEST_NODE_KEY.secret}`,
     MOTIF_EDGE_URL: edge.url,
     MOTIF_HEARTBEAT_MS: '100',
     MOTIF_MODEL_ID: MODEL,
@@ -95,6 +99,7 @@ async function startOrigin(id: string, store: string, extra: NodeJS.ProcessEnv):
     MOTIF_ORIGIN_DATA_DIR: join(tmp, `data-${id}`),
     MOTIF_WEIGHTS_STORE: store,
     MOTIF_WEIGHTS_POLL_MS: '200',
+    MOTIF_ORIGIN_METRICS_TOKEN: METRICS_TOKEN,
     ...extra,
   };
   delete env.MOTIF_ORIGIN_MODEL_DIR;
@@ -135,13 +140,12 @@ async function until(what: string, check: () => Promise<boolean> | boolean, o: {
 
 async function signedModels(o: Origin): Promise<Response> {
   const requestId = `roll-${++seq}`;
-  const sig = await sign({ method: 'GET', path: '/v1/models', requestId, tenantId: 'tenant-int', body: '' }, key);
-  return fetch(`${o.url}/v1/models`, {
-    headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int', [SIGNATURE_HEADER]: sig },
-  });
+  const headers: Record<string, string> = { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'tenant-int', [HEADERS.keyId]: 'key-int' };
+  headers[SIGNATURE_HEADER] = await signHeaders('GET', '/v1/models', headers, '', key);
+  return fetch(`${o.url}/v1/models`, { headers });
 }
 
-const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`)).text();
+const metricsText = async (o: Origin) => (await fetch(`${o.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
 const beats = (replica: string) =>
   edge.received
     .filter((r) => r.path === '/internal/pool/heartbeat')
@@ -201,14 +205,14 @@ describe('two replicas of one node', () => {
     await moveRef(rev.a);
     const store = join(tmp, 'store-2');
     const env = { MOTIF_SWAP_STRATEGY: 'drain-first' };
-    const [x, y] = [await startOrigin('node-x', store, env), await startOrigin('node-y', store, env)];
+    const [x, y] = [await startOrigin('roll-x', store, env), await startOrigin('roll-y', store, env)];
     expect(await fingerprint(x)).toBe(`fp_${rev.a}`);
     expect(await fingerprint(y)).toBe(`fp_${rev.a}`);
     const from = edge.received.length;
 
     await moveRef(rev.b);
     const done = (id: string) => beats(id).some((h) => h.revision === rev.b && h.state === 'ready');
-    await until('both replicas on the new revision', () => done('node-x') && done('node-y'), [x, y]);
+    await until('both replicas on the new revision', () => done('roll-x') && done('roll-y'), [x, y]);
     expect(await fingerprint(x)).toBe(`fp_${rev.b}`);
     expect(await fingerprint(y)).toBe(`fp_${rev.b}`);
 
@@ -220,9 +224,9 @@ describe('two replicas of one node', () => {
       const h = Heartbeat.parse(r.body);
       state.set(h.replica_id, h.state);
       if (h.state === 'draining') drainedAt.add(h.replica_id);
-      expect([state.get('node-x'), state.get('node-y')]).not.toEqual(['draining', 'draining']);
+      expect([state.get('roll-x'), state.get('roll-y')]).not.toEqual(['draining', 'draining']);
     }
-    expect([...drainedAt].sort()).toEqual(['node-x', 'node-y']);
+    expect([...drainedAt].sort()).toEqual(['roll-x', 'roll-y']);
     expect(`${x.logs.join('\n')}\n${y.logs.join('\n')}`).toMatch(/swapping engines \(drain-first: configured\)/);
     expect(existsSync(join(store, 'swap.lock'))).toBe(false);
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatCompletion } from '#shared/openai.ts';
-import { signedPost } from '../../origin/src/adapters/node/test-support.ts';
+import { signedPost, TEST_NODE_KEY } from '../../origin/src/adapters/node/test-support.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { createS3Client, type EmbeddedS3, S3RVER_CREDENTIALS, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
 import { freePort, type ManagedProcess, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
@@ -51,6 +51,7 @@ async function startOriginProcess(endpoint: string, logs: string[]): Promise<{ u
     MOTIF_ORIGIN_PORT: String(port),
     MOTIF_REPLICA_ID: 's3-0',
     MOTIF_ORIGIN_SECRET: `${key.kid}:${key.secret}`,
+    MOTIF_NODE_KEY: `${TEST_NODE_KEY.kid}:${TEST_NODE_KEY.secret}`,
     MOTIF_MODEL_ID: 'motif-tiny',
     MOTIF_S3_ENDPOINT: endpoint,
     MOTIF_S3_BUCKET: BUCKET,

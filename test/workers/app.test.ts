@@ -1,15 +1,14 @@
 import { env as cfEnv, exports as cfExports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
-import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_DEV_KEY, WORKERS_SECRET } from './fixtures.ts';
+import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_DEV_KEY, WORKERS_NODE_KEY, WORKERS_SECRET } from './fixtures.ts';
 
 // The Worker's default export, as the runtime calls it (same isolate, real DO bindings).
 const worker = (cfExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
 const env = cfEnv as unknown as { MOTIF_ORIGIN_SECRET: string };
-const { signing } = parseKeyring(WORKERS_SECRET);
 const BASE = 'http://edge.test';
 
 function call(path: string, init: RequestInit = {}, key: string | null = WORKERS_DEV_KEY): Promise<Response> {
@@ -18,7 +17,7 @@ function call(path: string, init: RequestInit = {}, key: string | null = WORKERS
   return worker.fetch(new Request(BASE + path, { ...init, headers }));
 }
 
-async function signedPost(path: string, body: unknown, secret = signing): Promise<Response> {
+async function signedPost(path: string, body: unknown, secret = WORKERS_NODE_KEY): Promise<Response> {
   const text = JSON.stringify(body);
   const requestId = crypto.randomUUID();
   const sig = await sign({ method: 'POST', path, requestId, tenantId: 'wk', body: text }, secret);
@@ -28,7 +27,7 @@ async function signedPost(path: string, body: unknown, secret = signing): Promis
 function beat(replica: string, url: string, model: string, o: Partial<Heartbeat> = {}): Promise<Response> {
   return signedPost(INTERNAL_PATHS.heartbeat, {
     replica_id: replica,
-    node_id: 'n',
+    node_id: 'wk',
     url,
     model,
     revision: 'r',
@@ -96,8 +95,21 @@ describe('the Worker app inside workerd', () => {
     expect(res.headers.get('retry-after')).not.toBeNull();
   });
 
+  it('answers a json_schema nested 100k deep with a 400 naming response_format', async () => {
+    await beat('wk-ok-deep', ORIGIN_OK, 'wk-deep');
+    const depth = 100_000;
+    const schema = `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const body = `{"model":"wk-deep","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":${schema}}}}`;
+    const res = await call('/v1/chat/completions', { method: 'POST', body });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param: 'response_format' } });
+  });
+
   it('ingests usage idempotently into the tenant ledger and reports it', async () => {
-    const records = [usageRecord({ request_id: 'wu-1', tenant_id: 'dev' }), usageRecord({ request_id: 'wu-2', tenant_id: 'dev', model: 'other' })];
+    const records = [
+      usageRecord({ request_id: 'wu-1', tenant_id: 'dev', replica_id: 'wk-ok' }),
+      usageRecord({ request_id: 'wu-2', tenant_id: 'dev', model: 'other', replica_id: 'wk-ok' }),
+    ];
     expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 2, duplicates: 0 });
     expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 0, duplicates: 2 });
     const usage = (await (await call('/v1/usage?group_by=model')).json()) as { data: { group: string; requests: number }[] };

@@ -4,6 +4,11 @@
  * Worker under test makes real fetches through workerd to something that behaves like an origin.
  */
 export const WORKERS_SECRET = 'k1:workers-test-secret-0123456789';
+/** The test node's own key (origin → edge), bound to node `wk`: its replicas are `wk-…`. */
+export const WORKERS_NODE_KEY = { kid: 'wk-node', secret: 'workers-node-secret-0123456789' };
+export const WORKERS_NODE_KEYS = `${WORKERS_NODE_KEY.kid}:${WORKERS_NODE_KEY.secret}@wk`;
+/** The fake origins live under .test. */
+export const WORKERS_ORIGIN_ALLOW = '*.test';
 export const WORKERS_DEV_KEY = 'sk-motif-dev-workers-0123456789abcdef';
 /** A replica that answers like a real origin. */
 export const ORIGIN_OK = 'http://origin-ok.test';

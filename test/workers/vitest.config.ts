@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { WORKERS_DEV_KEY, WORKERS_SECRET } from './fixtures.ts';
+import { WORKERS_DEV_KEY, WORKERS_NODE_KEYS, WORKERS_ORIGIN_ALLOW, WORKERS_SECRET } from './fixtures.ts';
 import { createOutbound } from './outbound.ts';
 
 export default defineConfig({
@@ -14,7 +14,13 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: fileURLToPath(new URL('../../infra/wrangler.jsonc', import.meta.url)) },
       miniflare: {
-        bindings: { MOTIF_ORIGIN_SECRET: WORKERS_SECRET, MOTIF_DEV_API_KEY: WORKERS_DEV_KEY, MOTIF_EDGE_RPM: '600' },
+        bindings: {
+          MOTIF_ORIGIN_SECRET: WORKERS_SECRET,
+          MOTIF_NODE_KEYS: WORKERS_NODE_KEYS,
+          MOTIF_ORIGIN_ALLOW: WORKERS_ORIGIN_ALLOW,
+          MOTIF_DEV_API_KEY: WORKERS_DEV_KEY,
+          MOTIF_EDGE_RPM: '600',
+        },
         outboundService: createOutbound(),
       },
     }),

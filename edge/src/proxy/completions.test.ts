@@ -62,6 +62,27 @@ describe('forwarding', () => {
     expect(t.origins[0]!.requests).toHaveLength(0);
   });
 
+  it('refuses a prompt longer than every replica advertises it could fit, before any origin sees it', async () => {
+    const t = await testEdge({ origins: [{ replicaId: 'r1' }, { replicaId: 'r2' }] });
+    await t.beat(t.origins[0]!, { max_prompt_bytes: { prompt: 1000, messages: 900 } });
+    await t.beat(t.origins[1]!, { max_prompt_bytes: { prompt: 1000, messages: 900 } });
+    const huge = 'x'.repeat(2_000_000);
+    for (const [path, body, param] of [
+      ['/v1/chat/completions', { ...chat, messages: [{ role: 'user', content: huge }] }, 'messages'],
+      ['/v1/completions', { model: 'motif-test', prompt: huge }, 'prompt'],
+      ['/v1/chat/completions', { ...chat, messages: [{ role: 'user', content: 'é'.repeat(451) }] }, 'messages'], // 902 bytes, 451 chars
+    ] as const) {
+      const res = await t.post(path, body);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'context_length_exceeded', type: 'invalid_request_error', param } });
+    }
+    expect(t.origins.flatMap((o) => o.requests)).toHaveLength(0);
+    // At the bound it is forwarded: the origin decides by tokens.
+    const ok = await t.post('/v1/chat/completions', { ...chat, messages: [{ role: 'user', content: 'é'.repeat(450) }] });
+    expect(ok.status).toBe(200);
+    await ok.text();
+  });
+
   it('maps an origin error to OpenAI JSON with its status', async () => {
     const t = await testEdge({ origins: [{ replicaId: 'r1', mode: 'reject-400' }] });
     await t.beat(t.origins[0]!);
@@ -177,7 +198,7 @@ describe('failover before the first byte', () => {
   });
 
   it("an origin that refuses the signature is a 502, not the client's 401", async () => {
-    const t = await testEdge({ deps: { keyring: { signing: { kid: 'k1', secret: 'some-other-secret-123456' }, ring: TEST_RING } } });
+    const t = await testEdge({ deps: { signingKey: { kid: 'k1', secret: 'some-other-secret-123456' } } });
     await t.beat(t.origins[0]!);
     const res = await t.post('/v1/chat/completions', chat);
     expect(res.status).toBe(502);

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/completions`: validate the body against the public
- * schema, resolve the model in the pool, rank replicas, sign and forward (with failover before
+ * schema, resolve the model in the pool, rank replicas (refusing a prompt too long for any of
+ * them before it is forwarded), sign and forward (with failover before
  * the first byte), then relay: SSE as it arrives, or the JSON answer. Errors from the origin are
  * mapped to OpenAI error JSON through the one ApiError path.
  */
@@ -8,6 +9,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError, fromZodError, parseErrorBody } from '#shared/errors.ts';
 import { ChatCompletionRequest, CompletionRequest, Usage } from '#shared/openai.ts';
+import { promptText } from '#shared/prompt-size.ts';
 import { HEADERS, HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
 import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
@@ -16,6 +18,7 @@ import { endToEndHeaders } from '../http/headers.ts';
 import type { Clock, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
+import type { RouteRequest } from '../routing/types.ts';
 import { startLifetime } from './lifetime.ts';
 import { relaySse } from './sse-relay.ts';
 import { sendWithFailover, type UpstreamDeps } from './upstream.ts';
@@ -53,7 +56,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
 
     const now = deps.clock.now();
-    const ranked = await rankFor(deps, parsed.data.model, now);
+    const ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptText(parsed.data) }, now);
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
     const reportUsage = c.get('reportUsage') as ((u: Usage) => void) | undefined;
@@ -134,18 +137,20 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
 }
 
 /**
- * Candidates for a model, best first: 404 if no replica in the pool ever served it, 503 if none
- * is ready. A pool that knows no replica at all cannot tell that a model does not exist (the Node
- * edge keeps it in memory, so a restarted edge knows none until the first heartbeat): 503 then,
- * which clients retry, not a 404, which they do not.
+ * Candidates for a request, best first: 404 if no replica in the pool ever served its model, 503
+ * if none is ready, 400 if none in rotation could fit its prompt (the scheduler's refusal). A pool
+ * that knows no replica at all cannot tell that a model does not exist (the Node edge keeps it in
+ * memory, so a restarted edge knows none until the first heartbeat): 503 then, which clients
+ * retry, not a 404, which they do not.
  */
-async function rankFor(deps: CompletionsDeps, model: string, now: number) {
+async function rankFor(deps: CompletionsDeps, req: RouteRequest, now: number) {
+  const { model } = req;
   const entries = await deps.pool.list(now);
   if (entries.length === 0) throw noReplica(model);
   if (!entries.some((e) => e.heartbeat.model === model)) {
     throw new ApiError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });
   }
-  const ranked = deps.scheduler.rank({ model }, toCandidates(entries, now, deps.inflight.get));
+  const ranked = deps.scheduler.rank(req, toCandidates(entries, now, deps.inflight.get));
   if (ranked.length === 0) throw noReplica(model);
   return ranked;
 }

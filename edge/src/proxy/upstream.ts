@@ -6,7 +6,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
+import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import type { Candidate } from '../routing/types.ts';
 import type { Lifetime } from './lifetime.ts';
@@ -56,26 +56,17 @@ export function targetUrl(base: string, path: string): URL {
 
 async function buildRequest(replica: Candidate, req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<Request> {
   const url = targetUrl(replica.url, req.path);
-  const signature = await sign(
-    { method: 'POST', path: url.pathname, requestId: req.requestId, tenantId: req.tenantId, body: req.body },
-    deps.signingKey,
-    deps.now(),
-  );
-  return new Request(url, {
-    method: 'POST',
-    body: req.body,
-    signal: life.signal,
-    headers: {
-      'content-type': 'application/json',
-      accept: req.stream ? 'text/event-stream' : 'application/json',
-      [HEADERS.requestId]: req.requestId,
-      [HEADERS.tenantId]: req.tenantId,
-      [HEADERS.keyId]: req.keyId,
-      [HEADERS.deadline]: String(life.deadline),
-      [SIGNATURE_HEADER]: signature,
-      ...req.headers,
-    },
-  });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: req.stream ? 'text/event-stream' : 'application/json',
+    ...req.headers,
+    [HEADERS.requestId]: req.requestId,
+    [HEADERS.tenantId]: req.tenantId,
+    [HEADERS.keyId]: req.keyId,
+    [HEADERS.deadline]: String(life.deadline),
+  };
+  headers[SIGNATURE_HEADER] = await signHeaders('POST', url.pathname, headers, req.body, deps.signingKey, deps.now());
+  return new Request(url, { method: 'POST', body: req.body, signal: life.signal, headers });
 }
 
 /** Send to the best replica, failing over on connect errors and 503s; throws 503 when none took it. */

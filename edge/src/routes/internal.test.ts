@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { INTERNAL_PATHS } from '#shared/protocol.ts';
 import { TEST_KEY, testEdge, usageRecord } from '../testing/harness.ts';
 
+const nestedArrays = (depth: number): unknown[] => (depth <= 1 ? [] : [nestedArrays(depth - 1)]);
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 
 describe('heartbeat', () => {
@@ -43,6 +44,7 @@ describe('heartbeat', () => {
     { name: 'missing field', body: { replica_id: 'r1' }, param: 'node_id' },
     { name: 'bad state', override: { state: 'sleeping' }, param: 'state' },
     { name: 'non-http url', override: { url: 'file:///etc/passwd' }, param: 'url' },
+    { name: 'nested too deep', override: { labels: nestedArrays(100) }, param: 'labels' },
   ])('rejects a malformed beat: $name', async ({ body, override, param }) => {
     const t = await testEdge();
     const res = await t.signedPost(INTERNAL_PATHS.heartbeat, body ?? { ...t.origins[0]!.heartbeat(), ...override });
@@ -78,6 +80,22 @@ describe('internal signatures', () => {
     expect(res.status).toBe(401);
   });
 
+  it('awaits an asynchronous replay window (a shared store answers later)', async () => {
+    const seen = new Set<string>();
+    const replayWindow = {
+      check: async (id: string) => {
+        await new Promise((r) => setTimeout(r, 1));
+        if (seen.has(id)) return false;
+        seen.add(id);
+        return true;
+      },
+    };
+    const t = await testEdge({ deps: { replayWindow } });
+    expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-async' })).status).toBe(200);
+    expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-async' })).status).toBe(409);
+    expect([...seen]).toEqual(['hb-async']);
+  });
+
   it('a replayed request id → 409', async () => {
     const t = await testEdge();
     expect((await t.signedPost(INTERNAL_PATHS.heartbeat, t.origins[0]!.heartbeat(), { requestId: 'hb-1' })).status).toBe(200);
@@ -92,7 +110,7 @@ describe('usage ingest and /v1/usage', () => {
     const first = await t.signedPost(INTERNAL_PATHS.usage, batch);
     expect(first.status).toBe(200);
     expect(await first.json()).toEqual({ accepted: 2, duplicates: 0 });
-    const again = await t.signedPost(INTERNAL_PATHS.usage, { records: [...batch.records, usageRecord({ request_id: 'a', replica_id: 'r2' })] });
+    const again = await t.signedPost(INTERNAL_PATHS.usage, { records: [...batch.records, usageRecord({ request_id: 'a', replica_id: 'r1-b' })] });
     expect(await again.json()).toEqual({ accepted: 1, duplicates: 2 });
     expect(t.ledger.size()).toBe(3);
   });

@@ -4,43 +4,56 @@
  *   beats keep arriving (out after 3 s of silence).
  * - `POST /internal/usage`: usage records from an origin's outbox, inserted idempotently on
  *   (replica_id, request_id); answers `{accepted, duplicates}` so redelivery is visible.
+ *
+ * Both are signed with node keys, and a key speaks only for its own node's replicas
+ * (trust/node-keys.ts). A heartbeat's `ts` must lie within the signing skew of the edge's clock
+ * (a future-dated beat would otherwise outrank the real replica's beats for as long as it lies),
+ * and its url must be on the origin allow-list (trust/origin-allow-list.ts).
  */
 import { Hono } from 'hono';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseJson } from '#shared/request-body.ts';
-import type { ReplayGuard } from '#shared/signing.ts';
+import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
 import { UsageBatch } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
 import { signedInternal } from '../middleware/signed/signed.ts';
 import type { Clock, Ledger, PoolView } from '../ports.ts';
+import { assertMaySpeakFor, type NodeKeys } from '../trust/node-keys.ts';
+import { assertOriginAllowed, type OriginAllowList } from '../trust/origin-allow-list.ts';
 
 export interface InternalDeps {
   pool: PoolView;
   ledger: Ledger;
   clock: Clock;
-  keyring: ReadonlyMap<string, string>;
+  nodeKeys: NodeKeys;
+  originAllow: OriginAllowList;
   maxBodyBytes: number;
-  replayGuard?: ReplayGuard;
+  replayWindow?: ReplayWindow;
 }
 
 /** The internal routes, to be mounted at the root (paths come from protocol.ts). */
 export function internalRoutes(deps: InternalDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const signed = signedInternal({ keyring: deps.keyring, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes, replayGuard: deps.replayGuard });
+  const signed = signedInternal({ keyring: deps.nodeKeys.ring, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes, replayWindow: deps.replayWindow });
 
   app.post(INTERNAL_PATHS.heartbeat, signed, async (c) => {
     const parsed = Heartbeat.safeParse(parseJson(c.get('signedBody')));
     if (!parsed.success) throw fromZodError(parsed.error);
-    const protocol = new URL(parsed.data.url).protocol;
-    if (protocol !== 'http:' && protocol !== 'https:') throw new ApiError('invalid_request_error', 'Replica url must be http(s).', { param: 'url' });
-    await deps.pool.upsert(parsed.data, deps.clock.now());
+    const hb = parsed.data;
+    assertMaySpeakFor(deps.nodeKeys, c.get('signedBy'), hb.replica_id, hb.node_id);
+    const now = deps.clock.now();
+    if (Math.abs(hb.ts - now) > MAX_SKEW_MS)
+      throw new ApiError('invalid_request_error', `Heartbeat ts is ${hb.ts - now} ms off the edge's clock (allowed: ±${MAX_SKEW_MS} ms).`, { param: 'ts' });
+    assertOriginAllowed(deps.originAllow, hb.url);
+    await deps.pool.upsert(hb, now);
     return c.json({ ok: true });
   });
 
   app.post(INTERNAL_PATHS.usage, signed, async (c) => {
     const parsed = UsageBatch.safeParse(parseJson(c.get('signedBody')));
     if (!parsed.success) throw fromZodError(parsed.error);
+    for (const r of parsed.data.records) assertMaySpeakFor(deps.nodeKeys, c.get('signedBy'), r.replica_id);
     const result = await deps.ledger.insert(parsed.data.records, deps.clock.now());
     return c.json(result);
   });

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
 import { modelFilter } from './model-filter/model-filter.ts';
+import { promptSizeFilter } from './prompt-size-filter/prompt-size-filter.ts';
 import { readyFilter, readyFilterTtl } from './ready-filter/ready-filter.ts';
 import type { Filter, Picker } from './types.ts';
 
@@ -14,6 +15,10 @@ const ReadyFilterParams = z.object({ ttlMs: z.number().positive().optional() }).
 const FILTERS = {
   'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
   'ready-filter': (params: Record<string, unknown>) => readyFilter(ReadyFilterParams.parse(params)),
+  'prompt-size-filter': (params: Record<string, unknown>) => {
+    z.object({}).strict().parse(params);
+    return promptSizeFilter();
+  },
 } as const satisfies Record<string, (p: Record<string, unknown>) => Filter>;
 
 const PICKERS = {
@@ -32,11 +37,16 @@ export const SchedulerProfile = z.object({
 });
 export type SchedulerProfile = z.infer<typeof SchedulerProfile>;
 
-/** The default profile: serve the model, ready and fresh, least loaded first. */
+/**
+ * The default profile: serve the model, ready and fresh, with room for the prompt, least loaded
+ * first. The prompt size is judged last, among replicas in rotation: a prompt none of them can
+ * fit is the client's 400, while no replica in rotation at all is a 503.
+ */
 export const DEFAULT_PROFILE: SchedulerProfile = {
   filters: [
     { type: 'model-filter', params: {} },
     { type: 'ready-filter', params: {} },
+    { type: 'prompt-size-filter', params: {} },
   ],
   picker: { type: 'least-load-picker', params: {} },
 };

@@ -1,7 +1,8 @@
 /**
- * The scheduler: filters in order (stopping as soon as one empties the set), then the picker's
- * ordering. Scorers (queue depth, KV usage, prefix and session affinity) slot in between in a
- * later step; the shape is already the endpoint-picker one.
+ * The scheduler: filters in order (stopping as soon as one empties the set; a filter that judges
+ * the request itself, like the prompt size, then refuses it), then the picker's ordering. Scorers
+ * (queue depth, KV usage, prefix and session affinity) slot in between in a later step; the shape
+ * is already the endpoint-picker one.
  */
 import type { PoolEntry } from '../ports.ts';
 import { inRotation } from './ready-filter/ready-filter.ts';
@@ -9,14 +10,17 @@ import { buildPlugins, DEFAULT_PROFILE } from './registry.ts';
 import type { Candidate, Filter, Picker, RouteRequest } from './types.ts';
 
 export interface Scheduler {
-  /** Candidates for `req`, best first; empty when nothing can serve it. */
+  /**
+   * Candidates for `req`, best first; empty when nothing can serve it now. Throws the filter's
+   * refusal (an ApiError) when a filter that refuses requests left none.
+   */
   rank(req: RouteRequest, candidates: Candidate[]): Candidate[];
   /** Whether a pool entry is in rotation at `now`: the ready-filter rule with this profile's TTL. */
   inRotation(entry: PoolEntry, now: number): boolean;
 }
 
 export interface SchedulerOptions {
-  /** A profile (see registry.ts); default: model-filter, ready-filter, least-load-picker. */
+  /** A profile (see registry.ts); default: model-filter, ready-filter, prompt-size-filter, least-load-picker. */
   profile?: unknown;
   /** Tie-break randomness in [0,1) (default Math.random); injectable for deterministic tests. */
   random?: () => number;
@@ -35,8 +39,12 @@ export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
 function rank(filters: Filter[], picker: Picker, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
   let set = cs;
   for (const f of filters) {
-    set = f.filter(req, set);
-    if (set.length === 0) return [];
+    const before = set;
+    set = f.filter(req, before);
+    if (set.length === 0) {
+      if (f.refusal) throw f.refusal(req, before);
+      return [];
+    }
   }
   return picker.order(req, set, random);
 }
@@ -55,6 +63,7 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     kvUsage: hb.kv_usage,
     inflight: inflight(hb.replica_id),
     ageMs: heartbeatAge({ lastSeen }, now),
+    ...(hb.max_prompt_bytes ? { maxPromptBytes: hb.max_prompt_bytes } : {}),
   }));
 }
 

@@ -4,7 +4,9 @@
  * it plus this edge's own in-flight count; filters narrow the set, scorers (to come) rate it,
  * and a picker orders it. The order matters: failover walks it before the first byte.
  */
-import type { ReplicaState } from '#shared/protocol.ts';
+import type { ApiError } from '#shared/errors.ts';
+import type { PromptText } from '#shared/prompt-size.ts';
+import type { PromptByteBounds, ReplicaState } from '#shared/protocol.ts';
 
 export interface Candidate {
   id: string;
@@ -22,17 +24,26 @@ export interface Candidate {
   inflight: number;
   /** Edge-clock ms since the replica's last heartbeat. */
   ageMs: number;
+  /** The longest prompt text the replica could fit, by field; absent: no bound known. */
+  maxPromptBytes?: PromptByteBounds;
 }
 
 /** What the scheduler routes. */
 export interface RouteRequest {
   model: string;
+  /** The prompt's text; absent for token-id prompts and requests without one. */
+  prompt?: PromptText;
 }
 
 /** Removes candidates that must not serve the request. */
 export interface Filter {
   readonly type: string;
   filter(req: RouteRequest, candidates: Candidate[]): Candidate[];
+  /**
+   * The answer when this filter removed every candidate because of the request itself (no replica
+   * could ever serve it: a 4xx), rather than because none is available now (the caller's 503).
+   */
+  refusal?(req: RouteRequest, removed: Candidate[]): ApiError;
 }
 
 /** Orders the remaining candidates, best first. `random` in [0,1) breaks ties. */

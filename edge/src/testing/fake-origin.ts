@@ -7,7 +7,7 @@
 import { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import { HEADERS, type Heartbeat } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import { SSE_DONE, SSE_HEADERS, sseData } from '#shared/sse.ts';
 
 export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'reject-400';
@@ -59,7 +59,7 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     mode: opts.mode ?? 'ok',
     heartbeat: (o = {}) => ({
       replica_id: opts.replicaId,
-      node_id: 'node-1',
+      node_id: opts.replicaId,
       url: origin.url,
       model: origin.model,
       revision: 'rev-1',
@@ -78,8 +78,7 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
   app.post('/v1/:kind{chat/completions|completions}', async (c) => {
     const body = new Uint8Array(await c.req.arrayBuffer());
     const requestId = c.req.header(HEADERS.requestId) ?? '';
-    const tenantId = c.req.header(HEADERS.tenantId) ?? '';
-    await verify(c.req.header(SIGNATURE_HEADER), { method: 'POST', path: c.req.path, requestId, tenantId, body }, opts.keyring, now());
+    await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now());
     if (!guard.check(requestId, now())) throw new ApiError('conflict', 'replayed request id');
     const json = JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>;
     origin.requests.push({ path: c.req.path, headers: Object.fromEntries(c.req.raw.headers), body: json });

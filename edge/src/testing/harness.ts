@@ -15,11 +15,20 @@ import { memoryPool } from '../adapters/memory/pool.ts';
 import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
 import { keyRecord } from '../middleware/auth/api-keys.ts';
+import { type NodeKeys, parseNodeKeys } from '../trust/node-keys.ts';
+import { parseOriginAllowList } from '../trust/origin-allow-list.ts';
 import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork } from './fake-origin.ts';
 
 export const TEST_KEY = 'sk-motif-test-0123456789abcdefABCDEF';
+/** The edge's key for forwarded requests (edge → origin); fake origins verify with TEST_RING. */
 export const TEST_SIGNING: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789abcdef' };
 export const TEST_RING: ReadonlyMap<string, string> = new Map([[TEST_SIGNING.kid, TEST_SIGNING.secret]]);
+/** Each test node's key (origin → edge): kid `node-<node>`, bound to that node. */
+export const nodeKey = (node: string): SigningKey => ({ kid: `node-${node}`, secret: `test-node-secret-${node}-0123456789` });
+/** Node keys for nodes named like the fake origins' replicas (a fake origin is its own node). */
+export const testNodeKeys = (nodes: string[]): NodeKeys => parseNodeKeys(nodes.map((n) => `${nodeKey(n).kid}:${nodeKey(n).secret}@${n}`).join(','));
+/** Fake origins live on *.origin.test (and loopback, for real sockets). */
+export const TEST_ORIGIN_ALLOW = parseOriginAllowList('*.origin.test,127.0.0.0/8');
 
 export interface TestEdge {
   app: Hono<EdgeEnv>;
@@ -30,7 +39,7 @@ export interface TestEdge {
   logs: string[];
   /** Send a signed heartbeat for `origin` (as the origin would). */
   beat(origin: FakeOrigin, overrides?: Partial<Heartbeat>): Promise<Response>;
-  /** POST a signed internal request. */
+  /** POST a signed internal request (default: signed with node `r1`'s key). */
   signedPost(path: string, body: unknown, opts?: { key?: SigningKey; requestId?: string; tamper?: boolean }): Promise<Response>;
   /** POST a public API request with the test key. */
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
@@ -58,7 +67,9 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
     clock,
     limiter: memoryLimiter({ limits: opts.limits }),
     pool: memoryPool(),
-    keyring: { signing: TEST_SIGNING, ring: TEST_RING },
+    signingKey: TEST_SIGNING,
+    nodeKeys: testNodeKeys([...new Set(['r1', ...origins.map((o) => o.replicaId)])]),
+    originAllow: TEST_ORIGIN_ALLOW,
     originFetch: network.fetch,
     log: (m, f) => logs.push(`${m} ${JSON.stringify(f ?? {})}`),
     ...opts.deps,
@@ -67,7 +78,7 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   async function signedPost(path: string, body: unknown, o: { key?: SigningKey; requestId?: string; tamper?: boolean } = {}) {
     const text = JSON.stringify(body);
     const requestId = o.requestId ?? `internal-${++seq}`;
-    const sig = await sign({ method: 'POST', path, requestId, tenantId: 'r1', body: text }, o.key ?? TEST_SIGNING, clock.now());
+    const sig = await sign({ method: 'POST', path, requestId, tenantId: 'r1', body: text }, o.key ?? nodeKey('r1'), clock.now());
     return await app.request(path, {
       method: 'POST',
       body: o.tamper ? text.replace('}', ',"x":1}') : text,
@@ -83,7 +94,7 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
     network,
     logs,
     signedPost,
-    beat: (origin, overrides) => signedPost(INTERNAL_PATHS.heartbeat, origin.heartbeat({ ts: clock.now(), ...overrides })),
+    beat: (origin, overrides) => signedPost(INTERNAL_PATHS.heartbeat, origin.heartbeat({ ts: clock.now(), ...overrides }), { key: nodeKey(origin.replicaId) }),
     post: async (path, body, headers = {}) =>
       app.request(path, {
         method: 'POST',

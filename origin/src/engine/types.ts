@@ -4,6 +4,7 @@
  * `registry.ts`, so a new backend is a new folder, not a new `if`.
  */
 import { z } from 'zod';
+import type { PromptByteBounds } from '#shared/protocol.ts';
 
 export const EngineBackend = z.enum(['native', 'vllm', 'sim']);
 export type EngineBackend = z.infer<typeof EngineBackend>;
@@ -16,6 +17,12 @@ export interface EngineInfo {
   revision: string;
   /** Largest prompt + completion length the engine accepts. */
   maxContextTokens: number;
+  /**
+   * The longest prompt text, in UTF-8 bytes by request field, that could still fit the context: a
+   * longer one surely cannot, so the edge refuses it unseen. A field is absent when the engine
+   * cannot promise that (and the whole object when it never can).
+   */
+  maxPromptBytes?: PromptByteBounds;
 }
 
 export interface SamplingParams {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createAdmission } from './admission.ts';
-import { eventually, ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
+import { eventually, metricsRequest, ScriptedTestEngine, signedRequest, sseEvents, testOrigin } from './test-helpers.ts';
 
 const never = new AbortController().signal;
 
@@ -125,7 +125,7 @@ describe('admission, drain and metrics on the app', () => {
     await (await app.request(await signedRequest('/v1/chat/completions', { body: { ...chat, stream: false } }))).text();
     await app.request(new Request('http://origin.test/v1/models'));
     await app.request(new Request('http://origin.test/v1/random-path-1'));
-    const res = await app.request('/metrics');
+    const res = await app.request(metricsRequest());
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
     for (const [name, value] of [

@@ -1,14 +1,16 @@
 /**
  * The origin's HTTP surface as a Hono app built from injected ports (no runtime imports):
  * `/v1/chat/completions`, `/v1/completions`, `/v1/models` and `/admin/drain` behind the edge's
- * request signature; `/healthz`, `/readyz` and `/metrics` open for probes and scrapers.
+ * request signature; `/healthz` and `/readyz` open for probes; `/metrics` behind a scraper's
+ * bearer token unless configured public.
  */
 import { Hono } from 'hono';
+import { bearerToken, tokenMatches } from '#shared/bearer.ts';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { ModelList } from '#shared/openai.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { type OriginEnv, signatureAuth } from './auth.ts';
-import { checkDeps, type OriginDeps } from './deps.ts';
+import { checkDeps, type MetricsAccess, type OriginDeps } from './deps.ts';
 import { generationHandler } from './generation-request.ts';
 import { drainReplica } from './lifecycle.ts';
 import { mapChatRequest, mapCompletionRequest } from './map-request.ts';
@@ -35,7 +37,8 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
     const state = deps.lifecycle.state;
     return c.json({ status: state === 'ready' ? 'ready' : 'unavailable', state }, state === 'ready' ? 200 : 503);
   });
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
+    await requireMetricsAccess(c.req.header('authorization'), deps.metricsAccess);
     const text = deps.metrics.render({
       model: deps.engine.info().model,
       engine: deps.engine.stats(),
@@ -86,4 +89,18 @@ export function createOriginApp(deps: OriginDeps): Hono<OriginEnv> {
   });
 
   return app;
+}
+
+/** /metrics for the configured scraper only (a bearer token compared in constant time), or anyone when public. */
+async function requireMetricsAccess(header: string | undefined, access: MetricsAccess | undefined): Promise<void> {
+  if (access === 'public') return;
+  if (!access) {
+    throw new ApiError(
+      'permission_denied',
+      '/metrics is closed: set MOTIF_ORIGIN_METRICS_TOKEN (scrapers send it as a bearer token) or MOTIF_ORIGIN_METRICS_PUBLIC=1.',
+    );
+  }
+  const presented = bearerToken(header);
+  if (!presented) throw new ApiError('authentication_error', 'A metrics token is required (Authorization: Bearer <token>).');
+  if (!(await tokenMatches(presented, access.token))) throw new ApiError('authentication_error', 'Invalid metrics token.');
 }

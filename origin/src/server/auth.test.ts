@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_SKEW_MS } from '#shared/signing.ts';
-import { ScriptedTestEngine, signedRequest, testOrigin } from './test-helpers.ts';
+import { metricsRequest, ScriptedTestEngine, signedRequest, TEST_METRICS_TOKEN, testOrigin } from './test-helpers.ts';
 
 const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] };
 const engine = () => new ScriptedTestEngine(() => ({ promptTokens: 3, pieces: [{ text: 'ok' }] }));
@@ -80,6 +80,14 @@ describe('signature check on /v1 and /admin', () => {
     expect(outbox.all).toHaveLength(1);
   });
 
+  it('awaits an asynchronous replay window', async () => {
+    const eng = engine();
+    const { app } = testOrigin(eng, { replayWindow: { check: async () => false } });
+    const err = await errorOf(await app.request(await signedRequest('/v1/chat/completions', { body: chat })));
+    expect(err).toMatchObject({ status: 409, code: 'conflict' });
+    expect(eng.requests).toHaveLength(0);
+  });
+
   it('does not put ids of badly signed requests into the replay window', async () => {
     const { app } = testOrigin(engine());
     const bad = await signedRequest('/v1/chat/completions', { body: chat, requestId: 'id-x', key: { kid: 'k1', secret: 'wrong-secret-0123456789' } });
@@ -120,8 +128,43 @@ describe('signature check on /v1 and /admin', () => {
     expect(eng.requests).toHaveLength(0);
   });
 
-  it('leaves /healthz, /readyz and /metrics open', async () => {
+  it('leaves /healthz and /readyz open', async () => {
     const { app } = testOrigin(engine());
-    for (const path of ['/healthz', '/readyz', '/metrics']) expect((await app.request(path)).status).toBe(200);
+    for (const path of ['/healthz', '/readyz']) expect((await app.request(path)).status).toBe(200);
+  });
+});
+
+describe('/metrics access', () => {
+  const withAuth = (authorization?: string) => new Request('http://origin.test/metrics', authorization ? { headers: { authorization } } : {});
+
+  it.each([
+    { name: 'no token', authorization: undefined },
+    { name: 'a wrong token', authorization: 'Bearer not-the-metrics-token-0000' },
+    { name: 'a prefix of the token', authorization: `Bearer ${TEST_METRICS_TOKEN.slice(0, -1)}` },
+    { name: 'the token as Basic', authorization: `Basic ${TEST_METRICS_TOKEN}` },
+  ])('with a token configured, $name → 401 OpenAI-shaped', async ({ authorization }) => {
+    const { app } = testOrigin(engine());
+    const res = await app.request(withAuth(authorization));
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await errorOf(res)).toMatchObject({ status: 401, type: 'authentication_error', code: 'authentication_error' });
+  });
+
+  it('with the token → 200 Prometheus text', async () => {
+    const { app } = testOrigin(engine());
+    const res = await app.request(metricsRequest());
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('vllm:num_requests_running');
+  });
+
+  it('with nothing configured, closed to everyone (403 naming the variables)', async () => {
+    const { app } = testOrigin(engine(), { metricsAccess: undefined });
+    const err = await errorOf(await app.request(metricsRequest()));
+    expect(err).toMatchObject({ status: 403, code: 'permission_denied' });
+    expect(err.message).toMatch(/MOTIF_ORIGIN_METRICS_TOKEN.*MOTIF_ORIGIN_METRICS_PUBLIC=1/);
+  });
+
+  it('public: open without a token', async () => {
+    const { app } = testOrigin(engine(), { metricsAccess: 'public' });
+    expect((await app.request(withAuth())).status).toBe(200);
   });
 });

@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { readBodyLimited } from '#shared/request-body.ts';
-import { type ReplayWindow, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
+import { type ReplayWindow, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import type { Clock } from '../ports.ts';
 
 export interface SignedRequest {
@@ -40,11 +40,11 @@ export function signatureAuth(opts: SignatureAuthOptions): MiddlewareHandler<Ori
     const requestId = c.req.header(HEADERS.requestId) ?? '';
     const tenantId = c.req.header(HEADERS.tenantId) ?? '';
     const now = opts.clock.now();
-    await verify(c.req.header(SIGNATURE_HEADER), { method: c.req.method, path: c.req.path, requestId, tenantId, body }, opts.keyring, now);
+    await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
     // Only after the signature holds: unsigned traffic must not be able to fill the replay window.
     if (!requestId) throw new ApiError('invalid_request_error', `Missing ${HEADERS.requestId} header.`);
     if (requestId.length > 128) throw new ApiError('invalid_request_error', `${HEADERS.requestId} is longer than 128 characters.`);
-    if (!opts.replayGuard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
+    if (!(await opts.replayGuard.check(requestId, now))) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signed', { body, requestId, tenantId, keyId: c.req.header(HEADERS.keyId) ?? '' });
     await next();
   };

@@ -186,18 +186,46 @@ describe('request errors before the first byte', () => {
     const { app } = testOrigin(hello());
     const good = await signedRequest('/v1/chat/completions', { body: 'placeholder' });
     // Sign the broken bytes themselves so only the JSON is wrong.
-    const { sign } = await import('#shared/signing.ts');
+    const { signHeaders } = await import('#shared/signing.ts');
     const broken = '{"model":';
-    const sig = await sign(
-      { method: 'POST', path: '/v1/chat/completions', requestId: 'r-bad-json', tenantId: 'tenant-a', body: broken },
-      { kid: 'k1', secret: 'test-secret-0123456789' },
-    );
     const headers = new Headers(good.headers);
     headers.set('x-request-id', 'r-bad-json');
-    headers.set('x-motif-signature', sig);
+    headers.delete('x-motif-signature');
+    headers.set(
+      'x-motif-signature',
+      await signHeaders('POST', '/v1/chat/completions', Object.fromEntries(headers), broken, { kid: 'k1', secret: 'test-secret-0123456789' }),
+    );
     const res = await app.request(new Request(good.url, { method: 'POST', headers, body: broken }));
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_json' } });
+  });
+
+  it.each([
+    {
+      name: 'an unknown field nested 100 deep',
+      body: `{"model":"motif-test","messages":[{"role":"user","content":"x"}],"metadata":${'['.repeat(100)}${']'.repeat(100)}}`,
+      param: 'metadata',
+    },
+    { name: 'a number past float range', body: '{"model":"motif-test","messages":[{"role":"user","content":"x"}],"max_tokens":1e400}', param: 'max_tokens' },
+    { name: 'an integer past 2^53', body: `{"model":"motif-test","messages":[{"role":"user","content":"x"}],"seed":${'9'.repeat(40)}}`, param: 'seed' },
+  ])('answers $name with a 400 naming $param', async ({ body, param }) => {
+    const engine = hello();
+    const { app } = testOrigin(engine);
+    const res = await app.request(await signedRequest('/v1/chat/completions', { rawBody: body }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { type: 'invalid_request_error', param } });
+    expect(engine.requests).toHaveLength(0);
+  });
+
+  it('answers invalid UTF-8 with 400 invalid_json rather than serving replacement characters', async () => {
+    const engine = hello();
+    const { app } = testOrigin(engine);
+    const enc = new TextEncoder();
+    const rawBody = new Uint8Array([...enc.encode('{"model":"motif-test","messages":[{"role":"user","content":"'), 0xc3, 0x28, ...enc.encode('"}]}')]);
+    const res = await app.request(await signedRequest('/v1/chat/completions', { rawBody }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_json' } });
+    expect(engine.requests).toHaveLength(0);
   });
 
   it.each([

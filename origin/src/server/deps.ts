@@ -24,6 +24,8 @@ export interface OriginLimits {
 
 export const DEFAULT_LIMITS: OriginLimits = { maxBodyBytes: 4 * 1024 * 1024, drainWaitMs: 30_000 };
 
+export type MetricsAccess = { token: string } | 'public';
+
 export interface OriginDeps {
   engine: Engine;
   /** kid → secret; every kid is accepted. */
@@ -41,6 +43,12 @@ export interface OriginDeps {
    * without it every request uses `engine`.
    */
   pinEngine?: () => EnginePin;
+  /**
+   * Who may read /metrics: a scraper presenting this bearer token, or anyone (`'public'`, for a
+   * scrape inside a trusted network). Unset = nobody (403): the port may be reachable by more
+   * than the scraper.
+   */
+  metricsAccess?: MetricsAccess;
   /** More Prometheus exposition text appended to /metrics (e.g. the rollout's families). */
   extraMetrics?: () => string;
   /** Undelivered usage records (for /metrics), when the outbox can count them. */
@@ -57,6 +65,10 @@ export function checkDeps(deps: OriginDeps): OriginLimits {
     if (secret.length < 16) throw new Error(`origin app: secret of key ${kid} is shorter than 16 characters`);
   }
   if (!deps.replica.replicaId || !deps.replica.nodeId) throw new Error('origin app: replica and node id are required');
+  const access = deps.metricsAccess;
+  if (access !== undefined && access !== 'public' && !(access.token.length >= 16)) {
+    throw new Error('origin app: the metrics token must be at least 16 characters');
+  }
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   if (!(limits.maxBodyBytes > 0) || !(limits.drainWaitMs >= 0)) throw new Error('origin app: invalid limits');
   return limits;

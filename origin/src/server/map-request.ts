@@ -5,6 +5,7 @@
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { ChatCompletionRequest, CompletionRequest, messageText, requestedMaxTokens, stopList } from '#shared/openai.ts';
+import { parseJson } from '#shared/request-body.ts';
 import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams } from '../engine/types.ts';
 
 export type Endpoint = 'chat.completions' | 'completions';
@@ -19,14 +20,9 @@ export interface MappedRequest {
   generate: GenerateRequest;
 }
 
-/** Parse the signed body bytes as JSON (400 `invalid_json` otherwise). */
+/** Parse the signed body bytes as a JSON object (400 otherwise: not JSON, nested too deep, not an object). */
 export function parseJsonBody(body: Uint8Array): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(body));
-  } catch {
-    throw new ApiError('invalid_json', 'We could not parse the JSON body of your request.');
-  }
+  const value = parseJson(body);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ApiError('invalid_request_error', 'The request body must be a JSON object.');
   }

@@ -4,13 +4,13 @@
  */
 import type { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, type SigningKey, sign } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
 import { readSse, type SseEvent } from '#shared/sse.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest, TokenLogprob } from '../engine/types.ts';
 import { createMemoryOutbox } from '../usage/outbox.ts';
 import { createAdmission } from './admission.ts';
 import { createOriginApp } from './app.ts';
-import type { OriginDeps } from './deps.ts';
+import type { MetricsAccess, OriginDeps } from './deps.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { createOriginMetrics } from './metrics.ts';
 
@@ -100,11 +100,17 @@ export class ScriptedTestEngine implements Engine {
 
 export const TEST_KEY: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789' };
 
+/** The bearer token `testOrigin` protects /metrics with, and a request that presents it. */
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
+export const metricsRequest = () => new Request('http://origin.test/metrics', { headers: { authorization: `Bearer ${TEST_METRICS_TOKEN}` } });
+
 /** A unique request id per call (tests replay one on purpose). */
 export const nextRequestId = () => `req-${crypto.randomUUID()}`;
 
 export interface SignedInit {
   body?: unknown;
+  /** Exact body bytes to sign and send instead of `body` as JSON. */
+  rawBody?: string | Uint8Array<ArrayBuffer>;
   method?: string;
   requestId?: string;
   tenantId?: string;
@@ -117,28 +123,32 @@ export interface SignedInit {
 
 /** A Request signed the way the edge signs forwarded requests. */
 export async function signedRequest(path: string, init: SignedInit = {}): Promise<Request> {
-  const method = init.method ?? (init.body === undefined ? 'GET' : 'POST');
-  const body = init.body === undefined ? '' : JSON.stringify(init.body);
+  const method = init.method ?? (init.body === undefined && init.rawBody === undefined ? 'GET' : 'POST');
+  const body = init.rawBody ?? (init.body === undefined ? '' : JSON.stringify(init.body));
   const requestId = init.requestId ?? nextRequestId();
   const tenantId = init.tenantId ?? 'tenant-a';
-  const sig = await sign({ method, path, requestId, tenantId, body }, init.key ?? TEST_KEY, init.at ?? Date.now());
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [HEADERS.requestId]: requestId,
+    [HEADERS.tenantId]: tenantId,
+    [HEADERS.keyId]: 'key-1',
+    ...init.headers,
+  };
+  // A test may pass its own (bad) signature in `headers`.
+  headers[SIGNATURE_HEADER] ??= await signHeaders(method, path, headers, body, init.key ?? TEST_KEY, init.at ?? Date.now());
   return new Request(`http://origin.test${path}`, {
     method,
-    headers: {
-      'content-type': 'application/json',
-      [HEADERS.requestId]: requestId,
-      [HEADERS.tenantId]: tenantId,
-      [HEADERS.keyId]: 'key-1',
-      [SIGNATURE_HEADER]: sig,
-      ...init.headers,
-    },
+    headers,
     ...(method === 'GET' ? {} : { body }),
     ...(init.signal ? { signal: init.signal } : {}),
   });
 }
 
 /** Build the app around a scripted engine with in-memory ports; returns the parts tests inspect. */
-export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number } = {}) {
+export function testOrigin(
+  engine: ScriptedTestEngine,
+  opts: { maxConcurrent?: number; maxQueue?: number; drainWaitMs?: number; replayWindow?: ReplayWindow; metricsAccess?: MetricsAccess } = {},
+) {
   const outbox = createMemoryOutbox();
   const lifecycle = createLifecycle('ready');
   const admission = createAdmission({ maxConcurrent: opts.maxConcurrent ?? 4, maxQueue: opts.maxQueue ?? 4, retryAfterSeconds: 2 });
@@ -146,7 +156,7 @@ export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: n
   const deps: OriginDeps = {
     engine,
     keyring: new Map([[TEST_KEY.kid, TEST_KEY.secret]]),
-    replayGuard: new ReplayGuard(),
+    replayGuard: opts.replayWindow ?? new ReplayGuard(),
     usage: outbox,
     clock: { now: () => Date.now() },
     replica: { replicaId: 'replica-1', nodeId: 'node-1' },
@@ -155,6 +165,8 @@ export function testOrigin(engine: ScriptedTestEngine, opts: { maxConcurrent?: n
     metrics,
     limits: { drainWaitMs: opts.drainWaitMs ?? 1_000 },
     outboxBacklog: () => outbox.all.filter((e) => !e.delivered).length,
+    // An explicit `metricsAccess: undefined` tests the closed default.
+    metricsAccess: 'metricsAccess' in opts ? opts.metricsAccess : { token: TEST_METRICS_TOKEN },
   };
   return { app: createOriginApp(deps), outbox, lifecycle, admission, metrics, deps };
 }

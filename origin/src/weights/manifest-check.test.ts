@@ -27,6 +27,13 @@ describe('manifest verification', () => {
     ],
     ['another model', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: 'other' }), /for model 'other'/],
     [
+      'a model id escaping upwards',
+      async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: '../../escaped' }),
+      /model "..\/..\/escaped": model ids look like/,
+    ],
+    ['a model id with ..', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: 'org/a..b' }), /must not contain \.\./],
+    ['an absolute model id', async () => manifest([{ path: 'a', size: 1, sha256: sha('a') }], { model: '/etc' }), /model ids look like/],
+    [
       'duplicate paths',
       async () =>
         manifest([

@@ -1,10 +1,13 @@
 /**
  * Manifest verification (pure): a manifest read from S3 or a bundle is trusted only after its
- * schema parses, it names the expected model and revision, its revision id is the content hash of
- * its file list, and its paths are unique and do not nest inside each other.
+ * schema parses, it names a valid model id (the expected one, when known) and the expected
+ * revision, its revision id is the content hash of its file list, and its paths are unique and do
+ * not nest inside each other. The model is not part of the revision id, so a bundle's `model` can
+ * be edited freely: it must pass `ModelId` before anything builds a path or key from it.
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Manifest, revisionId } from '#shared/manifest.ts';
+import { ModelId } from './names.ts';
 
 export interface ManifestExpectation {
   model?: string;
@@ -30,6 +33,13 @@ export async function parseManifest(text: string, where: string, expect: Manifes
 
 /** Check the invariants a parsed manifest must hold (see module comment). */
 export async function verifyManifest(m: Manifest, where: string, expect: ManifestExpectation = {}): Promise<void> {
+  const model = ModelId.safeParse(m.model);
+  if (!model.success) {
+    throw new ApiError(
+      'unprocessable_entity',
+      `Manifest ${where} names model ${JSON.stringify(m.model)}: ${model.error.issues[0]?.message ?? 'not a model id'}`,
+    );
+  }
   if (expect.model !== undefined && m.model !== expect.model) {
     throw new ApiError('unprocessable_entity', `Manifest ${where} is for model '${m.model}', expected '${expect.model}'`);
   }

@@ -1,5 +1,5 @@
 /**
- * The Worker's bindings (infra/wrangler.jsonc): four Durable Object namespaces and the vars and
+ * The Worker's bindings (infra/wrangler.jsonc): five Durable Object namespaces and the vars and
  * secrets the config reads. Written by hand rather than by `wrangler types`, whose output
  * declares global types that would clash with the DOM lib the rest of the repo compiles with;
  * the workers tests check that these names match the wrangler config.
@@ -9,13 +9,17 @@ import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
 import type { LimiterDO } from './limiter-do.ts';
 import type { PoolDO } from './pool-do.ts';
+import type { ReplayDO } from './replay-do.ts';
 
 export interface Env {
   KEYS: DurableObjectNamespace<KeysDO>;
   LEDGER: DurableObjectNamespace<LedgerDO>;
   POOL: DurableObjectNamespace<PoolDO>;
   LIMITER: DurableObjectNamespace<LimiterDO>;
+  REPLAY: DurableObjectNamespace<ReplayDO>;
   MOTIF_ORIGIN_SECRET?: string;
+  MOTIF_NODE_KEYS?: string;
+  MOTIF_ORIGIN_ALLOW?: string;
   MOTIF_DEV?: string;
   MOTIF_DEV_API_KEY?: string;
   MOTIF_ADMIN_TOKEN?: string;
@@ -26,4 +30,4 @@ export interface Env {
 }
 
 /** The binding names, for checks against the wrangler config. */
-export const DO_BINDINGS = { KEYS: 'KeysDO', LEDGER: 'LedgerDO', POOL: 'PoolDO', LIMITER: 'LimiterDO' } as const;
+export const DO_BINDINGS = { KEYS: 'KeysDO', LEDGER: 'LedgerDO', POOL: 'PoolDO', LIMITER: 'LimiterDO', REPLAY: 'ReplayDO' } as const;

@@ -1,8 +1,10 @@
 /**
  * Thin port implementations over the Durable Objects: each call is one RPC to the right object
- * (keys and pool: one global instance; ledger and limiter: one per tenant).
+ * (keys and pool: one global instance; ledger and limiter: one per tenant; the replay window:
+ * one of a few shards, by request id).
  */
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
+import type { ReplayWindow } from '#shared/signing.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 import type { LimitsConfig } from '../../middleware/limits/policy.ts';
 import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
@@ -10,6 +12,7 @@ import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
 import type { LimiterDO } from './limiter-do.ts';
 import type { PoolDO } from './pool-do.ts';
+import type { ReplayDO } from './replay-do.ts';
 
 const GLOBAL = 'global';
 
@@ -70,4 +73,22 @@ export function doLimiter(ns: DurableObjectNamespace<LimiterDO>, limits: Partial
     admit: async (subject, now) => ns.get(ns.idFromName(subject)).admit(now, limits),
     charge: async (subject, tokens, now) => ns.get(ns.idFromName(subject)).charge(tokens, now, limits),
   };
+}
+
+/**
+ * Replay window backed by replay DOs shared by every isolate. Ids are spread over `shards`
+ * objects by a hash of the id so no single object sees every internal call of the fleet.
+ */
+export function doReplayWindow(ns: DurableObjectNamespace<ReplayDO>, shards = 8): ReplayWindow {
+  if (!Number.isInteger(shards) || shards < 1) throw new Error('doReplayWindow: shards must be a positive integer');
+  return {
+    check: async (id, now = Date.now()) => ns.get(ns.idFromName(`replay-${fnv1a(id) % shards}`)).claim(id, now),
+  };
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units: a stable, cheap spread (not a secret). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }

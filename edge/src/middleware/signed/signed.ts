@@ -2,13 +2,14 @@
  * Signature check for the internal endpoints origins call (heartbeat, usage): the same HMAC
  * scheme as forwarded requests (shared/signing.ts), verified over the exact body bytes, with a
  * replay guard on `x-request-id` (origins send a fresh id per attempt, so retries pass; the
- * payloads carry their own ids for idempotency). The verified bytes go into the context.
+ * payloads carry their own ids for idempotency). The verified bytes and the signing key id go
+ * into the context: the routes check what that key may speak for.
  */
 import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { readBodyLimited } from '#shared/request-body.ts';
-import { ReplayGuard, SIGNATURE_HEADER, verify } from '#shared/signing.ts';
+import { ReplayGuard, type ReplayWindow, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock } from '../../ports.ts';
 
@@ -16,8 +17,12 @@ export interface SignedOptions {
   keyring: ReadonlyMap<string, string>;
   clock: Clock;
   maxBodyBytes: number;
-  /** Replay guard (default: a fresh one for this middleware instance). */
-  replayGuard?: ReplayGuard;
+  /**
+   * Where seen request ids are kept (default: in memory, for this middleware instance). A runtime
+   * with many isolates passes one window they all share, or a replay sent to another isolate
+   * would pass.
+   */
+  replayWindow?: ReplayWindow;
 }
 
 /** Middleware factory; validates its options at creation. */
@@ -25,18 +30,18 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
   if (!opts.keyring || opts.keyring.size === 0) throw new Error('signedInternal: keyring must not be empty');
   if (!opts.clock) throw new Error('signedInternal: clock is required');
   if (!(opts.maxBodyBytes > 0)) throw new Error('signedInternal: maxBodyBytes must be positive');
-  const guard = opts.replayGuard ?? new ReplayGuard();
+  const replayWindow = opts.replayWindow ?? new ReplayGuard();
   return async function signedInternalMiddleware(c, next) {
     const body = await readBodyLimited(c.req.raw, opts.maxBodyBytes);
     const requestId = c.req.header(HEADERS.requestId) ?? '';
-    const tenantId = c.req.header(HEADERS.tenantId) ?? '';
     const now = opts.clock.now();
-    await verify(c.req.header(SIGNATURE_HEADER), { method: c.req.method, path: c.req.path, requestId, tenantId, body }, opts.keyring, now);
+    const { kid } = await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
     if (!requestId || requestId.length > 128)
       throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);
-    if (!guard.check(requestId, now)) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
+    if (!(await replayWindow.check(requestId, now))) throw new ApiError('conflict', `Request id ${requestId} was already used (replay refused).`);
     c.set('signedBody', body);
+    c.set('signedBy', kid);
     await next();
   };
 }

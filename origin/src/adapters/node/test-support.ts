@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HEADERS } from '#shared/protocol.ts';
-import { ReplayGuard, SIGNATURE_HEADER, sign, verify } from '#shared/signing.ts';
+import { ReplayGuard, SIGNATURE_HEADER, signHeaders, signInputFrom, verify } from '#shared/signing.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 
 /** A valid usage record with the given request id. */
@@ -27,6 +27,10 @@ export const usageRecord = (id: string, extra: Partial<UsageRecord> = {}): Usage
   finished_at: 2_000,
   ...extra,
 });
+
+/** A node key (origin → edge) for tests: the origin signs heartbeats and usage with it. */
+export const TEST_NODE_KEY = { kid: 'node-test', secret: 'node-test-secret-0123456789' };
+export const TEST_NODE_RING: ReadonlyMap<string, string> = new Map([[TEST_NODE_KEY.kid, TEST_NODE_KEY.secret]]);
 
 export interface Received {
   path: string;
@@ -70,10 +74,9 @@ export async function startSignedReceiver(keyring: ReadonlyMap<string, string>):
         req.on('end', () => {
           const body = Buffer.concat(chunks);
           const requestId = String(req.headers[HEADERS.requestId] ?? '');
-          const tenantId = String(req.headers[HEADERS.tenantId] ?? '');
           verify(
             req.headers[SIGNATURE_HEADER] as string | undefined,
-            { method: req.method ?? '', path: req.url ?? '', requestId, tenantId, body: new Uint8Array(body) },
+            signInputFrom(req.method ?? '', req.url ?? '', (name) => req.headers[name] as string | undefined, new Uint8Array(body)),
             keyring,
           )
             .then(() => {
@@ -107,17 +110,12 @@ export async function signedPost(
 ): Promise<Response> {
   const text = JSON.stringify(body);
   const tenantId = o.tenantId ?? 'tenant-int';
-  const sig = await sign({ method: 'POST', path, requestId: o.requestId, tenantId, body: text }, o.key);
-  return fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    body: text,
-    ...(o.signal ? { signal: o.signal } : {}),
-    headers: {
-      'content-type': 'application/json',
-      [HEADERS.requestId]: o.requestId,
-      [HEADERS.tenantId]: tenantId,
-      [HEADERS.keyId]: o.keyId ?? 'key-int',
-      [SIGNATURE_HEADER]: sig,
-    },
-  });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [HEADERS.requestId]: o.requestId,
+    [HEADERS.tenantId]: tenantId,
+    [HEADERS.keyId]: o.keyId ?? 'key-int',
+  };
+  headers[SIGNATURE_HEADER] = await signHeaders('POST', path, headers, text, o.key);
+  return fetch(`${baseUrl}${path}`, { method: 'POST', body: text, headers, ...(o.signal ? { signal: o.signal } : {}) });
 }

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
@@ -45,7 +47,30 @@ describe('NativeEngine on the tiny-motif fixture', () => {
   afterAll(() => engine.close());
 
   it('reports its info after load', () => {
-    expect(engine.info()).toEqual({ backend: 'native', model: 'tiny-motif', revision: 'local', maxContextTokens: 128 });
+    // 127 tokens of at most 16 bytes each (the longest token's); the ChatML template keeps contents whole.
+    const maxPromptBytes = { prompt: 127 * 16, messages: 127 * 16 };
+    expect(engine.info()).toEqual({ backend: 'native', model: 'tiny-motif', revision: 'local', maxContextTokens: 128, maxPromptBytes });
+  });
+
+  it('refuses by the bound it advertises: one byte over untokenized; at the bound a text prompt is tokenized', async () => {
+    const bound = engine.info().maxPromptBytes!;
+    const encode = vi.spyOn(MotifTokenizer.prototype, 'encode');
+    try {
+      for (const prompt of [
+        { kind: 'text' as const, text: 'x'.repeat(bound.prompt! + 1) },
+        { kind: 'chat' as const, messages: [{ role: 'user', content: 'x'.repeat(bound.messages! + 1) }] },
+      ]) {
+        const err = await collect(engine, request(prompt)).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'context_length_exceeded', message: expect.stringContaining('holds at least') });
+      }
+      expect(encode).not.toHaveBeenCalled();
+      // At the bound its size proves nothing: it is tokenized (and then too long by its tokens).
+      const at = await collect(engine, request({ kind: 'text', text: 'x'.repeat(bound.prompt!) })).catch((e: unknown) => e);
+      expect(at).toMatchObject({ code: 'context_length_exceeded', message: expect.stringContaining('but the prompt has') });
+      expect(encode).toHaveBeenCalled();
+    } finally {
+      encode.mockRestore();
+    }
   });
 
   it('4 concurrent requests each get exactly the golden greedy ids, with exact usage', async () => {
@@ -119,6 +144,48 @@ describe('NativeEngine on the tiny-motif fixture', () => {
     expect((err as ApiError).code).toBe('context_length_exceeded');
     const bad = await collect(engine, request({ kind: 'ids', ids: [1, 999] })).catch((e: unknown) => e);
     expect((bad as ApiError).code).toBe('invalid_request_error');
+  });
+});
+
+describe('NativeEngine with a tokenizer whose prompt size proves nothing', () => {
+  // A normalizer may rewrite text before it is tokenized, so no byte count bounds the token count:
+  // a long prompt has to be tokenized to be judged, and that must not stall other requests.
+  const dir = mkdtempSync(join(tmpdir(), 'native-engine-normalizer-'));
+  cpSync(FIXTURE, dir, { recursive: true });
+  const tokenizerJson = JSON.parse(readFileSync(join(FIXTURE, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify({ ...tokenizerJson, normalizer: { type: 'NFC' } }));
+  const engine = new NativeEngine({ modelDir: dir, modelId: 'tiny-motif', maxRunning: 4 }, nodeEngineLoaders());
+  beforeAll(() => engine.load());
+  afterAll(async () => {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('advertises no prompt bound', () => {
+    expect(engine.info().maxPromptBytes).toEqual({});
+  });
+
+  it('tokenizes a long prompt off the event loop while another request streams, then refuses it by its tokens', async () => {
+    const huge = 'All work and no play makes Motif a dull model. '.repeat(15_000); // 700 kB: ~1 s to tokenize
+    const ticks: number[] = [];
+    const other = (async () => {
+      for await (const e of engine.generate(
+        request({ kind: 'ids', ids: expected.cases[0]!.input_ids }, { maxTokens: 100, ignoreEos: true }),
+        new AbortController().signal,
+      )) {
+        if (e.type === 'delta') ticks.push(performance.now());
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    const err = await collect(engine, request({ kind: 'chat', messages: [{ role: 'user', content: huge }] })).catch((e: unknown) => e);
+    const tokenizeMs = performance.now() - t0;
+    await other;
+    expect(err).toMatchObject({ code: 'context_length_exceeded', param: 'messages', message: expect.stringContaining('but the prompt has') });
+    const gaps = ticks.slice(1).map((t, i) => t - ticks[i]!);
+    // Inline, the whole tokenization is one gap in the other stream.
+    expect(tokenizeMs).toBeGreaterThan(300);
+    expect(Math.max(...gaps)).toBeLessThan(Math.min(150, tokenizeMs / 3));
   });
 });
 

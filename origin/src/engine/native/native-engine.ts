@@ -7,12 +7,15 @@
  */
 import { z } from 'zod';
 import { ApiError, fromZodError } from '#shared/errors.ts';
+import type { PromptByteBounds } from '#shared/protocol.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
 import { type BatchModel, Scheduler, type SchedulerStats } from './batching/scheduler.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
 import { createGenerationJob, EventChannel, type RequestContext } from './native-engine-request.ts';
 import { createSamplerWorkspace } from './sampling/sampler.ts';
 import { noChatTemplateError } from './text/chat-template.ts';
+import { encodePrompt, type PromptEncoder } from './text/prompt-encoder.ts';
+import type { MotifTokenizer } from './text/tokenizer.ts';
 import type { TokenizerBundle } from './text/tokenizer-bundle.ts';
 
 /** Constructor options; bad values fail at construction with a message naming the field. */
@@ -64,10 +67,15 @@ export interface NativeModel extends BatchModel {
 export type ModelLoader = (dir: string, opts: { kernels: KernelMode; log?: (line: string) => void }) => Promise<NativeModel>;
 export type TokenizerLoader = (dir: string) => Promise<TokenizerBundle>;
 
+/** Starts a PromptEncoder running `tokenizer`, which was loaded from `dir`. */
+export type PromptEncoderStarter = (dir: string, tokenizer: MotifTokenizer) => PromptEncoder;
+
 /** What a composition root supplies to load a model directory. */
 export interface NativeEngineLoaders {
   loadModel: ModelLoader;
   loadTokenizer: TokenizerLoader;
+  /** Where long prompts are tokenized, off the event loop; without one they are encoded inline. */
+  startPromptEncoder?: PromptEncoderStarter;
 }
 
 export interface NativeEngineDeps extends Partial<NativeEngineLoaders> {
@@ -78,9 +86,11 @@ export interface NativeEngineDeps extends Partial<NativeEngineLoaders> {
 interface Loaded {
   model: NativeModel;
   bundle: TokenizerBundle;
+  encoder: PromptEncoder | undefined;
   scheduler: Scheduler;
   ctx: RequestContext;
   maxContext: number;
+  maxPromptBytes: PromptByteBounds;
 }
 
 export class NativeEngine implements Engine {
@@ -97,9 +107,16 @@ export class NativeEngine implements Engine {
     this.deps = deps;
   }
 
-  /** Model id, revision and context length (0 until `load` resolved). */
+  /** Model id, revision, context length (0 until `load` resolved) and the prompt sizes that could fit it. */
   info(): EngineInfo {
-    return { backend: 'native', model: this.opts.modelId, revision: this.opts.revision, maxContextTokens: this.loaded?.maxContext ?? 0 };
+    const l = this.loaded;
+    return {
+      backend: 'native',
+      model: this.opts.modelId,
+      revision: this.opts.revision,
+      maxContextTokens: l?.maxContext ?? 0,
+      ...(l ? { maxPromptBytes: l.maxPromptBytes } : {}),
+    };
   }
 
   /** Load weights and tokenizer; idempotent. */
@@ -135,12 +152,15 @@ export class NativeEngine implements Engine {
           ),
       },
     );
+    // The budget is counted in whole KV blocks.
+    const maxContext = Math.min(context, scheduler.maxSequenceTokens);
     this.loaded = {
       model,
       bundle,
+      encoder: this.deps.startPromptEncoder?.(this.opts.modelDir, bundle.tokenizer),
       scheduler,
-      // The budget is counted in whole KV blocks.
-      maxContext: Math.min(context, scheduler.maxSequenceTokens),
+      maxContext,
+      maxPromptBytes: promptByteBounds(bundle, maxContext),
       ctx: { tokenizer: bundle.tokenizer, eosTokenIds: new Set(model.eosTokenIds), workspace: createSamplerWorkspace(model.config.vocab_size) },
     };
   }
@@ -155,7 +175,8 @@ export class NativeEngine implements Engine {
     const l = this.loaded;
     if (this.closed) throw new ApiError('engine_unavailable', 'The engine is shut down.');
     if (!l) throw new ApiError('engine_unavailable', 'The model is not loaded yet.', { retryAfter: 5 });
-    const promptIds = this.promptIds(l, req);
+    const promptIds = await this.promptIds(l, req);
+    if (this.closed) throw new ApiError('engine_unavailable', 'The engine is shut down.');
     if (promptIds.length >= l.maxContext) {
       throw new ApiError(
         'context_length_exceeded',
@@ -185,7 +206,7 @@ export class NativeEngine implements Engine {
     }
   }
 
-  private promptIds(l: Loaded, req: GenerateRequest): number[] {
+  private async promptIds(l: Loaded, req: GenerateRequest): Promise<number[]> {
     const p = req.prompt;
     if (p.kind === 'ids') {
       const V = l.model.config.vocab_size;
@@ -195,7 +216,8 @@ export class NativeEngine implements Engine {
       return p.ids;
     }
     const tok = l.bundle.tokenizer;
-    // Refused by size before tokenizing: tokenizing megabytes on the event loop stalls every stream.
+    // Refused by size before tokenizing: tokenizing megabytes takes seconds. The same bound as the
+    // one advertised (promptByteBounds), so the edge refuses only what this would.
     const refuseIfSurelyTooLong = (text: string, param: string) => {
       const min = tok.minTokens(text);
       if (min >= l.maxContext) {
@@ -206,7 +228,7 @@ export class NativeEngine implements Engine {
     };
     if (p.kind === 'text') {
       refuseIfSurelyTooLong(p.text, 'prompt');
-      const ids = tok.encode(p.text, { addSpecialTokens: true });
+      const ids = await encodePrompt(tok, l.encoder, p.text, { addSpecialTokens: true });
       if (ids.length === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param: 'prompt' });
       return ids;
     }
@@ -214,7 +236,7 @@ export class NativeEngine implements Engine {
     const rendered = l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true });
     refuseIfSurelyTooLong(rendered, 'messages');
     // The template already places every special token; the post-processor must not add more.
-    return tok.encode(rendered, { addSpecialTokens: false });
+    return encodePrompt(tok, l.encoder, rendered, { addSpecialTokens: false });
   }
 
   /** Stop admitting; resolves once queued and running requests have finished. */
@@ -246,6 +268,18 @@ export class NativeEngine implements Engine {
   async close(): Promise<void> {
     this.closed = true;
     await this.loaded?.scheduler.close();
+    await this.loaded?.encoder?.close();
     this.loaded = undefined;
   }
+}
+
+/**
+ * The longest prompt text that could fit `maxContext`, by field: a completions prompt is the text
+ * encoded, so its bound is the tokenizer's; a chat's contents are part of the rendered text only
+ * when the template keeps them whole, and then the same bound holds for them together.
+ */
+export function promptByteBounds(bundle: TokenizerBundle, maxContext: number): PromptByteBounds {
+  const bytes = bundle.tokenizer.maxBytesBelow(maxContext);
+  if (bytes === undefined) return {};
+  return bundle.chatTemplate?.keepsContents() ? { prompt: bytes, messages: bytes } : { prompt: bytes };
 }

@@ -1,14 +1,15 @@
 /**
  * The Node loaders of the native engine, handed to NativeEngine (through the engine registry) by
  * the composition roots: the model from a local checkpoint directory on the kernel `selectNodeKernel`
- * picks, the tokenizer from the same directory. The engine core never imports file-system or addon
- * code itself.
+ * picks, the tokenizer from the same directory, and a worker thread that tokenizes long prompts.
+ * The engine core never imports file-system, addon or thread code itself.
  */
 import { MotifModel, type MotifModelOptions } from '../../../engine/native/model.ts';
 import type { ModelLoader, NativeEngineLoaders } from '../../../engine/native/native-engine.ts';
 import { nodeCheckpoint } from './checkpoint-dir.ts';
 import { selectNodeKernel } from './node-kernels.ts';
 import { loadTokenizerDir } from './tokenizer-files.ts';
+import { startTokenizerWorker } from './tokenizer-worker.ts';
 
 /** Load a local HF-style Motif directory: config.json (+ generation_config.json) and (sharded) safetensors. */
 export function loadMotifModelDir(dir: string, opts: MotifModelOptions = {}): Promise<MotifModel> {
@@ -22,7 +23,7 @@ const loadModel: ModelLoader = (dir, { kernels, log }) => {
   return loadMotifModelDir(dir, { kernel, reuseLogits: true });
 };
 
-/** Model and tokenizer loaders over the local file system. */
+/** Model and tokenizer loaders over the local file system; long prompts are tokenized in a worker thread. */
 export function nodeEngineLoaders(): NativeEngineLoaders {
-  return { loadModel, loadTokenizer: loadTokenizerDir };
+  return { loadModel, loadTokenizer: loadTokenizerDir, startPromptEncoder: (dir, tokenizer) => startTokenizerWorker(dir, tokenizer) };
 }

@@ -1,8 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { revisionId } from '#shared/manifest.ts';
+import { END, fileHeader, padding } from '../../../weights/tar.ts';
 import { exportBundle, importBundle } from './bundle.ts';
 import { createMemoryObjectStore } from './memory-object-store.ts';
 import { publishModel } from './publish.ts';
@@ -68,5 +70,23 @@ describe('offline bundles', () => {
     const st = await fs.stat(file);
     await fs.truncate(file, Math.floor(st.size / 2));
     await expect(importBundle({ file, storeDir: path.join(tmp, 'dst') })).rejects.toThrow(/truncated/);
+  });
+
+  it.each(['../../escaped', '..', 'a/../../escaped'])('refuses a bundle naming model %j before any path is built from it', async (model) => {
+    // The model is not bound into the revision id, so an edited bundle still verifies otherwise.
+    const content = Buffer.from('{}');
+    const files = [{ path: 'config.json', size: content.length, sha256: createHash('sha256').update(content).digest('hex') }];
+    const manifest = Buffer.from(JSON.stringify({ schema: 1, model, revision: await revisionId(files), created_at: '2026-01-01T00:00:00Z', files }));
+    const file = path.join(tmp, 'hostile.tar');
+    const entry = (name: string, data: Buffer) => [fileHeader(name, data.length, 0), data, Buffer.alloc(padding(data.length))];
+    await fs.writeFile(file, Buffer.concat([...entry('manifest.json', manifest), ...entry('files/config.json', content), END]));
+    const asked: string[] = [];
+    const storeDir = (m: string) => {
+      asked.push(m);
+      return path.join(tmp, 'stores', 'dst', m);
+    };
+    await expect(importBundle({ file, storeDir })).rejects.toThrow(/names model .*model ids/);
+    expect(asked).toEqual([]);
+    expect(await fs.readdir(tmp)).toEqual(['hostile.tar']);
   });
 });

@@ -33,6 +33,32 @@ describe('ChatTemplate', () => {
     expect(() => t.render([{ role: 'user', content: 'x' }])).toThrow(/chat template is invalid/);
   });
 
+  it.each([
+    {
+      name: 'ChatML',
+      source:
+        '{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}',
+      want: true,
+    },
+    {
+      name: 'refuses system turns, keeps the rest',
+      source: "{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('no system') }}{% endif %}[{{ m.role }}]{{ m.content }}{% endfor %}",
+      want: true,
+    },
+    { name: 'trims contents', source: '{% for m in messages %}[{{ m.role }}]{{ m.content | trim }}{% endfor %}', want: false },
+    {
+      name: 'strips earlier reasoning',
+      source: "{% for m in messages %}{% if m.role == 'assistant' %}{{ m.content.split('</think>')[-1] }}{% else %}{{ m.content }}{% endif %}{% endfor %}",
+      want: false,
+    },
+    { name: 'drops the system turn', source: "{% for m in messages %}{% if m.role != 'system' %}{{ m.content }}{% endif %}{% endfor %}", want: false },
+    { name: 'keeps only the last message', source: '{{ messages[-1].content }}', want: false },
+    { name: 'refuses every probe', source: "{{ raise_exception('never') }}", want: false },
+    { name: 'does not parse', source: '{% for m in messages %}', want: false },
+  ])('keepsContents: $name → $want', ({ source, want }) => {
+    expect(new ChatTemplate(source, config).keepsContents()).toBe(want);
+  });
+
   it('picks the default of named templates', () => {
     expect(
       ChatTemplate.pick([

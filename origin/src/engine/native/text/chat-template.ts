@@ -19,11 +19,30 @@ export interface RenderOptions {
 
 const SPECIAL_KEYS = ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token'] as const;
 
+// Contents that carry what templates are known to rewrite: surrounding whitespace (`| trim`),
+// reasoning blocks of earlier assistant turns (stripped by some), a system turn (merged into the
+// first user turn by some, refused by others).
+const PROBE_USER = ' \n probe-user-1 <think>q</think>\t ';
+const PROBES: readonly (readonly ChatMessageInput[])[] = [
+  [
+    { role: 'system', content: '\n\n probe-system  ' },
+    { role: 'user', content: PROBE_USER },
+    { role: 'assistant', content: ' <think>probe-reasoning</think>\n probe-answer \n' },
+    { role: 'user', content: '  probe-user-2\n\n' },
+  ],
+  [
+    { role: 'user', content: PROBE_USER },
+    { role: 'assistant', content: '\t<think>\nprobe-reasoning\n</think>probe-answer ' },
+    { role: 'user', content: '\nprobe-user-2 ' },
+  ],
+];
+
 /** A parsed chat template bound to a tokenizer's special tokens. */
 export class ChatTemplate {
   private readonly template: Template | undefined;
   private readonly parseError: string | undefined;
   private readonly specials: Record<string, unknown>;
+  private keeps: boolean | undefined;
 
   /**
    * Parse `source` once. A syntax error does not throw here (completions must keep working); it
@@ -53,6 +72,37 @@ export class ChatTemplate {
     if (value == null) return undefined;
     if (typeof value === 'string') return value;
     return (value.find((t) => t.name === 'default') ?? value[0])?.template;
+  }
+
+  /**
+   * Whether rendering keeps every message's content whole and in order, so a rendered chat is at
+   * least as long as its contents together: what lets a chat be refused by its contents' size.
+   * Judged once on probe conversations; a probe the template refuses is skipped (such chats fail
+   * anyway), but at least one must render, and every one that renders must keep each content.
+   */
+  keepsContents(): boolean {
+    this.keeps ??= this.probeKeepsContents();
+    return this.keeps;
+  }
+
+  private probeKeepsContents(): boolean {
+    let rendered = 0;
+    for (const messages of PROBES) {
+      let out: string;
+      try {
+        out = this.render(messages, { addGenerationPrompt: true });
+      } catch {
+        continue;
+      }
+      rendered++;
+      let from = 0;
+      for (const m of messages) {
+        const at = out.indexOf(m.content, from);
+        if (at < 0) return false;
+        from = at + m.content.length;
+      }
+    }
+    return rendered > 0;
   }
 
   /** Render `messages` to the prompt string; ApiError 400 when the template rejects them. */

@@ -30,6 +30,20 @@ describe('MotifTokenizer on the tiny-motif fixture', async () => {
     expect(tokenizer.minTokens('x'.repeat(1_000_000))).toBeGreaterThan(10_000);
   });
 
+  it('maxBytesBelow(n) is the exact edge of minTokens(text) < n', () => {
+    for (const n of [1, 2, 128, 2048]) {
+      const bytes = tokenizer.maxBytesBelow(n)!;
+      expect(tokenizer.minTokens('x'.repeat(bytes))).toBeLessThan(n);
+      expect(tokenizer.minTokens('x'.repeat(bytes + 1))).toBeGreaterThanOrEqual(n);
+    }
+  });
+
+  it('no length bound at all when a normalizer may rewrite the text first', () => {
+    const normalized = new MotifTokenizer({ ...sources, tokenizerJson: { ...(sources.tokenizerJson as object), normalizer: { type: 'NFC' } } });
+    expect(normalized.minTokens('x'.repeat(10_000))).toBe(0);
+    expect(normalized.maxBytesBelow(128)).toBeUndefined();
+  });
+
   it('renders and encodes the chat prompt exactly', () => {
     expect(chatTemplate).toBeDefined();
     const prompt = chatTemplate!.render(expected.chat.messages, { addGenerationPrompt: true });

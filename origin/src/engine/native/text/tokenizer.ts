@@ -8,6 +8,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import { utf8Length } from '#shared/prompt-size.ts';
 
 /** A special token in tokenizer_config.json: a plain string or an AddedToken dict. */
 const TokenRef = z
@@ -67,6 +68,11 @@ export class MotifTokenizer {
   /** Number of token ids the tokenizer knows (the model's vocab_size may be larger: padding). */
   readonly size: number;
   readonly cleanUpSpaces: boolean;
+  /**
+   * The config tokenizers.js is built with (tokenizer_config.json as this class reads it): a copy
+   * built from it and the same tokenizer.json encodes identically (a worker thread's, say).
+   */
+  readonly libraryConfig: Readonly<Record<string, unknown>>;
   private readonly hf: Tokenizer;
   private readonly special = new Set<number>();
   private readonly idsByContent = new Map<string, number>();
@@ -96,6 +102,7 @@ export class MotifTokenizer {
       const c = tokenContent(this.config[key]);
       if (c !== undefined) (hfConfig as Record<string, unknown>)[key] = c;
     }
+    this.libraryConfig = hfConfig;
     try {
       this.hf = new Tokenizer(src.tokenizerJson as object, hfConfig);
     } catch (err) {
@@ -121,6 +128,14 @@ export class MotifTokenizer {
    */
   minTokens(text: string): number {
     return this.maxTokenBytes === undefined ? 0 : Math.ceil(utf8Length(text) / this.maxTokenBytes);
+  }
+
+  /**
+   * The most UTF-8 bytes a text may have and still encode to fewer than `tokens` tokens (the same
+   * bound as minTokens, from the other side); undefined when no length bounds it (a normalizer).
+   */
+  maxBytesBelow(tokens: number): number | undefined {
+    return this.maxTokenBytes === undefined ? undefined : Math.max(0, tokens - 1) * this.maxTokenBytes;
   }
 
   /** Token ids of `text`. Special-token strings (e.g. `<|im_start|>`) map to their single ids. */
@@ -265,19 +280,4 @@ function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, file: stri
     throw new ApiError('engine_unavailable', `Invalid ${file}${where}: ${issue?.message ?? 'bad shape'}`, { cause: r.error });
   }
   return r.data;
-}
-
-/** UTF-8 byte length of a string without encoding it (a lone surrogate counts as U+FFFD: 3). */
-function utf8Length(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
 }
