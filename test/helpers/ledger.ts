@@ -71,10 +71,17 @@ export function auditLedger(rows: readonly LedgerRow[], served: Iterable<string>
   return { lost, duplicated, wrongOutcome, unbilledExtra, rows: rows.length };
 }
 
+/** An origin whose /metrics a test reads: its URL and, when /metrics is token-protected, the token. */
+export interface OriginMetrics {
+  url: string;
+  metricsToken?: string | undefined;
+}
+
 /** Undelivered usage records an origin reports on /metrics; undefined when it does not answer. */
-export async function outboxBacklog(originUrl: string): Promise<number | undefined> {
+export async function outboxBacklog(origin: OriginMetrics): Promise<number | undefined> {
   try {
-    const res = await fetch(`${originUrl}/metrics`, { signal: AbortSignal.timeout(2000) });
+    const headers: Record<string, string> = origin.metricsToken ? { authorization: `Bearer ${origin.metricsToken}` } : {};
+    const res = await fetch(`${origin.url}/metrics`, { headers, signal: AbortSignal.timeout(2000) });
     const m = /^motif_origin_usage_outbox_backlog (\d+)/m.exec(await res.text());
     return m ? Number(m[1]) : undefined;
   } catch {
@@ -86,12 +93,12 @@ export async function outboxBacklog(originUrl: string): Promise<number | undefin
  * Wait until delivery settles: every served request has its record and every origin's outbox is
  * empty (records of cut requests arrive too), or `timeoutMs` passes. Returns the audit then.
  */
-export async function settledAudit(file: string, served: Iterable<string>, originUrls: readonly string[], timeoutMs: number): Promise<LedgerAudit> {
+export async function settledAudit(file: string, served: Iterable<string>, origins: readonly OriginMetrics[], timeoutMs: number): Promise<LedgerAudit> {
   const ids = [...served];
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const audit = auditLedger(readLedger(file), ids);
-    const backlogs = await Promise.all(originUrls.map(outboxBacklog));
+    const backlogs = await Promise.all(origins.map(outboxBacklog));
     if ((audit.lost.length === 0 && backlogs.every((b) => b === 0)) || Date.now() > deadline) return audit;
     await sleep(250);
   }

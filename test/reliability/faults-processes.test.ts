@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack/processes.ts';
-import { ledgerFile, settledAudit } from '../helpers/ledger.ts';
+import { ledgerFile, type OriginMetrics, settledAudit } from '../helpers/ledger.ts';
 import { clientRequest, describeTally, type RequestOutcome, startLoad, tally } from '../helpers/load.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { recordFaultCase } from './faults-record.ts';
@@ -22,11 +22,11 @@ import { byMode } from './figures.ts';
 
 let stack: TestStack;
 const served = new Set<string>();
-const originUrls: string[] = [];
+const origins: OriginMetrics[] = [];
 
 beforeAll(async () => {
   stack = await startTestStack({ originEnv: { MOTIF_MAX_RUNNING: '8', MOTIF_MAX_QUEUE: '64' } });
-  originUrls.push(stack.originUrl);
+  origins.push({ url: stack.originUrl, metricsToken: stack.originMetricsToken });
 });
 afterAll(async () => {
   await stack?.dispose();
@@ -116,7 +116,7 @@ describe('fault: origin kill -9 mid-stream', () => {
       expect(again.map((o) => o.kind)).toEqual(['served', 'served']);
       remember(again);
     }
-    const audit = await settledAudit(ledgerFile(stack.dataDir), served, originUrls, 30_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), served, origins, 30_000);
     recordFaultCase('origin kill -9 mid-stream', `${rounds} kill(s): ${describeTally(all)} (SSE error), 503+retry-after while down ×${downRefusals}`, audit);
     expect(audit.lost).toEqual([]);
     expect(audit.duplicated).toEqual([]);
@@ -158,7 +158,7 @@ describe('fault: edge kill -9 under load', () => {
     const t = tally(outcomes);
     expect(t.hung, describeTally(outcomes)).toBe(0);
     expect(t.error, JSON.stringify(outcomes.filter((o) => o.kind === 'error'))).toBe(0);
-    const audit = await settledAudit(ledgerFile(stack.dataDir), served, originUrls, 45_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), served, origins, 45_000);
     recordFaultCase('edge kill -9 under load', `${rounds} kill(s): ${describeTally(outcomes)}`, audit);
     expect(audit.lost).toEqual([]);
     expect(audit.duplicated).toEqual([]);
@@ -170,7 +170,7 @@ describe('fault: replica kill under load (two replicas)', () => {
   it('sends new requests to the surviving replica; the killed one bills its cut requests after its restart', async () => {
     const port = await freePort();
     const second = await stack.addOrigin('local-1', port);
-    originUrls.push(`http://127.0.0.1:${port}`);
+    origins.push({ url: `http://127.0.0.1:${port}`, metricsToken: stack.originMetricsToken });
     await untilReplicas(2);
     const rounds = byMode(1, 3);
     const outcomes: RequestOutcome[] = [];
@@ -206,7 +206,7 @@ describe('fault: replica kill under load (two replicas)', () => {
     const t = tally(outcomes);
     expect(t.hung + t.error + t.unreachable, describeTally(outcomes)).toBe(0);
     expect(afterKillFailures).toBe(0);
-    const audit = await settledAudit(ledgerFile(stack.dataDir), served, originUrls, 30_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), served, origins, 30_000);
     recordFaultCase(
       'replica kill -9 under load (2 replicas)',
       `${rounds} kill(s): ${describeTally(outcomes)}; failed after the kill: ${afterKillFailures}`,

@@ -42,6 +42,7 @@ afterAll(async () => {
   clock?.dispose();
 });
 
+const origin = () => ({ url: stack.originUrl, metricsToken: stack.originMetricsToken });
 const request = (stream: boolean) =>
   clientRequest({ edgeUrl: stack.edgeUrl, apiKey: stack.apiKey, model: stack.model, stream, maxTokens: 16, timeoutMs: 30_000 });
 
@@ -71,7 +72,7 @@ describe('fault: edge ledger locked', () => {
       holder.exec('BEGIN IMMEDIATE'); // the write lock: every other writer waits or fails
       const lockedAt = load.outcomes.length;
       await sleep(lockMs);
-      backlogWhileLocked = await outboxBacklog(stack.originUrl);
+      backlogWhileLocked = await outboxBacklog(origin());
       rowsWhileLocked = readLedger(ledgerFile(stack.dataDir)).length - before;
       holder.exec('ROLLBACK');
       outcomes = await load.stop();
@@ -89,7 +90,7 @@ describe('fault: edge ledger locked', () => {
     expect(backlogWhileLocked).toBeGreaterThan(0);
     // A locked ledger must not stall the edge (better-sqlite3 waits for locks on the event loop).
     expect(slowestWhileLocked).toBeLessThan(2_000);
-    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [stack.originUrl], 45_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [origin()], 45_000);
     recordFaultCase(
       'edge ledger locked',
       `${lockMs} ms locked: ${describeTally(outcomes)}, slowest while locked ${slowestWhileLocked} ms; ledger rows written while locked ${rowsWhileLocked}, outbox backlog ${backlogWhileLocked}`,
@@ -149,7 +150,7 @@ describe("fault: disk full under the origin's usage outbox", () => {
     // The origin refuses (503 storage_unavailable); the edge, finding no other replica, answers 503 origin_unavailable.
     for (const o of whileFull.filter((x) => x.kind === 'refused')) expect(o).toMatchObject({ status: 503, detail: 'origin_unavailable' });
     expect(tally(afterFree).served).toBeGreaterThanOrEqual(4);
-    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [stack.originUrl], 30_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [origin()], 30_000);
     const held = stack.logs.some((l) => l.includes('holding records in memory'));
     recordFaultCase(
       'outbox disk full',
@@ -218,7 +219,7 @@ describe('fault: clock skew between edge and origin', () => {
       // 502 origin_error while the edge still lists the replica (it refuses the edge's signature), then 503.
       for (const o of skewed.filter((x) => x.kind === 'error')) expect(o).toMatchObject({ status: 502, detail: 'origin_error' });
       expect(skewed.at(-1)).toMatchObject({ kind: 'refused', status: 503 });
-      const backlog = await outboxBacklog(stack.originUrl);
+      const backlog = await outboxBacklog(origin());
       expect(backlog).toBeGreaterThan(0);
       clock.set(0);
       const back: RequestOutcome[] = [];
@@ -233,7 +234,7 @@ describe('fault: clock skew between edge and origin', () => {
         `${offset / MIN} min: running ${describeTally(running)}, then ${describeTally(skewed)} (outbox held ${backlog}); clocks agree again: ${describeTally(back)}`,
       );
     }
-    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [stack.originUrl], 45_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), servedIds(outcomes), [origin()], 45_000);
     recordFaultCase('clock skew edge/origin', `within ${within.join('; ')} | beyond ${beyond.join('; ')}`, audit);
     expect(audit.lost).toEqual([]);
     expect(audit.duplicated).toEqual([]);

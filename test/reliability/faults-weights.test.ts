@@ -44,7 +44,8 @@ afterAll(async () => {
 
 /** Numeric samples of one metric family from the origin's /metrics, keyed by their labels. */
 async function metric(name: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${stack.originUrl}/metrics`)).text();
+  const headers: Record<string, string> = stack.originMetricsToken ? { authorization: `Bearer ${stack.originMetricsToken}` } : {};
+  const text = await (await fetch(`${stack.originUrl}/metrics`, { headers })).text();
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
     const m = new RegExp(`^${name}(\\{[^}]*\\})? (\\S+)$`).exec(line);
@@ -118,7 +119,7 @@ describe('fault: S3 corrupt, down, slow during the origin weights sync', () => {
     expect(t.served + t.cut + t.refused + t.error + t.unreachable + t.hung).toBe(outcomes.length);
     expect(t.served, describeTally(outcomes)).toBe(outcomes.length);
     const served = outcomes.filter((o) => o.kind === 'served' && o.id).map((o) => o.id!);
-    const audit = await settledAudit(ledgerFile(stack.dataDir), served, [stack.originUrl], 30_000);
+    const audit = await settledAudit(ledgerFile(stack.dataDir), served, [{ url: stack.originUrl, metricsToken: stack.originMetricsToken }], 30_000);
     recordFaultCase('S3 faults during weights sync', `${phases.join('; ')}; clients ${describeTally(outcomes)}`, audit);
     expect(audit.lost).toEqual([]);
     expect(audit.duplicated).toEqual([]);
