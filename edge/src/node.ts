@@ -24,7 +24,7 @@ import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
 import { sqlLedger } from './stores/sql-ledger.ts';
-import { sqlReplayWindow } from './stores/sql-replay.ts';
+import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
 export interface NodeEdge {
   url: string;
@@ -56,7 +56,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     const app = createEdgeApp({
       keys,
       ledger: sqlLedger(sqlite.db),
-      replayWindow: sqlReplayWindow(sqlite.db),
+      replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
       limiter: memoryLimiter({ limits: config.limits }),
       pool: memoryPool(),
       clock,

@@ -35,6 +35,7 @@ import { createOriginApp } from './server/app.ts';
 import { createLifecycle, drainReplica } from './server/lifecycle.ts';
 import { createOriginMetrics } from './server/metrics.ts';
 import { createUsageDeliverer, type UsageDeliverer } from './usage/deliverer.ts';
+import { holdRecordsOnFailure } from './usage/held-records.ts';
 import { createUsageJournal } from './usage/journal.ts';
 
 export interface OriginHandle {
@@ -63,6 +64,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
   // Outbox + crash journal in one database: a request's final record replaces its journal row atomically.
   const outbox = openSqliteUsageStore({ file: join(dataDir, 'usage-outbox.sqlite'), log });
+  // A full or failing disk: records of running requests wait in memory, new requests are refused.
+  const usageStore = holdRecordsOnFailure({ journal: outbox.journal, outbox, probe: () => outbox.probe() }, { log });
   const metrics = createOriginMetrics();
   // The engine decodes on this thread: its steps show here as event-loop delay.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -77,7 +80,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   let deliverer: UsageDeliverer | undefined;
   if (edge) {
     deliverer = createUsageDeliverer({
-      outbox,
+      outbox: usageStore.outbox,
       client: edge,
       log,
       onDelivered: (n) => metrics.usageDelivered(n),
@@ -86,7 +89,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   } else {
     log('origin: MOTIF_EDGE_URL is not set: no heartbeat, usage records stay in the local outbox');
   }
-  const usage = createUsageJournal({ store: outbox.journal, now: () => Date.now(), log, onAppended: () => deliverer?.notify() });
+  const usage = createUsageJournal({ store: usageStore.journal, now: () => Date.now(), log, onAppended: () => deliverer?.notify() });
   await usage.recover(); // requests a killed predecessor left running are billed now, as outcome error
   usage.start();
   const replayWindow = openSqliteReplayWindow({ file: join(dataDir, 'replay-window.sqlite'), scope: config.replicaId });
@@ -104,7 +107,8 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     replayGuard: replayWindow,
     clock: { now: () => Date.now() },
     replica: { replicaId: config.replicaId, nodeId: config.nodeId },
-    outboxBacklog: () => outbox.backlog(),
+    outboxBacklog: () => outbox.backlog() + usageStore.undelivered(),
+    usageWritable: () => usageStore.writable(),
     metricsAccess: config.metricsAccess,
   });
   const server = await listenHttp(app.fetch, config.host, config.port).catch(async (err: unknown) => {
@@ -173,6 +177,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
       const left = await deliverer.flush(5_000);
       if (left > 0) log(`origin: ${left} usage record(s) stay in the outbox for the next start`);
     }
+    usageStore.close();
     outbox.close();
     replayWindow.close();
     loopDelay.disable();

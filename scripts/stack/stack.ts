@@ -23,6 +23,13 @@ export interface Stack {
   origin: ManagedProcess;
   /** Start the origin again after it stopped or was killed (same config). */
   restartOrigin(): Promise<void>;
+  /** Start the edge again after it stopped or was killed (same port and data dir). */
+  restartEdge(): Promise<void>;
+  /**
+   * One more origin replica beside the first: its own port and data dir, the same S3, edge and
+   * keyring. Resolves once it answers /readyz (the edge lists it after its first heartbeat).
+   */
+  addOrigin(replicaId: string, port: number, env?: NodeJS.ProcessEnv): Promise<ManagedProcess>;
   stop(): Promise<void>;
 }
 
@@ -75,10 +82,10 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
     await waitForHttp(`${edgeUrl}/healthz`, edge, timeout, signal);
 
     const originUrl = `http://127.0.0.1:${cfg.MOTIF_ORIGIN_PORT}`;
-    const originSpawn = () =>
+    const spawnOrigin = (replicaId: string, port: number, dir: string, env: NodeJS.ProcessEnv = {}) =>
       procs.add(
         spawnTsx({
-          name: 'origin',
+          name: replicaId === `${STACK_NODE_ID}-0` ? 'origin' : replicaId,
           file: 'origin/src/main.ts',
           log: opts.log,
           exitWithParent: true,
@@ -88,22 +95,24 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
             ...withoutKeys(process.env, ['MOTIF_ORIGIN_MODEL_DIR', 'MOTIF_ORIGIN_METRICS_TOKEN', 'MOTIF_ORIGIN_METRICS_PUBLIC']),
             ...s3Handle.clientEnv,
             MOTIF_ORIGIN_HOST: '127.0.0.1',
-            MOTIF_ORIGIN_PORT: String(cfg.MOTIF_ORIGIN_PORT),
-            MOTIF_ORIGIN_PUBLIC_URL: originUrl,
-            MOTIF_REPLICA_ID: `${STACK_NODE_ID}-0`,
+            MOTIF_ORIGIN_PORT: String(port),
+            MOTIF_ORIGIN_PUBLIC_URL: `http://127.0.0.1:${port}`,
+            MOTIF_REPLICA_ID: replicaId,
             MOTIF_NODE_ID: STACK_NODE_ID,
             MOTIF_ORIGIN_SECRET: cfg.originSecret,
             MOTIF_NODE_KEY: cfg.nodeKey,
             MOTIF_EDGE_URL: edgeUrl,
             MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
             MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
-            MOTIF_ORIGIN_DATA_DIR: join(cfg.dataDir, 'origin'),
-            MOTIF_WEIGHTS_STORE: join(cfg.dataDir, 'origin', 'weights'),
+            MOTIF_ORIGIN_DATA_DIR: dir,
+            MOTIF_WEIGHTS_STORE: join(dir, 'weights'),
             ...(cfg.originMetricsToken ? { MOTIF_ORIGIN_METRICS_TOKEN: cfg.originMetricsToken } : { MOTIF_ORIGIN_METRICS_PUBLIC: '1' }),
             ...opts.originEnv,
+            ...env,
           },
         }),
       );
+    const originSpawn = () => spawnOrigin(`${STACK_NODE_ID}-0`, cfg.MOTIF_ORIGIN_PORT, join(cfg.dataDir, 'origin'));
     const stack: Stack = {
       edgeUrl,
       originUrl,
@@ -117,6 +126,16 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
         await stack.origin.stop();
         stack.origin = originSpawn();
         await waitReady(stack, timeout);
+      },
+      async restartEdge() {
+        await stack.edge.stop();
+        stack.edge = procs.add(cfg.MOTIF_EDGE === 'worker' ? spawnWorkerEdge(cfg, opts) : spawnNodeEdge(cfg, opts));
+        await waitForHttp(`${edgeUrl}/healthz`, stack.edge, timeout);
+      },
+      async addOrigin(replicaId, port, env) {
+        const proc = spawnOrigin(replicaId, port, join(cfg.dataDir, replicaId), env);
+        await waitForHttp(`http://127.0.0.1:${port}/readyz`, proc, timeout);
+        return proc;
       },
       async stop() {
         await procs.stopAll();

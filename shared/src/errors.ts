@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   origin_unavailable: { status: 503, type: 'server_error' },
   overloaded: { status: 503, type: 'server_error' },
   engine_unavailable: { status: 503, type: 'server_error' },
+  storage_unavailable: { status: 503, type: 'server_error' },
   timeout: { status: 504, type: 'server_error' },
 } as const satisfies Record<string, { status: number; type: string }>;
 

@@ -50,3 +50,14 @@ export type Heartbeat = z.infer<typeof Heartbeat>;
 
 /** How many ms after its last heartbeat a replica leaves rotation. */
 export const HEARTBEAT_TTL_MS = 3_000;
+
+/**
+ * Whether a heartbeat is a late copy of an earlier state (to be ignored) rather than the newest
+ * one: its origin `ts` is older than the stored beat's, by less than the TTL. Beats go out once a
+ * second, so one overtaken in flight is a few seconds older at most. A beat older by more is a
+ * fresh one from a clock that stepped back (NTP): ignoring it would keep a healthy replica out of
+ * rotation for as long as the step.
+ */
+export function isLateHeartbeat(storedTs: number, incomingTs: number): boolean {
+  return incomingTs < storedTs && storedTs - incomingTs <= HEARTBEAT_TTL_MS;
+}

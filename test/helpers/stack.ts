@@ -14,7 +14,10 @@ import { type Stack, startStack } from '../../scripts/stack/stack.ts';
 
 export interface TestStack extends Stack {
   logs: string[];
-  /** The stack's data dir (keys the stack generated live here: dev-origin-secret, dev-node-key). */
+  /**
+   * The stack's data dir (keys the stack generated live here: dev-origin-secret, dev-node-key;
+   * the edge's SQLite ledger under `edge/`, each origin's outbox).
+   */
   dataDir: string;
   /** The edge's forwarding key (`kid:secret`), for tests that sign as the edge. */
   originSecret: string;
@@ -23,7 +26,15 @@ export interface TestStack extends Stack {
   dispose(): Promise<void>;
 }
 
-export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv?: NodeJS.ProcessEnv; edgeEnv?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
+export interface TestStackOptions {
+  edge?: 'node' | 'worker';
+  originEnv?: NodeJS.ProcessEnv;
+  edgeEnv?: NodeJS.ProcessEnv;
+  /** Embedded S3 port (a test may put a proxy in front of it). */
+  s3Port?: number;
+}
+
+export async function startTestStack(opts: TestStackOptions = {}): Promise<TestStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'motif-e2e-'));
   const logs: string[] = [];
   const cfg = loadStackConfig(
@@ -32,7 +43,7 @@ export async function startTestStack(opts: { edge?: 'node' | 'worker'; originEnv
       MOTIF_DATA_DIR: dataDir,
       MOTIF_EDGE_PORT: await freePort(),
       MOTIF_ORIGIN_PORT: await freePort(),
-      MOTIF_S3_PORT: await freePort(),
+      MOTIF_S3_PORT: opts.s3Port ?? (await freePort()),
       MOTIF_EDGE: opts.edge ?? 'node',
     },
   );

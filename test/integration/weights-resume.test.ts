@@ -3,16 +3,15 @@
  * ~190 MiB download from a real s3rver; a second run finishes from the persisted part maps,
  * fetches only what the first run had not recorded, and the result verifies byte for byte.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type PublishResult, publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { createS3Client, type EmbeddedS3, type S3ObjectStore, startEmbeddedS3 } from '../../origin/src/adapters/s3/index.ts';
+import { recordedBytes, safetensorsFile, syncChild } from '../helpers/weights-sync.ts';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
 const MiB = 1024 * 1024;
 const PART = 8 * MiB;
 const CONCURRENCY = 4;
@@ -23,23 +22,14 @@ let s3: S3ObjectStore;
 let pub: PublishResult;
 let total: number;
 
-/** A valid single-tensor safetensors file with `dataLen` random bytes. */
-function safetensors(dataLen: number): Buffer {
-  let json = JSON.stringify({ w: { dtype: 'U8', shape: [dataLen], data_offsets: [0, dataLen] } });
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([head, Buffer.from(json), randomBytes(dataLen)]);
-}
-
 beforeAll(async () => {
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'weights-resume-'));
   server = await startEmbeddedS3({ dir: path.join(tmp, 's3'), port: 0, bucket: 'resume' });
   s3 = createS3Client(server.config);
   const dir = path.join(tmp, 'model');
   await fs.mkdir(dir);
-  await fs.writeFile(path.join(dir, 'model-00001-of-00002.safetensors'), safetensors(100 * MiB + 3));
-  await fs.writeFile(path.join(dir, 'model-00002-of-00002.safetensors'), safetensors(90 * MiB + 11));
+  await fs.writeFile(path.join(dir, 'model-00001-of-00002.safetensors'), safetensorsFile(100 * MiB + 3));
+  await fs.writeFile(path.join(dir, 'model-00002-of-00002.safetensors'), safetensorsFile(90 * MiB + 11));
   await fs.writeFile(path.join(dir, 'config.json'), '{"model_type":"motif"}');
   pub = await publishModel({ s3, bucket: 'resume', model: 'big', fromDir: dir, ref: 'stable', hashPartSize: PART });
   total = pub.manifest.files.reduce((a, f) => a + f.size, 0);
@@ -51,71 +41,20 @@ afterAll(async () => {
   await fs.rm(tmp, { recursive: true, force: true });
 });
 
-function syncChild(store: string): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'origin/src/cli/weights.ts',
-      'sync',
-      '--model',
-      'big',
-      '--ref',
-      'stable',
-      '--store',
-      store,
-      '--part-size-mib',
-      String(PART / MiB),
-      '--concurrency',
-      String(CONCURRENCY),
-      '--json',
-    ],
-    {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        MOTIF_S3_ENDPOINT: server.endpoint,
-        MOTIF_S3_BUCKET: 'resume',
-        MOTIF_S3_FORCE_PATH_STYLE: 'true',
-        MOTIF_S3_RELAXED_CHECKSUMS: 'true',
-        AWS_ACCESS_KEY_ID: 'S3RVER',
-        AWS_SECRET_ACCESS_KEY: 'S3RVER',
-        AWS_REGION: 'us-east-1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
-
-/** Bytes the store has recorded as on disk: finished blobs + parts listed in part maps. */
-async function recordedBytes(store: string): Promise<number> {
-  let n = 0;
-  for (const f of await fs.readdir(path.join(store, 'blobs')).catch(() => [] as string[]))
-    n += (await fs.stat(path.join(store, 'blobs', f)).catch(() => null))?.size ?? 0;
-  for (const f of await fs.readdir(path.join(store, 'tmp')).catch(() => [] as string[])) {
-    if (!f.endsWith('.map.json')) continue;
-    const m = JSON.parse(await fs.readFile(path.join(store, 'tmp', f), 'utf8').catch(() => '{"done":[],"size":0}')) as {
-      done: number[];
-      size: number;
-      partSize: number;
-    };
-    for (const i of m.done) n += Math.min(m.partSize, m.size - i * m.partSize);
-  }
-  return n;
-}
+const syncEnv = () => ({
+  MOTIF_S3_ENDPOINT: server.endpoint,
+  MOTIF_S3_BUCKET: 'resume',
+  MOTIF_S3_FORCE_PATH_STYLE: 'true',
+  MOTIF_S3_RELAXED_CHECKSUMS: 'true',
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  AWS_REGION: 'us-east-1',
+});
+const syncRun = (store: string) => syncChild({ store, model: 'big', ref: 'stable', partSizeMiB: PART / MiB, concurrency: CONCURRENCY, env: syncEnv() });
 
 it('resumes after kill -9 at ~50% and re-downloads at most the parts that were in flight', async () => {
   const store = path.join(tmp, 'store');
-  const first = syncChild(store);
+  const first = syncRun(store);
   let observed = 0;
   // Poll the part maps the child persists; bounded by the child's lifetime and 60 s.
   const until = Date.now() + 60_000;
@@ -135,7 +74,7 @@ it('resumes after kill -9 at ~50% and re-downloads at most the parts that were i
   expect(recorded).toBeGreaterThanOrEqual(observed);
   await expect(fs.readlink(path.join(store, 'current'))).rejects.toThrow();
 
-  const second = syncChild(store);
+  const second = syncRun(store);
   const r2 = await second.done;
   expect(r2.code, r2.stderr).toBe(0);
   const res = JSON.parse(r2.stdout.trim().split('\n').at(-1)!) as {

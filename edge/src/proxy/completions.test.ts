@@ -152,6 +152,19 @@ describe('streaming', () => {
   });
 });
 
+describe('a pool that knows no replica (an edge that just started)', () => {
+  it('answers 503 with retry-after, not 404: the model may exist; once a replica beats, an unknown model is a 404', async () => {
+    const t = await testEdge();
+    const cold = await t.post('/v1/chat/completions', chat);
+    expect(cold.status).toBe(503);
+    expect(cold.headers.get('retry-after')).not.toBeNull();
+    expect(await cold.json()).toMatchObject({ error: { code: 'origin_unavailable' } });
+    await t.beat(t.origins[0]!);
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(200);
+    expect((await t.post('/v1/chat/completions', { ...chat, model: 'nope' })).status).toBe(404);
+  });
+});
+
 describe('failover before the first byte', () => {
   it.each([
     { name: 'connection refused', setup: (t: Awaited<ReturnType<typeof testEdge>>) => t.network.down.add('r1') },

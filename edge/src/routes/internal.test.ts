@@ -23,8 +23,21 @@ describe('heartbeat', () => {
   it('ignores a beat older than the stored one (a delayed or replayed state)', async () => {
     const t = await testEdge();
     await t.beat(t.origins[0]!, { ts: t.clock.now() });
-    expect((await t.beat(t.origins[0]!, { ts: t.clock.now() - 5000, state: 'draining' })).status).toBe(200);
+    expect((await t.beat(t.origins[0]!, { ts: t.clock.now() - 2000, state: 'draining' })).status).toBe(200);
     expect((await t.post('/v1/chat/completions', chat)).status).toBe(200);
+  });
+
+  it('keeps a replica in rotation when its clock steps back (NTP): a beat minutes older is fresh, not late', async () => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!, { ts: t.clock.now() + 4 * 60_000 });
+    t.clock.advance(2500);
+    await t.beat(t.origins[0]!, { ts: t.clock.now() });
+    t.clock.advance(2500);
+    // 5 s after the stepped-ahead beat: in rotation only if the beat after the step counted.
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(200);
+    t.clock.advance(1000);
+    await t.beat(t.origins[0]!, { ts: t.clock.now(), state: 'draining' });
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(503);
   });
 
   it.each([
@@ -53,7 +66,8 @@ describe('internal signatures', () => {
       expect(await res.json()).toMatchObject({ error: { code: 'invalid_signature', type: 'authentication_error' } });
     }
     expect(t.ledger.size()).toBe(0);
-    expect((await t.post('/v1/chat/completions', chat)).status).toBe(404);
+    // The refused heartbeat registered nothing.
+    expect(await (await t.app.request('/healthz')).json()).toMatchObject({ replicas: { known: 0 } });
   });
 
   it('unsigned → 401; an API key is no substitute', async () => {

@@ -2,7 +2,7 @@
  * The pool registry in SQL, for the pool Durable Object: the latest heartbeat per replica, kept
  * across DO restarts so a model whose replicas went quiet still answers 503 rather than 404.
  */
-import { Heartbeat } from '#shared/protocol.ts';
+import { HEARTBEAT_TTL_MS, Heartbeat } from '#shared/protocol.ts';
 import type { PoolEntry } from '../ports.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
@@ -21,17 +21,18 @@ export function initPool(db: SqlDb): void {
   applySchema(db, POOL_SCHEMA);
 }
 
-/** Store a heartbeat unless a newer one (by origin `ts`) is already stored. */
+/** Store a heartbeat unless it is a late copy of the stored one's predecessor (protocol.ts `isLateHeartbeat`). */
 export function poolUpsert(db: SqlDb, hb: Heartbeat, receivedAt: number): void {
   db.run(
     `INSERT INTO replicas (replica_id, heartbeat, ts, last_seen, first_seen) VALUES (?, ?, ?, ?, ?)
      ON CONFLICT (replica_id) DO UPDATE SET heartbeat = excluded.heartbeat, ts = excluded.ts, last_seen = excluded.last_seen
-     WHERE excluded.ts >= replicas.ts`,
+     WHERE excluded.ts >= replicas.ts OR replicas.ts - excluded.ts > ?`,
     hb.replica_id,
     JSON.stringify(hb),
     hb.ts,
     receivedAt,
     receivedAt,
+    HEARTBEAT_TTL_MS,
   );
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
 import { openSqlite } from '../adapters/node/sqlite.ts';
-import { initReplay, replayClaim, replayPrune } from './sql-replay.ts';
+import { initReplay, replayClaim, replayPrune, sqlReplayWindow, withMemoryFallback } from './sql-replay.ts';
 
 function db() {
   const h = openSqlite(':memory:');
@@ -25,5 +26,29 @@ describe('replay window in SQL', () => {
     replayClaim(d, 'new', 5_000, 10_000);
     replayPrune(d, 2_000);
     expect(d.all('SELECT request_id FROM replay_seen')).toEqual([{ request_id: 'new' }]);
+  });
+
+  it('while its store is unavailable, ids are checked in memory: calls go on, replays are still refused', () => {
+    const sql = sqlReplayWindow(db());
+    let locked = false;
+    const logs: string[] = [];
+    const w = withMemoryFallback(
+      {
+        check(id, now) {
+          if (locked) throw new ApiError('storage_unavailable', 'locked');
+          return sql.check(id, now);
+        },
+      },
+      (m) => logs.push(m),
+    );
+    expect(w.check('before', 1_000)).toBe(true);
+    locked = true;
+    expect(w.check('during', 1_001)).toBe(true);
+    expect(w.check('during', 1_002)).toBe(false);
+    expect(w.check('before', 1_003)).toBe(false);
+    locked = false;
+    expect(w.check('during', 1_004)).toBe(false);
+    expect(w.check('after', 1_005)).toBe(true);
+    expect(logs).toHaveLength(2);
   });
 });

@@ -4,7 +4,8 @@
  * any of them accepted, and an evicted object still remembers it; on Node a restarted edge (or a
  * second edge process on the host) still refuses an id accepted before.
  */
-import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
+import { ApiError } from '#shared/errors.ts';
+import { MAX_SKEW_MS, ReplayGuard, type ReplayWindow } from '#shared/signing.ts';
 
 /** A ReplayWindow that answers at once (SQLite is synchronous here). */
 export interface SyncReplayWindow extends ReplayWindow {
@@ -63,6 +64,35 @@ export function sqlReplayWindow(db: SqlDb, windowMs: number = REPLAY_WINDOW_MS):
         prunedAt = now;
       }
       return replayClaim(db, id, now, windowMs);
+    },
+  };
+}
+
+/**
+ * The SQL window, backed by an in-memory one while its store cannot be written (locked by
+ * another process, disk full: `storage_unavailable`). Refusing every heartbeat then would take
+ * every replica out of rotation because of a database the routing does not need; the memory
+ * window, which sees every id too, still refuses a replay within this process, and only a replay
+ * across a restart during the outage could pass (heartbeats are ordered by their `ts`, usage
+ * posts deduplicated by the ledger).
+ */
+export function withMemoryFallback(window: SyncReplayWindow, log: (msg: string) => void, windowMs: number = REPLAY_WINDOW_MS): SyncReplayWindow {
+  const memory = new ReplayGuard(windowMs);
+  let failing = false;
+  return {
+    check(id, now = Date.now()) {
+      const fresh = memory.check(id, now);
+      try {
+        const stored = window.check(id, now);
+        if (failing) log('replay window: its store takes writes again');
+        failing = false;
+        return stored && fresh;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.code === 'storage_unavailable')) throw err;
+        if (!failing) log(`replay window: its store is unavailable (${err.message}); checking ids in memory meanwhile`);
+        failing = true;
+        return fresh;
+      }
     },
   };
 }

@@ -53,6 +53,8 @@ export interface OriginDeps {
   extraMetrics?: () => string;
   /** Undelivered usage records (for /metrics), when the outbox can count them. */
   outboxBacklog?: () => number;
+  /** False while usage cannot be recorded (disk full): new generation requests get a retryable 503. */
+  usageWritable?: () => boolean;
   log?: (line: string) => void;
 }
 

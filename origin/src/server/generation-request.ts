@@ -31,6 +31,11 @@ export function generationHandler(deps: OriginDeps): GenerationHandler {
   return async (c, endpoint, map) => {
     const signed = c.get('signed');
     if (!signed.tenantId) throw new ApiError('invalid_request_error', `Missing ${HEADERS.tenantId} header.`);
+    // Never serve what cannot be billed: no run starts (it would need a record) while the usage
+    // store fails; the edge fails the request over to another replica.
+    if (deps.usageWritable?.() === false) {
+      throw new ApiError('storage_unavailable', 'This replica cannot record usage right now (its usage store is failing). Please retry.', { retryAfter: 1 });
+    }
     // One engine for the whole request, so its fingerprint and usage name the revision that
     // actually generates it, even when the engines are swapped while it waits for a slot.
     const pinned = pinEngine();

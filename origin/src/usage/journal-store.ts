@@ -13,9 +13,14 @@ import type { createMemoryOutbox } from './outbox.ts';
 
 /**
  * The record for a request whose process died: outcome `error`, the counts of its last
- * checkpoint (never more than the client was handed), ended at that checkpoint.
+ * checkpoint (never more than the client was handed), ended at that checkpoint. A request that
+ * had handed out no completion token bills nothing: the client got nothing (a JSON body leaves
+ * only with its final record), and the edge, seeing the connection fail before any response,
+ * may already have failed it over to another replica, which bills it; billing its prompt here
+ * too would charge it twice.
  */
 export function recoveredRecord(row: JournalRow): UsageRecord {
+  const delivered = row.completionTokens > 0;
   return UsageRecord.parse({
     request_id: row.requestId,
     replica_id: row.replicaId,
@@ -24,8 +29,8 @@ export function recoveredRecord(row: JournalRow): UsageRecord {
     model: row.model,
     revision: row.revision,
     endpoint: row.endpoint,
-    prompt_tokens: row.promptTokens,
-    cached_tokens: Math.min(row.cachedTokens, row.promptTokens),
+    prompt_tokens: delivered ? row.promptTokens : 0,
+    cached_tokens: delivered ? Math.min(row.cachedTokens, row.promptTokens) : 0,
     completion_tokens: row.completionTokens,
     outcome: 'error',
     started_at: row.startedAt,

@@ -142,6 +142,30 @@ describe('usage journal', () => {
     expect(s.writes).toHaveLength(2);
   });
 
+  it('bills nothing for a dead request that had handed out no token (the edge may have failed it over)', async () => {
+    const outbox = createMemoryOutbox();
+    const row = (requestId: string, completionTokens: number): JournalRow => ({
+      replicaId: 'rep-0',
+      requestId,
+      tenantId: 't',
+      keyId: 'k',
+      model: 'm',
+      revision: 'rev',
+      endpoint: 'chat.completions',
+      promptTokens: 11,
+      cachedTokens: 4,
+      completionTokens,
+      startedAt: 5_000,
+      checkpointedAt: 6_500,
+    });
+    const { j } = journal(createMemoryJournalStore(outbox, [row('json-cut', 0), row('stream-cut', 3)]));
+    expect(await j.recover()).toBe(2);
+    expect(outbox.all.map((e) => [e.record.request_id, e.record.outcome, e.record.prompt_tokens, e.record.cached_tokens, e.record.completion_tokens])).toEqual([
+      ['json-cut', 'error', 0, 0, 0],
+      ['stream-cut', 'error', 11, 4, 3],
+    ]);
+  });
+
   it('finalizes rows a dead process left as outcome error with their checkpointed counts', async () => {
     const outbox = createMemoryOutbox();
     const left: JournalRow = {

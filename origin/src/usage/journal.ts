@@ -15,8 +15,9 @@
  * `maxUncheckpointedTokens` (N, default 16), or by one chunk when a single chunk carries more
  * (text held back for a stop string). Tokens count as handed out when the HTTP layer takes their
  * chunk (server/engine-response.ts), so a recovered record bills between (handed out − N) and handed
- * out: never more than the client could have received. A non-streamed request hands out nothing
- * before its final record, so a crash bills its prompt tokens and no completion tokens. Rows are
+ * out: never more than the client could have received. A request that handed out nothing (every
+ * non-streamed one: its body leaves with its final record) bills nothing after a crash, since the
+ * edge may have failed it over (journal-store.ts `recoveredRecord`). Rows are
  * written at admission (batched per event-loop turn) and by the timer: a request that dies within
  * a turn of its admission, or while queued for less than `checkpointMs`, leaves no row — it had
  * delivered nothing.

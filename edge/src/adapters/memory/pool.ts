@@ -4,7 +4,7 @@
  * dropped so a decommissioned replica does not linger forever.
  */
 import { ApiError } from '#shared/errors.ts';
-import type { Heartbeat } from '#shared/protocol.ts';
+import { type Heartbeat, isLateHeartbeat } from '#shared/protocol.ts';
 import type { PoolEntry, PoolView } from '../../ports.ts';
 
 export interface MemoryPoolOptions {
@@ -29,7 +29,7 @@ export function memoryPool(opts: MemoryPoolOptions = {}): PoolView {
   return {
     async upsert(hb: Heartbeat, receivedAt: number): Promise<void> {
       const prev = entries.get(hb.replica_id);
-      if (prev && hb.ts < prev.heartbeat.ts) return;
+      if (prev && isLateHeartbeat(prev.heartbeat.ts, hb.ts)) return;
       if (!prev) {
         prune(receivedAt);
         if (entries.size >= maxReplicas) throw new ApiError('overloaded', 'The pool registry is full.');

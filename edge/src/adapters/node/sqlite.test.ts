@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
 import { keyRecord } from '../../middleware/auth/api-keys.ts';
 import { sqlKeyStore } from '../../stores/sql-keys.ts';
 import { sqlLedger } from '../../stores/sql-ledger.ts';
@@ -60,5 +65,51 @@ describe('SQL stores on better-sqlite3', () => {
     expect(poolList(h.db, 3000, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 3 }, lastSeen: 3000, firstSeen: 1000 });
     expect(poolList(h.db, 13_001, 10_000)).toEqual([]);
     h.close();
+  });
+
+  it('pool: a beat from a clock that stepped back minutes is stored, a beat overtaken in flight is not', () => {
+    const h = openSqlite(':memory:');
+    initPool(h.db);
+    const hb = {
+      replica_id: 'r',
+      node_id: 'n',
+      url: 'http://r',
+      model: 'm',
+      revision: 'v',
+      state: 'ready' as const,
+      waiting: 0,
+      running: 0,
+      max_running: 1,
+      kv_usage: 0,
+      tokens_per_s: 0,
+    };
+    poolUpsert(h.db, { ...hb, ts: 300_000 }, 1000);
+    poolUpsert(h.db, { ...hb, ts: 298_500, waiting: 1 }, 1500);
+    expect(poolList(h.db, 1500, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 0 }, lastSeen: 1000 });
+    poolUpsert(h.db, { ...hb, ts: 60_000, waiting: 2 }, 2000);
+    expect(poolList(h.db, 2000, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 2, ts: 60_000 }, lastSeen: 2000 });
+    h.close();
+  });
+
+  it('ledger locked by another process: a quick retryable 503, not a seconds-long stall and a 500', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edge-sqlite-'));
+    const h = openSqlite(join(dir, 'edge.sqlite'));
+    const other = new Database(join(dir, 'edge.sqlite'));
+    try {
+      const ledger = sqlLedger(h.db);
+      other.exec('BEGIN IMMEDIATE');
+      const t0 = performance.now();
+      const err = await ledger.insert([usageRecord({ request_id: 'locked' })], 1).catch((e: unknown) => e);
+      // The event loop is blocked while SQLite waits: that wait must stay short.
+      expect(performance.now() - t0).toBeLessThan(1000);
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ code: 'storage_unavailable', status: 503, retryAfter: 1 });
+      other.exec('ROLLBACK');
+      expect(await ledger.insert([usageRecord({ request_id: 'locked' })], 1)).toEqual({ accepted: 1, duplicates: 0 });
+    } finally {
+      other.close();
+      h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

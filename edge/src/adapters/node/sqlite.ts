@@ -2,9 +2,27 @@
  * better-sqlite3 as the stores' SqlDb on Node. WAL lets readers (usage queries) run beside the
  * writer (usage ingest); `synchronous = FULL` makes each committed ledger batch survive power
  * loss, which matters because the origin deletes records from its outbox once we acknowledge.
+ *
+ * better-sqlite3 is synchronous: while SQLite waits for a lock held by another process (a
+ * backup, an operator's shell), the whole edge waits with it, heartbeats and client streams
+ * included. So the wait is short, and a store that stays locked, full, read-only or failing
+ * answers a retryable 503 (`storage_unavailable`): origins keep usage in their outboxes and
+ * deliver it again later.
  */
 import Database from 'better-sqlite3';
+import { storageUnavailable } from '#shared/storage-errors.ts';
 import type { SqlDb, SqlValue } from '../../stores/sql.ts';
+
+/** How long a write waits for another process's lock, blocking the event loop meanwhile. */
+const BUSY_TIMEOUT_MS = 100;
+
+function translated<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw (err instanceof Database.SqliteError && storageUnavailable(err, "edge's store")) || err;
+  }
+}
 
 export interface SqliteHandle {
   db: SqlDb;
@@ -17,7 +35,7 @@ export function openSqlite(file: string): SqliteHandle {
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = FULL');
   raw.pragma('foreign_keys = ON');
-  raw.pragma('busy_timeout = 5000');
+  raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Statements are prepared once per SQL text; the stores use a small fixed set.
   const cache = new Map<string, Database.Statement>();
   const stmt = (sql: string) => {
@@ -29,11 +47,11 @@ export function openSqlite(file: string): SqliteHandle {
     return s;
   };
   const db: SqlDb = {
-    all: <T extends Record<string, SqlValue>>(sql: string, ...params: SqlValue[]) => stmt(sql).all(...params) as T[],
+    all: <T extends Record<string, SqlValue>>(sql: string, ...params: SqlValue[]) => translated(() => stmt(sql).all(...params) as T[]),
     run: (sql, ...params) => {
-      stmt(sql).run(...params);
+      translated(() => stmt(sql).run(...params));
     },
-    transaction: <T>(fn: () => T): T => raw.transaction(fn)(),
+    transaction: <T>(fn: () => T): T => translated(() => raw.transaction(fn)()),
   };
   return { db, close: () => raw.close() };
 }

@@ -71,7 +71,8 @@ describe('SQLite usage journal', () => {
     const recs = await second.journal.recover(recoveredRecord);
     expect(recs.map((r) => [r.request_id, r.outcome, r.prompt_tokens, r.completion_tokens, r.finished_at])).toEqual([
       ['run-1', 'error', 5, 30, 4_000],
-      ['run-2', 'error', 8, 0, 1_000],
+      // Nothing handed out: recorded, not billed (see recoveredRecord).
+      ['run-2', 'error', 0, 0, 1_000],
     ]);
     expect(await ids(second)).toEqual([
       ['done', 'finish', 7],

@@ -26,6 +26,8 @@ export interface SqliteUsageStoreOptions extends SqliteOutboxOptions {
 
 export interface SqliteUsageStore extends SqliteOutbox {
   journal: JournalStore;
+  /** One small fsynced write: resolves once the database takes writes (after a full disk). */
+  probe(): Promise<void>;
   /** This process's writer id (tests, logs). */
   readonly owner: string;
 }
@@ -94,7 +96,9 @@ ${usageColumnDefinitions(JOURNAL_FIELDS, '      ')},
       PRIMARY KEY (${USAGE_KEY_COLUMNS.join(', ')})
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS usage_journal_owner ON usage_journal (owner);
+    CREATE TABLE IF NOT EXISTS usage_store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
   `);
+  const probe = db.prepare('INSERT INTO usage_store_probe (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at');
   const upsert = db.prepare(`
     INSERT INTO usage_journal (${RECORD_COLUMNS.join(', ')}, owner, checkpointed_at) VALUES (${placeholders(RECORD_COLUMNS.length + 2)})
     ON CONFLICT (${USAGE_KEY_COLUMNS.join(', ')}) DO UPDATE SET owner = excluded.owner, prompt_tokens = excluded.prompt_tokens,
@@ -159,6 +163,9 @@ ${usageColumnDefinitions(JOURNAL_FIELDS, '      ')},
     ...outbox,
     journal,
     owner: self,
+    async probe() {
+      probe.run(Date.now());
+    },
     close() {
       db.close();
       locks?.release();

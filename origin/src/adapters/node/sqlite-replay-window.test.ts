@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
 import { ReplayGuard, type ReplayWindow } from '#shared/signing.ts';
 import { openSqliteReplayWindow } from './sqlite-replay-window.ts';
 
@@ -62,6 +64,29 @@ describe('SQLite replay window', () => {
     expect(w.size()).toBe(50);
     w.check('new', 5_000);
     expect(w.size()).toBe(1);
+  });
+
+  it('a store that cannot be written (locked, full, failing) refuses the request with a retryable 503, not a 500', () => {
+    const file = tempFile();
+    const w = openSqliteReplayWindow({ file, scope: 'r', busyTimeoutMs: 10 });
+    expect(w.check('before', 1_000)).toBe(true);
+    const other = new Database(file);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      let err: unknown;
+      try {
+        w.check('while-locked', 1_001);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ApiError);
+      expect(err).toMatchObject({ code: 'storage_unavailable', status: 503, retryAfter: 1 });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+    expect(w.check('while-locked', 1_002)).toBe(true);
+    w.close();
   });
 
   it.each([

@@ -7,12 +7,14 @@
  * request id once, because the edge fails a request over to another replica under the same id.
  * Each check is one small commit with synchronous=NORMAL (WAL): it survives a process crash, not
  * a power cut, at a cost of microseconds instead of an fsync per request. Rows older than the
- * window are pruned every `pruneEveryMs`.
+ * window are pruned every `pruneEveryMs`. A disk that is full or failing makes `check` throw
+ * `storage_unavailable` (503).
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
+import { storageUnavailable } from '#shared/storage-errors.ts';
 
 export interface SqliteReplayWindowOptions {
   /** Database file (its directory is created); `:memory:` for tests. */
@@ -23,6 +25,8 @@ export interface SqliteReplayWindowOptions {
   windowMs?: number;
   pruneEveryMs?: number;
   now?: () => number;
+  /** How long a check waits for a sibling process's write lock (default 5 s). */
+  busyTimeoutMs?: number;
 }
 
 export interface SqliteReplayWindow extends ReplayWindow {
@@ -42,7 +46,7 @@ export function openSqliteReplayWindow(opts: SqliteReplayWindowOptions): SqliteR
   const db = new Database(opts.file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   db.exec(`
     CREATE TABLE IF NOT EXISTS replay_seen (
       scope      TEXT    NOT NULL,
@@ -64,11 +68,17 @@ export function openSqliteReplayWindow(opts: SqliteReplayWindowOptions): SqliteR
   return {
     check(id, now = clock()) {
       const cutoff = now - windowMs;
-      if (now - prunedAt >= pruneEveryMs) {
-        prune.run(cutoff);
-        prunedAt = now;
+      try {
+        if (now - prunedAt >= pruneEveryMs) {
+          prune.run(cutoff);
+          prunedAt = now;
+        }
+        return claim.run(opts.scope, id, now, cutoff).changes === 1;
+      } catch (err) {
+        // A request whose id cannot be remembered cannot be protected from replay: refused with a
+        // retryable 503 (the edge tries another replica), not a 500.
+        throw storageUnavailable(err, 'replay window') ?? err;
       }
-      return claim.run(opts.scope, id, now, cutoff).changes === 1;
     },
     size() {
       return count.get(opts.scope)?.n ?? 0;

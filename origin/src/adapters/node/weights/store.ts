@@ -116,12 +116,15 @@ export async function setCurrent(l: StoreLayout, rev: string): Promise<void> {
 
 /**
  * Remove half-written temp files a crash left behind (atomic-write temps, bundle imports, O_DIRECT
- * probe files). Part
- * files and part maps stay: they are resume state. Call with the store lock held.
+ * probe files). Part files and part maps stay while they are resume state; once their blob is in
+ * the store they are not (a crash between a blob's rename and its map's removal leaves the map,
+ * and no later sync fetches that file again to remove it). Call with the store lock held.
  */
 export async function cleanStaleTemp(l: StoreLayout): Promise<void> {
   for (const f of await fs.readdir(l.tmp).catch(() => [] as string[])) {
-    if (/\.tmp-\d+-[0-9a-f]+$/.test(f) || f.includes('.import-') || f.startsWith('.direct-probe-')) await fs.rm(path.join(l.tmp, f), { force: true });
+    const finished = /^([0-9a-f]{64})\.(part|map\.json)$/.exec(f);
+    const stale = /\.tmp-\d+-[0-9a-f]+$/.test(f) || f.includes('.import-') || f.startsWith('.direct-probe-');
+    if (stale || (finished && (await fs.stat(blobPath(l, finished[1]!)).catch(() => null)))) await fs.rm(path.join(l.tmp, f), { force: true });
   }
 }
 

@@ -3,7 +3,7 @@
  * objects replaced mid-download, resume after a failed run, and dedupe of identical files — for
  * both ways a file is verified: per-part hashes from the manifest, and a whole-file sha256 only.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -220,5 +220,26 @@ describe.each([
     const { s3 } = await setup();
     await expect(syncModel({ s3, bucket: 'b', model: 'm', storeDir: tmp })).rejects.toThrow(/exactly one of ref or revision/);
     await expect(syncModel({ s3, bucket: 'b', model: '../x', ref: 'stable', storeDir: tmp })).rejects.toMatchObject({ code: 'invalid_request_error' });
+  });
+});
+
+describe('syncModel after a crash between a blob and its part map', () => {
+  it('removes resume state whose blob is already in the store (no later sync fetches that file again)', async () => {
+    hashPartSize = 64 * KiB;
+    hashLeafSize = 16 * KiB;
+    nativeHash = true;
+    const { big, sync } = await setup();
+    await sync();
+    const sha = createHash('sha256').update(big).digest('hex');
+    const tmpDir = path.join(tmp, 'store', 'tmp');
+    // What a kill -9 right after the blob's rename leaves: its map (and a part file) in tmp/.
+    await fs.writeFile(path.join(tmpDir, `${sha}.map.json`), JSON.stringify({ sha256: sha, size: big.length, partSize: 64 * KiB, done: [0, 1, 2, 3, 4] }));
+    await fs.writeFile(path.join(tmpDir, `${sha}.part`), big);
+    // Resume state of a file not in the store yet stays.
+    const pending = 'f'.repeat(64);
+    await fs.writeFile(path.join(tmpDir, `${pending}.map.json`), '{}');
+    const r = await sync();
+    expect(r.downloadedBytes).toBe(0);
+    expect(await fs.readdir(tmpDir)).toEqual([`${pending}.map.json`]);
   });
 });
