@@ -9,12 +9,11 @@
 import { mkdirSync } from 'node:fs';
 import { freemem, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import type { Heartbeat } from '#shared/protocol.ts';
 import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
+import { nodeLoopDelayGauges } from './adapters/node/loop-delay.ts';
 import { createStoreRevisions } from './adapters/node/revision-store.ts';
 import { openSqliteUsageStore } from './adapters/node/sqlite-journal.ts';
 import { openSqliteReplayWindow } from './adapters/node/sqlite-replay-window.ts';
@@ -67,10 +66,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   // A full or failing disk: records of running requests wait in memory, new requests are refused.
   const usageStore = holdRecordsOnFailure({ journal: outbox.journal, outbox, probe: () => outbox.probe() }, { log });
   const metrics = createOriginMetrics();
-  // The engine decodes on this thread: its steps show here as event-loop delay.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const loopGauges = eventLoopDelayGauges(loopDelay, { now: () => Date.now() });
+  const loopGauges = nodeLoopDelayGauges();
   const lifecycle = createLifecycle();
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
   // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
@@ -180,7 +176,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
     usageStore.close();
     outbox.close();
     replayWindow.close();
-    loopDelay.disable();
+    loopGauges.close();
     log('origin: stopped');
   }
 
