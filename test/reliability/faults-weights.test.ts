@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLocalSnapshot } from '../../origin/src/adapters/node/weights/local-snapshot.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
+import { createPrng } from '../../origin/src/engine/native/sampling/prng.ts';
 import { writeRef } from '../../origin/src/weights/refs.ts';
 import { freePort } from '../../scripts/stack/processes.ts';
 import { generateModel } from '../../tools/model-gen/index.ts';
@@ -126,22 +127,12 @@ describe('fault: S3 corrupt, down, slow during the origin weights sync', () => {
   });
 });
 
-/** mulberry32: a small seeded PRNG, so a failing kill schedule can be replayed by its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('fault: weights sync killed at random points', () => {
   it('never leaves a partial revision current; the next run resumes and verifies', async () => {
     const seed = Number(process.env.MOTIF_FAULT_SEED ?? 1414);
-    const random = seeded(seed);
+    // Seeded, so a failing kill schedule replays by its seed.
+    const prng = createPrng(seed);
+    const random = () => prng.next();
     const kills = byMode(2, 12);
     const shardMiB = byMode(8, 16);
     const model = 'sync-kill';
