@@ -20,7 +20,9 @@ export interface NodeKeys {
   nodeOf: ReadonlyMap<string, string>;
 }
 
-const ID = /^[A-Za-z0-9._-]{1,128}$/;
+const KID = /^[A-Za-z0-9._-]{1,128}$/;
+/** As the origin's MOTIF_NODE_ID allows. */
+const NODE = /^[A-Za-z0-9._:-]{1,128}$/;
 const MIN_SECRET = 16;
 
 /** Parse `kid:secret@node,…`; throws an Error naming the bad entry. */
@@ -39,8 +41,8 @@ export function parseNodeKeys(spec: string): NodeKeys {
     const secret = entry.slice(colon + 1, at);
     const node = entry.slice(at + 1);
     const shown = colon > 0 ? `${kid}:…` : entry.slice(0, 8);
-    if (colon <= 0 || at < colon || !ID.test(kid) || !ID.test(node))
-      throw new Error(`"${shown}" must be kid:secret@node (kid and node: letters, digits, . _ -)`);
+    if (colon <= 0 || at < colon || !KID.test(kid) || !NODE.test(node))
+      throw new Error(`"${shown}" must be kid:secret@node (kid: letters, digits, . _ -; node: also :)`);
     if (secret.length < MIN_SECRET) throw new Error(`key ${kid}: the secret must be at least ${MIN_SECRET} characters`);
     if (ring.has(kid)) throw new Error(`key id ${kid} appears twice`);
     ring.set(kid, secret);
