@@ -4,12 +4,11 @@
  * for another node's replica, pointing outside the allow-list, or signed with the other
  * direction's key — changes routing (hole 2). The long-prompt probe (hole 3) is long-prompt.test.ts.
  */
-import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { rssMb } from '../../scripts/stack/proc-stats.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { recordFigure } from './figures.ts';
 
@@ -20,8 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.dispose();
 });
-
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** Stream `totalMiB` of zeros as a chunked POST (no content-length, no signature); resolves with the status, if any. */
 function chunkedUpload(url: string, totalMiB: number): Promise<{ status?: number; sentMiB: number }> {
@@ -101,8 +98,8 @@ describe('hole 2: heartbeats speak only for their own node', () => {
   }
 
   it('forged beats are refused and routing is unchanged', async () => {
-    const nodeKey = parseKeyring(readFileSync(join(stack.dataDir, 'dev-node-key'), 'utf8').trim()).signing;
-    const edgeKey = parseKeyring(readFileSync(join(stack.dataDir, 'dev-origin-secret'), 'utf8').trim()).signing;
+    const nodeKey = parseKeyring(stack.nodeKey).signing;
+    const edgeKey = parseKeyring(stack.originSecret).signing;
     const probes: [string, unknown, { kid: string; secret: string }, number][] = [
       ['future-dated (ts + 1 h)', beatBody({ ts: Date.now() + 3_600_000 }), nodeKey, 400],
       ["another node's replica", beatBody({ replica_id: 'other-0', node_id: 'other' }), nodeKey, 403],

@@ -11,9 +11,9 @@
  * Wall times on this 2-core machine swing with whatever else runs on it, so the edge's cost of a
  * refusal is also measured as CPU time of the edge process, which load does not stretch.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSse } from '#shared/sse.ts';
+import { cpuUs } from '../../scripts/stack/proc-stats.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
 
@@ -52,13 +52,7 @@ const chatBody = (content: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ model: stack.model, messages: [{ role: 'user', content }], max_tokens: 4, ...extra });
 
 /** CPU time (user + system) the edge process has used, in ms. */
-function edgeCpuMs(): number {
-  const fields = readFileSync(`/proc/${stack.edge.child.pid}/stat`, 'utf8')
-    .replace(/^.*\) /s, '')
-    .split(' ');
-  // utime and stime, fields 14 and 15 of stat (11 and 12 after the command), in clock ticks of 10 ms.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
+const edgeCpuMs = () => cpuUs(stack.edge.child.pid!) / 1000;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round1 = (x: number) => Math.round(x * 10) / 10;

@@ -1,27 +1,7 @@
 /**
- * What a soak watches in a process from outside: resident memory and open file descriptors (Linux
- * /proc), and the least-squares slope of a series of samples.
+ * What a soak makes of the samples it takes (memory and fds are read by scripts/stack/proc-stats.ts):
+ * the slope of a series of samples.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-
-/** Resident set size in MB (VmRSS), or NaN once the process is gone. */
-export function rssMb(pid: number): number {
-  try {
-    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? Number.NaN : Number(kb) / 1024;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** Open file descriptors (sockets, files, pipes), or NaN once the process is gone. */
-export function fdCount(pid: number): number {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 export interface Sample {
   /** ms since the soak started. */
