@@ -15,6 +15,18 @@ export interface Principal {
   tenantId: string;
   keyId: string;
   scopes: string[];
+  /** The limits that apply to this caller's requests (tenant and key records, resolved at auth). */
+  limits?: PrincipalLimits;
+}
+
+/**
+ * Limits resolved for one principal; null = the edge's configured default, 0 = unlimited.
+ * Per-key rpm/tpm apply on top of the tenant's; concurrency and the monthly quota are per tenant.
+ */
+export interface PrincipalLimits {
+  tenant: { rpm: number | null; tpm: number | null; maxConcurrent: number | null };
+  key: { rpm: number | null; tpm: number | null };
+  monthlyTokens: number | null;
 }
 
 /** A stored API key. The secret itself is never stored: only its sha256 and a visible prefix. */
