@@ -11,6 +11,8 @@ import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
 import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
+import { admission } from './middleware/limits/admission.ts';
+import { LimitDefaults } from './middleware/limits/policy.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
@@ -35,6 +37,10 @@ export const EdgeOptions = z.object({
   maxAttempts: z.number().int().min(1).max(10).default(3),
   /** Bearer token for `/admin/*`; unset = admin routes refuse everyone. */
   adminToken: z.string().min(16).optional(),
+  /** Defaults for limits that tenant and key records leave null (middleware/limits/policy.ts). */
+  limits: LimitDefaults.partial().optional(),
+  /** Admit without limits when the limiter store fails, instead of a 503 (see edge/README.md). */
+  limitsFailOpen: z.boolean().default(false),
 });
 export type EdgeOptions = z.infer<typeof EdgeOptions>;
 
@@ -103,7 +109,14 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     '/v1',
     v1Routes({
       keys: deps.keys,
-      limiter: deps.limiter,
+      admit: admission({
+        limiter: deps.limiter,
+        clock: deps.clock,
+        defaults: opts.limits,
+        failOpen: opts.limitsFailOpen,
+        requestTimeoutMs: opts.requestTimeoutMs,
+        log,
+      }),
       ledger: deps.ledger,
       pool: deps.pool,
       clock: deps.clock,
@@ -121,8 +134,10 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     '/',
     internalRoutes({
       pool: deps.pool,
+      limiter: deps.limiter,
       ledger: deps.ledger,
       clock: deps.clock,
+      log,
       nodeKeys: deps.nodeKeys,
       originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,

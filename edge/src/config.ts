@@ -38,6 +38,14 @@ export const EdgeEnv = z.object({
   MOTIF_EDGE_RPM: int(0, 1e9).optional(),
   /** Tokens per minute per tenant; 0 = unlimited. */
   MOTIF_EDGE_TPM: int(0, 1e12).optional(),
+  /** Concurrent requests per tenant; 0 = unlimited. */
+  MOTIF_EDGE_MAX_CONCURRENT: int(0, 1e6).optional(),
+  /** Tokens per tenant per UTC calendar month; 0 = unlimited. */
+  MOTIF_EDGE_MONTHLY_TOKENS: int(0, 1e15).optional(),
+  /** Largest token reservation of one request: the longest context a served model has. */
+  MOTIF_EDGE_MAX_CONTEXT_TOKENS: int(1, 1e8).optional(),
+  /** Admit without limits when the limiter store is unavailable (default: refuse with 503). */
+  MOTIF_LIMITS_FAIL_OPEN: flag,
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -54,7 +62,8 @@ export interface EdgeConfig {
   adminToken?: string;
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
-  limits: { requestsPerMinute?: number; tokensPerMinute?: number };
+  limits: { requestsPerMinute?: number; tokensPerMinute?: number; maxConcurrent?: number; monthlyTokens?: number; maxContextTokens?: number };
+  limitsFailOpen: boolean;
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -102,6 +111,13 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     adminToken: e.MOTIF_ADMIN_TOKEN,
     maxBodyBytes: e.MOTIF_EDGE_MAX_BODY_BYTES,
     requestTimeoutMs: e.MOTIF_EDGE_REQUEST_TIMEOUT_MS,
-    limits: { requestsPerMinute: e.MOTIF_EDGE_RPM, tokensPerMinute: e.MOTIF_EDGE_TPM },
+    limits: {
+      requestsPerMinute: e.MOTIF_EDGE_RPM,
+      tokensPerMinute: e.MOTIF_EDGE_TPM,
+      maxConcurrent: e.MOTIF_EDGE_MAX_CONCURRENT,
+      monthlyTokens: e.MOTIF_EDGE_MONTHLY_TOKENS,
+      maxContextTokens: e.MOTIF_EDGE_MAX_CONTEXT_TOKENS,
+    },
+    limitsFailOpen: e.MOTIF_LIMITS_FAIL_OPEN,
   };
 }

@@ -2,7 +2,6 @@
  * The Hono environment of the edge app: what middleware puts into the context for later
  * handlers. Kept in one place so every route agrees on the names.
  */
-import type { Usage } from '#shared/openai.ts';
 import type { Principal } from './ports.ts';
 
 export type EdgeEnv = {
@@ -12,8 +11,6 @@ export type EdgeEnv = {
     /** The id the edge assigns for the origin and the ledger; unique per request. */
     upstreamRequestId: string;
     principal: Principal;
-    /** Set by the limits middleware: reconcile limits with the usage the origin reported. */
-    reportUsage: (usage: Usage) => void;
     /** The exact bytes of a verified signed internal request. */
     signedBody: Uint8Array;
     /** The key id that signed it (a node key: see trust/node-keys.ts). */

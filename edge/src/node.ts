@@ -1,6 +1,6 @@
 /**
  * Composition root for Node (the on-prem appliance): SQLite (better-sqlite3) for keys, the
- * usage ledger and the replay window of signed internal calls, in-process pool registry and limiter, @hono/node-server for HTTP. Run directly
+ * usage ledger and the replay window of signed internal calls, a limits file every edge process on the host shares, an in-process pool registry, @hono/node-server for HTTP. Run directly
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
@@ -14,7 +14,6 @@ import { getRequestListener } from '@hono/node-server';
 import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
-import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
@@ -24,6 +23,7 @@ import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
 import { sqlLedger } from './stores/sql-ledger.ts';
+import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
 export interface NodeEdge {
@@ -45,6 +45,10 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const clock = extras.clock ?? systemClock();
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  // Limits live in their own file, shared by every edge process on the host (exact across them),
+  // with synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and
+  // the hot path pays no fsync.
+  const limitsDb = openSqlite(join(config.dataDir, 'limits.sqlite'), { synchronous: 'NORMAL' });
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   try {
@@ -57,14 +61,20 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       keys,
       ledger: sqlLedger(sqlite.db),
       replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
-      limiter: memoryLimiter({ limits: config.limits }),
+      limiter: sqlLimiter(limitsDb.db),
       pool: memoryPool(),
       clock,
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,
       originAllow: config.originAllow,
       originFetch: extras.originFetch,
-      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+      options: {
+        maxBodyBytes: config.maxBodyBytes,
+        requestTimeoutMs: config.requestTimeoutMs,
+        adminToken: config.adminToken,
+        limits: config.limits,
+        limitsFailOpen: config.limitsFailOpen,
+      },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });
@@ -80,6 +90,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
+          limitsDb.close();
           loopDelay.disable();
         })();
         return closing;
@@ -87,6 +98,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     };
   } catch (err) {
     sqlite.close();
+    limitsDb.close();
     loopDelay.disable();
     throw err;
   }

@@ -59,20 +59,59 @@ export interface RateWindow {
   resetMs: number;
 }
 
-export interface LimitDecision {
-  allowed: boolean;
-  /** null = no limit configured for this dimension. */
-  requests: RateWindow | null;
-  tokens: RateWindow | null;
-  /** When denied: milliseconds until a retry can succeed. */
-  retryAfterMs: number;
+/** Which limit refused a request. */
+export type LimitReason = 'requests' | 'tokens' | 'concurrency' | 'quota';
+
+/** The limits in force for one request, defaults applied; 0 = unlimited. */
+export interface EffectiveLimits {
+  tenantRpm: number;
+  tenantTpm: number;
+  keyRpm: number;
+  keyTpm: number;
+  maxConcurrent: number;
+  monthlyTokens: number;
 }
 
+/** One request asking to start: it becomes a lease named by the edge's upstream request id. */
+export interface Admission {
+  leaseId: string;
+  tenantId: string;
+  keyId: string;
+  limits: EffectiveLimits;
+  /** Tokens reserved now and reconciled with what the request really used when it ends. */
+  reserveTokens: number;
+  now: number;
+  /** Epoch ms after which a lease never finished or reconciled stops holding a slot and stays charged. */
+  expiresAt: number;
+}
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** The limit that refused the request; null when allowed. */
+  reason: LimitReason | null;
+  /** The most restrictive of the tenant and key windows; null = unlimited. */
+  requests: RateWindow | null;
+  tokens: RateWindow | null;
+  /** When denied for a rate: milliseconds until a retry can succeed (0 for a quota). */
+  retryAfterMs: number;
+  /** Present when refused for concurrency or quota: the limit and what is in use. */
+  detail?: { limit: number; used: number };
+}
+
+/**
+ * Exact per-tenant and per-key limits (requests/min, tokens/min, concurrent requests, monthly
+ * tokens), shared by every edge process or isolate. Each call is one transaction in the store.
+ */
 export interface Limiter {
-  /** Admit one request for `subject` (a tenant) or deny it; an admitted request is counted. */
-  admit(subject: string, now: number): Promise<LimitDecision>;
-  /** Charge tokens actually used (read from the origin's usage) against `subject`'s token budget. */
-  charge(subject: string, tokens: number, now: number): Promise<void>;
+  /** Admit a request (taking a request unit, reserving tokens, holding a slot) or refuse it. */
+  admit(a: Admission): Promise<LimitDecision>;
+  /**
+   * The response ended: release the lease's concurrency slot. With `usedTokens` the lease is
+   * reconciled now; with null it waits for the origin's usage record (aborted or failed streams).
+   */
+  finish(tenantId: string, leaseId: string, usedTokens: number | null, now: number): Promise<void>;
+  /** Reconcile from an origin's usage record; a lease already reconciled or expired is ignored. */
+  reconcile(tenantId: string, leaseId: string, usedTokens: number, now: number): Promise<void>;
 }
 
 export interface UsageQueryInput {

@@ -36,7 +36,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
   return createEdgeApp({
     keys,
     ledger: doLedger(env.LEDGER),
-    limiter: doLimiter(env.LIMITER, config.limits),
+    limiter: doLimiter(env.LIMITER),
     pool: doPool(env.POOL),
     replayWindow: doReplayWindow(env.REPLAY),
 
@@ -44,7 +44,13 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     signingKey: config.signingKey,
     nodeKeys: config.nodeKeys,
     originAllow: config.originAllow,
-    options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+    options: {
+      maxBodyBytes: config.maxBodyBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
+      adminToken: config.adminToken,
+      limits: config.limits,
+      limitsFailOpen: config.limitsFailOpen,
+    },
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });
 }

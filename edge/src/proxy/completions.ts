@@ -15,6 +15,7 @@ import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { EdgeEnv } from '../context.ts';
 import { endToEndHeaders } from '../http/headers.ts';
+import type { Admit } from '../middleware/limits/admission.ts';
 import type { Clock, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
@@ -37,6 +38,8 @@ export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> 
   inflight: InflightTracker;
   maxBodyBytes: number;
   requestTimeoutMs: number;
+  /** Limits: admits the parsed request under a lease that the end of the response settles. */
+  admit: Admit;
 }
 
 /** Statuses from the origin that describe the edge↔origin link, not the client's request. */
@@ -55,11 +58,17 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     // The origin is asked for usage on every stream: it is how the edge reconciles limits.
     if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
 
+    const lease = await deps.admit(c, parsed.data);
     const now = deps.clock.now();
-    const ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptText(parsed.data) }, now);
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
-    const reportUsage = c.get('reportUsage') as ((u: Usage) => void) | undefined;
+    let ranked;
+    try {
+      ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptText(parsed.data) }, now);
+    } catch (err) {
+      lease.finish(0); // nothing was forwarded: the reservation is refunded
+      throw err;
+    }
     const life = startLifetime(c.req.raw.signal, now, deps.requestTimeoutMs);
 
     let up;
@@ -79,6 +88,9 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
         upstreamDeps,
       );
     } catch (err) {
+      // A client gone or a deadline passed may have left an origin generating: its usage record
+      // settles the lease. Otherwise no origin accepted the request and nothing is charged.
+      lease.finish(life.reason() ? null : 0);
       life.dispose();
       throw err;
     }
@@ -91,6 +103,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     if (!res.ok) {
       const text = await res.text().catch(() => '');
       finish();
+      lease.finish(0); // refused by the origin before generating
       if (LINK_ERRORS.has(res.status)) {
         deps.log('origin refused the edge (check the shared signing secret and clocks)', { replica: replica.id, status: res.status, body: text.slice(0, 300) });
         throw new ApiError('origin_error', 'The origin refused the request.');
@@ -100,13 +113,18 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
 
     const isSse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
     if (stream && isSse && res.body) {
+      let streamed: Usage | undefined;
       const out = relaySse(res.body, {
         clientWantsUsage,
-        onUsage: (u) => reportUsage?.(u),
+        onUsage: (u) => {
+          streamed = u;
+        },
         abortOrigin: (reason) => life.abort(reason),
         failureReason: () => life.reason(),
         onEnd: (outcome, err) => {
           finish();
+          // Without the usage chunk (client gone, origin failed) the origin's usage record settles it.
+          lease.finish(streamed ? streamed.total_tokens : null);
           if (outcome === 'origin-error' || outcome === 'truncated') {
             deps.log('origin stream failed after the first byte', {
               replica: replica.id,
@@ -124,12 +142,13 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     try {
       text = await res.text();
     } catch (err) {
+      lease.finish(null);
       throw life.reason() ?? new ApiError('origin_error', 'The origin failed while sending the response.', { cause: err });
     } finally {
       finish();
     }
     const usage = readUsage(text);
-    if (usage) reportUsage?.(usage);
+    lease.finish(usage ? usage.total_tokens : null);
     const headers = passHeaders(res.headers);
     headers['x-cache'] = 'BYPASS';
     return c.body(text, res.status as ContentfulStatusCode, headers);

@@ -3,7 +3,9 @@
  * - `POST /internal/pool/heartbeat`: a replica's state and load; it stays in rotation while its
  *   beats keep arriving (out after 3 s of silence).
  * - `POST /internal/usage`: usage records from an origin's outbox, inserted idempotently on
- *   (replica_id, request_id); answers `{accepted, duplicates}` so redelivery is visible.
+ *   (replica_id, request_id); answers `{accepted, duplicates}` so redelivery is visible. Each
+ *   record also settles the rate-limit lease of its request id (the edge's upstream request id)
+ *   when the edge did not see the usage itself; a lease already settled ignores it.
  *
  * Both are signed with node keys, and a key speaks only for its own node's replicas
  * (trust/node-keys.ts). A heartbeat's `ts` must lie within the signing skew of the edge's clock
@@ -15,17 +17,20 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseJson } from '#shared/request-body.ts';
 import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
-import { UsageBatch } from '#shared/usage.ts';
+import { UsageBatch, type UsageRecord } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
 import { signedInternal } from '../middleware/signed/signed.ts';
-import type { Clock, Ledger, PoolView } from '../ports.ts';
+import type { Clock, Ledger, Limiter, PoolView } from '../ports.ts';
 import { assertMaySpeakFor, type NodeKeys } from '../trust/node-keys.ts';
 import { assertOriginAllowed, type OriginAllowList } from '../trust/origin-allow-list.ts';
 
 export interface InternalDeps {
   pool: PoolView;
   ledger: Ledger;
+  /** Settles rate-limit leases the edge could not settle itself (aborted or failed streams). */
+  limiter: Limiter;
   clock: Clock;
+  log: (msg: string, fields?: Record<string, unknown>) => void;
   nodeKeys: NodeKeys;
   originAllow: OriginAllowList;
   maxBodyBytes: number;
@@ -55,8 +60,25 @@ export function internalRoutes(deps: InternalDeps): Hono<EdgeEnv> {
     if (!parsed.success) throw fromZodError(parsed.error);
     for (const r of parsed.data.records) assertMaySpeakFor(deps.nodeKeys, c.get('signedBy'), r.replica_id);
     const result = await deps.ledger.insert(parsed.data.records, deps.clock.now());
+    await reconcileLeases(deps, parsed.data.records);
     return c.json(result);
   });
 
   return app;
+}
+
+/**
+ * Charge each record's tokens to its request's lease. A failure is logged, not answered with an
+ * error: the ledger (billing) has the record, and an unsettled lease expires with its reservation
+ * charged, so a redelivery must not be provoked for it.
+ */
+async function reconcileLeases(deps: InternalDeps, records: UsageRecord[]): Promise<void> {
+  const now = deps.clock.now();
+  await Promise.all(
+    records.map((r) =>
+      deps.limiter
+        .reconcile(r.tenant_id, r.request_id, r.prompt_tokens + r.completion_tokens, now)
+        .catch((err: unknown) => deps.log('settling a rate-limit lease failed', { requestId: r.request_id, error: String(err) })),
+    ),
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * The public OpenAI-compatible routes (DESIGN §3): completions (auth → limits → proxy), models
+ * The public OpenAI-compatible routes (DESIGN §3): completions (auth → parse → limits → proxy), models
  * (what the pool can serve right now) and the caller's own usage.
  */
 import { Hono } from 'hono';
@@ -9,15 +9,13 @@ import { UsageQuery } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
 import { SCOPES } from '../middleware/auth/api-keys.ts';
 import { apiKeyAuth } from '../middleware/auth/auth.ts';
-import { limits } from '../middleware/limits/limits.ts';
-import type { KeyStore, Ledger, Limiter, PoolEntry } from '../ports.ts';
+import type { KeyStore, Ledger, PoolEntry } from '../ports.ts';
 import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
 export interface V1Deps extends CompletionsDeps {
   keys: KeyStore;
-  limiter: Limiter;
   ledger: Ledger;
 }
 
@@ -26,10 +24,9 @@ export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
   const inference = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.inference });
   const usageAuth = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.usage });
-  const limited = limits({ limiter: deps.limiter, clock: deps.clock, onChargeError: (err) => deps.log('charging usage failed', { error: String(err) }) });
-
-  app.post('/chat/completions', inference, limited, completionsHandler(deps, 'chat.completions'));
-  app.post('/completions', inference, limited, completionsHandler(deps, 'completions'));
+  // Limits are taken inside the handler, once the body is parsed (middleware/limits/admission.ts).
+  app.post('/chat/completions', inference, completionsHandler(deps, 'chat.completions'));
+  app.post('/completions', inference, completionsHandler(deps, 'completions'));
 
   app.get('/models', inference, async (c) => {
     const list: ModelList = { object: 'list', data: servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now(), deps.scheduler.inRotation) };

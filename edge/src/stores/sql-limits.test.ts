@@ -1,35 +1,123 @@
-import { describe, expect, it } from 'vitest';
-import { openSqlite } from '../adapters/node/sqlite.ts';
-import { admit, charge, limitRules } from '../middleware/limits/policy.ts';
-import { initLimits, limitsLoad, limitsSave } from './sql-limits.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { memoryLimiter } from '../adapters/memory/limiter.ts';
+import { openSqlite, type SqliteHandle } from '../adapters/node/sqlite.ts';
+import type { Admission, EffectiveLimits, Limiter } from '../ports.ts';
+import { sqlLimiter } from './sql-limits.ts';
 
-describe('limiter state in SQL', () => {
-  it('a state saved and loaded again gives the same decisions (spent requests and token debt kept)', () => {
-    const { db } = openSqlite(':memory:');
-    initLimits(db);
-    expect(limitsLoad(db)).toEqual({});
-    const rules = limitRules({ requestsPerMinute: 2, tokensPerMinute: 100 });
-    const now = 1_000_000;
-    let state = limitsLoad(db);
-    for (const step of [() => admit(state, now, rules).state, () => charge(state, 500, now, rules)]) {
-      const next = step();
-      limitsSave(db, state, next);
-      state = next;
-    }
-    const reloaded = limitsLoad(db);
-    expect(reloaded).toEqual(state);
-    expect(admit(reloaded, now + 1, rules).decision).toEqual(admit(state, now + 1, rules).decision);
-    expect(admit(reloaded, now + 1, rules).decision.allowed).toBe(false);
+const NOW = Date.UTC(2026, 5, 15);
+const NONE: EffectiveLimits = { tenantRpm: 0, tenantTpm: 0, keyRpm: 0, keyTpm: 0, maxConcurrent: 0, monthlyTokens: 0 };
+let seq = 0;
+const ask = (limits: Partial<EffectiveLimits>, o: Partial<Admission> = {}): Admission => ({
+  leaseId: `lease-${++seq}`,
+  tenantId: 'acme',
+  keyId: 'key-1',
+  limits: { ...NONE, ...limits },
+  reserveTokens: 100,
+  now: NOW,
+  expiresAt: NOW + 60_000,
+  ...o,
+});
+
+const handles: SqliteHandle[] = [];
+afterEach(() => {
+  for (const h of handles.splice(0)) h.close();
+});
+function sqlite(file = ':memory:'): Limiter {
+  const h = openSqlite(file, { synchronous: 'NORMAL' });
+  handles.push(h);
+  return sqlLimiter(h.db);
+}
+
+describe.each([
+  ['SQLite', () => sqlite()],
+  ['memory', () => memoryLimiter()],
+])('limiter operations (%s)', (_name, make) => {
+  it('a tenant at its concurrency cap is refused until a lease finishes', async () => {
+    const l = make();
+    const a = ask({ maxConcurrent: 2 });
+    const b = ask({ maxConcurrent: 2 });
+    expect((await l.admit(a)).allowed).toBe(true);
+    expect((await l.admit(b)).allowed).toBe(true);
+    expect(await l.admit(ask({ maxConcurrent: 2 }))).toMatchObject({ allowed: false, reason: 'concurrency', detail: { limit: 2, used: 2 } });
+    expect((await l.admit(ask({ maxConcurrent: 2 }, { tenantId: 'other' }))).allowed).toBe(true);
+    await l.finish('acme', a.leaseId, null, NOW);
+    expect((await l.admit(ask({ maxConcurrent: 2 }))).allowed).toBe(true);
   });
 
-  it('stores the latest arrival time of each bucket that changed', () => {
-    const { db } = openSqlite(':memory:');
-    initLimits(db);
-    limitsSave(db, {}, { requests: { tat: 5 } });
-    limitsSave(db, { requests: { tat: 5 } }, { requests: { tat: 5 }, tokens: { tat: 7 } });
-    expect(db.all('SELECT bucket, tat FROM limiter_state ORDER BY bucket')).toEqual([
-      { bucket: 'requests', tat: 5 },
-      { bucket: 'tokens', tat: 7 },
-    ]);
+  it('reconciles once: the reservation becomes what was used, in the buckets and the month', async () => {
+    const l = make();
+    const limits = { tenantTpm: 600, monthlyTokens: 1000 };
+    const a = ask(limits, { reserveTokens: 500 });
+    expect((await l.admit(a)).tokens).toMatchObject({ remaining: 100 });
+    // Outstanding reservation counts against the quota: 500 reserved + 600 > 1000.
+    expect(await l.admit(ask(limits, { reserveTokens: 600 }))).toMatchObject({ allowed: false, reason: 'quota' });
+    await l.finish('acme', a.leaseId, null, NOW); // stream aborted: slot freed, tokens still reserved
+    await l.reconcile('acme', a.leaseId, 50, NOW); // the origin's usage record
+    await l.reconcile('acme', a.leaseId, 5000, NOW); // redelivered: ignored
+    const next = await l.admit(ask(limits, { reserveTokens: 10 }));
+    expect(next.tokens).toMatchObject({ remaining: 540 });
+    expect(await l.admit(ask(limits, { reserveTokens: 941 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 60 } });
+  });
+
+  it('a lease never reconciled expires: its slot frees and its reservation stays charged', async () => {
+    const l = make();
+    const limits = { maxConcurrent: 1, monthlyTokens: 1000 };
+    expect((await l.admit(ask(limits, { reserveTokens: 400 }))).allowed).toBe(true);
+    expect((await l.admit(ask(limits, { now: NOW + 59_999 }))).reason).toBe('concurrency');
+    const later = ask(limits, { now: NOW + 60_000, reserveTokens: 601 });
+    expect(await l.admit(later)).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 400 } });
+    expect((await l.admit(ask(limits, { now: NOW + 60_000, reserveTokens: 600 }))).allowed).toBe(true);
+  });
+
+  it('finishing with the usage reconciles at once; the usage record then finds no lease', async () => {
+    const l = make();
+    const limits = { monthlyTokens: 100 };
+    const a = ask(limits, { reserveTokens: 100 });
+    await l.admit(a);
+    await l.finish('acme', a.leaseId, 30, NOW);
+    await l.reconcile('acme', a.leaseId, 30, NOW);
+    expect((await l.admit(ask(limits, { reserveTokens: 70 }))).allowed).toBe(true);
+  });
+
+  it('the month counter starts again in a new UTC month', async () => {
+    const l = make();
+    const limits = { monthlyTokens: 100 };
+    const a = ask(limits);
+    await l.admit(a);
+    await l.finish('acme', a.leaseId, 100, NOW);
+    expect((await l.admit(ask(limits, { reserveTokens: 1 }))).reason).toBe('quota');
+    expect((await l.admit(ask(limits, { reserveTokens: 1, now: Date.UTC(2026, 6, 1) }))).allowed).toBe(true);
+  });
+});
+
+describe('limits in one SQLite file shared by several connections (edge processes)', () => {
+  let dir = '';
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('counts exactly across connections: 30 admissions against 10 rpm → 10', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'limits-'));
+    const file = join(dir, 'limits.sqlite');
+    const a = sqlite(file);
+    const b = sqlite(file);
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).admit(ask({ tenantRpm: 10 }))));
+    expect(results.filter((r) => r.allowed)).toHaveLength(10);
+    expect(results.filter((r) => r.reason === 'requests')).toHaveLength(20);
+  });
+
+  it('a lease taken through one connection is settled through another', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'limits-'));
+    const file = join(dir, 'limits.sqlite');
+    const a = sqlite(file);
+    const b = sqlite(file);
+    const lease = ask({ maxConcurrent: 1 });
+    expect((await a.admit(lease)).allowed).toBe(true);
+    expect((await b.admit(ask({ maxConcurrent: 1 }))).reason).toBe('concurrency');
+    await b.finish('acme', lease.leaseId, 10, NOW);
+    expect((await a.admit(ask({ maxConcurrent: 1 }))).allowed).toBe(true);
   });
 });

@@ -1,41 +1,139 @@
 /**
- * One rate-limit subject's GCRA state in SQL, for the limiter Durable Object: each bucket's
- * theoretical arrival time in a row, so an object that is evicted and loaded again keeps the
- * tenant's counters and debt (memory-only state would forgive them on every eviction).
+ * The limiter's state in SQL, written once for both runtimes: on Node one SQLite file every edge
+ * process on the host opens (each operation one `BEGIN IMMEDIATE` transaction, so processes take
+ * turns and the counters are exact), on Workers each tenant's LimiterDO storage (one object per
+ * tenant: its single thread makes it exact). Rows: a GCRA arrival time per bucket, one lease per
+ * admitted request until it is reconciled, and a token counter per tenant and UTC month.
+ *
+ * Hot path: admission is one transaction (two small reads, a bucket upsert per limited bucket,
+ * a lease insert); the end of a request is a second one (delete the lease, adjust two buckets,
+ * bump the month). Statements are fixed strings so the Node adapter prepares each once.
  */
-import type { SubjectState } from '../middleware/limits/policy.ts';
+
+import { admitIn, finishIn, type LeaseTotals, type LimitsRepo, reconcileIn, type StoredLease } from '../middleware/limits/engine.ts';
+import type { GcraState } from '../middleware/limits/gcra.ts';
+import type { Limiter } from '../ports.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
 export const LIMITS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS limiter_state (
-  bucket TEXT PRIMARY KEY,
+DROP TABLE IF EXISTS limiter_state;
+CREATE TABLE IF NOT EXISTS limit_buckets (
+  name TEXT PRIMARY KEY,
   tat REAL NOT NULL
-)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS limit_leases (
+  id TEXT PRIMARY KEY,
+  tenant TEXT NOT NULL,
+  key TEXT NOT NULL,
+  reserved INTEGER NOT NULL,
+  tenant_tpm INTEGER NOT NULL,
+  key_tpm INTEGER NOT NULL,
+  open INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS limit_leases_tenant ON limit_leases (tenant, expires_at);
+CREATE TABLE IF NOT EXISTS limit_months (
+  tenant TEXT NOT NULL,
+  month TEXT NOT NULL,
+  used INTEGER NOT NULL,
+  PRIMARY KEY (tenant, month)
+) WITHOUT ROWID
 `;
 
-const BUCKETS = ['requests', 'tokens'] as const;
-
-/** Create the state table if missing. */
+/** Create the tables if missing. */
 export function initLimits(db: SqlDb): void {
   applySchema(db, LIMITS_SCHEMA);
 }
 
-/** The stored state (empty = both buckets full). */
-export function limitsLoad(db: SqlDb): SubjectState {
-  const state: SubjectState = {};
-  for (const row of db.all<{ bucket: string; tat: number }>('SELECT bucket, tat FROM limiter_state')) {
-    if ((BUCKETS as readonly string[]).includes(row.bucket) && Number.isFinite(row.tat)) state[row.bucket as (typeof BUCKETS)[number]] = { tat: row.tat };
-  }
-  return state;
+type LeaseRow = { id: string; tenant: string; key: string; reserved: number; tenant_tpm: number; key_tpm: number; open: number; expires_at: number };
+
+/** The repository over SQL (call inside a transaction). */
+export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
+  return {
+    getBuckets(names) {
+      const rows = db.all<{ name: string; tat: number }>('SELECT name, tat FROM limit_buckets WHERE name IN (?, ?, ?, ?)', ...pad4(names));
+      return names.map((n) => {
+        const row = rows.find((r) => r.name === n);
+        return row ? { tat: row.tat } : undefined;
+      });
+    },
+    putBucket(name: string, st: GcraState) {
+      db.run('INSERT INTO limit_buckets (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat', name, st.tat);
+    },
+    leaseTotals(tenantId, now): LeaseTotals {
+      const row = db.all<{ open: number | null; outstanding: number | null; expired: number | null }>(
+        'SELECT sum(open = 1 AND expires_at > ?) AS open, sum(reserved) AS outstanding, sum(expires_at <= ?) AS expired FROM limit_leases WHERE tenant = ?',
+        now,
+        now,
+        tenantId,
+      )[0];
+      return { open: row?.open ?? 0, outstanding: row?.outstanding ?? 0, expired: row?.expired ?? 0 };
+    },
+    collectExpired(tenantId, now) {
+      const sum = db.all<{ s: number | null }>('SELECT sum(reserved) AS s FROM limit_leases WHERE tenant = ? AND expires_at <= ?', tenantId, now)[0]?.s ?? 0;
+      db.run('DELETE FROM limit_leases WHERE tenant = ? AND expires_at <= ?', tenantId, now);
+      return sum;
+    },
+    insertLease(l: StoredLease) {
+      db.run(
+        'INSERT OR REPLACE INTO limit_leases (id, tenant, key, reserved, tenant_tpm, key_tpm, open, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        l.id,
+        l.tenantId,
+        l.keyId,
+        l.reserved,
+        l.tenantTpm,
+        l.keyTpm,
+        l.open ? 1 : 0,
+        l.expiresAt,
+      );
+    },
+    closeLease(id) {
+      db.run('UPDATE limit_leases SET open = 0 WHERE id = ?', id);
+    },
+    takeLease(id) {
+      const row = db.all<LeaseRow>('DELETE FROM limit_leases WHERE id = ? RETURNING *', id)[0];
+      if (!row) return undefined;
+      return {
+        id: row.id,
+        tenantId: row.tenant,
+        keyId: row.key,
+        reserved: row.reserved,
+        tenantTpm: row.tenant_tpm,
+        keyTpm: row.key_tpm,
+        open: row.open === 1,
+        expiresAt: row.expires_at,
+      };
+    },
+    monthUsed(tenantId, month) {
+      return db.all<{ used: number }>('SELECT used FROM limit_months WHERE tenant = ? AND month = ?', tenantId, month)[0]?.used ?? 0;
+    },
+    addMonth(tenantId, month, tokens) {
+      db.run(
+        'INSERT INTO limit_months (tenant, month, used) VALUES (?, ?, ?) ON CONFLICT (tenant, month) DO UPDATE SET used = used + excluded.used',
+        tenantId,
+        month,
+        tokens,
+      );
+    },
+  };
 }
 
-/** Store the buckets that changed from `before` to `after` (an unchanged one costs no write). */
-export function limitsSave(db: SqlDb, before: SubjectState, after: SubjectState): void {
-  const changed = BUCKETS.filter((b) => after[b] !== undefined && after[b]?.tat !== before[b]?.tat);
-  if (changed.length === 0) return;
-  db.transaction(() => {
-    for (const b of changed) {
-      db.run('INSERT INTO limiter_state (bucket, tat) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET tat = excluded.tat', b, after[b]!.tat);
-    }
-  });
+function pad4(names: readonly string[]): string[] {
+  const out = names.slice(0, 4);
+  while (out.length < 4) out.push('');
+  return out;
+}
+
+/**
+ * A Limiter over one SqlDb whose every operation is one immediate transaction. On Node the db is
+ * a file all edge processes share; a Durable Object calls the same operations on its storage.
+ */
+export function sqlLimiter(db: SqlDb): Limiter {
+  initLimits(db);
+  const repo = sqlLimitsRepo(db);
+  return {
+    admit: async (a) => db.immediate(() => admitIn(repo, a)),
+    finish: async (_tenant, leaseId, used, now) => db.immediate(() => finishIn(repo, leaseId, used, now)),
+    reconcile: async (_tenant, leaseId, used, now) => db.immediate(() => reconcileIn(repo, leaseId, used, now)),
+  };
 }

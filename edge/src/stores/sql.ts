@@ -12,6 +12,12 @@ export interface SqlDb {
   run(sql: string, ...params: SqlValue[]): void;
   /** Run `fn` in one transaction (all or nothing). */
   transaction<T>(fn: () => T): T;
+  /**
+   * Run `fn` in one transaction that takes the write lock at its start (SQLite `BEGIN
+   * IMMEDIATE`): a read-then-write sequence is then serialised against other connections to the
+   * same file, instead of failing to upgrade its read lock halfway.
+   */
+  immediate<T>(fn: () => T): T;
 }
 
 /** Run a multi-statement schema script one statement at a time (DO SQL takes one per exec). */

@@ -15,6 +15,7 @@ import { memoryPool } from '../adapters/memory/pool.ts';
 import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
 import { keyRecord } from '../middleware/auth/api-keys.ts';
+import type { LimitDefaults } from '../middleware/limits/policy.ts';
 import { type NodeKeys, parseNodeKeys } from '../trust/node-keys.ts';
 import { parseOriginAllowList } from '../trust/origin-allow-list.ts';
 import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork } from './fake-origin.ts';
@@ -49,7 +50,7 @@ export interface TestEdge {
 export interface TestEdgeOptions {
   origins?: Omit<FakeOriginOptions, 'keyring' | 'now'>[];
   deps?: Partial<EdgeAppDeps>;
-  limits?: { requestsPerMinute?: number; tokensPerMinute?: number };
+  limits?: Partial<LimitDefaults>;
 }
 
 /** Build a test edge. */
@@ -65,7 +66,8 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
     keys,
     ledger,
     clock,
-    limiter: memoryLimiter({ limits: opts.limits }),
+    limiter: memoryLimiter(),
+    options: { limits: opts.limits },
     pool: memoryPool(),
     signingKey: TEST_SIGNING,
     nodeKeys: testNodeKeys([...new Set(['r1', ...origins.map((o) => o.replicaId)])]),

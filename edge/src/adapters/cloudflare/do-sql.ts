@@ -15,5 +15,7 @@ export function doSql(storage: DurableObjectStorage): SqlDb {
       storage.sql.exec(sql, ...params).toArray();
     },
     transaction: (fn) => storage.transactionSync(fn),
+    // An object's storage has one writer, its own single thread: every transaction is exclusive.
+    immediate: (fn) => storage.transactionSync(fn),
   };
 }

@@ -1,43 +1,35 @@
 /**
- * One tenant's rate-limit state in a Durable Object, so every isolate sees exact counters
- * (isolates share no memory). The GCRA state is kept in memory for the answer and written to
- * the object's SQLite storage on every change: an object evicted while its tenant is in token
- * debt (or has spent its requests) loads the same state again instead of starting full.
+ * One tenant's limits in a Durable Object: its request and token buckets and those of its keys,
+ * its leases (concurrent requests and unreconciled reservations) and its monthly token counter.
+ * An object runs one call at a time, so every isolate sees exact counters; the state lives in the
+ * object's SQLite storage (the same store code as the Node edge), so an eviction forgives nothing.
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
-import { admit, charge, type LimitsConfig, limitRules, type SubjectState } from '../../middleware/limits/policy.ts';
-import type { LimitDecision } from '../../ports.ts';
-import type { SqlDb } from '../../stores/sql.ts';
-import { initLimits, limitsLoad, limitsSave } from '../../stores/sql-limits.ts';
+import type { Admission, LimitDecision, Limiter } from '../../ports.ts';
+import { sqlLimiter } from '../../stores/sql-limits.ts';
 import { doSql } from './do-sql.ts';
 
 export class LimiterDO extends DurableObject {
-  private readonly db: SqlDb;
-  private state: SubjectState;
+  private readonly limiter: Limiter;
 
   constructor(ctx: DurableObjectState, env: unknown) {
     super(ctx, env as never);
-    this.db = doSql(ctx.storage);
-    initLimits(this.db);
-    this.state = limitsLoad(this.db);
+    this.limiter = sqlLimiter(doSql(ctx.storage));
   }
 
-  /** Admit one request under `limits`. */
-  admit(now: number, limits: Partial<LimitsConfig>): LimitDecision {
-    const r = admit(this.state, now, limitRules(limits));
-    this.update(r.state);
-    return r.decision;
+  /** Admit one request of this tenant, or refuse it. */
+  admit(a: Admission): Promise<LimitDecision> {
+    return this.limiter.admit(a);
   }
 
-  /** Charge tokens used. */
-  charge(tokens: number, now: number, limits: Partial<LimitsConfig>): void {
-    this.update(charge(this.state, tokens, now, limitRules(limits)));
+  /** Release a lease's slot (and reconcile it when `used` is known). */
+  finish(leaseId: string, used: number | null, now: number): Promise<void> {
+    return this.limiter.finish('', leaseId, used, now);
   }
 
-  private update(next: SubjectState): void {
-    // Stored before memory changes: a failed write leaves both at the last stored state.
-    limitsSave(this.db, this.state, next);
-    this.state = next;
+  /** Reconcile a lease from an origin's usage record. */
+  reconcile(leaseId: string, used: number, now: number): Promise<void> {
+    return this.limiter.reconcile('', leaseId, used, now);
   }
 }

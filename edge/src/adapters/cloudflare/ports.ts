@@ -6,7 +6,6 @@
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { ReplayWindow } from '#shared/signing.ts';
 import type { UsageRecord } from '#shared/usage.ts';
-import type { LimitsConfig } from '../../middleware/limits/policy.ts';
 import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
@@ -67,11 +66,13 @@ export function doPool(ns: DurableObjectNamespace<PoolDO>, opts: DoPoolOptions =
   };
 }
 
-/** Limiter backed by one limiter DO per tenant. */
-export function doLimiter(ns: DurableObjectNamespace<LimiterDO>, limits: Partial<LimitsConfig>): Limiter {
+/** Limiter backed by one limiter DO per tenant (the tenant's keys live in the same object). */
+export function doLimiter(ns: DurableObjectNamespace<LimiterDO>): Limiter {
+  const stub = (tenantId: string) => ns.get(ns.idFromName(tenantId));
   return {
-    admit: async (subject, now) => ns.get(ns.idFromName(subject)).admit(now, limits),
-    charge: async (subject, tokens, now) => ns.get(ns.idFromName(subject)).charge(tokens, now, limits),
+    admit: async (a) => stub(a.tenantId).admit(a),
+    finish: async (tenantId, leaseId, used, now) => stub(tenantId).finish(leaseId, used, now),
+    reconcile: async (tenantId, leaseId, used, now) => stub(tenantId).reconcile(leaseId, used, now),
   };
 }
 

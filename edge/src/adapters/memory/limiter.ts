@@ -1,39 +1,61 @@
 /**
- * In-process Limiter: the GCRA policy with state in a Map. Exact for a single edge process (the
- * Node appliance); a Worker uses the per-tenant Durable Object instead, since isolates do not
- * share memory. Idle subjects are swept so the map stays bounded by active tenants.
+ * In-memory Limiter for tests and single-process tools: the same operations as the SQL store
+ * (middleware/limits/engine.ts) over Maps. Exact only within one process, so no runtime uses it
+ * in production: the Node edge shares a SQLite file between its processes, the Worker uses one
+ * Durable Object per tenant.
  */
 
-import { admit, charge, idle, type LimitsConfig, limitRules, type SubjectState } from '../../middleware/limits/policy.ts';
-import type { LimitDecision, Limiter } from '../../ports.ts';
+import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease } from '../../middleware/limits/engine.ts';
+import type { GcraState } from '../../middleware/limits/gcra.ts';
+import type { Limiter } from '../../ports.ts';
 
-export interface MemoryLimiterOptions {
-  limits?: Partial<LimitsConfig>;
-  /** Sweep idle subjects once the map holds this many (default 10 000). */
-  sweepAt?: number;
+/** The Maps behind a memory limiter, as a repository. */
+export function memoryLimitsRepo(): LimitsRepo {
+  const buckets = new Map<string, GcraState>();
+  const leases = new Map<string, StoredLease>();
+  const months = new Map<string, number>();
+  const ofTenant = (tenantId: string) => [...leases.values()].filter((l) => l.tenantId === tenantId);
+  return {
+    getBuckets: (names) => names.map((n) => buckets.get(n)),
+    putBucket: (name, st) => void buckets.set(name, st),
+    leaseTotals(tenantId, now) {
+      const mine = ofTenant(tenantId);
+      return {
+        open: mine.filter((l) => l.open && l.expiresAt > now).length,
+        outstanding: mine.reduce((s, l) => s + l.reserved, 0),
+        expired: mine.filter((l) => l.expiresAt <= now).length,
+      };
+    },
+    collectExpired(tenantId, now) {
+      let sum = 0;
+      for (const l of ofTenant(tenantId)) {
+        if (l.expiresAt > now) continue;
+        sum += l.reserved;
+        leases.delete(l.id);
+      }
+      return sum;
+    },
+    insertLease: (l) => void leases.set(l.id, { ...l }),
+    closeLease(id) {
+      const l = leases.get(id);
+      if (l) l.open = false;
+    },
+    takeLease(id) {
+      const l = leases.get(id);
+      leases.delete(id);
+      return l;
+    },
+    monthUsed: (tenantId, month) => months.get(`${tenantId}/${month}`) ?? 0,
+    addMonth: (tenantId, month, tokens) => void months.set(`${tenantId}/${month}`, (months.get(`${tenantId}/${month}`) ?? 0) + tokens),
+  };
 }
 
-/** Create an in-memory limiter; throws on invalid limits. */
-export function memoryLimiter(opts: MemoryLimiterOptions = {}): Limiter {
-  const rules = limitRules(opts.limits ?? {});
-  const sweepAt = opts.sweepAt ?? 10_000;
-  if (!Number.isInteger(sweepAt) || sweepAt < 1) throw new Error('memoryLimiter: sweepAt must be a positive integer');
-  const states = new Map<string, SubjectState>();
-
-  function sweep(now: number): void {
-    if (states.size < sweepAt) return;
-    for (const [k, s] of states) if (idle(s, now)) states.delete(k);
-  }
-
+/** Create an in-memory limiter. */
+export function memoryLimiter(): Limiter {
+  const repo = memoryLimitsRepo();
   return {
-    async admit(subject: string, now: number): Promise<LimitDecision> {
-      sweep(now);
-      const r = admit(states.get(subject) ?? {}, now, rules);
-      states.set(subject, r.state);
-      return r.decision;
-    },
-    async charge(subject: string, tokens: number, now: number): Promise<void> {
-      states.set(subject, charge(states.get(subject) ?? {}, tokens, now, rules));
-    },
+    admit: async (a) => admitIn(repo, a),
+    finish: async (_tenant, leaseId, used, now) => finishIn(repo, leaseId, used, now),
+    reconcile: async (_tenant, leaseId, used, now) => reconcileIn(repo, leaseId, used, now),
   };
 }

@@ -24,16 +24,25 @@ function translated<T>(fn: () => T): T {
   }
 }
 
+export interface SqliteOptions {
+  /**
+   * `FULL` (default) makes every commit survive power loss; `NORMAL` in WAL mode may lose the last
+   * commits on power loss but never corrupts, and saves an fsync per commit: for state that is
+   * not billing data (rate-limit buckets, leases).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
 export interface SqliteHandle {
   db: SqlDb;
   close(): void;
 }
 
 /** Open (creating if needed) a SQLite file; `:memory:` works for tests. */
-export function openSqlite(file: string): SqliteHandle {
+export function openSqlite(file: string, opts: SqliteOptions = {}): SqliteHandle {
   const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = FULL');
+  raw.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Statements are prepared once per SQL text; the stores use a small fixed set.
@@ -52,6 +61,19 @@ export function openSqlite(file: string): SqliteHandle {
       translated(() => stmt(sql).run(...params));
     },
     transaction: <T>(fn: () => T): T => translated(() => raw.transaction(fn)()),
+    immediate: <T>(fn: () => T): T =>
+      translated(() => {
+        if (raw.inTransaction) return fn();
+        stmt('BEGIN IMMEDIATE').run();
+        try {
+          const out = fn();
+          stmt('COMMIT').run();
+          return out;
+        } catch (err) {
+          if (raw.inTransaction) stmt('ROLLBACK').run();
+          throw err;
+        }
+      }),
   };
   return { db, close: () => raw.close() };
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type GcraState, gcraCharge, gcraTake } from './gcra.ts';
+import { type GcraState, gcraAdjust, gcraCharge, gcraTake } from './gcra.ts';
 import { formatDuration } from './limits.ts';
-import { admit, charge, limitRules } from './policy.ts';
 
 const rule = { limit: 4, periodMs: 60_000 }; // one unit per 15 s, bursts of 4
 
@@ -32,36 +31,14 @@ describe('gcra', () => {
     expect(gcraTake(s, t0, 1, rule).retryAfterMs).toBe(105_000);
     expect(gcraTake(s, t0 + 105_000, 1, rule).allowed).toBe(true);
   });
-});
 
-describe('limit policy', () => {
-  it.each([
-    { name: 'both limits', cfg: { requestsPerMinute: 2, tokensPerMinute: 100 }, admitted: 2 },
-    { name: 'requests unlimited', cfg: { requestsPerMinute: 0, tokensPerMinute: 100 }, admitted: 5 },
-  ])('$name', ({ cfg, admitted }) => {
-    const rules = limitRules(cfg);
-    let state = {};
-    let ok = 0;
-    for (let i = 0; i < 5; i++) {
-      const r = admit(state, 0, rules);
-      state = r.state;
-      if (r.decision.allowed) ok++;
-    }
-    expect(ok).toBe(admitted);
-  });
-
-  it('reports token headroom without the admission probe', () => {
-    const rules = limitRules({ requestsPerMinute: 10, tokensPerMinute: 100 });
-    const fresh = admit({}, 0, rules).decision;
-    expect(fresh.tokens).toEqual({ limit: 100, remaining: 100, resetMs: 0 });
-    const used = admit(charge({}, 40, 0, rules), 0, rules).decision;
-    expect(used.tokens).toEqual({ limit: 100, remaining: 60, resetMs: 24_000 });
-  });
-
-  it('rejects invalid limits at construction', () => {
-    expect(() => limitRules({ requestsPerMinute: -1 })).toThrow(/requestsPerMinute/);
-    expect(() => limitRules({ tokensPerMinute: Number.NaN })).toThrow(/tokensPerMinute/);
-    expect(() => limitRules({ requestsPerMinute: 1.5 })).toThrow(/requestsPerMinute/);
+  it('adjusting refunds unused units but never fills past full', () => {
+    const taken = gcraTake(undefined, 0, 4, rule).state; // bucket empty
+    expect(gcraTake(taken, 0, 1, rule).allowed).toBe(false);
+    const refunded = gcraAdjust(taken, 0, -2, rule);
+    expect(gcraTake(refunded, 0, 2, rule)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(gcraAdjust(taken, 0, -100, rule)).toEqual({ tat: 0 });
+    expect(gcraAdjust(undefined, 0, 6, rule)).toEqual(gcraCharge(undefined, 0, 6, rule));
   });
 });
 

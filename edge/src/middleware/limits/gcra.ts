@@ -34,7 +34,8 @@ export function checkRule(rule: GcraRule, what: string): void {
   if (!Number.isFinite(rule.periodMs) || rule.periodMs <= 0) throw new Error(`${what}: periodMs must be a positive number`);
 }
 
-function view(tat: number, now: number, rule: GcraRule): { remaining: number; resetMs: number } {
+/** Remaining units and time to full of a bucket whose TAT is `tat`, without taking anything. */
+export function view(tat: number, now: number, rule: GcraRule): { remaining: number; resetMs: number } {
   const interval = rule.periodMs / rule.limit;
   const ahead = Math.max(0, tat - now);
   return {
@@ -64,6 +65,16 @@ export function gcraTake(state: GcraState | undefined, now: number, cost: number
 export function gcraCharge(state: GcraState | undefined, now: number, cost: number, rule: GcraRule): GcraState {
   const interval = rule.periodMs / rule.limit;
   return { tat: Math.max(state?.tat ?? now, now) + Math.max(0, cost) * interval };
+}
+
+/**
+ * Move a bucket by `delta` units: positive charges (possibly into debt), negative refunds a
+ * reservation that was not used. A refund never fills a bucket past full (TAT below now).
+ */
+export function gcraAdjust(state: GcraState | undefined, now: number, delta: number, rule: GcraRule): GcraState {
+  const interval = rule.periodMs / rule.limit;
+  const tat = Math.max(state?.tat ?? now, now);
+  return { tat: Math.max(now, tat + delta * interval) };
 }
 
 /** True when the state carries no information any more (the bucket is full): safe to forget. */

@@ -1,47 +1,12 @@
 /**
- * The limits room: admit or refuse a request per tenant through the Limiter port, render
- * `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` on every response (as OpenAI does) and
- * 429 + `retry-after` when refused. Tokens are reconciled afterwards: the proxy reports the
- * origin's usage through `c.var.reportUsage`, which charges the tenant's token budget.
+ * How limit decisions look on the wire: OpenAI's `x-ratelimit-{limit,remaining,reset}-
+ * {requests,tokens}` headers (set on every inference response, refusals included) and their
+ * duration format.
  */
-import type { MiddlewareHandler } from 'hono';
-import { ApiError } from '#shared/errors.ts';
-import type { EdgeEnv } from '../../context.ts';
-import type { Clock, LimitDecision, Limiter, RateWindow } from '../../ports.ts';
-
-export interface LimitsOptions {
-  limiter: Limiter;
-  clock: Clock;
-  /** Called when charging usage fails (the response is already on its way; log, don't throw). */
-  onChargeError?: (err: unknown) => void;
-}
-
-/** Middleware factory; validates its options at creation. Requires auth to run first. */
-export function limits(opts: LimitsOptions): MiddlewareHandler<EdgeEnv> {
-  if (!opts.limiter || typeof opts.limiter.admit !== 'function') throw new Error('limits: limiter is required');
-  if (!opts.clock) throw new Error('limits: clock is required');
-  const onChargeError = opts.onChargeError ?? (() => {});
-  return async function limitsMiddleware(c, next) {
-    const principal = c.get('principal');
-    if (!principal) throw new Error('limits: must run after authentication');
-    const subject = principal.tenantId;
-    const decision = await opts.limiter.admit(subject, opts.clock.now());
-    for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
-    if (!decision.allowed) {
-      const what = decision.requests && decision.requests.remaining === 0 ? 'requests' : 'tokens';
-      throw new ApiError('rate_limit_exceeded', `Rate limit reached for ${what} per minute. Please try again in ${formatDuration(decision.retryAfterMs)}.`, {
-        retryAfter: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
-      });
-    }
-    c.set('reportUsage', (usage) => {
-      opts.limiter.charge(subject, usage.total_tokens, opts.clock.now()).catch(onChargeError);
-    });
-    await next();
-  };
-}
+import type { LimitDecision, RateWindow } from '../../ports.ts';
 
 /** The OpenAI-style rate limit headers for a decision. */
-export function rateLimitHeaders(d: LimitDecision): Record<string, string> {
+export function rateLimitHeaders(d: Pick<LimitDecision, 'requests' | 'tokens'>): Record<string, string> {
   const out: Record<string, string> = {};
   const put = (w: RateWindow | null, kind: 'requests' | 'tokens') => {
     if (!w) return;

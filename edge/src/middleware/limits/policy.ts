@@ -1,72 +1,145 @@
 /**
- * The per-tenant limit policy on top of GCRA, pure so the in-memory limiter and the Durable
- * Object limiter share it: requests per period are pre-paid (one unit on admission), tokens are
- * post-paid (charged from the origin's usage once known), and a tenant in token debt is denied
- * until the debt drains. The full quota model (monthly budgets, per-key limits) comes later.
+ * The limit policy, pure so every store runs the same decisions: per tenant and per key GCRA
+ * buckets for requests (one unit, pre-paid) and tokens (the request's reservation, pre-paid and
+ * reconciled with what was used when the request ends), a cap on a tenant's concurrent requests
+ * and a monthly token quota. The stores (stores/sql-limits.ts, adapters/memory/limiter.ts) only
+ * load a snapshot, call `decide` and write back what it returns, inside one transaction.
  */
 import { z } from 'zod';
-import type { LimitDecision, RateWindow } from '../../ports.ts';
-import { checkRule, type GcraRule, type GcraState, gcraCharge, gcraIdle, gcraTake } from './gcra.ts';
+import type { Admission, EffectiveLimits, LimitDecision, LimitReason, PrincipalLimits, RateWindow } from '../../ports.ts';
+import { type GcraResult, type GcraRule, type GcraState, gcraAdjust, gcraTake, view } from './gcra.ts';
 
-/** Limits config; 0 disables a dimension. Generous defaults: the edge is not a quota system yet. */
-export const LimitsConfig = z.object({
+const PERIOD_MS = 60_000;
+
+/** The edge's defaults for limits a tenant or key record leaves null; 0 = unlimited. */
+export const LimitDefaults = z.object({
   requestsPerMinute: z.number().int().min(0).default(10_000),
   tokensPerMinute: z.number().int().min(0).default(10_000_000),
+  maxConcurrent: z.number().int().min(0).default(0),
+  monthlyTokens: z.number().int().min(0).default(0),
+  /** Largest reservation: the context length of the biggest model served (heartbeats do not carry it). */
+  maxContextTokens: z.number().int().min(1).default(32_768),
 });
-export type LimitsConfig = z.infer<typeof LimitsConfig>;
+export type LimitDefaults = z.infer<typeof LimitDefaults>;
 
-export interface LimitRules {
-  requests: GcraRule | null;
-  tokens: GcraRule | null;
-}
-
-export interface SubjectState {
-  requests?: GcraState;
-  tokens?: GcraState;
-}
-
-/** Turn config into rules; throws (naming the field) on a negative or non-integer limit. */
-export function limitRules(input: z.input<typeof LimitsConfig>): LimitRules {
-  const cfg = LimitsConfig.parse(input);
-  const rules: LimitRules = {
-    requests: cfg.requestsPerMinute > 0 ? { limit: cfg.requestsPerMinute, periodMs: 60_000 } : null,
-    tokens: cfg.tokensPerMinute > 0 ? { limit: cfg.tokensPerMinute, periodMs: 60_000 } : null,
+/**
+ * The limits in force for a principal. A null tenant value takes the edge default; a null key
+ * value means the key adds no limit of its own (the tenant's still applies).
+ */
+export function resolveLimits(p: PrincipalLimits | undefined, d: LimitDefaults): EffectiveLimits {
+  return {
+    tenantRpm: p?.tenant.rpm ?? d.requestsPerMinute,
+    tenantTpm: p?.tenant.tpm ?? d.tokensPerMinute,
+    keyRpm: p?.key.rpm ?? 0,
+    keyTpm: p?.key.tpm ?? 0,
+    maxConcurrent: p?.tenant.maxConcurrent ?? d.maxConcurrent,
+    monthlyTokens: p?.monthlyTokens ?? d.monthlyTokens,
   };
-  if (rules.requests) checkRule(rules.requests, 'requestsPerMinute');
-  if (rules.tokens) checkRule(rules.tokens, 'tokensPerMinute');
-  return rules;
 }
 
-/** Admit one request: take a request unit and require at least one token of headroom. */
-export function admit(state: SubjectState, now: number, rules: LimitRules): { decision: LimitDecision; state: SubjectState } {
-  const req = rules.requests ? gcraTake(state.requests, now, 1, rules.requests) : null;
-  // Peek only: tokens are charged after the response, from the origin's exact usage.
-  const tok = rules.tokens ? gcraTake(state.tokens, now, 1, rules.tokens) : null;
-  const allowed = (req?.allowed ?? true) && (tok?.allowed ?? true);
-  const retryAfterMs = allowed ? 0 : Math.max(req?.retryAfterMs ?? 0, tok?.retryAfterMs ?? 0);
-  const next: SubjectState = { ...state };
-  if (allowed && req) next.requests = req.state;
-  const window = (r: typeof req, rule: GcraRule | null): RateWindow | null =>
-    r && rule ? { limit: rule.limit, remaining: r.remaining, resetMs: r.resetMs } : null;
-  const tokWindow =
-    tok && rules.tokens
-      ? // The peek took one unit to test headroom; report the headroom without it.
-        { limit: rules.tokens.limit, remaining: tok.allowed ? tok.remaining + 1 : 0, resetMs: tokensReset(state.tokens, now) }
-      : null;
-  return { decision: { allowed, requests: window(req, rules.requests), tokens: tokWindow, retryAfterMs }, state: next };
+/**
+ * Tokens to reserve: the prompt estimate plus the completion budget (default: the whole
+ * context), capped at the context, and at the smallest tokens/min limit so a large request can
+ * still start on a full bucket (its real usage, charged at reconcile, may then run into debt).
+ */
+export function reservation(promptTokens: number, maxTokens: number | undefined, contextTokens: number, l: EffectiveLimits): number {
+  let r = Math.min(contextTokens, promptTokens + (maxTokens ?? contextTokens));
+  for (const tpm of [l.tenantTpm, l.keyTpm]) if (tpm > 0) r = Math.min(r, tpm);
+  return Math.max(1, Math.ceil(r));
 }
 
-function tokensReset(state: GcraState | undefined, now: number): number {
-  return Math.max(0, Math.ceil((state?.tat ?? now) - now));
+/** An upper-ish prompt token estimate from its text: ~4 UTF-8 bytes per token, plus framing per part. */
+export function estimatePromptTokens(utf8Bytes: number, parts: number): number {
+  return Math.ceil(utf8Bytes / 4) + 4 * parts;
 }
 
-/** Charge tokens used. */
-export function charge(state: SubjectState, tokens: number, now: number, rules: LimitRules): SubjectState {
-  if (!rules.tokens || !(tokens > 0)) return state;
-  return { ...state, tokens: gcraCharge(state.tokens, now, tokens, rules.tokens) };
+/** Bucket names of one admission: tenant requests, tenant tokens, key requests, key tokens. */
+export function bucketNames(tenantId: string, keyId: string): [string, string, string, string] {
+  return [`t/${tenantId}/r`, `t/${tenantId}/t`, `k/${keyId}/r`, `k/${keyId}/t`];
 }
 
-/** True when a subject's state can be dropped (both buckets full). */
-export function idle(state: SubjectState, now: number): boolean {
-  return (!state.requests || gcraIdle(state.requests, now)) && (!state.tokens || gcraIdle(state.tokens, now));
+const rule = (perMinute: number): GcraRule | null => (perMinute > 0 ? { limit: perMinute, periodMs: PERIOD_MS } : null);
+
+/** The GCRA rules of the four buckets, in `bucketNames` order (null = unlimited). */
+export function bucketRules(l: EffectiveLimits): (GcraRule | null)[] {
+  return [rule(l.tenantRpm), rule(l.tenantTpm), rule(l.keyRpm), rule(l.keyTpm)];
+}
+
+/** What a store knows at admission, read in the same transaction that writes the result. */
+export interface AdmissionSnapshot {
+  /** The four buckets' states in `bucketNames` order (undefined = full). */
+  buckets: readonly (GcraState | undefined)[];
+  /** Open, unexpired leases of the tenant (concurrent requests). */
+  open: number;
+  /** Tokens reserved by leases not reconciled yet. */
+  outstanding: number;
+  /** Tokens reconciled this UTC month. */
+  monthUsed: number;
+}
+
+export interface AdmissionOutcome {
+  decision: LimitDecision;
+  /** New bucket states to store when admitted (undefined = unchanged). */
+  buckets: (GcraState | undefined)[] | null;
+}
+
+/** Decide one admission. Quota first (not retryable), then concurrency, then the rate windows. */
+export function decide(s: AdmissionSnapshot, a: Admission): AdmissionOutcome {
+  const rules = bucketRules(a.limits);
+  const costs = [1, a.reserveTokens, 1, a.reserveTokens];
+  const takes: (GcraResult | null)[] = rules.map((r, i) => (r ? gcraTake(s.buckets[i], a.now, costs[i]!, r) : null));
+  const current = () => windows(rules.map((r, i) => (r ? { ...view(s.buckets[i]?.tat ?? a.now, a.now, r), limit: r.limit } : null)));
+  const deny = (reason: LimitReason, retryAfterMs: number, detail?: { limit: number; used: number }): AdmissionOutcome => ({
+    decision: { allowed: false, reason, ...current(), retryAfterMs, ...(detail ? { detail } : {}) },
+    buckets: null,
+  });
+  const { monthlyTokens, maxConcurrent } = a.limits;
+  const committed = s.monthUsed + s.outstanding;
+  if (monthlyTokens > 0 && committed + a.reserveTokens > monthlyTokens) return deny('quota', 0, { limit: monthlyTokens, used: committed });
+  if (maxConcurrent > 0 && s.open >= maxConcurrent) return deny('concurrency', 1000, { limit: maxConcurrent, used: s.open });
+  const refused = takes.map((t, i) => (t && !t.allowed ? i : -1)).filter((i) => i >= 0);
+  if (refused.length > 0) {
+    const retry = Math.max(...refused.map((i) => takes[i]!.retryAfterMs));
+    return deny(refused.some((i) => i % 2 === 0) ? 'requests' : 'tokens', retry);
+  }
+  const taken = windows(takes.map((t, i) => (t ? { remaining: t.remaining, resetMs: t.resetMs, limit: rules[i]!.limit } : null)));
+  return { decision: { allowed: true, reason: null, ...taken, retryAfterMs: 0 }, buckets: takes.map((t) => t?.state) };
+}
+
+/** The most restrictive window of tenant and key, per kind. */
+function windows(w: (RateWindow | null)[]): { requests: RateWindow | null; tokens: RateWindow | null } {
+  const tighter = (x: RateWindow | null, y: RateWindow | null) => (!x ? y : !y ? x : y.remaining < x.remaining ? y : x);
+  return { requests: tighter(w[0] ?? null, w[2] ?? null), tokens: tighter(w[1] ?? null, w[3] ?? null) };
+}
+
+/** What a lease remembers to reconcile without the principal: its reservation and token rules. */
+export interface LeaseRecord {
+  id: string;
+  tenantId: string;
+  keyId: string;
+  reserved: number;
+  tenantTpm: number;
+  keyTpm: number;
+}
+
+/**
+ * The token buckets after reconciling a lease with `used` tokens: each moves by used − reserved
+ * (a refund when the request used less, debt when it used more). Returned in `bucketNames`
+ * order for the two token buckets: [tenant tokens, key tokens]; undefined = no such bucket.
+ */
+export function reconcileTokens(
+  lease: LeaseRecord,
+  used: number,
+  now: number,
+  states: [GcraState | undefined, GcraState | undefined],
+): [GcraState | undefined, GcraState | undefined] {
+  const delta = used - lease.reserved;
+  const adjust = (st: GcraState | undefined, tpm: number) =>
+    tpm > 0 && delta !== 0 ? gcraAdjust(st, now, delta, { limit: tpm, periodMs: PERIOD_MS }) : undefined;
+  return [adjust(states[0], lease.tenantTpm), adjust(states[1], lease.keyTpm)];
+}
+
+/** The UTC calendar month of `now`, as the quota counter's key (`2026-12`). */
+export function monthOf(now: number): string {
+  return new Date(now).toISOString().slice(0, 7);
 }
