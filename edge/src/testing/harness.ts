@@ -16,6 +16,7 @@ import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
 import { keyRecord } from '../middleware/auth/api-keys.ts';
 import type { LimitDefaults } from '../middleware/limits/policy.ts';
+import type { KeyStore, PrincipalLimits } from '../ports.ts';
 import { type NodeKeys, parseNodeKeys } from '../trust/node-keys.ts';
 import { parseOriginAllowList } from '../trust/origin-allow-list.ts';
 import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork } from './fake-origin.ts';
@@ -50,14 +51,17 @@ export interface TestEdge {
 export interface TestEdgeOptions {
   origins?: Omit<FakeOriginOptions, 'keyring' | 'now'>[];
   deps?: Partial<EdgeAppDeps>;
+  /** The edge's default limits (what MOTIF_EDGE_RPM etc. configure). */
   limits?: Partial<LimitDefaults>;
+  /** Limits on the test key's principal, as the key store resolves them from tenant and key records. */
+  principalLimits?: PrincipalLimits;
 }
 
 /** Build a test edge. */
 export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   const clock = manualClock(Date.now());
   const ledger = memoryLedger();
-  const keys = memoryKeyStore([await keyRecord({ secret: TEST_KEY, tenantId: 'acme', createdAt: clock.now() })]);
+  const keys = withLimits(memoryKeyStore([await keyRecord({ secret: TEST_KEY, tenantId: 'acme', createdAt: clock.now() })]), opts.principalLimits);
   const origins = (opts.origins ?? [{ replicaId: 'r1' }]).map((o) => createFakeOrigin({ ...o, keyring: TEST_RING, now: clock.now }));
   const network = fakeNetwork(origins);
   const logs: string[] = [];
@@ -104,6 +108,18 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
         headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json', ...headers },
       }),
     get: async (path, headers = {}) => app.request(path, { headers: { authorization: `Bearer ${TEST_KEY}`, ...headers } }),
+  };
+}
+
+/** A key store whose principals carry `limits` (as one built on tenant and key records would). */
+function withLimits(keys: KeyStore, limits: PrincipalLimits | undefined): KeyStore {
+  if (!limits) return keys;
+  return {
+    ...keys,
+    findByHash: async (hash, now) => {
+      const p = await keys.findByHash(hash, now);
+      return p && { ...p, limits };
+    },
   };
 }
 
