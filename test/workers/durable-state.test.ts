@@ -10,6 +10,7 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { doLimiter, doReplayWindow } from '../../edge/src/adapters/cloudflare/ports.ts';
 import { buildWorkerApp, type Env } from '../../edge/src/worker.ts';
 import { ORIGIN_OK, WORKERS_NODE_KEY } from './fixtures.ts';
+import { admission } from './limits-fixtures.ts';
 
 const env = cfEnv as unknown as Env;
 
@@ -61,19 +62,24 @@ describe('replay window of signed internal calls', () => {
 });
 
 describe('rate-limit counters', () => {
-  it('an evicted and reloaded limiter keeps spent requests and token debt', async () => {
-    const limits = { requestsPerMinute: 2, tokensPerMinute: 100 };
-    const limiter = doLimiter(env.LIMITER, limits);
+  it('an evicted and reloaded limiter keeps spent requests, token debt, leases and the month', async () => {
+    const limits = { tenantRpm: 2, tenantTpm: 100, maxConcurrent: 1, monthlyTokens: 1000 };
+    const limiter = doLimiter(env.LIMITER);
     const now = Date.now();
-    expect((await limiter.admit('wd-requests', now)).allowed).toBe(true);
-    expect((await limiter.admit('wd-requests', now)).allowed).toBe(true);
-    expect((await limiter.admit('wd-debt', now)).allowed).toBe(true);
-    await limiter.charge('wd-debt', 1_000, now);
+    expect((await limiter.admit(admission('wd-requests', now, { tenantRpm: 2 }))).allowed).toBe(true);
+    expect((await limiter.admit(admission('wd-requests', now, { tenantRpm: 2 }))).allowed).toBe(true);
+    const debt = admission('wd-debt', now, limits);
+    expect((await limiter.admit(debt)).allowed).toBe(true);
+    await limiter.finish('wd-debt', debt.leaseId, 950, now);
+    const open = admission('wd-open', now, { maxConcurrent: 1 });
+    expect((await limiter.admit(open)).allowed).toBe(true);
     await abortAllDurableObjects();
-    const spent = await limiter.admit('wd-requests', now + 1);
-    expect(spent.allowed).toBe(false);
+    const spent = await limiter.admit(admission('wd-requests', now + 1, { tenantRpm: 2 }));
+    expect(spent).toMatchObject({ allowed: false, reason: 'requests' });
     expect(spent.retryAfterMs).toBeGreaterThan(0);
-    expect((await limiter.admit('wd-debt', now + 1)).allowed).toBe(false);
-    expect((await limiter.admit('wd-fresh', now + 1)).allowed).toBe(true);
+    expect((await limiter.admit(admission('wd-debt', now + 1, { ...limits, tenantTpm: 0 }, 60))).reason).toBe('quota');
+    expect((await limiter.admit(admission('wd-debt', now + 1, { ...limits, monthlyTokens: 0 }))).reason).toBe('tokens');
+    expect((await limiter.admit(admission('wd-open', now + 1, { maxConcurrent: 1 }))).reason).toBe('concurrency');
+    expect((await limiter.admit(admission('wd-fresh', now + 1, limits))).allowed).toBe(true);
   });
 });

@@ -12,5 +12,7 @@ export const WORKERS_ORIGIN_ALLOW = '*.test';
 export const WORKERS_DEV_KEY = 'sk-motif-dev-workers-0123456789abcdef';
 /** A replica that answers like a real origin. */
 export const ORIGIN_OK = 'http://origin-ok.test';
+/** A replica that sends two chunks of a stream and then holds it open (long generations). */
+export const ORIGIN_HANG = 'http://origin-hang.test';
 /** A replica whose host refuses connections (for failover). */
 export const ORIGIN_DEAD = 'http://origin-dead.test';

@@ -5,6 +5,7 @@ import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters
 import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
 import type { Env } from '../../edge/src/worker.ts';
+import { admission } from './limits-fixtures.ts';
 
 const env = cfEnv as unknown as Env;
 
@@ -67,11 +68,12 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
   });
 
   it('limiter: one object per tenant counts exactly', async () => {
-    const limiter = doLimiter(env.LIMITER, { requestsPerMinute: 2 });
+    const limiter = doLimiter(env.LIMITER);
     const now = Date.now();
-    const a = [await limiter.admit('wl-a', now), await limiter.admit('wl-a', now), await limiter.admit('wl-a', now)];
-    expect(a.map((d) => d.allowed)).toEqual([true, true, false]);
-    expect(a[2]!.retryAfterMs).toBe(30_000);
-    expect((await limiter.admit('wl-b', now)).allowed).toBe(true);
+    const ask = (tenantId: string) => limiter.admit(admission(tenantId, now, { tenantRpm: 2 }));
+    const a = await Promise.all([ask('wl-a'), ask('wl-a'), ask('wl-a')]);
+    expect(a.map((d) => d.allowed).sort()).toEqual([false, true, true]);
+    expect(a.find((d) => !d.allowed)!.retryAfterMs).toBe(30_000);
+    expect((await ask('wl-b')).allowed).toBe(true);
   });
 });
