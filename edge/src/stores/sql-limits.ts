@@ -6,8 +6,8 @@
  * admitted request until it is reconciled, and a token counter per tenant and UTC month.
  *
  * Hot path: admission is one transaction (two small reads, a bucket upsert per limited bucket,
- * a lease insert); the end of a request is a second one (delete the lease, adjust two buckets,
- * bump the month). Statements are fixed strings so the Node adapter prepares each once.
+ * a lease insert); the end of a request is a second one (delete the lease, adjust the token
+ * buckets by what the reservation missed, bump the month). Statements are fixed strings so the Node adapter prepares each once.
  */
 
 import { admitIn, finishIn, type LeaseTotals, type LimitsRepo, reconcileIn, type StoredLease } from '../middleware/limits/engine.ts';
@@ -22,16 +22,16 @@ CREATE TABLE IF NOT EXISTS limit_buckets (
   tat REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS limit_leases (
-  id TEXT PRIMARY KEY,
   tenant TEXT NOT NULL,
+  id TEXT NOT NULL,
   key TEXT NOT NULL,
   reserved INTEGER NOT NULL,
   tenant_tpm INTEGER NOT NULL,
   key_tpm INTEGER NOT NULL,
   open INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS limit_leases_tenant ON limit_leases (tenant, expires_at);
 CREATE TABLE IF NOT EXISTS limit_months (
   tenant TEXT NOT NULL,
   month TEXT NOT NULL,
@@ -47,6 +47,15 @@ export function initLimits(db: SqlDb): void {
 
 type LeaseRow = { id: string; tenant: string; key: string; reserved: number; tenant_tpm: number; key_tpm: number; open: number; expires_at: number };
 
+// Leases are keyed (tenant, id): a tenant's totals are a range of the primary key, with no
+// second index to maintain on every insert and delete. Fixed statement texts, prepared once.
+const TOTALS = `SELECT sum(open = 1 AND expires_at > ?) AS open, sum(reserved) AS outstanding, sum(expires_at <= ?) AS expired,
+  (SELECT used FROM limit_months WHERE tenant = ? AND month = ?) AS month_used
+  FROM limit_leases WHERE tenant = ?`;
+const UPSERT_BUCKETS = [1, 2, 3, 4].map(
+  (n) => `INSERT INTO limit_buckets (name, tat) VALUES ${Array(n).fill('(?, ?)').join(', ')} ON CONFLICT (name) DO UPDATE SET tat = excluded.tat`,
+);
+
 /** The repository over SQL (call inside a transaction). */
 export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
   return {
@@ -57,17 +66,23 @@ export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
         return row ? { tat: row.tat } : undefined;
       });
     },
-    putBucket(name: string, st: GcraState) {
-      db.run('INSERT INTO limit_buckets (name, tat) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET tat = excluded.tat', name, st.tat);
+    putBuckets(names, states) {
+      const params: (string | number)[] = [];
+      states.forEach((st, i) => {
+        if (st) params.push(names[i]!, st.tat);
+      });
+      if (params.length > 0) db.run(UPSERT_BUCKETS[params.length / 2 - 1]!, ...params);
     },
-    leaseTotals(tenantId, now): LeaseTotals {
-      const row = db.all<{ open: number | null; outstanding: number | null; expired: number | null }>(
-        'SELECT sum(open = 1 AND expires_at > ?) AS open, sum(reserved) AS outstanding, sum(expires_at <= ?) AS expired FROM limit_leases WHERE tenant = ?',
+    leaseTotals(tenantId, now, month) {
+      const row = db.all<{ open: number | null; outstanding: number | null; expired: number | null; month_used: number | null }>(
+        TOTALS,
         now,
         now,
         tenantId,
+        month,
+        tenantId,
       )[0];
-      return { open: row?.open ?? 0, outstanding: row?.outstanding ?? 0, expired: row?.expired ?? 0 };
+      return { open: row?.open ?? 0, outstanding: row?.outstanding ?? 0, expired: row?.expired ?? 0, monthUsed: row?.month_used ?? 0 };
     },
     collectExpired(tenantId, now) {
       const sum = db.all<{ s: number | null }>('SELECT sum(reserved) AS s FROM limit_leases WHERE tenant = ? AND expires_at <= ?', tenantId, now)[0]?.s ?? 0;
@@ -76,9 +91,9 @@ export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
     },
     insertLease(l: StoredLease) {
       db.run(
-        'INSERT OR REPLACE INTO limit_leases (id, tenant, key, reserved, tenant_tpm, key_tpm, open, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        l.id,
+        'INSERT OR REPLACE INTO limit_leases (tenant, id, key, reserved, tenant_tpm, key_tpm, open, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
         l.tenantId,
+        l.id,
         l.keyId,
         l.reserved,
         l.tenantTpm,
@@ -87,11 +102,11 @@ export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
         l.expiresAt,
       );
     },
-    closeLease(id) {
-      db.run('UPDATE limit_leases SET open = 0 WHERE id = ?', id);
+    closeLease(tenantId, id) {
+      db.run('UPDATE limit_leases SET open = 0 WHERE tenant = ? AND id = ?', tenantId, id);
     },
-    takeLease(id) {
-      const row = db.all<LeaseRow>('DELETE FROM limit_leases WHERE id = ? RETURNING *', id)[0];
+    takeLease(tenantId, id) {
+      const row = db.all<LeaseRow>('DELETE FROM limit_leases WHERE tenant = ? AND id = ? RETURNING *', tenantId, id)[0];
       if (!row) return undefined;
       return {
         id: row.id,
@@ -103,9 +118,6 @@ export function sqlLimitsRepo(db: SqlDb): LimitsRepo {
         open: row.open === 1,
         expiresAt: row.expires_at,
       };
-    },
-    monthUsed(tenantId, month) {
-      return db.all<{ used: number }>('SELECT used FROM limit_months WHERE tenant = ? AND month = ?', tenantId, month)[0]?.used ?? 0;
     },
     addMonth(tenantId, month, tokens) {
       db.run(
@@ -133,7 +145,7 @@ export function sqlLimiter(db: SqlDb): Limiter {
   const repo = sqlLimitsRepo(db);
   return {
     admit: async (a) => db.immediate(() => admitIn(repo, a)),
-    finish: async (_tenant, leaseId, used, now) => db.immediate(() => finishIn(repo, leaseId, used, now)),
-    reconcile: async (_tenant, leaseId, used, now) => db.immediate(() => reconcileIn(repo, leaseId, used, now)),
+    finish: async (tenantId, leaseId, used, now) => db.immediate(() => finishIn(repo, tenantId, leaseId, used, now)),
+    reconcile: async (tenantId, leaseId, used, now) => db.immediate(() => reconcileIn(repo, tenantId, leaseId, used, now)),
   };
 }

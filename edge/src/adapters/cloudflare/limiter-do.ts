@@ -24,12 +24,12 @@ export class LimiterDO extends DurableObject {
   }
 
   /** Release a lease's slot (and reconcile it when `used` is known). */
-  finish(leaseId: string, used: number | null, now: number): Promise<void> {
-    return this.limiter.finish('', leaseId, used, now);
+  finish(tenantId: string, leaseId: string, used: number | null, now: number): Promise<void> {
+    return this.limiter.finish(tenantId, leaseId, used, now);
   }
 
   /** Reconcile a lease from an origin's usage record. */
-  reconcile(leaseId: string, used: number, now: number): Promise<void> {
-    return this.limiter.reconcile('', leaseId, used, now);
+  reconcile(tenantId: string, leaseId: string, used: number, now: number): Promise<void> {
+    return this.limiter.reconcile(tenantId, leaseId, used, now);
   }
 }

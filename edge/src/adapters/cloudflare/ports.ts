@@ -71,8 +71,8 @@ export function doLimiter(ns: DurableObjectNamespace<LimiterDO>): Limiter {
   const stub = (tenantId: string) => ns.get(ns.idFromName(tenantId));
   return {
     admit: async (a) => stub(a.tenantId).admit(a),
-    finish: async (tenantId, leaseId, used, now) => stub(tenantId).finish(leaseId, used, now),
-    reconcile: async (tenantId, leaseId, used, now) => stub(tenantId).reconcile(leaseId, used, now),
+    finish: async (tenantId, leaseId, used, now) => stub(tenantId).finish(tenantId, leaseId, used, now),
+    reconcile: async (tenantId, leaseId, used, now) => stub(tenantId).reconcile(tenantId, leaseId, used, now),
   };
 }
 

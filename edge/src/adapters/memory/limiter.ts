@@ -17,10 +17,15 @@ export function memoryLimitsRepo(): LimitsRepo {
   const ofTenant = (tenantId: string) => [...leases.values()].filter((l) => l.tenantId === tenantId);
   return {
     getBuckets: (names) => names.map((n) => buckets.get(n)),
-    putBucket: (name, st) => void buckets.set(name, st),
-    leaseTotals(tenantId, now) {
+    putBuckets(names, states) {
+      states.forEach((st, i) => {
+        if (st) buckets.set(names[i]!, st);
+      });
+    },
+    leaseTotals(tenantId, now, month) {
       const mine = ofTenant(tenantId);
       return {
+        monthUsed: months.get(`${tenantId}/${month}`) ?? 0,
         open: mine.filter((l) => l.open && l.expiresAt > now).length,
         outstanding: mine.reduce((s, l) => s + l.reserved, 0),
         expired: mine.filter((l) => l.expiresAt <= now).length,
@@ -36,16 +41,16 @@ export function memoryLimitsRepo(): LimitsRepo {
       return sum;
     },
     insertLease: (l) => void leases.set(l.id, { ...l }),
-    closeLease(id) {
+    closeLease(tenantId, id) {
       const l = leases.get(id);
-      if (l) l.open = false;
+      if (l?.tenantId === tenantId) l.open = false;
     },
-    takeLease(id) {
+    takeLease(tenantId, id) {
       const l = leases.get(id);
+      if (l?.tenantId !== tenantId) return undefined;
       leases.delete(id);
       return l;
     },
-    monthUsed: (tenantId, month) => months.get(`${tenantId}/${month}`) ?? 0,
     addMonth: (tenantId, month, tokens) => void months.set(`${tenantId}/${month}`, (months.get(`${tenantId}/${month}`) ?? 0) + tokens),
   };
 }
@@ -55,7 +60,7 @@ export function memoryLimiter(): Limiter {
   const repo = memoryLimitsRepo();
   return {
     admit: async (a) => admitIn(repo, a),
-    finish: async (_tenant, leaseId, used, now) => finishIn(repo, leaseId, used, now),
-    reconcile: async (_tenant, leaseId, used, now) => reconcileIn(repo, leaseId, used, now),
+    finish: async (tenantId, leaseId, used, now) => finishIn(repo, tenantId, leaseId, used, now),
+    reconcile: async (tenantId, leaseId, used, now) => reconcileIn(repo, tenantId, leaseId, used, now),
   };
 }

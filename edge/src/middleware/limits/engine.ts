@@ -25,15 +25,16 @@ export interface LeaseTotals {
 /** The storage a limiter needs; every method is synchronous (one transaction around a call). */
 export interface LimitsRepo {
   getBuckets(names: readonly string[]): (GcraState | undefined)[];
-  putBucket(name: string, state: GcraState): void;
-  leaseTotals(tenantId: string, now: number): LeaseTotals;
+  /** Store bucket states; entries whose state is undefined are left as they are. */
+  putBuckets(names: readonly string[], states: readonly (GcraState | undefined)[]): void;
+  /** The tenant's lease totals and this month's reconciled tokens, in one read. */
+  leaseTotals(tenantId: string, now: number, month: string): LeaseTotals & { monthUsed: number };
   /** Delete the tenant's expired leases; returns the tokens they had reserved. */
   collectExpired(tenantId: string, now: number): number;
   insertLease(lease: StoredLease): void;
-  closeLease(id: string): void;
+  closeLease(tenantId: string, id: string): void;
   /** Delete and return a lease (undefined when it is gone). */
-  takeLease(id: string): StoredLease | undefined;
-  monthUsed(tenantId: string, month: string): number;
+  takeLease(tenantId: string, id: string): StoredLease | undefined;
   addMonth(tenantId: string, month: string, tokens: number): void;
 }
 
@@ -41,19 +42,17 @@ export interface LimitsRepo {
 export function admitIn(repo: LimitsRepo, a: Admission): LimitDecision {
   const names = bucketNames(a.tenantId, a.keyId);
   const month = monthOf(a.now);
-  let totals = repo.leaseTotals(a.tenantId, a.now);
+  let totals = repo.leaseTotals(a.tenantId, a.now, month);
   if (totals.expired > 0) {
     // A lease nobody reconciled (an edge that died, a usage record that never came) keeps its
     // reservation charged: it moves into the month's counter.
     const charged = repo.collectExpired(a.tenantId, a.now);
     if (charged > 0) repo.addMonth(a.tenantId, month, charged);
-    totals = repo.leaseTotals(a.tenantId, a.now);
+    totals = repo.leaseTotals(a.tenantId, a.now, month);
   }
-  const out = decide({ buckets: repo.getBuckets(names), open: totals.open, outstanding: totals.outstanding, monthUsed: repo.monthUsed(a.tenantId, month) }, a);
+  const out = decide({ buckets: repo.getBuckets(names), open: totals.open, outstanding: totals.outstanding, monthUsed: totals.monthUsed }, a);
   if (!out.buckets) return out.decision;
-  out.buckets.forEach((st, i) => {
-    if (st) repo.putBucket(names[i]!, st);
-  });
+  repo.putBuckets(names, out.buckets);
   repo.insertLease({
     id: a.leaseId,
     tenantId: a.tenantId,
@@ -68,19 +67,20 @@ export function admitIn(repo: LimitsRepo, a: Admission): LimitDecision {
 }
 
 /** Release a lease's slot; reconcile it too when the usage is known. */
-export function finishIn(repo: LimitsRepo, leaseId: string, used: number | null, now: number): void {
-  if (used === null) repo.closeLease(leaseId);
-  else reconcileIn(repo, leaseId, used, now);
+export function finishIn(repo: LimitsRepo, tenantId: string, leaseId: string, used: number | null, now: number): void {
+  if (used === null) repo.closeLease(tenantId, leaseId);
+  else reconcileIn(repo, tenantId, leaseId, used, now);
 }
 
 /** Reconcile a lease with the tokens it used, once: the first call wins, later ones find no lease. */
-export function reconcileIn(repo: LimitsRepo, leaseId: string, used: number, now: number): void {
-  const lease = repo.takeLease(leaseId);
+export function reconcileIn(repo: LimitsRepo, tenantId: string, leaseId: string, used: number, now: number): void {
+  const lease = repo.takeLease(tenantId, leaseId);
   if (!lease) return;
-  const [, tenantTokens, , keyTokens] = bucketNames(lease.tenantId, lease.keyId);
-  const before = repo.getBuckets([tenantTokens, keyTokens]);
-  const after = reconcileTokens(lease, Math.max(0, used), now, [before[0], before[1]]);
-  if (after[0]) repo.putBucket(tenantTokens, after[0]);
-  if (after[1]) repo.putBucket(keyTokens, after[1]);
+  if (used !== lease.reserved && (lease.tenantTpm > 0 || lease.keyTpm > 0)) {
+    const [, tenantTokens, , keyTokens] = bucketNames(lease.tenantId, lease.keyId);
+    const names = [tenantTokens, keyTokens];
+    const before = repo.getBuckets(names);
+    repo.putBuckets(names, reconcileTokens(lease, Math.max(0, used), now, [before[0], before[1]]));
+  }
   if (used > 0) repo.addMonth(lease.tenantId, monthOf(now), used);
 }

@@ -141,5 +141,7 @@ export function reconcileTokens(
 
 /** The UTC calendar month of `now`, as the quota counter's key (`2026-12`). */
 export function monthOf(now: number): string {
-  return new Date(now).toISOString().slice(0, 7);
+  const d = new Date(now);
+  const m = d.getUTCMonth() + 1;
+  return `${d.getUTCFullYear()}-${m < 10 ? '0' : ''}${m}`;
 }
