@@ -37,6 +37,10 @@ describe('loadEdgeConfig', () => {
     { env: { MOTIF_DEV_API_KEY: 'sk motif with spaces 0123456789' }, names: 'MOTIF_DEV_API_KEY' },
     { env: { MOTIF_ADMIN_TOKEN: 'tiny' }, names: 'MOTIF_ADMIN_TOKEN' },
     { env: { MOTIF_EDGE_RPM: '-5' }, names: 'MOTIF_EDGE_RPM' },
+    { env: { MOTIF_EDGE_MAX_CONCURRENT: '1.5' }, names: 'MOTIF_EDGE_MAX_CONCURRENT' },
+    { env: { MOTIF_EDGE_MONTHLY_TOKENS: '-1' }, names: 'MOTIF_EDGE_MONTHLY_TOKENS' },
+    { env: { MOTIF_EDGE_MAX_CONTEXT_TOKENS: '0' }, names: 'MOTIF_EDGE_MAX_CONTEXT_TOKENS' },
+    { env: { MOTIF_LIMITS_FAIL_OPEN: 'maybe' }, names: 'MOTIF_LIMITS_FAIL_OPEN' },
     { env: { MOTIF_DEV: 'yes' }, names: 'MOTIF_DEV' },
     { env: { MOTIF_NODE_KEYS: 'gpu1:short@gpu1' }, names: 'MOTIF_NODE_KEYS' },
     { env: { MOTIF_NODE_KEYS: 'gpu1:0123456789abcdef' }, names: 'MOTIF_NODE_KEYS' },
@@ -50,5 +54,18 @@ describe('loadEdgeConfig', () => {
     const c = loadEdgeConfig({ ...BASE, MOTIF_ADMIN_TOKEN: '', PATH: '/bin', MOTIF_EDGE_RPM: '0' });
     expect(c.adminToken).toBeUndefined();
     expect(c.limits.requestsPerMinute).toBe(0);
+  });
+
+  it('reads the limit defaults and the fail-open switch (fail closed unless set)', () => {
+    expect(loadEdgeConfig(BASE).limitsFailOpen).toBe(false);
+    const c = loadEdgeConfig({
+      ...BASE,
+      MOTIF_EDGE_MAX_CONCURRENT: '2',
+      MOTIF_EDGE_MONTHLY_TOKENS: '1000000',
+      MOTIF_EDGE_MAX_CONTEXT_TOKENS: '8192',
+      MOTIF_LIMITS_FAIL_OPEN: '1',
+    });
+    expect(c.limits).toMatchObject({ maxConcurrent: 2, monthlyTokens: 1_000_000, maxContextTokens: 8192 });
+    expect(c.limitsFailOpen).toBe(true);
   });
 });

@@ -27,6 +27,10 @@ export interface Env {
   MOTIF_EDGE_REQUEST_TIMEOUT_MS?: string;
   MOTIF_EDGE_RPM?: string;
   MOTIF_EDGE_TPM?: string;
+  MOTIF_EDGE_MAX_CONCURRENT?: string;
+  MOTIF_EDGE_MONTHLY_TOKENS?: string;
+  MOTIF_EDGE_MAX_CONTEXT_TOKENS?: string;
+  MOTIF_LIMITS_FAIL_OPEN?: string;
 }
 
 /** The binding names, for checks against the wrangler config. */
