@@ -61,7 +61,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       keys,
       ledger: sqlLedger(sqlite.db),
       replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
-      limiter: sqlLimiter(limitsDb.db),
+      limiter: sqlLimiter(limitsDb.db, { defer: setImmediate }),
       pool: memoryPool(),
       clock,
       signingKey: config.signingKey,

@@ -25,14 +25,15 @@ const handles: SqliteHandle[] = [];
 afterEach(() => {
   for (const h of handles.splice(0)) h.close();
 });
-function sqlite(file = ':memory:'): Limiter {
+function sqlite(file = ':memory:', grouped = false): Limiter {
   const h = openSqlite(file, { synchronous: 'NORMAL' });
   handles.push(h);
-  return sqlLimiter(h.db);
+  return sqlLimiter(h.db, grouped ? { defer: setImmediate } : {});
 }
 
 describe.each([
   ['SQLite', () => sqlite()],
+  ['SQLite, operations grouped per tick', () => sqlite(':memory:', true)],
   ['memory', () => memoryLimiter()],
 ])('limiter operations (%s)', (_name, make) => {
   it('a tenant at its concurrency cap is refused until a lease finishes', async () => {
@@ -99,14 +100,28 @@ describe('limits in one SQLite file shared by several connections (edge processe
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('counts exactly across connections: 30 admissions against 10 rpm → 10', async () => {
+  it.each([false, true])('counts exactly across connections: 30 admissions against 10 rpm → 10 (grouped: %s)', async (grouped) => {
     dir = mkdtempSync(join(tmpdir(), 'limits-'));
     const file = join(dir, 'limits.sqlite');
-    const a = sqlite(file);
-    const b = sqlite(file);
+    const a = sqlite(file, grouped);
+    const b = sqlite(file, grouped);
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? a : b).admit(ask({ tenantRpm: 10 }))));
     expect(results.filter((r) => r.allowed)).toHaveLength(10);
     expect(results.filter((r) => r.reason === 'requests')).toHaveLength(20);
+  });
+
+  it('a batch whose transaction fails rejects every operation in it and keeps none', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'limits-'));
+    const file = join(dir, 'limits.sqlite');
+    const a = sqlite(file, true);
+    const holder = openSqlite(file);
+    handles.push(holder);
+    holder.db.run('BEGIN IMMEDIATE'); // another process holds the write lock past the busy timeout
+    const batch = await Promise.allSettled([a.admit(ask({ tenantRpm: 1 })), a.admit(ask({ tenantRpm: 1 }))]);
+    holder.db.run('COMMIT');
+    expect(batch.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((batch[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'storage_unavailable' });
+    expect((await a.admit(ask({ tenantRpm: 1 }))).allowed).toBe(true);
   });
 
   it('a lease taken through one connection is settled through another', async () => {

@@ -7,11 +7,11 @@
  *
  * Hot path: admission is one transaction (two small reads, a bucket upsert per limited bucket,
  * a lease insert); the end of a request is a second one (delete the lease, adjust the token
- * buckets by what the reservation missed, bump the month). Statements are fixed strings so the Node adapter prepares each once.
+ * buckets by what the reservation missed, bump the month), and on Node operations arriving together
+ * share one transaction. Statements are fixed strings so the Node adapter prepares each once.
  */
 
-import { admitIn, finishIn, type LeaseTotals, type LimitsRepo, reconcileIn, type StoredLease } from '../middleware/limits/engine.ts';
-import type { GcraState } from '../middleware/limits/gcra.ts';
+import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease } from '../middleware/limits/engine.ts';
 import type { Limiter } from '../ports.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
@@ -136,16 +136,53 @@ function pad4(names: readonly string[]): string[] {
   return out;
 }
 
+export interface SqlLimiterOptions {
+  /**
+   * Run a callback once the runtime has read the requests that are ready (Node: `setImmediate`).
+   * Given, the operations that arrive meanwhile share one transaction (group commit): each is
+   * still decided in arrival order under the same write lock, so the counts stay exact, and the
+   * per-transaction cost (lock, WAL write) is paid once per batch instead of once per request.
+   * Without it, every operation is its own transaction (a Durable Object: no commit to share).
+   */
+  defer?: (run: () => void) => void;
+}
+
 /**
- * A Limiter over one SqlDb whose every operation is one immediate transaction. On Node the db is
- * a file all edge processes share; a Durable Object calls the same operations on its storage.
+ * A Limiter over one SqlDb whose operations run in immediate transactions. On Node the db is a
+ * file all edge processes share; a Durable Object calls the same operations on its storage.
  */
-export function sqlLimiter(db: SqlDb): Limiter {
+export function sqlLimiter(db: SqlDb, opts: SqlLimiterOptions = {}): Limiter {
   initLimits(db);
   const repo = sqlLimitsRepo(db);
+  const run = opts.defer ? grouped(db, opts.defer) : <T>(op: () => T) => new Promise<T>((resolve) => resolve(db.immediate(op)));
   return {
-    admit: async (a) => db.immediate(() => admitIn(repo, a)),
-    finish: async (tenantId, leaseId, used, now) => db.immediate(() => finishIn(repo, tenantId, leaseId, used, now)),
-    reconcile: async (tenantId, leaseId, used, now) => db.immediate(() => reconcileIn(repo, tenantId, leaseId, used, now)),
+    admit: (a) => run(() => admitIn(repo, a)),
+    finish: (tenantId, leaseId, used, now) => run(() => finishIn(repo, tenantId, leaseId, used, now)),
+    reconcile: (tenantId, leaseId, used, now) => run(() => reconcileIn(repo, tenantId, leaseId, used, now)),
   };
+}
+
+type Pending = { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+/** Queue operations and run each batch in one immediate transaction, in order. */
+function grouped(db: SqlDb, defer: (run: () => void) => void) {
+  let queue: Pending[] = [];
+  const flush = () => {
+    const batch = queue;
+    queue = [];
+    let values: unknown[];
+    try {
+      // An operation that throws (a store error) fails the whole batch: none of it is kept.
+      values = db.immediate(() => batch.map((p) => p.op()));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    batch.forEach((p, i) => p.resolve(values[i]));
+  };
+  return <T>(op: () => T): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (queue.length === 0) defer(flush);
+      queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
+    });
 }
