@@ -109,7 +109,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     '/v1',
     v1Routes({
       keys: deps.keys,
-      admit: admission({
+      limits: admission({
         limiter: deps.limiter,
         clock: deps.clock,
         defaults: opts.limits,

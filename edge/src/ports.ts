@@ -112,6 +112,8 @@ export interface Limiter {
   finish(tenantId: string, leaseId: string, usedTokens: number | null, now: number): Promise<void>;
   /** Reconcile from an origin's usage record; a lease already reconciled or expired is ignored. */
   reconcile(tenantId: string, leaseId: string, usedTokens: number, now: number): Promise<void>;
+  /** The current windows without taking anything (for the headers of a request refused before admission). */
+  windows(tenantId: string, keyId: string, limits: EffectiveLimits, now: number): Promise<Pick<LimitDecision, 'requests' | 'tokens'>>;
 }
 
 export interface UsageQueryInput {

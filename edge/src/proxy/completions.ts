@@ -15,7 +15,7 @@ import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { EdgeEnv } from '../context.ts';
 import { endToEndHeaders } from '../http/headers.ts';
-import type { Admit } from '../middleware/limits/admission.ts';
+import type { Admission } from '../middleware/limits/admission.ts';
 import type { Clock, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
@@ -39,7 +39,7 @@ export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> 
   maxBodyBytes: number;
   requestTimeoutMs: number;
   /** Limits: admits the parsed request under a lease that the end of the response settles. */
-  admit: Admit;
+  limits: Admission;
 }
 
 /** Statuses from the origin that describe the edge↔origin link, not the client's request. */
@@ -50,15 +50,21 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
   const { path, schema } = ENDPOINTS[endpoint];
   const upstreamDeps: UpstreamDeps = { ...deps, now: () => deps.clock.now() };
   return async function completions(c: Context<EdgeEnv>): Promise<Response> {
-    const parsed = schema.safeParse(parseJson(await readBodyLimited(c.req.raw, deps.maxBodyBytes)));
-    if (!parsed.success) throw fromZodError(parsed.error);
+    let parsed: ReturnType<typeof schema.safeParse>;
+    try {
+      parsed = schema.safeParse(parseJson(await readBodyLimited(c.req.raw, deps.maxBodyBytes)));
+      if (!parsed.success) throw fromZodError(parsed.error);
+    } catch (err) {
+      await deps.limits.annotate(c); // refused before admission, still with the rate-limit headers
+      throw err;
+    }
     const body: Record<string, unknown> = { ...parsed.data };
     const stream = parsed.data.stream === true;
     const clientWantsUsage = stream && parsed.data.stream_options?.include_usage === true;
     // The origin is asked for usage on every stream: it is how the edge reconciles limits.
     if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
 
-    const lease = await deps.admit(c, parsed.data);
+    const lease = await deps.limits.admit(c, parsed.data);
     const now = deps.clock.now();
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');

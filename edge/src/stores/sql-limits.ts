@@ -11,7 +11,7 @@
  * share one transaction. Statements are fixed strings so the Node adapter prepares each once.
  */
 
-import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease } from '../middleware/limits/engine.ts';
+import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease, windowsIn } from '../middleware/limits/engine.ts';
 import type { Limiter } from '../ports.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
@@ -159,6 +159,7 @@ export function sqlLimiter(db: SqlDb, opts: SqlLimiterOptions = {}): Limiter {
     admit: (a) => run(() => admitIn(repo, a)),
     finish: (tenantId, leaseId, used, now) => run(() => finishIn(repo, tenantId, leaseId, used, now)),
     reconcile: (tenantId, leaseId, used, now) => run(() => reconcileIn(repo, tenantId, leaseId, used, now)),
+    windows: (tenantId, keyId, limits, now) => run(() => windowsIn(repo, tenantId, keyId, limits, now)),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
-import type { Admission, LimitDecision, Limiter } from '../../ports.ts';
+import type { Admission, EffectiveLimits, LimitDecision, Limiter } from '../../ports.ts';
 import { sqlLimiter } from '../../stores/sql-limits.ts';
 import { doSql } from './do-sql.ts';
 
@@ -31,5 +31,10 @@ export class LimiterDO extends DurableObject {
   /** Reconcile a lease from an origin's usage record. */
   reconcile(tenantId: string, leaseId: string, used: number, now: number): Promise<void> {
     return this.limiter.reconcile(tenantId, leaseId, used, now);
+  }
+
+  /** The current windows of this tenant and one of its keys. */
+  windows(tenantId: string, keyId: string, limits: EffectiveLimits, now: number): Promise<Pick<LimitDecision, 'requests' | 'tokens'>> {
+    return this.limiter.windows(tenantId, keyId, limits, now);
   }
 }

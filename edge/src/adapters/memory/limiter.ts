@@ -5,7 +5,7 @@
  * Durable Object per tenant.
  */
 
-import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease } from '../../middleware/limits/engine.ts';
+import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease, windowsIn } from '../../middleware/limits/engine.ts';
 import type { GcraState } from '../../middleware/limits/gcra.ts';
 import type { Limiter } from '../../ports.ts';
 
@@ -62,5 +62,6 @@ export function memoryLimiter(): Limiter {
     admit: async (a) => admitIn(repo, a),
     finish: async (tenantId, leaseId, used, now) => finishIn(repo, tenantId, leaseId, used, now),
     reconcile: async (tenantId, leaseId, used, now) => reconcileIn(repo, tenantId, leaseId, used, now),
+    windows: async (tenantId, keyId, limits, now) => windowsIn(repo, tenantId, keyId, limits, now),
   };
 }

@@ -29,6 +29,17 @@ describe('limits, exact (in-process edge)', () => {
     expect(t.origins[0]!.requests).toHaveLength(10);
   });
 
+  it('a request refused before admission (bad body) carries the windows too, and takes nothing', async () => {
+    const t = await testEdge({ principalLimits: limits({ rpm: 5 }) });
+    await t.beat(t.origins[0]!);
+    const bad = await t.post('/v1/chat/completions', { model: 'motif-test' });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('x-ratelimit-limit-requests')).toBe('5');
+    expect(bad.headers.get('x-ratelimit-remaining-requests')).toBe('5');
+    expect((await t.post('/v1/chat/completions', '{"model":')).headers.get('x-ratelimit-remaining-requests')).toBe('5');
+    expect((await t.post('/v1/chat/completions', chat)).headers.get('x-ratelimit-remaining-requests')).toBe('4');
+  });
+
   it('a key limit tighter than its tenant is the one that refuses and is reported', async () => {
     const t = await testEdge({ principalLimits: limits({ rpm: 100, keyRpm: 1 }) });
     await t.beat(t.origins[0]!);
@@ -108,6 +119,9 @@ describe('when the limiter store is unavailable', () => {
     },
     finish: async () => {},
     reconcile: async () => {},
+    windows: async () => {
+      throw new Error('SQLITE_BUSY: database is locked');
+    },
   };
 
   it('fails closed by default: a retryable 503 storage_unavailable, nothing forwarded', async () => {
@@ -118,6 +132,8 @@ describe('when the limiter store is unavailable', () => {
     expect(res.headers.get('retry-after')).toBe('1');
     expect((await errorOf(res)).code).toBe('storage_unavailable');
     expect(t.origins[0]!.requests).toHaveLength(0);
+    // A bad body is still a 400: the headers are best effort.
+    expect((await t.post('/v1/chat/completions', { model: 'motif-test' })).status).toBe(400);
   });
 
   it('fails open when configured: admitted without limits, logged loudly', async () => {

@@ -47,7 +47,18 @@ export function admission(opts: AdmissionOptions) {
   const defaults = LimitDefaults.parse(opts.defaults ?? {});
   const failOpen = opts.failOpen === true;
 
-  return async function admit(c: Context<EdgeEnv>, req: ChatCompletionRequest | CompletionRequest): Promise<AdmissionLease> {
+  /** Put the current windows on a response refused before admission (bad body); best effort. */
+  async function annotate(c: Context<EdgeEnv>): Promise<void> {
+    const principal = c.get('principal');
+    try {
+      const w = await opts.limiter.windows(principal.tenantId, principal.keyId, resolveLimits(principal.limits, defaults), opts.clock.now());
+      for (const [k, v] of Object.entries(rateLimitHeaders(w))) c.header(k, v);
+    } catch {
+      // The request is refused anyway; a store failure here must not change its error.
+    }
+  }
+
+  async function admit(c: Context<EdgeEnv>, req: ChatCompletionRequest | CompletionRequest): Promise<AdmissionLease> {
     const principal = c.get('principal');
     const leaseId = c.get('upstreamRequestId');
     const limits = resolveLimits(principal.limits, defaults);
@@ -84,10 +95,12 @@ export function admission(opts: AdmissionOptions) {
           .catch((err: unknown) => opts.log('releasing a rate-limit lease failed (it expires on its own)', { leaseId, error: String(err) }));
       },
     };
-  };
+  }
+
+  return { admit, annotate };
 }
 
-export type Admit = ReturnType<typeof admission>;
+export type Admission = ReturnType<typeof admission>;
 
 function refusal(d: LimitDecision, reserved: number): ApiError {
   const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));

@@ -3,9 +3,9 @@
  * SQLite file, each Durable Object's storage) and the in-memory one run the same steps. Callers
  * run each operation inside one write transaction; that is what makes it exact across processes.
  */
-import type { Admission, LimitDecision } from '../../ports.ts';
+import type { Admission, EffectiveLimits, LimitDecision } from '../../ports.ts';
 import type { GcraState } from './gcra.ts';
-import { bucketNames, decide, type LeaseRecord, monthOf, reconcileTokens } from './policy.ts';
+import { bucketNames, currentWindows, decide, type LeaseRecord, monthOf, reconcileTokens } from './policy.ts';
 
 /** A lease row: the record plus its state. */
 export interface StoredLease extends LeaseRecord {
@@ -83,4 +83,9 @@ export function reconcileIn(repo: LimitsRepo, tenantId: string, leaseId: string,
     repo.putBuckets(names, reconcileTokens(lease, Math.max(0, used), now, [before[0], before[1]]));
   }
   if (used > 0) repo.addMonth(lease.tenantId, monthOf(now), used);
+}
+
+/** The windows of a tenant and key as they stand. */
+export function windowsIn(repo: LimitsRepo, tenantId: string, keyId: string, limits: EffectiveLimits, now: number): Pick<LimitDecision, 'requests' | 'tokens'> {
+  return currentWindows(repo.getBuckets(bucketNames(tenantId, keyId)), limits, now);
 }

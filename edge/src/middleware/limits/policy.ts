@@ -88,7 +88,7 @@ export function decide(s: AdmissionSnapshot, a: Admission): AdmissionOutcome {
   const rules = bucketRules(a.limits);
   const costs = [1, a.reserveTokens, 1, a.reserveTokens];
   const takes: (GcraResult | null)[] = rules.map((r, i) => (r ? gcraTake(s.buckets[i], a.now, costs[i]!, r) : null));
-  const current = () => windows(rules.map((r, i) => (r ? { ...view(s.buckets[i]?.tat ?? a.now, a.now, r), limit: r.limit } : null)));
+  const current = () => currentWindows(s.buckets, a.limits, a.now);
   const deny = (reason: LimitReason, retryAfterMs: number, detail?: { limit: number; used: number }): AdmissionOutcome => ({
     decision: { allowed: false, reason, ...current(), retryAfterMs, ...(detail ? { detail } : {}) },
     buckets: null,
@@ -104,6 +104,15 @@ export function decide(s: AdmissionSnapshot, a: Admission): AdmissionOutcome {
   }
   const taken = windows(takes.map((t, i) => (t ? { remaining: t.remaining, resetMs: t.resetMs, limit: rules[i]!.limit } : null)));
   return { decision: { allowed: true, reason: null, ...taken, retryAfterMs: 0 }, buckets: takes.map((t) => t?.state) };
+}
+
+/** The windows as they stand, nothing taken: the tighter of tenant and key per kind. */
+export function currentWindows(
+  buckets: readonly (GcraState | undefined)[],
+  limits: EffectiveLimits,
+  now: number,
+): { requests: RateWindow | null; tokens: RateWindow | null } {
+  return windows(bucketRules(limits).map((r, i) => (r ? { ...view(buckets[i]?.tat ?? now, now, r), limit: r.limit } : null)));
 }
 
 /** The most restrictive window of tenant and key, per kind. */
