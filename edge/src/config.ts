@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { isPlausibleKey } from './middleware/auth/api-keys.ts';
+import { type CorsOrigins, parseCorsOrigins } from './middleware/cors/cors.ts';
 import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
 import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
@@ -38,6 +39,8 @@ export const EdgeEnv = z.object({
   MOTIF_EDGE_RPM: int(0, 1e9).optional(),
   /** Tokens per minute per tenant; 0 = unlimited. */
   MOTIF_EDGE_TPM: int(0, 1e12).optional(),
+  /** Browser origins allowed by CORS: `*` or a comma list; unset = no CORS headers. */
+  MOTIF_CORS_ORIGINS: z.string().optional(),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -55,6 +58,7 @@ export interface EdgeConfig {
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   limits: { requestsPerMinute?: number; tokensPerMinute?: number };
+  corsOrigins?: CorsOrigins;
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -90,6 +94,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
   const signingKey = parse('MOTIF_ORIGIN_SECRET', devDefault('MOTIF_ORIGIN_SECRET', e.MOTIF_ORIGIN_SECRET, DEV_ORIGIN_SECRET), (v) => parseKeyring(v).signing);
   const nodeKeys = parse('MOTIF_NODE_KEYS', devDefault('MOTIF_NODE_KEYS', e.MOTIF_NODE_KEYS, DEV_NODE_KEYS), parseNodeKeys);
   const originAllow = parse('MOTIF_ORIGIN_ALLOW', e.MOTIF_ORIGIN_ALLOW ?? DEFAULT_ORIGIN_ALLOW, parseOriginAllowList);
+  const corsOrigins = parse('MOTIF_CORS_ORIGINS', e.MOTIF_CORS_ORIGINS, parseCorsOrigins);
   if (problems.length > 0 || !signingKey || !nodeKeys || !originAllow) throw new ConfigError(`invalid edge configuration:\n${problems.join('\n')}`);
   return {
     port: e.MOTIF_EDGE_PORT,
@@ -103,5 +108,6 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     maxBodyBytes: e.MOTIF_EDGE_MAX_BODY_BYTES,
     requestTimeoutMs: e.MOTIF_EDGE_REQUEST_TIMEOUT_MS,
     limits: { requestsPerMinute: e.MOTIF_EDGE_RPM, tokensPerMinute: e.MOTIF_EDGE_TPM },
+    corsOrigins,
   };
 }

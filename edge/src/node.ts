@@ -64,7 +64,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       nodeKeys: config.nodeKeys,
       originAllow: config.originAllow,
       originFetch: extras.originFetch,
-      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken, corsOrigins: config.corsOrigins },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });

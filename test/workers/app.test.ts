@@ -14,6 +14,8 @@ const BASE = 'http://edge.test';
 function call(path: string, init: RequestInit = {}, key: string | null = WORKERS_DEV_KEY): Promise<Response> {
   const headers = new Headers(init.headers);
   if (key) headers.set('authorization', `Bearer ${key}`);
+  // A string body alone would be sent as text/plain, which the edge refuses with 415.
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
   return worker.fetch(new Request(BASE + path, { ...init, headers }));
 }
 
