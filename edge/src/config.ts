@@ -4,16 +4,15 @@
  * start with a useful message instead of failing on the first request.
  */
 import { z } from 'zod';
+import { DEV_NODE_KEYS, DEV_ORIGIN_SECRET, placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { isPlausibleKey } from './middleware/auth/api-keys.ts';
 import { type CorsOrigins, parseCorsOrigins } from './middleware/cors/cors.ts';
 import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
 import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
-/** A development-only keyring: used when MOTIF_ORIGIN_SECRET is unset and MOTIF_DEV=1. */
-export const DEV_ORIGIN_SECRET = 'dev:motif-dev-origin-secret-do-not-use-in-production';
-/** Development-only node keys (node `local`, as `npm start` names it): used when MOTIF_NODE_KEYS is unset and MOTIF_DEV=1. */
-export const DEV_NODE_KEYS = 'devnode:motif-dev-node-secret-do-not-use-in-production@local';
+/** Development defaults, used when the variable is unset and MOTIF_DEV=1 (one list: shared/src/placeholder-secrets.ts). */
+export { DEV_NODE_KEYS, DEV_ORIGIN_SECRET };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z
@@ -75,7 +74,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     throw new ConfigError(`invalid edge configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   const e = parsed.data;
-  const problems: string[] = [];
+  const problems: string[] = placeholderSecretProblems(pick(cleaned, Object.keys(EdgeEnv.shape)), e.MOTIF_DEV);
   const devDefault = (name: string, value: string | undefined, dev: string): string | undefined => {
     if (value !== undefined) return value;
     if (e.MOTIF_DEV) return dev;
@@ -110,4 +109,8 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     limits: { requestsPerMinute: e.MOTIF_EDGE_RPM, tokensPerMinute: e.MOTIF_EDGE_TPM },
     corsOrigins,
   };
+}
+
+function pick(env: Record<string, string | undefined>, names: string[]): Record<string, string | undefined> {
+  return Object.fromEntries(names.map((n) => [n, env[n]]));
 }
