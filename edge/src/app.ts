@@ -14,6 +14,7 @@ import type { EdgeEnv } from './context.ts';
 import { jsonContentType } from './middleware/content-type/content-type.ts';
 import { corsFor } from './middleware/cors/cors.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
+import { openApiDocument } from './openapi/document.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { internalRoutes } from './routes/internal.ts';
@@ -104,6 +105,13 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     const entries = await deps.pool.list(now);
     const live = entries.filter((e) => scheduler.inRotation(e, now)).length;
     return c.json({ status: 'ok', replicas: { ready: live, known: entries.length } });
+  });
+
+  // Generated once per app (the schemas do not change); only the server URL follows the request.
+  let apiDocument: Record<string, unknown> | undefined;
+  app.get('/openapi.json', (c) => {
+    apiDocument ??= openApiDocument();
+    return c.json({ ...apiDocument, servers: [{ url: new URL(c.req.url).origin }] });
   });
 
   app.route(

@@ -31,7 +31,8 @@ const notYet = (name: string, empty: (v: unknown) => boolean = () => false) =>
   z
     .unknown()
     .refine((v) => v === undefined || v === null || empty(v), { message: `'${name}' is not supported by this server yet.` })
-    .optional();
+    .optional()
+    .describe('Not supported yet: must be absent, null or empty (anything else is refused with a 400 naming it).');
 const emptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
 const emptyMap = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
 
