@@ -53,6 +53,12 @@ describe('the Worker app inside workerd', () => {
     expect(env.MOTIF_ORIGIN_SECRET).toBe(WORKERS_SECRET);
   });
 
+  it('serves /openapi.json (zod → JSON Schema inside workerd) with no key', async () => {
+    const res = await call('/openapi.json', {}, null);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ openapi: '3.1.0', servers: [{ url: BASE }] });
+  });
+
   it('healthz, and OpenAI-shaped 401 for an unknown key', async () => {
     expect((await call('/healthz', {}, null)).status).toBe(200);
     const res = await call('/v1/models', {}, 'sk-motif-not-a-key-0000000000');
