@@ -74,6 +74,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         adminToken: config.adminToken,
         limits: config.limits,
         limitsFailOpen: config.limitsFailOpen,
+        corsOrigins: config.corsOrigins,
       },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,

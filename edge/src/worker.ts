@@ -50,6 +50,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
       adminToken: config.adminToken,
       limits: config.limits,
       limitsFailOpen: config.limitsFailOpen,
+      corsOrigins: config.corsOrigins,
     },
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });

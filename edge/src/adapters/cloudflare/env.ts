@@ -31,6 +31,7 @@ export interface Env {
   MOTIF_EDGE_MONTHLY_TOKENS?: string;
   MOTIF_EDGE_MAX_CONTEXT_TOKENS?: string;
   MOTIF_LIMITS_FAIL_OPEN?: string;
+  MOTIF_CORS_ORIGINS?: string;
 }
 
 /** The binding names, for checks against the wrangler config. */
