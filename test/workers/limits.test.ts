@@ -25,7 +25,11 @@ async function isolates(n: number, vars: Record<string, string>) {
   const apps = await Promise.all(Array.from({ length: n }, () => buildWorkerApp({ ...env, ...vars } as Env)));
   const call = (i: number, body: unknown) =>
     apps[i % n]!.fetch(
-      new Request(`${BASE}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(body), headers: { authorization: `Bearer ${secret}` } }),
+      new Request(`${BASE}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+      }),
     );
   return { tenant, call, apps };
 }
