@@ -59,6 +59,12 @@ export interface RateWindow {
   resetMs: number;
 }
 
+/** A lease and the tokens its request used, as an origin's usage record reports them. */
+export interface SettledLease {
+  leaseId: string;
+  usedTokens: number;
+}
+
 /** Which limit refused a request. */
 export type LimitReason = 'requests' | 'tokens' | 'concurrency' | 'quota';
 
@@ -110,8 +116,11 @@ export interface Limiter {
    * reconciled now; with null it waits for the origin's usage record (aborted or failed streams).
    */
   finish(tenantId: string, leaseId: string, usedTokens: number | null, now: number): Promise<void>;
-  /** Reconcile from an origin's usage record; a lease already reconciled or expired is ignored. */
-  reconcile(tenantId: string, leaseId: string, usedTokens: number, now: number): Promise<void>;
+  /**
+   * Reconcile leases of one tenant from origins' usage records (a batch: one transaction, one
+   * object call); a lease already reconciled or expired is ignored.
+   */
+  reconcile(tenantId: string, settled: readonly SettledLease[], now: number): Promise<void>;
   /** The current windows without taking anything (for the headers of a request refused before admission). */
   windows(tenantId: string, keyId: string, limits: EffectiveLimits, now: number): Promise<Pick<LimitDecision, 'requests' | 'tokens'>>;
 }

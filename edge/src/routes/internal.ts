@@ -20,7 +20,7 @@ import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
 import { UsageBatch, type UsageRecord } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
 import { signedInternal } from '../middleware/signed/signed.ts';
-import type { Clock, Ledger, Limiter, PoolView } from '../ports.ts';
+import type { Clock, Ledger, Limiter, PoolView, SettledLease } from '../ports.ts';
 import { assertMaySpeakFor, type NodeKeys } from '../trust/node-keys.ts';
 import { assertOriginAllowed, type OriginAllowList } from '../trust/origin-allow-list.ts';
 
@@ -68,17 +68,21 @@ export function internalRoutes(deps: InternalDeps): Hono<EdgeEnv> {
 }
 
 /**
- * Charge each record's tokens to its request's lease. A failure is logged, not answered with an
- * error: the ledger (billing) has the record, and an unsettled lease expires with its reservation
- * charged, so a redelivery must not be provoked for it.
+ * Charge each record's tokens to its request's lease, one call per tenant. A failure is logged,
+ * not answered with an error: the ledger (billing) has the records, and an unsettled lease
+ * expires with its reservation charged, so a redelivery must not be provoked for it.
  */
 async function reconcileLeases(deps: InternalDeps, records: UsageRecord[]): Promise<void> {
   const now = deps.clock.now();
+  const byTenant = new Map<string, SettledLease[]>();
+  for (const r of records) {
+    const list = byTenant.get(r.tenant_id) ?? [];
+    list.push({ leaseId: r.request_id, usedTokens: r.prompt_tokens + r.completion_tokens });
+    byTenant.set(r.tenant_id, list);
+  }
   await Promise.all(
-    records.map((r) =>
-      deps.limiter
-        .reconcile(r.tenant_id, r.request_id, r.prompt_tokens + r.completion_tokens, now)
-        .catch((err: unknown) => deps.log('settling a rate-limit lease failed', { requestId: r.request_id, error: String(err) })),
+    [...byTenant].map(([tenant, settled]) =>
+      deps.limiter.reconcile(tenant, settled, now).catch((err: unknown) => deps.log('settling rate-limit leases failed', { tenant, error: String(err) })),
     ),
   );
 }

@@ -56,8 +56,8 @@ describe.each([
     // Outstanding reservation counts against the quota: 500 reserved + 600 > 1000.
     expect(await l.admit(ask(limits, { reserveTokens: 600 }))).toMatchObject({ allowed: false, reason: 'quota' });
     await l.finish('acme', a.leaseId, null, NOW); // stream aborted: slot freed, tokens still reserved
-    await l.reconcile('acme', a.leaseId, 50, NOW); // the origin's usage record
-    await l.reconcile('acme', a.leaseId, 5000, NOW); // redelivered: ignored
+    await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 50 }], NOW); // the origin's usage record
+    await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 5000 }], NOW); // redelivered: ignored
     const next = await l.admit(ask(limits, { reserveTokens: 10 }));
     expect(next.tokens).toMatchObject({ remaining: 540 });
     expect(await l.admit(ask(limits, { reserveTokens: 941 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 60 } });
@@ -79,8 +79,26 @@ describe.each([
     const a = ask(limits, { reserveTokens: 100 });
     await l.admit(a);
     await l.finish('acme', a.leaseId, 30, NOW);
-    await l.reconcile('acme', a.leaseId, 30, NOW);
+    await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 30 }], NOW);
     expect((await l.admit(ask(limits, { reserveTokens: 70 }))).allowed).toBe(true);
+  });
+
+  it('reconciles a batch of leases in one call; unknown lease ids in it are ignored', async () => {
+    const l = make();
+    const limits = { monthlyTokens: 100 };
+    const [a, b] = [ask(limits, { reserveTokens: 40 }), ask(limits, { reserveTokens: 40 })];
+    await l.admit(a);
+    await l.admit(b);
+    await l.reconcile(
+      'acme',
+      [
+        { leaseId: a.leaseId, usedTokens: 5 },
+        { leaseId: 'never-admitted', usedTokens: 1000 },
+        { leaseId: b.leaseId, usedTokens: 10 },
+      ],
+      NOW,
+    );
+    expect((await l.admit(ask(limits, { reserveTokens: 85 }))).allowed).toBe(true);
   });
 
   it('the month counter starts again in a new UTC month', async () => {

@@ -158,7 +158,10 @@ export function sqlLimiter(db: SqlDb, opts: SqlLimiterOptions = {}): Limiter {
   return {
     admit: (a) => run(() => admitIn(repo, a)),
     finish: (tenantId, leaseId, used, now) => run(() => finishIn(repo, tenantId, leaseId, used, now)),
-    reconcile: (tenantId, leaseId, used, now) => run(() => reconcileIn(repo, tenantId, leaseId, used, now)),
+    reconcile: (tenantId, settled, now) =>
+      run(() => {
+        for (const s of settled) reconcileIn(repo, tenantId, s.leaseId, s.usedTokens, now);
+      }),
     windows: (tenantId, keyId, limits, now) => run(() => windowsIn(repo, tenantId, keyId, limits, now)),
   };
 }

@@ -6,7 +6,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
-import type { Admission, EffectiveLimits, LimitDecision, Limiter } from '../../ports.ts';
+import type { Admission, EffectiveLimits, LimitDecision, Limiter, SettledLease } from '../../ports.ts';
 import { sqlLimiter } from '../../stores/sql-limits.ts';
 import { doSql } from './do-sql.ts';
 
@@ -28,9 +28,9 @@ export class LimiterDO extends DurableObject {
     return this.limiter.finish(tenantId, leaseId, used, now);
   }
 
-  /** Reconcile a lease from an origin's usage record. */
-  reconcile(tenantId: string, leaseId: string, used: number, now: number): Promise<void> {
-    return this.limiter.reconcile(tenantId, leaseId, used, now);
+  /** Reconcile leases from origins' usage records. */
+  reconcile(tenantId: string, settled: SettledLease[], now: number): Promise<void> {
+    return this.limiter.reconcile(tenantId, settled, now);
   }
 
   /** The current windows of this tenant and one of its keys. */

@@ -72,7 +72,7 @@ export function doLimiter(ns: DurableObjectNamespace<LimiterDO>): Limiter {
   return {
     admit: async (a) => stub(a.tenantId).admit(a),
     finish: async (tenantId, leaseId, used, now) => stub(tenantId).finish(tenantId, leaseId, used, now),
-    reconcile: async (tenantId, leaseId, used, now) => stub(tenantId).reconcile(tenantId, leaseId, used, now),
+    reconcile: async (tenantId, settled, now) => stub(tenantId).reconcile(tenantId, [...settled], now),
     windows: async (tenantId, keyId, limits, now) => stub(tenantId).windows(tenantId, keyId, limits, now),
   };
 }

@@ -61,7 +61,9 @@ export function memoryLimiter(): Limiter {
   return {
     admit: async (a) => admitIn(repo, a),
     finish: async (tenantId, leaseId, used, now) => finishIn(repo, tenantId, leaseId, used, now),
-    reconcile: async (tenantId, leaseId, used, now) => reconcileIn(repo, tenantId, leaseId, used, now),
+    reconcile: async (tenantId, settled, now) => {
+      for (const s of settled) reconcileIn(repo, tenantId, s.leaseId, s.usedTokens, now);
+    },
     windows: async (tenantId, keyId, limits, now) => windowsIn(repo, tenantId, keyId, limits, now),
   };
 }
