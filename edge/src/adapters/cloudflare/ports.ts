@@ -8,6 +8,7 @@ import type { ReplayWindow } from '#shared/signing.ts';
 import type { UsageRecord } from '#shared/usage.ts';
 import type { LimitsConfig } from '../../middleware/limits/policy.ts';
 import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
+import { mergeUsageRows, sortHourly } from '../../usage/usage-query.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
 import type { LimiterDO } from './limiter-do.ts';
@@ -22,11 +23,17 @@ export function doKeyStore(ns: DurableObjectNamespace<KeysDO>): KeyStore {
   return {
     findByHash: async (hash, now) => stub().findByHash(hash, now),
     putKey: async (record) => stub().putKey(record),
+    listTenants: async () => stub().listTenants(),
   };
 }
 
-/** Ledger backed by one ledger DO per tenant; a batch is split by tenant. */
-export function doLedger(ns: DurableObjectNamespace<LedgerDO>): Ledger {
+/**
+ * Ledger backed by one ledger DO per tenant; a batch is split by tenant. A view over every tenant
+ * asks each tenant's object, the tenants coming from `tenants` (the key store's list).
+ */
+export function doLedger(ns: DurableObjectNamespace<LedgerDO>, tenants: () => Promise<{ id: string }[]>): Ledger {
+  const ledgerOf = (tenantId: string) => ns.get(ns.idFromName(tenantId));
+  const scope = async (tenantId: string | undefined) => (tenantId !== undefined ? [tenantId] : (await tenants()).map((t) => t.id));
   return {
     async insert(records, receivedAt) {
       const byTenant = new Map<string, UsageRecord[]>();
@@ -34,7 +41,14 @@ export function doLedger(ns: DurableObjectNamespace<LedgerDO>): Ledger {
       const results = await Promise.all([...byTenant].map(([tenant, rs]) => ns.get(ns.idFromName(tenant)).insert(rs, receivedAt)));
       return results.reduce((a, r) => ({ accepted: a.accepted + r.accepted, duplicates: a.duplicates + r.duplicates }), { accepted: 0, duplicates: 0 });
     },
-    query: async (tenantId, q) => ns.get(ns.idFromName(tenantId)).query(tenantId, q),
+    async query(tenantId, q) {
+      if (tenantId !== undefined) return ledgerOf(tenantId).query(tenantId, q);
+      return mergeUsageRows(await Promise.all((await scope(undefined)).map((t) => ledgerOf(t).query(t, q))));
+    },
+    async hourly(tenantId, range, limit) {
+      const lists = await Promise.all((await scope(tenantId)).map((t) => ledgerOf(t).hourly(t, range, limit)));
+      return sortHourly(lists.flat()).slice(0, limit);
+    },
   };
 }
 
