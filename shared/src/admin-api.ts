@@ -153,7 +153,7 @@ export type UsageExportQuery = z.infer<typeof UsageExportQuery>;
  * One tenant × model × UTC hour of billed usage. `idempotency_key` is stable for that triple, so
  * re-exporting an hour never adds a second event at the provider (it drops the duplicate); `final`
  * says the hour closed long enough ago (15 minutes) that no more records are expected: send an
- * hour once it is final (docs/billing.md).
+ * hour once it is final (edge/src/usage/README.md).
  */
 export const UsageExportRow = z.object({
   idempotency_key: z.string(),

@@ -1,6 +1,6 @@
 /**
  * The billing export (`GET /admin/usage/export`): one row per tenant × model × UTC hour, with an
- * idempotency key a metered-billing provider deduplicates on and a `final` flag (docs/billing.md).
+ * idempotency key a metered-billing provider deduplicates on and a `final` flag (README.md here).
  *
  * - `idempotency_key` = `mu_` + the first 48 hex digits of sha256(`motif-usage:<tenant>:<hour>:<model>`),
  *   hour as `YYYY-MM-DDTHH`. Tenant ids hold no `:` and the hour has a fixed form, so the text is

@@ -3,7 +3,7 @@
  * - `GET /admin/usage?tenant=&from=&to=&group_by=day|hour|key|model|tenant`: billed usage of
  *   every tenant (or one), grouped, refusals counted apart;
  * - `GET /admin/usage/export?tenant=&from=&to=&format=json|csv`: one row per tenant × model ×
- *   UTC hour with a stable idempotency key, for a metered-billing provider (docs/billing.md).
+ *   UTC hour with a stable idempotency key, for a metered-billing provider (edge/src/usage/README.md).
  *
  * Ranges are bounded (usage/usage-query.ts `toAdminRange`) and an export past MAX_EXPORT_ROWS is
  * refused, so neither view can be asked for more than fits in memory. Times in bodies are unix
