@@ -118,8 +118,9 @@ export interface Ledger {
   /** Billed usage of one tenant (or, undefined, of every tenant), grouped; rows sorted by group. */
   query(tenantId: string | undefined, q: UsageQueryInput): Promise<UsageRow[]>;
   /**
-   * Billed usage per tenant × model × hour for one tenant (or every tenant), sorted by tenant,
-   * hour, model; at most `limit` rows (per tenant's store where the ledger is split by tenant).
+   * Billed usage per tenant × model × UTC hour of one tenant (or every tenant), sorted by hour,
+   * tenant, model; at most `limit` rows (when there are more, which ones is unspecified: callers
+   * ask for one more than they accept, to detect that).
    */
   hourly(tenantId: string | undefined, range: UsageRange, limit: number): Promise<HourlyUsage[]>;
 }

@@ -5,9 +5,9 @@
  */
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { ReplayWindow } from '#shared/signing.ts';
-import type { UsageRecord } from '#shared/usage.ts';
+import type { UsageRecord, UsageRow } from '#shared/usage.ts';
 import type { LimitsConfig } from '../../middleware/limits/policy.ts';
-import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
+import type { HourlyUsage, KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
 import { mergeUsageRows, sortHourly } from '../../usage/usage-query.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
@@ -27,9 +27,14 @@ export function doKeyStore(ns: DurableObjectNamespace<KeysDO>): KeyStore {
   };
 }
 
+/** Tenants' ledger objects asked at once by a view over every tenant. */
+const FAN_OUT = 8;
+
 /**
  * Ledger backed by one ledger DO per tenant; a batch is split by tenant. A view over every tenant
- * asks each tenant's object, the tenants coming from `tenants` (the key store's list).
+ * asks the tenants' objects (the tenants coming from `tenants`, the key store's list) a few at a
+ * time, folding each answer in before asking more, so an isolate holds one view's result and a
+ * few tenants' rows, never every tenant's at once.
  */
 export function doLedger(ns: DurableObjectNamespace<LedgerDO>, tenants: () => Promise<{ id: string }[]>): Ledger {
   const ledgerOf = (tenantId: string) => ns.get(ns.idFromName(tenantId));
@@ -43,11 +48,22 @@ export function doLedger(ns: DurableObjectNamespace<LedgerDO>, tenants: () => Pr
     },
     async query(tenantId, q) {
       if (tenantId !== undefined) return ledgerOf(tenantId).query(tenantId, q);
-      return mergeUsageRows(await Promise.all((await scope(undefined)).map((t) => ledgerOf(t).query(t, q))));
+      const ids = await scope(undefined);
+      let rows: UsageRow[] = [];
+      for (let i = 0; i < ids.length; i += FAN_OUT) {
+        rows = mergeUsageRows([rows, ...(await Promise.all(ids.slice(i, i + FAN_OUT).map((t) => ledgerOf(t).query(t, q))))]);
+      }
+      return rows;
     },
     async hourly(tenantId, range, limit) {
-      const lists = await Promise.all((await scope(tenantId)).map((t) => ledgerOf(t).hourly(t, range, limit)));
-      return sortHourly(lists.flat()).slice(0, limit);
+      const ids = await scope(tenantId);
+      const rows: HourlyUsage[] = [];
+      // Past `limit` rows the caller refuses the export: stop asking once there are that many.
+      for (let i = 0; i < ids.length && rows.length < limit; i += FAN_OUT) {
+        const remaining = limit - rows.length;
+        for (const list of await Promise.all(ids.slice(i, i + FAN_OUT).map((t) => ledgerOf(t).hourly(t, range, remaining)))) for (const r of list) rows.push(r);
+      }
+      return sortHourly(rows).slice(0, limit);
     },
   };
 }
