@@ -25,13 +25,21 @@ CREATE INDEX IF NOT EXISTS usage_by_tenant_time ON usage_records (tenant_id, fin
 CREATE INDEX IF NOT EXISTS usage_by_request ON usage_records (tenant_id, request_id)
 `;
 
+const hasBillableFlag = (db: SqlDb) => db.all<{ name: string }>('PRAGMA table_info(usage_records)').some((c) => c.name === 'billable');
+
 /** Create the ledger tables if missing; bring a ledger from before the `billable` flag up to date. */
 export function initLedger(db: SqlDb): void {
-  db.transaction(() => {
-    applySchema(db, LEDGER_SCHEMA);
-    const columns = db.all<{ name: string }>('PRAGMA table_info(usage_records)');
-    if (!columns.some((c) => c.name === 'billable')) addBillableFlag(db);
-  });
+  applySchema(db, LEDGER_SCHEMA);
+  if (hasBillableFlag(db)) return;
+  try {
+    db.transaction(() => {
+      if (!hasBillableFlag(db)) addBillableFlag(db);
+    });
+  } catch (err) {
+    // Edge processes sharing the file start together: one migrates, the others' transactions
+    // fail against its change and find the flag there.
+    if (!hasBillableFlag(db)) throw err;
+  }
 }
 
 /**
