@@ -176,6 +176,8 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
     MOTIF_ORIGIN_SECRET: cfg.originSecret,
     MOTIF_NODE_KEYS: `${cfg.nodeKey}@${STACK_NODE_ID}`,
     MOTIF_DEV_API_KEY: cfg.MOTIF_DEV_API_KEY,
+    MOTIF_KEY_PEPPER: cfg.keyPepper,
+    MOTIF_ADMIN_TOKEN: cfg.adminToken,
     MOTIF_EDGE_DATA_DIR: join(cfg.dataDir, 'edge'),
   };
 }
@@ -193,7 +195,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
 /** The edge as a Worker in workerd (`wrangler dev`, offline, local-only storage under the data dir). */
 function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
-    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY')
+    .filter(([k]) => ['MOTIF_ORIGIN_SECRET', 'MOTIF_NODE_KEYS', 'MOTIF_DEV_API_KEY', 'MOTIF_KEY_PEPPER', 'MOTIF_ADMIN_TOKEN'].includes(k))
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   return spawnNode({
     name: 'edge',

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { keyRecord } from '../../middleware/auth/api-keys.ts';
+import { seededKeyRecord } from '../../keys/key-record.ts';
+import { TEST_HASHER } from '../../testing/harness.ts';
 import { cachedKeyStore } from './cached-key-store.ts';
 import { manualClock } from './clock.ts';
 import { memoryKeyStore } from './key-store.ts';
@@ -16,7 +17,7 @@ it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
     },
   };
   const keys = cachedKeyStore(counting, { clock, ttlMs: 1000, negativeTtlMs: 100 });
-  const rec = await keyRecord({ secret: 'sk-motif-cache-0123456789abcdef', tenantId: 't', createdAt: 0 });
+  const rec = await seededKeyRecord('sk-motif-cache-0123456789abcdef', { tenantId: 't', createdAt: 0 }, TEST_HASHER);
 
   expect(await keys.findByHash(rec.hash, 0)).toBeNull();
   await inner.putKey(rec); // written behind the cache's back (another isolate)
