@@ -12,7 +12,7 @@ const chat = { model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] 
 async function edge(): Promise<TestEdge & { admin: (method: string, path: string, body?: unknown, token?: string) => Promise<Response> }> {
   const t = await testEdge({ deps: { options: { adminToken: ADMIN } } });
   await t.beat(t.origins[0]!);
-  const admin = (method: string, path: string, body?: unknown, token = ADMIN) =>
+  const admin = async (method: string, path: string, body?: unknown, token = ADMIN) =>
     t.app.request(path, {
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
