@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeKeyHasher } from '../adapters/node/key-hasher.ts';
-import { hashesEqual, webCryptoKeyHasher } from './key-hash.ts';
+import { hashesEqual, webCryptoKeyHasher, withHashCache } from './key-hash.ts';
 
 const PEPPER = 'unit-test-pepper-0123456789abcdefgh';
 
@@ -15,6 +15,23 @@ describe('key hashing', () => {
     expect(nodeKeyHasher(`${PEPPER}x`)(secret)).not.toBe(node(secret));
     // The cache returns the same answer.
     expect(await web(secret)).toBe(node(secret));
+  });
+
+  it('caches hashes of presented secrets, bounded', async () => {
+    let calls = 0;
+    const hash = withHashCache(
+      (s) => {
+        calls++;
+        return `h:${s}`;
+      },
+      { cacheEntries: 2 },
+    );
+    expect([hash('a'), hash('a'), hash('b'), hash('b')]).toEqual(['h:a', 'h:a', 'h:b', 'h:b']);
+    expect(calls).toBe(2);
+    hash('c'); // full: the map starts over
+    hash('a');
+    expect(calls).toBe(4);
+    expect(() => withHashCache((s) => s, { cacheEntries: -1 })).toThrow(/cacheEntries/);
   });
 
   it('refuses a pepper shorter than 32 characters', () => {
