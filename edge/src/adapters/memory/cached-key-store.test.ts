@@ -34,3 +34,33 @@ it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
   await keys.putKey(rec);
   expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
 });
+
+it('caches tenants for JWT callers, forgets everything on a write through it, and bounds revocation at 10 s by default', async () => {
+  const clock = manualClock(0);
+  const inner = memoryKeyStore();
+  let tenantReads = 0;
+  const counting = {
+    ...inner,
+    getTenant: (id: string) => {
+      tenantReads++;
+      return inner.getTenant(id);
+    },
+  };
+  const keys = cachedKeyStore(counting, { clock });
+  const rec = await seededKeyRecord('sk-motif-cache-tenant-0123456789', { tenantId: 't', createdAt: 0 }, TEST_HASHER);
+  await inner.putKey(rec);
+  expect((await keys.getTenant('t'))?.disabledAt).toBeNull();
+  expect((await keys.getTenant('t'))?.disabledAt).toBeNull();
+  expect(tenantReads).toBe(1);
+  // A change through this cache shows at once.
+  await keys.updateTenant('t', { disabled: true }, 0);
+  expect((await keys.getTenant('t'))?.disabledAt).toBe(0);
+  await keys.updateTenant('t', { disabled: false }, 0);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  // A revocation elsewhere (another isolate) shows within the default 10 s.
+  await inner.revokeKey(rec.keyId, 0);
+  clock.advance(9_999);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  clock.advance(1);
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
+});
