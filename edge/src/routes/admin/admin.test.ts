@@ -110,6 +110,7 @@ describe('admin API: tenants and keys', () => {
     { name: 'keys of unknown tenant', method: 'POST', path: '/admin/tenants/nope/keys', body: {}, status: 404, param: 'id' },
     { name: 'unknown scope', method: 'POST', path: '/admin/tenants/acme/keys', body: { scopes: ['root'] }, status: 400, param: 'scopes.0' },
     { name: 'expiry in the past', method: 'POST', path: '/admin/tenants/acme/keys', body: { expires_at: 1 }, status: 400, param: 'expires_at' },
+    { name: 'huge unknown id', method: 'GET', path: `/admin/tenants/${'a'.repeat(5000)}`, status: 404, param: 'id' },
     { name: 'revoke unknown key', method: 'DELETE', path: '/admin/keys/key_nope', status: 404, param: 'key_id' },
     { name: 'rotate unknown key', method: 'POST', path: '/admin/keys/key_nope/rotate', body: {}, status: 404, param: 'key_id' },
   ])('$name → $status', async ({ method, path, body, status, param }) => {
@@ -118,6 +119,7 @@ describe('admin API: tenants and keys', () => {
     expect(res.status).toBe(status);
     const err = await errorOf(res);
     if (param !== null) expect(err.param).toBe(param);
+    expect(err.message.length).toBeLessThan(300);
   });
 
   it('admits the admin token or an admin-scoped key, nothing else', async () => {

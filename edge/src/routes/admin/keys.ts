@@ -9,7 +9,7 @@ import type { EdgeEnv } from '../../context.ts';
 import { newKey } from '../../keys/key-record.ts';
 import type { ApiKeyRecord, KeyHasher, KeyStore } from '../../ports.ts';
 import { type AdminRoutesDeps, tenantOr404 } from './tenants.ts';
-import { keyView, readBody } from './views.ts';
+import { keyView, readBody, shownId } from './views.ts';
 
 export interface KeyRoutesDeps extends AdminRoutesDeps {
   hash: KeyHasher;
@@ -17,7 +17,7 @@ export interface KeyRoutesDeps extends AdminRoutesDeps {
 
 async function keyOr404(keys: KeyStore, keyId: string): Promise<ApiKeyRecord> {
   const key = await keys.getKey(keyId);
-  if (!key) throw new ApiError('not_found', `No API key with id '${keyId}'.`, { param: 'key_id' });
+  if (!key) throw new ApiError('not_found', `No API key with id '${shownId(keyId)}'.`, { param: 'key_id' });
   return key;
 }
 

@@ -8,7 +8,7 @@ import { ApiError } from '#shared/errors.ts';
 import type { EdgeEnv } from '../../context.ts';
 import { newTenant } from '../../keys/tenant-record.ts';
 import type { Clock, KeyStore, TenantRecord } from '../../ports.ts';
-import { readBody, tenantView } from './views.ts';
+import { readBody, shownId, tenantView } from './views.ts';
 
 export interface AdminRoutesDeps {
   keys: KeyStore;
@@ -18,7 +18,7 @@ export interface AdminRoutesDeps {
 /** The tenant with this id, or a 404. */
 export async function tenantOr404(keys: KeyStore, id: string): Promise<TenantRecord> {
   const tenant = TenantId.safeParse(id).success ? await keys.getTenant(id) : null;
-  if (!tenant) throw new ApiError('not_found', `No tenant with id '${id}'.`, { param: 'id' });
+  if (!tenant) throw new ApiError('not_found', `No tenant with id '${shownId(id)}'.`, { param: 'id' });
   return tenant;
 }
 
@@ -52,7 +52,7 @@ export function tenantRoutes(deps: AdminRoutesDeps): Hono<EdgeEnv> {
       { name: body.name, limits, monthlyTokens: body.quota?.monthly_tokens, disabled: body.disabled },
       deps.clock.now(),
     );
-    if (!updated) throw new ApiError('not_found', `No tenant with id '${c.req.param('id')}'.`, { param: 'id' });
+    if (!updated) throw new ApiError('not_found', `No tenant with id '${shownId(c.req.param('id'))}'.`, { param: 'id' });
     return c.json(tenantView(updated));
   });
 

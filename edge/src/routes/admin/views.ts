@@ -44,6 +44,11 @@ export function keyView(k: ApiKeyRecord): ApiKey {
   };
 }
 
+/** An id from the URL as echoed in an error: bounded, so a huge path does not make a huge answer. */
+export function shownId(id: string): string {
+  return id.length > 130 ? `${id.slice(0, 128)}…` : id;
+}
+
 /** The request's JSON body validated by `schema`; an empty body counts as `{}`. 400 naming the field otherwise. */
 export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const bytes = await readBodyLimited(c.req.raw, MAX_ADMIN_BODY_BYTES);
