@@ -4,7 +4,7 @@
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,9 +16,12 @@ import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
+import { nodeKeyHasher } from './adapters/node/key-hasher.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
+import { type JwtConfig, parseJwks } from './config-jwt.ts';
+import type { JwtOptions } from './middleware/auth/jwt.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
@@ -43,6 +46,8 @@ export interface NodeEdgeExtras {
 export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras = {}): Promise<NodeEdge> {
   const log = extras.log ?? jsonLog;
   const clock = extras.clock ?? systemClock();
+  const jwt = config.jwt && readJwksFile(config.jwt);
+  const keyHasher = nodeKeyHasher(config.keyPepper);
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -50,11 +55,13 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
-      const keyId = await seedDevKey(keys, config.devApiKey, clock.now());
+      const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
       log('dev API key seeded', { tenant: 'dev', keyId });
     }
     const app = createEdgeApp({
       keys,
+      keyHasher,
+      jwt,
       ledger: sqlLedger(sqlite.db),
       replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
       limiter: memoryLimiter({ limits: config.limits }),
@@ -89,6 +96,16 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     sqlite.close();
     loopDelay.disable();
     throw err;
+  }
+}
+
+/** JWT options with a JWKS file (MOTIF_JWT_JWKS_FILE) read now, so a bad file stops the start. */
+function readJwksFile(jwt: JwtConfig): JwtOptions {
+  if (!('file' in jwt.jwks)) return { ...jwt, jwks: jwt.jwks };
+  try {
+    return { ...jwt, jwks: { set: parseJwks(readFileSync(jwt.jwks.file, 'utf8')) } };
+  } catch (err) {
+    throw new ConfigError(`invalid edge configuration:\n  MOTIF_JWT_JWKS_FILE: ${(err as Error).message}`);
   }
 }
 
