@@ -7,13 +7,14 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { bearerToken, tokenMatches } from '#shared/bearer.ts';
+import { type Digests, webDigests } from '#shared/digests.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
 import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
-import type { OriginFetch } from './proxy/upstream.ts';
+import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
 import { inflightTracker } from './routing/inflight.ts';
@@ -59,6 +60,8 @@ export interface EdgeAppDeps {
   replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
+  /** Hashing on the request path (default WebCrypto; Node passes node:crypto, adapters/node/digests.ts). */
+  digests?: Digests;
   options?: z.input<typeof EdgeOptions>;
   /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
@@ -75,7 +78,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   if (!deps.signingKey?.secret) throw new Error('createEdgeApp: a signing key is required');
   if (!deps.nodeKeys || deps.nodeKeys.ring.size === 0) throw new Error('createEdgeApp: node keys are required');
   const log: Logger = deps.log ?? (() => {});
-  const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
+  const originFetch: OriginFetch = deps.originFetch ?? fetchOrigin;
+  const digests = deps.digests ?? webDigests;
   const inflight = inflightTracker();
   const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
 
@@ -110,6 +114,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       scheduler,
       inflight,
       signingKey: deps.signingKey,
+      digests,
       originFetch,
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -124,6 +129,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       ledger: deps.ledger,
       clock: deps.clock,
       nodeKeys: deps.nodeKeys,
+      digests,
       originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
       replayWindow: deps.replayWindow ?? new ReplayGuard(),

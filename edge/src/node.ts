@@ -16,6 +16,8 @@ import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
+import { nodeDigests } from './adapters/node/digests.ts';
+import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
@@ -47,6 +49,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
+  const origins = nodeOriginFetch();
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
@@ -63,7 +66,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,
       originAllow: config.originAllow,
-      originFetch: extras.originFetch,
+      originFetch: extras.originFetch ?? origins.fetch,
+      digests: nodeDigests,
       options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
@@ -80,6 +84,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
+          origins.close();
           loopDelay.disable();
         })();
         return closing;
@@ -87,6 +92,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     };
   } catch (err) {
     sqlite.close();
+    origins.close();
     loopDelay.disable();
     throw err;
   }
