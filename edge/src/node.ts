@@ -24,8 +24,10 @@ import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
+import { groupCommit } from './stores/group-commit.ts';
+import type { SqlDb } from './stores/sql.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
-import { sqlLedger } from './stores/sql-ledger.ts';
+import { ledgerInsert, sqlLedger } from './stores/sql-ledger.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
 export interface NodeEdge {
@@ -47,6 +49,9 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const clock = extras.clock ?? systemClock();
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  // The replay window is written on every internal call; losing it to a power cut only forgets
+  // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
+  const replaySqlite = openSqlite(join(config.dataDir, 'replay.sqlite'), { synchronous: 'NORMAL' });
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const origins = nodeOriginFetch();
@@ -58,8 +63,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     }
     const app = createEdgeApp({
       keys,
-      ledger: sqlLedger(sqlite.db),
-      replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
+      ledger: groupCommitLedger(sqlite.db),
+      replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: memoryLimiter({ limits: config.limits }),
       pool: memoryPool(),
       clock,
@@ -84,6 +89,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
+          replaySqlite.close();
           origins.close();
           loopDelay.disable();
         })();
@@ -92,10 +98,18 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     };
   } catch (err) {
     sqlite.close();
+    replaySqlite.close();
     origins.close();
     loopDelay.disable();
     throw err;
   }
+}
+
+/** The SQLite ledger with usage batches from many origins committed together (one fsync). */
+function groupCommitLedger(db: SqlDb) {
+  const ledger = sqlLedger(db);
+  const insert = groupCommit(db, (b: { records: Parameters<typeof ledgerInsert>[1]; at: number }) => ledgerInsert(db, b.records, b.at));
+  return { ...ledger, insert: (records: Parameters<typeof ledgerInsert>[1], receivedAt: number) => insert({ records, at: receivedAt }) };
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
