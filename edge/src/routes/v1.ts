@@ -24,8 +24,8 @@ export interface V1Deps extends CompletionsDeps {
 /** The `/v1` routes (mount at `/v1`). */
 export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const inference = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.inference });
-  const usageAuth = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.usage });
+  const inference = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.inference, digests: deps.digests });
+  const usageAuth = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.usage, digests: deps.digests });
   const limited = limits({ limiter: deps.limiter, clock: deps.clock, onChargeError: (err) => deps.log('charging usage failed', { error: String(err) }) });
 
   app.post('/chat/completions', inference, limited, completionsHandler(deps, 'chat.completions'));

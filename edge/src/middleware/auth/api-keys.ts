@@ -3,7 +3,7 @@
  * `sk-motif-<32 base62 chars>`; only their sha256, a visible prefix and the last four characters
  * are stored, so a leaked database does not leak usable keys.
  */
-import { sha256Hex } from '#shared/signing.ts';
+import { type Digests, webDigests } from '#shared/digests.ts';
 import type { ApiKeyRecord } from '../../ports.ts';
 
 export const KEY_PREFIX = 'sk-motif-';
@@ -27,8 +27,8 @@ export function generateApiKey(): string {
 }
 
 /** Hex sha256 of a key secret: the lookup key of the KeyStore. */
-export function hashApiKey(secret: string): Promise<string> {
-  return sha256Hex(secret);
+export async function hashApiKey(secret: string, digests: Digests = webDigests): Promise<string> {
+  return digests.sha256Hex(secret);
 }
 
 /** Plausible-looking key text (printable ASCII, sane length); anything else is rejected unhashed. */

@@ -4,6 +4,7 @@
  * are 401; a valid key without the route's scope is 403.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { Digests } from '#shared/digests.ts';
 import { ApiError } from '#shared/errors.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock, KeyStore } from '../../ports.ts';
@@ -14,6 +15,8 @@ export interface AuthOptions {
   clock: Clock;
   /** Scope the route requires (the key needs it or `*`). */
   scope: string;
+  /** Hashing of presented keys (default WebCrypto). */
+  digests?: Digests;
 }
 
 /** Middleware factory; validates its options at creation. */
@@ -28,7 +31,7 @@ export function apiKeyAuth(opts: AuthOptions): MiddlewareHandler<EdgeEnv> {
       throw new ApiError('authentication_error', "You didn't provide an API key. Provide it in an Authorization header as 'Bearer YOUR_KEY'.");
     }
     const secret = m[1]!;
-    const principal = isPlausibleKey(secret) ? await opts.keys.findByHash(await hashApiKey(secret), opts.clock.now()) : null;
+    const principal = isPlausibleKey(secret) ? await opts.keys.findByHash(await hashApiKey(secret, opts.digests), opts.clock.now()) : null;
     if (!principal) throw new ApiError('invalid_api_key', `Incorrect API key provided: ${redact(secret)}.`);
     if (!principal.scopes.includes(opts.scope) && !principal.scopes.includes(SCOPES.all)) {
       throw new ApiError('permission_denied', `This API key lacks the '${opts.scope}' scope.`);
