@@ -26,7 +26,25 @@ export interface OriginCall {
  * How the edge reaches origins. The default is `fetch` (Workers); the Node root passes a pooled
  * node:http client (adapters/node/origin-fetch.ts), which skips building a WHATWG Request per call.
  */
-export type OriginFetch = (call: OriginCall) => Promise<Response>;
+export type OriginFetch = (call: OriginCall) => Promise<OriginResponse>;
+
+/** Header access the proxy needs; a `Headers` object is one. */
+export interface OriginHeaders extends Iterable<[string, string]> {
+  get(name: string): string | null;
+}
+
+/**
+ * What the proxy reads of an origin's answer: a `Response` is one, and the Node client answers
+ * a JSON reply with a lighter object that already holds the text.
+ */
+export interface OriginResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: OriginHeaders;
+  /** The body as a stream (SSE), or null once `text()` is the only way to read it. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+}
 
 /** The default OriginFetch: the runtime's `fetch`. */
 export const fetchOrigin: OriginFetch = (call) => fetch(call.url, { method: call.method, headers: call.headers, body: call.body, signal: call.signal });
@@ -54,7 +72,7 @@ export interface UpstreamDeps {
 }
 
 export interface UpstreamResult {
-  res: Response;
+  res: OriginResponse;
   replica: Candidate;
   /** Release the replica's in-flight slot; call once the response is fully handled. */
   release: () => void;
@@ -94,7 +112,7 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
   const attempts = ranked.slice(0, Math.max(1, deps.maxAttempts));
   for (const replica of attempts) {
     const release = deps.inflight.acquire(replica.id);
-    let res: Response;
+    let res: OriginResponse;
     try {
       res = await deps.originFetch(await buildCall(replica, req, life, deps));
     } catch (err) {

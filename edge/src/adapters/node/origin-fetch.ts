@@ -12,7 +12,7 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import type { OriginCall, OriginFetch } from '../../proxy/upstream.ts';
+import type { OriginCall, OriginFetch, OriginHeaders, OriginResponse } from '../../proxy/upstream.ts';
 
 export interface NodeOriginFetch {
   fetch: OriginFetch;
@@ -44,7 +44,7 @@ interface Transport {
   request: typeof httpRequest;
 }
 
-function send(call: OriginCall, t: Transport): Promise<Response> {
+function send(call: OriginCall, t: Transport): Promise<OriginResponse> {
   return new Promise((resolve, reject) => {
     const { signal } = call;
     if (signal.aborted) return reject(signal.reason);
@@ -65,14 +65,13 @@ function send(call: OriginCall, t: Transport): Promise<Response> {
     };
     req.on('error', fail);
     req.on('response', (res) => {
-      const headers = responseHeaders(res);
       const isSse = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
       if (isSse) {
         settled = true;
         // The relay reads this stream and cancels it on a client abort; the signal also
         // destroys the socket, which ends the stream with an error.
         res.on('close', () => signal.removeEventListener('abort', onAbort));
-        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode ?? 502, headers }));
+        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode ?? 502, headers: webHeaders(res) }));
         return;
       }
       const chunks: Buffer[] = [];
@@ -85,7 +84,7 @@ function send(call: OriginCall, t: Transport): Promise<Response> {
         settled = true;
         const cause = signal.aborted ? signal.reason : err;
         const failing = new ReadableStream<Uint8Array>({ start: (c) => c.error(cause) });
-        resolve(new Response(failing, { status: res.statusCode ?? 502, headers }));
+        resolve(new Response(failing, { status: res.statusCode ?? 502, headers: webHeaders(res) }));
       };
       res.on('error', broken);
       res.on('aborted', () => broken(new Error('the origin closed the connection mid-answer')));
@@ -94,22 +93,31 @@ function send(call: OriginCall, t: Transport): Promise<Response> {
         if (settled) return;
         settled = true;
         const status = res.statusCode ?? 502;
-        const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        resolve(
-          new Response(status === 204 || status === 304 ? null : (new Uint8Array(buf.buffer, buf.byteOffset, buf.length) as Uint8Array<ArrayBuffer>), {
-            status,
-            headers,
-          }),
-        );
+        const text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+        resolve({ status, ok: status >= 200 && status < 300, headers: lightHeaders(res), body: null, text: async () => text });
       });
     });
     req.end(body);
   });
 }
 
-function responseHeaders(res: IncomingMessage): Headers {
+function webHeaders(res: IncomingMessage): Headers {
   const h = new Headers();
   const raw = res.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) h.append(raw[i]!, raw[i + 1]!);
   return h;
+}
+
+/** The answer's headers as Node parsed them (lowercase names, repeated ones joined). */
+function lightHeaders(res: IncomingMessage): OriginHeaders {
+  const joined = (v: string | string[] | undefined) => (v === undefined ? null : Array.isArray(v) ? v.join(', ') : v);
+  return {
+    get: (name) => joined(res.headers[name.toLowerCase()]),
+    *[Symbol.iterator]() {
+      for (const [k, v] of Object.entries(res.headers)) {
+        const value = joined(v);
+        if (value !== null) yield [k, value] as [string, string];
+      }
+    },
+  };
 }
