@@ -230,7 +230,7 @@ function printProfile(profDir: string, windows: [number, number][]): void {
     warn('--cpu-prof: the edge wrote no profile');
     return;
   }
-  const summary = topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, windows, 10, REPO_ROOT);
+  const summary = topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, windows, Number(process.env.BENCH_PROFILE_TOP ?? 10), REPO_ROOT);
   out();
   out(
     `where the edge's CPU goes (--cpu-prof): top self time ${summary.windowed ? "inside the edge's measured phases" : 'over the whole profile (the phase windows did not match its clock)'}, ${summary.busyMs.toFixed(0)} ms busy`,

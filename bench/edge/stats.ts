@@ -192,6 +192,11 @@ export function processTable(p: EdgeRound, connections: number): string[] {
     [
       [`edge CPU per request, ${connections} conn (µs)`, num(p.cpuUsPerReqCN, 0), `reported before ≈ ${REPORTED_BEFORE.cpuUsPerReq} µs`],
       ['edge CPU per request, 1 conn (µs)', num(p.cpuUsPerReqC1, 0), ''],
+      [
+        'edge capacity on one core (req/s) = 10^6 / CPU per request',
+        num(1e6 / p.cpuUsPerReqCN, 0),
+        `what the edge's core can serve when the load side is the bottleneck; target ≥ ${TARGETS.rpsCN.toLocaleString('en-US')} req/s: ${1e6 / p.cpuUsPerReqCN >= TARGETS.rpsCN ? 'met' : 'NOT MET'}`,
+      ],
       [`upstream CPU per request, direct, ${connections} conn (µs)`, num(p.upstreamUsPerReqCN, 0), 'yardstick: verify + answer + meter in plain node:http'],
       ['edge CPU per request / upstream’s', `${num(p.cpuUsPerReqCN / p.upstreamUsPerReqCN, 1)}×`, 'steadier than either alone on a loaded machine'],
       [`edge core busy, ${connections} conn`, `${num(100 * p.coreBusyCN, 0)}%`, '100% = the edge saturated its core'],
