@@ -12,7 +12,10 @@ import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
 import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
+import { jsonContentType } from './middleware/content-type/content-type.ts';
+import { corsFor } from './middleware/cors/cors.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
+import { openApiDocument } from './openapi/document.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
 import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
 import { internalRoutes } from './routes/internal.ts';
@@ -36,6 +39,8 @@ export const EdgeOptions = z.object({
   maxAttempts: z.number().int().min(1).max(10).default(3),
   /** Bearer token for `/admin/*`; unset = admin routes refuse everyone. */
   adminToken: z.string().min(16).optional(),
+  /** Browser origins allowed to call the API (`*` or exact origins); unset = no CORS headers. */
+  corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]).optional(),
 });
 export type EdgeOptions = z.infer<typeof EdgeOptions>;
 
@@ -95,12 +100,22 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     throw new ApiError('not_found', 'Unknown endpoint.');
   });
   app.use('*', requestId());
+  const corsMiddleware = corsFor(opts.corsOrigins);
+  if (corsMiddleware) app.use('*', corsMiddleware);
+  for (const path of ['/v1/*', '/admin/*']) app.on(['POST', 'PUT', 'PATCH'], path, jsonContentType());
 
   app.get('/healthz', async (c) => {
     const now = deps.clock.now();
     const entries = await deps.pool.list(now);
     const live = entries.filter((e) => scheduler.inRotation(e, now)).length;
     return c.json({ status: 'ok', replicas: { ready: live, known: entries.length } });
+  });
+
+  // Generated once per app (the schemas do not change); only the server URL follows the request.
+  let apiDocument: Record<string, unknown> | undefined;
+  app.get('/openapi.json', (c) => {
+    apiDocument ??= openApiDocument();
+    return c.json({ ...apiDocument, servers: [{ url: new URL(c.req.url).origin }] });
   });
 
   app.route(

@@ -51,4 +51,25 @@ describe('loadEdgeConfig', () => {
     expect(c.adminToken).toBeUndefined();
     expect(c.limits.requestsPerMinute).toBe(0);
   });
+
+  it.each([
+    { name: 'the example keyring', env: { MOTIF_ORIGIN_SECRET: 'k1:change-me-to-a-long-random-secret' }, variable: 'MOTIF_ORIGIN_SECRET' },
+    { name: 'the dev keyring set explicitly', env: { MOTIF_ORIGIN_SECRET: DEV_ORIGIN_SECRET }, variable: 'MOTIF_ORIGIN_SECRET' },
+    { name: 'the dev node keys', env: { MOTIF_NODE_KEYS: DEV_NODE_KEYS }, variable: 'MOTIF_NODE_KEYS' },
+    { name: 'an admin token placeholder', env: { MOTIF_ADMIN_TOKEN: 'change-me-admin-token' }, variable: 'MOTIF_ADMIN_TOKEN' },
+    { name: 'the stack dev API key', env: { MOTIF_DEV_API_KEY: 'sk-motif-dev-local-0123456789abcdef' }, variable: 'MOTIF_DEV_API_KEY' },
+  ])('refuses $name outside MOTIF_DEV=1, naming the variable', ({ env, variable }) => {
+    expect(() => loadEdgeConfig({ ...BASE, ...env })).toThrow(new RegExp(`${variable}: .*(placeholder|development default)`));
+    expect(() => loadEdgeConfig({ ...BASE, ...env, MOTIF_DEV: '1' })).not.toThrow();
+  });
+
+  it('reads MOTIF_CORS_ORIGINS, and refuses a malformed one by name', () => {
+    expect(loadEdgeConfig(BASE).corsOrigins).toBeUndefined();
+    expect(loadEdgeConfig({ ...BASE, MOTIF_CORS_ORIGINS: '*' }).corsOrigins).toBe('*');
+    expect(loadEdgeConfig({ ...BASE, MOTIF_CORS_ORIGINS: 'https://a.example.com,http://localhost:5173' }).corsOrigins).toEqual([
+      'https://a.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(() => loadEdgeConfig({ ...BASE, MOTIF_CORS_ORIGINS: 'https://a.example.com/app' })).toThrow(/MOTIF_CORS_ORIGINS/);
+  });
 });

@@ -4,15 +4,15 @@
  * start with a useful message instead of failing on the first request.
  */
 import { z } from 'zod';
+import { DEV_NODE_KEYS, DEV_ORIGIN_SECRET, placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { isPlausibleKey } from './middleware/auth/api-keys.ts';
+import { type CorsOrigins, parseCorsOrigins } from './middleware/cors/cors.ts';
 import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
 import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
-/** A development-only keyring: used when MOTIF_ORIGIN_SECRET is unset and MOTIF_DEV=1. */
-export const DEV_ORIGIN_SECRET = 'dev:motif-dev-origin-secret-do-not-use-in-production';
-/** Development-only node keys (node `local`, as `npm start` names it): used when MOTIF_NODE_KEYS is unset and MOTIF_DEV=1. */
-export const DEV_NODE_KEYS = 'devnode:motif-dev-node-secret-do-not-use-in-production@local';
+/** Development defaults, used when the variable is unset and MOTIF_DEV=1 (one list: shared/src/placeholder-secrets.ts). */
+export { DEV_NODE_KEYS, DEV_ORIGIN_SECRET };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z
@@ -38,6 +38,8 @@ export const EdgeEnv = z.object({
   MOTIF_EDGE_RPM: int(0, 1e9).optional(),
   /** Tokens per minute per tenant; 0 = unlimited. */
   MOTIF_EDGE_TPM: int(0, 1e12).optional(),
+  /** Browser origins allowed by CORS: `*` or a comma list; unset = no CORS headers. */
+  MOTIF_CORS_ORIGINS: z.string().optional(),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -55,6 +57,7 @@ export interface EdgeConfig {
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   limits: { requestsPerMinute?: number; tokensPerMinute?: number };
+  corsOrigins?: CorsOrigins;
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -71,7 +74,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     throw new ConfigError(`invalid edge configuration:\n${parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n')}`);
   }
   const e = parsed.data;
-  const problems: string[] = [];
+  const problems: string[] = placeholderSecretProblems(pick(cleaned, Object.keys(EdgeEnv.shape)), e.MOTIF_DEV);
   const devDefault = (name: string, value: string | undefined, dev: string): string | undefined => {
     if (value !== undefined) return value;
     if (e.MOTIF_DEV) return dev;
@@ -90,6 +93,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
   const signingKey = parse('MOTIF_ORIGIN_SECRET', devDefault('MOTIF_ORIGIN_SECRET', e.MOTIF_ORIGIN_SECRET, DEV_ORIGIN_SECRET), (v) => parseKeyring(v).signing);
   const nodeKeys = parse('MOTIF_NODE_KEYS', devDefault('MOTIF_NODE_KEYS', e.MOTIF_NODE_KEYS, DEV_NODE_KEYS), parseNodeKeys);
   const originAllow = parse('MOTIF_ORIGIN_ALLOW', e.MOTIF_ORIGIN_ALLOW ?? DEFAULT_ORIGIN_ALLOW, parseOriginAllowList);
+  const corsOrigins = parse('MOTIF_CORS_ORIGINS', e.MOTIF_CORS_ORIGINS, parseCorsOrigins);
   if (problems.length > 0 || !signingKey || !nodeKeys || !originAllow) throw new ConfigError(`invalid edge configuration:\n${problems.join('\n')}`);
   return {
     port: e.MOTIF_EDGE_PORT,
@@ -103,5 +107,10 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     maxBodyBytes: e.MOTIF_EDGE_MAX_BODY_BYTES,
     requestTimeoutMs: e.MOTIF_EDGE_REQUEST_TIMEOUT_MS,
     limits: { requestsPerMinute: e.MOTIF_EDGE_RPM, tokensPerMinute: e.MOTIF_EDGE_TPM },
+    corsOrigins,
   };
+}
+
+function pick(env: Record<string, string | undefined>, names: string[]): Record<string, string | undefined> {
+  return Object.fromEntries(names.map((n) => [n, env[n]]));
 }

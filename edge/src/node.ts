@@ -73,7 +73,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       originAllow: config.originAllow,
       originFetch: extras.originFetch ?? origins.fetch,
       digests: nodeDigests,
-      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+      options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken, corsOrigins: config.corsOrigins },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });

@@ -44,7 +44,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     signingKey: config.signingKey,
     nodeKeys: config.nodeKeys,
     originAllow: config.originAllow,
-    options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken },
+    options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken, corsOrigins: config.corsOrigins },
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });
 }

@@ -106,4 +106,19 @@ describe('loadOriginConfig', () => {
     const c = load({ ...base, MOTIF_WEIGHTS_POLL_MS: '0', MOTIF_SWAP_STRATEGY: 'drain-first', MOTIF_SWAP_DRAIN_TIMEOUT_MS: '1000', MOTIF_WEIGHTS_GC: 'false' });
     expect(c.rollout).toEqual({ pollMs: 0, strategy: 'drain-first', drainTimeoutMs: 1000, gcAfterSwap: false });
   });
+
+  it.each([
+    { name: 'the example keyring', env: { MOTIF_ORIGIN_SECRET: 'k1:change-me-to-a-long-random-secret' }, variable: 'MOTIF_ORIGIN_SECRET' },
+    {
+      name: 'the example node key',
+      env: { MOTIF_EDGE_URL: 'http://edge:4680', MOTIF_NODE_ID: 'n', MOTIF_NODE_KEY: 'node-a-1:change-me-to-another-long-secret' },
+      variable: 'MOTIF_NODE_KEY',
+    },
+    { name: 'a metrics token placeholder', env: { MOTIF_ORIGIN_METRICS_TOKEN: 'change-me-metrics-token' }, variable: 'MOTIF_ORIGIN_METRICS_TOKEN' },
+    { name: 'the example S3 secret', env: { AWS_SECRET_ACCESS_KEY: 'change-me' }, variable: 'AWS_SECRET_ACCESS_KEY' },
+  ])('refuses $name outside MOTIF_DEV=1, naming the variable', ({ env, variable }) => {
+    expect(() => load({ ...base, ...env })).toThrow(ConfigError);
+    expect(() => load({ ...base, ...env })).toThrow(new RegExp(`${variable}: contains the placeholder`));
+    expect(() => load({ ...base, ...env, MOTIF_DEV: '1' })).not.toThrow();
+  });
 });

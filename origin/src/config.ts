@@ -6,6 +6,7 @@
  * rolled out in place (MOTIF_WEIGHTS_POLL_MS, MOTIF_SWAP_*).
  */
 import { z } from 'zod';
+import { placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { EngineBackend } from './engine/types.ts';
@@ -74,6 +75,8 @@ export const OriginEnv = z.object({
   MOTIF_ORIGIN_METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** 1 = /metrics open to anyone who reaches the port (a scrape inside a trusted network). */
   MOTIF_ORIGIN_METRICS_PUBLIC: z.enum(['0', '1'], { error: '1 (open /metrics to anyone) or 0' }).default('0'),
+  /** 1 = development: the placeholder and built-in development secrets are allowed. */
+  MOTIF_DEV: z.enum(['0', '1', 'true', 'false'], { error: '1 or 0' }).optional(),
 });
 
 export type WeightsSource = { kind: 'dir'; dir: string } | { kind: 's3'; s3: S3Config; ref: string; storeDir: string };
@@ -125,7 +128,8 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     throw new ConfigError(`invalid origin configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  const problems: string[] = [];
+  const secrets = Object.fromEntries([...Object.keys(OriginEnv.shape), 'AWS_SECRET_ACCESS_KEY'].map((n) => [n, clean[n]]));
+  const problems = placeholderSecretProblems(secrets, e.MOTIF_DEV === '1' || e.MOTIF_DEV === 'true');
   let keyring = new Map<string, string>();
   try {
     keyring = parseKeyring(e.MOTIF_ORIGIN_SECRET).ring;

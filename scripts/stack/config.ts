@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEV_API_KEY } from '#shared/placeholder-secrets.ts';
 
 // No 0 ("any free port"): the stack wires each process to the others by these numbers.
 const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
@@ -18,7 +19,7 @@ export const StackEnv = z.object({
   MOTIF_ORIGIN_PORT: port(4681),
   MOTIF_S3_PORT: port(4690),
   MOTIF_DATA_DIR: z.string().default('.data'),
-  MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default('sk-motif-dev-local-0123456789abcdef'),
+  MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default(DEV_API_KEY),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
   MOTIF_MODEL_ID: z
     .string()

@@ -101,6 +101,7 @@ export async function startStack(cfg: StackConfig, opts: StackOptions): Promise<
             MOTIF_NODE_ID: STACK_NODE_ID,
             MOTIF_ORIGIN_SECRET: cfg.originSecret,
             MOTIF_NODE_KEY: cfg.nodeKey,
+            MOTIF_DEV: '1',
             MOTIF_EDGE_URL: edgeUrl,
             MOTIF_MODEL_ID: cfg.MOTIF_MODEL_ID,
             MOTIF_WEIGHTS_REF: cfg.MOTIF_WEIGHTS_REF,
@@ -176,6 +177,8 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
     MOTIF_ORIGIN_SECRET: cfg.originSecret,
     MOTIF_NODE_KEYS: `${cfg.nodeKey}@${STACK_NODE_ID}`,
     MOTIF_DEV_API_KEY: cfg.MOTIF_DEV_API_KEY,
+    // A development stack: its seeded API key is the published default.
+    MOTIF_DEV: '1',
     MOTIF_EDGE_DATA_DIR: join(cfg.dataDir, 'edge'),
   };
 }
@@ -193,7 +196,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
 /** The edge as a Worker in workerd (`wrangler dev`, offline, local-only storage under the data dir). */
 function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
-    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY')
+    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY' || k === 'MOTIF_DEV')
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   return spawnNode({
     name: 'edge',

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   request_timeout: { status: 408, type: 'invalid_request_error' },
   conflict: { status: 409, type: 'invalid_request_error' },
   payload_too_large: { status: 413, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
   expectation_failed: { status: 417, type: 'invalid_request_error' },
   unprocessable_entity: { status: 422, type: 'invalid_request_error' },
   header_fields_too_large: { status: 431, type: 'invalid_request_error' },

@@ -1,36 +1,26 @@
 /**
  * OpenAI-compatible public API schemas (the single source for validation, types and OpenAPI).
  * Requests: unknown fields are dropped (the SDK may send extras; the edge forwards the normalised
- * body), values we act on are checked strictly. Responses are typed so edge and origin agree.
+ * body), values we act on are checked strictly. Every parameter of OpenAI's API is named here:
+ * implemented, refused with a 400 naming it (`notYet`), or accepted because it does not change the
+ * generated text (openai.test.ts holds the list). Responses are typed so edge and origin agree.
  */
 import { z } from 'zod';
 
-const TextPart = z.object({ type: z.literal('text'), text: z.string() });
-
-export const ChatMessage = z.object({
-  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
-  // Content is a string or an array of text parts (images are not supported by a text model).
-  content: z
-    .union([z.string(), z.array(TextPart)])
-    .nullable()
-    .optional(),
-  name: z.string().optional(),
-});
-export type ChatMessage = z.infer<typeof ChatMessage>;
-
-const Stop = z
-  .union([z.string(), z.array(z.string()).max(4)])
-  .nullable()
-  .optional();
-
-const ResponseFormat = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('text') }),
-  z.object({ type: z.literal('json_object') }),
-  z.object({
-    type: z.literal('json_schema'),
-    json_schema: z.object({ name: z.string(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullable().optional() }),
-  }),
-]);
+/**
+ * Explicit bounds (OpenAI's where it documents them). The body limit already bounds sizes; these
+ * bound counts, so a request cannot make the edge or the origin loop over millions of tiny items.
+ */
+export const LIMITS = {
+  messages: 2048,
+  contentParts: 256,
+  stopStrings: 4,
+  stopLength: 256,
+  nameLength: 64,
+  /** `response_format.json_schema.schema`: levels of objects and arrays (the schema itself is 1). */
+  schemaDepth: 32,
+  metadataKeys: 16,
+} as const;
 
 /**
  * A parameter that would change the output but is not implemented yet: absent, null or empty is
@@ -41,9 +31,74 @@ const notYet = (name: string, empty: (v: unknown) => boolean = () => false) =>
   z
     .unknown()
     .refine((v) => v === undefined || v === null || empty(v), { message: `'${name}' is not supported by this server yet.` })
-    .optional();
+    .optional()
+    .describe('Not supported yet: must be absent, null or empty (anything else is refused with a 400 naming it).');
 const emptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
 const emptyMap = (v: unknown) => typeof v === 'object' && v !== null && Object.keys(v).length === 0;
+
+const TextPart = z.object({ type: z.literal('text'), text: z.string() });
+
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
+  // Content is a string or an array of text parts (images are not supported by a text model).
+  content: z
+    .union([z.string(), z.array(TextPart).max(LIMITS.contentParts)])
+    .nullable()
+    .optional(),
+  // OpenAI's pattern: no whitespace and none of < | \ / >, which chat templates use as delimiters.
+  name: z
+    .string()
+    .min(1)
+    .max(LIMITS.nameLength)
+    .regex(/^[^\s<|\\/>]+$/, 'must be 1..64 characters without whitespace or any of < | \\ / >')
+    .optional(),
+  // A history with tool calls means tools, which are not supported: refused, not dropped.
+  tool_calls: notYet('tool_calls', emptyList),
+  function_call: notYet('function_call'),
+  audio: notYet('audio'),
+  tool_call_id: z.string().max(256).optional(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+const StopString = z.string().max(LIMITS.stopLength);
+const Stop = z
+  .union([StopString, z.array(StopString).max(LIMITS.stopStrings)])
+  .nullable()
+  .optional();
+
+/** Levels of objects and arrays in a JSON value, counted without recursion (no stack to overflow). */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) max = depth;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
+const JsonSchemaBody = z
+  .record(z.string(), z.unknown())
+  .refine((schema) => jsonDepth(schema) <= LIMITS.schemaDepth, { message: `the schema is nested more than ${LIMITS.schemaDepth} levels deep.` });
+
+const ResponseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z
+        .string()
+        .max(LIMITS.nameLength)
+        .regex(/^[A-Za-z0-9_-]+$/, 'must be 1..64 characters of a-z A-Z 0-9 _ -'),
+      description: z.string().optional(),
+      schema: JsonSchemaBody.optional(),
+      strict: z.boolean().nullable().optional(),
+    }),
+  }),
+]);
 
 /** Sampling and limits shared by chat and completions. */
 const GenerationParams = {
@@ -71,7 +126,7 @@ const GenerationParams = {
 
 export const ChatCompletionRequest = z.object({
   ...GenerationParams,
-  messages: z.array(ChatMessage).min(1),
+  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
   max_completion_tokens: z.number().int().positive().nullable().optional(),
   logprobs: z.boolean().nullable().optional(),
   top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
@@ -82,6 +137,19 @@ export const ChatCompletionRequest = z.object({
   function_call: notYet('function_call', (v) => v === 'none'),
   audio: notYet('audio'),
   modalities: notYet('modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')),
+  reasoning_effort: notYet('reasoning_effort'),
+  verbosity: notYet('verbosity'),
+  web_search_options: notYet('web_search_options'),
+  // Accepted and not acted on: none of these changes the generated text.
+  metadata: z
+    .record(z.string().max(64), z.string().max(512))
+    .refine((m) => Object.keys(m).length <= LIMITS.metadataKeys, { message: `at most ${LIMITS.metadataKeys} keys.` })
+    .nullable()
+    .optional(),
+  store: z.boolean().nullable().optional(),
+  service_tier: z.string().max(32).nullable().optional(),
+  prompt_cache_key: z.string().max(1024).optional(),
+  safety_identifier: z.string().max(256).optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
 

@@ -103,6 +103,19 @@ describe('errors are OpenAI-shaped', () => {
     expect((await res.json()).error.type).toBe('invalid_request_error');
   });
 
+  it('a body sent as another media type → 415, surfaced by the SDK with its status and code', async () => {
+    const notJson = client.chat.completions.create({ model: stack.model, messages, max_tokens: 1 }, { headers: { 'content-type': 'text/plain' } });
+    await expect(notJson).rejects.toMatchObject({ status: 415, code: 'unsupported_media_type', type: 'invalid_request_error' });
+  });
+
+  it('GET /openapi.json describes the API this edge serves, with no key', async () => {
+    const res = await fetch(`${stack.edgeUrl}/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; servers: { url: string }[]; paths: Record<string, unknown> };
+    expect(doc).toMatchObject({ openapi: '3.1.0', servers: [{ url: stack.edgeUrl }] });
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/chat/completions', '/v1/models', '/admin/tenants']));
+  });
+
   it("the origin's /metrics wants the stack's token: 401 OpenAI-shaped without it", async () => {
     const bare = await fetch(`${stack.originUrl}/metrics`);
     expect(bare.status).toBe(401);

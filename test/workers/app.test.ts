@@ -14,6 +14,8 @@ const BASE = 'http://edge.test';
 function call(path: string, init: RequestInit = {}, key: string | null = WORKERS_DEV_KEY): Promise<Response> {
   const headers = new Headers(init.headers);
   if (key) headers.set('authorization', `Bearer ${key}`);
+  // A string body alone would be sent as text/plain, which the edge refuses with 415.
+  if (init.body !== undefined && !headers.has('content-type')) headers.set('content-type', 'application/json');
   return worker.fetch(new Request(BASE + path, { ...init, headers }));
 }
 
@@ -49,6 +51,12 @@ function chat(model: string, extra: Record<string, unknown> = {}): Promise<Respo
 describe('the Worker app inside workerd', () => {
   it('uses the configured bindings', () => {
     expect(env.MOTIF_ORIGIN_SECRET).toBe(WORKERS_SECRET);
+  });
+
+  it('serves /openapi.json (zod → JSON Schema inside workerd) with no key', async () => {
+    const res = await call('/openapi.json', {}, null);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ openapi: '3.1.0', servers: [{ url: BASE }] });
   });
 
   it('healthz, and OpenAI-shaped 401 for an unknown key', async () => {

@@ -27,6 +27,7 @@ export interface Env {
   MOTIF_EDGE_REQUEST_TIMEOUT_MS?: string;
   MOTIF_EDGE_RPM?: string;
   MOTIF_EDGE_TPM?: string;
+  MOTIF_CORS_ORIGINS?: string;
 }
 
 /** The binding names, for checks against the wrangler config. */
