@@ -7,6 +7,7 @@
  * that speaks the origin protocol (upstream.ts), against the same load client (load.ts, its own
  * process) calling that upstream directly, in one run. Interleaved rounds of three phases each,
  * direct and via the edge back to back (the order alternates per round):
+ *   (after a warm-up of every target at N connections, so V8 has optimised the request path)
  *   - non-stream at 1 connection: added p50/p99 latency
  *   - non-stream at N connections (closed loop): added p50/p99, req/s (the edge on one core)
  *   - stream at 1 connection: added time to first byte
@@ -17,17 +18,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseKeyring } from '#shared/signing.ts';
 import { cpuUs, rssMb, runqueueWaitUs } from '../../scripts/stack/proc-stats.ts';
-import { freePort, type ManagedProcess, ProcessSet, REPO_ROOT, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
+import { freePort, ProcessSet, REPO_ROOT, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 import { type LoadClient, type PhaseSpec, startLoadClient } from './load.ts';
 import { type BenchOptions, parseBenchArgs } from './options.ts';
 import { profileReport, waitForLine } from './run-support.ts';
-import { compare, comparisonTable, formatColumns, medianRound, type PathRound, processTable, type Round, roundsTable } from './stats.ts';
+import { compare, comparisonTable, medianRound, type PathRound, processTable, type Round, roundsTable } from './stats.ts';
 import { BENCH_MODEL } from './upstream.ts';
 
 const NODE = 'bench';
@@ -167,6 +168,14 @@ async function main(opts: BenchOptions): Promise<void> {
       return { r, edgeCpuUs: e1 - e0, edgeWaitUs: w1 - w0, upstreamCpuUs: u1 - u0, loadSideUs: u1 - u0 + r.clientCpuUs };
     };
 
+    // A long-running edge runs optimised code. The per-phase warm-up at 1 connection is a few
+    // dozen requests, too few for V8 to optimise the request path, so every target first takes
+    // a few thousand requests at N connections; the rounds then measure hot code only.
+    for (const target of [edgeUrl, upstreamUrl, floorUrl]) {
+      const auth: PhaseSpec['auth'] = target === edgeUrl ? { kind: 'bearer', apiKey } : { kind: 'signed', key: parseKeyring(forward).signing };
+      for (const stream of [false, true])
+        await c.call({ url: target, auth, model: BENCH_MODEL, stream, connections: opts.connections, durationMs: opts.quick ? 200 : 2000 });
+    }
     const rounds: Round[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       process.stderr.write(`round ${i + 1} of ${opts.rounds}…\n`);
