@@ -6,18 +6,19 @@
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { bearerToken, tokenMatches } from '#shared/bearer.ts';
 import { type Digests, webDigests } from '#shared/digests.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
 import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
+import { requireAdmin } from './middleware/auth/admin.ts';
 import { jsonContentType } from './middleware/content-type/content-type.ts';
 import { corsFor } from './middleware/cors/cors.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
 import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
 import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
+import { adminUsageRoutes } from './routes/admin/usage.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
 import { inflightTracker } from './routing/inflight.ts';
@@ -151,6 +152,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     }),
   );
 
+  app.route('/admin/usage', adminUsageRoutes({ ledger: deps.ledger, clock: deps.clock, adminToken: opts.adminToken }));
+
   // Prometheus metrics, behind the admin token: the edge is the public face, its internals are not.
   app.get('/admin/metrics', async (c) => {
     await requireAdmin(c.req.header('authorization'), opts.adminToken);
@@ -177,12 +180,4 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
     return c.json({ object: 'list', data });
   });
   return app;
-}
-
-/** The admin bearer token, compared in constant time. */
-async function requireAdmin(header: string | undefined, token: string | undefined): Promise<void> {
-  const presented = bearerToken(header);
-  if (!token) throw new ApiError('permission_denied', 'The admin API is disabled (no admin token configured).');
-  if (!presented) throw new ApiError('authentication_error', 'An admin token is required.');
-  if (!(await tokenMatches(presented, token))) throw new ApiError('authentication_error', 'Invalid admin token.');
 }

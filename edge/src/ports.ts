@@ -50,6 +50,8 @@ export interface KeyStore {
   findByHash(hash: string, now: number): Promise<Principal | null>;
   /** Insert or replace a key (by keyId); creates its tenant if missing. */
   putKey(record: ApiKeyRecord): Promise<void>;
+  /** Every tenant, sorted by id (the cross-tenant usage views ask each one's ledger). */
+  listTenants(): Promise<{ id: string }[]>;
 }
 
 export interface RateWindow {
@@ -75,12 +77,31 @@ export interface Limiter {
   charge(subject: string, tokens: number, now: number): Promise<void>;
 }
 
-export interface UsageQueryInput {
+/** A range of `finished_at`. */
+export interface UsageRange {
   /** Inclusive lower bound on `finished_at`, epoch ms. */
   fromMs?: number;
   /** Exclusive upper bound on `finished_at`, epoch ms. */
   toMs?: number;
-  groupBy: UsageGroupBy;
+}
+
+/** What usage can be grouped by: the public groupings, and (admin only) the tenant. */
+export type LedgerGroupBy = UsageGroupBy | 'tenant';
+
+export interface UsageQueryInput extends UsageRange {
+  groupBy: LedgerGroupBy;
+}
+
+/** Billed usage of one tenant × model × UTC hour (of `finished_at`). */
+export interface HourlyUsage {
+  tenant_id: string;
+  model: string;
+  /** Epoch ms, on the hour. */
+  hour_start: number;
+  requests: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
 }
 
 export interface LedgerInsertResult {
@@ -89,10 +110,19 @@ export interface LedgerInsertResult {
 }
 
 export interface Ledger {
-  /** Insert usage records idempotently on (replica_id, request_id). */
+  /**
+   * Insert usage records idempotently on (replica_id, request_id); of one (tenant_id, request_id)
+   * exactly one record bills (usage/billable.ts), whatever order they arrive in.
+   */
   insert(records: UsageRecord[], receivedAt: number): Promise<LedgerInsertResult>;
-  /** One tenant's usage, grouped; rows sorted by group. */
-  query(tenantId: string, q: UsageQueryInput): Promise<UsageRow[]>;
+  /** Billed usage of one tenant (or, undefined, of every tenant), grouped; rows sorted by group. */
+  query(tenantId: string | undefined, q: UsageQueryInput): Promise<UsageRow[]>;
+  /**
+   * Billed usage per tenant × model × UTC hour of one tenant (or every tenant), sorted by hour,
+   * tenant, model; at most `limit` rows (when there are more, which ones is unspecified: callers
+   * ask for one more than they accept, to detect that).
+   */
+  hourly(tenantId: string | undefined, range: UsageRange, limit: number): Promise<HourlyUsage[]>;
 }
 
 /** One replica as the pool registry knows it. */

@@ -35,7 +35,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
   if (config.devApiKey) await seedDevKey(keys, config.devApiKey, clock.now());
   return createEdgeApp({
     keys,
-    ledger: doLedger(env.LEDGER),
+    ledger: doLedger(env.LEDGER, () => keys.listTenants()),
     limiter: doLimiter(env.LIMITER, config.limits),
     pool: doPool(env.POOL),
     replayWindow: doReplayWindow(env.REPLAY),

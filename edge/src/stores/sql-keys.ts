@@ -62,6 +62,11 @@ export function keysPut(db: SqlDb, r: ApiKeyRecord): void {
   });
 }
 
+/** Every tenant id, sorted. */
+export function keysListTenants(db: SqlDb): { id: string }[] {
+  return db.all<{ id: string }>('SELECT id FROM tenants ORDER BY id').map((r) => ({ id: String(r.id) }));
+}
+
 function parseScopes(text: string): string[] {
   try {
     const v: unknown = JSON.parse(text);
@@ -77,5 +82,6 @@ export function sqlKeyStore(db: SqlDb): KeyStore {
   return {
     findByHash: async (hash, now) => keysFindByHash(db, hash, now),
     putKey: async (record) => keysPut(db, record),
+    listTenants: async () => keysListTenants(db),
   };
 }

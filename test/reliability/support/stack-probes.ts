@@ -17,6 +17,8 @@ export interface LedgerRow {
   outcome: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** 1 for the record that bills its request id, else 0. */
+  billable: number;
 }
 
 function edgeDb(dataDir: string) {
@@ -40,7 +42,7 @@ export function ledgerRows(dataDir: string): LedgerRow[] {
   const sqlite = edgeDb(dataDir);
   try {
     return sqlite.db.all<Record<string, string | number>>(
-      'SELECT request_id, replica_id, tenant_id, key_id, outcome, prompt_tokens, completion_tokens FROM usage_records',
+      'SELECT request_id, replica_id, tenant_id, key_id, outcome, prompt_tokens, completion_tokens, billable FROM usage_records',
     ) as unknown as LedgerRow[];
   } finally {
     sqlite.close();

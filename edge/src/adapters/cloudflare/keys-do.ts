@@ -7,7 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { ApiKeyRecord, Principal } from '../../ports.ts';
 import type { SqlDb } from '../../stores/sql.ts';
-import { initKeys, keysFindByHash, keysPut } from '../../stores/sql-keys.ts';
+import { initKeys, keysFindByHash, keysListTenants, keysPut } from '../../stores/sql-keys.ts';
 import { doSql } from './do-sql.ts';
 
 export class KeysDO extends DurableObject {
@@ -27,5 +27,10 @@ export class KeysDO extends DurableObject {
   /** Insert or replace a key. */
   putKey(record: ApiKeyRecord): void {
     keysPut(this.db, record);
+  }
+
+  /** Every tenant id, sorted. */
+  listTenants(): { id: string }[] {
+    return keysListTenants(this.db);
   }
 }

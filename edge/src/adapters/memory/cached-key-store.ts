@@ -41,5 +41,6 @@ export function cachedKeyStore(inner: KeyStore, opts: CachedKeyStoreOptions): Ke
       await inner.putKey(record);
       cache.delete(record.hash);
     },
+    listTenants: () => inner.listTenants(),
   };
 }

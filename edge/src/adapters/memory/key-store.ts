@@ -21,6 +21,9 @@ export function memoryKeyStore(initial: ApiKeyRecord[] = []): KeyStore & { disab
     async putKey(record: ApiKeyRecord): Promise<void> {
       byId.set(record.keyId, { ...record, scopes: [...record.scopes] });
     },
+    async listTenants(): Promise<{ id: string }[]> {
+      return [...new Set([...byId.values()].map((r) => r.tenantId))].sort().map((id) => ({ id }));
+    },
     disableTenant(id: string): void {
       disabled.add(id);
     },
