@@ -94,6 +94,7 @@ async function main(opts: BenchOptions): Promise<void> {
           MOTIF_ORIGIN_SECRET: forward,
           MOTIF_NODE_KEYS: `${nodeKey}@${NODE}`,
           MOTIF_DEV_API_KEY: apiKey,
+          MOTIF_KEY_PEPPER: `bench-key-pepper-${randomBytes(16).toString('hex')}`,
           // Limits on, never refusing: the limiter's work is measured, its 429s are not.
           MOTIF_EDGE_RPM: '1000000000',
           MOTIF_EDGE_TPM: '1000000000000',

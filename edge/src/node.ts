@@ -4,7 +4,7 @@
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -21,6 +21,9 @@ import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
+import { type JwtConfig, parseJwks } from './config-jwt.ts';
+import { pepperedKeyHasher } from './keys/key-hash.ts';
+import type { JwtOptions } from './middleware/auth/jwt.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
@@ -47,6 +50,8 @@ export interface NodeEdgeExtras {
 export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras = {}): Promise<NodeEdge> {
   const log = extras.log ?? jsonLog;
   const clock = extras.clock ?? systemClock();
+  const jwt = config.jwt && readJwksFile(config.jwt);
+  const keyHasher = pepperedKeyHasher(config.keyPepper, nodeDigests);
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
   // The replay window is written on every internal call; losing it to a power cut only forgets
@@ -58,11 +63,13 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
-      const keyId = await seedDevKey(keys, config.devApiKey, clock.now());
+      const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
       log('dev API key seeded', { tenant: 'dev', keyId });
     }
     const app = createEdgeApp({
       keys,
+      keyHasher,
+      jwt,
       ledger: groupCommitLedger(sqlite.db),
       replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: memoryLimiter({ limits: config.limits }),
@@ -110,6 +117,16 @@ function groupCommitLedger(db: SqlDb) {
   const ledger = sqlLedger(db);
   const insert = groupCommit(db, (b: { records: Parameters<typeof ledgerInsert>[1]; at: number }) => ledgerInsert(db, b.records, b.at));
   return { ...ledger, insert: (records: Parameters<typeof ledgerInsert>[1], receivedAt: number) => insert({ records, at: receivedAt }) };
+}
+
+/** JWT options with a JWKS file (MOTIF_JWT_JWKS_FILE) read now, so a bad file stops the start. */
+function readJwksFile(jwt: JwtConfig): JwtOptions {
+  if (!('file' in jwt.jwks)) return { ...jwt, jwks: jwt.jwks };
+  try {
+    return { ...jwt, jwks: { set: parseJwks(readFileSync(jwt.jwks.file, 'utf8')) } };
+  } catch (err) {
+    throw new ConfigError(`invalid edge configuration:\n  MOTIF_JWT_JWKS_FILE: ${(err as Error).message}`);
+  }
 }
 
 function listen(fetch: (req: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {

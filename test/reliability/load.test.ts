@@ -9,7 +9,9 @@
  * each under the tenant that sent it; each tenant's `/v1/usage` shows only its own requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
+import { nodeDigests } from '../../edge/src/adapters/node/digests.ts';
+import { pepperedKeyHasher } from '../../edge/src/keys/key-hash.ts';
+import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
 import { addTenantKey, type LedgerRow, ledgerRows, metricValue, originMetricsHeaders } from './support/stack-probes.ts';
@@ -30,7 +32,11 @@ beforeAll(async () => {
     originEnv: { MOTIF_MAX_RUNNING: String(MAX_RUNNING), MOTIF_MAX_QUEUE: String(MAX_QUEUE) },
     edgeEnv: { MOTIF_EDGE_RPM: String(RPM) },
   });
-  tenants.push({ name: 'dev', key: stack.apiKey, keyId: (await keyRecord({ secret: stack.apiKey, tenantId: 'dev', createdAt: 0 })).keyId });
+  tenants.push({
+    name: 'dev',
+    key: stack.apiKey,
+    keyId: (await seededKeyRecord(stack.apiKey, { tenantId: 'dev', createdAt: 0 }, pepperedKeyHasher(stack.keyPepper, nodeDigests))).keyId,
+  });
   tenants.push({ name: 'tenant-b', key: TENANT_B_KEY, keyId: await addTenantKey(stack.dataDir, 'tenant-b', TENANT_B_KEY) });
 });
 afterAll(async () => {

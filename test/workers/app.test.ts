@@ -4,7 +4,7 @@ import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { doKeyStore } from '../../edge/src/adapters/cloudflare/ports.ts';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
+import { newTenant } from '../../edge/src/keys/tenant-record.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
 import type { Env } from '../../edge/src/worker.ts';
 import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_ADMIN_TOKEN, WORKERS_DEV_KEY, WORKERS_NODE_KEY, WORKERS_SECRET } from './fixtures.ts';
@@ -132,8 +132,8 @@ describe('the Worker app inside workerd', () => {
 
   it("admin usage views ask every tenant's ledger object: grouped view and hourly export", async () => {
     // A second tenant the key store knows (the views list tenants from it).
-    const beta = await keyRecord({ secret: 'sk-motif-wa-beta-0123456789abcdef', tenantId: 'wa-beta', createdAt: Date.now() });
-    await doKeyStore((cfEnv as unknown as Env).KEYS).putKey(beta);
+    const created = await doKeyStore((cfEnv as unknown as Env).KEYS).createTenant(newTenant({ id: 'wa-beta', createdAt: Date.now() }));
+    expect(created).toBe(true);
     const h10 = Date.UTC(2025, 5, 1, 10);
     const records = [
       usageRecord({ request_id: 'wa-1', tenant_id: 'dev', replica_id: 'wk-ok', finished_at: h10 + 1, cached_tokens: 2 }),

@@ -2,8 +2,8 @@ import { env as cfEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DO_BINDINGS } from '../../edge/src/adapters/cloudflare/env.ts';
 import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters/cloudflare/ports.ts';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
-import { usageRecord } from '../../edge/src/testing/harness.ts';
+import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
+import { TEST_HASHER, usageRecord } from '../../edge/src/testing/harness.ts';
 import type { Env } from '../../edge/src/worker.ts';
 
 const env = cfEnv as unknown as Env;
@@ -16,9 +16,9 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
   it('keys: active key found, revoked key and unknown hash not', async () => {
     const keys = doKeyStore(env.KEYS);
     const now = Date.now();
-    const rec = await keyRecord({ secret: 'sk-motif-do-key-0123456789abcdef', tenantId: 'do-tenant', createdAt: now });
+    const rec = await seededKeyRecord('sk-motif-do-key-0123456789abcdef', { tenantId: 'do-tenant', createdAt: now }, TEST_HASHER);
     await keys.putKey(rec);
-    expect(await keys.findByHash(rec.hash, now)).toEqual({ tenantId: 'do-tenant', keyId: rec.keyId, scopes: ['inference', 'usage'] });
+    expect((await keys.findByHash(rec.hash, now))?.principal).toMatchObject({ tenantId: 'do-tenant', keyId: rec.keyId, scopes: ['inference', 'usage:read'] });
     expect(await keys.findByHash('0'.repeat(64), now)).toBeNull();
     await keys.putKey({ ...rec, revokedAt: now });
     expect(await keys.findByHash(rec.hash, now)).toBeNull();

@@ -7,16 +7,17 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Model, ModelList } from '#shared/openai.ts';
 import { UsageQuery } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
-import { SCOPES } from '../middleware/auth/api-keys.ts';
+import { SCOPES } from '../keys/key-record.ts';
 import { apiKeyAuth } from '../middleware/auth/auth.ts';
+import type { Authenticator } from '../middleware/auth/key-auth.ts';
 import { limits } from '../middleware/limits/limits.ts';
-import type { KeyStore, Ledger, Limiter, PoolEntry } from '../ports.ts';
+import type { Ledger, Limiter, PoolEntry } from '../ports.ts';
 import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
 export interface V1Deps extends CompletionsDeps {
-  keys: KeyStore;
+  authenticate: Authenticator;
   limiter: Limiter;
   ledger: Ledger;
 }
@@ -24,8 +25,8 @@ export interface V1Deps extends CompletionsDeps {
 /** The `/v1` routes (mount at `/v1`). */
 export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const inference = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.inference, digests: deps.digests });
-  const usageAuth = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.usage, digests: deps.digests });
+  const inference = apiKeyAuth({ authenticate: deps.authenticate, scope: SCOPES.inference });
+  const usageAuth = apiKeyAuth({ authenticate: deps.authenticate, scope: SCOPES.usageRead });
   const limited = limits({ limiter: deps.limiter, clock: deps.clock, onChargeError: (err) => deps.log('charging usage failed', { error: String(err) }) });
 
   app.post('/chat/completions', inference, limited, completionsHandler(deps, 'chat.completions'));

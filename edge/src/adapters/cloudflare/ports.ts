@@ -7,7 +7,7 @@ import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { ReplayWindow } from '#shared/signing.ts';
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
 import type { LimitsConfig } from '../../middleware/limits/policy.ts';
-import type { HourlyUsage, KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
+import type { ApiKeyRecord, HourlyUsage, KeyMatch, KeyStore, Ledger, Limiter, PoolEntry, PoolView, TenantRecord } from '../../ports.ts';
 import { mergeUsageRows, sortHourly } from '../../usage/usage-query.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
@@ -20,10 +20,20 @@ const GLOBAL = 'global';
 /** KeyStore backed by the keys DO. */
 export function doKeyStore(ns: DurableObjectNamespace<KeysDO>): KeyStore {
   const stub = () => ns.get(ns.idFromName(GLOBAL));
+  // RPC results come back as structured clones typed by the DO's methods; they are plain data.
   return {
-    findByHash: async (hash, now) => stub().findByHash(hash, now),
+    findByHash: async (hash, now) => (await stub().findByHash(hash, now)) as KeyMatch | null,
     putKey: async (record) => stub().putKey(record),
-    listTenants: async () => stub().listTenants(),
+    touchKey: async (keyId, at) => stub().touchKey(keyId, at),
+    createTenant: async (t) => stub().createTenant(t),
+    getTenant: async (id) => (await stub().getTenant(id)) as TenantRecord | null,
+    listTenants: async () => (await stub().listTenants()) as TenantRecord[],
+    updateTenant: async (id, u, now) => (await stub().updateTenant(id, u, now)) as TenantRecord | null,
+    deleteTenant: async (id, now) => stub().deleteTenant(id, now),
+    getKey: async (keyId) => (await stub().getKey(keyId)) as ApiKeyRecord | null,
+    listKeys: async (tenantId) => (await stub().listKeys(tenantId)) as ApiKeyRecord[],
+    revokeKey: async (keyId, now) => (await stub().revokeKey(keyId, now)) as ApiKeyRecord | null,
+    rotateKey: async (oldKeyId, next, retireAt, now) => (await stub().rotateKey(oldKeyId, next, retireAt, now)) as ApiKeyRecord | null,
   };
 }
 

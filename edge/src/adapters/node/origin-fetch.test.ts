@@ -7,7 +7,10 @@ import { nodeOriginFetch } from './origin-fetch.ts';
 const servers: Server[] = [];
 const clients: { close(): void }[] = [];
 afterEach(() => {
-  for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
   for (const c of clients.splice(0)) c.close();
 });
 

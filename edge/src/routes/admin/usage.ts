@@ -13,7 +13,6 @@ import { Hono } from 'hono';
 import { AdminUsageQuery, UsageExportQuery } from '#shared/admin-api.ts';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { EdgeEnv } from '../../context.ts';
-import { requireAdmin } from '../../middleware/auth/admin.ts';
 import type { Clock, Ledger } from '../../ports.ts';
 import { exportRows, FINAL_AFTER_MS, MAX_EXPORT_ROWS, toCsv } from '../../usage/export.ts';
 import { toAdminRange } from '../../usage/usage-query.ts';
@@ -21,19 +20,13 @@ import { toAdminRange } from '../../usage/usage-query.ts';
 export interface AdminUsageDeps {
   ledger: Ledger;
   clock: Clock;
-  /** The admin bearer token; unset = the views refuse everyone. */
-  adminToken: string | undefined;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
 
-/** The usage views (mount at `/admin/usage`). */
+/** The usage views (mount at `/admin/usage`, behind the admin API's authentication: routes/admin/admin-auth.ts). */
 export function adminUsageRoutes(deps: AdminUsageDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  app.use('*', async (c, next) => {
-    await requireAdmin(c.req.header('authorization'), deps.adminToken);
-    await next();
-  });
 
   app.get('/', async (c) => {
     const parsed = AdminUsageQuery.safeParse(c.req.query());
