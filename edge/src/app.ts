@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
+import { type Digests, webDigests } from '#shared/digests.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
@@ -17,7 +18,7 @@ import { corsFor } from './middleware/cors/cors.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
 import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
-import type { OriginFetch } from './proxy/upstream.ts';
+import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
 import { adminAuth } from './routes/admin/admin-auth.ts';
 import { keyRoutes } from './routes/admin/keys.ts';
 import { opsRoutes } from './routes/admin/ops.ts';
@@ -74,6 +75,8 @@ export interface EdgeAppDeps {
   replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
+  /** Hashing on the request path (default WebCrypto; Node passes node:crypto, adapters/node/digests.ts). */
+  digests?: Digests;
   options?: z.input<typeof EdgeOptions>;
   /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
@@ -90,7 +93,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   if (!deps.signingKey?.secret) throw new Error('createEdgeApp: a signing key is required');
   if (!deps.nodeKeys || deps.nodeKeys.ring.size === 0) throw new Error('createEdgeApp: node keys are required');
   const log: Logger = deps.log ?? (() => {});
-  const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
+  const originFetch: OriginFetch = deps.originFetch ?? fetchOrigin;
+  const digests = deps.digests ?? webDigests;
   const inflight = inflightTracker();
   const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
 
@@ -145,6 +149,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       scheduler,
       inflight,
       signingKey: deps.signingKey,
+      digests,
       originFetch,
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -159,6 +164,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       ledger: deps.ledger,
       clock: deps.clock,
       nodeKeys: deps.nodeKeys,
+      digests,
       originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
       replayWindow: deps.replayWindow ?? new ReplayGuard(),

@@ -16,17 +16,21 @@ import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryLimiter } from './adapters/memory/limiter.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
-import { nodeKeyHasher } from './adapters/node/key-hasher.ts';
+import { nodeDigests } from './adapters/node/digests.ts';
+import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
 import { type JwtConfig, parseJwks } from './config-jwt.ts';
+import { pepperedKeyHasher } from './keys/key-hash.ts';
 import type { JwtOptions } from './middleware/auth/jwt.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
+import { groupCommit } from './stores/group-commit.ts';
+import type { SqlDb } from './stores/sql.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
-import { sqlLedger } from './stores/sql-ledger.ts';
+import { ledgerInsert, sqlLedger } from './stores/sql-ledger.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
 export interface NodeEdge {
@@ -47,11 +51,15 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const log = extras.log ?? jsonLog;
   const clock = extras.clock ?? systemClock();
   const jwt = config.jwt && readJwksFile(config.jwt);
-  const keyHasher = nodeKeyHasher(config.keyPepper);
+  const keyHasher = pepperedKeyHasher(config.keyPepper, nodeDigests);
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  // The replay window is written on every internal call; losing it to a power cut only forgets
+  // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
+  const replaySqlite = openSqlite(join(config.dataDir, 'replay.sqlite'), { synchronous: 'NORMAL' });
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
+  const origins = nodeOriginFetch();
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
@@ -62,15 +70,16 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       keys,
       keyHasher,
       jwt,
-      ledger: sqlLedger(sqlite.db),
-      replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
+      ledger: groupCommitLedger(sqlite.db),
+      replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: memoryLimiter({ limits: config.limits }),
       pool: memoryPool(),
       clock,
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,
       originAllow: config.originAllow,
-      originFetch: extras.originFetch,
+      originFetch: extras.originFetch ?? origins.fetch,
+      digests: nodeDigests,
       options: { maxBodyBytes: config.maxBodyBytes, requestTimeoutMs: config.requestTimeoutMs, adminToken: config.adminToken, corsOrigins: config.corsOrigins },
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
@@ -87,6 +96,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
+          replaySqlite.close();
+          origins.close();
           loopDelay.disable();
         })();
         return closing;
@@ -94,9 +105,18 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     };
   } catch (err) {
     sqlite.close();
+    replaySqlite.close();
+    origins.close();
     loopDelay.disable();
     throw err;
   }
+}
+
+/** The SQLite ledger with usage batches from many origins committed together (one fsync). */
+function groupCommitLedger(db: SqlDb) {
+  const ledger = sqlLedger(db);
+  const insert = groupCommit(db, (b: { records: Parameters<typeof ledgerInsert>[1]; at: number }) => ledgerInsert(db, b.records, b.at));
+  return { ...ledger, insert: (records: Parameters<typeof ledgerInsert>[1], receivedAt: number) => insert({ records, at: receivedAt }) };
 }
 
 /** JWT options with a JWKS file (MOTIF_JWT_JWKS_FILE) read now, so a bad file stops the start. */

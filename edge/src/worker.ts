@@ -16,7 +16,7 @@ import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
 import { ConfigError, loadEdgeConfig } from './config.ts';
 import type { EdgeEnv } from './context.ts';
-import { webCryptoKeyHasher } from './keys/key-hash.ts';
+import { pepperedKeyHasher } from './keys/key-hash.ts';
 import { seedDevKey } from './seed.ts';
 
 export type { Env } from './adapters/cloudflare/env.ts';
@@ -35,7 +35,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
   // The key cache bounds revocation on Workers: a key revoked through another isolate stops
   // working here within its TTL (10 s, cached-key-store.ts).
   const keys = cachedKeyStore(doKeyStore(env.KEYS), { clock });
-  const keyHasher = webCryptoKeyHasher(config.keyPepper);
+  const keyHasher = pepperedKeyHasher(config.keyPepper);
   if (config.devApiKey) await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
   const jwks = config.jwt?.jwks;
   if (jwks && 'file' in jwks)

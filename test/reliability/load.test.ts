@@ -9,7 +9,8 @@
  * each under the tenant that sent it; each tenant's `/v1/usage` shows only its own requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeKeyHasher } from '../../edge/src/adapters/node/key-hasher.ts';
+import { nodeDigests } from '../../edge/src/adapters/node/digests.ts';
+import { pepperedKeyHasher } from '../../edge/src/keys/key-hash.ts';
 import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
@@ -34,7 +35,7 @@ beforeAll(async () => {
   tenants.push({
     name: 'dev',
     key: stack.apiKey,
-    keyId: (await seededKeyRecord(stack.apiKey, { tenantId: 'dev', createdAt: 0 }, nodeKeyHasher(stack.keyPepper))).keyId,
+    keyId: (await seededKeyRecord(stack.apiKey, { tenantId: 'dev', createdAt: 0 }, pepperedKeyHasher(stack.keyPepper, nodeDigests))).keyId,
   });
   tenants.push({ name: 'tenant-b', key: TENANT_B_KEY, keyId: await addTenantKey(stack.dataDir, 'tenant-b', TENANT_B_KEY) });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { nodeKeyHasher } from '../adapters/node/key-hasher.ts';
-import { hashesEqual, webCryptoKeyHasher, withHashCache } from './key-hash.ts';
+import { nodeDigests } from '../adapters/node/digests.ts';
+import { hashesEqual, pepperedKeyHasher, withHashCache } from './key-hash.ts';
+
+const webCryptoKeyHasher = (pepper: string) => pepperedKeyHasher(pepper);
+const nodeKeyHasher = (pepper: string) => pepperedKeyHasher(pepper, nodeDigests);
 
 const PEPPER = 'unit-test-pepper-0123456789abcdefgh';
 

@@ -1,8 +1,9 @@
 /**
  * Key hashing under the server pepper: HMAC-SHA256, so a copy of the key table alone cannot be
- * used to test guesses. The Web Crypto version here serves the Worker (and tests); Node injects a
- * synchronous node:crypto one (adapters/node/key-hasher.ts). Both keep a small cache.
+ * used to test guesses. The HMAC comes from the Digests port: WebCrypto on the Worker (and in
+ * tests), node:crypto on Node (synchronous: no promise per request). Either way behind a cache.
  */
+import { constantTimeEqual, type Digests, webDigests } from '#shared/digests.ts';
 import type { KeyHasher } from '../ports.ts';
 
 /** Shortest pepper accepted: 32 characters, about as strong as the HMAC key can usefully be. */
@@ -13,15 +14,10 @@ export interface KeyHasherOptions {
   cacheEntries?: number;
 }
 
-/** A Web Crypto HMAC-SHA256 key hasher with a small bounded cache. */
-export function webCryptoKeyHasher(pepper: string, opts: KeyHasherOptions = {}): KeyHasher {
+/** An HMAC-SHA256 key hasher under `pepper`, with a small bounded cache. */
+export function pepperedKeyHasher(pepper: string, digests: Digests = webDigests, opts: KeyHasherOptions = {}): KeyHasher {
   checkPepper(pepper);
-  const enc = new TextEncoder();
-  const key = crypto.subtle.importKey('raw', enc.encode(pepper), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
-  return withHashCache(async (secret) => {
-    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', await key, enc.encode(secret)));
-    return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join('');
-  }, opts);
+  return withHashCache((secret) => digests.hmacSha256Hex(pepper, secret), opts);
 }
 
 /**
@@ -54,9 +50,4 @@ export function checkPepper(pepper: string): void {
 }
 
 /** Whether two hex digests are equal, in a time that does not depend on where they differ. */
-export function hashesEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
+export const hashesEqual = constantTimeEqual;

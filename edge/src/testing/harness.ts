@@ -14,7 +14,7 @@ import { memoryLimiter } from '../adapters/memory/limiter.ts';
 import { memoryPool } from '../adapters/memory/pool.ts';
 import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
-import { webCryptoKeyHasher } from '../keys/key-hash.ts';
+import { pepperedKeyHasher } from '../keys/key-hash.ts';
 import { seededKeyRecord } from '../keys/key-record.ts';
 import type { KeyStore } from '../ports.ts';
 import { type NodeKeys, parseNodeKeys } from '../trust/node-keys.ts';
@@ -24,7 +24,7 @@ import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork 
 export const TEST_KEY = 'sk-motif-test-0123456789abcdefABCDEF';
 /** The key pepper of test edges, and its hasher (Web Crypto, as on a Worker). */
 export const TEST_PEPPER = 'test-key-pepper-0123456789abcdefghij';
-export const TEST_HASHER = webCryptoKeyHasher(TEST_PEPPER);
+export const TEST_HASHER = pepperedKeyHasher(TEST_PEPPER);
 /** The edge's key for forwarded requests (edge → origin); fake origins verify with TEST_RING. */
 export const TEST_SIGNING: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789abcdef' };
 export const TEST_RING: ReadonlyMap<string, string> = new Map([[TEST_SIGNING.kid, TEST_SIGNING.secret]]);

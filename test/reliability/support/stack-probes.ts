@@ -5,8 +5,9 @@
  * Prometheus pages.
  */
 import { join } from 'node:path';
-import { nodeKeyHasher } from '../../../edge/src/adapters/node/key-hasher.ts';
+import { nodeDigests } from '../../../edge/src/adapters/node/digests.ts';
 import { openSqlite } from '../../../edge/src/adapters/node/sqlite.ts';
+import { pepperedKeyHasher } from '../../../edge/src/keys/key-hash.ts';
 import { seededKeyRecord } from '../../../edge/src/keys/key-record.ts';
 import { sqlKeyStore } from '../../../edge/src/stores/sql-keys.ts';
 import { devSecret } from '../../../scripts/stack/config.ts';
@@ -32,7 +33,7 @@ export async function addTenantKey(dataDir: string, tenantId: string, secret: st
   const sqlite = edgeDb(dataDir);
   try {
     // The stack's edge hashes keys under the pepper it generated into the data dir.
-    const rec = await seededKeyRecord(secret, { tenantId, createdAt: Date.now() }, nodeKeyHasher(devSecret(dataDir, 'dev-key-pepper')));
+    const rec = await seededKeyRecord(secret, { tenantId, createdAt: Date.now() }, pepperedKeyHasher(devSecret(dataDir, 'dev-key-pepper'), nodeDigests));
     await sqlKeyStore(sqlite.db).putKey(rec);
     return rec.keyId;
   } finally {

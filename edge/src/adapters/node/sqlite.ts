@@ -29,11 +29,20 @@ export interface SqliteHandle {
   close(): void;
 }
 
+export interface OpenSqliteOptions {
+  /**
+   * FULL (default): every commit survives power loss — for what origins delete once we
+   * acknowledge it (the usage ledger). NORMAL: commits survive a crash of the process but not of
+   * the machine, and cost no fsync — for state that is cheap to lose (the replay window).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
 /** Open (creating if needed) a SQLite file; `:memory:` works for tests. */
-export function openSqlite(file: string): SqliteHandle {
+export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHandle {
   const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = FULL');
+  raw.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   // Statements are prepared once per SQL text; the stores use a small fixed set.
