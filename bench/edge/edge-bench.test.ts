@@ -18,7 +18,16 @@ const path = (p50: number, rps: number, ttfb: number): PathRound => ({
 const round = (edgeP50: number, edgeRps: number, cpu: number): Round => ({
   direct: path(0.2, 9000, 0.3),
   edge: path(edgeP50, edgeRps, edgeP50 + 0.3),
-  proc: { cpuUsPerReqC1: cpu * 2, cpuUsPerReqCN: cpu, coreBusyCN: 0.99, starvedCN: 0.1, rssMb: 120, loadSideBusyCN: 0.4, upstreamUsPerReqCN: 150 },
+  proc: {
+    cpuUsPerReqC1: cpu * 2,
+    cpuUsPerReqCN: cpu,
+    coreBusyCN: 0.99,
+    starvedCN: 0.1,
+    rssMb: 120,
+    loadSideBusyCN: 0.4,
+    upstreamUsPerReqCN: 150,
+    floorUsPerReqCN: 120,
+  },
 });
 
 describe('percentile', () => {

@@ -13,6 +13,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
+import { nodeDigests } from '../../edge/src/adapters/node/digests.ts';
 import { type LatencySummary, summarize } from './stats.ts';
 
 export interface PhaseSpec {
@@ -71,7 +72,7 @@ async function prepare(spec: PhaseSpec): Promise<{ body: string; headers: Record
     [HEADERS.keyId]: 'bench-direct',
     [HEADERS.deadline]: String(Date.now() + 600_000),
   };
-  headers[SIGNATURE_HEADER] = await signHeaders('POST', PATH, headers, body, spec.auth.key);
+  headers[SIGNATURE_HEADER] = await signHeaders('POST', PATH, headers, body, spec.auth.key, Date.now(), nodeDigests);
   return { body, headers };
 }
 

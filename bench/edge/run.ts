@@ -7,6 +7,7 @@
  * that speaks the origin protocol (upstream.ts), against the same load client (load.ts, its own
  * process) calling that upstream directly, in one run. Interleaved rounds of three phases each,
  * direct and via the edge back to back (the order alternates per round):
+ *   (after a warm-up of every target at N connections, so V8 has optimised the request path)
  *   - non-stream at 1 connection: added p50/p99 latency
  *   - non-stream at N connections (closed loop): added p50/p99, req/s (the edge on one core)
  *   - stream at 1 connection: added time to first byte
@@ -17,17 +18,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseKeyring } from '#shared/signing.ts';
 import { cpuUs, rssMb, runqueueWaitUs } from '../../scripts/stack/proc-stats.ts';
-import { freePort, type ManagedProcess, ProcessSet, REPO_ROOT, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
+import { freePort, ProcessSet, REPO_ROOT, spawnTsx, waitForHttp } from '../../scripts/stack/processes.ts';
 import { type LoadClient, type PhaseSpec, startLoadClient } from './load.ts';
 import { type BenchOptions, parseBenchArgs } from './options.ts';
-import { type CpuProfile, topSelfTime } from './profile.ts';
-import { compare, comparisonTable, formatColumns, medianRound, type PathRound, processTable, type Round, roundsTable } from './stats.ts';
+import { profileReport, waitForLine } from './run-support.ts';
+import { compare, comparisonTable, medianRound, type PathRound, processTable, type Round, roundsTable } from './stats.ts';
 import { BENCH_MODEL } from './upstream.ts';
 
 const NODE = 'bench';
@@ -93,6 +94,7 @@ async function main(opts: BenchOptions): Promise<void> {
           MOTIF_ORIGIN_SECRET: forward,
           MOTIF_NODE_KEYS: `${nodeKey}@${NODE}`,
           MOTIF_DEV_API_KEY: apiKey,
+          MOTIF_KEY_PEPPER: `bench-key-pepper-${randomBytes(16).toString('hex')}`,
           // Limits on, never refusing: the limiter's work is measured, its 429s are not.
           MOTIF_EDGE_RPM: '1000000000',
           MOTIF_EDGE_TPM: '1000000000000',
@@ -118,6 +120,17 @@ async function main(opts: BenchOptions): Promise<void> {
       }),
     );
     const upstreamUrl = await waitForLine(/\[upstream\] upstream listening (\S+)/, upstream, lines, waiters);
+    const floor = procs.add(
+      spawnTsx({
+        name: 'floor',
+        file: 'bench/edge/floor-proxy.ts',
+        launcher: pin ? ['taskset', '-c', '0'] : undefined,
+        exitWithParent: true,
+        log,
+        env: { ...cleanEnv, MOTIF_FLOOR_UPSTREAM: upstreamUrl },
+      }),
+    );
+    const floorUrl = await waitForLine(/\[floor\] floor listening (\S+)/, floor, lines, waiters);
     await waitRouted(edgeUrl, apiKey, lines);
     client = startLoadClient(pin ? ['taskset', '-c', '1'] : []);
     const c = client;
@@ -130,11 +143,13 @@ async function main(opts: BenchOptions): Promise<void> {
       }
       throw new Error('usage records were not delivered to the edge within 30 s');
     };
-    const pids = { edge: edge.child.pid!, upstream: upstream.child.pid! };
+    const pids = { edge: edge.child.pid!, upstream: upstream.child.pid!, floor: floor.child.pid! };
     type Kind = 'c1' | 'cN' | 'stream';
-    const measure = async (side: 'direct' | 'edge', kind: Kind) => {
+    // The floor proxy passes the load client's signed request through unchanged.
+    const measure = async (side: 'direct' | 'edge' | 'floor', kind: Kind) => {
+      const proxyPid = side === 'floor' ? pids.floor : pids.edge;
       const spec: PhaseSpec = {
-        url: side === 'edge' ? edgeUrl : upstreamUrl,
+        url: side === 'edge' ? edgeUrl : side === 'floor' ? floorUrl : upstreamUrl,
         auth: side === 'edge' ? { kind: 'bearer', apiKey } : { kind: 'signed', key: parseKeyring(forward).signing },
         model: BENCH_MODEL,
         stream: kind === 'stream',
@@ -143,23 +158,32 @@ async function main(opts: BenchOptions): Promise<void> {
       };
       if (opts.warmupMs > 0) await c.call({ ...spec, durationMs: opts.warmupMs });
       await drained();
-      const [e0, u0, w0, t0] = [cpuUs(pids.edge), cpuUs(pids.upstream), runqueueWaitUs(pids.edge), nowUs()];
+      const [e0, u0, w0, t0] = [cpuUs(proxyPid), cpuUs(pids.upstream), runqueueWaitUs(proxyPid), nowUs()];
       const r = await c.call(spec);
       // The usage deliveries these requests caused are the edge's work too.
       await drained();
-      const [e1, u1, w1, t1] = [cpuUs(pids.edge), cpuUs(pids.upstream), runqueueWaitUs(pids.edge), nowUs()];
+      const [e1, u1, w1, t1] = [cpuUs(proxyPid), cpuUs(pids.upstream), runqueueWaitUs(proxyPid), nowUs()];
       if (side === 'edge') edgeWindows.push([t0, t1]);
       if (r.errors > 0) warn(`${side} ${kind}: ${r.errors} errors, first: ${r.firstError}`);
       if (r.requests === 0) throw new Error(`${side} ${kind}: no request succeeded`);
       return { r, edgeCpuUs: e1 - e0, edgeWaitUs: w1 - w0, upstreamCpuUs: u1 - u0, loadSideUs: u1 - u0 + r.clientCpuUs };
     };
 
+    // A long-running edge runs optimised code. The per-phase warm-up at 1 connection is a few
+    // dozen requests, too few for V8 to optimise the request path, so every target first takes
+    // a few thousand requests at N connections; the rounds then measure hot code only.
+    for (const target of [edgeUrl, upstreamUrl, floorUrl]) {
+      const auth: PhaseSpec['auth'] = target === edgeUrl ? { kind: 'bearer', apiKey } : { kind: 'signed', key: parseKeyring(forward).signing };
+      for (const stream of [false, true])
+        await c.call({ url: target, auth, model: BENCH_MODEL, stream, connections: opts.connections, durationMs: opts.quick ? 200 : 2000 });
+    }
     const rounds: Round[] = [];
     for (let i = 0; i < opts.rounds; i++) {
       process.stderr.write(`round ${i + 1} of ${opts.rounds}…\n`);
       const sides = i % 2 === 0 ? (['direct', 'edge'] as const) : (['edge', 'direct'] as const);
       const got = { direct: {} as Record<Kind, Awaited<ReturnType<typeof measure>>>, edge: {} as Record<Kind, Awaited<ReturnType<typeof measure>>> };
       for (const kind of ['c1', 'cN', 'stream'] as const) for (const side of sides) got[side][kind] = await measure(side, kind);
+      const floorCN = await measure('floor', 'cN');
       const path = (side: 'direct' | 'edge'): PathRound => ({
         c1: got[side].c1.r.latency,
         cN: { ...got[side].cN.r.latency, rps: got[side].cN.r.rps },
@@ -178,6 +202,7 @@ async function main(opts: BenchOptions): Promise<void> {
           rssMb: rssMb(pids.edge),
           loadSideBusyCN: e.cN.loadSideUs / (1000 * e.cN.r.elapsedMs),
           upstreamUsPerReqCN: got.direct.cN.upstreamCpuUs / got.direct.cN.r.requests,
+          floorUsPerReqCN: floorCN.edgeCpuUs / floorCN.r.requests,
         },
       });
     }
@@ -215,58 +240,10 @@ async function main(opts: BenchOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   try {
-    if (opts.cpuProf) printProfile(profDir, edgeWindows);
+    if (opts.cpuProf) for (const l of profileReport(profDir, edgeWindows, REPO_ROOT, Number(process.env.BENCH_PROFILE_TOP ?? 10))) out(l);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function printProfile(profDir: string, windows: [number, number][]): void {
-  const files = readdirSync(profDir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => join(profDir, f));
-  const file = files.sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!file) {
-    warn('--cpu-prof: the edge wrote no profile');
-    return;
-  }
-  const summary = topSelfTime(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, windows, 10, REPO_ROOT);
-  out();
-  out(
-    `where the edge's CPU goes (--cpu-prof): top self time ${summary.windowed ? "inside the edge's measured phases" : 'over the whole profile (the phase windows did not match its clock)'}, ${summary.busyMs.toFixed(0)} ms busy`,
-  );
-  const rows = [
-    ['self ms', 'share', 'function', 'where'],
-    ...summary.top.map((f) => [f.selfMs.toFixed(0), `${(100 * f.share).toFixed(1)}%`, f.name, f.location]),
-  ];
-  for (const l of formatColumns(rows, { left: [2, 3] })) out(l);
-  out('  by area:');
-  for (const l of formatColumns(
-    summary.areas.map((a) => [a.area, a.selfMs.toFixed(0), `${(100 * a.share).toFixed(1)}%`]),
-    { indent: '    ' },
-  ))
-    out(l);
-}
-
-function waitForLine(re: RegExp, proc: ManagedProcess, lines: string[], waiters: Set<() => void>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`timed out waiting for ${re}\n${lines.slice(-20).join('\n')}`)), 60_000);
-    const check = () => {
-      for (const l of lines) {
-        const m = re.exec(l);
-        if (m) return done(undefined, m[1]);
-      }
-    };
-    const done = (err?: Error, value?: string) => {
-      clearTimeout(timer);
-      waiters.delete(check);
-      if (err) reject(err);
-      else resolve(value!);
-    };
-    void proc.exited.then((code) => done(new Error(`${proc.name} exited (${code})\n${lines.slice(-20).join('\n')}`)));
-    waiters.add(check);
-    check();
-  });
 }
 
 /** Wait until the edge lists the model: the upstream's heartbeat arrived. */

@@ -58,6 +58,8 @@ export interface EdgeRound {
    * verifies one signature and meters, on this machine, now; a yardstick for the edge's figure.
    */
   upstreamUsPerReqCN: number;
+  /** CPU per request of the bare node:http proxy (floor-proxy.ts) at N connections, same core. */
+  floorUsPerReqCN: number;
 }
 
 export interface Round {
@@ -149,6 +151,7 @@ export function medianRound(rounds: readonly Round[]): Round {
       rssMb: m((r) => r.proc.rssMb),
       loadSideBusyCN: m((r) => r.proc.loadSideBusyCN),
       upstreamUsPerReqCN: m((r) => r.proc.upstreamUsPerReqCN),
+      floorUsPerReqCN: m((r) => r.proc.floorUsPerReqCN),
     },
   };
 }
@@ -192,8 +195,19 @@ export function processTable(p: EdgeRound, connections: number): string[] {
     [
       [`edge CPU per request, ${connections} conn (µs)`, num(p.cpuUsPerReqCN, 0), `reported before ≈ ${REPORTED_BEFORE.cpuUsPerReq} µs`],
       ['edge CPU per request, 1 conn (µs)', num(p.cpuUsPerReqC1, 0), ''],
+      [
+        'edge capacity on one core (req/s) = 10^6 / CPU per request',
+        num(1e6 / p.cpuUsPerReqCN, 0),
+        `what the edge's core can serve when the load side is the bottleneck; target ≥ ${TARGETS.rpsCN.toLocaleString('en-US')} req/s: ${1e6 / p.cpuUsPerReqCN >= TARGETS.rpsCN ? 'met' : 'NOT MET'}`,
+      ],
       [`upstream CPU per request, direct, ${connections} conn (µs)`, num(p.upstreamUsPerReqCN, 0), 'yardstick: verify + answer + meter in plain node:http'],
       ['edge CPU per request / upstream’s', `${num(p.cpuUsPerReqCN / p.upstreamUsPerReqCN, 1)}×`, 'steadier than either alone on a loaded machine'],
+      [
+        `bare node:http proxy, same core, ${connections} conn (µs/req)`,
+        num(p.floorUsPerReqCN, 0),
+        "the floor: Node's HTTP server + client alone (bench/edge/floor-proxy.ts)",
+      ],
+      ['edge CPU per request / bare proxy’s', `${num(p.cpuUsPerReqCN / p.floorUsPerReqCN, 2)}×`, 'what auth, limits, signing, routing and metering add'],
       [`edge core busy, ${connections} conn`, `${num(100 * p.coreBusyCN, 0)}%`, '100% = the edge saturated its core'],
       [
         `edge waiting for a CPU, ${connections} conn`,

@@ -23,6 +23,7 @@ import { HEADERS } from '#shared/protocol.ts';
 import { parseKeyring, ReplayGuard, SIGNATURE_HEADER, signInputFrom, verify } from '#shared/signing.ts';
 import { SSE_DONE, SSE_HEADERS, sseData } from '#shared/sse.ts';
 import type { UsageRecord } from '#shared/usage.ts';
+import { nodeDigests } from '../../edge/src/adapters/node/digests.ts';
 import { createEdgeClient } from '../../origin/src/pool/edge-client.ts';
 import { createHeartbeat } from '../../origin/src/pool/heartbeat.ts';
 import type { OutboxEntry, UsageOutbox } from '../../origin/src/ports.ts';
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
         const v = req.headers[name];
         return Array.isArray(v) ? v.join(', ') : v;
       };
-      await verify(header(SIGNATURE_HEADER), signInputFrom('POST', path, header, body), keyring, startedAt);
+      await verify(header(SIGNATURE_HEADER), signInputFrom('POST', path, header, body), keyring, startedAt, nodeDigests);
       const requestId = header(HEADERS.requestId) ?? '';
       if (!requestId || !guard.check(requestId, startedAt)) throw new ApiError('conflict', 'Missing or replayed request id.');
       const json = JSON.parse(body.toString('utf8')) as { model?: unknown; stream?: unknown; stream_options?: { include_usage?: boolean } };

@@ -5,20 +5,27 @@
  */
 import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { bearerToken, tokenMatches } from '#shared/bearer.ts';
+import { type Digests, webDigests } from '#shared/digests.ts';
 import { ApiError, toApiError, toErrorResponseParts } from '#shared/errors.ts';
-import { family } from '#shared/prometheus-text.ts';
 import { ReplayGuard, type ReplayWindow, type SigningKey } from '#shared/signing.ts';
 import type { EdgeEnv } from './context.ts';
+import { eitherAuthenticator, type JwtOptions, jwtAuthenticator } from './middleware/auth/jwt.ts';
+import { keyAuthenticator } from './middleware/auth/key-auth.ts';
 import { jsonContentType } from './middleware/content-type/content-type.ts';
 import { corsFor } from './middleware/cors/cors.ts';
 import { admission } from './middleware/limits/admission.ts';
 import { LimitDefaults } from './middleware/limits/policy.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
-import type { Clock, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
-import type { OriginFetch } from './proxy/upstream.ts';
+import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
+import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
+import { adminAuth } from './routes/admin/admin-auth.ts';
+import { keyRoutes } from './routes/admin/keys.ts';
+import { opsRoutes } from './routes/admin/ops.ts';
+import { tenantRoutes } from './routes/admin/tenants.ts';
+import { adminUsageRoutes } from './routes/admin/usage.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
 import { inflightTracker } from './routing/inflight.ts';
@@ -38,7 +45,7 @@ export const EdgeOptions = z.object({
   requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(600_000),
   /** Replicas tried before giving up with 503 (failover happens only before the first byte). */
   maxAttempts: z.number().int().min(1).max(10).default(3),
-  /** Bearer token for `/admin/*`; unset = admin routes refuse everyone. */
+  /** Bearer token for `/admin/*`; unset = only API keys with the `admin` scope get in. */
   adminToken: z.string().min(16).optional(),
   /** Defaults for limits that tenant and key records leave null (middleware/limits/policy.ts). */
   limits: LimitDefaults.partial().optional(),
@@ -53,6 +60,10 @@ export type Logger = (msg: string, fields?: Record<string, unknown>) => void;
 
 export interface EdgeAppDeps {
   keys: KeyStore;
+  /** Hashes presented key secrets under the server pepper (keys/key-hash.ts; Node injects node:crypto). */
+  keyHasher: KeyHasher;
+  /** Enterprise JWT auth; unset = a JWT-shaped bearer is just an unknown key. */
+  jwt?: JwtOptions & { getKey?: JWTVerifyGetKey };
   limiter: Limiter;
   ledger: Ledger;
   pool: PoolView;
@@ -70,6 +81,8 @@ export interface EdgeAppDeps {
   replayWindow?: ReplayWindow;
   /** How to reach origins (default: global fetch). Tests pass a fake origin here. */
   originFetch?: OriginFetch;
+  /** Hashing on the request path (default WebCrypto; Node passes node:crypto, adapters/node/digests.ts). */
+  digests?: Digests;
   options?: z.input<typeof EdgeOptions>;
   /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
@@ -86,9 +99,20 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   if (!deps.signingKey?.secret) throw new Error('createEdgeApp: a signing key is required');
   if (!deps.nodeKeys || deps.nodeKeys.ring.size === 0) throw new Error('createEdgeApp: node keys are required');
   const log: Logger = deps.log ?? (() => {});
-  const originFetch: OriginFetch = deps.originFetch ?? ((req) => fetch(req));
+  const originFetch: OriginFetch = deps.originFetch ?? fetchOrigin;
+  const digests = deps.digests ?? webDigests;
   const inflight = inflightTracker();
   const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
+
+  const authenticate = eitherAuthenticator(
+    keyAuthenticator({
+      keys: deps.keys,
+      hash: deps.keyHasher,
+      clock: deps.clock,
+      onTouchError: (err) => log('recording key use failed', { error: String(err) }),
+    }),
+    deps.jwt && jwtAuthenticator(deps.jwt, { keys: deps.keys, clock: deps.clock, getKey: deps.jwt.getKey }),
+  );
 
   const app = new Hono<EdgeEnv>();
   app.onError((err, c) => {
@@ -123,7 +147,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   app.route(
     '/v1',
     v1Routes({
-      keys: deps.keys,
+      authenticate,
       limits: admission({
         limiter: deps.limiter,
         clock: deps.clock,
@@ -138,6 +162,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       scheduler,
       inflight,
       signingKey: deps.signingKey,
+      digests,
       originFetch,
       log,
       maxBodyBytes: opts.maxBodyBytes,
@@ -154,44 +179,18 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       clock: deps.clock,
       log,
       nodeKeys: deps.nodeKeys,
+      digests,
       originAllow: deps.originAllow ?? parseOriginAllowList(),
       maxBodyBytes: opts.maxBodyBytes,
       replayWindow: deps.replayWindow ?? new ReplayGuard(),
     }),
   );
 
-  // Prometheus metrics, behind the admin token: the edge is the public face, its internals are not.
-  app.get('/admin/metrics', async (c) => {
-    await requireAdmin(c.req.header('authorization'), opts.adminToken);
-    const now = deps.clock.now();
-    const entries = await deps.pool.list(now);
-    const live = entries.filter((e) => scheduler.inRotation(e, now)).length;
-    const replicas = family('motif_edge_replicas', 'gauge', 'Replicas the edge knows, by whether they are in rotation.', [
-      [{ in_rotation: 'true' }, live],
-      [{ in_rotation: 'false' }, entries.length - live],
-    ]);
-    return c.text(`${replicas}\n${deps.extraMetrics?.() ?? ''}`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-  });
-
-  // The pool as this edge sees it; the rest of the admin API (tenants, keys, limits) comes later.
-  app.get('/admin/pool', async (c) => {
-    await requireAdmin(c.req.header('authorization'), opts.adminToken);
-    const now = deps.clock.now();
-    const data = (await deps.pool.list(now)).map((e) => ({
-      ...e.heartbeat,
-      age_ms: now - e.lastSeen,
-      in_rotation: scheduler.inRotation(e, now),
-      inflight: inflight.get(e.heartbeat.replica_id),
-    }));
-    return c.json({ object: 'list', data });
-  });
+  // Everything under /admin needs the admin token or an `admin`-scoped key.
+  app.use('/admin/*', adminAuth({ adminToken: opts.adminToken, authenticate }));
+  app.route('/admin', opsRoutes({ pool: deps.pool, clock: deps.clock, scheduler, inflight, extraMetrics: deps.extraMetrics }));
+  app.route('/admin', tenantRoutes({ keys: deps.keys, clock: deps.clock }));
+  app.route('/admin', keyRoutes({ keys: deps.keys, clock: deps.clock, hash: deps.keyHasher }));
+  app.route('/admin/usage', adminUsageRoutes({ ledger: deps.ledger, clock: deps.clock }));
   return app;
-}
-
-/** The admin bearer token, compared in constant time. */
-async function requireAdmin(header: string | undefined, token: string | undefined): Promise<void> {
-  const presented = bearerToken(header);
-  if (!token) throw new ApiError('permission_denied', 'The admin API is disabled (no admin token configured).');
-  if (!presented) throw new ApiError('authentication_error', 'An admin token is required.');
-  if (!(await tokenMatches(presented, token))) throw new ApiError('authentication_error', 'Invalid admin token.');
 }

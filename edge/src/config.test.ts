@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEV_NODE_KEYS, DEV_ORIGIN_SECRET, loadEdgeConfig } from './config.ts';
+import { DEV_KEY_PEPPER, DEV_NODE_KEYS, DEV_ORIGIN_SECRET, loadEdgeConfig } from './config.ts';
 
 const SECRET = 'k2:abcdefghijklmnopqrstuvwxyz,k1:0123456789abcdefghij';
 const NODE_KEYS = 'gpu1-new:0123456789abcdef-new@gpu1,gpu1-old:0123456789abcdef-old@gpu1,gpu2:0123456789abcdef-gpu2@gpu2';
-const BASE = { MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS };
+const PEPPER = 'config-test-pepper-0123456789abcdef';
+const BASE = { MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_KEY_PEPPER: PEPPER };
+const JWKS = JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] });
 
 describe('loadEdgeConfig', () => {
   it('applies defaults', () => {
@@ -18,8 +20,9 @@ describe('loadEdgeConfig', () => {
   });
 
   it('uses the dev keys only with MOTIF_DEV=1, and names each missing one', () => {
-    expect(() => loadEdgeConfig({})).toThrow(/MOTIF_ORIGIN_SECRET: required[\s\S]*MOTIF_NODE_KEYS: required/);
+    expect(() => loadEdgeConfig({})).toThrow(/MOTIF_ORIGIN_SECRET: required[\s\S]*MOTIF_NODE_KEYS: required[\s\S]*MOTIF_KEY_PEPPER: required/);
     const dev = loadEdgeConfig({ MOTIF_DEV: '1' });
+    expect(dev.keyPepper).toBe(DEV_KEY_PEPPER);
     expect(dev.signingKey.secret).toBe(DEV_ORIGIN_SECRET.split(':')[1]);
     expect([...dev.nodeKeys.nodeOf.values()]).toEqual([DEV_NODE_KEYS.split('@')[1]]);
   });
@@ -46,8 +49,30 @@ describe('loadEdgeConfig', () => {
     { env: { MOTIF_NODE_KEYS: 'gpu1:0123456789abcdef' }, names: 'MOTIF_NODE_KEYS' },
     { env: { MOTIF_ORIGIN_ALLOW: '10.0.0.0/99' }, names: 'MOTIF_ORIGIN_ALLOW' },
     { env: { MOTIF_ORIGIN_ALLOW: 'http://x' }, names: 'MOTIF_ORIGIN_ALLOW' },
+    { env: { MOTIF_KEY_PEPPER: 'too-short-pepper' }, names: 'MOTIF_KEY_PEPPER' },
+    { env: { MOTIF_JWT_JWKS: JWKS, MOTIF_JWT_AUDIENCE: 'motif' }, names: 'MOTIF_JWT_ISSUER' },
+    { env: { MOTIF_JWT_JWKS: JWKS, MOTIF_JWT_ISSUER: 'https://idp' }, names: 'MOTIF_JWT_AUDIENCE' },
+    { env: { MOTIF_JWT_JWKS: '{"keys": []}', MOTIF_JWT_ISSUER: 'https://idp', MOTIF_JWT_AUDIENCE: 'motif' }, names: 'MOTIF_JWT_JWKS' },
+    { env: { MOTIF_JWT_JWKS_URL: 'ftp://idp/jwks', MOTIF_JWT_ISSUER: 'https://idp', MOTIF_JWT_AUDIENCE: 'motif' }, names: 'MOTIF_JWT_JWKS_URL' },
+    { env: { MOTIF_JWT_JWKS: JWKS, MOTIF_JWT_ISSUER: 'i', MOTIF_JWT_AUDIENCE: 'a', MOTIF_JWT_ALGORITHMS: 'HS256' }, names: 'MOTIF_JWT_ALGORITHMS' },
   ])('names the bad variable: $names', ({ env, names }) => {
-    expect(() => loadEdgeConfig({ ...BASE, ...env })).toThrow(new RegExp(`${names}:`));
+    expect(() => loadEdgeConfig({ ...BASE, ...env })).toThrow(new RegExp(`${names}[.:]`));
+  });
+
+  it('turns JWT auth on with a JWKS source, with lists and defaults', () => {
+    expect(loadEdgeConfig(BASE).jwt).toBeUndefined();
+    const c = loadEdgeConfig({ ...BASE, MOTIF_JWT_JWKS: JWKS, MOTIF_JWT_ISSUER: 'https://a, https://b', MOTIF_JWT_AUDIENCE: 'motif' });
+    expect(c.jwt).toMatchObject({
+      issuers: ['https://a', 'https://b'],
+      audiences: ['motif'],
+      algorithms: ['RS256', 'ES256'],
+      clockSkewS: 60,
+      tenantClaim: 'tenant',
+      scopesClaim: 'scope',
+    });
+    expect(loadEdgeConfig({ ...BASE, MOTIF_JWT_JWKS_FILE: '/etc/jwks.json', MOTIF_JWT_ISSUER: 'i', MOTIF_JWT_AUDIENCE: 'a' }).jwt?.jwks).toEqual({
+      file: '/etc/jwks.json',
+    });
   });
 
   it('treats empty variables as unset and ignores foreign ones', () => {

@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { DEV_NODE_KEYS, DEV_ORIGIN_SECRET, placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
-import { isPlausibleKey } from './middleware/auth/api-keys.ts';
+import { type JwtConfig, JwtEnv, jwtConfigFrom } from './config-jwt.ts';
+import { isPlausibleKey } from './keys/key-format.ts';
+import { MIN_PEPPER_LENGTH } from './keys/key-hash.ts';
 import { type CorsOrigins, parseCorsOrigins } from './middleware/cors/cors.ts';
 import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
 import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
@@ -20,7 +22,10 @@ const flag = z
   .optional()
   .transform((v) => v === '1' || v === 'true');
 
-export const EdgeEnv = z.object({
+/** Development-only key pepper: used when MOTIF_KEY_PEPPER is unset and MOTIF_DEV=1. */
+export const DEV_KEY_PEPPER = 'motif-dev-key-pepper-do-not-use-in-production';
+
+export const EdgeEnv = JwtEnv.extend({
   MOTIF_EDGE_PORT: int(0, 65535).default(4680),
   MOTIF_EDGE_HOST: z.string().min(1).default('127.0.0.1'),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
@@ -32,6 +37,8 @@ export const EdgeEnv = z.object({
   MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').refine(isPlausibleKey, 'must be printable ASCII without spaces').optional(),
   MOTIF_EDGE_DATA_DIR: z.string().min(1).default('.data/edge'),
   MOTIF_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** HMAC key under which API keys are hashed (a secret; rotating it invalidates every key). */
+  MOTIF_KEY_PEPPER: z.string().min(MIN_PEPPER_LENGTH, `must be at least ${MIN_PEPPER_LENGTH} characters`).optional(),
   MOTIF_EDGE_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024).optional(),
   MOTIF_EDGE_REQUEST_TIMEOUT_MS: int(1000, 3_600_000).optional(),
   /** Requests per minute per tenant; 0 = unlimited. */
@@ -62,6 +69,10 @@ export interface EdgeConfig {
   /** Seeded for tenant `dev` at start when set. */
   devApiKey?: string;
   adminToken?: string;
+  /** HMAC-SHA256 key of stored API key hashes. */
+  keyPepper: string;
+  /** Enterprise JWT auth; undefined = off. */
+  jwt?: JwtConfig;
   maxBodyBytes?: number;
   requestTimeoutMs?: number;
   limits: { requestsPerMinute?: number; tokensPerMinute?: number; maxConcurrent?: number; monthlyTokens?: number; maxContextTokens?: number };
@@ -103,7 +114,10 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
   const nodeKeys = parse('MOTIF_NODE_KEYS', devDefault('MOTIF_NODE_KEYS', e.MOTIF_NODE_KEYS, DEV_NODE_KEYS), parseNodeKeys);
   const originAllow = parse('MOTIF_ORIGIN_ALLOW', e.MOTIF_ORIGIN_ALLOW ?? DEFAULT_ORIGIN_ALLOW, parseOriginAllowList);
   const corsOrigins = parse('MOTIF_CORS_ORIGINS', e.MOTIF_CORS_ORIGINS, parseCorsOrigins);
-  if (problems.length > 0 || !signingKey || !nodeKeys || !originAllow) throw new ConfigError(`invalid edge configuration:\n${problems.join('\n')}`);
+  const keyPepper = devDefault('MOTIF_KEY_PEPPER', e.MOTIF_KEY_PEPPER, DEV_KEY_PEPPER);
+  const jwt = jwtConfigFrom(e, problems);
+  if (problems.length > 0 || !keyPepper || !signingKey || !nodeKeys || !originAllow)
+    throw new ConfigError(`invalid edge configuration:\n${problems.join('\n')}`);
   return {
     port: e.MOTIF_EDGE_PORT,
     host: e.MOTIF_EDGE_HOST,
@@ -113,6 +127,8 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     originAllow,
     devApiKey: e.MOTIF_DEV_API_KEY,
     adminToken: e.MOTIF_ADMIN_TOKEN,
+    keyPepper,
+    jwt,
     maxBodyBytes: e.MOTIF_EDGE_MAX_BODY_BYTES,
     requestTimeoutMs: e.MOTIF_EDGE_REQUEST_TIMEOUT_MS,
     limits: {

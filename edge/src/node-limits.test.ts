@@ -18,13 +18,14 @@ import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startNodeEdge } from './node.ts';
 import { createFakeOrigin, type FakeOrigin } from './testing/fake-origin.ts';
-import { nodeKey, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
+import { nodeKey, TEST_PEPPER, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
 
 const DEV_KEY = 'sk-motif-dev-limits-0123456789abcdef';
 const BASE_ENV = {
   MOTIF_ORIGIN_SECRET: `${TEST_SIGNING.kid}:${TEST_SIGNING.secret}`,
   MOTIF_NODE_KEYS: `${nodeKey('n1').kid}:${nodeKey('n1').secret}@n1`,
   MOTIF_DEV_API_KEY: DEV_KEY,
+  MOTIF_KEY_PEPPER: TEST_PEPPER,
   MOTIF_EDGE_PORT: '0',
 };
 const dirs: string[] = [];
@@ -132,27 +133,25 @@ describe('a Node edge enforcing concurrency and the monthly quota', () => {
     try {
       await signedPost(edge.url, INTERNAL_PATHS.heartbeat, hang.origin.heartbeat({ url: hang.url, ts: Date.now() }));
       const abort = new AbortController();
-      const stream = await chat(edge.url, { stream: true, max_tokens: 100 }, abort.signal); // reserves 105
+      const stream = await chat(edge.url, { stream: true, max_tokens: 195 }, abort.signal); // reserves 200: the month
       expect(stream.status).toBe(200);
       const reader = stream.body!.getReader();
       await reader.read();
       abort.abort();
       await new Promise((r) => setTimeout(r, 100));
-      // Still reserved: 105 + 185 > 200.
-      expect((await chat(edge.url, { max_tokens: 180 })).status).toBe(429);
-      const requestId = hang.origin.requests[0]!.headers[HEADERS.requestId]!;
-      const record = usageRecord({ request_id: requestId, tenant_id: 'dev', replica_id: 'n1', prompt_tokens: 5, completion_tokens: 2, outcome: 'abort' });
-      expect((await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [record] })).status).toBe(200);
-      // Charged 7: 7 + 185 fits.
-      await signedPost(edge.url, INTERNAL_PATHS.heartbeat, ok.origin.heartbeat({ url: ok.url, ts: Date.now(), replica_id: 'n1' }));
-      const fits = await chat(edge.url, { max_tokens: 180 });
-      expect(fits.status).toBe(200);
-      await fits.text();
-      // 7 + 8 used; 15 + 186 > 200.
-      const over = await chat(edge.url, { max_tokens: 181 });
+      // Still reserved (no usage seen): the month is promised, so the next is refused.
+      const over = await chat(edge.url, { max_tokens: 10 });
       expect(over.status).toBe(429);
       expect(over.headers.get('retry-after')).toBeNull();
       expect(await over.json()).toMatchObject({ error: { code: 'insufficient_quota', type: 'insufficient_quota' } });
+      const requestId = hang.origin.requests[0]!.headers[HEADERS.requestId]!;
+      const record = usageRecord({ request_id: requestId, tenant_id: 'dev', replica_id: 'n1', prompt_tokens: 5, completion_tokens: 2, outcome: 'abort' });
+      expect((await signedPost(edge.url, INTERNAL_PATHS.usage, { records: [record] })).status).toBe(200);
+      // Charged the 7 it generated, not its 200: requests fit again.
+      await signedPost(edge.url, INTERNAL_PATHS.heartbeat, ok.origin.heartbeat({ url: ok.url, ts: Date.now(), replica_id: 'n1' }));
+      const fits = await chat(edge.url, { max_tokens: 10 });
+      expect(fits.status).toBe(200);
+      await fits.text();
     } finally {
       await edge.close();
     }

@@ -14,7 +14,7 @@ import { PRE_ROUTE_CASES, sendRaw } from '#shared/testing/pre-route-cases.ts';
 import { loadEdgeConfig } from './config.ts';
 import { startNodeEdge } from './node.ts';
 import { createFakeOrigin } from './testing/fake-origin.ts';
-import { nodeKey, sseEvents, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
+import { nodeKey, sseEvents, TEST_PEPPER, TEST_RING, TEST_SIGNING, usageRecord } from './testing/harness.ts';
 
 const DEV_KEY = 'sk-motif-dev-test-0123456789abcdef';
 const SECRET = `${TEST_SIGNING.kid}:${TEST_SIGNING.secret}`;
@@ -51,6 +51,7 @@ describe('startNodeEdge', () => {
   it('serves a stream end to end over loopback and keeps keys and usage across restarts', async () => {
     const config = loadEdgeConfig({
       MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_KEY_PEPPER: TEST_PEPPER,
       MOTIF_NODE_KEYS: NODE_KEYS,
       MOTIF_DEV_API_KEY: DEV_KEY,
       MOTIF_EDGE_PORT: '0',
@@ -94,6 +95,7 @@ describe('startNodeEdge metrics', () => {
     const admin = 'admin-token-0123456789abcdef';
     const config = loadEdgeConfig({
       MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_KEY_PEPPER: TEST_PEPPER,
       MOTIF_NODE_KEYS: NODE_KEYS,
       MOTIF_EDGE_PORT: '0',
       MOTIF_EDGE_DATA_DIR: join(dir, 'metrics'),
@@ -114,6 +116,7 @@ describe('startNodeEdge refusals before the app', () => {
   it.each(PRE_ROUTE_CASES)('$name → $status with OpenAI error JSON', async ({ bytes, status }) => {
     const config = loadEdgeConfig({
       MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_KEY_PEPPER: TEST_PEPPER,
       MOTIF_NODE_KEYS: NODE_KEYS,
       MOTIF_EDGE_PORT: '0',
       MOTIF_EDGE_DATA_DIR: join(dir, 'refusals'),
@@ -141,13 +144,19 @@ describe('edge/src/node.ts as a process', () => {
   }
 
   it('exits with a message naming a bad variable', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: 'nope' });
+    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_KEY_PEPPER: TEST_PEPPER, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: 'nope' });
     expect(await p.exit).toBe(2);
     expect(p.output()).toContain('MOTIF_EDGE_PORT');
   });
 
   it('starts, answers /healthz, and exits 0 on SIGTERM', async () => {
-    const p = run({ MOTIF_ORIGIN_SECRET: SECRET, MOTIF_NODE_KEYS: NODE_KEYS, MOTIF_EDGE_PORT: '0', MOTIF_EDGE_DATA_DIR: join(dir, 'proc') });
+    const p = run({
+      MOTIF_ORIGIN_SECRET: SECRET,
+      MOTIF_KEY_PEPPER: TEST_PEPPER,
+      MOTIF_NODE_KEYS: NODE_KEYS,
+      MOTIF_EDGE_PORT: '0',
+      MOTIF_EDGE_DATA_DIR: join(dir, 'proc'),
+    });
     let url: string | undefined;
     for (let i = 0; i < 200 && !url; i++) {
       url = /"url":"(http:[^"]+)"/.exec(p.output())?.[1];

@@ -4,7 +4,7 @@
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
-import { mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,14 +15,21 @@ import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
+import { nodeDigests } from './adapters/node/digests.ts';
+import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
+import { type JwtConfig, parseJwks } from './config-jwt.ts';
+import { pepperedKeyHasher } from './keys/key-hash.ts';
+import type { JwtOptions } from './middleware/auth/jwt.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
+import { groupCommit } from './stores/group-commit.ts';
+import type { SqlDb } from './stores/sql.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
-import { sqlLedger } from './stores/sql-ledger.ts';
+import { ledgerInsert, sqlLedger } from './stores/sql-ledger.ts';
 import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
@@ -43,31 +50,40 @@ export interface NodeEdgeExtras {
 export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras = {}): Promise<NodeEdge> {
   const log = extras.log ?? jsonLog;
   const clock = extras.clock ?? systemClock();
+  const jwt = config.jwt && readJwksFile(config.jwt);
+  const keyHasher = pepperedKeyHasher(config.keyPepper, nodeDigests);
   mkdirSync(config.dataDir, { recursive: true });
   const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  // The replay window is written on every internal call; losing it to a power cut only forgets
+  // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
+  const replaySqlite = openSqlite(join(config.dataDir, 'replay.sqlite'), { synchronous: 'NORMAL' });
   // Limits live in their own file, shared by every edge process on the host (exact across them),
   // with synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and
   // the hot path pays no fsync.
   const limitsDb = openSqlite(join(config.dataDir, 'limits.sqlite'), { synchronous: 'NORMAL' });
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
+  const origins = nodeOriginFetch();
   try {
     const keys = sqlKeyStore(sqlite.db);
     if (config.devApiKey) {
-      const keyId = await seedDevKey(keys, config.devApiKey, clock.now());
+      const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
       log('dev API key seeded', { tenant: 'dev', keyId });
     }
     const app = createEdgeApp({
       keys,
-      ledger: sqlLedger(sqlite.db),
-      replayWindow: withMemoryFallback(sqlReplayWindow(sqlite.db), (msg) => log(msg)),
+      keyHasher,
+      jwt,
+      ledger: groupCommitLedger(sqlite.db),
+      replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: sqlLimiter(limitsDb.db, { defer: setImmediate }),
       pool: memoryPool(),
       clock,
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,
       originAllow: config.originAllow,
-      originFetch: extras.originFetch,
+      originFetch: extras.originFetch ?? origins.fetch,
+      digests: nodeDigests,
       options: {
         maxBodyBytes: config.maxBodyBytes,
         requestTimeoutMs: config.requestTimeoutMs,
@@ -92,6 +108,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
           await stopServer(server, extras.closeGraceMs ?? 10_000);
           sqlite.close();
           limitsDb.close();
+          replaySqlite.close();
+          origins.close();
           loopDelay.disable();
         })();
         return closing;
@@ -100,8 +118,27 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   } catch (err) {
     sqlite.close();
     limitsDb.close();
+    replaySqlite.close();
+    origins.close();
     loopDelay.disable();
     throw err;
+  }
+}
+
+/** The SQLite ledger with usage batches from many origins committed together (one fsync). */
+function groupCommitLedger(db: SqlDb) {
+  const ledger = sqlLedger(db);
+  const insert = groupCommit(db, (b: { records: Parameters<typeof ledgerInsert>[1]; at: number }) => ledgerInsert(db, b.records, b.at));
+  return { ...ledger, insert: (records: Parameters<typeof ledgerInsert>[1], receivedAt: number) => insert({ records, at: receivedAt }) };
+}
+
+/** JWT options with a JWKS file (MOTIF_JWT_JWKS_FILE) read now, so a bad file stops the start. */
+function readJwksFile(jwt: JwtConfig): JwtOptions {
+  if (!('file' in jwt.jwks)) return { ...jwt, jwks: jwt.jwks };
+  try {
+    return { ...jwt, jwks: { set: parseJwks(readFileSync(jwt.jwks.file, 'utf8')) } };
+  } catch (err) {
+    throw new ConfigError(`invalid edge configuration:\n  MOTIF_JWT_JWKS_FILE: ${(err as Error).message}`);
   }
 }
 

@@ -10,13 +10,14 @@ import type { UsageGroupBy, UsageRecord, UsageRow } from '#shared/usage.ts';
 /** Time source; injected so heartbeat expiry and rate limits are testable without sleeping. */
 export type { Clock } from '#shared/clock.ts';
 
-/** Who is calling: the result of a successful API-key lookup. */
+/** Who is calling: the result of a successful API-key or JWT authentication. */
 export interface Principal {
   tenantId: string;
+  /** The key's id; `jwt:<sub>` for a JWT caller. */
   keyId: string;
   scopes: string[];
   /** The limits that apply to this caller's requests (tenant and key records, resolved at auth). */
-  limits?: PrincipalLimits;
+  limits: PrincipalLimits;
 }
 
 /**
@@ -29,27 +30,89 @@ export interface PrincipalLimits {
   monthlyTokens: number | null;
 }
 
-/** A stored API key. The secret itself is never stored: only its sha256 and a visible prefix. */
+/**
+ * Hash of a key secret: HMAC-SHA256 under the server pepper, hex. A port so each runtime picks
+ * its fastest primitive (Node: synchronous node:crypto; Worker: Web Crypto).
+ */
+export type KeyHasher = (secret: string) => string | Promise<string>;
+
+/** A tenant: who is billed, with its limits and monthly quota. */
+export interface TenantRecord {
+  id: string;
+  name: string | null;
+  limits: PrincipalLimits['tenant'];
+  monthlyTokens: number | null;
+  createdAt: number;
+  /** Epoch ms since when the tenant authenticates nothing; null = enabled. */
+  disabledAt: number | null;
+}
+
+/** Fields of a tenant an operator may change; absent = unchanged. */
+export interface TenantUpdate {
+  name?: string | null;
+  limits?: Partial<PrincipalLimits['tenant']>;
+  monthlyTokens?: number | null;
+  disabled?: boolean;
+}
+
+/** A stored API key. The secret itself is never stored: only its peppered hash and a visible prefix. */
 export interface ApiKeyRecord {
   keyId: string;
   tenantId: string;
-  /** Hex sha256 of the full secret. */
+  /** Hex HMAC-SHA256 of the full secret under the server pepper (KeyHasher). */
   hash: string;
-  /** The first characters of the secret, shown in listings (`sk-motif-abc…`). */
+  /** The first characters of the secret, shown in listings (`mtf_live_abc…`). */
   prefix: string;
   /** The last four characters of the secret, shown in listings. */
   last4: string;
+  name: string | null;
   scopes: string[];
+  limits: PrincipalLimits['key'];
   createdAt: number;
-  /** Epoch ms after which the key no longer authenticates; null = active. */
+  /** Epoch ms from which the key no longer authenticates; null = no expiry. */
+  expiresAt: number | null;
+  /** Epoch ms from which the key is revoked; null = active. */
   revokedAt: number | null;
+  /** Epoch ms of the last authenticated use, updated at most once a minute. */
+  lastUsedAt: number | null;
+}
+
+/** What a hash lookup finds: the principal and the stored hash (compared in constant time). */
+export interface KeyMatch {
+  principal: Principal;
+  hash: string;
+  /** Epoch ms; the caller rechecks it so a cached match cannot outlive the key. */
+  expiresAt: number | null;
 }
 
 export interface KeyStore {
-  /** The principal of an active key with this hash, or null (unknown, revoked, tenant disabled). */
-  findByHash(hash: string, now: number): Promise<Principal | null>;
-  /** Insert or replace a key (by keyId); creates its tenant if missing. */
+  /** The match of a usable key with this hash (not revoked or expired at `now`, tenant enabled), or null. */
+  findByHash(hash: string, now: number): Promise<KeyMatch | null>;
+  /** Insert or replace a key (by keyId); creates its tenant if missing (seeding, tests). */
   putKey(record: ApiKeyRecord): Promise<void>;
+  /** Record a use of the key (callers throttle: at most once a minute per key). */
+  touchKey(keyId: string, at: number): Promise<void>;
+
+  /** Create a tenant; false if the id is taken. */
+  createTenant(tenant: TenantRecord): Promise<boolean>;
+  getTenant(id: string): Promise<TenantRecord | null>;
+  /** Every tenant, disabled ones included, sorted by id. */
+  listTenants(): Promise<TenantRecord[]>;
+  /** Apply `update`; the updated tenant, or null if unknown. */
+  updateTenant(id: string, update: TenantUpdate, now: number): Promise<TenantRecord | null>;
+  /** Soft delete: disable the tenant and revoke its keys at `now`; false if unknown. */
+  deleteTenant(id: string, now: number): Promise<boolean>;
+
+  getKey(keyId: string): Promise<ApiKeyRecord | null>;
+  /** A tenant's keys, revoked ones included, oldest first. */
+  listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** Revoke at `now` (an earlier revocation stands); the key after, or null if unknown. */
+  revokeKey(keyId: string, now: number): Promise<ApiKeyRecord | null>;
+  /**
+   * Insert `next` and retire `oldKeyId` at `retireAt` (its expiry, or its revocation when
+   * `retireAt` <= now), in one transaction. The old key after, or null if unknown.
+   */
+  rotateKey(oldKeyId: string, next: ApiKeyRecord, retireAt: number, now: number): Promise<ApiKeyRecord | null>;
 }
 
 export interface RateWindow {
@@ -125,12 +188,31 @@ export interface Limiter {
   windows(tenantId: string, keyId: string, limits: EffectiveLimits, now: number): Promise<Pick<LimitDecision, 'requests' | 'tokens'>>;
 }
 
-export interface UsageQueryInput {
+/** A range of `finished_at`. */
+export interface UsageRange {
   /** Inclusive lower bound on `finished_at`, epoch ms. */
   fromMs?: number;
   /** Exclusive upper bound on `finished_at`, epoch ms. */
   toMs?: number;
-  groupBy: UsageGroupBy;
+}
+
+/** What usage can be grouped by: the public groupings, and (admin only) the tenant. */
+export type LedgerGroupBy = UsageGroupBy | 'tenant';
+
+export interface UsageQueryInput extends UsageRange {
+  groupBy: LedgerGroupBy;
+}
+
+/** Billed usage of one tenant × model × UTC hour (of `finished_at`). */
+export interface HourlyUsage {
+  tenant_id: string;
+  model: string;
+  /** Epoch ms, on the hour. */
+  hour_start: number;
+  requests: number;
+  prompt_tokens: number;
+  cached_tokens: number;
+  completion_tokens: number;
 }
 
 export interface LedgerInsertResult {
@@ -139,10 +221,19 @@ export interface LedgerInsertResult {
 }
 
 export interface Ledger {
-  /** Insert usage records idempotently on (replica_id, request_id). */
+  /**
+   * Insert usage records idempotently on (replica_id, request_id); of one (tenant_id, request_id)
+   * exactly one record bills (usage/billable.ts), whatever order they arrive in.
+   */
   insert(records: UsageRecord[], receivedAt: number): Promise<LedgerInsertResult>;
-  /** One tenant's usage, grouped; rows sorted by group. */
-  query(tenantId: string, q: UsageQueryInput): Promise<UsageRow[]>;
+  /** Billed usage of one tenant (or, undefined, of every tenant), grouped; rows sorted by group. */
+  query(tenantId: string | undefined, q: UsageQueryInput): Promise<UsageRow[]>;
+  /**
+   * Billed usage per tenant × model × UTC hour of one tenant (or every tenant), sorted by hour,
+   * tenant, model; at most `limit` rows (when there are more, which ones is unspecified: callers
+   * ask for one more than they accept, to detect that).
+   */
+  hourly(tenantId: string | undefined, range: UsageRange, limit: number): Promise<HourlyUsage[]>;
 }
 
 /** One replica as the pool registry knows it. */

@@ -16,6 +16,7 @@ import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
 import { ConfigError, loadEdgeConfig } from './config.ts';
 import type { EdgeEnv } from './context.ts';
+import { pepperedKeyHasher } from './keys/key-hash.ts';
 import { seedDevKey } from './seed.ts';
 
 export type { Env } from './adapters/cloudflare/env.ts';
@@ -31,11 +32,19 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
   for (const [k, v] of Object.entries(env)) if (typeof v === 'string') vars[k] = v;
   const config = loadEdgeConfig(vars);
   const clock = systemClock();
+  // The key cache bounds revocation on Workers: a key revoked through another isolate stops
+  // working here within its TTL (10 s, cached-key-store.ts).
   const keys = cachedKeyStore(doKeyStore(env.KEYS), { clock });
-  if (config.devApiKey) await seedDevKey(keys, config.devApiKey, clock.now());
+  const keyHasher = pepperedKeyHasher(config.keyPepper);
+  if (config.devApiKey) await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
+  const jwks = config.jwt?.jwks;
+  if (jwks && 'file' in jwks)
+    throw new ConfigError('invalid edge configuration:\n  MOTIF_JWT_JWKS_FILE: a Worker has no files; set MOTIF_JWT_JWKS (inline JSON) or MOTIF_JWT_JWKS_URL');
   return createEdgeApp({
     keys,
-    ledger: doLedger(env.LEDGER),
+    keyHasher,
+    jwt: config.jwt && jwks && !('file' in jwks) ? { ...config.jwt, jwks } : undefined,
+    ledger: doLedger(env.LEDGER, () => keys.listTenants()),
     limiter: doLimiter(env.LIMITER),
     pool: doPool(env.POOL),
     replayWindow: doReplayWindow(env.REPLAY),

@@ -47,6 +47,12 @@ describe('banner', () => {
     expect(text).toContain('the generated tiny random-weight Motif');
   });
 
+  it('shows how to use the admin CLI against this edge with its admin token', () => {
+    const text = banner(stack, cfg, { id: 'motif-tiny', source: 's3://b/models/motif-tiny @ stable' });
+    expect(text).toContain(`MOTIF_ADMIN_URL=${stack.edgeUrl} MOTIF_ADMIN_TOKEN=${cfg.adminToken} npm run admin -- tenants list`);
+    expect(cfg.adminToken).toMatch(/^admin-[0-9a-f]{48}$/);
+  });
+
   it("shows how to read the origin's metrics (the token they need, or that they are public)", () => {
     const served: ServedModel = { id: 'motif-tiny', source: 's3://b/models/motif-tiny @ stable' };
     expect(banner(stack, cfg, served)).toContain('metrics    http://127.0.0.1:4681/metrics (Authorization: Bearer metrics-token-0123456789)');

@@ -54,6 +54,11 @@ Or with the official openai SDK (npm i openai):
   });
   for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta?.content ?? '');
 
+Manage tenants, keys and usage with the admin CLI (the edge's admin token is shown here):
+
+  MOTIF_ADMIN_URL=${stack.edgeUrl} MOTIF_ADMIN_TOKEN=${cfg.adminToken} npm run admin -- tenants list
+  MOTIF_ADMIN_URL=${stack.edgeUrl} MOTIF_ADMIN_TOKEN=${cfg.adminToken} npm run admin -- --help
+
 ${footer}
 `;
 }

@@ -37,3 +37,14 @@ it("gives the origin's /metrics a token: the one configured, else a random one p
   expect(loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_ORIGIN_METRICS_TOKEN: given }).originMetricsToken).toBe(given);
   expect(loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_ORIGIN_METRICS_PUBLIC: '1' }).originMetricsToken).toBeUndefined();
 });
+
+it("keeps the edge's key pepper and admin token under the data dir (restarts agree) unless configured", () => {
+  const a = loadStackConfig({ MOTIF_DATA_DIR: dataDir });
+  const b = loadStackConfig({ MOTIF_DATA_DIR: dataDir });
+  expect(a.keyPepper).toMatch(/^[0-9a-f]{48}$/);
+  expect(b.keyPepper).toBe(a.keyPepper);
+  expect(b.adminToken).toBe(a.adminToken);
+  const given = { MOTIF_KEY_PEPPER: 'given-pepper-0123456789abcdefghijkl', MOTIF_ADMIN_TOKEN: 'given-admin-token-0123' };
+  expect(loadStackConfig({ MOTIF_DATA_DIR: dataDir, ...given })).toMatchObject({ keyPepper: given.MOTIF_KEY_PEPPER, adminToken: given.MOTIF_ADMIN_TOKEN });
+  expect(() => loadStackConfig({ MOTIF_DATA_DIR: dataDir, MOTIF_KEY_PEPPER: 'short' })).toThrow(/MOTIF_KEY_PEPPER/);
+});

@@ -21,6 +21,10 @@ export const StackEnv = z.object({
   MOTIF_DATA_DIR: z.string().default('.data'),
   MOTIF_DEV_API_KEY: z.string().min(20, 'must be at least 20 characters').default(DEV_API_KEY),
   MOTIF_ORIGIN_SECRET: z.string().optional(),
+  /** The edge's key pepper; unset = a random one kept under the data dir. */
+  MOTIF_KEY_PEPPER: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** The edge's admin token (`npm run admin`); unset = a random one kept under the data dir. */
+  MOTIF_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   MOTIF_MODEL_ID: z
     .string()
     .regex(/^[a-zA-Z0-9._-]+$/, 'letters, digits, . _ -')
@@ -45,6 +49,10 @@ export interface StackConfig extends StackEnv {
   originSecret: string;
   /** The stack origin's own key (origin → edge), `kid:secret`, bound to node STACK_NODE_ID on the edge. */
   nodeKey: string;
+  /** HMAC key of the edge's stored API key hashes. */
+  keyPepper: string;
+  /** Bearer token of the edge's admin API. */
+  adminToken: string;
   /** Bearer token for the origin's /metrics; undefined when MOTIF_ORIGIN_METRICS_PUBLIC=1. */
   originMetricsToken: string | undefined;
 }
@@ -73,6 +81,8 @@ export function loadStackConfig(env: NodeJS.ProcessEnv, overrides: Partial<Stack
     dataDir,
     originSecret: parsed.data.MOTIF_ORIGIN_SECRET ?? devSecret(dataDir, 'dev-origin-secret', 'dev'),
     nodeKey: devSecret(dataDir, 'dev-node-key', STACK_NODE_ID),
+    keyPepper: parsed.data.MOTIF_KEY_PEPPER ?? devSecret(dataDir, 'dev-key-pepper'),
+    adminToken: parsed.data.MOTIF_ADMIN_TOKEN ?? devSecret(dataDir, 'dev-admin-token', 'admin', '-'),
     originMetricsToken,
   };
 }
@@ -86,11 +96,12 @@ export function stackPorts(cfg: StackEnv): { name: string; port: number }[] {
   ];
 }
 
-/** A per-checkout random signing key `kid:secret`, kept under the data dir so restarts agree. */
-function devSecret(dataDir: string, name: string, kid: string): string {
+/** A per-checkout random secret (`kid:secret` for a signing key), kept under the data dir so restarts agree. */
+export function devSecret(dataDir: string, name: string, kid?: string, sep = ':'): string {
   const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = `${kid}:${randomBytes(24).toString('hex')}`;
+  const random = randomBytes(24).toString('hex');
+  const secret = kid === undefined ? random : `${kid}${sep}${random}`;
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

@@ -179,6 +179,8 @@ function edgeEnv(cfg: StackConfig): Record<string, string> {
     MOTIF_DEV_API_KEY: cfg.MOTIF_DEV_API_KEY,
     // A development stack: its seeded API key is the published default.
     MOTIF_DEV: '1',
+    MOTIF_KEY_PEPPER: cfg.keyPepper,
+    MOTIF_ADMIN_TOKEN: cfg.adminToken,
     MOTIF_EDGE_DATA_DIR: join(cfg.dataDir, 'edge'),
   };
 }
@@ -196,7 +198,7 @@ function spawnNodeEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
 /** The edge as a Worker in workerd (`wrangler dev`, offline, local-only storage under the data dir). */
 function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
   const vars = Object.entries(edgeEnv(cfg))
-    .filter(([k]) => k === 'MOTIF_ORIGIN_SECRET' || k === 'MOTIF_NODE_KEYS' || k === 'MOTIF_DEV_API_KEY' || k === 'MOTIF_DEV')
+    .filter(([k]) => ['MOTIF_ORIGIN_SECRET', 'MOTIF_NODE_KEYS', 'MOTIF_DEV_API_KEY', 'MOTIF_KEY_PEPPER', 'MOTIF_ADMIN_TOKEN', 'MOTIF_DEV'].includes(k))
     .flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   return spawnNode({
     name: 'edge',

@@ -5,6 +5,7 @@
  * reads answers with them. Times in bodies are unix seconds, as in the OpenAI API.
  */
 import { z } from 'zod';
+import { UsageGroupBy } from './usage.ts';
 
 /** Tenant ids appear in URLs, logs and SQL keys: a conservative alphabet. */
 export const TenantId = z
@@ -132,7 +133,7 @@ export const AdminUsageQuery = z
     tenant: TenantId.optional(),
     from: z.coerce.number().int().optional().describe('Unix seconds or ms, inclusive.'),
     to: z.coerce.number().int().optional().describe('Unix seconds or ms, exclusive.'),
-    group_by: z.enum(['day', 'hour', 'key', 'model', 'tenant']).default('day'),
+    group_by: z.enum([...UsageGroupBy.options, 'tenant']).default('day'),
   })
   .strict();
 export type AdminUsageQuery = z.infer<typeof AdminUsageQuery>;
@@ -141,17 +142,18 @@ export type AdminUsageQuery = z.infer<typeof AdminUsageQuery>;
 export const UsageExportQuery = z
   .object({
     tenant: TenantId.optional(),
-    from: z.coerce.number().int().optional(),
-    to: z.coerce.number().int().optional(),
+    from: z.coerce.number().int().optional().describe('Unix seconds or ms, inclusive; default: 31 days before `to`.'),
+    to: z.coerce.number().int().optional().describe('Unix seconds or ms, exclusive; default: the end of the current hour. At most 400 days.'),
     format: z.enum(['json', 'csv']).default('json'),
   })
   .strict();
 export type UsageExportQuery = z.infer<typeof UsageExportQuery>;
 
 /**
- * One tenant × model × UTC hour. `idempotency_key` is stable for that triple, so re-exporting an
- * hour (after late records arrived) updates the provider's event instead of adding one; `final`
- * says the hour closed long enough ago that no more records are expected.
+ * One tenant × model × UTC hour of billed usage. `idempotency_key` is stable for that triple, so
+ * re-exporting an hour never adds a second event at the provider (it drops the duplicate); `final`
+ * says the hour closed long enough ago (15 minutes) that no more records are expected: send an
+ * hour once it is final (edge/src/usage/README.md).
  */
 export const UsageExportRow = z.object({
   idempotency_key: z.string(),

@@ -10,6 +10,10 @@ import { ApiError } from '#shared/errors.ts';
 export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  // A declared length within the limit bounds the body (HTTP servers refuse more bytes than
+  // declared), so it is read in one call, which runtimes serve without a web stream (the Node
+  // adapter reads the socket directly). Without a length, the stream is counted as it arrives.
+  if (declared !== null && /^\d+$/.test(declared)) return new Uint8Array(await req.arrayBuffer());
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const parts: Uint8Array[] = [];

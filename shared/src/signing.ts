@@ -1,6 +1,6 @@
 /**
- * HMAC request signing between edge and origin (DESIGN §4), on Web Crypto so the same code runs
- * in workerd and Node.
+ * HMAC request signing between edge and origin (DESIGN §4), over the Digests port: WebCrypto by
+ * default (workerd and Node alike), node:crypto where a Node composition root passes it.
  *
  *   x-motif-signature: t=<unix ms>,kid=<key id>,v2=<hex HMAC-SHA256>
  *   signed string:     v2 \n method \n path \n request-id \n tenant-id \n key-id \n deadline \n
@@ -12,6 +12,7 @@
  * verifiers accept every kid in their ring. Each direction has its own keys (DESIGN §4): the
  * edge signs forwarded requests, each node signs its heartbeats and usage with its own key.
  */
+import { constantTimeEqual, type Digests, toHex, webDigests } from './digests.ts';
 import { ApiError } from './errors.ts';
 import { HEADERS } from './protocol.ts';
 
@@ -69,41 +70,26 @@ export function signHeaders(
   body: Uint8Array | string,
   key: SigningKey,
   now?: number,
+  digests?: Digests,
 ): Promise<string> {
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   return sign(
     signInputFrom(method, path, (name) => lower.get(name), body),
     key,
     now,
+    digests,
   );
 }
 
-const enc = new TextEncoder();
-const keyCache = new Map<string, Promise<CryptoKey>>();
+export { toHex };
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let k = keyCache.get(secret);
-  if (!k) {
-    k = crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
-    keyCache.set(secret, k);
-  }
-  return k;
-}
-
-export function toHex(buf: ArrayBuffer | Uint8Array): string {
-  const b = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
-  let s = '';
-  for (let i = 0; i < b.length; i++) s += b[i]!.toString(16).padStart(2, '0');
-  return s;
-}
-
+/** Hex sha256 (WebCrypto): for callers off the request path. */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  const bytes = typeof data === 'string' ? enc.encode(data) : data;
-  return toHex(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  return webDigests.sha256Hex(data);
 }
 
-async function canonical(input: SignInput, t: number): Promise<Uint8Array> {
-  const bodyHash = await sha256Hex(input.body);
+async function canonical(input: SignInput, t: number, digests: Digests): Promise<string> {
+  const bodyHash = await digests.sha256Hex(input.body);
   const fields = [
     'v2',
     input.method.toUpperCase(),
@@ -116,13 +102,13 @@ async function canonical(input: SignInput, t: number): Promise<Uint8Array> {
     String(t),
     bodyHash,
   ];
-  return enc.encode(fields.join('\n'));
+  return fields.join('\n');
 }
 
 /** The signature header value for a request. */
-export async function sign(input: SignInput, key: SigningKey, now: number = Date.now()): Promise<string> {
-  const mac = await crypto.subtle.sign('HMAC', await hmacKey(key.secret), (await canonical(input, now)) as Uint8Array<ArrayBuffer>);
-  return `t=${now},kid=${key.kid},v2=${toHex(mac)}`;
+export async function sign(input: SignInput, key: SigningKey, now: number = Date.now(), digests: Digests = webDigests): Promise<string> {
+  const mac = await digests.hmacSha256Hex(key.secret, await canonical(input, now, digests));
+  return `t=${now},kid=${key.kid},v2=${mac}`;
 }
 
 function parseHeader(header: string): { t: number; kid: string; mac: string } | null {
@@ -139,12 +125,6 @@ function parseHeader(header: string): { t: number; kid: string; mac: string } | 
   return { t, kid, mac };
 }
 
-function fromHex(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
-
 /**
  * Verify a signature header; throws `invalid_signature` (401) when missing, malformed, signed by
  * an unknown kid, outside the allowed clock skew, or not matching. Returns the signing time.
@@ -154,6 +134,7 @@ export async function verify(
   input: SignInput,
   keyring: ReadonlyMap<string, string>,
   now: number = Date.now(),
+  digests: Digests = webDigests,
 ): Promise<{ t: number; kid: string }> {
   if (!header) throw new ApiError('invalid_signature', 'Missing request signature.');
   const parsed = parseHeader(header);
@@ -164,13 +145,8 @@ export async function verify(
   const secret = keyring.get(parsed.kid);
   if (!secret) throw new ApiError('invalid_signature', 'Unknown signing key.');
   if (Math.abs(now - parsed.t) > MAX_SKEW_MS) throw new ApiError('invalid_signature', 'Request signature expired (clock skew too large).');
-  // crypto.subtle.verify compares in constant time.
-  const ok = await crypto.subtle.verify(
-    'HMAC',
-    await hmacKey(secret),
-    fromHex(parsed.mac) as Uint8Array<ArrayBuffer>,
-    (await canonical(input, parsed.t)) as Uint8Array<ArrayBuffer>,
-  );
+  const expected = await digests.hmacSha256Hex(secret, await canonical(input, parsed.t, digests));
+  const ok = constantTimeEqual(expected, parsed.mac);
   if (!ok) throw new ApiError('invalid_signature', 'Invalid request signature.');
   return { t: parsed.t, kid: parsed.kid };
 }

@@ -1,11 +1,17 @@
 /**
- * Usage records: the origin is the billing authority and writes exactly one per request
- * (finish | stop | abort | error), keyed by the edge-assigned request id. The ledger inserts
- * idempotently on (replica_id, request_id), so redelivery never double-bills.
+ * Usage records: the origin is the billing authority and writes exactly one per request it
+ * received (finish | stop | abort | error | refused), keyed by the edge-assigned request id. The
+ * ledger inserts idempotently on (replica_id, request_id), so redelivery never double-bills, and
+ * bills at most one record per (tenant_id, request_id), so a failover never bills twice.
  */
 import { z } from 'zod';
 
-export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error']);
+/**
+ * How a request ended on a replica. `refused`: the replica answered it before its engine started
+ * (busy, draining, bad request, deadline already passed…): no generation, not a billed request.
+ * It is stored (and counted apart) so refusals stay visible; origins older than it send `error`.
+ */
+export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error', 'refused']);
 export type UsageOutcome = z.infer<typeof UsageOutcome>;
 
 /** Far above any context length, far below where a ledger SUM over many records could overflow. */
@@ -34,7 +40,7 @@ export type UsageRecord = z.infer<typeof UsageRecord>;
 export const UsageBatch = z.object({ records: z.array(UsageRecord).min(1).max(1000) });
 export type UsageBatch = z.infer<typeof UsageBatch>;
 
-export const UsageGroupBy = z.enum(['day', 'key', 'model']);
+export const UsageGroupBy = z.enum(['day', 'hour', 'key', 'model']);
 export type UsageGroupBy = z.infer<typeof UsageGroupBy>;
 
 export const UsageQuery = z.object({
@@ -44,11 +50,18 @@ export const UsageQuery = z.object({
 });
 export type UsageQuery = z.infer<typeof UsageQuery>;
 
+/**
+ * One group of billed usage: `requests` counts client requests billed (one per request id, a
+ * failover's extra records and refusals excluded); `refused` counts refusals apart. `day` groups
+ * are `YYYY-MM-DD`, `hour` groups `YYYY-MM-DDTHH:00:00Z` (UTC, of `finished_at`).
+ */
 export const UsageRow = z.object({
   group: z.string(),
   requests: z.number().int(),
   prompt_tokens: z.number().int(),
+  cached_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
+  refused: z.number().int(),
 });
 export type UsageRow = z.infer<typeof UsageRow>;

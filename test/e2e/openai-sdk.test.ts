@@ -9,9 +9,10 @@ import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
 let stack: TestStack;
 let client: OpenAI;
+const ADMIN_TOKEN = 'sdk-suite-admin-token-0123456789';
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ edgeEnv: { MOTIF_ADMIN_TOKEN: ADMIN_TOKEN } });
   client = new OpenAI({ baseURL: `${stack.edgeUrl}/v1`, apiKey: stack.apiKey, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -153,6 +154,78 @@ describe('usage metering', () => {
     }
     expect(after.requests).toBe(before.requests + 1);
     expect(after.completion_tokens).toBeGreaterThan(before.completion_tokens);
+  });
+});
+
+/** The admin API, as an operator's script calls it. */
+async function admin<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${stack.edgeUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = (await res.json()) as T & { error?: { message: string } };
+  if (!res.ok) throw new Error(`${method} ${path} → ${res.status}: ${json.error?.message}`);
+  return json;
+}
+
+/** A tenant created through the admin API, and an SDK client with a key made for it. */
+async function tenantClient(tenant: Record<string, unknown>, key: Record<string, unknown> = {}) {
+  await admin('POST', '/admin/tenants', tenant);
+  const created = await admin<{ id: string; key: string }>('POST', `/admin/tenants/${tenant.id}/keys`, key);
+  return { keyId: created.id, key: created.key, sdk: new OpenAI({ baseURL: `${stack.edgeUrl}/v1`, apiKey: created.key, maxRetries: 0 }) };
+}
+
+describe('keys made with the admin API, through the SDK', () => {
+  it('a new key works at once; the answer carries the rate-limit headers; revoked, it is a 401', async () => {
+    const t = await tenantClient({ id: 'sdk-acme', limits: { rpm: 100, tpm: 100_000 } });
+    expect(t.key).toMatch(/^mtf_live_[A-Za-z0-9]{38,}$/);
+    const { data, response } = await t.sdk.chat.completions.create({ model: stack.model, messages, max_tokens: 2 }).withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('100');
+    expect(Number(response.headers.get('x-ratelimit-remaining-requests'))).toBeLessThan(100);
+    expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('100000');
+    expect(response.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d/);
+    await admin('DELETE', `/admin/keys/${t.keyId}`);
+    await expect(t.sdk.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('a key without the inference scope → 403 PermissionDeniedError', async () => {
+    const t = await tenantClient({ id: 'sdk-reader' }, { scopes: ['usage:read'] });
+    await expect(t.sdk.chat.completions.create({ model: stack.model, messages, max_tokens: 2 })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+  });
+
+  it('404, 413 and 415 come back as the SDK error classes with OpenAI bodies', async () => {
+    await expect(client.chat.completions.create({ model: 'no-such-model', messages })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    const huge = 'x'.repeat(3 * 1024 * 1024);
+    await expect(client.chat.completions.create({ model: stack.model, messages: [{ role: 'user', content: huge }] })).rejects.toMatchObject({
+      status: 413,
+    });
+    const wrongType = client.chat.completions.create({ model: stack.model, messages, max_tokens: 2 }, { headers: { 'content-type': 'text/plain' } });
+    await expect(wrongType).rejects.toMatchObject({ status: 415, error: { type: 'invalid_request_error' } });
+  });
+
+  it('a tenant over its request rate → 429 RateLimitError with retry-after; over its monthly quota → insufficient_quota', async () => {
+    const limited = await tenantClient({ id: 'sdk-rpm', limits: { rpm: 2 } });
+    await limited.sdk.models.list();
+    const outcomes = await Promise.allSettled([1, 2, 3].map(() => limited.sdk.chat.completions.create({ model: stack.model, messages, max_tokens: 1 })));
+    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason);
+    expect(refused.length).toBeGreaterThanOrEqual(1);
+    expect(refused[0]).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(Number(refused[0].headers.get('retry-after'))).toBeGreaterThan(0);
+
+    const broke = await tenantClient({ id: 'sdk-quota', quota: { monthly_tokens: 1 } });
+    await broke.sdk.chat.completions.create({ model: stack.model, messages, max_tokens: 2 }).catch(() => {});
+    let last: unknown;
+    const deadline = Date.now() + 15_000;
+    // The first request spends the quota once its usage is reconciled; from then on, refused.
+    while (Date.now() < deadline) {
+      last = await broke.sdk.chat.completions.create({ model: stack.model, messages, max_tokens: 2 }).catch((e: unknown) => e);
+      if (last instanceof OpenAI.RateLimitError) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(last).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(last).toMatchObject({ status: 429, code: 'insufficient_quota' });
   });
 });
 

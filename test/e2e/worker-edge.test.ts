@@ -4,6 +4,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { adminFlow } from '../helpers/admin-cli.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
 let stack: TestStack;
@@ -45,3 +46,9 @@ it('rejects an unknown key with OpenAI error JSON', async () => {
   const bad = new OpenAI({ baseURL: `${stack.edgeUrl}/v1`, apiKey: 'sk-not-a-real-key-123456', maxRetries: 0 });
   await expect(bad.chat.completions.create({ model: stack.model, messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 401 });
 });
+
+it('the admin flow through the CLI on the Worker: tenant → key → call → rotate with overlap → revoke → 401, usage views', async () => {
+  // One local isolate revokes and serves, so revocation is immediate here; across isolates the
+  // key cache bounds it at 10 s (README).
+  await adminFlow(stack.edgeUrl, stack.adminToken, 'worker-co');
+}, 90_000);

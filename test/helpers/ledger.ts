@@ -1,11 +1,12 @@
 /**
  * The usage ledger as a fault test audits it: the Node edge's SQLite ledger read directly (WAL
  * lets a reader in beside the edge's writes), counted by request id against what the clients saw.
- * Lost = a request a client saw served with no record; duplicated = a request id billed by more
- * than one record (records carrying tokens). The ledger's key is (replica, request), so this
- * catches a request billed by two replicas. A replica that refused a request before running it,
- * or died before handing out a token, leaves a record without tokens beside the one of the
- * replica the edge failed it over to: counted apart (`unbilledExtra`), not as a duplicate.
+ * Lost = a request a client saw served with no record; duplicated = a request id with more than
+ * one billable record (the ledger's `billable` flag: one per tenant and request id). The ledger's
+ * key is (replica, request), so two replicas can each record one request: a replica that refused
+ * it before running it (outcome `refused`) or died before handing out a token leaves a record
+ * beside the one of the replica the edge failed it over to, which must be the billable one:
+ * counted apart (`unbilledExtra`), not as a duplicate.
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +18,8 @@ export interface LedgerRow {
   outcome: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** 1 for the record that bills its request id, else 0. */
+  billable: number;
 }
 
 /** The edge's ledger file in a test stack's data dir. */
@@ -32,7 +35,7 @@ export function readLedger(file: string): LedgerRow[] {
   }
   try {
     db.pragma('busy_timeout = 2000');
-    return db.prepare('SELECT request_id, replica_id, outcome, prompt_tokens, completion_tokens FROM usage_records').all() as LedgerRow[];
+    return db.prepare('SELECT request_id, replica_id, outcome, prompt_tokens, completion_tokens, billable FROM usage_records').all() as LedgerRow[];
   } catch (err) {
     if (/no such table/.test((err as Error).message)) return [];
     throw err;
@@ -44,16 +47,18 @@ export function readLedger(file: string): LedgerRow[] {
 export interface LedgerAudit {
   /** Served requests without a record. */
   lost: string[];
-  /** Request ids with more than one record carrying tokens (billed twice). */
+  /** Request ids with more than one billable record (billed twice). */
   duplicated: string[];
-  /** Records without tokens beside another record of the same request id. */
+  /** Records that do not bill beside another record of the same request id. */
   unbilledExtra: number;
-  /** Records of served requests whose outcome is not `finish` (a served request billed as cut). */
+  /** Served requests whose billable record is not `finish` (a served request billed as cut). */
   wrongOutcome: string[];
+  /** Records of requests a replica refused before generating (never billed). */
+  refused: number;
   rows: number;
 }
 
-/** Count by request id: every id in `served` must have a `finish` record, no id two billing records. */
+/** Count by request id: every id in `served` must bill a `finish` record, no id two billing records. */
 export function auditLedger(rows: readonly LedgerRow[], served: Iterable<string>): LedgerAudit {
   const byId = new Map<string, LedgerRow[]>();
   for (const r of rows) byId.set(r.request_id, [...(byId.get(r.request_id) ?? []), r]);
@@ -62,13 +67,13 @@ export function auditLedger(rows: readonly LedgerRow[], served: Iterable<string>
   for (const id of served) {
     const recs = byId.get(id);
     if (!recs) lost.push(id);
-    else if (!recs.some((r) => r.outcome === 'finish')) wrongOutcome.push(id);
+    else if (!recs.some((r) => r.billable === 1 && r.outcome === 'finish')) wrongOutcome.push(id);
   }
-  const billed = (r: LedgerRow) => r.prompt_tokens + r.completion_tokens > 0;
-  const duplicated = [...byId].filter(([, recs]) => recs.filter(billed).length > 1).map(([id]) => id);
+  const duplicated = [...byId].filter(([, recs]) => recs.filter((r) => r.billable === 1).length > 1).map(([id]) => id);
   let unbilledExtra = 0;
-  for (const recs of byId.values()) if (recs.length > 1) unbilledExtra += recs.filter((r) => !billed(r)).length;
-  return { lost, duplicated, wrongOutcome, unbilledExtra, rows: rows.length };
+  for (const recs of byId.values()) if (recs.length > 1) unbilledExtra += recs.filter((r) => r.billable !== 1).length;
+  const refused = rows.filter((r) => r.outcome === 'refused').length;
+  return { lost, duplicated, wrongOutcome, unbilledExtra, refused, rows: rows.length };
 }
 
 /** An origin whose /metrics a test reads: its URL and, when /metrics is token-protected, the token. */

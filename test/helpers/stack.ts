@@ -23,6 +23,9 @@ export interface TestStack extends Stack {
   originSecret: string;
   /** The stack origin's node key (`kid:secret`), for tests that sign heartbeats and usage as its node. */
   nodeKey: string;
+  /** The edge's key pepper and admin token (generated under the data dir unless the env set them). */
+  keyPepper: string;
+  adminToken: string;
   dispose(): Promise<void>;
 }
 
@@ -62,6 +65,8 @@ export async function startTestStack(opts: TestStackOptions = {}): Promise<TestS
     dataDir,
     originSecret: cfg.originSecret,
     nodeKey: cfg.nodeKey,
+    keyPepper: opts.edgeEnv?.MOTIF_KEY_PEPPER ?? cfg.keyPepper,
+    adminToken: opts.edgeEnv?.MOTIF_ADMIN_TOKEN ?? cfg.adminToken,
     async dispose() {
       await stack.stop();
       rmSync(dataDir, { recursive: true, force: true });

@@ -27,6 +27,7 @@ describe('npm run bench:edge -- --quick --cpu-prof', () => {
       'stream, 1 conn, TTFB p50 (ms)',
       'edge CPU per request',
       'edge RSS',
+      'bare node:http proxy, same core',
       "where the edge's CPU goes (--cpu-prof): top self time inside the edge's measured phases",
     ])
       expect(stdout).toContain(want);

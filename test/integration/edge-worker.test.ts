@@ -78,6 +78,7 @@ beforeAll(async () => {
       MOTIF_ORIGIN_SECRET: { type: 'plain_text', value: SECRET },
       MOTIF_NODE_KEYS: { type: 'plain_text', value: `${NODE_KEY.kid}:${NODE_KEY.secret}@int` },
       MOTIF_DEV_API_KEY: { type: 'plain_text', value: API_KEY },
+      MOTIF_KEY_PEPPER: { type: 'plain_text', value: 'integration-worker-key-pepper-0123456789' },
     },
     dev: { inspector: false, server: { hostname: '127.0.0.1', port: 0 }, persist: false, watch: false, logLevel: 'warn' },
   });

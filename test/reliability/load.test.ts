@@ -3,12 +3,15 @@
  * (full: 500, fast: 60, against 8 running + 8 queued), from two tenants at once, with a
  * per-tenant rate limit under what each sends. Every request is either served to `[DONE]` or
  * refused as 503 + `retry-after` (origin at capacity) or 429 (rate limit); nothing else. Both
- * processes stay up. Once the origin's outbox has delivered, the edge's ledger holds exactly one
- * finished record per served stream (none lost, none duplicated, none billed that was not served),
+ * processes stay up. Once the origin's outbox has delivered, the edge's ledger bills exactly one
+ * finished record per served stream (none lost, none duplicated, none billed that was not served;
+ * the origin's refusals are recorded as `refused` and never billed),
  * each under the tenant that sent it; each tenant's `/v1/usage` shows only its own requests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
+import { nodeDigests } from '../../edge/src/adapters/node/digests.ts';
+import { pepperedKeyHasher } from '../../edge/src/keys/key-hash.ts';
+import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 import { byMode, recordFigure } from './figures.ts';
 import { addTenantKey, type LedgerRow, ledgerRows, metricValue, originMetricsHeaders } from './support/stack-probes.ts';
@@ -29,7 +32,11 @@ beforeAll(async () => {
     originEnv: { MOTIF_MAX_RUNNING: String(MAX_RUNNING), MOTIF_MAX_QUEUE: String(MAX_QUEUE) },
     edgeEnv: { MOTIF_EDGE_RPM: String(RPM) },
   });
-  tenants.push({ name: 'dev', key: stack.apiKey, keyId: (await keyRecord({ secret: stack.apiKey, tenantId: 'dev', createdAt: 0 })).keyId });
+  tenants.push({
+    name: 'dev',
+    key: stack.apiKey,
+    keyId: (await seededKeyRecord(stack.apiKey, { tenantId: 'dev', createdAt: 0 }, pepperedKeyHasher(stack.keyPepper, nodeDigests))).keyId,
+  });
   tenants.push({ name: 'tenant-b', key: TENANT_B_KEY, keyId: await addTenantKey(stack.dataDir, 'tenant-b', TENANT_B_KEY) });
 });
 afterAll(async () => {
@@ -129,7 +136,7 @@ describe(`overload: ${CONCURRENT} concurrent streams from two tenants`, () => {
       const text = await originMetrics();
       const backlog = metricValue(text, 'motif_origin_usage_outbox_backlog');
       rows = ledgerRows(stack.dataDir);
-      const written = ['finish', 'stop', 'abort', 'error'].reduce(
+      const written = ['finish', 'stop', 'abort', 'error', 'refused'].reduce(
         (n, o) => n + (metricValue(text, 'motif_origin_usage_records_total', `outcome="${o}"`) ?? 0),
         0,
       );
@@ -137,11 +144,13 @@ describe(`overload: ${CONCURRENT} concurrent streams from two tenants`, () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     const served = outcomes.filter((o) => o.status === 200);
-    const billed = rows.filter((r) => r.completion_tokens > 0 || r.outcome !== 'error');
+    // Refusals (a full origin queue) are recorded, never billed: the ledger's flag says which bill.
+    const billed = rows.filter((r) => r.billable === 1);
+    const refusals = rows.filter((r) => r.outcome === 'refused');
     const byId = new Map<string, LedgerRow[]>();
     for (const r of rows) byId.set(r.request_id, [...(byId.get(r.request_id) ?? []), r]);
     const lost = served.filter((o) => !byId.has(o.requestId ?? ''));
-    const duplicated = [...byId.values()].filter((rs) => rs.length > 1).length;
+    const duplicated = [...byId.values()].filter((rs) => rs.filter((r) => r.billable === 1).length > 1).length;
     const servedIds = new Set(served.map((o) => o.requestId));
     const billedNotServed = billed.filter((r) => !servedIds.has(r.request_id));
     const wrongTenant = served.filter((o) => byId.get(o.requestId ?? '')?.some((r) => r.tenant_id !== o.tenant));
@@ -154,7 +163,8 @@ describe(`overload: ${CONCURRENT} concurrent streams from two tenants`, () => {
       bound: 'equal',
       ok: billed.length === served.length,
     });
-    recordFigure({ group: 'load', name: 'ledger records of refusals (0 tokens)', value: rows.length - billed.length });
+    recordFigure({ group: 'load', name: 'ledger records of refusals (outcome refused, not billed)', value: refusals.length });
+    recordFigure({ group: 'load', name: 'ledger records neither billed nor refused', value: rows.length - billed.length - refusals.length });
     recordFigure({ group: 'load', name: 'lost', value: lost.length, bound: '= 0', ok: lost.length === 0 });
     recordFigure({ group: 'load', name: 'duplicated', value: duplicated, bound: '= 0', ok: duplicated === 0 });
     recordFigure({ group: 'load', name: 'billed but not served', value: billedNotServed.length, bound: '= 0', ok: billedNotServed.length === 0 });
@@ -179,15 +189,18 @@ describe(`overload: ${CONCURRENT} concurrent streams from two tenants`, () => {
   it("each tenant's /v1/usage shows its own requests only, whatever it asks for", async () => {
     let leaks = 0;
     for (const t of tenants) {
-      const mine = rows.filter((r) => r.tenant_id === t.name);
+      // Billed requests count; the tenant's refusals are reported apart.
+      const mine = rows.filter((r) => r.tenant_id === t.name && r.billable === 1);
+      const myRefusals = rows.filter((r) => r.tenant_id === t.name && r.outcome === 'refused').length;
       const attempts = ['group_by=key', 'group_by=key&tenant_id=dev', 'group_by=key&tenant_id=tenant-b', 'group_by=model&tenant=dev'];
       for (const q of attempts) {
         const res = await fetch(`${stack.edgeUrl}/v1/usage?${q}`, {
           headers: { authorization: `Bearer ${t.key}`, 'x-tenant-id': t.name === 'dev' ? 'tenant-b' : 'dev' },
         });
         expect(res.status).toBe(200);
-        const body = (await res.json()) as { data: { group: string; requests: number; completion_tokens: number }[] };
+        const body = (await res.json()) as { data: { group: string; requests: number; completion_tokens: number; refused: number }[] };
         const requests = body.data.reduce((n, r) => n + r.requests, 0);
+        if (body.data.reduce((n, r) => n + r.refused, 0) !== myRefusals) leaks++;
         const tokens = body.data.reduce((n, r) => n + r.completion_tokens, 0);
         if (requests !== mine.length || tokens !== mine.reduce((n, r) => n + r.completion_tokens, 0)) leaks++;
         if (q.startsWith('group_by=key') && body.data.some((r) => r.group !== t.keyId)) leaks++;

@@ -3,8 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
+import { doKeyStore } from '../../edge/src/adapters/cloudflare/ports.ts';
+import { newTenant } from '../../edge/src/keys/tenant-record.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
-import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_DEV_KEY, WORKERS_NODE_KEY, WORKERS_SECRET } from './fixtures.ts';
+import type { Env } from '../../edge/src/worker.ts';
+import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_ADMIN_TOKEN, WORKERS_DEV_KEY, WORKERS_NODE_KEY, WORKERS_SECRET } from './fixtures.ts';
 
 // The Worker's default export, as the runtime calls it (same isolate, real DO bindings).
 const worker = (cfExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
@@ -125,5 +128,54 @@ describe('the Worker app inside workerd', () => {
       ['motif-test', 1],
       ['other', 1],
     ]);
+  });
+
+  it("admin usage views ask every tenant's ledger object: grouped view and hourly export", async () => {
+    // A second tenant the key store knows (the views list tenants from it).
+    const created = await doKeyStore((cfEnv as unknown as Env).KEYS).createTenant(newTenant({ id: 'wa-beta', createdAt: Date.now() }));
+    expect(created).toBe(true);
+    const h10 = Date.UTC(2025, 5, 1, 10);
+    const records = [
+      usageRecord({ request_id: 'wa-1', tenant_id: 'dev', replica_id: 'wk-ok', finished_at: h10 + 1, cached_tokens: 2 }),
+      // A failover: refused by one replica, served by another; billed once.
+      usageRecord({
+        request_id: 'wa-2',
+        tenant_id: 'dev',
+        replica_id: 'wk-busy',
+        finished_at: h10 + 2,
+        outcome: 'refused',
+        prompt_tokens: 0,
+        completion_tokens: 0,
+      }),
+      usageRecord({ request_id: 'wa-2', tenant_id: 'dev', replica_id: 'wk-ok', finished_at: h10 + 3 }),
+      usageRecord({ request_id: 'wa-3', tenant_id: 'wa-beta', replica_id: 'wk-ok', finished_at: h10 + 3_600_000, model: 'm,"x"' }),
+    ];
+    expect(await (await signedPost(INTERNAL_PATHS.usage, { records })).json()).toEqual({ accepted: 4, duplicates: 0 });
+    const admin = (path: string, token = WORKERS_ADMIN_TOKEN) => worker.fetch(new Request(BASE + path, { headers: { authorization: `Bearer ${token}` } }));
+    const range = `from=${h10 / 1000}&to=${h10 / 1000 + 86400}`;
+
+    type Row = { group: string; requests: number; refused: number };
+    const byTenant = (await (await admin(`/admin/usage?${range}&group_by=tenant`)).json()) as { data: Row[] };
+    expect(byTenant.data.map((r) => [r.group, r.requests, r.refused])).toEqual([
+      ['dev', 2, 1],
+      ['wa-beta', 1, 0],
+    ]);
+    const byHour = (await (await admin(`/admin/usage?${range}&group_by=hour`)).json()) as { data: Row[] };
+    expect(byHour.data.map((r) => [r.group, r.requests])).toEqual([
+      ['2025-06-01T10:00:00Z', 2],
+      ['2025-06-01T11:00:00Z', 1],
+    ]);
+
+    const exported = async () => ((await (await admin(`/admin/usage/export?${range}`)).json()) as { data: Record<string, unknown>[] }).data;
+    const rows = await exported();
+    expect(rows.map((r) => [r.hour_start, r.tenant_id, r.model, r.requests, r.cached_tokens, r.final])).toEqual([
+      ['2025-06-01T10:00:00Z', 'dev', 'motif-test', 2, 2, true],
+      ['2025-06-01T11:00:00Z', 'wa-beta', 'm,"x"', 1, 0, true],
+    ]);
+    expect((await exported()).map((r) => r.idempotency_key)).toEqual(rows.map((r) => r.idempotency_key));
+    const csv = await admin(`/admin/usage/export?${range}&format=csv&tenant=wa-beta`);
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect((await csv.text()).split('\r\n')[1]).toBe(`${rows[1]?.idempotency_key},wa-beta,"m,""x""",2025-06-01T11:00:00Z,1,10,0,5,15,true`);
+    expect((await admin('/admin/usage', 'not-the-admin-token-123')).status).toBe(401);
   });
 });

@@ -10,6 +10,9 @@ export const WORKERS_NODE_KEYS = `${WORKERS_NODE_KEY.kid}:${WORKERS_NODE_KEY.sec
 /** The fake origins live under .test. */
 export const WORKERS_ORIGIN_ALLOW = '*.test';
 export const WORKERS_DEV_KEY = 'sk-motif-dev-workers-0123456789abcdef';
+/** The Worker's key pepper and admin token (secrets in production). */
+export const WORKERS_PEPPER = 'workers-test-key-pepper-0123456789abcdef';
+export const WORKERS_ADMIN_TOKEN = 'workers-admin-token-0123456789';
 /** A replica that answers like a real origin. */
 export const ORIGIN_OK = 'http://origin-ok.test';
 /** A replica that sends two chunks of a stream and then holds it open (long generations). */

@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { HEADERS, type Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { doKeyStore, doLimiter } from '../../edge/src/adapters/cloudflare/ports.ts';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
+import { pepperedKeyHasher } from '../../edge/src/keys/key-hash.ts';
+import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
 import { buildWorkerApp, type Env } from '../../edge/src/worker.ts';
-import { ORIGIN_HANG, ORIGIN_OK, WORKERS_NODE_KEY } from './fixtures.ts';
+import { ORIGIN_HANG, ORIGIN_OK, WORKERS_NODE_KEY, WORKERS_PEPPER } from './fixtures.ts';
 import { admission } from './limits-fixtures.ts';
 
 const env = cfEnv as unknown as Env;
@@ -21,7 +22,7 @@ const BASE = 'http://edge.test';
 async function isolates(n: number, vars: Record<string, string>) {
   const tenant = `wl-${crypto.randomUUID().slice(0, 8)}`;
   const secret = `sk-motif-${tenant}-0123456789abcdef`;
-  await doKeyStore(env.KEYS).putKey(await keyRecord({ secret, tenantId: tenant, createdAt: Date.now() }));
+  await doKeyStore(env.KEYS).putKey(await seededKeyRecord(secret, { tenantId: tenant, createdAt: Date.now() }, pepperedKeyHasher(WORKERS_PEPPER)));
   const apps = await Promise.all(Array.from({ length: n }, () => buildWorkerApp({ ...env, ...vars } as Env)));
   const call = (i: number, body: unknown) =>
     apps[i % n]!.fetch(
@@ -88,8 +89,8 @@ describe('limits on the Worker (LimiterDO per tenant)', () => {
   it('a tenant over its monthly quota gets 429 insufficient_quota', async () => {
     const { call, apps } = await isolates(2, { MOTIF_EDGE_MONTHLY_TOKENS: '40' });
     await signedPost(apps[0]!, INTERNAL_PATHS.heartbeat, heartbeat('wk-l-quota', ORIGIN_OK, 'wl-quota'));
-    // Each request reserves 15 (prompt estimate 5 + max_tokens 10) and uses 8.
-    for (let i = 0; i < 4; i++) expect((await call(i, chat('wl-quota', { max_tokens: 10 }))).status).toBe(200);
+    // Each request uses 8: after 5 the month's 40 are spent.
+    for (let i = 0; i < 5; i++) expect((await call(i, chat('wl-quota', { max_tokens: 10 }))).status).toBe(200);
     const over = await call(0, chat('wl-quota', { max_tokens: 10 }));
     expect(over.status).toBe(429);
     expect(over.headers.get('retry-after')).toBeNull();
@@ -105,8 +106,9 @@ describe('limits on the Worker (LimiterDO per tenant)', () => {
     await limiter.finish(tenant, lease.leaseId, null, now); // what the edge does when a client aborts
     const record = usageRecord({ request_id: lease.leaseId, tenant_id: tenant, replica_id: 'wk-ok', prompt_tokens: 5, completion_tokens: 7 });
     expect((await signedPost(apps[0]!, INTERNAL_PATHS.usage, { records: [record] })).status).toBe(200);
-    // 12 charged, the rest of the 90 reserved refunded: 88 more fit in the month, 89 do not.
-    expect((await limiter.admit(admission(tenant, now, { monthlyTokens: 100 }, 89))).reason).toBe('quota');
-    expect((await limiter.admit(admission(tenant, now, { monthlyTokens: 100 }, 88))).allowed).toBe(true);
+    // 12 charged, the rest of the 90 reserved refunded: 87 more leave one token, then it is spent.
+    expect((await limiter.admit(admission(tenant, now, { monthlyTokens: 100 }, 87))).allowed).toBe(true);
+    expect((await limiter.admit(admission(tenant, now, { monthlyTokens: 100 }, 1))).allowed).toBe(true);
+    expect(await limiter.admit(admission(tenant, now, { monthlyTokens: 100 }, 1))).toMatchObject({ reason: 'quota', detail: { used: 100 } });
   });
 });

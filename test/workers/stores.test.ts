@@ -2,8 +2,8 @@ import { env as cfEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DO_BINDINGS } from '../../edge/src/adapters/cloudflare/env.ts';
 import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters/cloudflare/ports.ts';
-import { keyRecord } from '../../edge/src/middleware/auth/api-keys.ts';
-import { usageRecord } from '../../edge/src/testing/harness.ts';
+import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
+import { TEST_HASHER, usageRecord } from '../../edge/src/testing/harness.ts';
 import type { Env } from '../../edge/src/worker.ts';
 import { admission } from './limits-fixtures.ts';
 
@@ -17,9 +17,9 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
   it('keys: active key found, revoked key and unknown hash not', async () => {
     const keys = doKeyStore(env.KEYS);
     const now = Date.now();
-    const rec = await keyRecord({ secret: 'sk-motif-do-key-0123456789abcdef', tenantId: 'do-tenant', createdAt: now });
+    const rec = await seededKeyRecord('sk-motif-do-key-0123456789abcdef', { tenantId: 'do-tenant', createdAt: now }, TEST_HASHER);
     await keys.putKey(rec);
-    expect(await keys.findByHash(rec.hash, now)).toEqual({ tenantId: 'do-tenant', keyId: rec.keyId, scopes: ['inference', 'usage'] });
+    expect((await keys.findByHash(rec.hash, now))?.principal).toMatchObject({ tenantId: 'do-tenant', keyId: rec.keyId, scopes: ['inference', 'usage:read'] });
     expect(await keys.findByHash('0'.repeat(64), now)).toBeNull();
     await keys.putKey({ ...rec, revokedAt: now });
     expect(await keys.findByHash(rec.hash, now)).toBeNull();
@@ -27,7 +27,7 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
   });
 
   it('ledger: per-tenant objects, idempotent inserts, grouped queries', async () => {
-    const ledger = doLedger(env.LEDGER);
+    const ledger = doLedger(env.LEDGER, async () => [{ id: 'wt-a' }, { id: 'wt-b' }]);
     const batch = [
       usageRecord({ request_id: 'w1', tenant_id: 'wt-a', model: 'm1' }),
       usageRecord({ request_id: 'w2', tenant_id: 'wt-a', model: 'm2', completion_tokens: 9 }),
@@ -35,12 +35,31 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
     ];
     expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 3, duplicates: 0 });
     expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 0, duplicates: 3 });
+    const row = { requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0 };
     expect(await ledger.query('wt-a', { groupBy: 'model' })).toEqual([
-      { group: 'm1', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
-      { group: 'm2', requests: 1, prompt_tokens: 10, completion_tokens: 9, total_tokens: 19 },
+      { ...row, group: 'm1' },
+      { ...row, group: 'm2', completion_tokens: 9, total_tokens: 19 },
     ]);
-    expect(await ledger.query('wt-b', { groupBy: 'day' })).toEqual([
-      { group: '2026-01-02', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+    expect(await ledger.query('wt-b', { groupBy: 'day' })).toEqual([{ ...row, group: '2026-01-02' }]);
+    // Every tenant: each tenant's object asked, groups summed.
+    expect(await ledger.query(undefined, { groupBy: 'tenant' })).toEqual([
+      { ...row, group: 'wt-a', requests: 2, prompt_tokens: 20, completion_tokens: 14, total_tokens: 34 },
+      { ...row, group: 'wt-b' },
+    ]);
+  });
+
+  it('ledger: a failover bills one record per request id, a refusal none', async () => {
+    const ledger = doLedger(env.LEDGER, async () => [{ id: 'wt-f' }]);
+    const rec = (replica_id: string, outcome: 'finish' | 'error' | 'refused', completion_tokens: number) =>
+      usageRecord({ request_id: 'wf-1', tenant_id: 'wt-f', replica_id, outcome, completion_tokens, prompt_tokens: outcome === 'refused' ? 0 : 10 });
+    // The served record arrives first, the cut one after: the served one keeps billing.
+    await ledger.insert([rec('r-2', 'finish', 5)], 1);
+    await ledger.insert([rec('r-1', 'error', 0), rec('r-0', 'refused', 0)], 2);
+    expect(await ledger.query('wt-f', { groupBy: 'hour' })).toEqual([
+      { group: '2026-01-02T10:00:00Z', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 1 },
+    ]);
+    expect(await ledger.hourly(undefined, {}, 10)).toEqual([
+      { tenant_id: 'wt-f', model: 'motif-test', hour_start: Date.UTC(2026, 0, 2, 10), requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5 },
     ]);
   });
 

@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { WORKERS_DEV_KEY, WORKERS_NODE_KEYS, WORKERS_ORIGIN_ALLOW, WORKERS_SECRET } from './fixtures.ts';
+import { WORKERS_ADMIN_TOKEN, WORKERS_DEV_KEY, WORKERS_NODE_KEYS, WORKERS_ORIGIN_ALLOW, WORKERS_PEPPER, WORKERS_SECRET } from './fixtures.ts';
 import { createOutbound } from './outbound.ts';
 
 export default defineConfig({
@@ -19,6 +19,8 @@ export default defineConfig({
           MOTIF_NODE_KEYS: WORKERS_NODE_KEYS,
           MOTIF_ORIGIN_ALLOW: WORKERS_ORIGIN_ALLOW,
           MOTIF_DEV_API_KEY: WORKERS_DEV_KEY,
+          MOTIF_KEY_PEPPER: WORKERS_PEPPER,
+          MOTIF_ADMIN_TOKEN: WORKERS_ADMIN_TOKEN,
           MOTIF_EDGE_RPM: '600',
         },
         outboundService: createOutbound(),

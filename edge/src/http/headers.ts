@@ -19,7 +19,7 @@ const HOP_BY_HOP = new Set([
 const REFRAMED = new Set(['content-length', 'content-encoding']);
 
 /** Copy end-to-end headers worth passing to the client. */
-export function endToEndHeaders(from: Headers): Headers {
+export function endToEndHeaders(from: Iterable<[string, string]> & { get(name: string): string | null }): Headers {
   const out = new Headers();
   // Headers named in `Connection` are hop-by-hop too.
   const named = new Set(

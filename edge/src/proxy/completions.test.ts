@@ -184,6 +184,9 @@ describe('failover before the first byte', () => {
     expect(res.status).toBe(200);
     expect(contentOf(await sseEvents(res))).toBe('Hello world');
     expect(t.origins[1]!.requests).toHaveLength(1);
+    // Every attempt carries the one request id the ledger bills once (usage/billable.ts).
+    const ids = t.origins.flatMap((o) => o.requests.map((r) => r.headers['x-request-id']));
+    expect(new Set(ids).size).toBe(1);
   });
 
   it('every replica failing → 503 with the largest retry-after seen', async () => {

@@ -22,7 +22,7 @@ import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
 import type { RouteRequest } from '../routing/types.ts';
 import { startLifetime } from './lifetime.ts';
 import { relaySse } from './sse-relay.ts';
-import { sendWithFailover, type UpstreamDeps } from './upstream.ts';
+import { type OriginHeaders, sendWithFailover, type UpstreamDeps } from './upstream.ts';
 
 export type Endpoint = 'chat.completions' | 'completions';
 
@@ -194,7 +194,7 @@ function readUsage(text: string): Usage | undefined {
 }
 
 /** Origin headers for the client, minus ones the edge owns (request id, rate limits). */
-function passHeaders(from: Headers): Record<string, string> {
+function passHeaders(from: OriginHeaders): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of endToEndHeaders(from)) {
     if (k === HEADERS.requestId || k.startsWith('x-ratelimit-') || k === 'date' || k === 'server') continue;

@@ -4,6 +4,8 @@
  * unreachable origin) moves on to the next one, anything else (success or an origin error) is the answer. Once a response is returned,
  * the caller owns it: there is no retry after that point.
  */
+
+import type { Digests } from '#shared/digests.ts';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
@@ -11,7 +13,41 @@ import type { InflightTracker } from '../routing/inflight.ts';
 import type { Candidate } from '../routing/types.ts';
 import type { Lifetime } from './lifetime.ts';
 
-export type OriginFetch = (req: Request) => Promise<Response>;
+/** One request to an origin, in plain values: each runtime's client builds its own request from it. */
+export interface OriginCall {
+  url: URL;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+  signal: AbortSignal;
+}
+
+/**
+ * How the edge reaches origins. The default is `fetch` (Workers); the Node root passes a pooled
+ * node:http client (adapters/node/origin-fetch.ts), which skips building a WHATWG Request per call.
+ */
+export type OriginFetch = (call: OriginCall) => Promise<OriginResponse>;
+
+/** Header access the proxy needs; a `Headers` object is one. */
+export interface OriginHeaders extends Iterable<[string, string]> {
+  get(name: string): string | null;
+}
+
+/**
+ * What the proxy reads of an origin's answer: a `Response` is one, and the Node client answers
+ * a JSON reply with a lighter object that already holds the text.
+ */
+export interface OriginResponse {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: OriginHeaders;
+  /** The body as a stream (SSE), or null once `text()` is the only way to read it. */
+  readonly body: ReadableStream<Uint8Array> | null;
+  text(): Promise<string>;
+}
+
+/** The default OriginFetch: the runtime's `fetch`. */
+export const fetchOrigin: OriginFetch = (call) => fetch(call.url, { method: call.method, headers: call.headers, body: call.body, signal: call.signal });
 
 export interface UpstreamRequest {
   /** Path on the origin, e.g. `/v1/chat/completions`. */
@@ -27,6 +63,7 @@ export interface UpstreamRequest {
 
 export interface UpstreamDeps {
   signingKey: SigningKey;
+  digests: Digests;
   originFetch: OriginFetch;
   inflight: InflightTracker;
   now: () => number;
@@ -35,7 +72,7 @@ export interface UpstreamDeps {
 }
 
 export interface UpstreamResult {
-  res: Response;
+  res: OriginResponse;
   replica: Candidate;
   /** Release the replica's in-flight slot; call once the response is fully handled. */
   release: () => void;
@@ -54,7 +91,7 @@ export function targetUrl(base: string, path: string): URL {
   return new URL(base.replace(/\/+$/, '') + path);
 }
 
-async function buildRequest(replica: Candidate, req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<Request> {
+async function buildCall(replica: Candidate, req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<OriginCall> {
   const url = targetUrl(replica.url, req.path);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
@@ -65,8 +102,8 @@ async function buildRequest(replica: Candidate, req: UpstreamRequest, life: Life
     [HEADERS.keyId]: req.keyId,
     [HEADERS.deadline]: String(life.deadline),
   };
-  headers[SIGNATURE_HEADER] = await signHeaders('POST', url.pathname, headers, req.body, deps.signingKey, deps.now());
-  return new Request(url, { method: 'POST', body: req.body, signal: life.signal, headers });
+  headers[SIGNATURE_HEADER] = await signHeaders('POST', url.pathname, headers, req.body, deps.signingKey, deps.now(), deps.digests);
+  return { url, method: 'POST', body: req.body, signal: life.signal, headers };
 }
 
 /** Send to the best replica, failing over on connect errors and 503s; throws 503 when none took it. */
@@ -75,9 +112,9 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
   const attempts = ranked.slice(0, Math.max(1, deps.maxAttempts));
   for (const replica of attempts) {
     const release = deps.inflight.acquire(replica.id);
-    let res: Response;
+    let res: OriginResponse;
     try {
-      res = await deps.originFetch(await buildRequest(replica, req, life, deps));
+      res = await deps.originFetch(await buildCall(replica, req, life, deps));
     } catch (err) {
       release();
       // Our own abort (client gone, deadline) is not the replica's fault: stop, don't fail over.

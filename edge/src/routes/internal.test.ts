@@ -132,14 +132,30 @@ describe('usage ingest and /v1/usage', () => {
         usageRecord({ request_id: '2', finished_at: day1 + 1000, model: 'm-b', key_id: 'k-a' }),
         usageRecord({ request_id: '3', finished_at: day2, model: 'm-a', key_id: 'k-b', completion_tokens: 7 }),
         usageRecord({ request_id: '4', finished_at: day2, tenant_id: 'someone-else' }),
+        // Request 1 was first refused by a busy replica, then failed over: one billed request.
+        usageRecord({
+          request_id: '1',
+          replica_id: 'r1-b',
+          finished_at: day1 - 10,
+          model: 'm-a',
+          key_id: 'k-a',
+          outcome: 'refused',
+          prompt_tokens: 0,
+          completion_tokens: 0,
+        }),
       ],
     });
     const q = async (query: string) =>
       ((await (await t.get(`/v1/usage${query}`)).json()) as { data: { group: string; requests: number; completion_tokens: number; total_tokens: number }[] })
         .data;
     expect(await q('')).toEqual([
-      { group: '2026-01-02', requests: 2, prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
-      { group: '2026-01-03', requests: 1, prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 },
+      { group: '2026-01-02', requests: 2, prompt_tokens: 20, cached_tokens: 0, completion_tokens: 10, total_tokens: 30, refused: 1 },
+      { group: '2026-01-03', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 7, total_tokens: 17, refused: 0 },
+    ]);
+    expect((await q('?group_by=hour')).map((r) => [r.group, r.requests])).toEqual([
+      ['2026-01-02T11:00:00Z', 0],
+      ['2026-01-02T12:00:00Z', 2],
+      ['2026-01-03T12:00:00Z', 1],
     ]);
     expect((await q('?group_by=model')).map((r) => [r.group, r.requests])).toEqual([
       ['m-a', 2],
@@ -154,7 +170,7 @@ describe('usage ingest and /v1/usage', () => {
     expect((await q(`?to=${day2}`)).map((r) => r.group)).toEqual(['2026-01-02']);
   });
 
-  it.each(['?group_by=week', '?from=abc', `?from=20&to=10`])('bad query %s → 400', async (query) => {
+  it.each(['?group_by=week', '?group_by=tenant', '?from=abc', `?from=20&to=10`])('bad query %s → 400', async (query) => {
     const t = await testEdge();
     expect((await t.get(`/v1/usage${query}`)).status).toBe(400);
   });

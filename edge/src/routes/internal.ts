@@ -13,6 +13,7 @@
  * and its url must be on the origin allow-list (trust/origin-allow-list.ts).
  */
 import { Hono } from 'hono';
+import type { Digests } from '#shared/digests.ts';
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { Heartbeat, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseJson } from '#shared/request-body.ts';
@@ -35,12 +36,19 @@ export interface InternalDeps {
   originAllow: OriginAllowList;
   maxBodyBytes: number;
   replayWindow?: ReplayWindow;
+  digests?: Digests;
 }
 
 /** The internal routes, to be mounted at the root (paths come from protocol.ts). */
 export function internalRoutes(deps: InternalDeps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const signed = signedInternal({ keyring: deps.nodeKeys.ring, clock: deps.clock, maxBodyBytes: deps.maxBodyBytes, replayWindow: deps.replayWindow });
+  const signed = signedInternal({
+    keyring: deps.nodeKeys.ring,
+    clock: deps.clock,
+    maxBodyBytes: deps.maxBodyBytes,
+    replayWindow: deps.replayWindow,
+    digests: deps.digests,
+  });
 
   app.post(INTERNAL_PATHS.heartbeat, signed, async (c) => {
     const parsed = Heartbeat.safeParse(parseJson(c.get('signedBody')));

@@ -7,23 +7,24 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { Model, ModelList } from '#shared/openai.ts';
 import { UsageQuery } from '#shared/usage.ts';
 import type { EdgeEnv } from '../context.ts';
-import { SCOPES } from '../middleware/auth/api-keys.ts';
+import { SCOPES } from '../keys/key-record.ts';
 import { apiKeyAuth } from '../middleware/auth/auth.ts';
-import type { KeyStore, Ledger, PoolEntry } from '../ports.ts';
+import type { Authenticator } from '../middleware/auth/key-auth.ts';
+import type { Ledger, PoolEntry } from '../ports.ts';
 import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
 export interface V1Deps extends CompletionsDeps {
-  keys: KeyStore;
+  authenticate: Authenticator;
   ledger: Ledger;
 }
 
 /** The `/v1` routes (mount at `/v1`). */
 export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   const app = new Hono<EdgeEnv>();
-  const inference = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.inference });
-  const usageAuth = apiKeyAuth({ keys: deps.keys, clock: deps.clock, scope: SCOPES.usage });
+  const inference = apiKeyAuth({ authenticate: deps.authenticate, scope: SCOPES.inference });
+  const usageAuth = apiKeyAuth({ authenticate: deps.authenticate, scope: SCOPES.usageRead });
   // Limits are taken inside the handler, once the body is parsed (middleware/limits/admission.ts).
   app.post('/chat/completions', inference, completionsHandler(deps, 'chat.completions'));
   app.post('/completions', inference, completionsHandler(deps, 'completions'));

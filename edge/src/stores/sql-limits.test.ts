@@ -50,17 +50,20 @@ describe.each([
 
   it('reconciles once: the reservation becomes what was used, in the buckets and the month', async () => {
     const l = make();
-    const limits = { tenantTpm: 600, monthlyTokens: 1000 };
+    const limits = { tenantTpm: 600, monthlyTokens: 500 };
     const a = ask(limits, { reserveTokens: 500 });
     expect((await l.admit(a)).tokens).toMatchObject({ remaining: 100 });
-    // Outstanding reservation counts against the quota: 500 reserved + 600 > 1000.
-    expect(await l.admit(ask(limits, { reserveTokens: 600 }))).toMatchObject({ allowed: false, reason: 'quota' });
+    // An outstanding reservation counts against the quota: 500 of 500 promised.
+    expect(await l.admit(ask(limits, { reserveTokens: 10 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 500 } });
     await l.finish('acme', a.leaseId, null, NOW); // stream aborted: slot freed, tokens still reserved
     await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 50 }], NOW); // the origin's usage record
     await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 5000 }], NOW); // redelivered: ignored
     const next = await l.admit(ask(limits, { reserveTokens: 10 }));
     expect(next.tokens).toMatchObject({ remaining: 540 });
-    expect(await l.admit(ask(limits, { reserveTokens: 941 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 60 } });
+    // 50 used + 10 reserved: 439 more still leave one token, 440 spend the month.
+    expect((await l.admit(ask(limits, { reserveTokens: 439 }))).allowed).toBe(true);
+    expect((await l.admit(ask(limits, { reserveTokens: 1 }))).allowed).toBe(true);
+    expect(await l.admit(ask(limits, { reserveTokens: 1 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 500 } });
   });
 
   it('a lease never reconciled expires: its slot frees and its reservation stays charged', async () => {
@@ -68,9 +71,9 @@ describe.each([
     const limits = { maxConcurrent: 1, monthlyTokens: 1000 };
     expect((await l.admit(ask(limits, { reserveTokens: 400 }))).allowed).toBe(true);
     expect((await l.admit(ask(limits, { now: NOW + 59_999 }))).reason).toBe('concurrency');
-    const later = ask(limits, { now: NOW + 60_000, reserveTokens: 601 });
-    expect(await l.admit(later)).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 400 } });
+    // Expired: the slot is free and the 400 stay charged to the month.
     expect((await l.admit(ask(limits, { now: NOW + 60_000, reserveTokens: 600 }))).allowed).toBe(true);
+    expect(await l.admit(ask(limits, { now: NOW + 60_000 }))).toMatchObject({ allowed: false, reason: 'quota', detail: { used: 1000 } });
   });
 
   it('finishing with the usage reconciles at once; the usage record then finds no lease', async () => {
@@ -81,6 +84,7 @@ describe.each([
     await l.finish('acme', a.leaseId, 30, NOW);
     await l.reconcile('acme', [{ leaseId: a.leaseId, usedTokens: 30 }], NOW);
     expect((await l.admit(ask(limits, { reserveTokens: 70 }))).allowed).toBe(true);
+    expect(await l.admit(ask(limits, { reserveTokens: 1 }))).toMatchObject({ reason: 'quota', detail: { used: 100 } });
   });
 
   it('reconciles a batch of leases in one call; unknown lease ids in it are ignored', async () => {
@@ -99,6 +103,7 @@ describe.each([
       NOW,
     );
     expect((await l.admit(ask(limits, { reserveTokens: 85 }))).allowed).toBe(true);
+    expect(await l.admit(ask(limits, { reserveTokens: 1 }))).toMatchObject({ reason: 'quota', detail: { used: 100 } });
   });
 
   it('the month counter starts again in a new UTC month', async () => {

@@ -9,6 +9,7 @@ import { ApiError, errorResponse } from '#shared/errors.ts';
 import { HEADERS, type Heartbeat } from '#shared/protocol.ts';
 import { ReplayGuard, SIGNATURE_HEADER, signInputOf, verify } from '#shared/signing.ts';
 import { SSE_DONE, SSE_HEADERS, sseData } from '#shared/sse.ts';
+import type { OriginFetch } from '../proxy/upstream.ts';
 
 export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'reject-400';
 
@@ -159,11 +160,12 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
  * A fake network of origins for `originFetch`: requests go to the origin whose URL host matches;
  * an unknown or `down` host fails like a refused connection (a TypeError, as fetch throws).
  */
-export function fakeNetwork(origins: FakeOrigin[]): { fetch: (req: Request) => Promise<Response>; down: Set<string> } {
+export function fakeNetwork(origins: FakeOrigin[]): { fetch: OriginFetch; down: Set<string> } {
   const down = new Set<string>();
   return {
     down,
-    async fetch(req: Request) {
+    async fetch(call) {
+      const req = new Request(call.url, { method: call.method, headers: call.headers, body: call.body, signal: call.signal });
       const host = new URL(req.url).host;
       const o = origins.find((x) => new URL(x.url).host === host);
       if (!o || down.has(o.replicaId)) throw new TypeError('fetch failed: connect ECONNREFUSED');

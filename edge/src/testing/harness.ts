@@ -14,7 +14,8 @@ import { memoryLimiter } from '../adapters/memory/limiter.ts';
 import { memoryPool } from '../adapters/memory/pool.ts';
 import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
-import { keyRecord } from '../middleware/auth/api-keys.ts';
+import { pepperedKeyHasher } from '../keys/key-hash.ts';
+import { seededKeyRecord } from '../keys/key-record.ts';
 import type { LimitDefaults } from '../middleware/limits/policy.ts';
 import type { KeyStore, PrincipalLimits } from '../ports.ts';
 import { type NodeKeys, parseNodeKeys } from '../trust/node-keys.ts';
@@ -22,6 +23,9 @@ import { parseOriginAllowList } from '../trust/origin-allow-list.ts';
 import { createFakeOrigin, type FakeOrigin, type FakeOriginOptions, fakeNetwork } from './fake-origin.ts';
 
 export const TEST_KEY = 'sk-motif-test-0123456789abcdefABCDEF';
+/** The key pepper of test edges, and its hasher (Web Crypto, as on a Worker). */
+export const TEST_PEPPER = 'test-key-pepper-0123456789abcdefghij';
+export const TEST_HASHER = pepperedKeyHasher(TEST_PEPPER);
 /** The edge's key for forwarded requests (edge → origin); fake origins verify with TEST_RING. */
 export const TEST_SIGNING: SigningKey = { kid: 'k1', secret: 'test-secret-0123456789abcdef' };
 export const TEST_RING: ReadonlyMap<string, string> = new Map([[TEST_SIGNING.kid, TEST_SIGNING.secret]]);
@@ -35,6 +39,7 @@ export const TEST_ORIGIN_ALLOW = parseOriginAllowList('*.origin.test,127.0.0.0/8
 export interface TestEdge {
   app: Hono<EdgeEnv>;
   clock: ManualClock;
+  keys: KeyStore;
   ledger: ReturnType<typeof memoryLedger>;
   origins: FakeOrigin[];
   network: ReturnType<typeof fakeNetwork>;
@@ -61,13 +66,14 @@ export interface TestEdgeOptions {
 export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   const clock = manualClock(Date.now());
   const ledger = memoryLedger();
-  const keys = withLimits(memoryKeyStore([await keyRecord({ secret: TEST_KEY, tenantId: 'acme', createdAt: clock.now() })]), opts.principalLimits);
+  const keys = withLimits(memoryKeyStore([await seededKeyRecord(TEST_KEY, { tenantId: 'acme', createdAt: clock.now() }, TEST_HASHER)]), opts.principalLimits);
   const origins = (opts.origins ?? [{ replicaId: 'r1' }]).map((o) => createFakeOrigin({ ...o, keyring: TEST_RING, now: clock.now }));
   const network = fakeNetwork(origins);
   const logs: string[] = [];
   let seq = 0;
   const app = createEdgeApp({
     keys,
+    keyHasher: TEST_HASHER,
     ledger,
     clock,
     limiter: memoryLimiter(),
@@ -95,6 +101,7 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
   return {
     app,
     clock,
+    keys,
     ledger,
     origins,
     network,
@@ -117,8 +124,8 @@ function withLimits(keys: KeyStore, limits: PrincipalLimits | undefined): KeySto
   return {
     ...keys,
     findByHash: async (hash, now) => {
-      const p = await keys.findByHash(hash, now);
-      return p && { ...p, limits };
+      const match = await keys.findByHash(hash, now);
+      return match && { ...match, principal: { ...match.principal, limits } };
     },
   };
 }

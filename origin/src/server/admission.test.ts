@@ -78,9 +78,29 @@ describe('admission, drain and metrics on the app', () => {
     open();
     expect((await sseEvents(holder)).at(-1)?.data).toBe('[DONE]');
     expect((await sseEvents(await queued)).at(-1)?.data).toBe('[DONE]');
-    expect(outbox.all.map((e) => e.record.outcome).sort()).toEqual(['error', 'finish', 'finish']);
+    // The overflow was refused before the engine started it: recorded, but not as a billed request.
+    expect(outbox.all.map((e) => e.record.outcome).sort()).toEqual(['finish', 'finish', 'refused']);
     const text = metrics.render({ model: 'motif-test', engine: engine.stats(), admission: deps.admission, state: 'ready' });
     expect(text).toMatch(/^motif_origin_admission_rejected_total 1$/m);
+  });
+
+  it('a client that leaves while queued is recorded as abort (its own choice), not as a refusal', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const engine = new ScriptedTestEngine(() => ({ promptTokens: 1, pieces: [{ text: 'x' }], gate }));
+    const { app, outbox, deps } = testOrigin(engine, { maxConcurrent: 1, maxQueue: 1 });
+    const holder = await app.request(await signedRequest('/v1/chat/completions', { body: chat, requestId: 'holder' }));
+    const ac = new AbortController();
+    const queued = app.request(await signedRequest('/v1/chat/completions', { body: chat, requestId: 'leaver', signal: ac.signal }));
+    await eventually(() => deps.admission.waiting === 1);
+    ac.abort();
+    expect((await queued).status).toBe(499);
+    open();
+    await sseEvents(holder);
+    expect(outbox.all.map((e) => [e.record.request_id, e.record.outcome, e.record.completion_tokens]).sort()).toEqual([
+      ['holder', 'finish', 1],
+      ['leaver', 'abort', 0],
+    ]);
   });
 
   it('drain: readyz turns 503, new requests get 503, the running one finishes, drain answers 200', async () => {

@@ -166,14 +166,14 @@ describe('request errors before the first byte', () => {
     ['top_logprobs without logprobs', '/v1/chat/completions', chatBody({ top_logprobs: 2 }), 400, 'invalid_request_error'],
     ['echo', '/v1/completions', { model: 'motif-test', prompt: 'x', echo: true }, 400, 'invalid_request_error'],
     ['a non-object body', '/v1/completions', [1, 2], 400, 'invalid_request_error'],
-  ])('%s → %i %s, engine untouched, one usage record', async (_name, path, body, status, code) => {
+  ])('%s → %i %s, engine untouched, one refused usage record', async (_name, path, body, status, code) => {
     const engine = hello();
     const { app, outbox } = testOrigin(engine);
     const res = await app.request(await signedRequest(path, { body }));
     expect(res.status).toBe(status);
     expect(await res.json()).toMatchObject({ error: { code, type: 'invalid_request_error', message: expect.any(String) } });
     expect(engine.requests).toHaveLength(0);
-    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['error']);
+    expect(outbox.all.map((e) => [e.record.outcome, e.record.prompt_tokens, e.record.completion_tokens])).toEqual([['refused', 0, 0]]);
   });
 
   it('names the offending parameter', async () => {
@@ -241,7 +241,7 @@ describe('request errors before the first byte', () => {
       expect(res.headers.get('content-type')).toMatch(/application\/json/);
       expect(await res.json()).toMatchObject({ error: { code: refuse.code, message: refuse.message } });
     }
-    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['error', 'error']);
+    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['refused', 'refused']);
     expect(admission.running).toBe(0);
   });
 
@@ -251,14 +251,14 @@ describe('request errors before the first byte', () => {
     const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), headers: { 'x-deadline': String(Date.now() - 1) } }));
     expect(res.status).toBe(504);
     expect(engine.requests).toHaveLength(0);
-    expect(outbox.all[0]?.record.outcome).toBe('stop');
+    expect(outbox.all[0]?.record.outcome).toBe('refused');
   });
 
   it('refuses a malformed x-deadline', async () => {
     const { app, outbox } = testOrigin(hello());
     const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), headers: { 'x-deadline': 'soon' } }));
     expect(res.status).toBe(400);
-    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['error']);
+    expect(outbox.all.map((e) => e.record.outcome)).toEqual(['refused']);
   });
 
   it('lists the served model on /v1/models, with the revision as its fingerprint', async () => {

@@ -65,9 +65,12 @@ export function startRun(deps: RunDeps, meta: UsageMeta, clientSignal: AbortSign
   });
 
   const explain = (err: unknown) => (link.signal.aborted ? link.signal.reason : err);
+  // Ended before the engine started it: a refusal (busy, draining, bad request, deadline already
+  // passed, refused by the engine), not a billed request, unless the client itself went away.
   const outcomeOf = (err: unknown): UsageOutcome => {
     const e = explain(err);
     if (e instanceof ApiError && e.code === 'client_closed_request') return 'abort';
+    if (!tracker.engineStarted) return 'refused';
     if (e instanceof ApiError && e.code === 'timeout') return 'stop';
     return 'error';
   };

@@ -16,6 +16,12 @@ export interface DelivererOptions {
   batchSize?: number;
   /** How long to sleep when the outbox is empty and nobody calls `notify()`. */
   idleMs?: number;
+  /**
+   * How long to wait for more records before sending a partial batch (default 100 ms). The edge
+   * commits each batch to disk with an fsync; under load, waiting a moment turns one fsync per
+   * handful of requests into one per hundreds, at the price of usage landing 0.1 s later.
+   */
+  lingerMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
   random?: () => number;
@@ -44,9 +50,11 @@ export function backoffDelay(attempt: number, baseMs: number, maxMs: number, ran
 export function createUsageDeliverer(opts: DelivererOptions): UsageDeliverer {
   const batchSize = opts.batchSize ?? 200;
   const idleMs = opts.idleMs ?? 1_000;
+  const lingerMs = opts.lingerMs ?? 100;
   const baseMs = opts.backoffBaseMs ?? 250;
   const maxMs = opts.backoffMaxMs ?? 30_000;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000) throw new Error('usage batch size must be 1..1000');
+  if (!(lingerMs >= 0 && lingerMs <= 10_000)) throw new Error('usage deliverer lingerMs must be 0..10000');
   if (!(idleMs > 0 && baseMs > 0 && maxMs >= baseMs)) throw new Error('usage deliverer timings must be positive and max ≥ base');
   const random = opts.random ?? Math.random;
   const log = opts.log ?? (() => {});
@@ -75,9 +83,11 @@ export function createUsageDeliverer(opts: DelivererOptions): UsageDeliverer {
   }
 
   /** One POST of up to one batch: `empty` (nothing pending), `sent` (acknowledged) or `failed`. */
+  let lastBatch = 0;
   async function deliverOnce(): Promise<'empty' | 'sent' | 'failed'> {
     notified = false;
     const batch = await opts.outbox.pending(batchSize);
+    lastBatch = batch.length;
     if (batch.length === 0) return 'empty';
     const payload: UsageBatch = { records: batch.map((e) => e.record) };
     let why: string;
@@ -112,9 +122,13 @@ export function createUsageDeliverer(opts: DelivererOptions): UsageDeliverer {
         log(`usage: outbox error: ${(err as Error).message}`);
         result = 'failed';
       }
-      if (result === 'sent') attempt = 0;
-      else if (result === 'empty') await pause(idleMs, true);
-      else await pause(backoffDelay(++attempt, baseMs, maxMs, random), false);
+      if (result === 'sent') {
+        attempt = 0;
+        if (lastBatch < batchSize && lingerMs > 0) await pause(lingerMs, false);
+      } else if (result === 'empty') {
+        await pause(idleMs, true);
+        if (lingerMs > 0 && running) await pause(lingerMs, false);
+      } else await pause(backoffDelay(++attempt, baseMs, maxMs, random), false);
     }
   }
 

@@ -7,7 +7,9 @@
  * - `finish`: the engine ended the sequence itself (EOS, stop string, or the token budget);
  * - `stop`:   the origin stopped it (the `x-deadline` passed, or the engine cut it short);
  * - `abort`:  the client went away;
- * - `error`:  the request failed (rejected before generating, or an engine error mid-way).
+ * - `error`:  the request failed after the engine started it (an engine error mid-way);
+ * - `refused`: the request ended before the engine started it (busy, draining, bad request,
+ *   deadline already passed, the engine's own refusal): nothing generated, not a billed request.
  */
 import { type UsageOutcome, UsageRecord } from '#shared/usage.ts';
 import type { EngineEvent } from '../engine/types.ts';
@@ -20,6 +22,8 @@ export interface UsageTracker {
   readonly tokens: { prompt: number; cached: number; completion: number };
   /** When the request started (epoch ms), as its record will say. */
   readonly startedAt: number;
+  /** Whether the engine has started the request (any of its events was seen). */
+  readonly engineStarted: boolean;
   /** The record for this outcome; `null` after the first call, so a request bills once. */
   finalize(outcome: UsageOutcome): UsageRecord | null;
 }
@@ -30,10 +34,15 @@ export function createUsageTracker(meta: UsageMeta, now: () => number): UsageTra
   const tokens = { prompt: 0, cached: 0, completion: 0 };
   let finished = false;
   let done = false;
+  let engineStarted = false;
   return {
     tokens,
     startedAt,
+    get engineStarted() {
+      return engineStarted;
+    },
     observe(ev) {
+      engineStarted = true;
       if (ev.type === 'start') {
         tokens.prompt = ev.promptTokens;
         tokens.cached = ev.cachedTokens;

@@ -1,13 +1,16 @@
 /**
  * Probes into a running test stack. Tenants and the ledger go through the edge's SQLite file
- * (WAL, so the test reads and writes beside the edge process): the admin API has no key
- * management yet, and the ledger's rows say more (outcome, request id) than `/v1/usage` shows a
- * tenant. Metrics go through the processes' Prometheus pages.
+ * (WAL, so the test reads and writes beside the edge process): the ledger's rows say more
+ * (outcome, request id) than `/v1/usage` shows a tenant. Metrics go through the processes'
+ * Prometheus pages.
  */
 import { join } from 'node:path';
+import { nodeDigests } from '../../../edge/src/adapters/node/digests.ts';
 import { openSqlite } from '../../../edge/src/adapters/node/sqlite.ts';
-import { keyRecord } from '../../../edge/src/middleware/auth/api-keys.ts';
+import { pepperedKeyHasher } from '../../../edge/src/keys/key-hash.ts';
+import { seededKeyRecord } from '../../../edge/src/keys/key-record.ts';
 import { sqlKeyStore } from '../../../edge/src/stores/sql-keys.ts';
+import { devSecret } from '../../../scripts/stack/config.ts';
 
 export interface LedgerRow {
   request_id: string;
@@ -17,6 +20,8 @@ export interface LedgerRow {
   outcome: string;
   prompt_tokens: number;
   completion_tokens: number;
+  /** 1 for the record that bills its request id, else 0. */
+  billable: number;
 }
 
 function edgeDb(dataDir: string) {
@@ -27,7 +32,8 @@ function edgeDb(dataDir: string) {
 export async function addTenantKey(dataDir: string, tenantId: string, secret: string): Promise<string> {
   const sqlite = edgeDb(dataDir);
   try {
-    const rec = await keyRecord({ secret, tenantId, createdAt: Date.now() });
+    // The stack's edge hashes keys under the pepper it generated into the data dir.
+    const rec = await seededKeyRecord(secret, { tenantId, createdAt: Date.now() }, pepperedKeyHasher(devSecret(dataDir, 'dev-key-pepper'), nodeDigests));
     await sqlKeyStore(sqlite.db).putKey(rec);
     return rec.keyId;
   } finally {
@@ -40,7 +46,7 @@ export function ledgerRows(dataDir: string): LedgerRow[] {
   const sqlite = edgeDb(dataDir);
   try {
     return sqlite.db.all<Record<string, string | number>>(
-      'SELECT request_id, replica_id, tenant_id, key_id, outcome, prompt_tokens, completion_tokens FROM usage_records',
+      'SELECT request_id, replica_id, tenant_id, key_id, outcome, prompt_tokens, completion_tokens, billable FROM usage_records',
     ) as unknown as LedgerRow[];
   } finally {
     sqlite.close();

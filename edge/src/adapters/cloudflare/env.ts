@@ -23,6 +23,17 @@ export interface Env {
   MOTIF_DEV?: string;
   MOTIF_DEV_API_KEY?: string;
   MOTIF_ADMIN_TOKEN?: string;
+  /** A secret: the HMAC key of stored API key hashes (required outside MOTIF_DEV=1). */
+  MOTIF_KEY_PEPPER?: string;
+  MOTIF_JWT_ISSUER?: string;
+  MOTIF_JWT_AUDIENCE?: string;
+  MOTIF_JWT_ALGORITHMS?: string;
+  MOTIF_JWT_JWKS_URL?: string;
+  /** The JWKS as inline JSON (a Worker has no files to read). */
+  MOTIF_JWT_JWKS?: string;
+  MOTIF_JWT_CLOCK_SKEW_S?: string;
+  MOTIF_JWT_TENANT_CLAIM?: string;
+  MOTIF_JWT_SCOPES_CLAIM?: string;
   MOTIF_EDGE_MAX_BODY_BYTES?: string;
   MOTIF_EDGE_REQUEST_TIMEOUT_MS?: string;
   MOTIF_EDGE_RPM?: string;

@@ -6,9 +6,9 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
-import type { LedgerInsertResult, UsageQueryInput } from '../../ports.ts';
+import type { HourlyUsage, LedgerInsertResult, UsageQueryInput, UsageRange } from '../../ports.ts';
 import type { SqlDb } from '../../stores/sql.ts';
-import { initLedger, ledgerInsert, ledgerQuery } from '../../stores/sql-ledger.ts';
+import { initLedger, ledgerHourly, ledgerInsert, ledgerQuery } from '../../stores/sql-ledger.ts';
 import { doSql } from './do-sql.ts';
 
 export class LedgerDO extends DurableObject {
@@ -28,5 +28,10 @@ export class LedgerDO extends DurableObject {
   /** This tenant's usage, grouped. */
   query(tenantId: string, q: UsageQueryInput): UsageRow[] {
     return ledgerQuery(this.db, tenantId, q);
+  }
+
+  /** This tenant's billed usage per model × hour. */
+  hourly(tenantId: string, range: UsageRange, limit: number): HourlyUsage[] {
+    return ledgerHourly(this.db, tenantId, range, limit);
   }
 }

@@ -5,8 +5,9 @@
  */
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { ReplayWindow } from '#shared/signing.ts';
-import type { UsageRecord } from '#shared/usage.ts';
-import type { KeyStore, Ledger, Limiter, PoolEntry, PoolView } from '../../ports.ts';
+import type { UsageRecord, UsageRow } from '#shared/usage.ts';
+import type { ApiKeyRecord, HourlyUsage, KeyMatch, KeyStore, Ledger, Limiter, PoolEntry, PoolView, TenantRecord } from '../../ports.ts';
+import { mergeUsageRows, sortHourly } from '../../usage/usage-query.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
 import type { LimiterDO } from './limiter-do.ts';
@@ -18,14 +19,35 @@ const GLOBAL = 'global';
 /** KeyStore backed by the keys DO. */
 export function doKeyStore(ns: DurableObjectNamespace<KeysDO>): KeyStore {
   const stub = () => ns.get(ns.idFromName(GLOBAL));
+  // RPC results come back as structured clones typed by the DO's methods; they are plain data.
   return {
-    findByHash: async (hash, now) => stub().findByHash(hash, now),
+    findByHash: async (hash, now) => (await stub().findByHash(hash, now)) as KeyMatch | null,
     putKey: async (record) => stub().putKey(record),
+    touchKey: async (keyId, at) => stub().touchKey(keyId, at),
+    createTenant: async (t) => stub().createTenant(t),
+    getTenant: async (id) => (await stub().getTenant(id)) as TenantRecord | null,
+    listTenants: async () => (await stub().listTenants()) as TenantRecord[],
+    updateTenant: async (id, u, now) => (await stub().updateTenant(id, u, now)) as TenantRecord | null,
+    deleteTenant: async (id, now) => stub().deleteTenant(id, now),
+    getKey: async (keyId) => (await stub().getKey(keyId)) as ApiKeyRecord | null,
+    listKeys: async (tenantId) => (await stub().listKeys(tenantId)) as ApiKeyRecord[],
+    revokeKey: async (keyId, now) => (await stub().revokeKey(keyId, now)) as ApiKeyRecord | null,
+    rotateKey: async (oldKeyId, next, retireAt, now) => (await stub().rotateKey(oldKeyId, next, retireAt, now)) as ApiKeyRecord | null,
   };
 }
 
-/** Ledger backed by one ledger DO per tenant; a batch is split by tenant. */
-export function doLedger(ns: DurableObjectNamespace<LedgerDO>): Ledger {
+/** Tenants' ledger objects asked at once by a view over every tenant. */
+const FAN_OUT = 8;
+
+/**
+ * Ledger backed by one ledger DO per tenant; a batch is split by tenant. A view over every tenant
+ * asks the tenants' objects (the tenants coming from `tenants`, the key store's list) a few at a
+ * time, folding each answer in before asking more, so an isolate holds one view's result and a
+ * few tenants' rows, never every tenant's at once.
+ */
+export function doLedger(ns: DurableObjectNamespace<LedgerDO>, tenants: () => Promise<{ id: string }[]>): Ledger {
+  const ledgerOf = (tenantId: string) => ns.get(ns.idFromName(tenantId));
+  const scope = async (tenantId: string | undefined) => (tenantId !== undefined ? [tenantId] : (await tenants()).map((t) => t.id));
   return {
     async insert(records, receivedAt) {
       const byTenant = new Map<string, UsageRecord[]>();
@@ -33,7 +55,25 @@ export function doLedger(ns: DurableObjectNamespace<LedgerDO>): Ledger {
       const results = await Promise.all([...byTenant].map(([tenant, rs]) => ns.get(ns.idFromName(tenant)).insert(rs, receivedAt)));
       return results.reduce((a, r) => ({ accepted: a.accepted + r.accepted, duplicates: a.duplicates + r.duplicates }), { accepted: 0, duplicates: 0 });
     },
-    query: async (tenantId, q) => ns.get(ns.idFromName(tenantId)).query(tenantId, q),
+    async query(tenantId, q) {
+      if (tenantId !== undefined) return ledgerOf(tenantId).query(tenantId, q);
+      const ids = await scope(undefined);
+      let rows: UsageRow[] = [];
+      for (let i = 0; i < ids.length; i += FAN_OUT) {
+        rows = mergeUsageRows([rows, ...(await Promise.all(ids.slice(i, i + FAN_OUT).map((t) => ledgerOf(t).query(t, q))))]);
+      }
+      return rows;
+    },
+    async hourly(tenantId, range, limit) {
+      const ids = await scope(tenantId);
+      const rows: HourlyUsage[] = [];
+      // Past `limit` rows the caller refuses the export: stop asking once there are that many.
+      for (let i = 0; i < ids.length && rows.length < limit; i += FAN_OUT) {
+        const remaining = limit - rows.length;
+        for (const list of await Promise.all(ids.slice(i, i + FAN_OUT).map((t) => ledgerOf(t).hourly(t, range, remaining)))) for (const r of list) rows.push(r);
+      }
+      return sortHourly(rows).slice(0, limit);
+    },
   };
 }
 

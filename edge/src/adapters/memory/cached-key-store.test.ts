@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { keyRecord } from '../../middleware/auth/api-keys.ts';
+import { seededKeyRecord } from '../../keys/key-record.ts';
+import { TEST_HASHER } from '../../testing/harness.ts';
 import { cachedKeyStore } from './cached-key-store.ts';
 import { manualClock } from './clock.ts';
 import { memoryKeyStore } from './key-store.ts';
@@ -16,7 +17,7 @@ it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
     },
   };
   const keys = cachedKeyStore(counting, { clock, ttlMs: 1000, negativeTtlMs: 100 });
-  const rec = await keyRecord({ secret: 'sk-motif-cache-0123456789abcdef', tenantId: 't', createdAt: 0 });
+  const rec = await seededKeyRecord('sk-motif-cache-0123456789abcdef', { tenantId: 't', createdAt: 0 }, TEST_HASHER);
 
   expect(await keys.findByHash(rec.hash, 0)).toBeNull();
   await inner.putKey(rec); // written behind the cache's back (another isolate)
@@ -32,4 +33,34 @@ it('caches hits for ttlMs and misses for negativeTtlMs', async () => {
   // A write through the cache is visible at once.
   await keys.putKey(rec);
   expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+});
+
+it('caches tenants for JWT callers, forgets everything on a write through it, and bounds revocation at 10 s by default', async () => {
+  const clock = manualClock(0);
+  const inner = memoryKeyStore();
+  let tenantReads = 0;
+  const counting = {
+    ...inner,
+    getTenant: (id: string) => {
+      tenantReads++;
+      return inner.getTenant(id);
+    },
+  };
+  const keys = cachedKeyStore(counting, { clock });
+  const rec = await seededKeyRecord('sk-motif-cache-tenant-0123456789', { tenantId: 't', createdAt: 0 }, TEST_HASHER);
+  await inner.putKey(rec);
+  expect((await keys.getTenant('t'))?.disabledAt).toBeNull();
+  expect((await keys.getTenant('t'))?.disabledAt).toBeNull();
+  expect(tenantReads).toBe(1);
+  // A change through this cache shows at once.
+  await keys.updateTenant('t', { disabled: true }, 0);
+  expect((await keys.getTenant('t'))?.disabledAt).toBe(0);
+  await keys.updateTenant('t', { disabled: false }, 0);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  // A revocation elsewhere (another isolate) shows within the default 10 s.
+  await inner.revokeKey(rec.keyId, 0);
+  clock.advance(9_999);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  clock.advance(1);
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
 });

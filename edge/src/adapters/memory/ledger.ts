@@ -1,14 +1,33 @@
 /**
  * In-memory Ledger for tests: the same semantics as the SQL ledgers (idempotent on
- * (replica_id, request_id), grouping by UTC day, key or model).
+ * (replica_id, request_id), one billable record per (tenant_id, request_id) chosen by
+ * usage/billable.ts, refusals counted apart, grouping by UTC day or hour, key, model or tenant).
  */
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
-import type { Ledger, LedgerInsertResult, UsageQueryInput } from '../../ports.ts';
-import { groupKey } from '../../usage/usage-query.ts';
+import type { HourlyUsage, Ledger, LedgerInsertResult, UsageQueryInput, UsageRange } from '../../ports.ts';
+import { billableOf } from '../../usage/billable.ts';
+import { groupKey, HOUR_MS, sortHourly } from '../../usage/usage-query.ts';
+
+const byGroup = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Create an in-memory ledger. */
 export function memoryLedger(): Ledger & { size(): number } {
   const rows = new Map<string, UsageRecord>();
+
+  /** Records in range (of one tenant or all) and whether each bills. */
+  function select(tenantId: string | undefined, range: UsageRange): { r: UsageRecord; bills: boolean }[] {
+    const requests = new Map<string, UsageRecord[]>();
+    for (const r of rows.values()) {
+      const k = JSON.stringify([r.tenant_id, r.request_id]);
+      requests.set(k, [...(requests.get(k) ?? []), r]);
+    }
+    const billing = new Set([...requests.values()].map((rs) => billableOf(rs)));
+    return [...rows.values()]
+      .filter((r) => tenantId === undefined || r.tenant_id === tenantId)
+      .filter((r) => (range.fromMs === undefined || r.finished_at >= range.fromMs) && (range.toMs === undefined || r.finished_at < range.toMs))
+      .map((r) => ({ r, bills: billing.has(r) }));
+  }
+
   return {
     async insert(records: UsageRecord[]): Promise<LedgerInsertResult> {
       let accepted = 0;
@@ -21,21 +40,45 @@ export function memoryLedger(): Ledger & { size(): number } {
       }
       return { accepted, duplicates: records.length - accepted };
     },
-    async query(tenantId: string, q: UsageQueryInput): Promise<UsageRow[]> {
+    async query(tenantId: string | undefined, q: UsageQueryInput): Promise<UsageRow[]> {
       const groups = new Map<string, UsageRow>();
-      for (const r of rows.values()) {
-        if (r.tenant_id !== tenantId) continue;
-        if (q.fromMs !== undefined && r.finished_at < q.fromMs) continue;
-        if (q.toMs !== undefined && r.finished_at >= q.toMs) continue;
+      for (const { r, bills } of select(tenantId, q)) {
+        if (!bills && r.outcome !== 'refused') continue;
         const g = groupKey(r, q.groupBy);
-        const row = groups.get(g) ?? { group: g, requests: 0, prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-        row.requests++;
-        row.prompt_tokens += r.prompt_tokens;
-        row.completion_tokens += r.completion_tokens;
-        row.total_tokens += r.prompt_tokens + r.completion_tokens;
+        const row = groups.get(g) ?? { group: g, requests: 0, prompt_tokens: 0, cached_tokens: 0, completion_tokens: 0, total_tokens: 0, refused: 0 };
+        if (bills) {
+          row.requests++;
+          row.prompt_tokens += r.prompt_tokens;
+          row.cached_tokens += r.cached_tokens;
+          row.completion_tokens += r.completion_tokens;
+          row.total_tokens += r.prompt_tokens + r.completion_tokens;
+        } else row.refused++;
         groups.set(g, row);
       }
-      return [...groups.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+      return [...groups.values()].sort((a, b) => byGroup(a.group, b.group));
+    },
+    async hourly(tenantId: string | undefined, range: UsageRange, limit: number): Promise<HourlyUsage[]> {
+      const groups = new Map<string, HourlyUsage>();
+      for (const { r, bills } of select(tenantId, range)) {
+        if (!bills) continue;
+        const hour = Math.floor(r.finished_at / HOUR_MS) * HOUR_MS;
+        const k = JSON.stringify([hour, r.tenant_id, r.model]);
+        const row = groups.get(k) ?? {
+          tenant_id: r.tenant_id,
+          model: r.model,
+          hour_start: hour,
+          requests: 0,
+          prompt_tokens: 0,
+          cached_tokens: 0,
+          completion_tokens: 0,
+        };
+        row.requests++;
+        row.prompt_tokens += r.prompt_tokens;
+        row.cached_tokens += r.cached_tokens;
+        row.completion_tokens += r.completion_tokens;
+        groups.set(k, row);
+      }
+      return sortHourly([...groups.values()]).slice(0, limit);
     },
     size: () => rows.size,
   };

@@ -4,21 +4,21 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
-import { keyRecord } from '../../middleware/auth/api-keys.ts';
+import { seededKeyRecord } from '../../keys/key-record.ts';
 import { sqlKeyStore } from '../../stores/sql-keys.ts';
 import { sqlLedger } from '../../stores/sql-ledger.ts';
 import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
-import { usageRecord } from '../../testing/harness.ts';
+import { TEST_HASHER, usageRecord } from '../../testing/harness.ts';
 import { openSqlite } from './sqlite.ts';
 
 describe('SQL stores on better-sqlite3', () => {
   it('keys: upsert by key id, revocation, disabled tenant', async () => {
     const h = openSqlite(':memory:');
     const keys = sqlKeyStore(h.db);
-    const rec = await keyRecord({ secret: 'sk-motif-sqlite-0123456789abcdef', tenantId: 't1', createdAt: 1 });
+    const rec = await seededKeyRecord('sk-motif-sqlite-0123456789abcdef', { tenantId: 't1', createdAt: 1 }, TEST_HASHER);
     await keys.putKey(rec);
     await keys.putKey(rec); // idempotent
-    expect(await keys.findByHash(rec.hash, 10)).toEqual({ tenantId: 't1', keyId: rec.keyId, scopes: ['inference', 'usage'] });
+    expect((await keys.findByHash(rec.hash, 10))?.principal).toMatchObject({ tenantId: 't1', keyId: rec.keyId, scopes: ['inference', 'usage:read'] });
     await keys.putKey({ ...rec, revokedAt: 20 });
     expect(await keys.findByHash(rec.hash, 19)).not.toBeNull();
     expect(await keys.findByHash(rec.hash, 20)).toBeNull();
@@ -36,7 +36,7 @@ describe('SQL stores on better-sqlite3', () => {
     const bad = { ...usageRecord({ request_id: 'c' }), model: null as unknown as string };
     await expect(ledger.insert([usageRecord({ request_id: 'b' }), bad], 1)).rejects.toThrow();
     expect(await ledger.query('acme', { groupBy: 'model' })).toEqual([
-      { group: 'motif-test', requests: 1, prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+      { group: 'motif-test', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0 },
     ]);
     h.close();
   });

@@ -24,22 +24,23 @@ function translated<T>(fn: () => T): T {
   }
 }
 
-export interface SqliteOptions {
-  /**
-   * `FULL` (default) makes every commit survive power loss; `NORMAL` in WAL mode may lose the last
-   * commits on power loss but never corrupts, and saves an fsync per commit: for state that is
-   * not billing data (rate-limit buckets, leases).
-   */
-  synchronous?: 'FULL' | 'NORMAL';
-}
-
 export interface SqliteHandle {
   db: SqlDb;
   close(): void;
 }
 
+export interface OpenSqliteOptions {
+  /**
+   * FULL (default): every commit survives power loss — for what origins delete once we
+   * acknowledge it (the usage ledger). NORMAL: commits survive a crash of the process but not of
+   * the machine, and cost no fsync — for state that is cheap to lose (the replay window, the
+   * limits' buckets and leases).
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
 /** Open (creating if needed) a SQLite file; `:memory:` works for tests. */
-export function openSqlite(file: string, opts: SqliteOptions = {}): SqliteHandle {
+export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHandle {
   const raw = new Database(file);
   raw.pragma('journal_mode = WAL');
   raw.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);

@@ -94,13 +94,13 @@ describe('limits, exact (in-process edge)', () => {
   it('a tenant over its monthly quota gets 429 insufficient_quota without retry-after', async () => {
     const t = await testEdge({ principalLimits: limits({ monthlyTokens: 40 }) });
     await t.beat(t.origins[0]!);
-    // The fake origin uses 5 + 3 tokens per request; each reserves 5 + 10.
-    for (let i = 0; i < 4; i++) expect((await t.post('/v1/chat/completions', { ...chat, max_tokens: 10 })).status).toBe(200);
+    // The fake origin uses 5 + 3 tokens per request: after 5 the month's 40 are spent.
+    for (let i = 0; i < 5; i++) expect((await t.post('/v1/chat/completions', { ...chat, max_tokens: 10 })).status).toBe(200);
     const over = await t.post('/v1/chat/completions', { ...chat, max_tokens: 10 });
     expect(over.status).toBe(429);
     expect(over.headers.get('retry-after')).toBeNull();
     expect(await errorOf(over)).toMatchObject({ code: 'insufficient_quota', type: 'insufficient_quota' });
-    expect(t.origins[0]!.requests).toHaveLength(4);
+    expect(t.origins[0]!.requests).toHaveLength(5);
   });
 
   it('refunds the reservation of a request that never reached an origin', async () => {

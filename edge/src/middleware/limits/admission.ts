@@ -84,7 +84,7 @@ export function admission(opts: AdmissionOptions) {
       throw new ApiError('storage_unavailable', 'The rate limiter is unavailable right now. Please retry.', { retryAfter: 1, cause: err });
     }
     for (const [k, v] of Object.entries(rateLimitHeaders(decision))) c.header(k, v);
-    if (!decision.allowed) throw refusal(decision, reserveTokens);
+    if (!decision.allowed) throw refusal(decision);
     let done = false;
     return {
       finish(used) {
@@ -102,13 +102,13 @@ export function admission(opts: AdmissionOptions) {
 
 export type Admission = ReturnType<typeof admission>;
 
-function refusal(d: LimitDecision, reserved: number): ApiError {
+function refusal(d: LimitDecision): ApiError {
   const retryAfter = Math.max(1, Math.ceil(d.retryAfterMs / 1000));
   switch (d.reason) {
     case 'quota':
       return new ApiError(
         'insufficient_quota',
-        `You exceeded your monthly token quota: ${d.detail?.used ?? 0} of ${d.detail?.limit ?? 0} tokens are used or reserved and this request needs ${reserved} (lower max_tokens, or wait for the next month).`,
+        `You exceeded your monthly token quota: ${d.detail?.used ?? 0} of ${d.detail?.limit ?? 0} tokens are used or reserved by running requests. It renews at the start of the next month (UTC).`,
       );
     case 'concurrency':
       return new ApiError(

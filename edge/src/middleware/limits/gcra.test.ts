@@ -32,6 +32,12 @@ describe('gcra', () => {
     expect(gcraTake(s, t0 + 105_000, 1, rule).allowed).toBe(true);
   });
 
+  it('a sub-millisecond remainder does not refuse a whole-bucket take', () => {
+    const s = gcraCharge(undefined, 0, 8, { limit: 10_000_000, periodMs: 60_000 }); // 0.048 ms ahead
+    expect(gcraTake(s, 0, 4, rule).allowed).toBe(true);
+    expect(gcraTake({ tat: 1 }, 0, 4, rule).allowed).toBe(false);
+  });
+
   it('adjusting refunds unused units but never fills past full', () => {
     const taken = gcraTake(undefined, 0, 4, rule).state; // bucket empty
     expect(gcraTake(taken, 0, 1, rule).allowed).toBe(false);

@@ -50,7 +50,9 @@ export function gcraTake(state: GcraState | undefined, now: number, cost: number
   const tat = Math.max(state?.tat ?? now, now);
   const newTat = tat + cost * interval;
   const allowAt = newTat - rule.periodMs;
-  if (allowAt > now) {
+  // Arrival times are fractional ms: a remainder under 1 ms (left, say, by usage charged at an
+  // earlier, higher rate) does not refuse a request that would be allowed a moment later.
+  if (allowAt - now >= 1) {
     const v = view(tat, now, rule);
     return { allowed: false, state: { tat }, remaining: v.remaining, resetMs: v.resetMs, retryAfterMs: Math.ceil(allowAt - now) };
   }

@@ -53,12 +53,17 @@ describe('decide', () => {
   it.each([
     { name: 'unlimited admits', limits: {}, snap: EMPTY, reason: null },
     {
-      name: 'monthly quota: used + outstanding + this reservation over it',
+      name: 'monthly quota: used + outstanding reservations reach it',
       limits: { monthlyTokens: 100 },
-      snap: { ...EMPTY, monthUsed: 60, outstanding: 31 },
+      snap: { ...EMPTY, monthUsed: 60, outstanding: 40 },
       reason: 'quota',
     },
-    { name: 'monthly quota: exactly reaching it is fine', limits: { monthlyTokens: 100 }, snap: { ...EMPTY, monthUsed: 60, outstanding: 30 }, reason: null },
+    {
+      name: 'monthly quota: some left, even less than this reservation',
+      limits: { monthlyTokens: 100 },
+      snap: { ...EMPTY, monthUsed: 60, outstanding: 39 },
+      reason: null,
+    },
     { name: 'concurrency cap reached', limits: { maxConcurrent: 2 }, snap: { ...EMPTY, open: 2 }, reason: 'concurrency' },
     { name: 'concurrency below the cap', limits: { maxConcurrent: 2 }, snap: { ...EMPTY, open: 1 }, reason: null },
     {

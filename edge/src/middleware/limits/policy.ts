@@ -95,7 +95,11 @@ export function decide(s: AdmissionSnapshot, a: Admission): AdmissionOutcome {
   });
   const { monthlyTokens, maxConcurrent } = a.limits;
   const committed = s.monthUsed + s.outstanding;
-  if (monthlyTokens > 0 && committed + a.reserveTokens > monthlyTokens) return deny('quota', 0, { limit: monthlyTokens, used: committed });
+  // Refused once the month's tokens are spent or promised to requests still running. A request
+  // that fits only in part is admitted: refusing every request whose default reservation (the
+  // whole context) exceeds what is left would lock out a tenant long before its quota is used.
+  // Overshoot is bounded by what the last admitted requests generate beyond the remainder.
+  if (monthlyTokens > 0 && committed >= monthlyTokens) return deny('quota', 0, { limit: monthlyTokens, used: committed });
   if (maxConcurrent > 0 && s.open >= maxConcurrent) return deny('concurrency', 1000, { limit: maxConcurrent, used: s.open });
   const refused = takes.map((t, i) => (t && !t.allowed ? i : -1)).filter((i) => i >= 0);
   if (refused.length > 0) {

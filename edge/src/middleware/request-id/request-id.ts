@@ -27,10 +27,19 @@ export function generateRequestId(): string {
   return `req_${randomHex(12)}`;
 }
 
+// Random bytes are drawn 4 KiB at a time: one call to the system's generator costs more than
+// turning its bytes into the few hex characters of one id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function randomHex(bytes: number): string {
-  const b = crypto.getRandomValues(new Uint8Array(bytes));
+  if (poolAt + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    poolAt = 0;
+  }
   let s = '';
-  for (const x of b) s += x.toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++) s += HEX[pool[poolAt++]!];
   return s;
 }
 

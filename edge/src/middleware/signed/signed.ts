@@ -6,6 +6,7 @@
  * into the context: the routes check what that key may speak for.
  */
 import type { MiddlewareHandler } from 'hono';
+import type { Digests } from '#shared/digests.ts';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { readBodyLimited } from '#shared/request-body.ts';
@@ -23,6 +24,8 @@ export interface SignedOptions {
    * would pass.
    */
   replayWindow?: ReplayWindow;
+  /** Hashing for the signature check (default WebCrypto). */
+  digests?: Digests;
 }
 
 /** Middleware factory; validates its options at creation. */
@@ -35,7 +38,7 @@ export function signedInternal(opts: SignedOptions): MiddlewareHandler<EdgeEnv> 
     const body = await readBodyLimited(c.req.raw, opts.maxBodyBytes);
     const requestId = c.req.header(HEADERS.requestId) ?? '';
     const now = opts.clock.now();
-    const { kid } = await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now);
+    const { kid } = await verify(c.req.header(SIGNATURE_HEADER), signInputOf(c.req.raw, body), opts.keyring, now, opts.digests);
     // Checked only after the signature holds, so unsigned traffic cannot fill the replay window.
     if (!requestId || requestId.length > 128)
       throw new ApiError('invalid_request_error', `A signed request needs an ${HEADERS.requestId} of 1..128 characters.`);

@@ -67,6 +67,30 @@ describe('usage delivery to a signed-verifying receiver', () => {
     expect(arrivals(r)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('lingers after a wake-up so records appended close together share one batch (one fsync at the edge)', async () => {
+    const r = await receiver();
+    const outbox = openSqliteOutbox({ file: ':memory:' });
+    cleanups.push(() => outbox.close());
+    const d = createUsageDeliverer({
+      outbox,
+      client: createEdgeClient({ baseUrl: r.url, signingKey: key, replicaId: 'replica-1', timeoutMs: 1_000 }),
+      idleMs: 60_000,
+      lingerMs: 150,
+    });
+    d.start();
+    cleanups.push(() => d.stop());
+    await new Promise((res) => setTimeout(res, 30));
+    for (const id of ['a', 'b', 'c']) {
+      await outbox.append(usageRecord(id));
+      d.notify();
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    await until(() => outbox.backlog() === 0);
+    const batches = r.received.filter((x) => x.path === INTERNAL_PATHS.usage);
+    expect(batches).toHaveLength(1);
+    expect(arrivals(r)).toEqual(['a', 'b', 'c']);
+  });
+
   it('survives receiver downtime and redelivers the same request ids', async () => {
     const r = await receiver();
     await r.down();

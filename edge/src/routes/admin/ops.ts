@@ -1,0 +1,46 @@
+/**
+ * The operator's view of the running edge: Prometheus metrics and the pool as this edge sees it.
+ * Mounted behind the admin auth: the edge is the public face, its internals are not.
+ */
+import { Hono } from 'hono';
+import { family } from '#shared/prometheus-text.ts';
+import type { EdgeEnv } from '../../context.ts';
+import type { Clock, PoolView } from '../../ports.ts';
+import type { InflightTracker } from '../../routing/inflight.ts';
+import type { Scheduler } from '../../routing/scheduler.ts';
+
+export interface OpsDeps {
+  pool: PoolView;
+  clock: Clock;
+  scheduler: Scheduler;
+  inflight: InflightTracker;
+  /** Exposition text the runtime adds (Node: the event-loop delay gauges). */
+  extraMetrics?: () => string;
+}
+
+/** `GET /metrics` and `GET /pool` (mount under `/admin`). */
+export function opsRoutes(deps: OpsDeps): Hono<EdgeEnv> {
+  const app = new Hono<EdgeEnv>();
+  app.get('/metrics', async (c) => {
+    const now = deps.clock.now();
+    const entries = await deps.pool.list(now);
+    const live = entries.filter((e) => deps.scheduler.inRotation(e, now)).length;
+    const replicas = family('motif_edge_replicas', 'gauge', 'Replicas the edge knows, by whether they are in rotation.', [
+      [{ in_rotation: 'true' }, live],
+      [{ in_rotation: 'false' }, entries.length - live],
+    ]);
+    return c.text(`${replicas}\n${deps.extraMetrics?.() ?? ''}`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  });
+
+  app.get('/pool', async (c) => {
+    const now = deps.clock.now();
+    const data = (await deps.pool.list(now)).map((e) => ({
+      ...e.heartbeat,
+      age_ms: now - e.lastSeen,
+      in_rotation: deps.scheduler.inRotation(e, now),
+      inflight: deps.inflight.get(e.heartbeat.replica_id),
+    }));
+    return c.json({ object: 'list', data });
+  });
+  return app;
+}
