@@ -70,7 +70,7 @@ describe('rate-limit counters', () => {
     expect((await limiter.admit(admission('wd-requests', now, { tenantRpm: 2 }))).allowed).toBe(true);
     const debt = admission('wd-debt', now, limits);
     expect((await limiter.admit(debt)).allowed).toBe(true);
-    await limiter.finish('wd-debt', debt.leaseId, 950, now);
+    await limiter.finish('wd-debt', debt.leaseId, 1000, now);
     const open = admission('wd-open', now, { maxConcurrent: 1 });
     expect((await limiter.admit(open)).allowed).toBe(true);
     await abortAllDurableObjects();
