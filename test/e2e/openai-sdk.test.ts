@@ -144,7 +144,14 @@ describe('errors are OpenAI-shaped', () => {
 
 describe('usage metering', () => {
   it('every request lands in the durable ledger, visible in /v1/usage', async () => {
-    const before = await usageTotals();
+    // Earlier tests' records may still be on their way (origins batch deliveries for ~0.1 s).
+    let before = await usageTotals();
+    for (let settled = false; !settled; ) {
+      await new Promise((r) => setTimeout(r, 500));
+      const again = await usageTotals();
+      settled = again.requests === before.requests;
+      before = again;
+    }
     await client.chat.completions.create({ model: stack.model, messages, max_tokens: 3 });
     const deadline = Date.now() + 15_000;
     let after = before;
