@@ -33,6 +33,9 @@ import { ledgerInsert, sqlLedger } from './stores/sql-ledger.ts';
 import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
+/** How long the ends of requests wait to share one limits transaction (see stores/sql-limits.ts). */
+const SETTLE_BATCH_MS = 5;
+
 export interface NodeEdge {
   url: string;
   close(): Promise<void>;
@@ -76,7 +79,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       jwt,
       ledger: groupCommitLedger(sqlite.db),
       replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
-      limiter: sqlLimiter(limitsDb.db, { defer: setImmediate }),
+      limiter: sqlLimiter(limitsDb.db, { defer: setImmediate, deferSettle: (run) => setTimeout(run, SETTLE_BATCH_MS) }),
       pool: memoryPool(),
       clock,
       signingKey: config.signingKey,
