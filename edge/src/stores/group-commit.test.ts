@@ -48,7 +48,7 @@ describe('groupCommit', () => {
 
   it('commits at once when the group is full', async () => {
     const s = counting();
-    const insert = groupCommit(s.db, (v: number) => s.db.run('INSERT INTO t (v) VALUES (?)', v), { windowMs: 1000, maxItems: 2 });
+    const insert = groupCommit(s.db, (v: number) => s.db.run('INSERT INTO t (v) VALUES (?)', v), { defer: (flush) => setTimeout(flush, 1000), maxItems: 2 });
     const started = Date.now();
     await Promise.all([insert(1), insert(2)]);
     expect(Date.now() - started).toBeLessThan(500);

@@ -13,6 +13,7 @@
 
 import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease, windowsIn } from '../middleware/limits/engine.ts';
 import type { Limiter } from '../ports.ts';
+import { groupCommit } from './group-commit.ts';
 import { applySchema, type SqlDb } from './sql.ts';
 
 export const LIMITS_SCHEMA = `
@@ -162,8 +163,13 @@ export function sqlLimiter(db: SqlDb, opts: SqlLimiterOptions = {}): Limiter {
   initLimits(db);
   const repo = sqlLimitsRepo(db);
   const each = <T>(op: () => T) => new Promise<T>((resolve) => resolve(db.immediate(op)));
-  const run = opts.defer ? grouped(db, opts.defer) : each;
-  const settle = opts.deferSettle ? grouped(db, opts.deferSettle) : run;
+  const grouped = (defer: (flush: () => void) => void) => {
+    // A store error fails the whole batch (none of it is kept); no item throws otherwise.
+    const commit = groupCommit(db, (op: () => unknown) => op(), { defer, immediate: true, isolateItems: false });
+    return <T>(op: () => T) => commit(op) as Promise<T>;
+  };
+  const run = opts.defer ? grouped(opts.defer) : each;
+  const settle = opts.deferSettle ? grouped(opts.deferSettle) : run;
   return {
     admit: (a) => run(() => admitIn(repo, a)),
     finish: (tenantId, leaseId, used, now) => settle(() => finishIn(repo, tenantId, leaseId, used, now)),
@@ -173,29 +179,4 @@ export function sqlLimiter(db: SqlDb, opts: SqlLimiterOptions = {}): Limiter {
       }),
     windows: (tenantId, keyId, limits, now) => run(() => windowsIn(repo, tenantId, keyId, limits, now)),
   };
-}
-
-type Pending = { op: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
-
-/** Queue operations and run each batch in one immediate transaction, in order. */
-function grouped(db: SqlDb, defer: (run: () => void) => void) {
-  let queue: Pending[] = [];
-  const flush = () => {
-    const batch = queue;
-    queue = [];
-    let values: unknown[];
-    try {
-      // An operation that throws (a store error) fails the whole batch: none of it is kept.
-      values = db.immediate(() => batch.map((p) => p.op()));
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    batch.forEach((p, i) => p.resolve(values[i]));
-  };
-  return <T>(op: () => T): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      if (queue.length === 0) defer(flush);
-      queue.push({ op, resolve: resolve as (v: unknown) => void, reject });
-    });
 }
