@@ -146,3 +146,15 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
 function pick(env: Record<string, string | undefined>, names: string[]): Record<string, string | undefined> {
   return Object.fromEntries(names.map((n) => [n, env[n]]));
 }
+
+/** The app options a composition root passes to createEdgeApp, from the config. */
+export function edgeAppOptions(config: EdgeConfig) {
+  return {
+    maxBodyBytes: config.maxBodyBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    adminToken: config.adminToken,
+    limits: config.limits,
+    limitsFailOpen: config.limitsFailOpen,
+    corsOrigins: config.corsOrigins,
+  };
+}

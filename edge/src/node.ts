@@ -4,22 +4,22 @@
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
-import { mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { getRequestListener } from '@hono/node-server';
 import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
 import { nodeDigests } from './adapters/node/digests.ts';
+import { isEntryPoint } from './adapters/node/entry-point.ts';
 import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { createEdgeApp, type Logger } from './app.ts';
-import { ConfigError, type EdgeConfig, loadEdgeConfig } from './config.ts';
+import { ConfigError, type EdgeConfig, edgeAppOptions, loadEdgeConfig } from './config.ts';
 import { type JwtConfig, parseJwks } from './config-jwt.ts';
 import { pepperedKeyHasher } from './keys/key-hash.ts';
 import type { JwtOptions } from './middleware/auth/jwt.ts';
@@ -87,14 +87,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       originAllow: config.originAllow,
       originFetch: extras.originFetch ?? origins.fetch,
       digests: nodeDigests,
-      options: {
-        maxBodyBytes: config.maxBodyBytes,
-        requestTimeoutMs: config.requestTimeoutMs,
-        adminToken: config.adminToken,
-        limits: config.limits,
-        limitsFailOpen: config.limitsFailOpen,
-        corsOrigins: config.corsOrigins,
-      },
+      options: edgeAppOptions(config),
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });
@@ -198,17 +191,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
-function isEntryPoint(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   main().catch((err: unknown) => {
     console.error(err);
     process.exit(1);

@@ -14,7 +14,7 @@ import { doKeyStore, doLedger, doLimiter, doPool, doReplayWindow } from './adapt
 import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
-import { ConfigError, loadEdgeConfig } from './config.ts';
+import { ConfigError, edgeAppOptions, loadEdgeConfig } from './config.ts';
 import type { EdgeEnv } from './context.ts';
 import { pepperedKeyHasher } from './keys/key-hash.ts';
 import { seedDevKey } from './seed.ts';
@@ -53,14 +53,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     signingKey: config.signingKey,
     nodeKeys: config.nodeKeys,
     originAllow: config.originAllow,
-    options: {
-      maxBodyBytes: config.maxBodyBytes,
-      requestTimeoutMs: config.requestTimeoutMs,
-      adminToken: config.adminToken,
-      limits: config.limits,
-      limitsFailOpen: config.limitsFailOpen,
-      corsOrigins: config.corsOrigins,
-    },
+    options: edgeAppOptions(config),
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });
 }

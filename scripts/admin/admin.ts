@@ -1,12 +1,5 @@
-/**
- * `npm run admin -- tenants|keys|usage …`: the operator's CLI over the edge's admin API. The
- * edge's URL comes from MOTIF_ADMIN_URL (default http://127.0.0.1:4680) and the token from
- * MOTIF_ADMIN_TOKEN (`npm start` writes one to .data/dev-admin-token). Exit codes: 0 done,
- * 1 the API refused (its message is printed), 2 a usage mistake.
- */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isEntryPoint } from '../../edge/src/adapters/node/entry-point.ts';
 import { AdminApiError, type AdminClientOptions, adminRequest } from './client.ts';
 import { COMMANDS, OPTIONS } from './commands.ts';
 
@@ -74,17 +67,7 @@ export async function runAdmin(argv: string[], env: Record<string, string | unde
   }
 }
 
-function isEntryPoint(): boolean {
-  const arg = process.argv[1];
-  if (!arg) return false;
-  try {
-    return realpathSync(arg) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   runAdmin(process.argv.slice(2), process.env, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }).then(
     (code) => {
       process.exitCode = code;

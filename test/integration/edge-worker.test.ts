@@ -14,6 +14,7 @@ import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { parseKeyring, SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { readSse } from '#shared/sse.ts';
 import { createFakeOrigin, type FakeOrigin } from '../../edge/src/testing/fake-origin.ts';
+import { readyHeartbeat } from '../../edge/src/testing/internal-calls.ts';
 
 process.env.WRANGLER_SEND_METRICS = 'false';
 process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false';
@@ -46,20 +47,7 @@ async function closedPort(): Promise<number> {
 }
 
 async function beat(replica: string, url: string, model: string, waiting = 0): Promise<void> {
-  const body = JSON.stringify({
-    replica_id: replica,
-    node_id: 'int',
-    url,
-    model,
-    revision: 'r',
-    state: 'ready',
-    waiting,
-    running: 0,
-    max_running: 4,
-    kv_usage: 0,
-    tokens_per_s: 0,
-    ts: Date.now(),
-  });
+  const body = JSON.stringify(readyHeartbeat(replica, 'int', url, model, { waiting }));
   const requestId = crypto.randomUUID();
   const sig = await sign({ method: 'POST', path: INTERNAL_PATHS.heartbeat, requestId, tenantId: replica, body }, NODE_KEY);
   const res = await fetch(worker.url + INTERNAL_PATHS.heartbeat, {

@@ -4,8 +4,8 @@
  */
 import { exports as cfExports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
-import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
+import { INTERNAL_PATHS } from '#shared/protocol.ts';
+import { readyHeartbeat, signedInternalRequest } from '../../edge/src/testing/internal-calls.ts';
 import { ORIGIN_OK, WORKERS_ADMIN_TOKEN, WORKERS_NODE_KEY } from './fixtures.ts';
 
 const worker = (cfExports as unknown as { default: { fetch(req: Request): Promise<Response> } }).default;
@@ -21,29 +21,8 @@ const admin = (method: string, path: string, body?: unknown) => request(method, 
 const chat = (key: string) => request('POST', '/v1/chat/completions', key, { model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
 
 async function beat(): Promise<void> {
-  const text = JSON.stringify({
-    replica_id: 'wk-admin',
-    node_id: 'wk',
-    url: ORIGIN_OK,
-    model: MODEL,
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    max_running: 4,
-    kv_usage: 0,
-    tokens_per_s: 0,
-    ts: Date.now(),
-  });
-  const requestId = crypto.randomUUID();
-  const sig = await sign({ method: 'POST', path: INTERNAL_PATHS.heartbeat, requestId, tenantId: 'wk', body: text }, WORKERS_NODE_KEY);
-  const res = await worker.fetch(
-    new Request(BASE + INTERNAL_PATHS.heartbeat, {
-      method: 'POST',
-      body: text,
-      headers: { [HEADERS.requestId]: requestId, [HEADERS.tenantId]: 'wk', [SIGNATURE_HEADER]: sig },
-    }),
-  );
+  const hb = readyHeartbeat('wk-admin', 'wk', ORIGIN_OK, MODEL);
+  const res = await worker.fetch(await signedInternalRequest(BASE + INTERNAL_PATHS.heartbeat, hb, WORKERS_NODE_KEY, 'wk'));
   expect(res.status).toBe(200);
 }
 

@@ -6,6 +6,7 @@ import { readSse } from '#shared/sse.ts';
 import { doKeyStore } from '../../edge/src/adapters/cloudflare/ports.ts';
 import { newTenant } from '../../edge/src/keys/tenant-record.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
+import { readyHeartbeat } from '../../edge/src/testing/internal-calls.ts';
 import type { Env } from '../../edge/src/worker.ts';
 import { ORIGIN_DEAD, ORIGIN_OK, WORKERS_ADMIN_TOKEN, WORKERS_DEV_KEY, WORKERS_NODE_KEY, WORKERS_SECRET } from './fixtures.ts';
 
@@ -30,21 +31,7 @@ async function signedPost(path: string, body: unknown, secret = WORKERS_NODE_KEY
 }
 
 function beat(replica: string, url: string, model: string, o: Partial<Heartbeat> = {}): Promise<Response> {
-  return signedPost(INTERNAL_PATHS.heartbeat, {
-    replica_id: replica,
-    node_id: 'wk',
-    url,
-    model,
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    max_running: 4,
-    kv_usage: 0,
-    tokens_per_s: 0,
-    ts: Date.now(),
-    ...o,
-  });
+  return signedPost(INTERNAL_PATHS.heartbeat, readyHeartbeat(replica, 'wk', url, model, o));
 }
 
 function chat(model: string, extra: Record<string, unknown> = {}): Promise<Response> {

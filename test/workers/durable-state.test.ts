@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { HEADERS, INTERNAL_PATHS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, sign } from '#shared/signing.ts';
 import { doLimiter, doReplayWindow } from '../../edge/src/adapters/cloudflare/ports.ts';
+import { readyHeartbeat } from '../../edge/src/testing/internal-calls.ts';
 import { buildWorkerApp, type Env } from '../../edge/src/worker.ts';
 import { ORIGIN_OK, WORKERS_NODE_KEY } from './fixtures.ts';
 import { admission } from './limits-fixtures.ts';
@@ -17,20 +18,7 @@ const env = cfEnv as unknown as Env;
 /** A signed heartbeat, built once so it can be sent (replayed) byte for byte. */
 async function signedHeartbeat(requestId: string): Promise<Request> {
   const path = INTERNAL_PATHS.heartbeat;
-  const body = JSON.stringify({
-    replica_id: 'wk-wr-1',
-    node_id: 'wk',
-    url: ORIGIN_OK,
-    model: 'wr-model',
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    max_running: 4,
-    kv_usage: 0,
-    tokens_per_s: 0,
-    ts: Date.now(),
-  });
+  const body = JSON.stringify(readyHeartbeat('wk-wr-1', 'wk', ORIGIN_OK, 'wr-model'));
   const sig = await sign({ method: 'POST', path, requestId, tenantId: 'wr', body }, WORKERS_NODE_KEY);
   return new Request(`http://edge.test${path}`, {
     method: 'POST',

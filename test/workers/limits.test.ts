@@ -11,6 +11,7 @@ import { doKeyStore, doLimiter } from '../../edge/src/adapters/cloudflare/ports.
 import { pepperedKeyHasher } from '../../edge/src/keys/key-hash.ts';
 import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { usageRecord } from '../../edge/src/testing/harness.ts';
+import { readyHeartbeat } from '../../edge/src/testing/internal-calls.ts';
 import { buildWorkerApp, type Env } from '../../edge/src/worker.ts';
 import { ORIGIN_HANG, ORIGIN_OK, WORKERS_NODE_KEY, WORKERS_PEPPER } from './fixtures.ts';
 import { admission } from './limits-fixtures.ts';
@@ -45,20 +46,7 @@ async function signedPost(app: { fetch(r: Request): Response | Promise<Response>
 }
 
 function heartbeat(replica: string, url: string, model: string): Heartbeat {
-  return {
-    replica_id: replica,
-    node_id: 'wk',
-    url,
-    model,
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    max_running: 64,
-    kv_usage: 0,
-    tokens_per_s: 0,
-    ts: Date.now(),
-  };
+  return readyHeartbeat(replica, 'wk', url, model, { max_running: 64 });
 }
 
 const chat = (model: string, extra: Record<string, unknown> = {}) => ({ model, messages: [{ role: 'user', content: 'hi' }], ...extra });
