@@ -15,6 +15,7 @@ import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
 import { nodeDigests } from './adapters/node/digests.ts';
+import { durableLedger } from './adapters/node/durable-ledger.ts';
 import { isEntryPoint } from './adapters/node/entry-point.ts';
 import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
@@ -26,10 +27,7 @@ import type { JwtOptions } from './middleware/auth/jwt.ts';
 import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
-import { groupCommit } from './stores/group-commit.ts';
-import type { SqlDb } from './stores/sql.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
-import { ledgerInsert, sqlLedger } from './stores/sql-ledger.ts';
 import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 
@@ -56,7 +54,11 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const jwt = config.jwt && readJwksFile(config.jwt);
   const keyHasher = pepperedKeyHasher(config.keyPepper, nodeDigests);
   mkdirSync(config.dataDir, { recursive: true });
-  const sqlite = openSqlite(join(config.dataDir, 'edge.sqlite'));
+  const edgeFile = join(config.dataDir, 'edge.sqlite');
+  const sqlite = openSqlite(edgeFile);
+  // A second connection for the ledger's writes: it commits without fsync and syncs the WAL off
+  // the event loop before acknowledging (adapters/node/durable-ledger.ts).
+  const ledgerSqlite = openSqlite(edgeFile, { synchronous: 'NORMAL' });
   // The replay window is written on every internal call; losing it to a power cut only forgets
   // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
   const replaySqlite = openSqlite(join(config.dataDir, 'replay.sqlite'), { synchronous: 'NORMAL' });
@@ -69,6 +71,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const origins = nodeOriginFetch();
   try {
     const keys = sqlKeyStore(sqlite.db);
+    const ledger = durableLedger(ledgerSqlite.db, edgeFile);
     if (config.devApiKey) {
       const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());
       log('dev API key seeded', { tenant: 'dev', keyId });
@@ -77,7 +80,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       keys,
       keyHasher,
       jwt,
-      ledger: groupCommitLedger(sqlite.db),
+      ledger,
       replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: sqlLimiter(limitsDb.db, { defer: setImmediate, deferSettle: (run) => setTimeout(run, SETTLE_BATCH_MS) }),
       pool: memoryPool(),
@@ -102,6 +105,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       close() {
         closing ??= (async () => {
           await stopServer(server, extras.closeGraceMs ?? 10_000);
+          await ledger.close();
+          ledgerSqlite.close();
           sqlite.close();
           limitsDb.close();
           replaySqlite.close();
@@ -112,6 +117,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       },
     };
   } catch (err) {
+    ledgerSqlite.close();
     sqlite.close();
     limitsDb.close();
     replaySqlite.close();
@@ -119,13 +125,6 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     loopDelay.disable();
     throw err;
   }
-}
-
-/** The SQLite ledger with usage batches from many origins committed together (one fsync). */
-function groupCommitLedger(db: SqlDb) {
-  const ledger = sqlLedger(db);
-  const insert = groupCommit(db, (b: { records: Parameters<typeof ledgerInsert>[1]; at: number }) => ledgerInsert(db, b.records, b.at));
-  return { ...ledger, insert: (records: Parameters<typeof ledgerInsert>[1], receivedAt: number) => insert({ records, at: receivedAt }) };
 }
 
 /** JWT options with a JWKS file (MOTIF_JWT_JWKS_FILE) read now, so a bad file stops the start. */
