@@ -9,6 +9,7 @@ import { sqlKeyStore } from '../../stores/sql-keys.ts';
 import { sqlLedger } from '../../stores/sql-ledger.ts';
 import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
 import { TEST_HASHER, usageRecord } from '../../testing/harness.ts';
+import { readyHeartbeat } from '../../testing/internal-calls.ts';
 import { openSqlite } from './sqlite.ts';
 
 describe('SQL stores on better-sqlite3', () => {
@@ -44,20 +45,7 @@ describe('SQL stores on better-sqlite3', () => {
   it('pool: keeps the newest beat and forgets replicas past retention', () => {
     const h = openSqlite(':memory:');
     initPool(h.db);
-    const hb = {
-      replica_id: 'r',
-      node_id: 'n',
-      url: 'http://r',
-      model: 'm',
-      revision: 'v',
-      state: 'ready' as const,
-      waiting: 0,
-      running: 0,
-      max_running: 1,
-      kv_usage: 0,
-      tokens_per_s: 0,
-      ts: 100,
-    };
+    const hb = readyHeartbeat('r', 'n', 'http://r', 'm', { revision: 'v', max_running: 1, ts: 100 });
     poolUpsert(h.db, hb, 1000);
     poolUpsert(h.db, { ...hb, ts: 50, state: 'draining' }, 2000);
     expect(poolList(h.db, 2000, 10_000)).toEqual([{ heartbeat: hb, lastSeen: 1000, firstSeen: 1000 }]);
@@ -70,19 +58,7 @@ describe('SQL stores on better-sqlite3', () => {
   it('pool: a beat from a clock that stepped back minutes is stored, a beat overtaken in flight is not', () => {
     const h = openSqlite(':memory:');
     initPool(h.db);
-    const hb = {
-      replica_id: 'r',
-      node_id: 'n',
-      url: 'http://r',
-      model: 'm',
-      revision: 'v',
-      state: 'ready' as const,
-      waiting: 0,
-      running: 0,
-      max_running: 1,
-      kv_usage: 0,
-      tokens_per_s: 0,
-    };
+    const hb = readyHeartbeat('r', 'n', 'http://r', 'm', { revision: 'v', max_running: 1 });
     poolUpsert(h.db, { ...hb, ts: 300_000 }, 1000);
     poolUpsert(h.db, { ...hb, ts: 298_500, waiting: 1 }, 1500);
     expect(poolList(h.db, 1500, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 0 }, lastSeen: 1000 });
