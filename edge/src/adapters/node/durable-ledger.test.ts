@@ -46,6 +46,16 @@ describe('durableLedger', () => {
 });
 
 describe('fileSyncer', () => {
+  it('a sync that failed (the file was not there yet) does not fail the next one', async () => {
+    const file = tempFile();
+    const syncer = fileSyncer(file);
+    await expect(syncer.sync()).rejects.toMatchObject({ code: 'ENOENT' });
+    const conn = openSqlite(file);
+    await expect(syncer.sync()).resolves.toBeUndefined();
+    await syncer.close();
+    conn.close();
+  });
+
   it('callers arriving while an fsync runs share the next one, and every call resolves', async () => {
     const file = tempFile();
     const conn = openSqlite(file);

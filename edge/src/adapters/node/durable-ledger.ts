@@ -25,7 +25,15 @@ export function fileSyncer(file: string): { sync(): Promise<void>; close(): Prom
   let queued: Promise<void> | undefined;
   const once = async () => {
     handle ??= open(file, 'r');
-    await (await handle).sync();
+    try {
+      await (await handle).sync();
+    } catch (err) {
+      // Opened afresh next time: a failed open must not fail every later sync.
+      const failed = handle;
+      handle = undefined;
+      await (await failed.catch(() => undefined))?.close().catch(() => {});
+      throw err;
+    }
   };
   const start = (): Promise<void> => {
     const p = once().finally(() => {
