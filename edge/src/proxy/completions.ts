@@ -64,13 +64,15 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     // The origin is asked for usage on every stream: it is how the edge reconciles limits.
     if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
 
-    const lease = await deps.limits.admit(c, parsed.data);
+    // One pass over the prompt serves the reservation and the routing.
+    const prompt = promptText(parsed.data);
+    const lease = await deps.limits.admit(c, parsed.data, prompt);
     const now = deps.clock.now();
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
     let ranked;
     try {
-      ranked = await rankFor(deps, { model: parsed.data.model, prompt: promptText(parsed.data) }, now);
+      ranked = await rankFor(deps, { model: parsed.data.model, prompt }, now);
     } catch (err) {
       lease.finish(0); // nothing was forwarded: the reservation is refunded
       throw err;

@@ -13,7 +13,7 @@
 import type { Context } from 'hono';
 import { ApiError } from '#shared/errors.ts';
 import { type ChatCompletionRequest, type CompletionRequest, requestedMaxTokens } from '#shared/openai.ts';
-import { promptText, utf8Length } from '#shared/prompt-size.ts';
+import { type PromptText, promptText, utf8Length } from '#shared/prompt-size.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock, LimitDecision, Limiter } from '../../ports.ts';
 import { formatDuration, rateLimitHeaders } from './limits.ts';
@@ -58,11 +58,15 @@ export function admission(opts: AdmissionOptions) {
     }
   }
 
-  async function admit(c: Context<EdgeEnv>, req: ChatCompletionRequest | CompletionRequest): Promise<AdmissionLease> {
+  async function admit(
+    c: Context<EdgeEnv>,
+    req: ChatCompletionRequest | CompletionRequest,
+    prompt: PromptText | undefined = promptText(req),
+  ): Promise<AdmissionLease> {
     const principal = c.get('principal');
     const leaseId = c.get('upstreamRequestId');
     const limits = resolveLimits(principal.limits, defaults);
-    const reserveTokens = reservation(promptTokens(req), requestedMaxTokens(req), defaults.maxContextTokens, limits);
+    const reserveTokens = reservation(promptTokens(req, prompt), requestedMaxTokens(req), defaults.maxContextTokens, limits);
     const now = opts.clock.now();
     let decision: LimitDecision;
     try {
@@ -128,8 +132,7 @@ function refusal(d: LimitDecision): ApiError {
 }
 
 /** The prompt's token estimate: from its text, or the ids of a token-id prompt. */
-function promptTokens(req: ChatCompletionRequest | CompletionRequest): number {
-  const text = promptText(req);
+function promptTokens(req: ChatCompletionRequest | CompletionRequest, text: PromptText | undefined): number {
   if (!text) return 'prompt' in req && Array.isArray(req.prompt) ? req.prompt.length : 0;
   let bytes = 0;
   for (const p of text.parts) bytes += utf8Length(p);
