@@ -64,7 +64,7 @@ describe('edge app: errors are OpenAI JSON', () => {
     const a = await t.get('/v2/nothing');
     expect(a.status).toBe(404);
     expect((await errorOf(a)).code).toBe('not_found');
-    expect(a.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{24}$/);
+    expect(a.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{28}$/);
     const b = await t.get('/v1/chat/completions');
     expect(b.status).toBe(405);
   });
