@@ -19,6 +19,7 @@ import { durableLedger } from './adapters/node/durable-ledger.ts';
 import { isEntryPoint } from './adapters/node/entry-point.ts';
 import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
+import { BACKSTOP_PAGES, startWalCheckpointer } from './adapters/node/wal-checkpointer.ts';
 import { createEdgeApp, type Logger } from './app.ts';
 import { ConfigError, type EdgeConfig, edgeAppOptions, loadEdgeConfig } from './config.ts';
 import { type JwtConfig, parseJwks } from './config-jwt.ts';
@@ -55,17 +56,25 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   const keyHasher = pepperedKeyHasher(config.keyPepper, nodeDigests);
   mkdirSync(config.dataDir, { recursive: true });
   const edgeFile = join(config.dataDir, 'edge.sqlite');
-  const sqlite = openSqlite(edgeFile);
+  const replayFile = join(config.dataDir, 'replay.sqlite');
+  const limitsFile = join(config.dataDir, 'limits.sqlite');
+  // Checkpoints run on a worker thread (adapters/node/wal-checkpointer.ts): every connection
+  // below keeps SQLite's in-commit checkpoint only as a backstop.
+  const autoCheckpointPages = BACKSTOP_PAGES;
+  const sqlite = openSqlite(edgeFile, { autoCheckpointPages });
   // A second connection for the ledger's writes: it commits without fsync and syncs the WAL off
   // the event loop before acknowledging (adapters/node/durable-ledger.ts).
-  const ledgerSqlite = openSqlite(edgeFile, { synchronous: 'NORMAL' });
+  const ledgerSqlite = openSqlite(edgeFile, { synchronous: 'NORMAL', autoCheckpointPages });
   // The replay window is written on every internal call; losing it to a power cut only forgets
   // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
-  const replaySqlite = openSqlite(join(config.dataDir, 'replay.sqlite'), { synchronous: 'NORMAL' });
+  const replaySqlite = openSqlite(replayFile, { synchronous: 'NORMAL', autoCheckpointPages });
   // Limits live in their own file, shared by every edge process on the host (exact across them),
   // with synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and
   // the hot path pays no fsync.
-  const limitsDb = openSqlite(join(config.dataDir, 'limits.sqlite'), { synchronous: 'NORMAL' });
+  const limitsDb = openSqlite(limitsFile, { synchronous: 'NORMAL', autoCheckpointPages });
+  const checkpointer = startWalCheckpointer([edgeFile, replayFile, limitsFile], {
+    onError: (file, message) => log('WAL checkpoint failed (retried next round)', { file, error: message }),
+  });
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const origins = nodeOriginFetch();
@@ -112,6 +121,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
           replaySqlite.close();
           origins.close();
           loopDelay.disable();
+          await checkpointer.close();
         })();
         return closing;
       },
@@ -123,6 +133,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
     replaySqlite.close();
     origins.close();
     loopDelay.disable();
+    void checkpointer.close();
     throw err;
   }
 }

@@ -37,6 +37,11 @@ export interface OpenSqliteOptions {
    * limits' buckets and leases).
    */
   synchronous?: 'FULL' | 'NORMAL';
+  /**
+   * WAL pages after which a commit checkpoints on the calling thread (SQLite's default 1000).
+   * Raised when a worker checkpoints the file off the event loop (wal-checkpointer.ts).
+   */
+  autoCheckpointPages?: number;
 }
 
 /** Open (creating if needed) a SQLite file; `:memory:` works for tests. */
@@ -46,6 +51,7 @@ export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHa
   raw.pragma(`synchronous = ${opts.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
   raw.pragma('foreign_keys = ON');
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  if (opts.autoCheckpointPages !== undefined) raw.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.autoCheckpointPages))}`);
   // Statements are prepared once per SQL text; the stores use a small fixed set.
   const cache = new Map<string, Database.Statement>();
   const stmt = (sql: string) => {
