@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { usageRecord } from '../../testing/harness.ts';
-import { durableLedger, fileSyncer } from './durable-ledger.ts';
+import { durableLedger, fileSyncer, LEDGER_SLICE_RECORDS } from './durable-ledger.ts';
 import { openSqlite } from './sqlite.ts';
 
 const dirs: string[] = [];
@@ -32,6 +32,28 @@ describe('durableLedger', () => {
     const again = openSqlite(file);
     expect(again.db.all('SELECT request_id FROM usage_records ORDER BY request_id')).toEqual([{ request_id: 'r1' }, { request_id: 'r2' }]);
     again.close();
+  });
+
+  it('inserts a large batch in slices, serving other work between them; a redelivery is all duplicates', async () => {
+    const file = tempFile();
+    const conn = openSqlite(file, { synchronous: 'NORMAL' });
+    const ledger = durableLedger(conn.db, file);
+    const records = Array.from({ length: 8 * LEDGER_SLICE_RECORDS }, (_, i) => usageRecord({ request_id: `r${i}` }));
+    const count = () => conn.db.all<{ n: number }>('SELECT count(*) AS n FROM usage_records')[0]!.n;
+    const seen: number[] = [];
+    let done = false;
+    const tick = () => {
+      seen.push(count());
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    expect(await ledger.insert(records, 1)).toEqual({ accepted: records.length, duplicates: 0 });
+    done = true;
+    // Other callbacks ran while the batch was part-way in: the loop was not held for all of it.
+    expect(seen.filter((n) => n > 0 && n < records.length).length).toBeGreaterThanOrEqual(3);
+    expect(await ledger.insert(records, 2)).toEqual({ accepted: 0, duplicates: records.length });
+    await ledger.close();
+    conn.close();
   });
 
   it('does not acknowledge when the sync fails: a retryable 503 and the origin delivers again', async () => {
