@@ -27,6 +27,7 @@ const round = (edgeP50: number, edgeRps: number, cpu: number): Round => ({
     loadSideBusyCN: 0.4,
     upstreamUsPerReqCN: 150,
     floorUsPerReqCN: 120,
+    floorAddedC1: { p50: 0.1, p99: 0.5 },
   },
 });
 

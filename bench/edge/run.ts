@@ -184,6 +184,7 @@ async function main(opts: BenchOptions): Promise<void> {
       const got = { direct: {} as Record<Kind, Awaited<ReturnType<typeof measure>>>, edge: {} as Record<Kind, Awaited<ReturnType<typeof measure>>> };
       for (const kind of ['c1', 'cN', 'stream'] as const) for (const side of sides) got[side][kind] = await measure(side, kind);
       const floorCN = await measure('floor', 'cN');
+      const floorC1 = await measure('floor', 'c1');
       const path = (side: 'direct' | 'edge'): PathRound => ({
         c1: got[side].c1.r.latency,
         cN: { ...got[side].cN.r.latency, rps: got[side].cN.r.rps },
@@ -203,6 +204,7 @@ async function main(opts: BenchOptions): Promise<void> {
           loadSideBusyCN: e.cN.loadSideUs / (1000 * e.cN.r.elapsedMs),
           upstreamUsPerReqCN: got.direct.cN.upstreamCpuUs / got.direct.cN.r.requests,
           floorUsPerReqCN: floorCN.edgeCpuUs / floorCN.r.requests,
+          floorAddedC1: { p50: floorC1.r.latency.p50 - got.direct.c1.r.latency.p50, p99: floorC1.r.latency.p99 - got.direct.c1.r.latency.p99 },
         },
       });
     }

@@ -60,6 +60,11 @@ export interface EdgeRound {
   upstreamUsPerReqCN: number;
   /** CPU per request of the bare node:http proxy (floor-proxy.ts) at N connections, same core. */
   floorUsPerReqCN: number;
+  /**
+   * What the bare proxy adds at 1 connection (p50, p99 over the direct path, ms): the part of the
+   * edge's added latency that two more loopback hops and wake-ups of the edge's core cost here.
+   */
+  floorAddedC1: { p50: number; p99: number };
 }
 
 export interface Round {
@@ -152,6 +157,7 @@ export function medianRound(rounds: readonly Round[]): Round {
       loadSideBusyCN: m((r) => r.proc.loadSideBusyCN),
       upstreamUsPerReqCN: m((r) => r.proc.upstreamUsPerReqCN),
       floorUsPerReqCN: m((r) => r.proc.floorUsPerReqCN),
+      floorAddedC1: { p50: m((r) => r.proc.floorAddedC1.p50), p99: m((r) => r.proc.floorAddedC1.p99) },
     },
   };
 }
@@ -206,6 +212,11 @@ export function processTable(p: EdgeRound, connections: number): string[] {
         `bare node:http proxy, same core, ${connections} conn (µs/req)`,
         num(p.floorUsPerReqCN, 0),
         "the floor: Node's HTTP server + client alone (bench/edge/floor-proxy.ts)",
+      ],
+      [
+        'bare node:http proxy, 1 conn, added p50 / p99 (ms)',
+        `+${num(p.floorAddedC1.p50, 2)} / +${num(p.floorAddedC1.p99, 2)}`,
+        'what any proxy process adds here: two loopback hops and the wake-ups of its core',
       ],
       ['edge CPU per request / bare proxy’s', `${num(p.cpuUsPerReqCN / p.floorUsPerReqCN, 2)}×`, 'what auth, limits, signing, routing and metering add'],
       [`edge core busy, ${connections} conn`, `${num(100 * p.coreBusyCN, 0)}%`, '100% = the edge saturated its core'],
