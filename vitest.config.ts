@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import FiguresReporter from './test/reliability/figures-reporter.ts';
 
 // Test layers (see README "Tests"): unit tests sit next to the code they test and run in-process;
 // workers tests run inside workerd; integration tests start real processes on loopback.
@@ -6,6 +7,8 @@ export default defineConfig({
   test: {
     // The pinned AWS SDK notes that its future releases need Node 22; it is pinned, so keep logs quiet.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // The reliability figures first, vitest's summary (failures included) last.
+    reporters: [new FiguresReporter(), 'default'],
     projects: [
       {
         extends: true,

@@ -1,6 +1,6 @@
 /**
  * The reliability suite's figures: each test records what it measured (faults survived, requests
- * fuzzed, 5xx seen, records lost or duplicated, RSS slope…) and the suite's global teardown prints
+ * fuzzed, 5xx seen, records lost or duplicated, RSS slope…) and figures-reporter.ts prints
  * them as one table. Figures go through a JSON-lines file because vitest runs test files in
  * workers and the table is printed by the main process.
  */

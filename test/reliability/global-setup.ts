@@ -1,12 +1,9 @@
 /**
- * Global setup for the reliability project: starts each run with an empty figures file and
- * prints the figures table when the run ends (pass or fail), so the numbers are always visible.
+ * Global setup for the reliability project: starts each run with an empty figures file (the
+ * table is printed by figures-reporter.ts when the run ends).
  */
-import { formatFigures, MODE, readFigures, resetFigures } from './figures.ts';
+import { resetFigures } from './figures.ts';
 
-export default function setup(): () => void {
+export default function setup(): void {
   resetFigures();
-  return () => {
-    console.log(`\nReliability figures (${MODE} mode)\n${formatFigures(readFigures())}\n`);
-  };
 }
