@@ -88,4 +88,16 @@ describe('SQL stores on better-sqlite3', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('keeps statement journals and savepoints in memory, and leaves checkpoints to a worker when asked', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'motif-sqlite-pragmas-'));
+    try {
+      const h = openSqlite(join(dir, 'a.sqlite'), { autoCheckpointPages: 20_000 });
+      expect(h.db.all('PRAGMA temp_store')).toEqual([{ temp_store: 2 }]);
+      expect(h.db.all('PRAGMA wal_autocheckpoint')).toEqual([{ wal_autocheckpoint: 20_000 }]);
+      h.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
