@@ -20,6 +20,7 @@ import { LimitDefaults } from './middleware/limits/policy.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
 import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
+import { retryBudget } from './proxy/retry-budget.ts';
 import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
 import { adminAuth } from './routes/admin/admin-auth.ts';
 import { keyRoutes } from './routes/admin/keys.ts';
@@ -28,6 +29,7 @@ import { tenantRoutes } from './routes/admin/tenants.ts';
 import { adminUsageRoutes } from './routes/admin/usage.ts';
 import { internalRoutes } from './routes/internal.ts';
 import { v1Routes } from './routes/v1.ts';
+import { circuitBreaker } from './routing/circuit-breaker.ts';
 import { inflightTracker } from './routing/inflight.ts';
 import { createScheduler } from './routing/scheduler.ts';
 import type { NodeKeys } from './trust/node-keys.ts';
@@ -45,6 +47,25 @@ export const EdgeOptions = z.object({
   requestTimeoutMs: z.number().int().min(1000).max(3_600_000).default(600_000),
   /** Replicas tried before giving up with 503 (failover happens only before the first byte). */
   maxAttempts: z.number().int().min(1).max(10).default(3),
+  /** Per-replica circuit breaker (routing/circuit-breaker.ts), in this process's or isolate's memory. */
+  circuitBreaker: z
+    .object({
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      cooldownMs: z.number().int().min(1).max(600_000).default(5000),
+      maxCooldownMs: z.number().int().min(1).max(600_000).default(60_000),
+    })
+    .strict()
+    .refine((b) => b.maxCooldownMs >= b.cooldownMs, { message: 'maxCooldownMs must be at least cooldownMs', path: ['maxCooldownMs'] })
+    .default({ failureThreshold: 5, cooldownMs: 5000, maxCooldownMs: 60_000 }),
+  /** Failover retries allowed: `ratio` of first attempts plus `minRetries` per `windowMs` (proxy/retry-budget.ts). */
+  retryBudget: z
+    .object({
+      ratio: z.number().min(0).max(1).default(0.2),
+      minRetries: z.number().int().min(0).max(100_000).default(10),
+      windowMs: z.number().int().min(1000).max(600_000).default(10_000),
+    })
+    .strict()
+    .default({ ratio: 0.2, minRetries: 10, windowMs: 10_000 }),
   /** Bearer token for `/admin/*`; unset = only API keys with the `admin` scope get in. */
   adminToken: z.string().min(16).optional(),
   /** Defaults for limits that tenant and key records leave null (middleware/limits/policy.ts). */
@@ -84,7 +105,7 @@ export interface EdgeAppDeps {
   /** Hashing on the request path (default WebCrypto; Node passes node:crypto, adapters/node/digests.ts). */
   digests?: Digests;
   options?: z.input<typeof EdgeOptions>;
-  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → prompt-size-filter → least-load. */
+  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → circuit-filter → prompt-size-filter → least-load. */
   schedulerProfile?: unknown;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
@@ -102,6 +123,9 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   const originFetch: OriginFetch = deps.originFetch ?? fetchOrigin;
   const digests = deps.digests ?? webDigests;
   const inflight = inflightTracker();
+  const now = () => deps.clock.now();
+  const breaker = circuitBreaker(opts.circuitBreaker, now);
+  const budget = retryBudget(opts.retryBudget, now);
   const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
 
   const authenticate = eitherAuthenticator(
@@ -161,6 +185,8 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       clock: deps.clock,
       scheduler,
       inflight,
+      breaker,
+      retryBudget: budget,
       signingKey: deps.signingKey,
       digests,
       originFetch,
@@ -188,7 +214,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
 
   // Everything under /admin needs the admin token or an `admin`-scoped key.
   app.use('/admin/*', adminAuth({ adminToken: opts.adminToken, authenticate }));
-  app.route('/admin', opsRoutes({ pool: deps.pool, clock: deps.clock, scheduler, inflight, extraMetrics: deps.extraMetrics }));
+  app.route('/admin', opsRoutes({ pool: deps.pool, clock: deps.clock, scheduler, inflight, breaker, extraMetrics: deps.extraMetrics }));
   app.route('/admin', tenantRoutes({ keys: deps.keys, clock: deps.clock }));
   app.route('/admin', keyRoutes({ keys: deps.keys, clock: deps.clock, hash: deps.keyHasher }));
   app.route('/admin/usage', adminUsageRoutes({ ledger: deps.ledger, clock: deps.clock }));

@@ -20,6 +20,7 @@ import {
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, Model, ModelList } from '#shared/openai.ts';
 import { Heartbeat } from '#shared/protocol.ts';
 import { UsageQuery, UsageRow } from '#shared/usage.ts';
+import { CIRCUIT_STATES } from '../routing/circuit-breaker.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
 /** Who may call a route: an API key or JWT with a scope, or the admin token (or an `admin`-scope key or JWT). */
@@ -67,6 +68,8 @@ const PoolEntryView = Heartbeat.extend({
   age_ms: z.number().int(),
   in_rotation: z.boolean(),
   inflight: z.number().int(),
+  /** This edge's circuit breaker for the replica (per process on Node, per isolate on Workers). */
+  circuit: z.enum(CIRCUIT_STATES),
 });
 
 const DeletedTenant = Tenant.extend({ deleted: z.literal(true) });

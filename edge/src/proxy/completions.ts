@@ -165,7 +165,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
 
 /**
  * Candidates for a request, best first: 404 if no replica in the pool ever served its model, 503
- * if none is ready, 400 if none in rotation could fit its prompt (the scheduler's refusal). A pool
+ * if none is ready or every ready one's circuit is open, 400 if none in rotation could fit its prompt (the scheduler's refusal). A pool
  * that knows no replica at all cannot tell that a model does not exist (the Node edge keeps it in
  * memory, so a restarted edge knows none until the first heartbeat): 503 then, which clients
  * retry, not a 404, which they do not.
@@ -177,7 +177,7 @@ async function rankFor(deps: CompletionsDeps, req: RouteRequest, now: number) {
   if (!entries.some((e) => e.heartbeat.model === model)) {
     throw new ApiError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });
   }
-  const ranked = deps.scheduler.rank(req, toCandidates(entries, now, deps.inflight.get));
+  const ranked = deps.scheduler.rank(req, toCandidates(entries, now, deps.inflight.get, deps.breaker.waitMs));
   if (ranked.length === 0) throw noReplica(model);
   return ranked;
 }

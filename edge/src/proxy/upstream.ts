@@ -1,17 +1,21 @@
 /**
  * Sending one request to the origin pool with failover before the first byte (DESIGN §1, §5):
  * walk the scheduler's ranking; a connection error or a 503 (or Cloudflare's 52x for an
- * unreachable origin) moves on to the next one, anything else (success or an origin error) is the answer. Once a response is returned,
- * the caller owns it: there is no retry after that point.
+ * unreachable origin) moves on to the next one, anything else (success or an origin error) is the
+ * answer. Once a response is returned, the caller owns it: there is no retry after that point.
+ * Each attempt needs a permit from the replica's circuit breaker and reports back to it; each
+ * attempt after the first spends from the retry budget, and an exhausted budget ends the walk.
  */
 
 import type { Digests } from '#shared/digests.ts';
 import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
+import type { CircuitBreaker } from '../routing/circuit-breaker.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import type { Candidate } from '../routing/types.ts';
 import type { Lifetime } from './lifetime.ts';
+import type { RetryBudget } from './retry-budget.ts';
 
 /** One request to an origin, in plain values: each runtime's client builds its own request from it. */
 export interface OriginCall {
@@ -66,6 +70,10 @@ export interface UpstreamDeps {
   digests: Digests;
   originFetch: OriginFetch;
   inflight: InflightTracker;
+  /** Per-replica circuits: asked before each attempt, told each attempt's outcome. */
+  breaker: CircuitBreaker;
+  /** Bounds failover across requests: retries at most a fraction of first attempts. */
+  retryBudget: RetryBudget;
   now: () => number;
   maxAttempts: number;
   log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -106,11 +114,29 @@ async function buildCall(replica: Candidate, req: UpstreamRequest, life: Lifetim
   return { url, method: 'POST', body: req.body, signal: life.signal, headers };
 }
 
-/** Send to the best replica, failing over on connect errors and 503s; throws 503 when none took it. */
+/**
+ * Send to the best replica, failing over on connect errors and 503s, skipping replicas whose
+ * circuit holds requests back; throws 503 when none took it or the retry budget is spent.
+ */
 export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<UpstreamResult> {
   let retryAfter: number | undefined;
-  const attempts = ranked.slice(0, Math.max(1, deps.maxAttempts));
-  for (const replica of attempts) {
+  let attempts = 0;
+  let circuitWaitMs = Number.POSITIVE_INFINITY;
+  deps.retryBudget.recordRequest();
+  for (const replica of ranked) {
+    if (attempts >= Math.max(1, deps.maxAttempts)) break;
+    const permit = deps.breaker.acquire(replica.id);
+    if (!permit) {
+      // Opened since the ranking, or its one half-open probe is already out.
+      circuitWaitMs = Math.min(circuitWaitMs, deps.breaker.waitMs(replica.id));
+      continue;
+    }
+    if (attempts > 0 && !deps.retryBudget.tryRetry()) {
+      permit.release();
+      deps.log('retry budget exhausted, not failing over', { replica: replica.id, requestId: req.requestId });
+      throw unavailable(maxDefined(retryAfter, Math.ceil(deps.retryBudget.retryAfterMs() / 1000)));
+    }
+    attempts += 1;
     const release = deps.inflight.acquire(replica.id);
     let res: OriginResponse;
     try {
@@ -118,21 +144,33 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
     } catch (err) {
       release();
       // Our own abort (client gone, deadline) is not the replica's fault: stop, don't fail over.
-      if (life.signal.aborted) throw life.reason();
+      if (life.signal.aborted) {
+        permit.release();
+        throw life.reason();
+      }
+      permit.failure();
       deps.log('origin unreachable, trying the next replica', { replica: replica.id, requestId: req.requestId, error: String(err) });
       continue;
     }
     if (FAILOVER_STATUSES.has(res.status)) {
       release();
+      permit.failure();
       retryAfter = maxDefined(retryAfter, parseRetryAfter(res.headers.get('retry-after')));
       await res.body?.cancel().catch(() => {});
       deps.log('origin unavailable, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
       continue;
     }
+    // Any other 5xx is the answer, but it still says the replica is failing; a 4xx is the client's.
+    if (res.status >= 500) permit.failure();
+    else permit.success();
     return { res, replica, release };
   }
-  throw new ApiError('origin_unavailable', 'No replica could take the request right now. Please retry.', { retryAfter: retryAfter ?? 1 });
+  if (attempts === 0 && Number.isFinite(circuitWaitMs)) retryAfter = Math.max(1, Math.ceil(circuitWaitMs / 1000));
+  throw unavailable(retryAfter);
 }
+
+const unavailable = (retryAfter: number | undefined) =>
+  new ApiError('origin_unavailable', 'No replica could take the request right now. Please retry.', { retryAfter: retryAfter ?? 1 });
 
 function parseRetryAfter(v: string | null): number | undefined {
   if (v === null) return undefined;

@@ -4,6 +4,7 @@
  * startup with a message naming it. A new plugin is a new folder plus one line here.
  */
 import { z } from 'zod';
+import { circuitFilter } from './circuit-filter/circuit-filter.ts';
 import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
 import { modelFilter } from './model-filter/model-filter.ts';
 import { promptSizeFilter } from './prompt-size-filter/prompt-size-filter.ts';
@@ -15,6 +16,10 @@ const ReadyFilterParams = z.object({ ttlMs: z.number().positive().optional() }).
 const FILTERS = {
   'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
   'ready-filter': (params: Record<string, unknown>) => readyFilter(ReadyFilterParams.parse(params)),
+  'circuit-filter': (params: Record<string, unknown>) => {
+    z.object({}).strict().parse(params);
+    return circuitFilter();
+  },
   'prompt-size-filter': (params: Record<string, unknown>) => {
     z.object({}).strict().parse(params);
     return promptSizeFilter();
@@ -38,14 +43,15 @@ export const SchedulerProfile = z.object({
 export type SchedulerProfile = z.infer<typeof SchedulerProfile>;
 
 /**
- * The default profile: serve the model, ready and fresh, with room for the prompt, least loaded
- * first. The prompt size is judged last, among replicas in rotation: a prompt none of them can
+ * The default profile: serve the model, ready and fresh, its circuit not open, with room for the
+ * prompt, least loaded first. The prompt size is judged last, among replicas in rotation: a prompt none of them can
  * fit is the client's 400, while no replica in rotation at all is a 503.
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
   filters: [
     { type: 'model-filter', params: {} },
     { type: 'ready-filter', params: {} },
+    { type: 'circuit-filter', params: {} },
     { type: 'prompt-size-filter', params: {} },
   ],
   picker: { type: 'least-load-picker', params: {} },

@@ -20,7 +20,7 @@ export interface Scheduler {
 }
 
 export interface SchedulerOptions {
-  /** A profile (see registry.ts); default: model-filter, ready-filter, prompt-size-filter, least-load-picker. */
+  /** A profile (see registry.ts); default: model-filter, ready-filter, circuit-filter, prompt-size-filter, least-load-picker. */
   profile?: unknown;
   /** Tie-break randomness in [0,1) (default Math.random); injectable for deterministic tests. */
   random?: () => number;
@@ -49,8 +49,8 @@ function rank(filters: Filter[], picker: Picker, random: () => number, req: Rout
   return picker.order(req, set, random);
 }
 
-/** Pool entries as candidates at `now`, with this edge's in-flight counts. */
-export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: string) => number): Candidate[] {
+/** Pool entries as candidates at `now`, with this edge's in-flight counts and circuit waits. */
+export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: string) => number, circuitWaitMs?: (id: string) => number): Candidate[] {
   return entries.map(({ heartbeat: hb, lastSeen }) => ({
     id: hb.replica_id,
     url: hb.url,
@@ -64,6 +64,7 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     inflight: inflight(hb.replica_id),
     ageMs: heartbeatAge({ lastSeen }, now),
     ...(hb.max_prompt_bytes ? { maxPromptBytes: hb.max_prompt_bytes } : {}),
+    ...(circuitWaitMs ? { circuitWaitMs: circuitWaitMs(hb.replica_id) } : {}),
   }));
 }
 

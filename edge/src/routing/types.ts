@@ -26,6 +26,8 @@ export interface Candidate {
   ageMs: number;
   /** The longest prompt text the replica could fit, by field; absent: no bound known. */
   maxPromptBytes?: PromptByteBounds;
+  /** Ms until this edge's circuit breaker lets a request go to the replica; 0 or absent: now. */
+  circuitWaitMs?: number;
 }
 
 /** What the scheduler routes. */
@@ -41,7 +43,8 @@ export interface Filter {
   filter(req: RouteRequest, candidates: Candidate[]): Candidate[];
   /**
    * The answer when this filter removed every candidate because of the request itself (no replica
-   * could ever serve it: a 4xx), rather than because none is available now (the caller's 503).
+   * could ever serve it: a 4xx), or a 503 whose retry-after only this filter knows (circuits
+   * cooling down). Without it, an empty set is the caller's 503.
    */
   refusal?(req: RouteRequest, removed: Candidate[]): ApiError;
 }

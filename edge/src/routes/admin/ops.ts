@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { family } from '#shared/prometheus-text.ts';
 import type { EdgeEnv } from '../../context.ts';
 import type { Clock, PoolView } from '../../ports.ts';
+import type { CircuitBreaker, CircuitState } from '../../routing/circuit-breaker.ts';
 import type { InflightTracker } from '../../routing/inflight.ts';
 import type { Scheduler } from '../../routing/scheduler.ts';
 
@@ -14,6 +15,8 @@ export interface OpsDeps {
   clock: Clock;
   scheduler: Scheduler;
   inflight: InflightTracker;
+  /** This edge's circuits, shown per replica. */
+  breaker: CircuitBreaker;
   /** Exposition text the runtime adds (Node: the event-loop delay gauges). */
   extraMetrics?: () => string;
 }
@@ -29,7 +32,15 @@ export function opsRoutes(deps: OpsDeps): Hono<EdgeEnv> {
       [{ in_rotation: 'true' }, live],
       [{ in_rotation: 'false' }, entries.length - live],
     ]);
-    return c.text(`${replicas}\n${deps.extraMetrics?.() ?? ''}`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+    const byState: Record<CircuitState, number> = { closed: 0, open: 0, 'half-open': 0 };
+    for (const e of entries) byState[deps.breaker.state(e.heartbeat.replica_id)] += 1;
+    const circuits = family(
+      'motif_edge_replica_circuits',
+      'gauge',
+      "Replicas the edge knows, by the state of this process's (or isolate's) circuit breaker for them.",
+      Object.entries(byState).map(([state, n]) => [{ state }, n]),
+    );
+    return c.text(`${replicas}\n${circuits}\n${deps.extraMetrics?.() ?? ''}`, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });
 
   app.get('/pool', async (c) => {
@@ -39,6 +50,7 @@ export function opsRoutes(deps: OpsDeps): Hono<EdgeEnv> {
       age_ms: now - e.lastSeen,
       in_rotation: deps.scheduler.inRotation(e, now),
       inflight: deps.inflight.get(e.heartbeat.replica_id),
+      circuit: deps.breaker.state(e.heartbeat.replica_id),
     }));
     return c.json({ object: 'list', data });
   });
