@@ -37,7 +37,7 @@ const attempts = (t: TestEdge) => t.origins.map((o) => o.requests.length);
 describe('circuit breaker in the proxy', () => {
   it('a replica failing N times is skipped, traffic goes to the healthy one, and after the cooldown one probe restores it', async () => {
     const t = await twoReplicas({ circuitBreaker: { failureThreshold: 3, cooldownMs: 5000 } });
-    t.origins[0]!.mode = 'unavailable';
+    t.origins[0]!.mode = 'failing';
     expect(await send(t, 3)).toEqual([200, 200, 200]);
     expect(attempts(t)).toEqual([3, 3]);
     expect(await circuits(t)).toEqual({ r1: 'open', r2: 'closed' });
@@ -62,7 +62,7 @@ describe('circuit breaker in the proxy', () => {
 
   it('a failed probe reopens the circuit for twice the cooldown', async () => {
     const t = await twoReplicas({ circuitBreaker: { failureThreshold: 1, cooldownMs: 2000 } });
-    t.origins[0]!.mode = 'unavailable';
+    t.origins[0]!.mode = 'failing';
     expect(await send(t, 1)).toEqual([200]);
     t.clock.advance(2000);
     await t.beatAll();
@@ -77,7 +77,7 @@ describe('circuit breaker in the proxy', () => {
 
   it("every replica's circuit open → 503 with retry-after, and the origin is not asked", async () => {
     const t = await testEdge({
-      origins: [{ replicaId: 'r1', mode: 'unavailable' }],
+      origins: [{ replicaId: 'r1', mode: 'failing' }],
       deps: { options: { circuitBreaker: { failureThreshold: 2, cooldownMs: 4500 } } },
     });
     await t.beat(t.origins[0]!);
@@ -87,6 +87,14 @@ describe('circuit breaker in the proxy', () => {
     expect(res.headers.get('retry-after')).toBe('5');
     expect(await res.json()).toMatchObject({ error: { code: 'origin_unavailable', type: 'server_error' } });
     expect(t.origins[0]!.requests).toHaveLength(2);
+  });
+
+  it('a replica at capacity (503 with retry-after) is failed over but not tripped: busy is not sick', async () => {
+    const t = await twoReplicas({ circuitBreaker: { failureThreshold: 2 } });
+    t.origins[0]!.mode = 'unavailable';
+    expect(await send(t, 4)).toEqual([200, 200, 200, 200]);
+    expect(attempts(t)).toEqual([4, 4]);
+    expect(await circuits(t)).toEqual({ r1: 'closed', r2: 'closed' });
   });
 
   it("a client's 4xx does not count as the replica failing", async () => {
@@ -101,7 +109,7 @@ describe('circuit breaker in the proxy', () => {
 describe('retry budget in the proxy', () => {
   it('once retries are spent, no further replica is tried: 503 with retry-after until the window slides', async () => {
     const t = await twoReplicas({ retryBudget: { ratio: 0, minRetries: 1, windowMs: 10_000 }, circuitBreaker: { failureThreshold: 100 } });
-    t.origins[0]!.mode = 'unavailable';
+    t.origins[0]!.mode = 'failing';
     expect(await send(t, 1)).toEqual([200]); // the one retry in the window
     const res = await t.post('/v1/chat/completions', chat);
     expect(res.status).toBe(503);

@@ -154,8 +154,12 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
     }
     if (FAILOVER_STATUSES.has(res.status)) {
       release();
-      permit.failure();
-      retryAfter = maxDefined(retryAfter, parseRetryAfter(res.headers.get('retry-after')));
+      const replicaRetryAfter = parseRetryAfter(res.headers.get('retry-after'));
+      // A 503 with retry-after is a replica at capacity saying when to come back: busy, not
+      // sick. Counting it would open circuits under plain overload and idle the pool after it.
+      if (res.status === 503 && replicaRetryAfter !== undefined) permit.release();
+      else permit.failure();
+      retryAfter = maxDefined(retryAfter, replicaRetryAfter);
       await res.body?.cancel().catch(() => {});
       deps.log('origin unavailable, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
       continue;

@@ -4,7 +4,7 @@
  * half-open: exactly one request (the probe) goes through; its success closes the circuit, its
  * failure opens it again for twice the previous cooldown (capped at `maxCooldownMs`).
  *
- * A failure is what says the replica cannot serve (a connection error, a 5xx, a 503 "busy")
+ * A failure is what says the replica cannot serve (a connection error, a 5xx, a 503 without retry-after)
  * before the first byte; a client's 4xx is an answer, so a success here, and our own abort (client
  * gone, deadline) is neither. The state lives in this edge's memory, one breaker per process on
  * Node and per isolate on Workers: each isolate learns about a failing replica on its own, with

@@ -11,7 +11,11 @@ import { ReplayGuard, SIGNATURE_HEADER, signInputOf, verify } from '#shared/sign
 import { SSE_DONE, SSE_HEADERS, sseData } from '#shared/sse.ts';
 import type { OriginFetch } from '../proxy/upstream.ts';
 
-export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'reject-400';
+/**
+ * `unavailable`: 503 at capacity with a retry-after (busy: fail over, the replica is not sick);
+ * `failing`: 503 with no retry-after (a broken replica: fail over and count it against its circuit).
+ */
+export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'failing' | 'reject-400';
 
 export interface SeenRequest {
   path: string;
@@ -85,6 +89,7 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     origin.requests.push({ path: c.req.path, headers: Object.fromEntries(c.req.raw.headers), body: json });
 
     if (origin.mode === 'unavailable') throw new ApiError('overloaded', 'queue full', { retryAfter: 2 });
+    if (origin.mode === 'failing') throw new ApiError('origin_unavailable', 'engine crashed');
     if (origin.mode === 'reject-400') throw new ApiError('context_length_exceeded', 'prompt too long', { param: 'messages' });
     const chat = c.req.path.endsWith('/chat/completions');
     const usage = { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length };
