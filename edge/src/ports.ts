@@ -243,6 +243,12 @@ export interface PoolEntry {
   lastSeen: number;
   /** Edge-clock time this replica was first seen (a model's `created`). */
   firstSeen: number;
+  /**
+   * Edge-clock time an operator drained the replica (`POST /admin/replicas/{id}/drain`), null
+   * when it is not drained. A drained replica stays listed, its heartbeats still update its load,
+   * but it is out of rotation for new requests until undrained; heartbeats never clear it.
+   */
+  drainedAt: number | null;
 }
 
 export interface PoolView {
@@ -256,4 +262,9 @@ export interface PoolView {
    * model whose replicas are all down answers 503, not 404). Callers decide liveness.
    */
   list(now: number): Promise<PoolEntry[]>;
+  /**
+   * Drain (`drained: true`, stamped `now` unless already drained) or undrain a listed replica.
+   * Returns the entry as it now is, or null when no replica with that id is listed.
+   */
+  setDrained(replicaId: string, drained: boolean, now: number): Promise<PoolEntry | null>;
 }

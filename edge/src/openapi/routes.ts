@@ -70,6 +70,8 @@ const PoolEntryView = Heartbeat.extend({
   inflight: z.number().int(),
   /** This edge's circuit breaker for the replica (per process on Node, per isolate on Workers). */
   circuit: z.enum(CIRCUIT_STATES),
+  /** Unix seconds an operator drained the replica out of rotation; null when not drained. */
+  drained_at: z.number().int().nullable(),
 });
 
 const DeletedTenant = Tenant.extend({ deleted: z.literal(true) });
@@ -235,6 +237,24 @@ export const ROUTES: RouteDoc[] = [
     tag: 'Operations',
     access: 'admin',
     response: json('PoolList', List(PoolEntryView)),
+  },
+  {
+    method: 'post',
+    path: `/admin/replicas/${idParam}/drain`,
+    summary: 'Take a replica out of rotation: running requests finish, new ones go to other replicas. Heartbeats do not undo it.',
+    tag: 'Operations',
+    access: 'admin',
+    response: json('PoolEntry', PoolEntryView),
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: `/admin/replicas/${idParam}/undrain`,
+    summary: 'Put a drained replica back in rotation (once its heartbeats say it is ready).',
+    tag: 'Operations',
+    access: 'admin',
+    response: json('PoolEntry', PoolEntryView),
+    errors: [404],
   },
   {
     method: 'get',

@@ -65,6 +65,6 @@ it("toCandidates uses the edge clock for age and this edge's in-flight counts", 
     tokens_per_s: 9,
     ts: 1,
   };
-  const [c] = toCandidates([{ heartbeat: hb, lastSeen: 1000, firstSeen: 0 }], 2500, (id) => (id === 'a' ? 4 : 0));
+  const [c] = toCandidates([{ heartbeat: hb, lastSeen: 1000, firstSeen: 0, drainedAt: null }], 2500, (id) => (id === 'a' ? 4 : 0));
   expect(c).toMatchObject({ id: 'a', ageMs: 1500, inflight: 4, waiting: 1, kvUsage: 0.5 });
 });

@@ -32,7 +32,7 @@ export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
   const random = opts.random ?? Math.random;
   return {
     rank: (req, cs) => rank(filters, picker, random, req, cs),
-    inRotation: (e, now) => inRotation({ state: e.heartbeat.state, ageMs: heartbeatAge(e, now) }, rotationTtlMs),
+    inRotation: (e, now) => inRotation({ state: e.heartbeat.state, ageMs: heartbeatAge(e, now), drained: e.drainedAt !== null }, rotationTtlMs),
   };
 }
 
@@ -51,7 +51,7 @@ function rank(filters: Filter[], picker: Picker, random: () => number, req: Rout
 
 /** Pool entries as candidates at `now`, with this edge's in-flight counts and circuit waits. */
 export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: string) => number, circuitWaitMs?: (id: string) => number): Candidate[] {
-  return entries.map(({ heartbeat: hb, lastSeen }) => ({
+  return entries.map(({ heartbeat: hb, lastSeen, drainedAt }) => ({
     id: hb.replica_id,
     url: hb.url,
     model: hb.model,
@@ -65,6 +65,7 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     ageMs: heartbeatAge({ lastSeen }, now),
     ...(hb.max_prompt_bytes ? { maxPromptBytes: hb.max_prompt_bytes } : {}),
     ...(circuitWaitMs ? { circuitWaitMs: circuitWaitMs(hb.replica_id) } : {}),
+    ...(drainedAt !== null ? { drained: true } : {}),
   }));
 }
 

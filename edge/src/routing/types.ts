@@ -28,6 +28,8 @@ export interface Candidate {
   maxPromptBytes?: PromptByteBounds;
   /** Ms until this edge's circuit breaker lets a request go to the replica; 0 or absent: now. */
   circuitWaitMs?: number;
+  /** An operator drained the replica (`/admin/replicas/{id}/drain`): out of rotation whatever its state. */
+  drained?: boolean;
 }
 
 /** What the scheduler routes. */

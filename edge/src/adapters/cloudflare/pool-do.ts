@@ -7,7 +7,7 @@ import type { DurableObjectState } from '@cloudflare/workers-types';
 import type { Heartbeat } from '#shared/protocol.ts';
 import type { PoolEntry } from '../../ports.ts';
 import type { SqlDb } from '../../stores/sql.ts';
-import { initPool, poolList, poolUpsert } from '../../stores/sql-pool.ts';
+import { initPool, poolList, poolSetDrained, poolUpsert } from '../../stores/sql-pool.ts';
 import { doSql } from './do-sql.ts';
 
 /** A silent replica is forgotten after this long (it stops counting as a known model). */
@@ -30,5 +30,10 @@ export class PoolDO extends DurableObject {
   /** Replicas heard from within the retention window. */
   list(now: number): PoolEntry[] {
     return poolList(this.db, now, POOL_RETENTION_MS);
+  }
+
+  /** Drain or undrain a listed replica; its entry now, or null when none has that id. */
+  setDrained(replicaId: string, drained: boolean, now: number): PoolEntry | null {
+    return poolSetDrained(this.db, replicaId, drained, now, POOL_RETENTION_MS);
   }
 }

@@ -81,7 +81,8 @@ export interface DoPoolOptions {
   /**
    * How long this isolate reuses the replica list (default 250 ms): every completion reads it,
    * and one global object would otherwise see every request of every isolate. Small against
-   * the 3 s heartbeat TTL; an upsert from this isolate drops the cached list at once.
+   * the 3 s heartbeat TTL; an upsert or drain from this isolate drops the cached list at once
+   * (other isolates stop routing to a drained replica within this time).
    */
   listCacheMs?: number;
 }
@@ -102,6 +103,10 @@ export function doPool(ns: DurableObjectNamespace<PoolDO>, opts: DoPoolOptions =
       const list = await stub().list(now);
       cached = { at: now, list };
       return list;
+    },
+    async setDrained(replicaId, drained, now) {
+      cached = undefined;
+      return stub().setDrained(replicaId, drained, now);
     },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * In-process pool registry: the latest heartbeat per replica. Used by the Node edge (one
  * process sees every heartbeat) and by tests. Entries older than the retention window are
- * dropped so a decommissioned replica does not linger forever.
+ * dropped so a decommissioned replica does not linger forever. Drain marks live in this process
+ * only: a restarted edge forgets them, and every drained replica is back in rotation.
  */
 import { ApiError } from '#shared/errors.ts';
 import { type Heartbeat, isLateHeartbeat } from '#shared/protocol.ts';
@@ -34,11 +35,19 @@ export function memoryPool(opts: MemoryPoolOptions = {}): PoolView {
         prune(receivedAt);
         if (entries.size >= maxReplicas) throw new ApiError('overloaded', 'The pool registry is full.');
       }
-      entries.set(hb.replica_id, { heartbeat: hb, lastSeen: receivedAt, firstSeen: prev?.firstSeen ?? receivedAt });
+      entries.set(hb.replica_id, { heartbeat: hb, lastSeen: receivedAt, firstSeen: prev?.firstSeen ?? receivedAt, drainedAt: prev?.drainedAt ?? null });
     },
     async list(now: number): Promise<PoolEntry[]> {
       prune(now);
       return [...entries.values()];
+    },
+    async setDrained(replicaId: string, drained: boolean, now: number): Promise<PoolEntry | null> {
+      prune(now);
+      const e = entries.get(replicaId);
+      if (!e) return null;
+      const next = { ...e, drainedAt: drained ? (e.drainedAt ?? now) : null };
+      entries.set(replicaId, next);
+      return next;
     },
   };
 }

@@ -48,7 +48,7 @@ describe('SQL stores on better-sqlite3', () => {
     const hb = readyHeartbeat('r', 'n', 'http://r', 'm', { revision: 'v', max_running: 1, ts: 100 });
     poolUpsert(h.db, hb, 1000);
     poolUpsert(h.db, { ...hb, ts: 50, state: 'draining' }, 2000);
-    expect(poolList(h.db, 2000, 10_000)).toEqual([{ heartbeat: hb, lastSeen: 1000, firstSeen: 1000 }]);
+    expect(poolList(h.db, 2000, 10_000)).toEqual([{ heartbeat: hb, lastSeen: 1000, firstSeen: 1000, drainedAt: null }]);
     poolUpsert(h.db, { ...hb, ts: 200, waiting: 3 }, 3000);
     expect(poolList(h.db, 3000, 10_000)[0]).toMatchObject({ heartbeat: { waiting: 3 }, lastSeen: 3000, firstSeen: 1000 });
     expect(poolList(h.db, 13_001, 10_000)).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createScheduler } from '../scheduler.ts';
+import { createScheduler, toCandidates } from '../scheduler.ts';
 import { inRotation, readyFilter } from './ready-filter.ts';
 
 const hb = (state: 'starting' | 'ready' | 'draining') => ({
@@ -19,7 +19,7 @@ const hb = (state: 'starting' | 'ready' | 'draining') => ({
 
 // One table for every place that asks: the rule itself, the routing filter and the scheduler's
 // pool-entry check (what /healthz, /admin/pool and /v1/models use).
-const TABLE: { name: string; state: 'starting' | 'ready' | 'draining'; ageMs: number; ttlMs: number; want: boolean }[] = [
+const TABLE: { name: string; state: 'starting' | 'ready' | 'draining'; ageMs: number; ttlMs: number; drained?: boolean; want: boolean }[] = [
   { name: 'ready and fresh', state: 'ready', ageMs: 100, ttlMs: 3000, want: true },
   { name: 'ready, exactly at the TTL', state: 'ready', ageMs: 3000, ttlMs: 3000, want: true },
   { name: 'ready, 1 ms past the TTL', state: 'ready', ageMs: 3001, ttlMs: 3000, want: false },
@@ -29,22 +29,39 @@ const TABLE: { name: string; state: 'starting' | 'ready' | 'draining'; ageMs: nu
   { name: 'starting and fresh', state: 'starting', ageMs: 0, ttlMs: 3000, want: false },
   { name: 'draining and fresh', state: 'draining', ageMs: 0, ttlMs: 3000, want: false },
   { name: 'draining and stale', state: 'draining', ageMs: 9000, ttlMs: 3000, want: false },
+  { name: 'ready and fresh but drained by an operator', state: 'ready', ageMs: 0, ttlMs: 3000, drained: true, want: false },
+  { name: 'draining and drained', state: 'draining', ageMs: 0, ttlMs: 3000, drained: true, want: false },
 ];
 
 describe('in rotation', () => {
-  it.each(TABLE)('$name (age $ageMs, ttl $ttlMs) → $want', ({ state, ageMs, ttlMs, want }) => {
-    expect(inRotation({ state, ageMs }, ttlMs)).toBe(want);
+  it.each(TABLE)('$name (age $ageMs, ttl $ttlMs) → $want', ({ state, ageMs, ttlMs, drained = false, want }) => {
+    expect(inRotation({ state, ageMs, drained }, ttlMs)).toBe(want);
 
-    const candidate = { id: 'a', url: 'http://a', model: 'm', revision: 'r', state, waiting: 0, running: 0, maxRunning: 8, kvUsage: 0, inflight: 0, ageMs };
+    const candidate = {
+      id: 'a',
+      url: 'http://a',
+      model: 'm',
+      revision: 'r',
+      state,
+      waiting: 0,
+      running: 0,
+      maxRunning: 8,
+      kvUsage: 0,
+      inflight: 0,
+      ageMs,
+      drained,
+    };
     expect(readyFilter({ ttlMs }).filter({ model: 'm' }, [candidate]).length === 1).toBe(want);
 
     const scheduler = createScheduler({ profile: { filters: [{ type: 'ready-filter', params: { ttlMs } }], picker: { type: 'least-load-picker' } } });
     const now = 1_000_000;
-    expect(scheduler.inRotation({ heartbeat: hb(state), lastSeen: now - ageMs, firstSeen: 0 }, now)).toBe(want);
+    expect(scheduler.inRotation({ heartbeat: hb(state), lastSeen: now - ageMs, firstSeen: 0, drainedAt: drained ? now : null }, now)).toBe(want);
+    const [asCandidate] = toCandidates([{ heartbeat: hb(state), lastSeen: now - ageMs, firstSeen: 0, drainedAt: drained ? now : null }], now, () => 0);
+    expect(readyFilter({ ttlMs }).filter({ model: 'm' }, [asCandidate!]).length === 1).toBe(want);
   });
 
   it('the scheduler uses the protocol TTL when the profile has no ready-filter, and the shortest of several', () => {
-    const entry = (ageMs: number) => ({ heartbeat: hb('ready'), lastSeen: 10_000 - ageMs, firstSeen: 0 });
+    const entry = (ageMs: number) => ({ heartbeat: hb('ready'), lastSeen: 10_000 - ageMs, firstSeen: 0, drainedAt: null });
     const none = createScheduler({ profile: { filters: [], picker: { type: 'least-load-picker' } } });
     expect([none.inRotation(entry(3000), 10_000), none.inRotation(entry(3001), 10_000)]).toEqual([true, false]);
     const two = createScheduler({
@@ -61,6 +78,6 @@ describe('in rotation', () => {
 
   it("a heartbeat from the edge clock's future counts as fresh", () => {
     const s = createScheduler();
-    expect(s.inRotation({ heartbeat: hb('ready'), lastSeen: 2000, firstSeen: 0 }, 1000)).toBe(true);
+    expect(s.inRotation({ heartbeat: hb('ready'), lastSeen: 2000, firstSeen: 0, drainedAt: null }, 1000)).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `ready-filter`: keep replicas that are in rotation: state `ready` (not starting, not
- * draining) and heard from within the heartbeat TTL (DESIGN §4: out of rotation 3 s after the
+ * draining), not drained by an operator, and heard from within the heartbeat TTL (DESIGN §4: out of rotation 3 s after the
  * last heartbeat).
  */
 import { HEARTBEAT_TTL_MS } from '#shared/protocol.ts';
@@ -12,15 +12,15 @@ export interface ReadyFilterOptions {
 }
 
 /** What the rotation rule looks at: a Candidate has it, a pool entry gives it (scheduler.ts). */
-export type RotationView = Pick<Candidate, 'state' | 'ageMs'>;
+export type RotationView = Pick<Candidate, 'state' | 'ageMs' | 'drained'>;
 
 /**
- * The one rule for "this replica is in rotation": ready, and its last heartbeat at most `ttlMs`
- * old. Routing, `/v1/models`, `/healthz` and `/admin/pool` all ask it (through the scheduler, with
+ * The one rule for "this replica is in rotation": ready, not drained by an operator, and its
+ * last heartbeat at most `ttlMs` old. Routing, `/v1/models`, `/healthz` and `/admin/pool` all ask it (through the scheduler, with
  * the profile's TTL), so they cannot disagree about a replica.
  */
 export function inRotation(r: RotationView, ttlMs: number): boolean {
-  return r.state === 'ready' && r.ageMs <= ttlMs;
+  return r.state === 'ready' && r.drained !== true && r.ageMs <= ttlMs;
 }
 
 /** The TTL an options object asks for; validates it. */
