@@ -59,6 +59,18 @@ describe('npm run admin', () => {
     expect(r.err).toMatch(err);
   });
 
+  it('drains and undrains a replica, and names an unknown one', async () => {
+    const { t, run } = await cli();
+    await t.beat(t.origins[0]!);
+    const id = t.origins[0]!.replicaId;
+    expect((await run(['replicas', 'drain', id])).json()).toMatchObject({ replica_id: id, in_rotation: false, drained_at: expect.any(Number) });
+    expect((await run(['replicas', 'list'])).json()).toMatchObject({ data: [{ replica_id: id, in_rotation: false }] });
+    expect((await run(['replicas', 'undrain', id])).json()).toMatchObject({ replica_id: id, in_rotation: true, drained_at: null });
+    const unknown = await run(['replicas', 'drain', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/404: No replica with id 'nope'/);
+  });
+
   it('needs a token, and says so when the edge refuses one', async () => {
     const { run } = await cli();
     expect((await run(['tenants', 'list'], {})).err).toMatch(/MOTIF_ADMIN_TOKEN is not set/);
@@ -71,7 +83,8 @@ describe('npm run admin', () => {
     const { run } = await cli();
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    for (const c of ['tenants create', 'tenants update', 'keys rotate', 'usage export', 'MOTIF_ADMIN_URL']) expect(help.out).toContain(c);
+    for (const c of ['tenants create', 'tenants update', 'keys rotate', 'usage export', 'replicas drain <replica_id>', 'replicas undrain', 'MOTIF_ADMIN_URL'])
+      expect(help.out).toContain(c);
     expect((await run([])).code).toBe(2);
   });
 

@@ -135,6 +135,24 @@ export const COMMANDS: Record<string, Command> = {
     args: [],
     build: (_, o) => ({ method: 'GET', path: `/admin/usage/export${query({ tenant: o.tenant, from: o.from, to: o.to, format: o.format })}` }),
   },
+  'replicas list': {
+    usage: 'replicas list',
+    summary: 'The replica pool as the edge sees it (load, in rotation, drained).',
+    args: [],
+    build: () => ({ method: 'GET', path: '/admin/pool' }),
+  },
+  'replicas drain': {
+    usage: 'replicas drain <replica_id>',
+    summary: 'Take a replica out of rotation; its running requests finish.',
+    args: ['replica_id'],
+    build: ([id]) => ({ method: 'POST', path: `/admin/replicas/${seg(id!)}/drain` }),
+  },
+  'replicas undrain': {
+    usage: 'replicas undrain <replica_id>',
+    summary: 'Put a drained replica back in rotation.',
+    args: ['replica_id'],
+    build: ([id]) => ({ method: 'POST', path: `/admin/replicas/${seg(id!)}/undrain` }),
+  },
 };
 
 /** Every option any command takes (node:util parseArgs wants them declared). */
