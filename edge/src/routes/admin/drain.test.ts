@@ -67,6 +67,34 @@ describe('admin: drain a replica', () => {
     expect(rest.endsWith(new TextDecoder().decode(SSE_DONE))).toBe(true);
   });
 
+  it('under load: 20 streams open over both replicas, drain r1, 20 more; all 40 finish to [DONE] and the later 20 all on r2', async () => {
+    const t = await twoReplicas();
+    await t.beat(t.origins[1]!);
+    const open = async () => {
+      const res = await t.post('/v1/chat/completions', { ...chat, stream: true });
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      return { status: res.status, reader, head: first.value };
+    };
+    const before = await Promise.all(Array.from({ length: 20 }, open));
+    const [onR1] = served(t);
+    expect(onR1).toBeGreaterThan(0);
+    expect((await admin(t, 'POST', '/admin/replicas/r1/drain')).status).toBe(200);
+    const after = await Promise.all(Array.from({ length: 20 }, open));
+    expect(served(t)).toEqual([onR1, 40 - onR1!]);
+
+    const decoder = new TextDecoder();
+    const done = decoder.decode(SSE_DONE);
+    const bodies = await Promise.all(
+      [...before, ...after].map(async ({ status, reader, head }) => {
+        let text = decoder.decode(head);
+        for (let r = await reader.read(); !r.done; r = await reader.read()) text += decoder.decode(r.value);
+        return status === 200 && text.endsWith(done);
+      }),
+    );
+    expect(bodies.filter((ok) => !ok)).toEqual([]);
+  });
+
   it('a heartbeat from a drained replica updates its load but does not undrain it; undrain brings it back', async () => {
     const t = await twoReplicas();
     expect((await admin(t, 'POST', '/admin/replicas/r1/drain')).status).toBe(200);
