@@ -105,7 +105,7 @@ export interface EdgeAppDeps {
   /** Hashing on the request path (default WebCrypto; Node passes node:crypto, adapters/node/digests.ts). */
   digests?: Digests;
   options?: z.input<typeof EdgeOptions>;
-  /** Scheduler profile (routing/registry.ts); default model-filter → ready-filter → circuit-filter → prompt-size-filter → least-load. */
+  /** Scheduler profile (routing/registry.ts); default DEFAULT_PROFILE there (routing/README.md). */
   schedulerProfile?: unknown;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
@@ -126,7 +126,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
   const now = () => deps.clock.now();
   const breaker = circuitBreaker(opts.circuitBreaker, now);
   const budget = retryBudget(opts.retryBudget, now);
-  const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random });
+  const scheduler = createScheduler({ profile: deps.schedulerProfile, random: deps.random, now });
 
   const authenticate = eitherAuthenticator(
     keyAuthenticator({

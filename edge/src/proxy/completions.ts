@@ -42,6 +42,10 @@ export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> 
   limits: Admission;
 }
 
+/** The header a client names its session with for session affinity (else the body's `user`). */
+const SESSION_HEADER = 'x-session-id';
+const session = (id: string | undefined) => (id ? { session: id.slice(0, 256) } : {});
+
 /** Statuses from the origin that describe the edge↔origin link, not the client's request. */
 const LINK_ERRORS = new Set([401, 403, 409]);
 
@@ -70,9 +74,10 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     const now = deps.clock.now();
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
+    const route: RouteRequest = { model: parsed.data.model, prompt, ...session(c.req.header(SESSION_HEADER) ?? parsed.data.user) };
     let ranked;
     try {
-      ranked = await rankFor(deps, { model: parsed.data.model, prompt }, now);
+      ranked = await rankFor(deps, route, now);
     } catch (err) {
       lease.finish(0); // nothing was forwarded: the reservation is refunded
       throw err;
@@ -118,6 +123,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
       }
       throw parseErrorBody(res.status, text);
     }
+    deps.scheduler.observe(route, replica.id);
 
     const isSse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
     if (stream && isSse && res.body) {

@@ -5,11 +5,19 @@
  */
 import { z } from 'zod';
 import { circuitFilter } from './circuit-filter/circuit-filter.ts';
+import { inflightScorer } from './inflight-scorer/inflight-scorer.ts';
+import { kvScorer } from './kv-scorer/kv-scorer.ts';
 import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
+import { maxScorePicker } from './max-score-picker/max-score-picker.ts';
 import { modelFilter } from './model-filter/model-filter.ts';
+import { PrefixAffinityParams, prefixAffinityScorer } from './prefix-affinity-scorer/prefix-affinity-scorer.ts';
 import { promptSizeFilter } from './prompt-size-filter/prompt-size-filter.ts';
+import { queueScorer } from './queue-scorer/queue-scorer.ts';
 import { readyFilter, readyFilterTtl } from './ready-filter/ready-filter.ts';
-import type { Filter, Picker } from './types.ts';
+import { SessionAffinityParams, sessionAffinityScorer } from './session-affinity-scorer/session-affinity-scorer.ts';
+import type { Filter, Picker, Scorer } from './types.ts';
+
+const NoParams = z.object({}).strict();
 
 const ReadyFilterParams = z.object({ ttlMs: z.number().positive().optional() }).strict();
 
@@ -17,58 +25,115 @@ const FILTERS = {
   'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
   'ready-filter': (params: Record<string, unknown>) => readyFilter(ReadyFilterParams.parse(params)),
   'circuit-filter': (params: Record<string, unknown>) => {
-    z.object({}).strict().parse(params);
+    NoParams.parse(params);
     return circuitFilter();
   },
   'prompt-size-filter': (params: Record<string, unknown>) => {
-    z.object({}).strict().parse(params);
+    NoParams.parse(params);
     return promptSizeFilter();
   },
 } as const satisfies Record<string, (p: Record<string, unknown>) => Filter>;
 
+/** Scorers that remember what they routed (affinity) age their memory on `now`. */
+const SCORERS = {
+  'queue-scorer': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return queueScorer();
+  },
+  'kv-scorer': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return kvScorer();
+  },
+  'inflight-scorer': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return inflightScorer();
+  },
+  'prefix-affinity-scorer': (params: Record<string, unknown>, now: () => number) => prefixAffinityScorer(PrefixAffinityParams.parse(params), now),
+  'session-affinity-scorer': (params: Record<string, unknown>, now: () => number) => sessionAffinityScorer(SessionAffinityParams.parse(params), now),
+} as const satisfies Record<string, (p: Record<string, unknown>, now: () => number) => Scorer>;
+
 const PICKERS = {
+  'max-score-picker': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return maxScorePicker();
+  },
   'least-load-picker': (params: Record<string, unknown>) => {
-    z.object({}).strict().parse(params);
+    NoParams.parse(params);
     return leastLoadPicker();
   },
 } as const satisfies Record<string, (p: Record<string, unknown>) => Picker>;
 
 const FilterType = z.enum(Object.keys(FILTERS) as [keyof typeof FILTERS, ...(keyof typeof FILTERS)[]]);
+const ScorerType = z.enum(Object.keys(SCORERS) as [keyof typeof SCORERS, ...(keyof typeof SCORERS)[]]);
 const PickerType = z.enum(Object.keys(PICKERS) as [keyof typeof PICKERS, ...(keyof typeof PICKERS)[]]);
+const Params = z.record(z.string(), z.unknown()).default({});
 
 export const SchedulerProfile = z.object({
-  filters: z.array(z.object({ type: FilterType, params: z.record(z.string(), z.unknown()).default({}) })),
-  picker: z.object({ type: PickerType, params: z.record(z.string(), z.unknown()).default({}) }),
+  filters: z.array(z.object({ type: FilterType, params: Params })),
+  /** Each scorer's score in [0,1] counts `weight` times towards a candidate's total. */
+  scorers: z.array(z.object({ type: ScorerType, weight: z.number().nonnegative().max(1000).default(1), params: Params }).strict()).default([]),
+  picker: z.object({ type: PickerType, params: Params }),
 });
-export type SchedulerProfile = z.infer<typeof SchedulerProfile>;
+export type SchedulerProfile = z.input<typeof SchedulerProfile>;
 
 /**
  * The default profile: serve the model, ready and fresh, its circuit not open, with room for the
- * prompt, least loaded first. The prompt size is judged last, among replicas in rotation: a prompt none of them can
- * fit is the client's 400, while no replica in rotation at all is a 503.
+ * prompt; then prefer where the prompt's prefix (or the session) was served last, unless that
+ * replica is loaded well above the others, and otherwise the least loaded. The prompt size is
+ * judged last among the filters, among replicas in rotation: a prompt none of them can fit is the
+ * client's 400, while no replica in rotation at all is a 503. The affinity weights are larger
+ * than the load ones' spread between replicas within the bounded-load limit, so affinity decides
+ * there and load decides past it (routing/README.md).
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
-  filters: [
-    { type: 'model-filter', params: {} },
-    { type: 'ready-filter', params: {} },
-    { type: 'circuit-filter', params: {} },
-    { type: 'prompt-size-filter', params: {} },
+  filters: [{ type: 'model-filter' }, { type: 'ready-filter' }, { type: 'circuit-filter' }, { type: 'prompt-size-filter' }],
+  scorers: [
+    { type: 'queue-scorer', weight: 1 },
+    { type: 'kv-scorer', weight: 1 },
+    { type: 'inflight-scorer', weight: 1 },
+    { type: 'prefix-affinity-scorer', weight: 2 },
+    { type: 'session-affinity-scorer', weight: 1 },
   ],
-  picker: { type: 'least-load-picker', params: {} },
+  picker: { type: 'max-score-picker' },
 };
 
+/** A scorer of the profile with its weight. */
+export interface WeightedScorer {
+  scorer: Scorer;
+  weight: number;
+}
+
+export interface Plugins {
+  filters: Filter[];
+  scorers: WeightedScorer[];
+  picker: Picker;
+  rotationTtlMs: number;
+}
+
 /**
- * Instantiate a profile's plugins (throws a ZodError on unknown names or bad params), with the
- * heartbeat TTL that decides rotation: the profile's ready-filter's (the shortest if it has
- * several), else the protocol default, so what the edge reports matches what it routes to.
+ * Instantiate a profile's plugins, with the heartbeat TTL that decides rotation: the profile's
+ * ready-filter's (the shortest if it has several), else the protocol default, so what the edge
+ * reports matches what it routes to. An unknown plugin name or bad params throw an Error naming
+ * where in the profile and what is allowed.
  */
-export function buildPlugins(profile: unknown): { filters: Filter[]; picker: Picker; rotationTtlMs: number } {
-  const p = SchedulerProfile.parse(profile);
-  const filters = p.filters.map((f) => FILTERS[f.type](f.params));
+export function buildPlugins(profile: unknown, now: () => number): Plugins {
+  const p = valid([], () => SchedulerProfile.parse(profile));
   const ttls = p.filters.filter((f) => f.type === 'ready-filter').map((f) => readyFilterTtl(ReadyFilterParams.parse(f.params)));
   return {
-    filters,
-    picker: PICKERS[p.picker.type](p.picker.params),
+    filters: p.filters.map((f, i) => valid(['filters', i, 'params'], () => FILTERS[f.type](f.params))),
+    scorers: p.scorers.map((s, i) => ({ scorer: valid(['scorers', i, 'params'], () => SCORERS[s.type](s.params, now)), weight: s.weight })),
+    picker: valid(['picker', 'params'], () => PICKERS[p.picker.type](p.picker.params)),
     rotationTtlMs: ttls.length > 0 ? Math.min(...ttls) : readyFilterTtl(),
   };
+}
+
+/** `make()`, its ZodError turned into one that says where in the profile (`at`) and what is wrong. */
+function valid<T>(at: PropertyKey[], make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof z.ZodError)) throw err;
+    const where = (path: PropertyKey[]) => [...at, ...path].map(String).join('.') || '(root)';
+    throw new Error(`invalid scheduler profile: ${err.issues.map((i) => `${where(i.path)}: ${i.message}`).join('; ')}`, { cause: err });
+  }
 }

@@ -1,13 +1,12 @@
 /**
- * The scheduler: filters in order (stopping as soon as one empties the set; a filter that judges
- * the request itself, like the prompt size, then refuses it), then the picker's ordering. Scorers
- * (queue depth, KV usage, prefix and session affinity) slot in between in a later step; the shape
- * is already the endpoint-picker one.
+ * The scheduler (routing/README.md): filters in order (stopping as soon as one empties the set; a
+ * filter that judges the request itself, like the prompt size, then refuses it), then weighted
+ * scorers (total = Σ weight × score, each score in [0,1]), then the picker's ordering by total.
  */
 import type { PoolEntry } from '../ports.ts';
 import { inRotation } from './ready-filter/ready-filter.ts';
-import { buildPlugins, DEFAULT_PROFILE } from './registry.ts';
-import type { Candidate, Filter, Picker, RouteRequest } from './types.ts';
+import { buildPlugins, DEFAULT_PROFILE, type Plugins } from './registry.ts';
+import type { Candidate, RouteRequest } from './types.ts';
 
 export interface Scheduler {
   /**
@@ -15,28 +14,35 @@ export interface Scheduler {
    * refusal (an ApiError) when a filter that refuses requests left none.
    */
   rank(req: RouteRequest, candidates: Candidate[]): Candidate[];
+  /** `replicaId` accepted `req` (the proxy calls this once per request that got a 2xx): affinity learns. */
+  observe(req: RouteRequest, replicaId: string): void;
   /** Whether a pool entry is in rotation at `now`: the ready-filter rule with this profile's TTL. */
   inRotation(entry: PoolEntry, now: number): boolean;
 }
 
 export interface SchedulerOptions {
-  /** A profile (see registry.ts); default: model-filter, ready-filter, circuit-filter, prompt-size-filter, least-load-picker. */
+  /** A profile (see registry.ts); default DEFAULT_PROFILE there. */
   profile?: unknown;
   /** Tie-break randomness in [0,1) (default Math.random); injectable for deterministic tests. */
   random?: () => number;
+  /** Epoch ms, to age what affinity scorers remember (default Date.now). */
+  now?: () => number;
 }
 
 /** Build a scheduler; an invalid profile throws at construction. */
 export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
-  const { filters, picker, rotationTtlMs } = buildPlugins(opts.profile ?? DEFAULT_PROFILE);
+  const plugins = buildPlugins(opts.profile ?? DEFAULT_PROFILE, opts.now ?? Date.now);
   const random = opts.random ?? Math.random;
   return {
-    rank: (req, cs) => rank(filters, picker, random, req, cs),
-    inRotation: (e, now) => inRotation({ state: e.heartbeat.state, ageMs: heartbeatAge(e, now), drained: e.drainedAt !== null }, rotationTtlMs),
+    rank: (req, cs) => rank(plugins, random, req, cs),
+    observe(req, replicaId) {
+      for (const { scorer } of plugins.scorers) scorer.observe?.(req, replicaId);
+    },
+    inRotation: (e, now) => inRotation({ state: e.heartbeat.state, ageMs: heartbeatAge(e, now), drained: e.drainedAt !== null }, plugins.rotationTtlMs),
   };
 }
 
-function rank(filters: Filter[], picker: Picker, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
+function rank({ filters, scorers, picker }: Plugins, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
   let set = cs;
   for (const f of filters) {
     const before = set;
@@ -46,7 +52,18 @@ function rank(filters: Filter[], picker: Picker, random: () => number, req: Rout
       return [];
     }
   }
-  return picker.order(req, set, random);
+  const totals = set.map(() => 0);
+  for (const { scorer, weight } of scorers) {
+    if (weight === 0) continue;
+    const scores = scorer.score(req, set);
+    for (let i = 0; i < set.length; i++) totals[i]! += weight * clampScore(scores[i]);
+  }
+  return picker.order(req, set, totals, random);
+}
+
+/** A scorer's answer held to [0,1]: a missing or NaN score counts as 0, not as a poisoned total. */
+function clampScore(s: number | undefined): number {
+  return s !== undefined && s > 0 ? Math.min(1, s) : 0;
 }
 
 /** Pool entries as candidates at `now`, with this edge's in-flight counts and circuit waits. */

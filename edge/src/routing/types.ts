@@ -1,7 +1,7 @@
 /**
  * The scheduler's vocabulary (DESIGN §5, shaped like the Gateway API Inference Extension's
  * endpoint picker): a Candidate is one engine replica with its load as the pool last reported
- * it plus this edge's own in-flight count; filters narrow the set, scorers (to come) rate it,
+ * it plus this edge's own in-flight count; filters narrow the set, weighted scorers rate it,
  * and a picker orders it. The order matters: failover walks it before the first byte.
  */
 import type { ApiError } from '#shared/errors.ts';
@@ -37,6 +37,8 @@ export interface RouteRequest {
   model: string;
   /** The prompt's text; absent for token-id prompts and requests without one. */
   prompt?: PromptText;
+  /** The client's session (its `x-session-id` header, else the body's `user`); absent: none. */
+  session?: string;
 }
 
 /** Removes candidates that must not serve the request. */
@@ -51,8 +53,22 @@ export interface Filter {
   refusal?(req: RouteRequest, removed: Candidate[]): ApiError;
 }
 
-/** Orders the remaining candidates, best first. `random` in [0,1) breaks ties. */
+/**
+ * Rates the candidates left by the filters: one score in [0,1] per candidate, in their order
+ * (higher is better). The scheduler sums them weighted by the profile.
+ */
+export interface Scorer {
+  readonly type: string;
+  score(req: RouteRequest, candidates: readonly Candidate[]): number[];
+  /** The request was accepted by `replicaId`: scorers that learn from routing (affinity) remember it. */
+  observe?(req: RouteRequest, replicaId: string): void;
+}
+
+/**
+ * Orders the remaining candidates, best first, given their weighted score totals (aligned with
+ * `candidates`). `random` in [0,1) breaks ties.
+ */
 export interface Picker {
   readonly type: string;
-  order(req: RouteRequest, candidates: Candidate[], random: () => number): Candidate[];
+  order(req: RouteRequest, candidates: Candidate[], totals: readonly number[], random: () => number): Candidate[];
 }

@@ -16,7 +16,7 @@ export function load(c: Candidate): number {
 export function leastLoadPicker(): Picker {
   return {
     type: 'least-load-picker',
-    order(_req, cs, random) {
+    order(_req, cs, _totals, random) {
       // Random keys first, then a stable sort by load: equal loads end up in random order.
       return cs
         .map((c) => ({ c, r: random() }))

@@ -1,0 +1,57 @@
+/**
+ * `prefix-affinity-scorer`: send a prompt to the replica that last served its longest leading
+ * part, where that replica's prefix cache most likely still holds it (a conversation's next turn
+ * repeats the system prompt and the history). The prompt is cut into byte blocks with chained
+ * hashes (block-hashes.ts); a bounded, expiring map remembers per model which replica last served
+ * each block prefix. A candidate scores the fraction of the prompt's blocks it served last (its
+ * longest matched prefix), unless it is loaded beyond the bounded-load limit, so a hot prefix
+ * spills over instead of melting one replica.
+ */
+import { z } from 'zod';
+import { affinityMap, withinBoundedLoad } from '../affinity.ts';
+import type { RouteRequest, Scorer } from '../types.ts';
+import { blockHashes } from './block-hashes.ts';
+
+export const PrefixAffinityParams = z
+  .object({
+    /** Bytes per block. */
+    blockBytes: z.number().int().min(16).max(65_536).default(256),
+    /** Blocks read from the start of the prompt; the rest is ignored. */
+    maxBlocks: z.number().int().min(1).max(4096).default(128),
+    /** Block prefixes remembered (all models together); the least recently served go first. */
+    maxEntries: z.number().int().positive().default(50_000),
+    /** A block prefix not served for this long is forgotten. */
+    ttlMs: z.number().positive().default(600_000),
+    /** Bounded load: no bonus above ceil((1 + loadFactor) × the candidates' mean load). */
+    loadFactor: z.number().nonnegative().default(0.25),
+  })
+  .strict();
+export type PrefixAffinityParams = z.input<typeof PrefixAffinityParams>;
+
+/** Create the scorer; `now` ages the remembered prefixes. */
+export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => number): Scorer {
+  const p = PrefixAffinityParams.parse(params);
+  const served = affinityMap({ maxEntries: p.maxEntries, ttlMs: p.ttlMs, now });
+  const keys = (req: RouteRequest): string[] => (req.prompt ? blockHashes(req.prompt, p.blockBytes, p.maxBlocks).map((h) => `${req.model}\u0000${h}`) : []);
+  return {
+    type: 'prefix-affinity-scorer',
+    score(req, cs) {
+      const ks = keys(req);
+      if (ks.length === 0) return cs.map(() => 0);
+      // Blocks each replica served, longest prefix: hash i matched means blocks 0..i matched.
+      const matched = new Map<string, number>();
+      ks.forEach((k, i) => {
+        const id = served.get(k);
+        if (id !== undefined) matched.set(id, i + 1);
+      });
+      if (matched.size === 0) return cs.map(() => 0);
+      const eligible = withinBoundedLoad(cs, p.loadFactor);
+      return cs.map((c) => (eligible.has(c.id) ? (matched.get(c.id) ?? 0) / ks.length : 0));
+    },
+    observe(req, replicaId) {
+      // Shortest prefix last: it is the most shared, so the LRU order keeps it longest.
+      const ks = keys(req);
+      for (let i = ks.length - 1; i >= 0; i--) served.set(ks[i]!, replicaId);
+    },
+  };
+}
