@@ -118,9 +118,10 @@ export interface Plugins {
  */
 export function buildPlugins(profile: unknown, now: () => number): Plugins {
   const p = valid([], () => SchedulerProfile.parse(profile));
+  const filters = p.filters.map((f, i) => valid(['filters', i, 'params'], () => FILTERS[f.type](f.params)));
   const ttls = p.filters.filter((f) => f.type === 'ready-filter').map((f) => readyFilterTtl(ReadyFilterParams.parse(f.params)));
   return {
-    filters: p.filters.map((f, i) => valid(['filters', i, 'params'], () => FILTERS[f.type](f.params))),
+    filters,
     scorers: p.scorers.map((s, i) => ({ scorer: valid(['scorers', i, 'params'], () => SCORERS[s.type](s.params, now)), weight: s.weight })),
     picker: valid(['picker', 'params'], () => PICKERS[p.picker.type](p.picker.params)),
     rotationTtlMs: ttls.length > 0 ? Math.min(...ttls) : readyFilterTtl(),

@@ -34,7 +34,7 @@ export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
   const plugins = buildPlugins(opts.profile ?? DEFAULT_PROFILE, opts.now ?? Date.now);
   const random = opts.random ?? Math.random;
   return {
-    rank: (req, cs) => rank(plugins, random, req, cs),
+    rank: (req, cs) => rankWith(plugins, random, req, cs),
     observe(req, replicaId) {
       for (const { scorer } of plugins.scorers) scorer.observe?.(req, replicaId);
     },
@@ -42,7 +42,8 @@ export function createScheduler(opts: SchedulerOptions = {}): Scheduler {
   };
 }
 
-function rank({ filters, scorers, picker }: Plugins, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
+/** One ranking with built plugins (exported for tests that bring their own plugins). */
+export function rankWith({ filters, scorers, picker }: Plugins, random: () => number, req: RouteRequest, cs: Candidate[]): Candidate[] {
   let set = cs;
   for (const f of filters) {
     const before = set;

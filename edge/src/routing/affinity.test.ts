@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { affinityMap, withinBoundedLoad } from './affinity.ts';
+import type { Candidate } from './types.ts';
+
+const replica = (id: string, o: Partial<Candidate> = {}): Candidate => ({
+  id,
+  url: `http://${id}`,
+  model: 'm',
+  revision: 'r',
+  state: 'ready',
+  waiting: 0,
+  running: 0,
+  maxRunning: 8,
+  kvUsage: 0,
+  inflight: 0,
+  ageMs: 0,
+  ...o,
+});
+
+describe('affinity map', () => {
+  it('forgets a key after its TTL, and a set refreshes it', () => {
+    let now = 0;
+    const m = affinityMap({ maxEntries: 10, ttlMs: 100, now: () => now });
+    m.set('k', 'a');
+    now = 100;
+    expect(m.get('k')).toBe('a');
+    m.set('k', 'b');
+    now = 200;
+    expect(m.get('k')).toBe('b');
+    now = 201;
+    expect(m.get('k')).toBeUndefined();
+    expect(m.size).toBe(0);
+  });
+
+  it('holds at most maxEntries, dropping the least recently set', () => {
+    const m = affinityMap({ maxEntries: 2, ttlMs: 1000, now: () => 0 });
+    m.set('x', 'a');
+    m.set('y', 'a');
+    m.set('x', 'b'); // x is now the most recent
+    m.set('z', 'c');
+    expect([m.get('x'), m.get('y'), m.get('z'), m.size]).toEqual(['b', undefined, 'c', 2]);
+  });
+});
+
+describe('bounded load', () => {
+  it.each([
+    { name: 'all idle', loads: [0, 0, 0], c: 0.25, want: ['a', 'b', 'c'] },
+    { name: 'one request ahead on an idle pool keeps affinity (the ceiling)', loads: [1, 0, 0], c: 0.25, want: ['a', 'b', 'c'] },
+    { name: 'two ahead on an idle pool spills', loads: [2, 0, 0], c: 0.25, want: ['b', 'c'] },
+    { name: 'within (1 + c) × mean', loads: [10, 8, 8], c: 0.25, want: ['a', 'b', 'c'] },
+    { name: 'beyond (1 + c) × mean', loads: [13, 6, 6], c: 0.25, want: ['b', 'c'] },
+    { name: 'a larger c tolerates more', loads: [13, 6, 6], c: 1, want: ['a', 'b', 'c'] },
+    { name: 'c = 0: at most the ceiling of the mean', loads: [4, 2, 3], c: 0, want: ['b', 'c'] },
+  ])('$name: loads $loads → $want', ({ loads, c, want }) => {
+    const cs = loads.map((l, i) => replica('abc'[i]!, { waiting: l }));
+    expect([...withinBoundedLoad(cs, c)].sort()).toEqual(want);
+  });
+
+  it('counts waiting, running and this edge in-flight alike', () => {
+    const cs = [replica('a', { running: 8, waiting: 2, inflight: 3 }), replica('b'), replica('c', { inflight: 1 })];
+    expect([...withinBoundedLoad(cs, 0.25)].sort()).toEqual(['b', 'c']);
+  });
+});

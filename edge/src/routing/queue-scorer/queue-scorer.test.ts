@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import type { Candidate } from '../types.ts';
+import { queueScorer } from './queue-scorer.ts';
+
+const replica = (o: Partial<Candidate>): Candidate => ({
+  id: 'a',
+  url: 'http://a',
+  model: 'm',
+  revision: 'r',
+  state: 'ready',
+  waiting: 0,
+  running: 0,
+  maxRunning: 8,
+  kvUsage: 0,
+  inflight: 0,
+  ageMs: 0,
+  ...o,
+});
+
+describe('queue-scorer', () => {
+  it.each([
+    { name: 'idle', c: {}, want: 1 },
+    { name: 'half a batch running', c: { running: 4 }, want: 2 / 3 },
+    { name: 'a full batch', c: { running: 8 }, want: 0.5 },
+    { name: 'a full batch and a queue as long', c: { running: 8, waiting: 8 }, want: 1 / 3 },
+    { name: 'queued counts like running', c: { waiting: 8 }, want: 0.5 },
+    { name: 'max_running 0 is taken as 1', c: { running: 1, maxRunning: 0 }, want: 0.5 },
+    { name: 'this edge in-flight is not its concern', c: { inflight: 5 }, want: 1 },
+  ])('$name → $want', ({ c, want }) => {
+    expect(queueScorer().score({ model: 'm' }, [replica(c)])[0]).toBeCloseTo(want, 9);
+  });
+});
