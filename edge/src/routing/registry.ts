@@ -81,9 +81,8 @@ export type SchedulerProfile = z.input<typeof SchedulerProfile>;
  * prompt; then prefer where the prompt's prefix (or the session) was served last, unless that
  * replica is loaded well above the others, and otherwise the least loaded. The prompt size is
  * judged last among the filters, among replicas in rotation: a prompt none of them can fit is the
- * client's 400, while no replica in rotation at all is a 503. The affinity weights are larger
- * than the load ones' spread between replicas within the bounded-load limit, so affinity decides
- * there and load decides past it (routing/README.md).
+ * client's 400, while no replica in rotation at all is a 503. Within the bounded-load limit
+ * affinity usually decides, past it load does (the weights are argued in routing/README.md).
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
   filters: [{ type: 'model-filter' }, { type: 'ready-filter' }, { type: 'circuit-filter' }, { type: 'prompt-size-filter' }],
