@@ -19,7 +19,7 @@ import type { Admission } from '../middleware/limits/admission.ts';
 import type { Clock, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
-import type { RouteRequest } from '../routing/types.ts';
+import { type RouteRequest, SESSION_HEADER } from '../routing/types.ts';
 import { startLifetime } from './lifetime.ts';
 import { relaySse } from './sse-relay.ts';
 import { type OriginHeaders, sendWithFailover, type UpstreamDeps } from './upstream.ts';
@@ -42,8 +42,7 @@ export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> 
   limits: Admission;
 }
 
-/** The header a client names its session with for session affinity (else the body's `user`). */
-const SESSION_HEADER = 'x-session-id';
+/** The request's session for session affinity, capped like the body's `user`. */
 const session = (id: string | undefined) => (id ? { session: id.slice(0, 256) } : {});
 
 /** Statuses from the origin that describe the edge↔origin link, not the client's request. */

@@ -32,6 +32,9 @@ export interface Candidate {
   drained?: boolean;
 }
 
+/** The request header a client names its session with (else the body's `user`), for session affinity. */
+export const SESSION_HEADER = 'x-session-id';
+
 /** What the scheduler routes. */
 export interface RouteRequest {
   model: string;

@@ -46,7 +46,8 @@ describe('CORS on the edge', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     const allowed = res.headers.get('access-control-allow-headers') ?? '';
-    for (const h of ['authorization', 'content-type', 'x-request-id', 'x-stainless-os', 'x-stainless-retry-count']) expect(allowed).toContain(h);
+    for (const h of ['authorization', 'content-type', 'x-request-id', 'x-session-id', 'x-stainless-os', 'x-stainless-retry-count'])
+      expect(allowed).toContain(h);
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
   });
 

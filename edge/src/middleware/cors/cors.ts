@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import { SESSION_HEADER } from '../../routing/types.ts';
 
 /** `*`, or the exact origins allowed. */
 export type CorsOrigins = '*' | string[];
@@ -27,7 +28,7 @@ const SDK_HEADERS = [
   'x-stainless-timeout',
 ];
 
-export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id', ...SDK_HEADERS];
+export const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-request-id', SESSION_HEADER, ...SDK_HEADERS];
 
 /** Response headers a browser script may read: the request id, rate limits and retry hints. */
 export const CORS_EXPOSE_HEADERS = [
