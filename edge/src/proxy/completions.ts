@@ -73,7 +73,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     const now = deps.clock.now();
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
-    const route: RouteRequest = { model: parsed.data.model, prompt, ...session(c.req.header(SESSION_HEADER) ?? parsed.data.user) };
+    const route: RouteRequest = { model: parsed.data.model, prompt, ...session(c.req.header(SESSION_HEADER) || parsed.data.user) };
     let ranked;
     try {
       ranked = await rankFor(deps, route, now);

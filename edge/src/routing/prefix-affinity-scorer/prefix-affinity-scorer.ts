@@ -32,7 +32,16 @@ export type PrefixAffinityParams = z.input<typeof PrefixAffinityParams>;
 export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => number): Scorer {
   const p = PrefixAffinityParams.parse(params);
   const served = affinityMap({ maxEntries: p.maxEntries, ttlMs: p.ttlMs, now });
-  const keys = (req: RouteRequest): string[] => (req.prompt ? blockHashes(req.prompt, p.blockBytes, p.maxBlocks).map((h) => `${req.model}\u0000${h}`) : []);
+  // The proxy observes the very request object it ranked: its keys are hashed once, not twice.
+  const hashed = new WeakMap<RouteRequest, string[]>();
+  const keys = (req: RouteRequest): string[] => {
+    let ks = hashed.get(req);
+    if (!ks) {
+      ks = req.prompt ? blockHashes(req.prompt, p.blockBytes, p.maxBlocks).map((h) => `${req.model}\u0000${h}`) : [];
+      hashed.set(req, ks);
+    }
+    return ks;
+  };
   return {
     type: 'prefix-affinity-scorer',
     score(req, cs) {
