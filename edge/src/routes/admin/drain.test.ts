@@ -24,10 +24,10 @@ async function twoReplicas(): Promise<TestEdge & { beatAll(): Promise<void> }> {
 const admin = (t: TestEdge, method: string, path: string, token = ADMIN) => t.app.request(path, { method, headers: { authorization: `Bearer ${token}` } });
 const served = (t: TestEdge) => t.origins.map((o) => o.requests.length);
 
-async function send(t: TestEdge, n: number): Promise<number[]> {
+async function send(t: TestEdge, n: number, body: object = chat): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await t.post('/v1/chat/completions', chat);
+    const res = await t.post('/v1/chat/completions', body);
     await res.text();
     out.push(res.status);
   }
@@ -111,7 +111,8 @@ describe('admin: drain a replica', () => {
     const undrained = await admin(t, 'POST', '/admin/replicas/r1/undrain');
     expect(undrained.status).toBe(200);
     expect(await undrained.json()).toMatchObject({ replica_id: 'r1', in_rotation: true, drained_at: null });
-    expect(await send(t, 2)).toEqual([200, 200]);
+    // A new prompt: the one r2 served while r1 was drained keeps its prefix affinity to r2.
+    expect(await send(t, 2, { ...chat, messages: [{ role: 'user', content: 'a new conversation' }] })).toEqual([200, 200]);
     expect(served(t)).toEqual([2, 2]);
   });
 
