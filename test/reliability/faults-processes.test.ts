@@ -189,14 +189,16 @@ describe('fault: replica kill under load (two replicas)', () => {
         await load.stop();
         throw err;
       });
-      const killedAt = Date.now();
       stack.origin.kill();
       await stack.origin.exited;
+      // From its exit, not from the signal: how long a SIGKILLed process takes to go away depends
+      // on the machine, and a request sent before it is gone may be cut by the kill.
+      const goneAt = Date.now();
       await sleep(byMode(1500, 3000));
       const result = await load.stop();
       outcomes.push(...result);
-      // Requests that started after the kill must all be served by the other replica.
-      const late = result.filter((o) => o.startedAt > killedAt + 50);
+      // Requests that started after the replica was gone must all be served by the other one.
+      const late = result.filter((o) => o.startedAt > goneAt);
       afterKillFailures += late.filter((o) => o.kind !== 'served').length;
       expect(late.length).toBeGreaterThan(0);
       await stack.restartOrigin();

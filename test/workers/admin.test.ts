@@ -49,13 +49,18 @@ describe('admin API on the Worker', () => {
     await admin('POST', '/admin/tenants', { id: 'wk-rot' });
     const old = (await (await admin('POST', '/admin/tenants/wk-rot/keys', {})).json()) as { id: string; key: string };
     expect((await chat(old.key)).status).toBe(200);
-    const rotated = await admin('POST', `/admin/keys/${old.id}/rotate`, { overlap_s: 1 });
+    // Both keys are checked inside the overlap, so it must outlast a few requests on a loaded
+    // machine; the wait below then starts from the rotation's answer, not from those requests.
+    const overlapMs = 3_000;
+    await beat(); // the replica stays in rotation (heartbeat TTL 3 s) for the checks inside the overlap
+    const rotated = await admin('POST', `/admin/keys/${old.id}/rotate`, { overlap_s: overlapMs / 1000 });
+    const rotatedBy = Date.now();
     expect(rotated.status).toBe(201);
     const next = (await rotated.json()) as { key: string; replaces: string };
     expect(next.replaces).toBe(old.id);
     expect((await chat(old.key)).status).toBe(200);
     expect((await chat(next.key)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 1100));
+    await new Promise((r) => setTimeout(r, Math.max(0, rotatedBy + overlapMs + 100 - Date.now())));
     await beat();
     // The cached match carries the expiry, so the overlap ends on time even from the cache.
     expect((await chat(old.key)).status).toBe(401);

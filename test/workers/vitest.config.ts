@@ -31,5 +31,8 @@ export default defineConfig({
     name: 'workers',
     root: fileURLToPath(new URL('.', import.meta.url)),
     include: ['**/*.test.ts'],
+    // The first call into workerd starts the Worker and its Durable Objects: about 2-3 s on an
+    // idle 2-core machine, within reach of vitest's default 5 s on a loaded or slower one.
+    testTimeout: 20_000,
   },
 });

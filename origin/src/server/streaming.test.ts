@@ -99,7 +99,10 @@ describe('failures and aborts during a stream', () => {
   it('a deadline passing mid-stream aborts the engine and ends with a timeout error frame', async () => {
     const engine = new ScriptedTestEngine(() => ({ promptTokens: 2, pieces: [{ text: 'a' }, { text: 'b' }], hangAfter: 1 }));
     const { app, outbox } = testOrigin(engine);
-    const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), headers: { 'x-deadline': String(Date.now() + 30) } }));
+    // The engine hangs after one piece, so any deadline after the stream began ends it mid-stream;
+    // a second leaves room for signing and routing on a loaded machine (a deadline that passes
+    // before the engine starts is a refusal, not this case).
+    const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody(), headers: { 'x-deadline': String(Date.now() + 1_000) } }));
     const events = await sseEvents(res);
     expect(events.at(-1)?.event).toBe('error');
     expect(json(events.at(-1)?.data ?? '{}')).toMatchObject({ error: { code: 'timeout' } });

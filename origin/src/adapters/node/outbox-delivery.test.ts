@@ -75,7 +75,9 @@ describe('usage delivery to a signed-verifying receiver', () => {
       outbox,
       client: createEdgeClient({ baseUrl: r.url, signingKey: key, replicaId: 'replica-1', timeoutMs: 1_000 }),
       idleMs: 60_000,
-      lingerMs: 150,
+      // Far above the ~40 ms the three appends below take, so a stalled machine still fits them
+      // in the linger; lingering is what is tested, not its length.
+      lingerMs: 1_000,
     });
     d.start();
     cleanups.push(() => d.stop());

@@ -37,8 +37,14 @@ describe('node swap lock', () => {
 
   it('a waiter gives up when its signal aborts or the wait passes', async () => {
     let release!: () => void;
-    const held = createNodeSwapLock(store).run(() => new Promise<void>((r) => (release = r)), new AbortController().signal);
-    await new Promise((r) => setTimeout(r, 20));
+    let acquired!: () => void;
+    const holding = new Promise<void>((r) => (acquired = r));
+    const held = createNodeSwapLock(store).run(() => {
+      acquired();
+      return new Promise<void>((r) => (release = r));
+    }, new AbortController().signal);
+    // Taking the lock is file I/O on libuv's pool: wait until it is held, not for a fixed time.
+    await holding;
     const ac = new AbortController();
     const waiting = createNodeSwapLock(store).run(async () => 'ran', ac.signal);
     ac.abort(new Error('shutting down'));
