@@ -187,6 +187,8 @@ describe('fault: clock skew between edge and origin', () => {
     const beyond: string[] = [];
     for (const offset of byMode([6 * MIN], [6 * MIN, -6 * MIN, 60 * MIN])) {
       // Streams running when the clock steps: they finish, and their records wait in the outbox.
+      // Long ones: the origin reads the offset every 100 ms, and a stream that ends before then
+      // is signed with the true clock and delivered (with 200 tokens a CI run found the outbox empty).
       let stepped = false;
       const running = await Promise.all(
         [0, 1].map(() =>
@@ -195,7 +197,7 @@ describe('fault: clock skew between edge and origin', () => {
             apiKey: stack.apiKey,
             model: stack.model,
             stream: true,
-            maxTokens: 200,
+            maxTokens: 1200,
             timeoutMs: 30_000,
             onChunk: () => {
               if (!stepped) {
