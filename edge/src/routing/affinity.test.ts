@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { affinityMap, withinBoundedLoad } from './affinity.ts';
-import type { Candidate } from './types.ts';
+import { candidate } from './testing/candidate.ts';
 
-const replica = (id: string, o: Partial<Candidate> = {}): Candidate => ({
-  id,
-  url: `http://${id}`,
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-  ...o,
-});
+const replica = candidate;
 
 describe('affinity map', () => {
   it('forgets a key after its TTL, and a set refreshes it', () => {

@@ -1,23 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduler, rankWith, toCandidates } from './scheduler.ts';
+import { candidate } from './testing/candidate.ts';
 import type { Candidate, Picker } from './types.ts';
 
-function replica(id: string, o: Partial<Candidate> = {}): Candidate {
-  return {
-    id,
-    url: `http://${id}`,
-    model: 'm',
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    maxRunning: 8,
-    kvUsage: 0,
-    inflight: 0,
-    ageMs: 100,
-    ...o,
-  };
-}
+const replica = (id: string, o: Partial<Candidate> = {}): Candidate => candidate(id, { ageMs: 100, ...o });
 
 describe('default scheduler', () => {
   it.each([

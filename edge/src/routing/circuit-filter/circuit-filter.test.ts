@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createScheduler } from '../scheduler.ts';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate } from '../types.ts';
 import { circuitFilter } from './circuit-filter.ts';
 
-function replica(id: string, circuitWaitMs?: number): Candidate {
-  return {
-    id,
-    url: `http://${id}`,
-    model: 'm',
-    revision: 'r',
-    state: 'ready',
-    waiting: 0,
-    running: 0,
-    maxRunning: 8,
-    kvUsage: 0,
-    inflight: 0,
-    ageMs: 0,
-    ...(circuitWaitMs === undefined ? {} : { circuitWaitMs }),
-  };
-}
+const replica = (id: string, circuitWaitMs?: number): Candidate => candidate(id, circuitWaitMs === undefined ? {} : { circuitWaitMs });
 
 describe('circuit-filter', () => {
   it.each([

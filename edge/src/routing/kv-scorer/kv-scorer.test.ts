@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate } from '../types.ts';
 import { kvScorer } from './kv-scorer.ts';
 
-const replica = (kvUsage: number): Candidate => ({
-  id: 'a',
-  url: 'http://a',
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage,
-  inflight: 0,
-  ageMs: 0,
-});
+const replica = (kvUsage: number): Candidate => candidate('a', { kvUsage });
 
 describe('kv-scorer', () => {
   it.each([

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate } from '../types.ts';
 import { maxScorePicker } from './max-score-picker.ts';
 
-const replica = (id: string): Candidate => ({
-  id,
-  url: `http://${id}`,
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-});
+const replica = (id: string): Candidate => candidate(id);
 
 describe('max-score-picker', () => {
   it.each([

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Candidate, RouteRequest } from '../types.ts';
+import { candidate } from '../testing/candidate.ts';
+import type { RouteRequest } from '../types.ts';
 import { blockHashes } from './block-hashes.ts';
 import { prefixAffinityScorer } from './prefix-affinity-scorer.ts';
 
-const replica = (id: string, o: Partial<Candidate> = {}): Candidate => ({
-  id,
-  url: `http://${id}`,
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-  ...o,
-});
+const replica = candidate;
 const chat = (...parts: string[]): RouteRequest => ({ model: 'm', prompt: { field: 'messages', parts } });
 const SYSTEM = 's'.repeat(64);
 const TURN1 = 'u'.repeat(64);

@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { createScheduler } from '../scheduler.ts';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate, RouteRequest } from '../types.ts';
 import { promptSizeFilter } from './prompt-size-filter.ts';
 
-const replica = (id: string, maxPromptBytes?: Candidate['maxPromptBytes']): Candidate => ({
-  id,
-  url: `http://${id}`,
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-  ...(maxPromptBytes ? { maxPromptBytes } : {}),
-});
+const replica = (id: string, maxPromptBytes?: Candidate['maxPromptBytes']): Candidate => candidate(id, maxPromptBytes ? { maxPromptBytes } : {});
 
 // Two messages: the bound is on their contents together.
 const chat = (bytes: number): RouteRequest => ({ model: 'm', prompt: { field: 'messages', parts: ['x'.repeat(bytes - 1), 'y'] } });

@@ -1,21 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate } from '../types.ts';
 import { queueScorer } from './queue-scorer.ts';
 
-const replica = (o: Partial<Candidate>): Candidate => ({
-  id: 'a',
-  url: 'http://a',
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running: 0,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-  ...o,
-});
+const replica = (o: Partial<Candidate>): Candidate => candidate('a', o);
 
 describe('queue-scorer', () => {
   it.each([

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { candidate } from '../testing/candidate.ts';
 import type { Candidate, RouteRequest } from '../types.ts';
 import { sessionAffinityScorer } from './session-affinity-scorer.ts';
 
-const replica = (id: string, running = 0): Candidate => ({
-  id,
-  url: `http://${id}`,
-  model: 'm',
-  revision: 'r',
-  state: 'ready',
-  waiting: 0,
-  running,
-  maxRunning: 8,
-  kvUsage: 0,
-  inflight: 0,
-  ageMs: 0,
-});
+const replica = (id: string, running = 0): Candidate => candidate(id, { running });
 
 describe('session-affinity-scorer', () => {
   it.each([
