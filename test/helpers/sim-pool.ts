@@ -73,7 +73,12 @@ export async function startSimPool(opts: SimPoolOptions): Promise<SimPool> {
     },
     async restart(id) {
       const r = find(id);
-      r.proc = id === 'local-0' ? (await stack.restartOrigin(), stack.origin) : await stack.addOrigin(id, r.port);
+      if (id === 'local-0') {
+        await stack.restartOrigin();
+        r.proc = stack.origin;
+      } else {
+        r.proc = await stack.addOrigin(id, r.port);
+      }
     },
     dispose: () => stack.dispose(),
   };
