@@ -61,6 +61,10 @@ describe('loadOriginConfig', () => {
     ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: '70000' }],
     ['MOTIF_ENGINE', { MOTIF_ENGINE: 'magic' }],
     ['MOTIF_KERNELS', { MOTIF_KERNELS: 'gpu' }],
+    ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{speed: 10}' }],
+    ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '[1]' }],
+    ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"errorRate": 2}' }],
+    ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"sped": 10}' }],
     ['MOTIF_EDGE_URL', { MOTIF_EDGE_URL: 'ftp://edge' }],
     ['MOTIF_MAX_RUNNING', { MOTIF_MAX_RUNNING: '0' }],
     ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
@@ -95,6 +99,13 @@ describe('loadOriginConfig', () => {
   it('reads the native kernel choice', () => {
     expect(load({ ...base, MOTIF_KERNELS: 'js' }).kernels).toBe('js');
     expect(load({ ...base, MOTIF_KERNELS: 'native' }).kernels).toBe('native');
+  });
+
+  it('reads the simulator tuning as given (the engine applies its defaults)', () => {
+    expect(load(base).sim).toEqual({});
+    const c = load({ ...base, MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"speed":10,"errorRate":0.1}' });
+    expect(c).toMatchObject({ engine: 'sim', sim: { speed: 10, errorRate: 0.1 } });
+    expect(() => load({ ...base, MOTIF_SIM: '{"errorRate":2}' })).toThrow(/MOTIF_SIM: errorRate: .*1/);
   });
 
   it('treats empty variables as unset', () => {

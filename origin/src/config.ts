@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
+import { parseSimTuningJson, type SimTuning } from './engine/sim/options.ts';
 import { EngineBackend } from './engine/types.ts';
 import { SwapStrategyOption } from './rollout/strategy.ts';
 import type { MetricsAccess } from './server/deps.ts';
@@ -38,6 +39,21 @@ export const OriginEnv = z.object({
     .regex(/^[A-Za-z0-9._-]{1,128}$/, 'letters, digits, . _ -')
     .default('motif-2.6b'),
   MOTIF_ENGINE: EngineBackend.default('native'),
+  /**
+   * Tuning of the load-test simulator (MOTIF_ENGINE=sim), a JSON object such as
+   * {"speed":10,"errorRate":0.1}; fields in origin/src/engine/sim/README.md.
+   */
+  MOTIF_SIM: z
+    .string()
+    .transform((text, ctx): SimTuning => {
+      try {
+        return parseSimTuningJson(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
   /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
   MOTIF_KERNELS: KernelMode.default('auto'),
   /**
@@ -98,6 +114,8 @@ export interface OriginConfig {
   engine: EngineBackend;
   /** Native engine matmul kernels (MOTIF_KERNELS). */
   kernels: KernelMode;
+  /** Simulator tuning (MOTIF_SIM), used when engine is `sim`. */
+  sim: SimTuning;
   weights: WeightsSource;
   dataDir: string;
   limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined; kvBudgetBytes: number };
@@ -190,6 +208,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     modelId: e.MOTIF_MODEL_ID,
     engine: e.MOTIF_ENGINE,
     kernels: e.MOTIF_KERNELS,
+    sim: e.MOTIF_SIM ?? {},
     weights,
     dataDir: e.MOTIF_ORIGIN_DATA_DIR,
     limits: {

@@ -56,6 +56,11 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
   const weights = await prepareWeights(config.modelId, config.weights, log);
   const newEngine = engineFactory(config);
+  if (config.engine === 'sim') {
+    log(
+      `origin: MOTIF_ENGINE=sim: the load-test simulator, not the model, answers every request (MOTIF_SIM=${JSON.stringify(config.sim)}); never serve users with it`,
+    );
+  }
   // Requests pin the slot's current engine; a rolling update swaps it underneath them.
   const slot = createEngineSlot(newEngine(weights));
   const engine = slot.engine;
@@ -198,21 +203,27 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   return { url, close: () => (closing ??= shutdown()) };
 }
 
-/** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels). */
+/** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels or simulator tuning). */
 function engineFactory(config: OriginConfig): (target: { dir: string; revision: string }) => Engine {
+  const limits = {
+    maxRunning: config.limits.maxRunning,
+    maxQueue: config.limits.maxQueue,
+    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
+  };
   return (target) =>
     createEngine(
       config.engine,
-      {
-        modelDir: target.dir,
-        modelId: config.modelId,
-        revision: target.revision,
-        maxRunning: config.limits.maxRunning,
-        maxQueue: config.limits.maxQueue,
-        ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
-        kvBudgetBytes: config.limits.kvBudgetBytes,
-        ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-      },
+      config.engine === 'sim'
+        ? // The simulator sizes its KV budget in tokens (its default models a GPU, not this host's memory).
+          { modelDir: target.dir, modelId: config.modelId, revision: target.revision, ...limits, ...config.sim }
+        : {
+            modelDir: target.dir,
+            modelId: config.modelId,
+            revision: target.revision,
+            ...limits,
+            kvBudgetBytes: config.limits.kvBudgetBytes,
+            ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
+          },
       nodeEngineLoaders(),
     );
 }

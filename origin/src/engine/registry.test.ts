@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { NativeEngine } from './native/native-engine.ts';
 import { availableBackends, createEngine, engineRegistry } from './registry.ts';
+import { SimEngine } from './sim/sim-engine.ts';
 
 describe('engine registry', () => {
   it('builds the native engine from validated options', () => {
@@ -10,11 +11,18 @@ describe('engine registry', () => {
     expect(e.info()).toMatchObject({ backend: 'native', model: 'motif-2.6b', revision: 'local' });
   });
 
+  it('builds the simulated engine, which needs no weights', () => {
+    const e = createEngine('sim', { modelId: 'motif-2.6b', revision: 'r1', speed: 10 });
+    expect(e).toBeInstanceOf(SimEngine);
+    expect(e.info()).toMatchObject({ backend: 'sim', model: 'motif-2.6b', revision: 'r1', maxContextTokens: 4096 });
+  });
+
   it.each([
     ['invalid native options', 'native', { modelDir: '', modelId: 'm' }, /modelDir/],
     ['unknown option key', 'native', { modelDir: 'd', modelId: 'm', maxRuning: 3 }, /maxRuning|Unrecognized/],
     ['vllm not in this build', 'vllm', {}, /'vllm' is not implemented in this build/],
-    ['sim not in this build', 'sim', {}, /'sim' is not implemented in this build/],
+    ['invalid sim options', 'sim', { speed: 0 }, /speed/],
+    ['unknown sim option', 'sim', { sped: 10 }, /sped|Unrecognized/],
     ['unknown backend', 'tgi', {}, /Unknown engine backend 'tgi'/],
   ])('%s fails at construction', (_name, backend, opts, message) => {
     expect(() => createEngine(backend, opts)).toThrow(ApiError);
@@ -23,6 +31,6 @@ describe('engine registry', () => {
 
   it('has one entry per backend and lists the implemented ones', () => {
     expect(Object.keys(engineRegistry).sort()).toEqual(['native', 'sim', 'vllm']);
-    expect(availableBackends()).toEqual(['native']);
+    expect(availableBackends()).toEqual(['native', 'sim']);
   });
 });

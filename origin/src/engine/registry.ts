@@ -6,6 +6,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { NativeEngine, type NativeEngineDeps, type NativeEngineOptions } from './native/native-engine.ts';
+import { SimEngine } from './sim/sim-engine.ts';
 import { type Engine, EngineBackend } from './types.ts';
 
 /**
@@ -26,10 +27,10 @@ function notInThisBuild(backend: EngineBackend): EngineFactory {
 export const engineRegistry: Record<EngineBackend, EngineFactory> = {
   native: (options, loaders) => new NativeEngine(options as NativeEngineOptions, loaders),
   vllm: notInThisBuild('vllm'),
-  sim: notInThisBuild('sim'),
+  sim: (options) => new SimEngine(options),
 };
 
-const IMPLEMENTED: ReadonlySet<EngineBackend> = new Set(['native']);
+const IMPLEMENTED: ReadonlySet<EngineBackend> = new Set(['native', 'sim']);
 
 /** Backends this build can actually construct. */
 export function availableBackends(): EngineBackend[] {
