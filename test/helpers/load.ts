@@ -103,8 +103,12 @@ export async function clientRequest(r: ClientRequest): Promise<RequestOutcome> {
 
 export interface LoadOptions extends Omit<ClientRequest, 'stream' | 'onResponse' | 'onChunk'> {
   clients: number;
-  /** Each client's requests alternate streamed and JSON. */
+  /** Each client's requests alternate streamed and JSON (default); `false`: all streamed. */
   mixed?: boolean;
+  /** All JSON, none streamed (overrides `mixed`). */
+  json?: boolean;
+  /** A prompt per request (client index, request index), as distinct users send; default `prompt`. */
+  promptOf?: (client: number, i: number) => string;
   /** Pause between a client's requests. */
   pauseMs?: number;
   /** Pause after a request that was not served, as a client backs off (default 100 ms). */
@@ -128,7 +132,8 @@ export function startLoad(o: LoadOptions): Load {
   const loops = Array.from({ length: o.clients }, async (_, c) => {
     for (let i = 0; !stopping && started < o.maxRequests; i++) {
       started++;
-      const out = await clientRequest({ ...o, stream: o.mixed === false ? true : (c + i) % 2 === 0 });
+      const stream = o.json ? false : o.mixed === false ? true : (c + i) % 2 === 0;
+      const out = await clientRequest({ ...o, stream, ...(o.promptOf ? { prompt: o.promptOf(c, i) } : {}) });
       outcomes.push(out);
       const pause = out.kind === 'served' ? (o.pauseMs ?? 0) : (o.backoffMs ?? 100);
       if (pause > 0) await new Promise((r) => setTimeout(r, pause));
