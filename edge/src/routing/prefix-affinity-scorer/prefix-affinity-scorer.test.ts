@@ -51,6 +51,25 @@ describe('prefix-affinity-scorer', () => {
       req: chat(SYSTEM, TURN1, REPLY),
       want: [4 / 7, 0, 2 / 7],
     },
+    {
+      name: 'a system prompt every replica served gives none an edge; the history decides',
+      served: [
+        [chat(SYSTEM, 'x'.repeat(64)), 'b'],
+        [chat(SYSTEM, TURN1), 'a'],
+        [chat(SYSTEM, 'y'.repeat(64)), 'c'],
+      ],
+      req: chat(SYSTEM, TURN1, REPLY),
+      want: [4 / 7, 2 / 7, 2 / 7],
+    },
+    {
+      name: 'a replica that served the prompt before another did still holds it',
+      served: [
+        [chat(SYSTEM, TURN1), 'a'],
+        [chat(SYSTEM, TURN1), 'b'],
+      ],
+      req: chat(SYSTEM, TURN1),
+      want: [1, 1, 0],
+    },
     { name: 'another model does not count', served: [[{ ...chat(SYSTEM, TURN1), model: 'other' }, 'a']], req: chat(SYSTEM, TURN1), want: [0, 0, 0] },
     { name: 'a token-id prompt has no affinity', served: [[chat(SYSTEM), 'a']], req: { model: 'm' }, want: [0, 0, 0] },
   ] as { name: string; served: [RouteRequest, string][]; req: RouteRequest; want: number[] }[])('$name', ({ served, req, want }) => {

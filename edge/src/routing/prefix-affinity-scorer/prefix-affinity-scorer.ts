@@ -1,11 +1,13 @@
 /**
- * `prefix-affinity-scorer`: send a prompt to the replica that last served its longest leading
+ * `prefix-affinity-scorer`: send a prompt to a replica that recently served its longest leading
  * part, where that replica's prefix cache most likely still holds it (a conversation's next turn
  * repeats the system prompt and the history). The prompt is cut into byte blocks with chained
- * hashes (block-hashes.ts); a bounded, expiring map remembers per model which replica last served
- * each block prefix. A candidate scores the fraction of the prompt's blocks it served last (its
- * longest matched prefix), unless it is loaded beyond the bounded-load limit, so a hot prefix
- * spills over instead of melting one replica.
+ * hashes (block-hashes.ts); a bounded, expiring map remembers per model which replicas served
+ * each block prefix, most recent first. A candidate scores the fraction of the prompt's blocks in
+ * the longest prefix it served, unless it is loaded beyond the bounded-load limit, so a hot
+ * prefix spills over instead of melting one replica. Remembering every recent holder, not only
+ * the last, matters for hot prefixes: a system prompt every replica holds gives none of them an
+ * edge, and load decides, while a conversation's history, held by one, keeps it there.
  */
 import { z } from 'zod';
 import { affinityMap, withinBoundedLoad } from '../affinity.ts';
@@ -24,6 +26,8 @@ export const PrefixAffinityParams = z
     ttlMs: z.number().positive().default(600_000),
     /** Bounded load: no bonus above ceil((1 + loadFactor) × the candidates' mean load). */
     loadFactor: z.number().nonnegative().default(0.25),
+    /** Replicas remembered per block prefix, most recent first. */
+    maxHolders: z.number().int().min(1).max(64).default(16),
   })
   .strict();
 export type PrefixAffinityParams = z.input<typeof PrefixAffinityParams>;
@@ -31,7 +35,7 @@ export type PrefixAffinityParams = z.input<typeof PrefixAffinityParams>;
 /** Create the scorer; `now` ages the remembered prefixes. */
 export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => number): Scorer {
   const p = PrefixAffinityParams.parse(params);
-  const served = affinityMap({ maxEntries: p.maxEntries, ttlMs: p.ttlMs, now });
+  const served = affinityMap<readonly string[]>({ maxEntries: p.maxEntries, ttlMs: p.ttlMs, now });
   // The proxy observes the very request object it ranked: its keys are hashed once, not twice.
   const hashed = new WeakMap<RouteRequest, string[]>();
   const keys = (req: RouteRequest): string[] => {
@@ -47,12 +51,12 @@ export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => nu
     score(req, cs) {
       const ks = keys(req);
       if (ks.length === 0) return cs.map(() => 0);
-      // Blocks each replica served, longest prefix: hash i matched means blocks 0..i matched.
+      // Blocks each replica served, longest prefix: hash i held means blocks 0..i held. From the
+      // longest down, so a replica's first hit is its longest.
       const matched = new Map<string, number>();
-      ks.forEach((k, i) => {
-        const id = served.get(k);
-        if (id !== undefined) matched.set(id, i + 1);
-      });
+      for (let i = ks.length - 1; i >= 0; i--) {
+        for (const id of served.get(ks[i]!) ?? []) if (!matched.has(id)) matched.set(id, i + 1);
+      }
       if (matched.size === 0) return cs.map(() => 0);
       const eligible = withinBoundedLoad(cs, p.loadFactor);
       return cs.map((c) => (eligible.has(c.id) ? (matched.get(c.id) ?? 0) / ks.length : 0));
@@ -60,7 +64,10 @@ export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => nu
     observe(req, replicaId) {
       // Shortest prefix last: it is the most shared, so the LRU order keeps it longest.
       const ks = keys(req);
-      for (let i = ks.length - 1; i >= 0; i--) served.set(ks[i]!, replicaId);
+      for (let i = ks.length - 1; i >= 0; i--) {
+        const holders = served.get(ks[i]!) ?? [];
+        served.set(ks[i]!, [replicaId, ...holders.filter((h) => h !== replicaId)].slice(0, p.maxHolders));
+      }
     },
   };
 }
