@@ -46,6 +46,27 @@ describe('sim:vllm server', () => {
     expect(res.headers.get('retry-after')).toBe('1');
   });
 
+  it('errorRate: a 500 in OpenAI error JSON', async () => {
+    const res = await post(app({ errorRate: 1 }), '/v1/chat/completions', { model: 'motif-2.6b', messages: [{ role: 'user', content: 'x' }] });
+    expect(res.status).toBe(500);
+    expect((await res.json()).error).toMatchObject({ type: 'server_error' });
+  });
+
+  it('dieAfterTokens: the stream carries 3 tokens, then an SSE error event and no [DONE]', async () => {
+    const res = await post(app({ dieAfterTokens: 3 }), '/v1/chat/completions', {
+      model: 'motif-2.6b',
+      messages: [{ role: 'user', content: 'x' }],
+      max_tokens: 50,
+      stream: true,
+    });
+    expect(res.status).toBe(200);
+    const frames = (await res.text()).split('\n\n').filter(Boolean);
+    const deltas = frames.filter((f) => /"content":"[^"]+"/.test(f));
+    expect(deltas).toHaveLength(3);
+    expect(frames.at(-1)).toMatch(/^event: error\ndata: \{"error":/);
+    expect(frames.some((f) => f.includes('[DONE]'))).toBe(false);
+  });
+
   it('lists the model and answers /health', async () => {
     const a = app();
     expect((await a.request('/health')).status).toBe(200);
