@@ -114,4 +114,26 @@ describe('loadEdgeConfig', () => {
     ]);
     expect(() => loadEdgeConfig({ ...BASE, MOTIF_CORS_ORIGINS: 'https://a.example.com/app' })).toThrow(/MOTIF_CORS_ORIGINS/);
   });
+
+  it.each([
+    { value: undefined, picker: undefined },
+    { value: 'default', picker: 'max-score-picker' },
+    { value: 'least-loaded', picker: 'least-load-picker' },
+    { value: 'round-robin', picker: 'round-robin-picker' },
+    { value: '{"filters":[{"type":"ready-filter"}],"picker":{"type":"least-load-picker"}}', picker: 'least-load-picker' },
+  ])('MOTIF_ROUTING_PROFILE=$value selects the $picker', ({ value, picker }) => {
+    expect(loadEdgeConfig({ ...BASE, MOTIF_ROUTING_PROFILE: value }).routingProfile?.picker.type).toBe(picker);
+  });
+
+  it.each([
+    { value: 'fastest', why: /expected one of default, least-loaded, round-robin/ },
+    { value: '{"filters":[],"picker":{"type":"coin-flip"}}', why: /picker\.type/ },
+    {
+      value: '{"filters":[{"type":"saturation-filter","params":{"maxKvUsage":2}}],"picker":{"type":"least-load-picker"}}',
+      why: /filters\.0\.params\.maxKvUsage/,
+    },
+  ])('a bad MOTIF_ROUTING_PROFILE ($value) stops the edge, naming the variable and the place', ({ value, why }) => {
+    expect(() => loadEdgeConfig({ ...BASE, MOTIF_ROUTING_PROFILE: value })).toThrow(/MOTIF_ROUTING_PROFILE: /);
+    expect(() => loadEdgeConfig({ ...BASE, MOTIF_ROUTING_PROFILE: value })).toThrow(why);
+  });
 });

@@ -10,6 +10,7 @@ import { type JwtConfig, JwtEnv, jwtConfigFrom } from './config-jwt.ts';
 import { isPlausibleKey } from './keys/key-format.ts';
 import { MIN_PEPPER_LENGTH } from './keys/key-hash.ts';
 import { type CorsOrigins, parseCorsOrigins } from './middleware/cors/cors.ts';
+import { parseProfile, type SchedulerProfile } from './routing/registry.ts';
 import { type NodeKeys, parseNodeKeys } from './trust/node-keys.ts';
 import { DEFAULT_ORIGIN_ALLOW, type OriginAllowList, parseOriginAllowList } from './trust/origin-allow-list.ts';
 
@@ -55,6 +56,8 @@ export const EdgeEnv = JwtEnv.extend({
   MOTIF_LIMITS_FAIL_OPEN: flag,
   /** Browser origins allowed by CORS: `*` or a comma list; unset = no CORS headers. */
   MOTIF_CORS_ORIGINS: z.string().optional(),
+  /** How replicas are chosen: `default`, `least-loaded`, `round-robin`, or a JSON profile (routing/README.md). */
+  MOTIF_ROUTING_PROFILE: z.string().optional(),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -78,6 +81,8 @@ export interface EdgeConfig {
   limits: { requestsPerMinute?: number; tokensPerMinute?: number; maxConcurrent?: number; monthlyTokens?: number; maxContextTokens?: number };
   limitsFailOpen: boolean;
   corsOrigins?: CorsOrigins;
+  /** The scheduler profile; undefined = the default (routing/registry.ts). */
+  routingProfile?: SchedulerProfile;
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -114,6 +119,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
   const nodeKeys = parse('MOTIF_NODE_KEYS', devDefault('MOTIF_NODE_KEYS', e.MOTIF_NODE_KEYS, DEV_NODE_KEYS), parseNodeKeys);
   const originAllow = parse('MOTIF_ORIGIN_ALLOW', e.MOTIF_ORIGIN_ALLOW ?? DEFAULT_ORIGIN_ALLOW, parseOriginAllowList);
   const corsOrigins = parse('MOTIF_CORS_ORIGINS', e.MOTIF_CORS_ORIGINS, parseCorsOrigins);
+  const routingProfile = parse('MOTIF_ROUTING_PROFILE', e.MOTIF_ROUTING_PROFILE, parseProfile);
   const keyPepper = devDefault('MOTIF_KEY_PEPPER', e.MOTIF_KEY_PEPPER, DEV_KEY_PEPPER);
   const jwt = jwtConfigFrom(e, problems);
   if (problems.length > 0 || !keyPepper || !signingKey || !nodeKeys || !originAllow)
@@ -140,6 +146,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     },
     limitsFailOpen: e.MOTIF_LIMITS_FAIL_OPEN,
     corsOrigins,
+    routingProfile,
   };
 }
 

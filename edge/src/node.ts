@@ -100,6 +100,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       originFetch: extras.originFetch ?? origins.fetch,
       digests: nodeDigests,
       options: edgeAppOptions(config),
+      schedulerProfile: config.routingProfile,
       log,
       extraMetrics: eventLoopDelayGauges(loopDelay, { now: () => clock.now() }).render,
     });

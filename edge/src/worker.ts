@@ -54,6 +54,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     nodeKeys: config.nodeKeys,
     originAllow: config.originAllow,
     options: edgeAppOptions(config),
+    schedulerProfile: config.routingProfile,
     log: (msg, fields) => console.log(JSON.stringify({ component: 'edge', msg, ...fields })),
   });
 }

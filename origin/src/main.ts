@@ -147,6 +147,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
       waiting: s.waiting + admission.waiting,
       running: s.running,
       max_running: s.maxRunning,
+      max_waiting: config.limits.maxQueue,
       kv_usage: Math.min(1, Math.max(0, s.kvUsage)),
       tokens_per_s: Math.max(0, s.tokensPerSecond),
       ts: Date.now(),

@@ -40,6 +40,8 @@ export const Heartbeat = z.object({
   waiting: z.number().int().min(0),
   running: z.number().int().min(0),
   max_running: z.number().int().min(0),
+  /** How many requests the replica queues beyond `max_running` before it answers 503 busy; absent from older origins. */
+  max_waiting: z.number().int().min(0).optional(),
   kv_usage: z.number().min(0).max(1),
   tokens_per_s: z.number().min(0),
   ts: z.number().int(),

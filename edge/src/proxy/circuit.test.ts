@@ -97,6 +97,23 @@ describe('circuit breaker in the proxy', () => {
     expect(await circuits(t)).toEqual({ r1: 'closed', r2: 'closed' });
   });
 
+  it('a server error (500) before the first byte is tried on the next replica and counts against the circuit', async () => {
+    const t = await twoReplicas({ circuitBreaker: { failureThreshold: 2 } });
+    t.origins[0]!.mode = 'server-error';
+    expect(await send(t, 2)).toEqual([200, 200]);
+    expect(attempts(t)).toEqual([2, 2]);
+    expect(await circuits(t)).toEqual({ r1: 'open', r2: 'closed' });
+  });
+
+  it('when every replica fails with a server error, the last error is the answer, not a 503', async () => {
+    const t = await twoReplicas({ circuitBreaker: { failureThreshold: 100 } });
+    for (const o of t.origins) o.mode = 'server-error';
+    const res = await t.post('/v1/chat/completions', chat);
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ error: { type: 'server_error', message: 'engine fault on r2' } });
+    expect(attempts(t)).toEqual([1, 1]);
+  });
+
   it("a client's 4xx does not count as the replica failing", async () => {
     const t = await twoReplicas({ circuitBreaker: { failureThreshold: 2 } });
     t.origins[0]!.mode = 'reject-400';

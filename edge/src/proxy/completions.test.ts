@@ -200,6 +200,21 @@ describe('failover before the first byte', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'origin_unavailable', type: 'server_error' } });
   });
 
+  it('a replica whose slots and queue are full is skipped; a whole pool full is 503 with retry-after, nothing sent', async () => {
+    const t = await testEdge({ origins: [{ replicaId: 'r1' }, { replicaId: 'r2' }] });
+    await t.beat(t.origins[0]!, { running: 8, max_running: 8, waiting: 4, max_waiting: 4 });
+    await t.beat(t.origins[1]!, { running: 8, max_running: 8, waiting: 3, max_waiting: 4 });
+    expect((await t.post('/v1/chat/completions', chat)).status).toBe(200);
+    expect(t.origins.map((o) => o.requests.length)).toEqual([0, 1]);
+
+    await t.beat(t.origins[1]!, { running: 8, max_running: 8, waiting: 4, max_waiting: 4 });
+    const res = await t.post('/v1/chat/completions', chat);
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toMatchObject({ error: { code: 'origin_unavailable', message: expect.stringContaining('at capacity') } });
+    expect(t.origins.map((o) => o.requests.length)).toEqual([0, 1]);
+  });
+
   it("an origin that refuses the signature is a 502, not the client's 401", async () => {
     const t = await testEdge({ deps: { signingKey: { kid: 'k1', secret: 'some-other-secret-123456' } } });
     await t.beat(t.origins[0]!);

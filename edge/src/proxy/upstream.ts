@@ -1,8 +1,8 @@
 /**
  * Sending one request to the origin pool with failover before the first byte (DESIGN §1, §5):
- * walk the scheduler's ranking; a connection error or a 503 (or Cloudflare's 52x for an
- * unreachable origin) moves on to the next one, anything else (success or an origin error) is the
- * answer. Once a response is returned, the caller owns it: there is no retry after that point.
+ * walk the scheduler's ranking; a connection error, a 503 (or Cloudflare's 52x for an unreachable
+ * origin) or a server error (500, 502, 504) moves on to the next one; success or a client error
+ * (4xx) is the answer. When every attempt ended in a server error, the last one is the answer. Once a response is returned, the caller owns it: there is no retry after that point.
  * Each attempt needs a permit from the replica's circuit breaker and reports back to it; each
  * attempt after the first spends from the retry budget, and an exhausted budget ends the walk.
  */
@@ -94,6 +94,16 @@ export interface UpstreamResult {
  */
 export const FAILOVER_STATUSES: ReadonlySet<number> = new Set([503, 521, 522, 523, 525, 526, 530]);
 
+/**
+ * Server errors that say this replica failed the request, not that the request is bad: tried on
+ * the next replica too, before the first byte. Safe for billing: every replica tried gets the
+ * same request id and only one record of it bills (usage/README.md).
+ */
+export const RETRIED_SERVER_ERRORS: ReadonlySet<number> = new Set([500, 502, 504]);
+
+/** The most of a failed replica's error body kept, to answer with if no other replica does better. */
+const MAX_ERROR_BODY_CHARS = 16_384;
+
 /** Join a replica's base URL and a path (keeping a base path, if the replica has one). */
 export function targetUrl(base: string, path: string): URL {
   return new URL(base.replace(/\/+$/, '') + path);
@@ -120,6 +130,7 @@ async function buildCall(replica: Candidate, req: UpstreamRequest, life: Lifetim
  */
 export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest, life: Lifetime, deps: UpstreamDeps): Promise<UpstreamResult> {
   let retryAfter: number | undefined;
+  let lastServerError: UpstreamResult | undefined;
   let attempts = 0;
   let circuitWaitMs = Number.POSITIVE_INFINITY;
   deps.retryBudget.recordRequest();
@@ -134,6 +145,7 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
     if (attempts > 0 && !deps.retryBudget.tryRetry()) {
       permit.release();
       deps.log('retry budget exhausted, not failing over', { replica: replica.id, requestId: req.requestId });
+      if (lastServerError) return lastServerError;
       throw unavailable(maxDefined(retryAfter, Math.ceil(deps.retryBudget.retryAfterMs() / 1000)));
     }
     attempts += 1;
@@ -164,13 +176,28 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
       deps.log('origin unavailable, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
       continue;
     }
+    if (RETRIED_SERVER_ERRORS.has(res.status)) {
+      release();
+      permit.failure();
+      lastServerError = { res: await buffered(res), replica, release: () => {} };
+      deps.log('origin failed the request, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
+      continue;
+    }
     // Any other 5xx is the answer, but it still says the replica is failing; a 4xx is the client's.
     if (res.status >= 500) permit.failure();
     else permit.success();
     return { res, replica, release };
   }
+  // No replica did better than a server error: that error is the answer (its status and message).
+  if (lastServerError) return lastServerError;
   if (attempts === 0 && Number.isFinite(circuitWaitMs)) retryAfter = Math.max(1, Math.ceil(circuitWaitMs / 1000));
   throw unavailable(retryAfter);
+}
+
+/** A failed replica's answer, read (bounded) so its connection is free and it can be answered with later. */
+async function buffered(res: OriginResponse): Promise<OriginResponse> {
+  const text = (await res.text().catch(() => '')).slice(0, MAX_ERROR_BODY_CHARS);
+  return { status: res.status, ok: false, headers: res.headers, body: null, text: async () => text };
 }
 
 const unavailable = (retryAfter: number | undefined) =>

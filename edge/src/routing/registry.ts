@@ -14,6 +14,8 @@ import { PrefixAffinityParams, prefixAffinityScorer } from './prefix-affinity-sc
 import { promptSizeFilter } from './prompt-size-filter/prompt-size-filter.ts';
 import { queueScorer } from './queue-scorer/queue-scorer.ts';
 import { readyFilter, readyFilterTtl } from './ready-filter/ready-filter.ts';
+import { roundRobinPicker } from './round-robin-picker/round-robin-picker.ts';
+import { saturationFilter } from './saturation-filter/saturation-filter.ts';
 import { SessionAffinityParams, sessionAffinityScorer } from './session-affinity-scorer/session-affinity-scorer.ts';
 import type { Filter, Picker, Scorer } from './types.ts';
 
@@ -32,6 +34,13 @@ const FILTERS = {
     NoParams.parse(params);
     return promptSizeFilter();
   },
+  'saturation-filter': (params: Record<string, unknown>) =>
+    saturationFilter(
+      z
+        .object({ maxKvUsage: z.number().gt(0).max(1).optional() })
+        .strict()
+        .parse(params),
+    ),
 } as const satisfies Record<string, (p: Record<string, unknown>) => Filter>;
 
 /** Scorers that remember what they routed (affinity) age their memory on `now`. */
@@ -61,6 +70,10 @@ const PICKERS = {
     NoParams.parse(params);
     return leastLoadPicker();
   },
+  'round-robin-picker': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return roundRobinPicker();
+  },
 } as const satisfies Record<string, (p: Record<string, unknown>) => Picker>;
 
 const FilterType = z.enum(Object.keys(FILTERS) as [keyof typeof FILTERS, ...(keyof typeof FILTERS)[]]);
@@ -78,14 +91,15 @@ export type SchedulerProfile = z.input<typeof SchedulerProfile>;
 
 /**
  * The default profile: serve the model, ready and fresh, its circuit not open, with room for the
- * prompt; then prefer where the prompt's prefix (or the session) was served last, unless that
- * replica is loaded well above the others, and otherwise the least loaded. The prompt size is
- * judged last among the filters, among replicas in rotation: a prompt none of them can fit is the
- * client's 400, while no replica in rotation at all is a 503. Within the bounded-load limit
+ * prompt and for one more request; then prefer where the prompt's prefix (or the session) was
+ * served last, unless that replica is loaded well above the others, and otherwise the least
+ * loaded. The prompt size is judged after rotation, among replicas in it: a prompt none of them
+ * can fit is the client's 400 (even when the pool is busy), while no replica in rotation at all,
+ * or none with room, is a 503. Within the bounded-load limit
  * affinity usually decides, past it load does (the weights are argued in routing/README.md).
  */
 export const DEFAULT_PROFILE: SchedulerProfile = {
-  filters: [{ type: 'model-filter' }, { type: 'ready-filter' }, { type: 'circuit-filter' }, { type: 'prompt-size-filter' }],
+  filters: [{ type: 'model-filter' }, { type: 'ready-filter' }, { type: 'circuit-filter' }, { type: 'prompt-size-filter' }, { type: 'saturation-filter' }],
   scorers: [
     { type: 'queue-scorer', weight: 1 },
     { type: 'kv-scorer', weight: 1 },
@@ -95,6 +109,34 @@ export const DEFAULT_PROFILE: SchedulerProfile = {
   ],
   picker: { type: 'max-score-picker' },
 };
+
+/**
+ * Profiles an operator (or the routing benchmark) can name instead of writing one: the default;
+ * the load-only picker over the same filters; and round-robin, the baseline that ignores load and
+ * affinity alike.
+ */
+export const NAMED_PROFILES = {
+  default: DEFAULT_PROFILE,
+  'least-loaded': { filters: DEFAULT_PROFILE.filters, picker: { type: 'least-load-picker' } },
+  'round-robin': { filters: DEFAULT_PROFILE.filters, picker: { type: 'round-robin-picker' } },
+} as const satisfies Record<string, SchedulerProfile>;
+
+/**
+ * A profile from configuration text: a name of NAMED_PROFILES or a JSON profile. Validated the
+ * way the scheduler will build it, so a bad profile fails at startup naming the problem.
+ */
+export function parseProfile(text: string): SchedulerProfile {
+  const named = (NAMED_PROFILES as Record<string, SchedulerProfile>)[text.trim()];
+  if (named) return named;
+  let profile: unknown;
+  try {
+    profile = JSON.parse(text);
+  } catch {
+    throw new Error(`expected one of ${Object.keys(NAMED_PROFILES).join(', ')} or a JSON profile (routing/README.md)`);
+  }
+  buildPlugins(profile, () => 0);
+  return profile as SchedulerProfile;
+}
 
 /** A scorer of the profile with its weight. */
 export interface WeightedScorer {

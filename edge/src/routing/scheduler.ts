@@ -78,6 +78,7 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     waiting: hb.waiting,
     running: hb.running,
     maxRunning: hb.max_running,
+    ...(hb.max_waiting !== undefined ? { maxWaiting: hb.max_waiting } : {}),
     kvUsage: hb.kv_usage,
     inflight: inflight(hb.replica_id),
     ageMs: heartbeatAge({ lastSeen }, now),

@@ -19,6 +19,8 @@ export interface Candidate {
   /** Requests running at the replica. */
   running: number;
   maxRunning: number;
+  /** Requests the replica queues beyond `maxRunning` before refusing; absent: not reported. */
+  maxWaiting?: number;
   kvUsage: number;
   /** Requests this edge has in flight to the replica right now. */
   inflight: number;

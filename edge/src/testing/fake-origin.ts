@@ -15,7 +15,7 @@ import type { OriginFetch } from '../proxy/upstream.ts';
  * `unavailable`: 503 at capacity with a retry-after (busy: fail over, the replica is not sick);
  * `failing`: 503 with no retry-after (a broken replica: fail over and count it against its circuit).
  */
-export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'failing' | 'reject-400';
+export type FakeMode = 'ok' | 'die-mid-stream' | 'hang' | 'unavailable' | 'failing' | 'server-error' | 'reject-400';
 
 export interface SeenRequest {
   path: string;
@@ -90,6 +90,7 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
 
     if (origin.mode === 'unavailable') throw new ApiError('overloaded', 'queue full', { retryAfter: 2 });
     if (origin.mode === 'failing') throw new ApiError('origin_unavailable', 'engine crashed');
+    if (origin.mode === 'server-error') throw new ApiError('internal_error', `engine fault on ${origin.replicaId}`);
     if (origin.mode === 'reject-400') throw new ApiError('context_length_exceeded', 'prompt too long', { param: 'messages' });
     const chat = c.req.path.endsWith('/chat/completions');
     const usage = { prompt_tokens: 5, completion_tokens: pieces.length, total_tokens: 5 + pieces.length };

@@ -1,0 +1,97 @@
+/**
+ * The routing benchmark's workloads, as plans of sessions (pure: same options → same plan).
+ *
+ * - `shared`: many multi-turn chat sessions. Each opens with one of a few system prompts that
+ *   many sessions share (an app's instructions) and grows its history turn by turn: every turn
+ *   sends the whole conversation so far, the model's earlier answers included, plus a new user
+ *   message. A replica that served a session's previous turn holds all but the new message in
+ *   its prefix cache; one that did not holds at most the system prompt.
+ * - `unique`: the same number of requests and the same prompt sizes, but nothing shared: every
+ *   request is a one-turn session with a system prompt of its own. Routing can only balance load.
+ */
+
+export type WorkloadName = 'shared' | 'unique';
+
+export interface WorkloadOptions {
+  sessions: number;
+  turns: number;
+  /** Distinct system prompts the sessions share (shared workload). */
+  systemPrompts: number;
+  systemBytes: number;
+  userBytes: number;
+  seed: number;
+}
+
+export interface SessionPlan {
+  id: string;
+  system: string;
+  /** The user messages, one per turn; the assistant's answers come from the replies. */
+  userTurns: string[];
+}
+
+export const DEFAULT_WORKLOAD: WorkloadOptions = { sessions: 96, turns: 6, systemPrompts: 4, systemBytes: 1536, userBytes: 384, seed: 7 };
+
+const WORDS = (
+  'the a of to and in is it you that he was for on are with as his they be at one have this from or had by word but what some we can out other were all ' +
+  'there when up use your how said an each she which do their time if will way about many then them write would like so these her long make thing see him ' +
+  'two has look more day could go come did number sound no most people my over know water than call first who may down side been now find any new work part'
+).split(' ');
+
+/** A deterministic PRNG (mulberry32): the plan must not change between runs or profiles. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** About `bytes` bytes of words (ASCII), starting with `label` so two texts never share a prefix by chance. */
+export function text(label: string, bytes: number, random: () => number): string {
+  let out = `${label}:`;
+  while (out.length < bytes) out += ` ${WORDS[Math.floor(random() * WORDS.length)]}`;
+  return out.slice(0, Math.max(bytes, label.length + 1));
+}
+
+/** The sessions of a workload, in the order clients take them. */
+export function planWorkload(name: WorkloadName, o: WorkloadOptions): SessionPlan[] {
+  const random = prng(o.seed);
+  if (name === 'shared') {
+    const systems = Array.from({ length: o.systemPrompts }, (_, i) => text(`system ${i}`, o.systemBytes, random));
+    return Array.from({ length: o.sessions }, (_, s) => ({
+      id: `s${s}`,
+      system: systems[s % systems.length]!,
+      userTurns: Array.from({ length: o.turns }, (_, t) => text(`session ${s} turn ${t}`, o.userBytes, random)),
+    }));
+  }
+  // As many requests as the shared plan, each alone, with the prompt the shared plan's turn of the
+  // same index would send (system + history) made of fresh text.
+  const historyBytes = (t: number) => t * (o.userBytes + 4 * 32);
+  const out: SessionPlan[] = [];
+  for (let s = 0; s < o.sessions; s++) {
+    for (let t = 0; t < o.turns; t++) {
+      out.push({
+        id: `u${s}-${t}`,
+        system: text(`system u${s}-${t}`, o.systemBytes + historyBytes(t), random),
+        userTurns: [text(`user u${s}-${t}`, o.userBytes, random)],
+      });
+    }
+  }
+  return out;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** The messages of turn `t` of a session, given the answers of its earlier turns. */
+export function turnMessages(plan: SessionPlan, t: number, answers: readonly string[]): ChatMessage[] {
+  const msgs: ChatMessage[] = [{ role: 'system', content: plan.system }];
+  for (let i = 0; i < t; i++) msgs.push({ role: 'user', content: plan.userTurns[i]! }, { role: 'assistant', content: answers[i] ?? '' });
+  msgs.push({ role: 'user', content: plan.userTurns[t]! });
+  return msgs;
+}
