@@ -205,27 +205,12 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
 
 /** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels or simulator tuning). */
 function engineFactory(config: OriginConfig): (target: { dir: string; revision: string }) => Engine {
-  const limits = {
-    maxRunning: config.limits.maxRunning,
-    maxQueue: config.limits.maxQueue,
-    ...(config.limits.kvBudgetTokens !== undefined ? { kvBudgetTokens: config.limits.kvBudgetTokens } : {}),
-  };
+  const { maxRunning, maxQueue, kvBudgetTokens, kvBudgetBytes } = config.limits;
+  const limits = { maxRunning, maxQueue, ...(kvBudgetTokens !== undefined ? { kvBudgetTokens } : {}) };
+  // The simulator sizes its KV in tokens (its default models a GPU, not this host's memory).
+  const backend = config.engine === 'sim' ? config.sim : { kvBudgetBytes, ...(config.engine === 'native' ? { kernels: config.kernels } : {}) };
   return (target) =>
-    createEngine(
-      config.engine,
-      config.engine === 'sim'
-        ? // The simulator sizes its KV budget in tokens (its default models a GPU, not this host's memory).
-          { modelDir: target.dir, modelId: config.modelId, revision: target.revision, ...limits, ...config.sim }
-        : {
-            modelDir: target.dir,
-            modelId: config.modelId,
-            revision: target.revision,
-            ...limits,
-            kvBudgetBytes: config.limits.kvBudgetBytes,
-            ...(config.engine === 'native' ? { kernels: config.kernels } : {}),
-          },
-      nodeEngineLoaders(),
-    );
+    createEngine(config.engine, { modelDir: target.dir, modelId: config.modelId, revision: target.revision, ...limits, ...backend }, nodeEngineLoaders());
 }
 
 interface ServingParts {

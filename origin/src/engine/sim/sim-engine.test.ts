@@ -206,6 +206,26 @@ describe('SimEngine', () => {
     expect(slow.clock.now()).toBeCloseTo(3 * fast.clock.now(), 6);
   });
 
+  it.each([
+    { name: 'late timers (+1 ms each)', speed: 1, late: (ms: number) => ms + 1, modelMs: 8 * 12.4 },
+    { name: 'steps shorter than a timer tick', speed: 100, late: (ms: number) => Math.max(1, ms) + 0.5, modelMs: 8 * 0.124 * 25 },
+  ])('keeps to the modelled schedule: $name', async ({ speed, late, modelMs }) => {
+    let t = 0;
+    const clock: SimClock = {
+      now: () => t,
+      sleep: async (ms) => {
+        t += late(ms);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      },
+    };
+    const e = new SimEngine({ speed }, { clock });
+    const tokens = Math.round(modelMs / ((12.4 + 0.15 * 0.01) / speed));
+    await collect(e, clock, request({ prompt: { kind: 'text', text: 'hi' }, maxTokens: tokens }));
+    // Within a timer tick either way: the last steps may run up to 1 ms early, the last sleep late.
+    expect(t).toBeGreaterThanOrEqual(modelMs - 1);
+    expect(t).toBeLessThanOrEqual(modelMs + 2);
+  });
+
   it('an abort ends the stream within one step with reason abort and exact usage', async () => {
     const { e } = engine();
     const ctl = new AbortController();

@@ -27,6 +27,11 @@ export const realClock: SimClock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
+/** How far behind its schedule the step loop may fall before it stops catching up (CPU starvation). */
+const MAX_LAG_MS = 50;
+/** Most steps run without yielding to timers and I/O while catching up. */
+const MAX_BACK_TO_BACK = 16;
+
 export interface SimEngineDeps {
   clock?: SimClock;
 }
@@ -153,6 +158,12 @@ export class SimEngine implements Engine {
   private async run(): Promise<void> {
     // Requests arriving in the same tick share the first step.
     await Promise.resolve();
+    const clock = this.#clock;
+    // Steps keep to a schedule rather than each sleeping its own duration: timers fire late (at
+    // best to the millisecond), and at high `speed` a step is shorter than that. A late step is
+    // made up by running the next ones early, back to back, up to MAX_LAG_MS behind schedule.
+    let due = clock.now();
+    let backToBack = 0;
     while (!this.#closed && this.hasWork()) {
       const prefillTokens = this.admit();
       if (this.#running.length === 0) {
@@ -161,7 +172,12 @@ export class SimEngine implements Engine {
         continue;
       }
       const contextTokens = this.#running.reduce((n, s) => n + s.prompt.tokens + s.generated, 0);
-      await this.#clock.sleep(stepMs(this.options, { running: this.#running.length, contextTokens, prefillTokens }));
+      const now = clock.now();
+      due = Math.max(due, now - MAX_LAG_MS) + stepMs(this.options, { running: this.#running.length, contextTokens, prefillTokens });
+      if (due - now >= 1 || ++backToBack > MAX_BACK_TO_BACK) {
+        backToBack = 0;
+        await clock.sleep(Math.max(0, due - now));
+      } else await Promise.resolve(); // consumers still see each step's events before the next
       if (this.#closed) return;
       let produced = 0;
       for (const s of this.#running) produced += s.step();
