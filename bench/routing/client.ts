@@ -92,12 +92,17 @@ export async function sendTurn(t: RunTarget, messages: unknown[]): Promise<TurnR
   };
 }
 
-/** Play every session of the plan with `clients` concurrent users; the results in completion order. */
-export async function runPlan(t: RunTarget, plan: readonly SessionPlan[], clients: number): Promise<TurnResult[]> {
+/**
+ * Play every session of the plan with `clients` concurrent users; the results in completion order.
+ * The users arrive over `rampMs` (evenly), as users of a running service do, not all in the same
+ * millisecond.
+ */
+export async function runPlan(t: RunTarget, plan: readonly SessionPlan[], clients: number, rampMs = 0): Promise<TurnResult[]> {
   const results: TurnResult[] = [];
   let next = 0;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, c) => {
+      if (rampMs > 0) await new Promise((r) => setTimeout(r, (c * rampMs) / clients));
       for (let s = next++; s < plan.length; s = next++) {
         const session = plan[s]!;
         const answers: string[] = [];

@@ -29,7 +29,15 @@ export interface SessionPlan {
   userTurns: string[];
 }
 
-export const DEFAULT_WORKLOAD: WorkloadOptions = { sessions: 96, turns: 6, systemPrompts: 4, systemBytes: 1536, userBytes: 384, seed: 7 };
+/**
+ * Agentic sessions, the use Motif 2.6B is pitched for: an app's instructions (2 KB, four apps
+ * share them), then eight turns that each bring 4 KB of new context (a tool's output, a retrieved
+ * document) and a short answer, ~9k tokens by the last turn (within the long-context variant's
+ * 16k). 64 sessions hold ~4× the prefix cache of one replica: no replica can keep every
+ * conversation, which is what routing is for. Shorter histories gain less from affinity; the
+ * flags (`--user-bytes`, `--turns`) measure that too.
+ */
+export const DEFAULT_WORKLOAD: WorkloadOptions = { sessions: 64, turns: 8, systemPrompts: 4, systemBytes: 2048, userBytes: 4096, seed: 7 };
 
 const WORDS = (
   'the a of to and in is it you that he was for on are with as his they be at one have this from or had by word but what some we can out other were all ' +
