@@ -3,7 +3,8 @@ import { webDigests } from '#shared/digests.ts';
 import { ChatCompletionRequest, CompletionRequest } from '#shared/openai.ts';
 import { type CacheEndpoint, cacheKey, isDeterministic, OUTPUT_NEUTRAL_FIELDS, stableJson } from './key.ts';
 
-const chat = (o: Record<string, unknown> = {}) => ChatCompletionRequest.parse({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }], ...o });
+const chat = (o: Record<string, unknown> = {}) =>
+  ChatCompletionRequest.parse({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'hi' }], ...o });
 const text = (o: Record<string, unknown> = {}) => CompletionRequest.parse({ model: 'm', temperature: 0, prompt: 'hi', ...o });
 
 const key = (o: Record<string, unknown> = {}, extra: { tenantId?: string; revisions?: string[]; endpoint?: CacheEndpoint } = {}) => {
@@ -39,12 +40,25 @@ describe('cacheKey: requests asking for the same answer share a key', () => {
     ['metadata, store, service tier', { metadata: { a: 'b' }, store: true, service_tier: 'auto' }],
     ['prompt cache key and safety identifier', { prompt_cache_key: 'x', safety_identifier: 'y' }],
     ['n = 1', { n: 1 }],
-    ['content as text parts', { messages: [{ role: 'user', content: [{ type: 'text', text: 'h' }, { type: 'text', text: 'i' }] }] }],
+    [
+      'content as text parts',
+      {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'h' },
+              { type: 'text', text: 'i' },
+            ],
+          },
+        ],
+      },
+    ],
     ['max_completion_tokens for max_tokens', { max_completion_tokens: 9 }, { max_tokens: 9 }],
     ['one stop string or a list of it', { stop: 'x' }, { stop: ['x'] }],
     ['response_format text is the default', { response_format: { type: 'text' } }],
     ['top_logprobs without logprobs is ignored by the schema rules', { logprobs: false }],
-  ])('%s', async (_name, a, b = {}) => {
+  ])('%s', async (_name, a, b: Record<string, unknown> = {}) => {
     expect(await key(a)).toBe(await key(b));
   });
 
@@ -84,7 +98,7 @@ describe('cacheKey: every output-changing field changes the key', () => {
     ['ignore_eos', { ignore_eos: true }],
     ['logprobs', { logprobs: true }],
     ['top_logprobs', { logprobs: true, top_logprobs: 3 }, { logprobs: true }],
-  ])('%s', async (_name, changed, base = {}) => {
+  ])('%s', async (_name, changed, base: Record<string, unknown> = {}) => {
     expect(await key(changed)).not.toBe(await key(base));
   });
 

@@ -17,7 +17,8 @@ export type BillingCandidate = Pick<UsageRecord, 'replica_id' | 'outcome' | 'com
 /** Whether a record of this outcome can bill at all. */
 export const isBillableOutcome = (o: UsageOutcome | string): boolean => o !== 'refused';
 
-const completed = (o: string) => o === 'finish' || o === 'stop';
+// A cache hit is a whole answer handed to the client, like a completed generation.
+const completed = (o: string) => o === 'finish' || o === 'stop' || o === 'cached';
 
 /** True when `a` should bill instead of `b` (both records of one request id). */
 export function outranks(a: BillingCandidate, b: BillingCandidate): boolean {
