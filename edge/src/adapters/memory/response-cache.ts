@@ -22,6 +22,8 @@ export function memoryResponseCache(opts: MemoryResponseCacheOptions): ResponseC
     max: opts.maxEntries,
     maxSize: opts.maxBytes,
     sizeCalculation: (value, key) => Math.max(1, utf8Length(value) + key.length),
+    // Read the clock on every check (no 1 ms cached "now"): TTLs follow an injected clock exactly.
+    ttlResolution: 0,
     ...(opts.clock ? { perf: { now: () => opts.clock!.now() } } : {}),
   });
   return {
