@@ -55,6 +55,18 @@ export const EdgeEnv = JwtEnv.extend({
   MOTIF_LIMITS_FAIL_OPEN: flag,
   /** Browser origins allowed by CORS: `*` or a comma list; unset = no CORS headers. */
   MOTIF_CORS_ORIGINS: z.string().optional(),
+  /** The response cache for deterministic requests (edge/README.md, "Response cache"); default off. */
+  MOTIF_CACHE: flag,
+  /** How long a cached answer is served, seconds. */
+  MOTIF_CACHE_TTL_S: int(1, 30 * 86_400).default(300),
+  /** Node: bytes of answers the in-memory cache holds (LRU). Workers: the Cache API bounds itself. */
+  MOTIF_CACHE_MAX_BYTES: int(1024, 64 * 1024 ** 3).default(64 * 1024 * 1024),
+  /** Node: answers the in-memory cache holds (LRU). */
+  MOTIF_CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
+  /** Larger answers are not cached. */
+  MOTIF_CACHE_MAX_ENTRY_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
+  /** Whether a hit's tokens count against tokens/min and the monthly quota (its request always counts). */
+  MOTIF_CACHE_HIT_TOKENS: flag,
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -78,6 +90,8 @@ export interface EdgeConfig {
   limits: { requestsPerMinute?: number; tokensPerMinute?: number; maxConcurrent?: number; monthlyTokens?: number; maxContextTokens?: number };
   limitsFailOpen: boolean;
   corsOrigins?: CorsOrigins;
+  /** The response cache: `enabled` picks a store at the root; the rest are the app's cache options. */
+  cache: { enabled: boolean; ttlMs: number; maxBytes: number; maxEntries: number; maxEntryBytes: number; hitTokensCount: boolean };
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -140,6 +154,14 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     },
     limitsFailOpen: e.MOTIF_LIMITS_FAIL_OPEN,
     corsOrigins,
+    cache: {
+      enabled: e.MOTIF_CACHE,
+      ttlMs: e.MOTIF_CACHE_TTL_S * 1000,
+      maxBytes: e.MOTIF_CACHE_MAX_BYTES,
+      maxEntries: e.MOTIF_CACHE_MAX_ENTRIES,
+      maxEntryBytes: e.MOTIF_CACHE_MAX_ENTRY_BYTES,
+      hitTokensCount: e.MOTIF_CACHE_HIT_TOKENS,
+    },
   };
 }
 
@@ -156,5 +178,6 @@ export function edgeAppOptions(config: EdgeConfig) {
     limits: config.limits,
     limitsFailOpen: config.limitsFailOpen,
     corsOrigins: config.corsOrigins,
+    cache: { ttlMs: config.cache.ttlMs, maxEntryBytes: config.cache.maxEntryBytes, hitTokensCount: config.cache.hitTokensCount },
   };
 }
