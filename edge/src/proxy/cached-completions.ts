@@ -82,8 +82,15 @@ export function responseCache(deps: ResponseCacheDeps) {
       started_at: now,
       finished_at: now,
     };
-    // The hit's billing record is written before it is answered: a ledger that fails answers 503, never a free hit.
-    await deps.ledger.insert([record], now);
+    // Written behind the answer (the Worker's waitUntil keeps it alive): waiting for the ledger's
+    // commit and fsync would cost a hit more than everything else it does. An edge that dies in
+    // that window (milliseconds) loses hit records only, never a generated request's.
+    backgroundOf(c)(
+      deps.ledger.insert([record], now).then(
+        () => {},
+        (err: unknown) => deps.log('response cache: writing a hit usage record failed', { requestId, error: String(err) }),
+      ),
+    );
     const who = { id: requestId, created: Math.floor(now / 1000) };
     if (req.stream === true) {
       const frames = replaySse(entry, who, req.stream_options?.include_usage === true);
