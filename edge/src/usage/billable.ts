@@ -5,7 +5,7 @@
  * (tenant_id, request_id) is billable, chosen by `outranks` whatever order they arrive in:
  *
  * 1. a refusal never bills;
- * 2. a completed record (`finish`, `stop`) beats a cut one (`abort`, `error`);
+ * 2. a completed record (`finish`, `stop`, or `cached`: a response-cache hit) beats a cut one (`abort`, `error`);
  * 3. then the one with more completion tokens (what the client was handed);
  * 4. then the smaller replica id, so the choice is deterministic.
  */
