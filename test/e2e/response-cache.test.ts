@@ -68,8 +68,11 @@ describe('response cache (real stack, tiny model)', () => {
     expect(answers.filter((a) => a.cache === 'MISS')).toHaveLength(1);
     expect(answers.filter((a) => a.cache === 'HIT')).toHaveLength(9);
     expect(new Set(answers.map((a) => a.text)).size).toBe(1);
-    const usage = await fetch(`${stack.edgeUrl}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
-    const rows = (await usage.json()) as { data: { cache_hits: number }[] };
-    expect(rows.data[0]?.cache_hits).toBe(1 + 1 + 9);
+    // Hit records are written behind the answer (the ledger's commit and fsync): poll for them.
+    const cacheHits = async () => {
+      const usage = await fetch(`${stack.edgeUrl}/v1/usage?group_by=model`, { headers: { authorization: `Bearer ${stack.apiKey}` } });
+      return ((await usage.json()) as { data: { cache_hits: number }[] }).data[0]?.cache_hits;
+    };
+    await expect.poll(cacheHits, { timeout: 10_000 }).toBe(1 + 1 + 9);
   });
 });

@@ -66,8 +66,12 @@ describe('response cache on the Worker', () => {
     expect(bypass.headers.get('x-cache')).toBe('BYPASS');
     await bypass.text();
     expect((await generations()) - before).toBe(2);
-    const usage = (await (await request('GET', '/v1/usage?group_by=model', key)).json()) as { data: { cache_hits: number }[] };
-    expect(usage.data[0]?.cache_hits).toBe(2);
+    // Hit records are written behind the answer (waitUntil): poll for them.
+    await expect
+      .poll(async () => ((await (await request('GET', '/v1/usage?group_by=model', key)).json()) as { data: { cache_hits: number }[] }).data[0]?.cache_hits, {
+        timeout: 10_000,
+      })
+      .toBe(2);
   });
 
   it('two tenants sending the same request never see each other’s entry', async () => {

@@ -17,7 +17,8 @@ export function createOutbound(): (req: Request) => Promise<Response> {
   return async (req) => {
     if (new URL(req.url).origin === ORIGIN_COUNTING) {
       if (new URL(req.url).pathname === '/__generations') return Response.json({ generations: counting.requests.length });
-      await new Promise((r) => setTimeout(r, 300));
+      // Long enough for 50 concurrent requests to pass auth and limits (Durable Objects) and join.
+      await new Promise((r) => setTimeout(r, 1000));
       return counting.app.fetch(req);
     }
     if (new URL(req.url).origin === ORIGIN_OK) return origin.app.fetch(req);

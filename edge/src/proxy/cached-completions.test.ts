@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { type Digests, webDigests } from '#shared/digests.ts';
 import { memoryResponseCache } from '../adapters/memory/response-cache.ts';
 import { seededKeyRecord } from '../keys/key-record.ts';
 import type { Clock } from '../ports.ts';
@@ -168,12 +169,25 @@ describe('response cache', () => {
   });
 });
 
-/** An origin fetch that holds every call until `release()`, so concurrent requests overlap. */
-function gated(inner: () => OriginFetch, failFirst = false) {
-  let open!: () => void;
-  const gate = new Promise<void>((r) => {
-    open = r;
-  });
+/**
+ * An origin fetch that holds every call until `k` requests have computed their cache key (the
+ * digests are counted), plus a few ms for each to join the flight, so all `k` overlap the
+ * leader's origin call however slow the machine.
+ */
+function gated(inner: () => OriginFetch, k: number, failFirst = false) {
+  let keyDigests = 0;
+  const digests: Digests = {
+    sha256Hex(data) {
+      if (typeof data === 'string' && data.startsWith('{"endpoint"')) keyDigests++;
+      return webDigests.sha256Hex(data);
+    },
+    hmacSha256Hex: webDigests.hmacSha256Hex,
+  };
+  const gate = (async () => {
+    const until = Date.now() + 20_000;
+    while (keyDigests < k && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+  })();
   let calls = 0;
   const fetch: OriginFetch = async (call) => {
     const n = calls++;
@@ -181,16 +195,15 @@ function gated(inner: () => OriginFetch, failFirst = false) {
     if (failFirst && n === 0) throw new TypeError('fetch failed: connect ECONNREFUSED');
     return inner()(call);
   };
-  return { fetch, release: () => open() };
+  return { fetch, digests };
 }
 
 describe('coalescing', () => {
   it.each([false, true])('50 concurrent identical requests (stream: %s) cause exactly one origin generation', async (stream) => {
     let t: TestEdge | undefined;
-    const gate = gated(() => t!.network.fetch);
-    t = await cachedEdge({ deps: { originFetch: gate.fetch } });
+    const gate = gated(() => t!.network.fetch, 50);
+    t = await cachedEdge({ deps: { originFetch: gate.fetch, digests: gate.digests } });
     const pending = Array.from({ length: 50 }, () => t!.post('/v1/chat/completions', { ...chat, stream }).then(answer));
-    setTimeout(gate.release, 100);
     const answers = await Promise.all(pending);
     expect(originCalls(t)).toBe(1);
     expect(answers.every((a) => a.status === 200 && a.text === 'Hello world')).toBe(true);
@@ -203,10 +216,9 @@ describe('coalescing', () => {
 
   it('followers of a failed leader make their own origin calls and never get its error', async () => {
     let t: TestEdge | undefined;
-    const gate = gated(() => t!.network.fetch, true);
-    t = await cachedEdge({ deps: { originFetch: gate.fetch } });
+    const gate = gated(() => t!.network.fetch, 5, true);
+    t = await cachedEdge({ deps: { originFetch: gate.fetch, digests: gate.digests } });
     const pending = Array.from({ length: 5 }, () => t!.post('/v1/chat/completions', chat).then(answer));
-    setTimeout(gate.release, 100);
     const answers = await Promise.all(pending);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 503]);
     expect(answers.filter((a) => a.status === 200).every((a) => a.text === 'Hello world' && a.xCache === 'MISS')).toBe(true);

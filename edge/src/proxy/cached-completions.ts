@@ -15,7 +15,7 @@ import type { Digests } from '#shared/digests.ts';
 import { utf8Length } from '#shared/prompt-size.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { UsageRecord } from '#shared/usage.ts';
-import { type CachedCompletion, entryFromJson, framesStream, replayJson, replaySse, streamCollector } from '../cache/entry.ts';
+import { CachedCompletion, entryFromJson, framesStream, replayJson, replaySse, streamCollector } from '../cache/entry.ts';
 import { flights } from '../cache/flights.ts';
 import { type CacheableRequest, type CacheEndpoint, cacheKey, isDeterministic } from '../cache/key.ts';
 import type { EdgeEnv } from '../context.ts';
@@ -141,7 +141,9 @@ export function responseCache(deps: ResponseCacheDeps) {
     }
     if (text === undefined) return undefined;
     try {
-      return JSON.parse(text) as CachedCompletion;
+      // Validated: an entry written by another version of the edge (Workers' cache outlives a deploy) is a miss.
+      const parsed = CachedCompletion.safeParse(JSON.parse(text));
+      return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
