@@ -3,7 +3,7 @@
  * test/integration/bench-cache.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { coalesceTable, counterSum, latencyTable, summarize, verdict } from './stats.ts';
+import { coalesceTable, counterSum, floorLine, latencyTable, summarize, verdict } from './stats.ts';
 
 const phase = (miss: number[], hit: number[], tokens = 128, stream = false) => ({
   label: 'non-stream',
@@ -18,6 +18,12 @@ describe('bench:cache tables', () => {
     const lines = latencyTable([phase([100, 120, 300], [2, 4, 5])]);
     expect(lines[0]).toContain('p50 ratio');
     expect(lines[1]).toMatch(/non-stream\s+3\s+120\.00\s+4\.00\s+30\.0×\s+300\.00\s+5\.00\s+60\.0×/);
+  });
+
+  it('prints the edge floor beside the hits', () => {
+    expect(floorLine(summarize([2, 3, 9]), [phase([50], [3.5], 32), phase([90], [4], 128, true)])).toBe(
+      "edge floor (auth + limits + pool, no origin: an unknown model's 404): p50 3.00 ms, p99 9.00 ms; non-stream hit p50 3.50 ms at 32 tokens",
+    );
   });
 
   it('prints the coalescing runs', () => {

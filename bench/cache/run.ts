@@ -12,8 +12,11 @@
  *   own request counter (`motif_origin_requests_total` on its /metrics) says how many generations
  *   it ran, beside the MISS/HIT answers the edge gave.
  *
- * The last line: `cache: hit p50 = N.N× faster than miss (target ≥ 10×: met|NOT met), K=50
- * concurrent → N origin call(s)`.
+ * Beside them, the edge's floor: an admitted request answered without an origin (an unknown model's
+ * 404), which every hit pays too.
+ *
+ * The last line: `cache: hit p50 faster than miss N.N× at 32 tokens, N.N× at 128 tokens (target ≥
+ * 10× at 128 tokens: met|NOT met), K=50 concurrent → N origin call(s)`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +25,7 @@ import { readSse } from '#shared/sse.ts';
 import { loadStackConfig } from '../../scripts/stack/config.ts';
 import { freePort } from '../../scripts/stack/processes.ts';
 import { type Stack, startStack } from '../../scripts/stack/stack.ts';
-import { type CoalesceRun, coalesceTable, counterSum, latencyTable, type PairPhase, summarize, TARGET_TOKENS, verdict } from './stats.ts';
+import { type CoalesceRun, coalesceTable, counterSum, floorLine, latencyTable, type PairPhase, summarize, TARGET_TOKENS, verdict } from './stats.ts';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 /** Answer lengths measured: a one-line answer and a short chat answer (TARGET_TOKENS). */
@@ -48,13 +51,13 @@ function parseArgs(argv: string[]): { pairs: number; ks: number[] } {
   return { pairs, ks: [1, 10, 50] };
 }
 
-async function ask(stack: Stack, seed: number, stream: boolean, maxTokens = 32): Promise<Answer> {
+async function ask(stack: Stack, seed: number, stream: boolean, maxTokens = 32, model = stack.model): Promise<Answer> {
   const started = performance.now();
   const res = await fetch(`${stack.edgeUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({
-      model: stack.model,
+      model,
       temperature: 0,
       seed,
       max_tokens: maxTokens,
@@ -71,6 +74,7 @@ async function ask(stack: Stack, seed: number, stream: boolean, maxTokens = 32):
     }
   } else {
     const body = (await res.json()) as { choices?: { message: { content: string } }[] };
+    if (res.status === 404) return { status: res.status, cache: res.headers.get('x-cache'), text: '', ms: performance.now() - started };
     text = body.choices?.[0]?.message.content ?? '';
   }
   return { status: res.status, cache: res.headers.get('x-cache'), text, ms: performance.now() - started };
@@ -147,8 +151,15 @@ async function main(): Promise<void> {
       phases.push(await pairs(stack, streamPairs, tokens, true, 100_000 + t * 10_000));
     }
     out();
+    const floor: number[] = [];
+    for (let i = 0; i < opts.pairs; i++) {
+      const a = await ask(stack, i, false, 32, 'no-such-model');
+      if (a.status !== 404) throw new Error(`the floor request answered ${a.status}, not 404`);
+      floor.push(a.ms);
+    }
     out(`hit vs miss (${opts.pairs} pairs non-stream, ${streamPairs} stream, per answer length; each request new, then all of them again)`);
     for (const l of latencyTable(phases)) out(l);
+    out(`  ${floorLine(summarize(floor), phases)}`);
     const runs: CoalesceRun[] = [];
     for (const [i, k] of opts.ks.entries()) runs.push(await coalesce(stack, k, 200_000 + i));
     out();

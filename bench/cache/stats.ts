@@ -55,6 +55,15 @@ export function latencyTable(phases: readonly PairPhase[]): string[] {
   return formatColumns(rows);
 }
 
+/**
+ * The edge's floor beside the hits: an authenticated request admitted by limits and answered
+ * without any origin (an unknown model's 404), i.e. what every request pays before the cache.
+ */
+export function floorLine(floor: LatencySummary, phases: readonly PairPhase[]): string {
+  const hits = phases.filter((p) => !p.stream).map((p) => `${ms(p.hit.p50)} ms at ${p.tokens} tokens`);
+  return `edge floor (auth + limits + pool, no origin: an unknown model's 404): p50 ${ms(floor.p50)} ms, p99 ${ms(floor.p99)} ms; non-stream hit p50 ${hits.join(', ')}`;
+}
+
 /** The coalescing table: K, origin calls, MISS/HIT answers, failures, wall time. */
 export function coalesceTable(runs: readonly CoalesceRun[]): string[] {
   const rows: string[][] = [['K concurrent identical', 'origin calls', 'MISS', 'HIT', 'bad', 'wall (ms)']];
