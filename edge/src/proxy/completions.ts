@@ -1,10 +1,10 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/completions`: validate the body against the public
  * schema, admit it by limits, answer it from the response cache when it can (cached-completions.ts:
- * a hit returns here, a miss is captured on its way back), resolve the model in the pool, rank replicas (refusing a prompt too long for any of
- * them before it is forwarded), sign and forward (with failover before
- * the first byte), then relay: SSE as it arrives, or the JSON answer. Errors from the origin are
- * mapped to OpenAI error JSON through the one ApiError path.
+ * a hit returns here, a miss is captured on its way back), resolve the model in the pool, rank
+ * replicas (refusing a prompt too long for any of them before it is forwarded), sign and forward
+ * (with failover before the first byte), then relay: SSE as it arrives, or the JSON answer.
+ * Errors from the origin are mapped to OpenAI error JSON through the one ApiError path.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
