@@ -19,7 +19,8 @@ import { admission } from './middleware/limits/admission.ts';
 import { LimitDefaults } from './middleware/limits/policy.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
-import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView } from './ports.ts';
+import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView, ResponseCacheStore } from './ports.ts';
+import { responseCache } from './proxy/cached-completions.ts';
 import { retryBudget } from './proxy/retry-budget.ts';
 import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
 import { adminAuth } from './routes/admin/admin-auth.ts';
@@ -72,6 +73,28 @@ export const EdgeOptions = z.object({
   limits: LimitDefaults.partial().optional(),
   /** Admit without limits when the limiter store fails, instead of a 503 (see edge/README.md). */
   limitsFailOpen: z.boolean().default(false),
+  /** The response cache (cache/README.md); used when the app is given a `responseCache` store. */
+  cache: z
+    .object({
+      /** How long an entry is served after it was stored. */
+      ttlMs: z
+        .number()
+        .int()
+        .min(1000)
+        .max(30 * 86_400_000)
+        .default(300_000),
+      /** Answers larger than this (serialized entry, UTF-8) are not stored. */
+      maxEntryBytes: z
+        .number()
+        .int()
+        .min(1024)
+        .max(64 * 1024 * 1024)
+        .default(256 * 1024),
+      /** Whether a hit's tokens count against tokens/min and the monthly quota (its request always counts). */
+      hitTokensCount: z.boolean().default(false),
+    })
+    .strict()
+    .default({ ttlMs: 300_000, maxEntryBytes: 256 * 1024, hitTokensCount: false }),
   /** Browser origins allowed to call the API (`*` or exact origins); unset = no CORS headers. */
   corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]).optional(),
 });
@@ -107,6 +130,8 @@ export interface EdgeAppDeps {
   options?: z.input<typeof EdgeOptions>;
   /** Scheduler profile (routing/registry.ts); default DEFAULT_PROFILE there (routing/README.md). */
   schedulerProfile?: unknown;
+  /** Where the response cache keeps entries; unset = no response cache (every answer `x-cache: BYPASS`). */
+  responseCache?: ResponseCacheStore;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
   log?: Logger;
@@ -194,6 +219,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       maxBodyBytes: opts.maxBodyBytes,
       requestTimeoutMs: opts.requestTimeoutMs,
       maxAttempts: opts.maxAttempts,
+      cache: deps.responseCache && responseCache({ store: deps.responseCache, digests, ledger: deps.ledger, clock: deps.clock, log, ...opts.cache }),
     }),
   );
   app.route(

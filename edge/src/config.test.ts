@@ -27,6 +27,23 @@ describe('loadEdgeConfig', () => {
     expect([...dev.nodeKeys.nodeOf.values()]).toEqual([DEV_NODE_KEYS.split('@')[1]]);
   });
 
+  it('response cache: on by default, off with MOTIF_CACHE=0, and its bounds', () => {
+    expect(loadEdgeConfig(BASE).cache).toEqual({
+      enabled: true,
+      ttlMs: 300_000,
+      maxBytes: 64 * 1024 * 1024,
+      maxEntries: 10_000,
+      maxEntryBytes: 262_144,
+      hitTokensCount: false,
+    });
+    const on = loadEdgeConfig({ ...BASE, MOTIF_CACHE: '1', MOTIF_CACHE_TTL_S: '60', MOTIF_CACHE_MAX_BYTES: '2048', MOTIF_CACHE_HIT_TOKENS: 'true' });
+    expect(on.cache).toMatchObject({ enabled: true, ttlMs: 60_000, maxBytes: 2048, hitTokensCount: true });
+    expect(loadEdgeConfig({ ...BASE, MOTIF_CACHE: '0' }).cache.enabled).toBe(false);
+    expect(loadEdgeConfig({ ...BASE, MOTIF_CACHE: 'false' }).cache.enabled).toBe(false);
+    expect(() => loadEdgeConfig({ ...BASE, MOTIF_CACHE: 'yes' })).toThrow(/MOTIF_CACHE/);
+    expect(() => loadEdgeConfig({ ...BASE, MOTIF_CACHE_TTL_S: '0' })).toThrow(/MOTIF_CACHE_TTL_S/);
+  });
+
   it('keeps the two directions apart: an edge signing key is no node key', () => {
     const c = loadEdgeConfig(BASE);
     expect(c.nodeKeys.ring.has(c.signingKey.kid)).toBe(false);

@@ -58,6 +58,21 @@ export const EdgeEnv = JwtEnv.extend({
   MOTIF_CORS_ORIGINS: z.string().optional(),
   /** How replicas are chosen: `default`, `least-loaded`, `round-robin`, or a JSON profile (routing/README.md). */
   MOTIF_ROUTING_PROFILE: z.string().optional(),
+  /** The response cache for deterministic requests (edge/README.md, "Response cache"); on unless `0`. */
+  MOTIF_CACHE: z
+    .enum(['0', '1', 'true', 'false'])
+    .optional()
+    .transform((v) => v === undefined || v === '1' || v === 'true'),
+  /** How long a cached answer is served, seconds. */
+  MOTIF_CACHE_TTL_S: int(1, 30 * 86_400).default(300),
+  /** Node: bytes of answers the in-memory cache holds (LRU). Workers: the Cache API bounds itself. */
+  MOTIF_CACHE_MAX_BYTES: int(1024, 64 * 1024 ** 3).default(64 * 1024 * 1024),
+  /** Node: answers the in-memory cache holds (LRU). */
+  MOTIF_CACHE_MAX_ENTRIES: int(1, 10_000_000).default(10_000),
+  /** Larger answers are not cached. */
+  MOTIF_CACHE_MAX_ENTRY_BYTES: int(1024, 64 * 1024 * 1024).default(256 * 1024),
+  /** Whether a hit's tokens count against tokens/min and the monthly quota (its request always counts). */
+  MOTIF_CACHE_HIT_TOKENS: flag,
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -83,6 +98,8 @@ export interface EdgeConfig {
   corsOrigins?: CorsOrigins;
   /** The scheduler profile; undefined = the default (routing/registry.ts). */
   routingProfile?: SchedulerProfile;
+  /** The response cache: `enabled` picks a store at the root; the rest are the app's cache options. */
+  cache: { enabled: boolean; ttlMs: number; maxBytes: number; maxEntries: number; maxEntryBytes: number; hitTokensCount: boolean };
 }
 
 /** Thrown for invalid configuration; the message lists each bad variable. */
@@ -147,6 +164,14 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
     limitsFailOpen: e.MOTIF_LIMITS_FAIL_OPEN,
     corsOrigins,
     routingProfile,
+    cache: {
+      enabled: e.MOTIF_CACHE,
+      ttlMs: e.MOTIF_CACHE_TTL_S * 1000,
+      maxBytes: e.MOTIF_CACHE_MAX_BYTES,
+      maxEntries: e.MOTIF_CACHE_MAX_ENTRIES,
+      maxEntryBytes: e.MOTIF_CACHE_MAX_ENTRY_BYTES,
+      hitTokensCount: e.MOTIF_CACHE_HIT_TOKENS,
+    },
   };
 }
 
@@ -163,5 +188,6 @@ export function edgeAppOptions(config: EdgeConfig) {
     limits: config.limits,
     limitsFailOpen: config.limitsFailOpen,
     corsOrigins: config.corsOrigins,
+    cache: { ttlMs: config.cache.ttlMs, maxEntryBytes: config.cache.maxEntryBytes, hitTokensCount: config.cache.hitTokensCount },
   };
 }

@@ -14,6 +14,7 @@ import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
+import { memoryResponseCache } from './adapters/memory/response-cache.ts';
 import { nodeDigests } from './adapters/node/digests.ts';
 import { durableLedger } from './adapters/node/durable-ledger.ts';
 import { isEntryPoint } from './adapters/node/entry-point.ts';
@@ -93,6 +94,8 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
       limiter: sqlLimiter(limitsDb.db, { defer: setImmediate, deferSettle: (run) => setTimeout(run, SETTLE_BATCH_MS) }),
       pool: memoryPool(),
+      // Per process: each edge process on the host keeps (and coalesces within) its own cache.
+      responseCache: config.cache.enabled ? memoryResponseCache({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes }) : undefined,
       clock,
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,

@@ -268,3 +268,13 @@ export interface PoolView {
    */
   setDrained(replicaId: string, drained: boolean, now: number): Promise<PoolEntry | null>;
 }
+
+/**
+ * Storage of the response cache (cache/README.md): serialized entries by key, each kept at most
+ * `ttlMs`. Adapters bound what they hold (Node: an LRU bounded in entries and bytes; Workers: the
+ * Cache API of the data centre). A store may forget any entry at any time; a failure is a miss.
+ */
+export interface ResponseCacheStore {
+  get(key: string): Promise<string | undefined>;
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+}

@@ -11,6 +11,7 @@ import type { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { Env } from './adapters/cloudflare/env.ts';
 import { doKeyStore, doLedger, doLimiter, doPool, doReplayWindow } from './adapters/cloudflare/ports.ts';
+import { type CacheApi, cacheApiResponseCache } from './adapters/cloudflare/response-cache.ts';
 import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { createEdgeApp } from './app.ts';
@@ -48,6 +49,8 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     limiter: doLimiter(env.LIMITER),
     pool: doPool(env.POOL),
     replayWindow: doReplayWindow(env.REPLAY),
+    // The data centre's Cache API: entries are per colo; coalescing is per isolate.
+    responseCache: config.cache.enabled ? cacheApiResponseCache((caches as unknown as { default: CacheApi }).default) : undefined,
 
     clock,
     signingKey: config.signingKey,

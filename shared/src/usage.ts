@@ -10,8 +10,10 @@ import { z } from 'zod';
  * How a request ended on a replica. `refused`: the replica answered it before its engine started
  * (busy, draining, bad request, deadline already passed…): no generation, not a billed request.
  * It is stored (and counted apart) so refusals stay visible; origins older than it send `error`.
+ * `cached`: the edge answered it from its response cache (replica `edge-cache`): a billed request,
+ * its prompt tokens all reported as cached, counted in `requests` and again in `cache_hits`.
  */
-export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error', 'refused']);
+export const UsageOutcome = z.enum(['finish', 'stop', 'abort', 'error', 'refused', 'cached']);
 export type UsageOutcome = z.infer<typeof UsageOutcome>;
 
 /** Far above any context length, far below where a ledger SUM over many records could overflow. */
@@ -52,7 +54,9 @@ export type UsageQuery = z.infer<typeof UsageQuery>;
 
 /**
  * One group of billed usage: `requests` counts client requests billed (one per request id, a
- * failover's extra records and refusals excluded); `refused` counts refusals apart. `day` groups
+ * failover's extra records and refusals excluded); `refused` counts refusals apart;
+ * `cache_hits` counts the billed requests the edge's response cache answered (a part of
+ * `requests`, as `cached_tokens` is a part of `prompt_tokens`). `day` groups
  * are `YYYY-MM-DD`, `hour` groups `YYYY-MM-DDTHH:00:00Z` (UTC, of `finished_at`).
  */
 export const UsageRow = z.object({
@@ -63,5 +67,6 @@ export const UsageRow = z.object({
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
   refused: z.number().int(),
+  cache_hits: z.number().int(),
 });
 export type UsageRow = z.infer<typeof UsageRow>;

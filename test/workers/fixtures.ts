@@ -17,5 +17,10 @@ export const WORKERS_ADMIN_TOKEN = 'workers-admin-token-0123456789';
 export const ORIGIN_OK = 'http://origin-ok.test';
 /** A replica that sends two chunks of a stream and then holds it open (long generations). */
 export const ORIGIN_HANG = 'http://origin-hang.test';
+/**
+ * A replica that answers like a real origin after a delay (so identical requests overlap) and
+ * counts the generations it started: `GET <ORIGIN_COUNTING>/__generations` (response cache tests).
+ */
+export const ORIGIN_COUNTING = 'http://origin-counting.test';
 /** A replica whose host refuses connections (for failover). */
 export const ORIGIN_DEAD = 'http://origin-dead.test';

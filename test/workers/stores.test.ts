@@ -35,7 +35,7 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
     ];
     expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 3, duplicates: 0 });
     expect(await ledger.insert(batch, Date.now())).toEqual({ accepted: 0, duplicates: 3 });
-    const row = { requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0 };
+    const row = { requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0, cache_hits: 0 };
     expect(await ledger.query('wt-a', { groupBy: 'model' })).toEqual([
       { ...row, group: 'm1' },
       { ...row, group: 'm2', completion_tokens: 9, total_tokens: 19 },
@@ -56,7 +56,7 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
     await ledger.insert([rec('r-2', 'finish', 5)], 1);
     await ledger.insert([rec('r-1', 'error', 0), rec('r-0', 'refused', 0)], 2);
     expect(await ledger.query('wt-f', { groupBy: 'hour' })).toEqual([
-      { group: '2026-01-02T10:00:00Z', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 1 },
+      { group: '2026-01-02T10:00:00Z', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 1, cache_hits: 0 },
     ]);
     expect(await ledger.hourly(undefined, {}, 10)).toEqual([
       { tenant_id: 'wt-f', model: 'motif-test', hour_start: Date.UTC(2026, 0, 2, 10), requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5 },

@@ -22,6 +22,8 @@ export default defineConfig({
           MOTIF_KEY_PEPPER: WORKERS_PEPPER,
           MOTIF_ADMIN_TOKEN: WORKERS_ADMIN_TOKEN,
           MOTIF_EDGE_RPM: '600',
+          // Only deterministic requests (temperature 0 or a seed) are cached: the cache tests send them.
+          MOTIF_CACHE: '1',
         },
         outboundService: createOutbound(),
       },

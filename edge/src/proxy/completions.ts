@@ -1,9 +1,10 @@
 /**
  * `POST /v1/chat/completions` and `POST /v1/completions`: validate the body against the public
- * schema, resolve the model in the pool, rank replicas (refusing a prompt too long for any of
- * them before it is forwarded), sign and forward (with failover before
- * the first byte), then relay: SSE as it arrives, or the JSON answer. Errors from the origin are
- * mapped to OpenAI error JSON through the one ApiError path.
+ * schema, admit it by limits, answer it from the response cache when it can (cached-completions.ts:
+ * a hit returns here, a miss is captured on its way back), resolve the model in the pool, rank
+ * replicas (refusing a prompt too long for any of them before it is forwarded), sign and forward
+ * (with failover before the first byte), then relay: SSE as it arrives, or the JSON answer.
+ * Errors from the origin are mapped to OpenAI error JSON through the one ApiError path.
  */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -16,10 +17,11 @@ import { SSE_HEADERS } from '#shared/sse.ts';
 import type { EdgeEnv } from '../context.ts';
 import { endToEndHeaders } from '../http/headers.ts';
 import type { Admission } from '../middleware/limits/admission.ts';
-import type { Clock, PoolView } from '../ports.ts';
+import type { Clock, PoolEntry, PoolView } from '../ports.ts';
 import type { InflightTracker } from '../routing/inflight.ts';
 import { type Scheduler, toCandidates } from '../routing/scheduler.ts';
 import { type RouteRequest, SESSION_HEADER } from '../routing/types.ts';
+import { type CacheStep, type ResponseCache, servingRevisions } from './cached-completions.ts';
 import { startLifetime } from './lifetime.ts';
 import { relaySse } from './sse-relay.ts';
 import { type OriginHeaders, sendWithFailover, type UpstreamDeps } from './upstream.ts';
@@ -40,7 +42,11 @@ export interface CompletionsDeps extends Omit<UpstreamDeps, 'now' | 'inflight'> 
   requestTimeoutMs: number;
   /** Limits: admits the parsed request under a lease that the end of the response settles. */
   limits: Admission;
+  /** The response cache step (cached-completions.ts); absent = off, every answer `x-cache: BYPASS`. */
+  cache?: ResponseCache;
 }
+
+const NO_CACHE: CacheStep = { kind: 'forward', xCache: 'BYPASS' };
 
 /** The request's session for session affinity, capped like the body's `user`. */
 const session = (id: string | undefined) => (id ? { session: id.slice(0, 256) } : {});
@@ -75,12 +81,22 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     const requestId = c.get('upstreamRequestId');
     const route: RouteRequest = { model: parsed.data.model, prompt, ...session(c.req.header(SESSION_HEADER) || parsed.data.user) };
     let ranked;
+    let cached = NO_CACHE;
     try {
-      ranked = await rankFor(deps, route, now);
+      const entries = await deps.pool.list(now);
+      if (deps.cache) {
+        const revisions = servingRevisions(entries, parsed.data.model, now, deps.scheduler.inRotation);
+        cached = await deps.cache.step(c, endpoint, parsed.data, lease, revisions);
+        if (cached.kind === 'hit') return cached.response;
+      }
+      ranked = rankFor(deps, route, entries, now);
     } catch (err) {
-      lease.finish(0); // nothing was forwarded: the reservation is refunded
+      lease.finish(0); // nothing was forwarded: the reservation is refunded (a no-op after a hit settled it)
+      if (cached.kind === 'forward') cached.capture?.fail();
       throw err;
     }
+    const capture = cached.kind === 'forward' ? cached.capture : undefined;
+    const xCache = cached.kind === 'forward' ? cached.xCache : 'BYPASS';
     const life = startLifetime(c.req.raw.signal, now, deps.requestTimeoutMs);
 
     let up;
@@ -104,6 +120,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
       // settles the lease. Otherwise no origin accepted the request and nothing is charged.
       lease.finish(life.reason() ? null : 0);
       life.dispose();
+      capture?.fail();
       throw err;
     }
     const { res, replica, release } = up;
@@ -116,6 +133,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
       const text = await res.text().catch(() => '');
       finish();
       lease.finish(0); // refused by the origin before generating
+      capture?.fail();
       if (LINK_ERRORS.has(res.status)) {
         deps.log('origin refused the edge (check the shared signing secret and clocks)', { replica: replica.id, status: res.status, body: text.slice(0, 300) });
         throw new ApiError('origin_error', 'The origin refused the request.');
@@ -132,10 +150,12 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
         onUsage: (u) => {
           streamed = u;
         },
+        onChunk: capture?.chunk,
         abortOrigin: (reason) => life.abort(reason),
         failureReason: () => life.reason(),
         onEnd: (outcome, err) => {
           finish();
+          capture?.streamEnd(outcome === 'done', replica.revision);
           // Without the usage chunk (client gone, origin failed) the origin's usage record settles it.
           lease.finish(streamed ? streamed.total_tokens : null);
           if (outcome === 'origin-error' || outcome === 'truncated') {
@@ -148,7 +168,7 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
           }
         },
       });
-      return c.body(out, 200, { ...SSE_HEADERS, 'x-cache': 'BYPASS' });
+      return c.body(out, 200, { ...SSE_HEADERS, 'x-cache': xCache });
     }
 
     let text: string;
@@ -156,14 +176,16 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
       text = await res.text();
     } catch (err) {
       lease.finish(null);
+      capture?.fail();
       throw life.reason() ?? new ApiError('origin_error', 'The origin failed while sending the response.', { cause: err });
     } finally {
       finish();
     }
+    capture?.json(res.status, text, replica.revision);
     const usage = readUsage(text);
     lease.finish(usage ? usage.total_tokens : null);
     const headers = passHeaders(res.headers);
-    headers['x-cache'] = 'BYPASS';
+    headers['x-cache'] = xCache;
     return c.body(text, res.status as ContentfulStatusCode, headers);
   };
 }
@@ -175,9 +197,8 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
  * memory, so a restarted edge knows none until the first heartbeat): 503 then, which clients
  * retry, not a 404, which they do not.
  */
-async function rankFor(deps: CompletionsDeps, req: RouteRequest, now: number) {
+function rankFor(deps: CompletionsDeps, req: RouteRequest, entries: PoolEntry[], now: number) {
   const { model } = req;
-  const entries = await deps.pool.list(now);
   if (entries.length === 0) throw noReplica(model);
   if (!entries.some((e) => e.heartbeat.model === model)) {
     throw new ApiError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });

@@ -18,6 +18,8 @@ export type RelayOutcome = 'done' | 'origin-error' | 'truncated' | 'cancelled';
 export interface RelayOptions {
   clientWantsUsage: boolean;
   onUsage: (usage: Usage) => void;
+  /** Each JSON chunk the origin sent, as sent (usage chunk included), before any is stripped. */
+  onChunk?: (chunk: Record<string, unknown>) => void;
   /** Called exactly once when the relay ends, however it ends. */
   onEnd: (outcome: RelayOutcome, err?: unknown) => void;
   /** Abort the origin request (client went away). */
@@ -53,6 +55,7 @@ export function relaySse(origin: ReadableStream<Uint8Array>, opts: RelayOptions)
     } catch {
       return { out: frame(ev) };
     }
+    if (isRecord(chunk)) opts.onChunk?.(chunk);
     if (!isRecord(chunk) || chunk.usage == null) return { out: frame(ev) };
     const usage = Usage.safeParse(chunk.usage);
     if (usage.success) opts.onUsage(usage.data);

@@ -149,8 +149,8 @@ describe('usage ingest and /v1/usage', () => {
       ((await (await t.get(`/v1/usage${query}`)).json()) as { data: { group: string; requests: number; completion_tokens: number; total_tokens: number }[] })
         .data;
     expect(await q('')).toEqual([
-      { group: '2026-01-02', requests: 2, prompt_tokens: 20, cached_tokens: 0, completion_tokens: 10, total_tokens: 30, refused: 1 },
-      { group: '2026-01-03', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 7, total_tokens: 17, refused: 0 },
+      { group: '2026-01-02', requests: 2, prompt_tokens: 20, cached_tokens: 0, completion_tokens: 10, total_tokens: 30, refused: 1, cache_hits: 0 },
+      { group: '2026-01-03', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 7, total_tokens: 17, refused: 0, cache_hits: 0 },
     ]);
     expect((await q('?group_by=hour')).map((r) => [r.group, r.requests])).toEqual([
       ['2026-01-02T11:00:00Z', 0],

@@ -78,7 +78,7 @@ describe('SQL ledger schema', () => {
       duplicates: 1,
     });
     expect(await ledger.query('acme', { groupBy: 'day' })).toEqual([
-      { group: '2026-01-02', requests: 3, prompt_tokens: 18, cached_tokens: 2, completion_tokens: 10, total_tokens: 28, refused: 0 },
+      { group: '2026-01-02', requests: 3, prompt_tokens: 18, cached_tokens: 2, completion_tokens: 10, total_tokens: 28, refused: 0, cache_hits: 0 },
     ]);
     // Opening it again changes nothing.
     sqlLedger(h.db);
@@ -140,6 +140,11 @@ const billingCases: { name: string; attempts: Attempt[]; bills: string | null }[
     bills: 'r1',
   },
   {
+    name: 'a cache hit bills as a completed request',
+    attempts: [{ replica_id: 'edge-cache', outcome: 'cached', completion_tokens: 5 }],
+    bills: 'edge-cache',
+  },
+  {
     name: 'only refusals: nothing bills',
     attempts: [
       { replica_id: 'r1', outcome: 'refused', completion_tokens: 0 },
@@ -161,6 +166,7 @@ describe.each(ledgers)('%s ledger billing', (_kind, make) => {
       completion_tokens: billed?.completion_tokens ?? 0,
       total_tokens: billed ? 10 + billed.completion_tokens : 0,
       refused,
+      cache_hits: billed?.outcome === 'cached' ? 1 : 0,
     };
     const records = attempts.map(attempt);
     // Every arrival order, one batch each and all in one batch: the same record bills.
@@ -188,13 +194,23 @@ describe.each(ledgers)('%s ledger billing', (_kind, make) => {
       ],
       1,
     );
-    const row = { requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0 };
+    const row = { requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0, cache_hits: 0 };
     expect(await ledger.query('acme', { groupBy: 'hour' })).toEqual([
       { ...row, group: '2026-01-02T09:00:00Z', cached_tokens: 4 },
-      { ...row, group: '2026-01-02T10:00:00Z', requests: 2, prompt_tokens: 20, cached_tokens: 6, completion_tokens: 10, total_tokens: 30, refused: 1 },
+      {
+        ...row,
+        group: '2026-01-02T10:00:00Z',
+        requests: 2,
+        prompt_tokens: 20,
+        cached_tokens: 6,
+        completion_tokens: 10,
+        total_tokens: 30,
+        refused: 1,
+        cache_hits: 0,
+      },
     ]);
     expect(await ledger.query(undefined, { groupBy: 'tenant', fromMs: at(10) })).toEqual([
-      { ...row, group: 'acme', requests: 2, prompt_tokens: 20, cached_tokens: 6, completion_tokens: 10, total_tokens: 30, refused: 1 },
+      { ...row, group: 'acme', requests: 2, prompt_tokens: 20, cached_tokens: 6, completion_tokens: 10, total_tokens: 30, refused: 1, cache_hits: 0 },
       { ...row, group: 'beta' },
     ]);
     const hours = await ledger.hourly(undefined, { toMs: at(11) }, 10);

@@ -123,8 +123,9 @@ const BILLED_SUMS = `SUM(billable) AS requests, SUM(billable * prompt_tokens) AS
 export function ledgerQuery(db: SqlDb, tenantId: string | undefined, q: UsageQueryInput): UsageRow[] {
   const w = whereClause(tenantId, q);
   // A group holding only a failover's outranked records has nothing to show.
-  const rows = db.all<Sums & { grp: string; refused: number }>(
-    `SELECT ${GROUP_EXPR[q.groupBy]} AS grp, ${BILLED_SUMS}, SUM(outcome = 'refused') AS refused
+  const rows = db.all<Sums & { grp: string; refused: number; cache_hits: number }>(
+    `SELECT ${GROUP_EXPR[q.groupBy]} AS grp, ${BILLED_SUMS}, SUM(outcome = 'refused') AS refused,
+       SUM(billable * (outcome = 'cached')) AS cache_hits
      FROM usage_records ${w.sql} GROUP BY grp HAVING SUM(billable) > 0 OR SUM(outcome = 'refused') > 0 ORDER BY grp`,
     ...w.params,
   );
@@ -136,6 +137,7 @@ export function ledgerQuery(db: SqlDb, tenantId: string | undefined, q: UsageQue
     completion_tokens: Number(r.completion_tokens),
     total_tokens: Number(r.prompt_tokens) + Number(r.completion_tokens),
     refused: Number(r.refused),
+    cache_hits: Number(r.cache_hits),
   }));
 }
 

@@ -5,7 +5,7 @@
  * (tenant_id, request_id) is billable, chosen by `outranks` whatever order they arrive in:
  *
  * 1. a refusal never bills;
- * 2. a completed record (`finish`, `stop`) beats a cut one (`abort`, `error`);
+ * 2. a completed record (`finish`, `stop`, or `cached`: a response-cache hit) beats a cut one (`abort`, `error`);
  * 3. then the one with more completion tokens (what the client was handed);
  * 4. then the smaller replica id, so the choice is deterministic.
  */
@@ -17,7 +17,8 @@ export type BillingCandidate = Pick<UsageRecord, 'replica_id' | 'outcome' | 'com
 /** Whether a record of this outcome can bill at all. */
 export const isBillableOutcome = (o: UsageOutcome | string): boolean => o !== 'refused';
 
-const completed = (o: string) => o === 'finish' || o === 'stop';
+// A cache hit is a whole answer handed to the client, like a completed generation.
+const completed = (o: string) => o === 'finish' || o === 'stop' || o === 'cached';
 
 /** True when `a` should bill instead of `b` (both records of one request id). */
 export function outranks(a: BillingCandidate, b: BillingCandidate): boolean {

@@ -79,6 +79,7 @@ export function mergeUsageRows(lists: readonly UsageRow[][]): UsageRow[] {
     prev.completion_tokens += row.completion_tokens;
     prev.total_tokens += row.total_tokens;
     prev.refused += row.refused;
+    prev.cache_hits += row.cache_hits;
   }
   return [...groups.values()].sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }

@@ -43,6 +43,10 @@ export interface Env {
   MOTIF_EDGE_MAX_CONTEXT_TOKENS?: string;
   MOTIF_LIMITS_FAIL_OPEN?: string;
   MOTIF_CORS_ORIGINS?: string;
+  MOTIF_CACHE?: string;
+  MOTIF_CACHE_TTL_S?: string;
+  MOTIF_CACHE_MAX_ENTRY_BYTES?: string;
+  MOTIF_CACHE_HIT_TOKENS?: string;
 }
 
 /** The binding names, for checks against the wrangler config. */

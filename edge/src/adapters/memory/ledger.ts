@@ -45,9 +45,19 @@ export function memoryLedger(): Ledger & { size(): number } {
       for (const { r, bills } of select(tenantId, q)) {
         if (!bills && r.outcome !== 'refused') continue;
         const g = groupKey(r, q.groupBy);
-        const row = groups.get(g) ?? { group: g, requests: 0, prompt_tokens: 0, cached_tokens: 0, completion_tokens: 0, total_tokens: 0, refused: 0 };
+        const row = groups.get(g) ?? {
+          group: g,
+          requests: 0,
+          prompt_tokens: 0,
+          cached_tokens: 0,
+          completion_tokens: 0,
+          total_tokens: 0,
+          refused: 0,
+          cache_hits: 0,
+        };
         if (bills) {
           row.requests++;
+          if (r.outcome === 'cached') row.cache_hits++;
           row.prompt_tokens += r.prompt_tokens;
           row.cached_tokens += r.cached_tokens;
           row.completion_tokens += r.completion_tokens;

@@ -37,7 +37,7 @@ describe('SQL stores on better-sqlite3', () => {
     const bad = { ...usageRecord({ request_id: 'c' }), model: null as unknown as string };
     await expect(ledger.insert([usageRecord({ request_id: 'b' }), bad], 1)).rejects.toThrow();
     expect(await ledger.query('acme', { groupBy: 'model' })).toEqual([
-      { group: 'motif-test', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0 },
+      { group: 'motif-test', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 0, cache_hits: 0 },
     ]);
     h.close();
   });
