@@ -104,10 +104,13 @@ describe('many clients at once through the edge', () => {
     }
     // The same requests one at a time, not streamed: the same text and the same prompt size, the
     // prompt now largely served from the origin's prefix cache (all but its last partial block).
+    // `no-store` sends them to the origin: the edge's response cache would answer them itself.
     const hitsBefore = await originMetric('vllm:prefix_cache_hits_total');
     let cached = 0;
     for (let i = 0; i < 16; i += 5) {
-      const alone = await clients[i]!.client.chat.completions.create(chat(i, maxTokens(i)) as OpenAI.ChatCompletionCreateParamsNonStreaming);
+      const alone = await clients[i]!.client.chat.completions.create(chat(i, maxTokens(i)) as OpenAI.ChatCompletionCreateParamsNonStreaming, {
+        headers: { 'cache-control': 'no-store' },
+      });
       expect(alone.choices[0]?.message.content, `client ${i}`).toBe(streamed[i]!.text);
       const u = alone.usage!;
       expect(u.prompt_tokens).toBe(streamed[i]!.usage[0]!.prompt_tokens);
