@@ -10,6 +10,8 @@
  *   request is a one-turn session with a system prompt of its own. Routing can only balance load.
  */
 
+import { createPrng } from '../../origin/src/engine/native/sampling/prng.ts';
+
 export type WorkloadName = 'shared' | 'unique';
 
 export interface WorkloadOptions {
@@ -45,18 +47,6 @@ const WORDS = (
   'two has look more day could go come did number sound no most people my over know water than call first who may down side been now find any new work part'
 ).split(' ');
 
-/** A deterministic PRNG (mulberry32): the plan must not change between runs or profiles. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** About `bytes` bytes of words (ASCII), starting with `label` so two texts never share a prefix by chance. */
 export function text(label: string, bytes: number, random: () => number): string {
   let out = `${label}:`;
@@ -66,7 +56,9 @@ export function text(label: string, bytes: number, random: () => number): string
 
 /** The sessions of a workload, in the order clients take them. */
 export function planWorkload(name: WorkloadName, o: WorkloadOptions): SessionPlan[] {
-  const random = prng(o.seed);
+  // The plan must not change between runs or profiles: one seeded generator (the engine's own).
+  const prng = createPrng(o.seed);
+  const random = () => prng.next();
   if (name === 'shared') {
     const systems = Array.from({ length: o.systemPrompts }, (_, i) => text(`system ${i}`, o.systemBytes, random));
     return Array.from({ length: o.sessions }, (_, s) => ({
