@@ -41,10 +41,13 @@ export function syncChild(o: { store: string; model: string; ref: string; partSi
 /** Bytes the store has recorded as on disk: finished blobs + parts listed in part maps. */
 export async function recordedBytes(store: string): Promise<number> {
   let n = 0;
-  for (const f of await fs.readdir(path.join(store, 'blobs')).catch(() => [] as string[]))
-    n += (await fs.stat(path.join(store, 'blobs', f)).catch(() => null))?.size ?? 0;
+  const blobs = await fs.readdir(path.join(store, 'blobs')).catch(() => [] as string[]);
+  for (const f of blobs) n += (await fs.stat(path.join(store, 'blobs', f)).catch(() => null))?.size ?? 0;
   for (const f of await fs.readdir(path.join(store, 'tmp')).catch(() => [] as string[])) {
     if (!f.endsWith('.map.json')) continue;
+    // A file's map outlives its move into blobs/ by a moment (a kill can land in it): the blob
+    // already counts those bytes.
+    if (blobs.includes(f.slice(0, -'.map.json'.length))) continue;
     const m = JSON.parse(await fs.readFile(path.join(store, 'tmp', f), 'utf8').catch(() => '{"done":[],"size":0}')) as {
       done: number[];
       size: number;
