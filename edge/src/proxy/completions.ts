@@ -150,7 +150,10 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
         onUsage: (u) => {
           streamed = u;
         },
-        onChunk: capture?.chunk,
+        onChunk: (chunk) => {
+          if (carriesOutput(chunk)) release.started();
+          capture?.chunk(chunk);
+        },
         abortOrigin: (reason) => life.abort(reason),
         failureReason: () => life.reason(),
         onEnd: (outcome, err) => {
@@ -203,7 +206,7 @@ function rankFor(deps: CompletionsDeps, req: RouteRequest, entries: PoolEntry[],
   if (!entries.some((e) => e.heartbeat.model === model)) {
     throw new ApiError('model_not_found', `The model \`${model}\` does not exist or you do not have access to it.`, { param: 'model' });
   }
-  const ranked = deps.scheduler.rank(req, toCandidates(entries, now, deps.inflight.get, deps.breaker.waitMs));
+  const ranked = deps.scheduler.rank(req, toCandidates(entries, now, deps.inflight.get, deps.breaker.waitMs, deps.inflight.awaiting));
   if (ranked.length === 0) throw noReplica(model);
   return ranked;
 }
@@ -229,4 +232,16 @@ function passHeaders(from: OriginHeaders): Record<string, string> {
     out[k] = v;
   }
   return out;
+}
+
+/**
+ * Whether a stream chunk carries generated output (text or a finish), not only the role chunk an
+ * origin sends when the request is admitted: the first one marks the end of the prefill.
+ */
+function carriesOutput(chunk: Record<string, unknown>): boolean {
+  const choices = chunk.choices;
+  if (!Array.isArray(choices)) return false;
+  return choices.some((c: { delta?: { content?: unknown }; text?: unknown; finish_reason?: unknown }) =>
+    Boolean(c?.delta?.content || c?.text || c?.finish_reason),
+  );
 }

@@ -12,7 +12,7 @@ import { ApiError } from '#shared/errors.ts';
 import { HEADERS } from '#shared/protocol.ts';
 import { SIGNATURE_HEADER, type SigningKey, signHeaders } from '#shared/signing.ts';
 import type { CircuitBreaker } from '../routing/circuit-breaker.ts';
-import type { InflightTracker } from '../routing/inflight.ts';
+import { type InflightSlot, type InflightTracker, NO_SLOT } from '../routing/inflight.ts';
 import type { Candidate } from '../routing/types.ts';
 import type { Lifetime } from './lifetime.ts';
 import type { RetryBudget } from './retry-budget.ts';
@@ -82,8 +82,8 @@ export interface UpstreamDeps {
 export interface UpstreamResult {
   res: OriginResponse;
   replica: Candidate;
-  /** Release the replica's in-flight slot; call once the response is fully handled. */
-  release: () => void;
+  /** The replica's in-flight slot: `started()` at the first token, call it once the response is fully handled. */
+  release: InflightSlot;
 }
 
 /**
@@ -179,7 +179,7 @@ export async function sendWithFailover(ranked: Candidate[], req: UpstreamRequest
     if (RETRIED_SERVER_ERRORS.has(res.status)) {
       release();
       permit.failure();
-      lastServerError = { res: await buffered(res), replica, release: () => {} };
+      lastServerError = { res: await buffered(res), replica, release: NO_SLOT };
       deps.log('origin failed the request, trying the next replica', { replica: replica.id, requestId: req.requestId, status: res.status });
       continue;
     }

@@ -10,6 +10,7 @@ import { kvScorer } from './kv-scorer/kv-scorer.ts';
 import { leastLoadPicker } from './least-load-picker/least-load-picker.ts';
 import { maxScorePicker } from './max-score-picker/max-score-picker.ts';
 import { modelFilter } from './model-filter/model-filter.ts';
+import { prefillScorer } from './prefill-scorer/prefill-scorer.ts';
 import { PrefixAffinityParams, prefixAffinityScorer } from './prefix-affinity-scorer/prefix-affinity-scorer.ts';
 import { promptSizeFilter } from './prompt-size-filter/prompt-size-filter.ts';
 import { queueScorer } from './queue-scorer/queue-scorer.ts';
@@ -56,6 +57,10 @@ const SCORERS = {
   'inflight-scorer': (params: Record<string, unknown>) => {
     NoParams.parse(params);
     return inflightScorer();
+  },
+  'prefill-scorer': (params: Record<string, unknown>) => {
+    NoParams.parse(params);
+    return prefillScorer();
   },
   'prefix-affinity-scorer': (params: Record<string, unknown>, now: () => number) => prefixAffinityScorer(PrefixAffinityParams.parse(params), now),
   'session-affinity-scorer': (params: Record<string, unknown>, now: () => number) => sessionAffinityScorer(SessionAffinityParams.parse(params), now),
@@ -104,6 +109,7 @@ export const DEFAULT_PROFILE: SchedulerProfile = {
     { type: 'queue-scorer', weight: 1 },
     { type: 'kv-scorer', weight: 1 },
     { type: 'inflight-scorer', weight: 1 },
+    { type: 'prefill-scorer', weight: 1 },
     { type: 'prefix-affinity-scorer', weight: 2 },
     { type: 'session-affinity-scorer', weight: 1 },
   ],

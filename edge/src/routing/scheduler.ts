@@ -68,7 +68,13 @@ function clampScore(s: number | undefined): number {
 }
 
 /** Pool entries as candidates at `now`, with this edge's in-flight counts and circuit waits. */
-export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: string) => number, circuitWaitMs?: (id: string) => number): Candidate[] {
+export function toCandidates(
+  entries: PoolEntry[],
+  now: number,
+  inflight: (id: string) => number,
+  circuitWaitMs?: (id: string) => number,
+  awaitingFirstToken?: (id: string) => number,
+): Candidate[] {
   return entries.map(({ heartbeat: hb, lastSeen, drainedAt }) => ({
     id: hb.replica_id,
     url: hb.url,
@@ -84,6 +90,7 @@ export function toCandidates(entries: PoolEntry[], now: number, inflight: (id: s
     ageMs: heartbeatAge({ lastSeen }, now),
     ...(hb.max_prompt_bytes ? { maxPromptBytes: hb.max_prompt_bytes } : {}),
     ...(circuitWaitMs ? { circuitWaitMs: circuitWaitMs(hb.replica_id) } : {}),
+    ...(awaitingFirstToken ? { awaitingFirstToken: awaitingFirstToken(hb.replica_id) } : {}),
     ...(drainedAt !== null ? { drained: true } : {}),
   }));
 }

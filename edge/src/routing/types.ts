@@ -24,6 +24,8 @@ export interface Candidate {
   kvUsage: number;
   /** Requests this edge has in flight to the replica right now. */
   inflight: number;
+  /** Of those, the ones without a first token yet (queued or in prefill there); absent: unknown. */
+  awaitingFirstToken?: number;
   /** Edge-clock ms since the replica's last heartbeat. */
   ageMs: number;
   /** The longest prompt text the replica could fit, by field; absent: no bound known. */
