@@ -9,6 +9,24 @@ import type { ReplicaState } from '#shared/protocol.ts';
 import type { UsageOutcome } from '#shared/usage.ts';
 import type { EngineStats } from '../engine/types.ts';
 
+/**
+ * An engine's load under vLLM's metric names and units (the one definition: the origin's
+ * `/metrics` and the standalone simulator's both render it), labelled `model_name` as vLLM does.
+ * `waiting` is what queues in front of the engine, the engine's own queue included.
+ */
+export function vllmEngineFamilies(model: string, e: EngineStats, waiting: number): string[] {
+  const m = { model_name: model };
+  return [
+    family('vllm:num_requests_waiting', 'gauge', 'Requests waiting to be processed.', [[m, waiting]]),
+    family('vllm:num_requests_running', 'gauge', 'Requests currently running on the engine.', [[m, e.running]]),
+    family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage; 1 means 100 percent.', [[m, e.kvUsage]]),
+    family('vllm:prompt_tokens_total', 'counter', 'Prefill tokens processed.', [[m, e.promptTokensTotal]]),
+    family('vllm:generation_tokens_total', 'counter', 'Generation tokens processed.', [[m, e.generationTokensTotal]]),
+    family('vllm:prefix_cache_queries_total', 'counter', 'Prefix-cache queries, in tokens.', [[m, e.prefixCacheQueries]]),
+    family('vllm:prefix_cache_hits_total', 'counter', 'Prefix-cache hits, in tokens.', [[m, e.prefixCacheHits]]),
+  ];
+}
+
 export interface MetricsSources {
   model: string;
   engine: EngineStats;
@@ -63,15 +81,7 @@ export function createOriginMetrics(): OriginMetrics {
       const m = { model_name: src.model };
       const e = src.engine;
       const out = [
-        family('vllm:num_requests_waiting', 'gauge', 'Requests waiting to be processed (engine queue plus admission queue).', [
-          [m, e.waiting + src.admission.waiting],
-        ]),
-        family('vllm:num_requests_running', 'gauge', 'Requests currently running on the engine.', [[m, e.running]]),
-        family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage; 1 means 100 percent.', [[m, e.kvUsage]]),
-        family('vllm:prompt_tokens_total', 'counter', 'Prefill tokens processed.', [[m, e.promptTokensTotal]]),
-        family('vllm:generation_tokens_total', 'counter', 'Generation tokens processed.', [[m, e.generationTokensTotal]]),
-        family('vllm:prefix_cache_queries_total', 'counter', 'Prefix-cache queries, in tokens.', [[m, e.prefixCacheQueries]]),
-        family('vllm:prefix_cache_hits_total', 'counter', 'Prefix-cache hits, in tokens.', [[m, e.prefixCacheHits]]),
+        ...vllmEngineFamilies(src.model, e, e.waiting + src.admission.waiting),
         family('motif_origin_max_running', 'gauge', 'Concurrent sequences the engine runs at most.', [[m, e.maxRunning]]),
         family('motif_origin_tokens_per_second', 'gauge', 'Recent generation throughput.', [[m, e.tokensPerSecond]]),
         family(

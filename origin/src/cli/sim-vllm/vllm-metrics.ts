@@ -4,8 +4,9 @@
  * a fraction, prefix-cache queries and hits in tokens, token counters, and the time-to-first-token
  * histogram with vLLM's buckets. Samples carry vLLM's `model_name` label.
  */
-import { createHistogram, family, type Histogram } from '#shared/prometheus-text.ts';
+import { createHistogram, type Histogram } from '#shared/prometheus-text.ts';
 import type { Engine, EngineEvent, EngineStats, GenerateRequest } from '../../engine/types.ts';
+import { vllmEngineFamilies } from '../../server/metrics.ts';
 
 /** vLLM's `time_to_first_token_seconds` buckets. */
 export const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560];
@@ -41,17 +42,8 @@ export function createVllmMetrics(now: () => number): VllmMetrics {
       };
     },
     render(model, s) {
-      const m = { model_name: model };
-      return `${[
-        family('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', [[m, s.running]]),
-        family('vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.', [[m, s.waiting]]),
-        family('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', [[m, s.kvUsage]]),
-        family('vllm:prefix_cache_queries_total', 'counter', 'Prefix cache queries, in terms of number of queried tokens.', [[m, s.prefixCacheQueries]]),
-        family('vllm:prefix_cache_hits_total', 'counter', 'Prefix cache hits, in terms of number of cached tokens.', [[m, s.prefixCacheHits]]),
-        family('vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [[m, s.promptTokensTotal]]),
-        family('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [[m, s.generationTokensTotal]]),
-        ttft.render('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', m),
-      ].join('\n')}\n`;
+      const ttftFamily = ttft.render('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', { model_name: model });
+      return `${[...vllmEngineFamilies(model, s, s.waiting), ttftFamily].join('\n')}\n`;
     },
   };
 }
