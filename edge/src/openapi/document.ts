@@ -105,13 +105,28 @@ function parameters(r: RouteDoc): JsonObject[] {
       params.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema: rest, ...(description ? { description } : {}) });
     }
   }
+  if (r.cached) params.push(NO_STORE_PARAM);
   return params;
 }
+
+/** The response cache's headers (edge/README.md, "Response cache"). */
+const X_CACHE = {
+  description:
+    'The response cache: `HIT` (a stored answer, or an identical request in flight), `MISS` (generated; stored when it completes) or `BYPASS` (not cacheable: sampled, `no-store`, or the cache is off).',
+  schema: { type: 'string', enum: ['HIT', 'MISS', 'BYPASS'] },
+};
+const NO_STORE_PARAM = {
+  name: 'cache-control',
+  in: 'header',
+  required: false,
+  description: '`no-store`: neither answer from nor store into the response cache (a deterministic request is generated again).',
+  schema: { type: 'string' },
+};
 
 function responses(r: RouteDoc): JsonObject {
   const success = {
     description: STATUS_TEXT[r.status ?? 200],
-    headers: { 'x-request-id': REQUEST_ID },
+    headers: { 'x-request-id': REQUEST_ID, ...(r.cached ? { 'x-cache': X_CACHE } : {}) },
     content: { ...content(r.response), ...(r.alternative ? content(r.alternative) : {}) },
   };
   const errors = new Set<number>(r.errors ?? []);

@@ -83,6 +83,18 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas.ErrorResponse).toMatchObject({ properties: { error: { required: ['message', 'type', 'param', 'code'] } } });
   });
 
+  it('the completions routes document the response cache: cache-control in, x-cache out; other routes do not', () => {
+    for (const { path, method, op } of operations) {
+      const cached = method === 'post' && (path === '/v1/chat/completions' || path === '/v1/completions');
+      const success = op.responses['200'] as { headers?: Record<string, { schema: { enum?: string[] } }> } | undefined;
+      expect(success?.headers?.['x-cache']?.schema.enum, `${method} ${path}`).toEqual(cached ? ['HIT', 'MISS', 'BYPASS'] : undefined);
+      expect(
+        op.parameters.some((p) => p.in === 'header' && p.name === 'cache-control'),
+        `${method} ${path}`,
+      ).toBe(cached);
+    }
+  });
+
   it('is generated from the zod schemas: bounds and refusals show', () => {
     const chat = doc.components.schemas.ChatCompletionRequest as { properties: Record<string, JsonObject> };
     expect(chat.properties.messages).toMatchObject({ minItems: 1, maxItems: 2048 });

@@ -47,6 +47,8 @@ export interface RouteDoc {
   alternative?: Body;
   /** Error statuses beyond the ones every route of its access level can answer. */
   errors?: number[];
+  /** The response cache's headers (completions): `cache-control: no-store` in, `x-cache` out. */
+  cached?: true;
 }
 
 /** `/v1/usage`: the caller's own usage, grouped. */
@@ -93,6 +95,7 @@ export const ROUTES: RouteDoc[] = [
     response: json('ChatCompletion', ChatCompletion),
     alternative: { mediaType: 'text/event-stream', description: 'With `stream: true`: one `data:` event per ChatCompletionChunk, then `data: [DONE]`.' },
     errors: [404, 408, 413, 415, 429, 502, 503, 504],
+    cached: true,
   },
   {
     method: 'post',
@@ -104,6 +107,7 @@ export const ROUTES: RouteDoc[] = [
     response: json('Completion', Completion),
     alternative: { mediaType: 'text/event-stream', description: 'With `stream: true`: one `data:` event per Completion chunk, then `data: [DONE]`.' },
     errors: [404, 408, 413, 415, 429, 502, 503, 504],
+    cached: true,
   },
   {
     method: 'get',
