@@ -213,6 +213,8 @@ export interface HourlyUsage {
   prompt_tokens: number;
   cached_tokens: number;
   completion_tokens: number;
+  /** Of `requests`, those the edge's response cache answered (outcome `cached`). */
+  cache_hits: number;
 }
 
 export interface LedgerInsertResult {

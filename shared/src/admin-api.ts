@@ -165,6 +165,8 @@ export const UsageExportRow = z.object({
   cached_tokens: z.number().int(),
   completion_tokens: z.number().int(),
   total_tokens: z.number().int(),
+  /** Of `requests`, those the edge's response cache answered (billed as `cached`). */
+  cache_hits: z.number().int(),
   final: z.boolean(),
 });
 export type UsageExportRow = z.infer<typeof UsageExportRow>;

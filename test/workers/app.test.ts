@@ -162,7 +162,7 @@ describe('the Worker app inside workerd', () => {
     expect((await exported()).map((r) => r.idempotency_key)).toEqual(rows.map((r) => r.idempotency_key));
     const csv = await admin(`/admin/usage/export?${range}&format=csv&tenant=wa-beta`);
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect((await csv.text()).split('\r\n')[1]).toBe(`${rows[1]?.idempotency_key},wa-beta,"m,""x""",2025-06-01T11:00:00Z,1,10,0,5,15,true`);
+    expect((await csv.text()).split('\r\n')[1]).toBe(`${rows[1]?.idempotency_key},wa-beta,"m,""x""",2025-06-01T11:00:00Z,1,10,0,5,15,0,true`);
     expect((await admin('/admin/usage', 'not-the-admin-token-123')).status).toBe(401);
   });
 });

@@ -146,8 +146,9 @@ const HOUR_MS = 3_600_000;
 /** Billed usage per tenant × model × UTC hour, sorted by hour, tenant, model; at most `limit` rows. */
 export function ledgerHourly(db: SqlDb, tenantId: string | undefined, range: UsageRange, limit: number): HourlyUsage[] {
   const w = whereClause(tenantId, range);
-  const rows = db.all<Sums & { tenant_id: string; model: string; hour_start: number }>(
-    `SELECT tenant_id, model, (finished_at / ${HOUR_MS}) * ${HOUR_MS} AS hour_start, ${BILLED_SUMS}
+  const rows = db.all<Sums & { tenant_id: string; model: string; hour_start: number; cache_hits: number }>(
+    `SELECT tenant_id, model, (finished_at / ${HOUR_MS}) * ${HOUR_MS} AS hour_start, ${BILLED_SUMS},
+       SUM(outcome = 'cached') AS cache_hits
      FROM usage_records ${w.sql ? `${w.sql} AND` : 'WHERE'} billable = 1
      GROUP BY tenant_id, model, hour_start ORDER BY hour_start, tenant_id, model LIMIT ?`,
     ...w.params,
@@ -161,6 +162,7 @@ export function ledgerHourly(db: SqlDb, tenantId: string | undefined, range: Usa
     prompt_tokens: Number(r.prompt_tokens),
     cached_tokens: Number(r.cached_tokens),
     completion_tokens: Number(r.completion_tokens),
+    cache_hits: Number(r.cache_hits),
   }));
 }
 

@@ -12,6 +12,7 @@ const hourly = (o: Partial<HourlyUsage> = {}): HourlyUsage => ({
   prompt_tokens: 20,
   cached_tokens: 4,
   completion_tokens: 10,
+  cache_hits: 1,
   ...o,
 });
 
@@ -46,6 +47,7 @@ describe('usage export rows', () => {
       cached_tokens: 4,
       completion_tokens: 10,
       total_tokens: 30,
+      cache_hits: 1,
       final: false,
     });
     expect((await exportRows([hourly()], closesAt))[0]?.final).toBe(true);
@@ -70,8 +72,8 @@ describe('CSV (RFC 4180)', () => {
   it('a header row, one line per row, CRLF line ends', async () => {
     const csv = toCsv(await exportRows([hourly({ model: 'm,"1"' })], HOUR));
     const lines = csv.split('\r\n');
-    expect(lines[0]).toBe('idempotency_key,tenant_id,model,hour_start,requests,prompt_tokens,cached_tokens,completion_tokens,total_tokens,final');
-    expect(lines[1]).toMatch(/^mu_[0-9a-f]{48},acme,"m,""1""",2026-01-02T10:00:00Z,2,20,4,10,30,false$/);
+    expect(lines[0]).toBe('idempotency_key,tenant_id,model,hour_start,requests,prompt_tokens,cached_tokens,completion_tokens,total_tokens,cache_hits,final');
+    expect(lines[1]).toMatch(/^mu_[0-9a-f]{48},acme,"m,""1""",2026-01-02T10:00:00Z,2,20,4,10,30,1,false$/);
     expect(lines.slice(2)).toEqual(['']);
     expect(toCsv([])).toBe(`${lines[0]}\r\n`);
   });

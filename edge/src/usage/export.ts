@@ -39,6 +39,7 @@ export async function exportRows(hours: readonly HourlyUsage[], now: number): Pr
       cached_tokens: h.cached_tokens,
       completion_tokens: h.completion_tokens,
       total_tokens: h.prompt_tokens + h.completion_tokens,
+      cache_hits: h.cache_hits,
       final: h.hour_start + HOUR_MS + FINAL_AFTER_MS <= now,
     })),
   );
@@ -54,6 +55,7 @@ const CSV_COLUMNS = [
   'cached_tokens',
   'completion_tokens',
   'total_tokens',
+  'cache_hits',
   'final',
 ] as const satisfies readonly (keyof UsageExportRow)[];
 

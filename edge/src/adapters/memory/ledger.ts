@@ -81,8 +81,10 @@ export function memoryLedger(): Ledger & { size(): number } {
           prompt_tokens: 0,
           cached_tokens: 0,
           completion_tokens: 0,
+          cache_hits: 0,
         };
         row.requests++;
+        if (r.outcome === 'cached') row.cache_hits++;
         row.prompt_tokens += r.prompt_tokens;
         row.cached_tokens += r.cached_tokens;
         row.completion_tokens += r.completion_tokens;

@@ -108,7 +108,7 @@ describe('GET /admin/usage/export', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = (await res.text()).split('\r\n');
     expect(lines[0]).toMatch(/^idempotency_key,tenant_id,model,hour_start,/);
-    expect(lines[2]).toMatch(/^mu_[0-9a-f]{48},acme,"odd ""model"", v2",2026-01-02T11:00:00Z,1,10,0,5,15,false$/);
+    expect(lines[2]).toMatch(/^mu_[0-9a-f]{48},acme,"odd ""model"", v2",2026-01-02T11:00:00Z,1,10,0,5,15,0,false$/);
     expect(lines).toHaveLength(5); // header, 3 rows, the empty string after the last CRLF
   });
 });
