@@ -59,7 +59,16 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
       { group: '2026-01-02T10:00:00Z', requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, total_tokens: 15, refused: 1, cache_hits: 0 },
     ]);
     expect(await ledger.hourly(undefined, {}, 10)).toEqual([
-      { tenant_id: 'wt-f', model: 'motif-test', hour_start: Date.UTC(2026, 0, 2, 10), requests: 1, prompt_tokens: 10, cached_tokens: 0, completion_tokens: 5, cache_hits: 0 },
+      {
+        tenant_id: 'wt-f',
+        model: 'motif-test',
+        hour_start: Date.UTC(2026, 0, 2, 10),
+        requests: 1,
+        prompt_tokens: 10,
+        cached_tokens: 0,
+        completion_tokens: 5,
+        cache_hits: 0,
+      },
     ]);
   });
 
