@@ -145,13 +145,17 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
     const isSse = (res.headers.get('content-type') ?? '').startsWith('text/event-stream');
     if (stream && isSse && res.body) {
       let streamed: Usage | undefined;
+      let firstToken = false;
       const out = relaySse(res.body, {
         clientWantsUsage,
         onUsage: (u) => {
           streamed = u;
         },
         onChunk: (chunk) => {
-          if (carriesOutput(chunk)) release.started();
+          if (!firstToken && carriesOutput(chunk)) {
+            firstToken = true;
+            release.started();
+          }
           capture?.chunk(chunk);
         },
         abortOrigin: (reason) => life.abort(reason),

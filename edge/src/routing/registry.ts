@@ -22,19 +22,21 @@ import type { Filter, Picker, Scorer } from './types.ts';
 
 const NoParams = z.object({}).strict();
 
+/** A plugin without params: any param given is refused (strict), then the plugin is made. */
+const withoutParams =
+  <T>(make: () => T) =>
+  (params: Record<string, unknown>): T => {
+    NoParams.parse(params);
+    return make();
+  };
+
 const ReadyFilterParams = z.object({ ttlMs: z.number().positive().optional() }).strict();
 
 const FILTERS = {
   'model-filter': (params: Record<string, unknown>) => modelFilter(z.object({ revision: z.string().optional() }).strict().parse(params)),
   'ready-filter': (params: Record<string, unknown>) => readyFilter(ReadyFilterParams.parse(params)),
-  'circuit-filter': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return circuitFilter();
-  },
-  'prompt-size-filter': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return promptSizeFilter();
-  },
+  'circuit-filter': withoutParams(circuitFilter),
+  'prompt-size-filter': withoutParams(promptSizeFilter),
   'saturation-filter': (params: Record<string, unknown>) =>
     saturationFilter(
       z
@@ -46,39 +48,18 @@ const FILTERS = {
 
 /** Scorers that remember what they routed (affinity) age their memory on `now`. */
 const SCORERS = {
-  'queue-scorer': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return queueScorer();
-  },
-  'kv-scorer': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return kvScorer();
-  },
-  'inflight-scorer': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return inflightScorer();
-  },
-  'prefill-scorer': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return prefillScorer();
-  },
+  'queue-scorer': withoutParams(queueScorer),
+  'kv-scorer': withoutParams(kvScorer),
+  'inflight-scorer': withoutParams(inflightScorer),
+  'prefill-scorer': withoutParams(prefillScorer),
   'prefix-affinity-scorer': (params: Record<string, unknown>, now: () => number) => prefixAffinityScorer(PrefixAffinityParams.parse(params), now),
   'session-affinity-scorer': (params: Record<string, unknown>, now: () => number) => sessionAffinityScorer(SessionAffinityParams.parse(params), now),
 } as const satisfies Record<string, (p: Record<string, unknown>, now: () => number) => Scorer>;
 
 const PICKERS = {
-  'max-score-picker': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return maxScorePicker();
-  },
-  'least-load-picker': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return leastLoadPicker();
-  },
-  'round-robin-picker': (params: Record<string, unknown>) => {
-    NoParams.parse(params);
-    return roundRobinPicker();
-  },
+  'max-score-picker': withoutParams(maxScorePicker),
+  'least-load-picker': withoutParams(leastLoadPicker),
+  'round-robin-picker': withoutParams(roundRobinPicker),
 } as const satisfies Record<string, (p: Record<string, unknown>) => Picker>;
 
 const FilterType = z.enum(Object.keys(FILTERS) as [keyof typeof FILTERS, ...(keyof typeof FILTERS)[]]);

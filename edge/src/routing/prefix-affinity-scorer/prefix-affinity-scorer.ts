@@ -66,7 +66,8 @@ export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => nu
       const ks = keys(req);
       for (let i = ks.length - 1; i >= 0; i--) {
         const holders = served.get(ks[i]!) ?? [];
-        served.set(ks[i]!, [replicaId, ...holders.filter((h) => h !== replicaId)].slice(0, p.maxHolders));
+        // A conversation's next turn usually lands where its blocks already head the list: refresh, no copy.
+        served.set(ks[i]!, holders[0] === replicaId ? holders : [replicaId, ...holders.filter((h) => h !== replicaId)].slice(0, p.maxHolders));
       }
     },
   };
