@@ -208,7 +208,7 @@ function spawnWorkerEdge(cfg: StackConfig, opts: StackOptions): ManagedProcess {
     args: [
       'dev',
       '--config',
-      join(ROOT, 'infra/wrangler.jsonc'),
+      join(ROOT, 'infra/cloudflare/wrangler.jsonc'),
       '--local',
       '--ip',
       '127.0.0.1',

@@ -61,7 +61,7 @@ async function beat(replica: string, url: string, model: string, waiting = 0): P
 beforeAll(async () => {
   const { unstable_startWorker } = await import('wrangler');
   const w = await unstable_startWorker({
-    config: fileURLToPath(new URL('../../infra/wrangler.jsonc', import.meta.url)),
+    config: fileURLToPath(new URL('../../infra/cloudflare/wrangler.jsonc', import.meta.url)),
     bindings: {
       MOTIF_ORIGIN_SECRET: { type: 'plain_text', value: SECRET },
       MOTIF_NODE_KEYS: { type: 'plain_text', value: `${NODE_KEY.kid}:${NODE_KEY.secret}@int` },

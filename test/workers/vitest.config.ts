@@ -1,6 +1,6 @@
 /**
  * The `workers` test project: tests run inside workerd (@cloudflare/vitest-pool-workers) against
- * the real Worker from infra/wrangler.jsonc — its Durable Objects with SQLite storage and the app
+ * the real Worker from infra/cloudflare/wrangler.jsonc — its Durable Objects with SQLite storage and the app
  * — with outbound fetches answered by a fake origin running in Node.
  */
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { createOutbound } from './outbound.ts';
 export default defineConfig({
   plugins: [
     cloudflareTest({
-      wrangler: { configPath: fileURLToPath(new URL('../../infra/wrangler.jsonc', import.meta.url)) },
+      wrangler: { configPath: fileURLToPath(new URL('../../infra/cloudflare/wrangler.jsonc', import.meta.url)) },
       miniflare: {
         bindings: {
           MOTIF_ORIGIN_SECRET: WORKERS_SECRET,

@@ -1,5 +1,5 @@
 /**
- * The Worker's bindings (infra/wrangler.jsonc): five Durable Object namespaces and the vars and
+ * The Worker's bindings (infra/cloudflare/wrangler.jsonc): five Durable Object namespaces and the vars and
  * secrets the config reads. Written by hand rather than by `wrangler types`, whose output
  * declares global types that would clash with the DOM lib the rest of the repo compiles with;
  * the workers tests check that these names match the wrangler config.
