@@ -33,6 +33,17 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The deployable artefacts under infra/ against their schemas and tools (wrangler
+          // dry-run, compose spec, Kubernetes schemas, Dockerfile parser); offline, no cluster.
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           // Faults, fuzzing, overload and soak against real processes (README "Reliability").
           // `npm test` runs its fast subset; `npm run test:reliability` the full run with figures.
           name: 'reliability',
