@@ -25,7 +25,7 @@ function composeValidator() {
   ajv.addFormat('subnet_ip_address', /^[\d.:a-fA-F]+\/\d{1,3}$/);
   // Its $schema names draft 2019-09 by an older URL than ajv registers; Ajv2019 is that draft.
   const { $schema: _draft, ...schema } = JSON.parse(read('infra/schemas/compose-spec.json'));
-  return ajv.compile(withoutLegacyIds(schema));
+  return ajv.compile(withoutLegacyIds(schema) as Record<string, unknown>);
 }
 
 /**

@@ -33,7 +33,7 @@ describe('wrangler.jsonc', () => {
   it('wrangler deploy --dry-run bundles the Worker with its bindings, offline and logged out', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'motif-wrangler-dry-'));
     try {
-      const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
+      const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', CI: 'true' };
       for (const k of ['CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_ACCOUNT_ID']) delete env[k];
       const res = spawnSync(
         process.execPath,

@@ -87,11 +87,13 @@ describe('the images', () => {
 
   it('take the vLLM base from a build argument (the recipe in infra/engines/vllm/ names the image)', () => {
     const df = parse('infra/appliance/images/origin-vllm.Dockerfile');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Dockerfile variable, as written in the file
     expect(df.getFROMs().at(-1)?.getImage()).toBe('${VLLM_BASE_IMAGE}');
     expect(read('infra/appliance/images/origin-vllm.Dockerfile')).toContain('MOTIF_ENGINE=vllm');
   });
 
   it('the pin check refuses what it should (latest, a bare tag, a defaulted base argument)', () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile text
     for (const text of ['FROM node:latest', 'FROM node:24-slim', 'FROM node', 'ARG BASE=node:24\nFROM ${BASE}']) {
       expect(unpinned(DockerfileParser.parse(text), 0), text).toBeDefined();
     }
