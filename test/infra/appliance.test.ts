@@ -176,6 +176,16 @@ describe('systemd units', () => {
     }
   });
 
+  it('back up every data directory the env files define, with a script that exists', () => {
+    const backup = parseUnit(read('infra/appliance/motif-backup.service'));
+    const command = backup.Service!.ExecStart![0]!;
+    expect(exists('scripts/ops/backup-sqlite.ts')).toBe(true);
+    expect(command).toContain('scripts/ops/backup-sqlite.ts');
+    const env = sharedEnv();
+    for (const dir of [env.MOTIF_EDGE_DATA_DIR!, replicaEnv(0).MOTIF_ORIGIN_DATA_DIR!, replicaEnv(1).MOTIF_ORIGIN_DATA_DIR!])
+      expect(command, dir).toContain(` ${dir}`);
+  });
+
   it("give the origin's drain time to finish before systemd kills it", () => {
     expect(Number(origin.Service!.TimeoutStopSec![0]) * 1000).toBeGreaterThan(Number(sharedEnv().MOTIF_DRAIN_TIMEOUT_MS));
   });
