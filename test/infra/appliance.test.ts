@@ -121,6 +121,11 @@ describe('compose file', () => {
     }
   });
 
+  it('reads the same settings file as the systemd units', () => {
+    const unitFiles = parseUnit(read('infra/appliance/motif-edge.service')).Service!.EnvironmentFile!;
+    for (const [name, s] of Object.entries(compose.services)) expect(unitFiles, name).toContain(s.env_file);
+  });
+
   it('pins every image: ours by MOTIF_VERSION, third-party ones by an exact release tag', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       expect(s.image, name).toMatch(/^motif-(edge|origin|origin-vllm):\$\{MOTIF_VERSION:-\d+\.\d+\.\d+\}$|^minio\/minio:RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z$/);
