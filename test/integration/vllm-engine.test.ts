@@ -206,7 +206,8 @@ describe('origin on a supervised vllm (stand-in)', () => {
   });
 
   it('SIGTERM drains: a running stream finishes, then the origin stops its vLLM', async () => {
-    const s = await openStream(40);
+    // Long enough (≈1 s at the stand-in's speed) to be running when SIGTERM arrives.
+    const s = await openStream(300);
     let text = '';
     while (!text.includes('"content"')) text += (await s.read()) ?? '';
     const stopping = stack.origin.stop();
@@ -214,6 +215,7 @@ describe('origin on a supervised vllm (stand-in)', () => {
     expect(text).toContain('data: [DONE]');
     expect(text).not.toContain('event: error');
     await stopping;
+    expect(stack.logs.join('\n')).toMatch(/origin: draining/);
     const last = readStarts().at(-1)!.pid;
     await until('the stand-in to exit', () => !alive(last), 15_000);
   });

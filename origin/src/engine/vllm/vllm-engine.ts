@@ -16,7 +16,7 @@ import { type Counters, createCounterCarry, readVllmSample, toEngineStats, token
 import { toVllmRequest } from './openai-request.ts';
 import { createStreamMapper, vllmError } from './openai-stream.ts';
 import { VllmRecipeSchema } from './recipe.ts';
-import { createRestartBackoff, RestartPolicySchema } from './restart-policy.ts';
+import { createRestartBackoff, type RestartBackoff, RestartPolicySchema } from './restart-policy.ts';
 import { type RunningServer, startServer, type VllmLauncher } from './server-start.ts';
 
 export const VllmEngineOptionsSchema = z.strictObject({
@@ -54,7 +54,7 @@ export class VllmEngine implements Engine {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private readonly closing = new AbortController();
-  private readonly backoff;
+  private readonly backoff: RestartBackoff;
   private readonly carry = createCounterCarry();
   private state: State = 'idle';
   private server: RunningServer | undefined;
@@ -65,6 +65,7 @@ export class VllmEngine implements Engine {
   private totals: Counters = { promptTokensTotal: 0, generationTokensTotal: 0, prefixCacheQueries: 0, prefixCacheHits: 0 };
   private lastScrape: { atMs: number; generated: number } | undefined;
   private tps = 0;
+  private scraping = false;
   private inflight = 0;
   private draining = false;
   private idleWaiters: (() => void)[] = [];
@@ -148,7 +149,6 @@ export class VllmEngine implements Engine {
     }, delay);
   }
 
-  private scraping = false;
   private async scrape(): Promise<void> {
     const server = this.server;
     if (this.scraping || this.state !== 'ready' || !server) return;
