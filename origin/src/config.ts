@@ -58,7 +58,7 @@ export const OriginEnv = z.object({
   MOTIF_VLLM_BIN: z.string().min(1).default('vllm'),
   /** The launch recipe (JSON: env, flags, start-up timeout); default infra/engines/vllm/recipe.json of this checkout. */
   MOTIF_VLLM_RECIPE: z.string().min(1).optional(),
-  /** The GPU (an MI250 GCD: 0 or 1) this replica's vLLM gets, as HIP_VISIBLE_DEVICES and ROCR_VISIBLE_DEVICES; unset = inherit. */
+  /** The GPU (an MI250 GCD: 0 or 1) this replica's vLLM gets (as ROCR_VISIBLE_DEVICES; engine/vllm/recipe.ts); unset = inherit. */
   MOTIF_VLLM_GPU: z
     .string()
     .regex(/^[0-9]+(,[0-9]+)*$/, 'device indices such as 0 or 0,1')

@@ -113,7 +113,7 @@ describe('origin on a supervised vllm (stand-in)', () => {
     const model = stack.model.replaceAll('.', '\\.');
     expect(first?.line).toMatch(
       new RegExp(
-        `^\\d+ HIP=1 ROCR=1 AITER=0 serve \\S+/snapshots/\\S+ --host 127\\.0\\.0\\.1 --port \\d+ --served-model-name ${model} --max-num-seqs 4 --dtype bfloat16 `,
+        `^\\d+ HIP=0 ROCR=1 AITER=0 serve \\S+/snapshots/\\S+ --host 127\\.0\\.0\\.1 --port \\d+ --served-model-name ${model} --max-num-seqs 4 --dtype bfloat16 `,
       ),
     );
     expect(stack.logs.join('\n')).toMatch(new RegExp(`vllm\\[[^\\]]+\\] sim:vllm: listening on http://127\\.0\\.0\\.1:\\d+ as ${model}`));

@@ -29,7 +29,7 @@ describe('vllm recipe', () => {
 
   it.each([
     {
-      name: 'one GCD: both device variables, recipe env and flags after the origin’s own',
+      name: 'the second GCD: ROCr sees only device 1, HIP then sees it as its device 0; recipe env and flags after the origin’s own',
       recipe: { ...minimal, env: { VLLM_ROCM_USE_AITER: '0' }, flags: ['--dtype', 'bfloat16'] },
       gpu: '1',
       args: [
@@ -46,7 +46,7 @@ describe('vllm recipe', () => {
         '--dtype',
         'bfloat16',
       ],
-      env: { VLLM_ROCM_USE_AITER: '0', HIP_VISIBLE_DEVICES: '1', ROCR_VISIBLE_DEVICES: '1' },
+      env: { VLLM_ROCM_USE_AITER: '0', ROCR_VISIBLE_DEVICES: '1', HIP_VISIBLE_DEVICES: '0' },
     },
     {
       name: 'no GPU given: the device variables are inherited',
@@ -61,6 +61,13 @@ describe('vllm recipe', () => {
       gpu: '0',
       args: ['serve', '/store/snapshots/r1', '--host', '127.0.0.1', '--port', '8123', '--served-model-name', 'motif-2.6b', '--max-num-seqs', '16'],
       env: { HIP_VISIBLE_DEVICES: '0', ROCR_VISIBLE_DEVICES: '0' },
+    },
+    {
+      name: 'two devices: HIP numbers them from 0',
+      recipe: minimal,
+      gpu: '2,3',
+      args: ['serve', '/store/snapshots/r1', '--host', '127.0.0.1', '--port', '8123', '--served-model-name', 'motif-2.6b', '--max-num-seqs', '16'],
+      env: { ROCR_VISIBLE_DEVICES: '2,3', HIP_VISIBLE_DEVICES: '0,1' },
     },
   ])('serveCommand: $name', ({ recipe, gpu, args, env }) => {
     expect(serveCommand(parseVllmRecipe(recipe), { ...target, gpu })).toEqual({ args, env });

@@ -51,7 +51,7 @@ export interface ServeTarget {
   modelId: string;
   /** Most sequences vLLM runs at once (the origin's admission lets this many through). */
   maxRunning: number;
-  /** The GPU (a GCD on MI250) this replica owns; undefined = leave the device variables alone. */
+  /** The GPUs (one GCD on MI250) this replica owns, physical indices such as `1`; undefined = leave the device variables alone. */
   gpu: string | undefined;
 }
 
@@ -61,7 +61,10 @@ export interface ServeCommand {
   env: Record<string, string>;
 }
 
-/** `vllm serve <dir> --host … --port … --served-model-name … --max-num-seqs … <recipe flags>`, and its environment. */
+/**
+ * `vllm serve <dir> --host … --port … --served-model-name … --max-num-seqs … <recipe flags>`, and
+ * its environment: the recipe's, then the GPU variables (which the recipe cannot override).
+ */
 export function serveCommand(recipe: VllmRecipe, t: ServeTarget): ServeCommand {
   const args = [
     'serve',
@@ -76,8 +79,18 @@ export function serveCommand(recipe: VllmRecipe, t: ServeTarget): ServeCommand {
     String(t.maxRunning),
     ...recipe.flags,
   ];
-  // HIP_VISIBLE_DEVICES narrows what HIP sees; ROCR_VISIBLE_DEVICES narrows the runtime below it,
-  // so a stray library that talks to ROCr directly cannot touch the other GCD either.
-  const gpuEnv: Record<string, string> = t.gpu === undefined ? {} : { HIP_VISIBLE_DEVICES: t.gpu, ROCR_VISIBLE_DEVICES: t.gpu };
+  // ROCR_VISIBLE_DEVICES isolates at the runtime below HIP (AMD's recommendation on Linux), so no
+  // library can touch the other GCD. ROCr applies it first and renumbers what it leaves from 0;
+  // HIP_VISIBLE_DEVICES then indexes into that, so it must name 0…n-1, not the physical ids.
+  const gpuEnv: Record<string, string> =
+    t.gpu === undefined
+      ? {}
+      : {
+          ROCR_VISIBLE_DEVICES: t.gpu,
+          HIP_VISIBLE_DEVICES: t.gpu
+            .split(',')
+            .map((_, i) => i)
+            .join(','),
+        };
   return { args, env: { ...recipe.env, ...gpuEnv } };
 }

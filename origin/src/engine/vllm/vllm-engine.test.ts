@@ -130,7 +130,7 @@ describe('VllmEngine', () => {
     const { cmd } = launcher.servers[0]!;
     expect(cmd.args.slice(0, 2)).toEqual(['serve', '/snap/r1']);
     expect(cmd.args).toEqual(expect.arrayContaining(['--served-model-name', 'motif-2.6b', '--max-num-seqs', '4', '--dtype', 'bfloat16']));
-    expect(cmd.env).toEqual({ VLLM_ROCM_USE_AITER: '0', HIP_VISIBLE_DEVICES: '1', ROCR_VISIBLE_DEVICES: '1' });
+    expect(cmd.env).toEqual({ VLLM_ROCM_USE_AITER: '0', ROCR_VISIBLE_DEVICES: '1', HIP_VISIBLE_DEVICES: '0' });
     expect(e.info()).toMatchObject({ backend: 'vllm', revision: 'r1', maxContextTokens: 4096 });
 
     const events = await collect(e.generate(chat(5), new AbortController().signal));

@@ -27,7 +27,7 @@ export const VllmEngineOptionsSchema = z.strictObject({
   /** `--max-num-seqs`: the origin's admission lets exactly this many through. */
   maxRunning: z.number().int().min(1).max(4096).default(8),
   recipe: VllmRecipeSchema,
-  /** The GPU (GCD) index for HIP_VISIBLE_DEVICES / ROCR_VISIBLE_DEVICES; absent = inherit. */
+  /** The GPU (GCD) this replica owns, as ROCR_VISIBLE_DEVICES (recipe.ts `serveCommand`); absent = inherit. */
   gpu: z
     .string()
     .regex(/^[0-9,]+$/, 'device indices such as 0 or 1')
