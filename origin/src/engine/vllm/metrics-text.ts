@@ -77,15 +77,19 @@ export interface CounterCarry {
 
 export function createCounterCarry(): CounterCarry {
   const base: Counters = { promptTokensTotal: 0, generationTokensTotal: 0, prefixCacheQueries: 0, prefixCacheHits: 0 };
-  let last: Counters = { ...base };
   let lastRaw: Counters | undefined;
   return {
     observe(sample) {
       // A counter that went backwards means a restart nobody announced: carry what was seen.
-      if (lastRaw && COUNTERS.some((k) => sample[k] < lastRaw![k])) for (const k of COUNTERS) base[k] += lastRaw[k];
+      const prev = lastRaw;
+      if (prev && COUNTERS.some((k) => sample[k] < prev[k])) for (const k of COUNTERS) base[k] += prev[k];
       lastRaw = { ...sample };
-      last = Object.fromEntries(COUNTERS.map((k) => [k, base[k] + sample[k]])) as unknown as Counters;
-      return last;
+      return {
+        promptTokensTotal: base.promptTokensTotal + sample.promptTokensTotal,
+        generationTokensTotal: base.generationTokensTotal + sample.generationTokensTotal,
+        prefixCacheQueries: base.prefixCacheQueries + sample.prefixCacheQueries,
+        prefixCacheHits: base.prefixCacheHits + sample.prefixCacheHits,
+      };
     },
     restarted() {
       if (lastRaw) for (const k of COUNTERS) base[k] += lastRaw[k];
