@@ -65,6 +65,7 @@ describe('loadOriginConfig', () => {
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '[1]' }],
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"errorRate": 2}' }],
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"sped": 10}' }],
+    ['MOTIF_VLLM_GPU', { MOTIF_ENGINE: 'vllm', MOTIF_VLLM_GPU: 'gcd0' }],
     ['MOTIF_EDGE_URL', { MOTIF_EDGE_URL: 'ftp://edge' }],
     ['MOTIF_MAX_RUNNING', { MOTIF_MAX_RUNNING: '0' }],
     ['MOTIF_MAX_QUEUE', { MOTIF_MAX_QUEUE: '-1' }],
@@ -106,6 +107,12 @@ describe('loadOriginConfig', () => {
     const c = load({ ...base, MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"speed":10,"errorRate":0.1}' });
     expect(c).toMatchObject({ engine: 'sim', sim: { speed: 10, errorRate: 0.1 } });
     expect(() => load({ ...base, MOTIF_SIM: '{"errorRate":2}' })).toThrow(/MOTIF_SIM: errorRate: .*1/);
+  });
+
+  it('reads the vllm executable, recipe and GPU, with vllm on PATH by default', () => {
+    expect(load(base).vllm).toEqual({ bin: 'vllm', recipeFile: undefined, gpu: undefined });
+    const c = load({ ...base, MOTIF_ENGINE: 'vllm', MOTIF_VLLM_BIN: '/opt/vllm/bin/vllm', MOTIF_VLLM_RECIPE: 'recipe.json', MOTIF_VLLM_GPU: '1' });
+    expect(c).toMatchObject({ engine: 'vllm', vllm: { bin: '/opt/vllm/bin/vllm', recipeFile: 'recipe.json', gpu: '1' } });
   });
 
   it('treats empty variables as unset', () => {

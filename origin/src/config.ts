@@ -54,6 +54,15 @@ export const OriginEnv = z.object({
       }
     })
     .optional(),
+  /** The vLLM executable (MOTIF_ENGINE=vllm): a name looked up on PATH, or a path. */
+  MOTIF_VLLM_BIN: z.string().min(1).default('vllm'),
+  /** The launch recipe (JSON: env, flags, start-up timeout); default infra/engines/vllm/recipe.json of this checkout. */
+  MOTIF_VLLM_RECIPE: z.string().min(1).optional(),
+  /** The GPU (an MI250 GCD: 0 or 1) this replica's vLLM gets (as ROCR_VISIBLE_DEVICES; engine/vllm/recipe.ts); unset = inherit. */
+  MOTIF_VLLM_GPU: z
+    .string()
+    .regex(/^[0-9]+(,[0-9]+)*$/, 'device indices such as 0 or 0,1')
+    .optional(),
   /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
   MOTIF_KERNELS: KernelMode.default('auto'),
   /**
@@ -116,6 +125,8 @@ export interface OriginConfig {
   kernels: KernelMode;
   /** Simulator tuning (MOTIF_SIM), used when engine is `sim`. */
   sim: SimTuning;
+  /** The supervised vLLM server (MOTIF_ENGINE=vllm): executable, recipe file (undefined = the checkout's), GPU. */
+  vllm: { bin: string; recipeFile: string | undefined; gpu: string | undefined };
   weights: WeightsSource;
   dataDir: string;
   limits: { maxRunning: number; maxQueue: number; kvBudgetTokens: number | undefined; kvBudgetBytes: number };
@@ -209,6 +220,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     engine: e.MOTIF_ENGINE,
     kernels: e.MOTIF_KERNELS,
     sim: e.MOTIF_SIM ?? {},
+    vllm: { bin: e.MOTIF_VLLM_BIN, recipeFile: e.MOTIF_VLLM_RECIPE, gpu: e.MOTIF_VLLM_GPU },
     weights,
     dataDir: e.MOTIF_ORIGIN_DATA_DIR,
     limits: {

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Heartbeat } from '#shared/protocol.ts';
 import { nodeEngineLoaders } from './adapters/node/engine/engine-loaders.ts';
+import { nodeVllmEngines } from './adapters/node/engine/vllm-process.ts';
 import { listenHttp } from './adapters/node/http-server.ts';
 import { nodeLoopDelayGauges } from './adapters/node/loop-delay.ts';
 import { createStoreRevisions } from './adapters/node/revision-store.ts';
@@ -31,7 +32,7 @@ import { createRolloutMetrics, type RolloutMetrics } from './rollout/metrics.ts'
 import { startWeightsUpdates, type WeightsUpdates } from './rollout/weights-updates.ts';
 import { createAdmission } from './server/admission.ts';
 import { createOriginApp } from './server/app.ts';
-import { createLifecycle, drainReplica } from './server/lifecycle.ts';
+import { createLifecycle, drainReplica, withEngineHealth } from './server/lifecycle.ts';
 import { createOriginMetrics } from './server/metrics.ts';
 import { createUsageDeliverer, type UsageDeliverer } from './usage/deliverer.ts';
 import { holdRecordsOnFailure } from './usage/held-records.ts';
@@ -55,7 +56,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   mkdirSync(dataDir, { recursive: true });
 
   const weights = await prepareWeights(config.modelId, config.weights, log);
-  const newEngine = engineFactory(config);
+  const newEngine = engineFactory(config, log);
   if (config.engine === 'sim') {
     log(
       `origin: MOTIF_ENGINE=sim: the load-test simulator, not the model, answers every request (MOTIF_SIM=${JSON.stringify(config.sim)}); never serve users with it`,
@@ -72,7 +73,7 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   const usageStore = holdRecordsOnFailure({ journal: outbox.journal, outbox, probe: () => outbox.probe() }, { log });
   const metrics = createOriginMetrics();
   const loopGauges = nodeLoopDelayGauges();
-  const lifecycle = createLifecycle();
+  const lifecycle = withEngineHealth(createLifecycle(), () => engine.healthy?.() ?? true);
   // Admission lets exactly as many requests reach the engine as it runs at once; the rest wait
   // here, where the wait is bounded and cancellable, or are refused so the edge can fail over.
   const admission = createAdmission({ maxConcurrent: config.limits.maxRunning, maxQueue: config.limits.maxQueue });
@@ -203,12 +204,13 @@ export async function startOrigin(config: OriginConfig, opts: StartOptions = {})
   return { url, close: () => (closing ??= shutdown()) };
 }
 
-/** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels or simulator tuning). */
-function engineFactory(config: OriginConfig): (target: { dir: string; revision: string }) => Engine {
+/** Engines for a revision's snapshot dir, as the config says (backend, limits, kernels, simulator tuning or vLLM recipe). */
+function engineFactory(config: OriginConfig, log: (line: string) => void): (target: { dir: string; revision: string }) => Engine {
   const { maxRunning, maxQueue, kvBudgetTokens, kvBudgetBytes } = config.limits;
+  if (config.engine === 'vllm') return nodeVllmEngines(config.vllm, { modelId: config.modelId, maxRunning }, { log, prefix: `vllm[${config.replicaId}]` });
   const limits = { maxRunning, maxQueue, ...(kvBudgetTokens !== undefined ? { kvBudgetTokens } : {}) };
   // The simulator sizes its KV in tokens (its default models a GPU, not this host's memory).
-  const backend = config.engine === 'sim' ? config.sim : { kvBudgetBytes, ...(config.engine === 'native' ? { kernels: config.kernels } : {}) };
+  const backend = config.engine === 'sim' ? config.sim : { kvBudgetBytes, kernels: config.kernels };
   return (target) =>
     createEngine(config.engine, { modelDir: target.dir, modelId: config.modelId, revision: target.revision, ...limits, ...backend }, nodeEngineLoaders());
 }

@@ -119,6 +119,11 @@ export interface Engine {
   /** Stop admitting; resolve once running requests have finished. */
   drain(): Promise<void>;
   stats(): EngineStats;
+  /**
+   * False while a loaded engine cannot serve for a while (a supervised server restarting): the
+   * replica then reports itself out of rotation. Absent = always serving once loaded.
+   */
+  healthy?(): boolean;
   /** Free resources (worker threads, buffers). */
   close(): Promise<void>;
 }

@@ -123,6 +123,7 @@ export function createEngineSlot(initial: Engine): EngineSlot {
     async drain() {
       await Promise.all([...live].map((e) => e.drain()));
     },
+    healthy: () => current.healthy?.() ?? true,
     stats() {
       const out: EngineStats = { ...current.stats(), waiting: 0, running: 0, kvUsage: 0, tokensPerSecond: 0, ...retired };
       for (const e of live) {

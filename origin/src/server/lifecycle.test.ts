@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLifecycle } from './lifecycle.ts';
+import { createLifecycle, withEngineHealth } from './lifecycle.ts';
 
 describe('lifecycle', () => {
   it('starting → ready → draining, once', async () => {
@@ -37,5 +37,28 @@ describe('lifecycle', () => {
     expect(l.suspend()).toBe(false);
     l.resume();
     expect(l.state).toBe(state);
+  });
+
+  it.each([
+    ['ready, engine up', 'ready', true, 'ready'],
+    ['ready, engine restarting', 'ready', false, 'starting'],
+    ['starting, engine down', 'starting', false, 'starting'],
+    ['draining, engine down', 'draining', false, 'draining'],
+  ] as const)('withEngineHealth: %s → %s', (_name, initial, healthy, expected) => {
+    expect(withEngineHealth(createLifecycle(initial), () => healthy).state).toBe(expected);
+  });
+
+  it('withEngineHealth passes transitions through', () => {
+    let up = true;
+    const l = withEngineHealth(createLifecycle(), () => up);
+    l.markReady();
+    expect(l.state).toBe('ready');
+    up = false;
+    expect(l.state).toBe('starting');
+    up = true;
+    expect(l.suspend()).toBe(true);
+    expect(l.state).toBe('draining');
+    l.resume();
+    expect(l.state).toBe('ready');
   });
 });

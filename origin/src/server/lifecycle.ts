@@ -46,6 +46,24 @@ export function createLifecycle(initial: ReplicaState = 'starting'): Lifecycle {
 }
 
 /**
+ * `lifecycle` as the outside sees it (/readyz, heartbeats, admission): a ready replica whose
+ * engine cannot serve for a while (a supervised vLLM restarting) reports `starting`, so the edge
+ * routes elsewhere until the engine is back. Transitions pass through to `lifecycle`.
+ */
+export function withEngineHealth(lifecycle: Lifecycle, healthy: () => boolean): Lifecycle {
+  return {
+    get state() {
+      const s = lifecycle.state;
+      return s === 'ready' && !healthy() ? 'starting' : s;
+    },
+    markReady: () => lifecycle.markReady(),
+    drain: (steps) => lifecycle.drain(steps),
+    suspend: () => lifecycle.suspend(),
+    resume: () => lifecycle.resume(),
+  };
+}
+
+/**
  * Drain this replica: refuse new and queued requests (503, so the edge retries elsewhere), then
  * wait for the engine to finish the running ones. Never rejects.
  */

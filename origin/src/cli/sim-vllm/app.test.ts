@@ -111,6 +111,14 @@ describe('sim:vllm arguments', () => {
       want: { port: 9001, engine: { modelId: 'm', maxRunning: 4, speed: 10 } },
     },
     { argv: ['--max-model-len', '8192'], want: { engine: { maxContextTokens: 8192 } } },
+    {
+      argv: ['serve', '/snap/r1', '--host', '127.0.0.1', '--port', '8123', '--served-model-name', 'motif-2.6b', '--max-num-seqs', '4', '--dtype', 'bfloat16'],
+      want: { port: 8123, engine: { modelId: 'motif-2.6b', maxRunning: 4 }, ignored: ['--dtype bfloat16'] },
+    },
+    {
+      argv: ['serve', '/snap/r1', '--trust-remote-code', '--served-model-name=m1', '--gpu-memory-utilization', '0.9', '--no-enable-prefix-caching'],
+      want: { engine: { modelId: 'm1' }, ignored: ['--trust-remote-code', '--gpu-memory-utilization 0.9', '--no-enable-prefix-caching'] },
+    },
   ])('$argv', ({ argv, want }) => {
     expect(parseSimServerArgs(argv)).toMatchObject(want);
   });
@@ -120,6 +128,8 @@ describe('sim:vllm arguments', () => {
     [['--sim', '{bad'], /--sim: not JSON/],
     [['--sim', '{"errorRate":5}'], /--sim: errorRate/],
     [['--bogus'], /bogus/],
+    [['serve'], /model dir is missing/],
+    [['serve', '/snap', '--port', 'x'], /--port/],
   ])('refuses %j', (argv, message) => {
     expect(() => parseSimServerArgs(argv)).toThrow(message);
   });

@@ -30,6 +30,7 @@ async function main(argv: string[]): Promise<void> {
     console.error(`sim:vllm: ${(err as Error).message}\n${USAGE}`);
     process.exit(2);
   }
+  if (args.ignored.length > 0) console.log(`sim:vllm: ignoring vllm serve flags: ${args.ignored.join(' ')}`);
   await engine.load();
   const app = createSimServerApp({ engine, clock: { now: () => Date.now() } });
   const server = await listenHttp(app.fetch, args.host, args.port);
