@@ -83,10 +83,13 @@ describe('compose file', () => {
 
   it('runs an edge, MinIO, the bucket job and one origin per GCD with the ROCm devices', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['create-bucket', 'edge', 'minio', 'origin-gcd0', 'origin-gcd1']);
-    expect(origins.map(([, s]) => s.environment?.HIP_VISIBLE_DEVICES).sort()).toEqual(['0', '1']);
+    expect(origins.map(([, s]) => s.environment?.MOTIF_VLLM_GPU).sort()).toEqual(['0', '1']);
     for (const [name, s] of origins) {
       expect(s.devices, name).toEqual(expect.arrayContaining(['/dev/kfd', '/dev/dri']));
-      expect(s.environment?.ROCR_VISIBLE_DEVICES, name).toBe(s.environment?.HIP_VISIBLE_DEVICES);
+      // The origin derives the child's ROCR/HIP variables from MOTIF_VLLM_GPU; setting them here
+      // too (HIP_VISIBLE_DEVICES=1 beside ROCR_VISIBLE_DEVICES=1) would leave HIP no device.
+      expect(s.environment?.HIP_VISIBLE_DEVICES, name).toBeUndefined();
+      expect(s.environment?.ROCR_VISIBLE_DEVICES, name).toBeUndefined();
       expect(s.image, name).toMatch(/^motif-origin-vllm:/);
     }
   });
@@ -145,7 +148,7 @@ describe('env examples', () => {
 
   it('the two replicas differ in port, replica id, data directory and GCD', () => {
     const [a, b] = [replicaEnv(0), replicaEnv(1)];
-    for (const key of ['MOTIF_ORIGIN_PORT', 'MOTIF_REPLICA_ID', 'MOTIF_ORIGIN_DATA_DIR', 'HIP_VISIBLE_DEVICES', 'ROCR_VISIBLE_DEVICES'])
+    for (const key of ['MOTIF_ORIGIN_PORT', 'MOTIF_REPLICA_ID', 'MOTIF_ORIGIN_DATA_DIR', 'MOTIF_VLLM_GPU'])
       expect(a[key], key).not.toBe(b[key]);
   });
 

@@ -26,6 +26,14 @@ COPY shared ./shared
 COPY origin ./origin
 COPY scripts ./scripts
 COPY edge/src/adapters/node/entry-point.ts ./edge/src/adapters/node/entry-point.ts
+# The launch recipe (flags, environment) the origin reads at start (MOTIF_VLLM_RECIPE).
+COPY infra/engines/vllm ./infra/engines/vllm
+# The recipe's base ships vLLM 0.10.1; Motif's model code is in 0.10.2 (the recipe's `version`) and
+# in Motif Technologies' fork. VLLM_PIP_SPEC names a ROCm (gfx90a) build of either, as pip takes it
+# (a wheel URL on the site's mirror, or a file under the build context); the PyPI wheel is built
+# for CUDA and must not be used. Empty = keep the base image's vLLM.
+ARG VLLM_PIP_SPEC=
+RUN if [ -n "$VLLM_PIP_SPEC" ]; then pip install --no-cache-dir --no-deps "$VLLM_PIP_SPEC"; fi && vllm --help >/dev/null
 # ROCm images run as root: /dev/kfd and /dev/dri belong to the host's video and render groups,
 # whose ids differ between hosts (the compose file adds them with group_add).
 RUN mkdir -p /var/lib/motif/origin /var/lib/motif/weights
