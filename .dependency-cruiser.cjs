@@ -24,6 +24,20 @@ module.exports = {
       to: { path: '^(edge|origin|scripts|tools|bench|test)/' },
     },
     {
+      name: 'shared-core-runtime-free',
+      severity: 'error',
+      comment: 'What edge and origin share also runs in Workers; Node-only code lives in shared/src/adapters/node/.',
+      from: { path: '^shared/src/(?!adapters/)', pathNot: TEST },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'shared-adapters-from-adapters',
+      severity: 'error',
+      comment: 'Like their own adapters, the shared Node adapters are chosen by adapters and composition roots only.',
+      from: { path: `${CORE_EDGE}|${CORE_ORIGIN}|^shared/src/(?!adapters/)`, pathNot: TEST },
+      to: { path: '^shared/src/adapters/' },
+    },
+    {
       name: 'edge-and-origin-apart',
       severity: 'error',
       comment: 'Edge and origin are separate deployables; what both need lives in shared/.',

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Database, type SqliteDatabase } from '#shared/adapters/node/sqlite-driver.ts';
 import { backupStores, storesIn } from './backup-sqlite.ts';
 
 const dirs: string[] = [];
@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 /** A store as the services keep it: WAL mode, a connection that stays open and writes. */
-function liveStore(dir: string, name: string, rows: number): Database.Database {
+function liveStore(dir: string, name: string, rows: number): SqliteDatabase {
   const db = new Database(join(dir, name));
   db.pragma('journal_mode = WAL');
   db.exec('CREATE TABLE ledger (id INTEGER PRIMARY KEY, tokens INTEGER)');

@@ -9,7 +9,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
+import { Database } from '#shared/adapters/node/sqlite-driver.ts';
 import { isEntryPoint } from '../../edge/src/adapters/node/entry-point.ts';
 
 export interface BackedUpStore {

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from '#shared/adapters/node/sqlite-driver.ts';
 
 export interface LedgerRow {
   request_id: string;
@@ -27,7 +27,7 @@ export const ledgerFile = (dataDir: string) => join(dataDir, 'edge', 'edge.sqlit
 
 /** Every ledger row (empty while the ledger does not exist yet). */
 export function readLedger(file: string): LedgerRow[] {
-  let db: Database.Database;
+  let db: SqliteDatabase;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
   } catch {

@@ -15,8 +15,8 @@
  *   outbox keeps their records until the clocks agree again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Database } from '#shared/adapters/node/sqlite-driver.ts';
 import { type SkewableClock, skewableClock } from '../helpers/clock-skew.ts';
 import { ledgerFile, outboxBacklog, readLedger, settledAudit } from '../helpers/ledger.ts';
 import { clientRequest, describeTally, type RequestOutcome, startLoad, tally } from '../helpers/load.ts';

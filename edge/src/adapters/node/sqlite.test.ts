@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { Database } from '#shared/adapters/node/sqlite-driver.ts';
 import { ApiError } from '#shared/errors.ts';
 import { seededKeyRecord } from '../../keys/key-record.ts';
 import { sqlKeyStore } from '../../stores/sql-keys.ts';

@@ -9,7 +9,7 @@
  * answers a retryable 503 (`storage_unavailable`): origins keep usage in their outboxes and
  * deliver it again later.
  */
-import Database from 'better-sqlite3';
+import { Database, type SqliteStatement } from '#shared/adapters/node/sqlite-driver.ts';
 import { storageUnavailable } from '#shared/storage-errors.ts';
 import type { SqlDb, SqlValue } from '../../stores/sql.ts';
 
@@ -56,7 +56,7 @@ export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHa
   raw.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   if (opts.autoCheckpointPages !== undefined) raw.pragma(`wal_autocheckpoint = ${Math.max(0, Math.floor(opts.autoCheckpointPages))}`);
   // Statements are prepared once per SQL text; the stores use a small fixed set.
-  const cache = new Map<string, Database.Statement>();
+  const cache = new Map<string, SqliteStatement>();
   const stmt = (sql: string) => {
     let s = cache.get(sql);
     if (!s) {

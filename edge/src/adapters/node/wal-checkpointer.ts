@@ -13,6 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { SQLITE_DRIVER } from '#shared/adapters/node/sqlite-driver.ts';
 
 /** Automatic checkpoint threshold left on the edge's connections: reached only if the worker stops. */
 export const BACKSTOP_PAGES = 20_000;
@@ -65,7 +66,7 @@ parentPort.on('message', (m) => {
 export function startWalCheckpointer(files: readonly string[], opts: WalCheckpointerOptions = {}): WalCheckpointer {
   const intervalMs = opts.intervalMs ?? 200;
   if (!(Number.isInteger(intervalMs) && intervalMs >= 10 && intervalMs <= 60_000)) throw new Error('WAL checkpointer: intervalMs must be 10..60000');
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const driver = createRequire(import.meta.url).resolve(SQLITE_DRIVER);
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { files: [...files], intervalMs, driver } });
   // The edge must still exit when everything else is done; close() ends the worker cleanly.
   worker.unref();

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from '#shared/adapters/node/sqlite-driver.ts';
 
 export interface OwnerLock {
   /** This writer's id (stored on its journal rows). */
@@ -47,7 +47,7 @@ export function acquireOwnerLock(dir: string): OwnerLock {
 
   /** Whether the lock file at `file` is held by a live process. */
   function held(file: string): boolean {
-    let probe: Database.Database;
+    let probe: SqliteDatabase;
     try {
       probe = new Database(file, { fileMustExist: true, timeout: 0 });
     } catch {

@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Database, type SqliteDatabase } from '#shared/adapters/node/sqlite-driver.ts';
 import { recoveredRecord } from '../../usage/journal-store.ts';
 import { openSqliteUsageStore } from './sqlite-journal.ts';
 
@@ -41,7 +41,7 @@ const tempFile = () => {
   dirs.push(d);
   return join(d, 'usage.sqlite');
 };
-const tableInfo = (db: Database.Database) => db.prepare('SELECT name, type, "notnull", pk FROM pragma_table_info(\'usage_journal\')').all();
+const tableInfo = (db: SqliteDatabase) => db.prepare('SELECT name, type, "notnull", pk FROM pragma_table_info(\'usage_journal\')').all();
 
 describe('SQLite usage journal schema', () => {
   it('a fresh journal has the columns of existing ones, in the same order', () => {

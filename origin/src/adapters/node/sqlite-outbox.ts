@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database, type SqliteDatabase } from '#shared/adapters/node/sqlite-driver.ts';
 import { UsageRecord } from '#shared/usage.ts';
 import type { OutboxEntry, UsageOutbox } from '../../ports.ts';
 
@@ -31,7 +31,7 @@ export interface SqliteOutboxParts {
 }
 
 /** Open the usage database file with the outbox's durability settings (WAL, fsync on commit). */
-export function openUsageDatabase(file: string): Database.Database {
+export function openUsageDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
@@ -41,7 +41,7 @@ export function openUsageDatabase(file: string): Database.Database {
 }
 
 /** Create the outbox table on `db` if needed and return the outbox over it. */
-export function createSqliteOutbox(db: Database.Database, opts: Omit<SqliteOutboxOptions, 'file'> = {}): SqliteOutboxParts {
+export function createSqliteOutbox(db: SqliteDatabase, opts: Omit<SqliteOutboxOptions, 'file'> = {}): SqliteOutboxParts {
   const retentionMs = opts.retentionMs ?? 24 * 3600_000;
   const now = opts.now ?? Date.now;
   db.exec(`

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Database } from '#shared/adapters/node/sqlite-driver.ts';
 import { ApiError } from '#shared/errors.ts';
 import { ReplayGuard, type ReplayWindow } from '#shared/signing.ts';
 import { openSqliteReplayWindow } from './sqlite-replay-window.ts';

@@ -12,7 +12,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { Database } from '#shared/adapters/node/sqlite-driver.ts';
 import { MAX_SKEW_MS, type ReplayWindow } from '#shared/signing.ts';
 import { storageUnavailable } from '#shared/storage-errors.ts';
 
