@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   }
   const served = await servedModel(stack, cfg);
   if (stopping) return;
-  console.log(banner(stack, cfg, served));
+  console.log(banner(stack, cfg, { ...served, engine: process.env.MOTIF_ENGINE || 'native' }));
   // A child that dies on its own takes the stack down loudly rather than leaving half of it up.
   for (const proc of [stack.edge, stack.origin]) {
     void proc.exited.then((code) => {

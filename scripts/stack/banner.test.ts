@@ -47,6 +47,12 @@ describe('banner', () => {
     expect(text).toContain('the generated tiny random-weight Motif');
   });
 
+  it("names the origin's engine (native unless MOTIF_ENGINE says otherwise)", () => {
+    const served = { id: 'motif-tiny', source: 's3://b/models/motif-tiny @ stable' };
+    expect(banner(stack, cfg, served)).toContain('origin with the native engine');
+    expect(banner(stack, cfg, { ...served, engine: 'vllm' })).toContain('origin with the vllm engine');
+  });
+
   it('shows how to use the admin CLI against this edge with its admin token', () => {
     const text = banner(stack, cfg, { id: 'motif-tiny', source: 's3://b/models/motif-tiny @ stable' });
     expect(text).toContain(`MOTIF_ADMIN_URL=${stack.edgeUrl} MOTIF_ADMIN_TOKEN=${cfg.adminToken} npm run admin -- tenants list`);

@@ -19,6 +19,8 @@ export interface ServedModel {
   source: string;
   /** Set when the revision is a model this stack generated (random weights): its preset. */
   generatedPreset?: string;
+  /** The origin's engine backend (MOTIF_ENGINE); default native. */
+  engine?: string;
 }
 
 export function banner(stack: Stack, cfg: StackConfig, served: ServedModel): string {
@@ -30,7 +32,7 @@ export function banner(stack: Stack, cfg: StackConfig, served: ServedModel): str
     ? 'Set MOTIF_MODEL_DIR / MOTIF_MODEL_ID to serve real weights (see README). Ctrl-C stops everything.'
     : 'Ctrl-C stops everything.';
   return `
-motif-edge is up (edge on ${cfg.MOTIF_EDGE === 'worker' ? 'workerd (wrangler dev)' : 'Node'}, origin with the native engine, ${cfg.MOTIF_S3_ENDPOINT ? `S3 at ${cfg.MOTIF_S3_ENDPOINT}` : 'embedded S3'})
+motif-edge is up (edge on ${cfg.MOTIF_EDGE === 'worker' ? 'workerd (wrangler dev)' : 'Node'}, origin with the ${served.engine ?? 'native'} engine, ${cfg.MOTIF_S3_ENDPOINT ? `S3 at ${cfg.MOTIF_S3_ENDPOINT}` : 'embedded S3'})
 
   base URL   ${base}
   API key    ${stack.apiKey}
