@@ -148,8 +148,7 @@ describe('env examples', () => {
 
   it('the two replicas differ in port, replica id, data directory and GCD', () => {
     const [a, b] = [replicaEnv(0), replicaEnv(1)];
-    for (const key of ['MOTIF_ORIGIN_PORT', 'MOTIF_REPLICA_ID', 'MOTIF_ORIGIN_DATA_DIR', 'MOTIF_VLLM_GPU'])
-      expect(a[key], key).not.toBe(b[key]);
+    for (const key of ['MOTIF_ORIGIN_PORT', 'MOTIF_REPLICA_ID', 'MOTIF_ORIGIN_DATA_DIR', 'MOTIF_VLLM_GPU']) expect(a[key], key).not.toBe(b[key]);
   });
 
   it("the edge loads the shared file, and lists the node's key bound to its node id", () => {
