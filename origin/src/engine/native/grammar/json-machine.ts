@@ -296,6 +296,7 @@ class StringFrame implements Frame {
   }
 }
 
+const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const N_START = 0;
 const N_SIGN = 1;
 const N_INT = 2;
@@ -328,9 +329,7 @@ class NumberFrame implements Frame {
     switch (this.phase) {
       case N_START:
         if (b === 0x2d) {
-          for (let d = 0; d <= 9; d++) {
-            if (reachable(node, true, d, 1)) return this.to(N_SIGN, true, 0, 0, 0, rest, out);
-          }
+          if (DIGITS.some((d) => reachable(node, true, d, 1))) this.to(N_SIGN, true, 0, 0, 0, rest, out);
         } else if (isDigit(b) && reachable(node, false, b - 0x30, 1)) this.to(N_INT, false, b - 0x30, 1, 0, rest, out);
         return;
       case N_SIGN:
