@@ -119,7 +119,9 @@ class Compiler {
     }
     if (Array.isArray(type)) {
       if (type.length === 0) throw new UnsupportedSchemaError('type', at, 'an empty type list matches nothing');
-      const options = type.map((t) => this.typed({ ...schema, type: t }, String(t), at));
+      // Each listed type takes its own keywords and ignores the others' (maxLength on ["string", "null"]).
+      const keywords = type.flatMap((t) => TYPE_KEYWORDS[String(t)] ?? []);
+      const options = type.map((t) => this.typed({ ...schema, type: t }, String(t), at, keywords));
       return options.length === 1 ? options[0]! : this.count({ kind: 'anyOf', options }, at);
     }
     return this.typed(schema, String(type), at);
@@ -136,10 +138,10 @@ class Compiler {
     }
   }
 
-  private typed(schema: Json, type: string, at: string): SchemaNode {
+  private typed(schema: Json, type: string, at: string, listed: readonly string[] = []): SchemaNode {
     const keywords = TYPE_KEYWORDS[type];
     if (!keywords) throw new UnsupportedSchemaError('type', at, `type '${type}' is not supported`);
-    this.allow(schema, keywords, at);
+    this.allow(schema, [...keywords, ...listed], at);
     switch (type) {
       case 'object':
         return this.object(schema, at);

@@ -64,6 +64,8 @@ describe('the JSON recognizer', () => {
     [strict({ a: { type: 'array', items: { type: 'integer' }, minItems: 2 } }), '{"a":[1,2,3,4]}', 'complete'],
     [{ type: 'object', properties: {}, additionalProperties: false }, '{}', 'complete'],
     [{ type: 'object', properties: {}, additionalProperties: false }, '{"a":1}', 'reject'],
+    [strict({ s: { type: ['string', 'null'], maxLength: 2 } }), '{"s":"abc"}', 'reject'],
+    [strict({ s: { type: ['string', 'null'], maxLength: 2 } }), '{"s":null}', 'complete'],
     [null, '{}', 'complete'],
     [null, '{"a":[1,-2.5,{"b":null}],"c":"x\\n","d":true}', 'complete'],
     [null, '{"a":tru', 'prefix'],
@@ -81,6 +83,19 @@ describe('the JSON recognizer', () => {
     // A number at the root may still grow: complete, yet more may follow.
     const n = stepAll(initialState(grammarNodes(compileJsonSchema({ type: 'integer' }))), enc.encode('4'));
     expect([isComplete(n), canContinue(n)]).toEqual([true, true]);
+  });
+
+  it.each([
+    ['an overlong 3-byte form', [0xe0, 0x80, 0x80], false],
+    ['a UTF-16 surrogate', [0xed, 0xa0, 0x80], false],
+    ['past U+10FFFF', [0xf4, 0x90, 0x80, 0x80], false],
+    ['a stray continuation byte', [0x80], false],
+    ['U+0800', [0xe0, 0xa0, 0x80], true],
+    ['U+10FFFF', [0xf4, 0x8f, 0xbf, 0xbf], true],
+  ])('strings take well-formed UTF-8 only: %s → %s', (_name, bytes, ok) => {
+    const root = grammarNodes(compileJsonSchema(strict({ s: { type: 'string', maxLength: 1 } })));
+    const state = stepAll(initialState(root), Uint8Array.from([...enc.encode('{"s":"'), ...bytes, ...enc.encode('"}')]));
+    expect(isComplete(state)).toBe(ok);
   });
 
   it('bounds json_object nesting', () => {

@@ -264,21 +264,26 @@ class StringFrame implements Frame {
     private readonly pending: number,
     private readonly escaped: boolean,
     private readonly hex: number,
+    /** The lead byte while its first continuation byte is due (it narrows that byte's range). */
+    private readonly lead = 0,
   ) {
-    this.key = `s${node.id}.${length}.${pending}.${escaped ? 1 : 0}.${hex}`;
+    this.key = `s${node.id}.${length}.${pending}.${escaped ? 1 : 0}.${hex}.${lead}`;
   }
 
-  private next(rest: Stack, out: Stack[], grow: number, pending: number, escaped: boolean, hex: number): void {
+  private next(rest: Stack, out: Stack[], grow: number, pending: number, escaped: boolean, hex: number, lead = 0): void {
     let length = this.length + grow;
     // Unbounded above, the length only matters until minLength: fewer distinct states.
     if (this.node.maxLength === Infinity) length = Math.min(length, this.node.minLength);
-    out.push(push(new StringFrame(this.node, length, pending, escaped, hex), rest));
+    out.push(push(new StringFrame(this.node, length, pending, escaped, hex, lead), rest));
   }
 
   feed(b: number, rest: Stack, out: Stack[]): void {
     const room = this.length < this.node.maxLength;
     if (this.pending > 0) {
-      if (b >= 0x80 && b <= 0xbf) this.next(rest, out, 0, this.pending - 1, false, 0);
+      // Well-formed UTF-8 only (no overlongs, surrogates or code points past U+10FFFF): a
+      // malformed byte would decode as U+FFFD and break maxLength or the client's decoder.
+      const [lo, hi] = continuationRange(this.lead);
+      if (b >= lo && b <= hi) this.next(rest, out, 0, this.pending - 1, false, 0);
     } else if (this.escaped) {
       if (b === 0x75) this.next(rest, out, 0, 0, false, 4);
       else if (b === Q || b === BS || b === 0x2f || b === 0x62 || b === 0x66 || b === 0x6e || b === 0x72 || b === 0x74) this.next(rest, out, 0, 0, false, 0);
@@ -291,9 +296,18 @@ class StringFrame implements Frame {
     } else if (b === BS) this.next(rest, out, 1, 0, true, 0);
     else if (b < 0x80) this.next(rest, out, 1, 0, false, 0);
     else if (b >= 0xc2 && b <= 0xdf) this.next(rest, out, 1, 1, false, 0);
-    else if (b >= 0xe0 && b <= 0xef) this.next(rest, out, 1, 2, false, 0);
-    else if (b >= 0xf0 && b <= 0xf4) this.next(rest, out, 1, 3, false, 0);
+    else if (b >= 0xe0 && b <= 0xef) this.next(rest, out, 1, 2, false, 0, b);
+    else if (b >= 0xf0 && b <= 0xf4) this.next(rest, out, 1, 3, false, 0, b);
   }
+}
+
+/** Allowed range of the byte after `lead` (0: any continuation byte). */
+function continuationRange(lead: number): [number, number] {
+  if (lead === 0xe0) return [0xa0, 0xbf];
+  if (lead === 0xed) return [0x80, 0x9f];
+  if (lead === 0xf0) return [0x90, 0xbf];
+  if (lead === 0xf4) return [0x80, 0x8f];
+  return [0x80, 0xbf];
 }
 
 const DIGITS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
