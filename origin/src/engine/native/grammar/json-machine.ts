@@ -259,11 +259,11 @@ class StringFrame implements Frame {
   readonly key: string;
   /** `length` counts code points (escapes as one), as JSON Schema's maxLength does. */
   constructor(
-    private readonly node: { id: number; minLength: number; maxLength: number },
-    private readonly length: number,
-    private readonly pending: number,
-    private readonly escaped: boolean,
-    private readonly hex: number,
+    readonly node: { id: number; minLength: number; maxLength: number },
+    readonly length: number,
+    readonly pending: number,
+    readonly escaped: boolean,
+    readonly hex: number,
     /** The lead byte while its first continuation byte is due (it narrows that byte's range). */
     private readonly lead = 0,
   ) {
@@ -299,6 +299,42 @@ class StringFrame implements Frame {
     else if (b >= 0xe0 && b <= 0xef) this.next(rest, out, 1, 2, false, 0, b);
     else if (b >= 0xf0 && b <= 0xf4) this.next(rest, out, 1, 3, false, 0, b);
   }
+}
+
+/**
+ * Code points of `bytes` when they are plain string content on their own (whole well-formed UTF-8
+ * characters, no quote, backslash or control character), else -1.
+ */
+export function plainStringChars(bytes: Uint8Array): number {
+  let chars = 0;
+  for (let i = 0; i < bytes.length; chars++) {
+    const b = bytes[i]!;
+    let n: number;
+    if (b === Q || b === BS || b < 0x20) return -1;
+    if (b < 0x80) n = 0;
+    else if (b >= 0xc2 && b <= 0xdf) n = 1;
+    else if (b >= 0xe0 && b <= 0xef) n = 2;
+    else if (b >= 0xf0 && b <= 0xf4) n = 3;
+    else return -1;
+    if (i + n >= bytes.length) return -1; // a character cut by the token's end
+    const [lo, hi] = continuationRange(n > 1 ? b : 0);
+    if (n > 0 && (bytes[i + 1]! < lo || bytes[i + 1]! > hi)) return -1;
+    for (let k = 2; k <= n; k++) if (bytes[i + k]! < 0x80 || bytes[i + k]! > 0xbf) return -1;
+    i += n + 1;
+  }
+  return chars;
+}
+
+/**
+ * Characters a plain string may still take when `state` is one stack inside a string between
+ * characters (the common case of a mask walk, which can then skip walking plain tokens); else
+ * undefined.
+ */
+export function plainStringRoom(state: MachineState): number | undefined {
+  if (state.length !== 1) return undefined;
+  const top = state[0]!.top;
+  if (!(top instanceof StringFrame) || top.pending > 0 || top.escaped || top.hex > 0) return undefined;
+  return top.node.maxLength - top.length;
 }
 
 /** Allowed range of the byte after `lead` (0: any continuation byte). */

@@ -5,7 +5,7 @@
  * every token that starts with it. Masks are cached per state, so the walk runs once per distinct
  * state of a grammar (inside an unbounded string the state repeats).
  */
-import { type MachineState, step } from './json-machine.ts';
+import { type MachineState, plainStringChars, plainStringRoom, step } from './json-machine.ts';
 
 /** What the mask needs of a tokenizer (MotifTokenizer has it). */
 export interface TokenVocabulary {
@@ -23,23 +23,27 @@ export class VocabIndex {
   readonly start: Uint32Array;
   /** Bytes shared with the previous token in sorted order. */
   readonly lcp: Uint16Array;
+  /** Characters of each token when it is plain string content, else -1 (plainStringChars). */
+  readonly stringChars: Int32Array;
 
   /** `exclude`: ids never generated under a grammar (end-of-sequence, which the mask adds itself). */
   constructor(vocab: TokenVocabulary, exclude: ReadonlySet<number> = new Set()) {
-    const tokens: { id: number; bytes: Uint8Array }[] = [];
+    const tokens: { id: number; bytes: Uint8Array; latin1: string }[] = [];
     let total = 0;
     for (let id = 0; id < vocab.size; id++) {
       const bytes = vocab.tokenBytes(id);
       // Special tokens carry no text; empty ones would never move the document forward.
       if (bytes.length === 0 || vocab.isSpecial(id) || exclude.has(id)) continue;
-      tokens.push({ id, bytes });
+      // One char per byte: string order is byte order, and the engine's comparison is native.
+      tokens.push({ id, bytes, latin1: String.fromCharCode(...bytes) });
       total += bytes.length;
     }
-    tokens.sort((a, b) => compareBytes(a.bytes, b.bytes));
+    tokens.sort((a, b) => (a.latin1 < b.latin1 ? -1 : a.latin1 > b.latin1 ? 1 : 0));
     this.ids = new Int32Array(tokens.length);
     this.data = new Uint8Array(total);
     this.start = new Uint32Array(tokens.length + 1);
     this.lcp = new Uint16Array(tokens.length);
+    this.stringChars = new Int32Array(tokens.length);
     let o = 0;
     tokens.forEach((t, i) => {
       this.ids[i] = t.id;
@@ -47,6 +51,7 @@ export class VocabIndex {
       this.data.set(t.bytes, o);
       o += t.bytes.length;
       if (i > 0) this.lcp[i] = Math.min(0xffff, commonPrefix(tokens[i - 1]!.bytes, t.bytes));
+      this.stringChars[i] = plainStringChars(t.bytes);
     });
     this.start[tokens.length] = o;
   }
@@ -54,12 +59,6 @@ export class VocabIndex {
   get count(): number {
     return this.ids.length;
   }
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
 }
 
 function commonPrefix(a: Uint8Array, b: Uint8Array): number {
@@ -72,7 +71,9 @@ function commonPrefix(a: Uint8Array, b: Uint8Array): number {
 /** Bitset (bit `id` of word `id >> 5`) of the tokens whose bytes `state` accepts. */
 export function allowedTokens(index: VocabIndex, state: MachineState, words: number): Uint32Array {
   const mask = new Uint32Array(words);
-  const { ids, data, start, lcp } = index;
+  const { ids, data, start, lcp, stringChars } = index;
+  // Inside a string most tokens are plain text: allowed by their length alone, no walk.
+  const room = plainStringRoom(state);
   // states[k]: the state after the current token's first k bytes, valid for k <= valid.
   const states: MachineState[] = [state];
   let valid = 0;
@@ -80,6 +81,13 @@ export function allowedTokens(index: VocabIndex, state: MachineState, words: num
   let dead = -1;
   for (let i = 0; i < ids.length; i++) {
     const shared = lcp[i]!;
+    if (room !== undefined && stringChars[i]! >= 0) {
+      if (stringChars[i]! <= room) mask[ids[i]! >>> 5]! |= 1 << (ids[i]! & 31);
+      // The walk's saved states are for the previous walked token: start the next one afresh.
+      valid = 0;
+      dead = -1;
+      continue;
+    }
     if (dead >= 0 && shared > dead) continue; // starts with the rejected prefix
     const from = start[i]!;
     const len = start[i + 1]! - from;
