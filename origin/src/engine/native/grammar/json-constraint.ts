@@ -8,7 +8,8 @@
 import { ApiError } from '#shared/errors.ts';
 import { ANY_OBJECT, compileJsonSchema, type SchemaNode, UnsupportedSchemaError } from '#shared/json-schema-subset.ts';
 import type { StructuredFormat } from '../../types.ts';
-import { canContinue, grammarNodes, initialState, isComplete, type MachineState, stateKey, stepAll } from './json-machine.ts';
+import { grammarNodes } from './grammar-nodes.ts';
+import { canContinue, initialState, isComplete, type MachineState, stateKey, stepAll } from './json-machine.ts';
 import { allowedTokens, applyMask, type TokenVocabulary, VocabIndex } from './token-mask.ts';
 
 /** Masks kept per grammar (each is vocabulary/8 bytes: 27 KB for Motif's 219,520 tokens). */

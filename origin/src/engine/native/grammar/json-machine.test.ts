@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ANY_OBJECT, compileJsonSchema } from '#shared/json-schema-subset.ts';
-import { canContinue, grammarNodes, initialState, isComplete, stepAll } from './json-machine.ts';
+import { grammarNodes } from './grammar-nodes.ts';
+import { canContinue, initialState, isComplete, stepAll } from './json-machine.ts';
 
 const enc = new TextEncoder();
 

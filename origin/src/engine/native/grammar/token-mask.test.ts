@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileJsonSchema } from '#shared/json-schema-subset.ts';
+import { grammarNodes } from './grammar-nodes.ts';
 import { GrammarCache } from './json-constraint.ts';
-import { grammarNodes, initialState, type MachineState, stepAll } from './json-machine.ts';
+import { initialState, type MachineState, stepAll } from './json-machine.ts';
 import { allowedTokens, applyMask, type TokenVocabulary, VocabIndex } from './token-mask.ts';
 
 const enc = new TextEncoder();

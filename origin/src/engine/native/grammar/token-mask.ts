@@ -5,7 +5,8 @@
  * every token that starts with it. Masks are cached per state, so the walk runs once per distinct
  * state of a grammar (inside an unbounded string the state repeats).
  */
-import { type MachineState, plainStringChars, plainStringRoom, step } from './json-machine.ts';
+import { type MachineState, plainStringRoom, step } from './json-machine.ts';
+import { plainStringChars } from './scalar-frames.ts';
 
 /** What the mask needs of a tokenizer (MotifTokenizer has it). */
 export interface TokenVocabulary {
