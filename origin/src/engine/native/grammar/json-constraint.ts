@@ -12,10 +12,12 @@ import { grammarNodes } from './grammar-nodes.ts';
 import { canContinue, initialState, isComplete, type MachineState, stateKey, stepAll } from './json-machine.ts';
 import { allowedTokens, applyMask, type TokenVocabulary, VocabIndex } from './token-mask.ts';
 
-/** Masks kept per grammar (each is vocabulary/8 bytes: 27 KB for Motif's 219,520 tokens). */
-const MASKS_PER_GRAMMAR = 256;
-/** Distinct response formats kept compiled per engine. */
-const GRAMMARS_PER_ENGINE = 32;
+/**
+ * Masks kept per grammar (each is vocabulary/8 bytes: 27 KB for Motif's 219,520 tokens), and
+ * formats kept per engine: at most 16 × 64 × 27 KB = 28 MB of masks.
+ */
+const MASKS_PER_GRAMMAR = 64;
+const GRAMMARS_PER_ENGINE = 16;
 
 /** A compiled response format over one vocabulary. */
 export class JsonGrammar {
