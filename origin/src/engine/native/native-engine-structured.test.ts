@@ -90,6 +90,16 @@ describe('structured output on the random-weight tiny model', () => {
     expect(again!.text).toBe(plain.text);
   });
 
+  it('lists only tokens the schema allows among the top logprobs, all finite', async () => {
+    const events: EngineEvent[] = [];
+    for await (const e of engine.generate(request(SCHEMAS.flat, 3, { topLogprobs: 5 }), new AbortController().signal)) events.push(e);
+    const logprobs = events.flatMap((e) => (e.type === 'delta' ? (e.logprobs ?? []) : []));
+    expect(logprobs.length).toBeGreaterThan(5);
+    // The first token is forced ('{' or a longer token starting the object): it alone is listed.
+    expect(logprobs[0]!.top).toHaveLength(1);
+    for (const lp of logprobs) for (const t of [lp, ...lp.top]) expect(Number.isFinite(t.logprob)).toBe(true);
+  });
+
   it('refuses a schema outside the subset with a 400 naming response_format', async () => {
     const bad = request({ type: 'string', pattern: 'a+' }, 1);
     await expect(run(engine, bad)).rejects.toMatchObject({ status: 400, param: 'response_format', message: expect.stringMatching(/'pattern'/) });
