@@ -78,6 +78,18 @@ describe('structured output through the edge with the openai SDK', () => {
     expect(ajv.validate(SCHEMAS.user!, JSON.parse(text)), text).toBe(true);
   });
 
+  it('/v1/completions takes response_format too', async () => {
+    const params: OpenAI.CompletionCreateParamsNonStreaming & { response_format: unknown } = {
+      model: stack.model,
+      prompt: 'A record:',
+      seed: 2,
+      response_format: { type: 'json_schema', json_schema: { name: 'list', schema: SCHEMAS.list! } },
+    };
+    const res = await client.completions.create(params);
+    expect(res.choices[0]?.finish_reason).toBe('stop');
+    expect(ajv.validate(SCHEMAS.list!, JSON.parse(res.choices[0]!.text)), res.choices[0]!.text).toBe(true);
+  });
+
   it('chat.completions.parse with a zod schema returns the parsed object', async () => {
     const Pet = z.object({ name: z.string().max(5), legs: z.number().int().min(0).max(8), kind: z.enum(['cat', 'dog']) });
     const res = await client.chat.completions.parse({
