@@ -163,15 +163,18 @@ class ArrayFrame implements Frame {
 }
 
 /**
- * Characters a plain string may still take when `state` is one stack inside a string between
- * characters (the common case of a mask walk, which can then skip walking plain tokens); else
- * undefined.
+ * When every stack of `state` is inside a string between characters (the common case of a mask
+ * walk, which can then skip walking plain tokens): the most characters of plain text one of them
+ * may still take; else undefined.
  */
 export function plainStringRoom(state: MachineState): number | undefined {
-  if (state.length !== 1) return undefined;
-  const top = state[0]!.top;
-  if (!(top instanceof StringFrame) || top.pending > 0 || top.escaped || top.hex > 0) return undefined;
-  return top.node.maxLength - top.length;
+  let room = -1;
+  for (const s of state) {
+    const top = s.top;
+    if (!(top instanceof StringFrame) || top.pending > 0 || top.escaped || top.hex > 0) return undefined;
+    room = Math.max(room, top.node.maxLength - top.length);
+  }
+  return room < 0 ? undefined : room;
 }
 
 const KEY_STRING = { id: -1, minLength: 0, maxLength: Infinity };

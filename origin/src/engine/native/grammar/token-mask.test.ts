@@ -90,6 +90,19 @@ describe('the token mask', () => {
     expect(allowed(allowedTokens(index, state, Math.ceil(ROW / 32)))).toEqual(bruteForce(v, state));
   });
 
+  it('matches walking each token alone inside strings of several anyOf branches', () => {
+    const branches = {
+      anyOf: [
+        { type: 'string', maxLength: 1 },
+        { type: 'string', maxLength: 3 },
+        { type: 'string', minLength: 2 },
+      ],
+    };
+    const state = stepAll(initialState(grammarNodes(compileJsonSchema({ ...schema, properties: { ...schema.properties, name: branches } }))), enc.encode('{"name":"a'));
+    expect(state.length).toBe(3);
+    expect(allowed(allowedTokens(index, state, Math.ceil(ROW / 32)))).toEqual(bruteForce(v, state));
+  });
+
   it.each([
     ['{', ['"', '"name', '"age":']],
     ['{"name":"abc', ['"', '","']],
