@@ -98,7 +98,10 @@ describe('the token mask', () => {
         { type: 'string', minLength: 2 },
       ],
     };
-    const state = stepAll(initialState(grammarNodes(compileJsonSchema({ ...schema, properties: { ...schema.properties, name: branches } }))), enc.encode('{"name":"a'));
+    const state = stepAll(
+      initialState(grammarNodes(compileJsonSchema({ ...schema, properties: { ...schema.properties, name: branches } }))),
+      enc.encode('{"name":"a'),
+    );
     expect(state.length).toBe(3);
     expect(allowed(allowedTokens(index, state, Math.ceil(ROW / 32)))).toEqual(bruteForce(v, state));
   });
