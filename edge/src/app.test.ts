@@ -80,6 +80,12 @@ describe('edge app: hostile JSON is a 400, never a 500', () => {
       code: 'invalid_request_error',
       param: 'response_format',
     },
+    {
+      name: 'a json_schema with a keyword outside the supported subset',
+      body: `{${base},"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object","properties":{"d":{"type":"string","format":"date"}}}}}}`,
+      code: 'invalid_request_error',
+      param: 'response_format.json_schema.schema',
+    },
     { name: 'an unknown field nested 100 deep', body: `{${base},"metadata":${nested(100)}}`, code: 'invalid_request_error', param: 'metadata' },
     { name: 'a number past float range', body: `{${base},"max_tokens":1e400}`, code: 'invalid_request_error', param: 'max_tokens' },
     { name: 'an integer past 2^53', body: `{${base},"seed":${'9'.repeat(40)}}`, code: 'invalid_request_error', param: 'seed' },

@@ -6,6 +6,7 @@
  * generated text (openai.test.ts holds the list). Responses are typed so edge and origin agree.
  */
 import { z } from 'zod';
+import { unsupportedSchemaReason } from './json-schema-subset.ts';
 
 /**
  * Explicit bounds (OpenAI's where it documents them). The body limit already bounds sizes; these
@@ -79,11 +80,17 @@ export function jsonDepth(value: unknown): number {
   return max;
 }
 
-const JsonSchemaBody = z
-  .record(z.string(), z.unknown())
-  .refine((schema) => jsonDepth(schema) <= LIMITS.schemaDepth, { message: `the schema is nested more than ${LIMITS.schemaDepth} levels deep.` });
+// Depth first: the subset compiler recurses, and only over a schema this shallow.
+const JsonSchemaBody = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
+  if (jsonDepth(schema) > LIMITS.schemaDepth) {
+    ctx.addIssue({ code: 'custom', message: `the schema is nested more than ${LIMITS.schemaDepth} levels deep.` });
+    return;
+  }
+  const reason = unsupportedSchemaReason(schema);
+  if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
+});
 
-const ResponseFormat = z.discriminatedUnion('type', [
+export const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
   z.object({

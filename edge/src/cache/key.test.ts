@@ -95,6 +95,11 @@ describe('cacheKey: every output-changing field changes the key', () => {
     ['frequency_penalty', { frequency_penalty: 0.5 }],
     ['repetition_penalty', { repetition_penalty: 1.2 }],
     ['response_format', { response_format: { type: 'json_object' } }],
+    [
+      'the json_schema',
+      { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'integer' } } } } } },
+      { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object', properties: { a: { type: 'string' } } } } } },
+    ],
     ['ignore_eos', { ignore_eos: true }],
     ['logprobs', { logprobs: true }],
     ['top_logprobs', { logprobs: true, top_logprobs: 3 }, { logprobs: true }],

@@ -65,7 +65,15 @@ export interface GenerateRequest {
   topLogprobs?: number;
   /** Keep generating past eos ids (vLLM's `ignore_eos`; benchmarks and tests). */
   ignoreEos?: boolean;
+  /**
+   * Structured output: the completion must be a JSON object (`json_object`) or a document valid
+   * against `schema` (already checked to be in shared/json-schema-subset.ts's subset).
+   * Undefined = free text.
+   */
+  responseFormat?: StructuredFormat;
 }
+
+export type StructuredFormat = { type: 'json_object' } | { type: 'json_schema'; schema: Record<string, unknown> };
 
 export interface TokenLogprob {
   token: string;

@@ -145,11 +145,17 @@ describe('non-stream responses', () => {
 describe('request errors before the first byte', () => {
   it.each([
     ['unknown model', '/v1/chat/completions', chatBody({ model: 'gpt-9' }), 404, 'model_not_found'],
-    ['json_object response_format', '/v1/chat/completions', chatBody({ response_format: { type: 'json_object' } }), 400, 'invalid_request_error'],
     [
-      'json_schema response_format',
+      'a json_schema outside the supported subset',
       '/v1/chat/completions',
-      chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x' } } }),
+      chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a+$' } } } }),
+      400,
+      'invalid_request_error',
+    ],
+    [
+      'a completions json_schema outside the supported subset',
+      '/v1/completions',
+      { model: 'motif-test', prompt: 'x', response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { oneOf: [] } } } },
       400,
       'invalid_request_error',
     ],
@@ -176,10 +182,32 @@ describe('request errors before the first byte', () => {
     expect(outbox.all.map((e) => [e.record.outcome, e.record.prompt_tokens, e.record.completion_tokens])).toEqual([['refused', 0, 0]]);
   });
 
-  it('names the offending parameter', async () => {
+  it('names the offending parameter and schema keyword', async () => {
     const { app } = testOrigin(hello());
-    const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ response_format: { type: 'json_object' } }) }));
-    expect(await res.json()).toMatchObject({ error: { param: 'response_format', message: expect.stringMatching(/not supported yet/) } });
+    const schema = { type: 'object', properties: { id: { type: 'string', format: 'uuid' } } };
+    const res = await app.request(
+      await signedRequest('/v1/chat/completions', { body: chatBody({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema } } }) }),
+    );
+    expect(await res.json()).toMatchObject({
+      error: { param: 'response_format.json_schema.schema', message: expect.stringMatching(/'format' is not supported.*#\/properties\/id/) },
+    });
+  });
+
+  it.each([
+    ['json_object', { type: 'json_object' }, { type: 'json_object' }],
+    [
+      'json_schema',
+      { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' }, strict: true } },
+      { type: 'json_schema', schema: { type: 'object' } },
+    ],
+    ['json_schema without a schema', { type: 'json_schema', json_schema: { name: 'x' } }, { type: 'json_object' }],
+    ['text', { type: 'text' }, undefined],
+  ])('passes a %s response_format to the engine', async (_name, format, expected) => {
+    const engine = hello();
+    const { app } = testOrigin(engine);
+    const res = await app.request(await signedRequest('/v1/chat/completions', { body: chatBody({ response_format: format }) }));
+    expect(res.status).toBe(200);
+    expect(engine.requests[0]?.responseFormat).toEqual(expected);
   });
 
   it('answers malformed JSON with 400 invalid_json', async () => {

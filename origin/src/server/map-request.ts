@@ -1,12 +1,12 @@
 /**
  * OpenAI request bodies → the engine's `GenerateRequest`. Validation uses the shared zod schemas;
- * features the engine cannot honour yet (structured output, n > 1, echo, suffix) are refused with
+ * features the engine cannot honour yet (n > 1, echo, suffix) are refused with
  * a clear 400 rather than silently ignored.
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
 import { ChatCompletionRequest, CompletionRequest, messageText, requestedMaxTokens, stopList } from '#shared/openai.ts';
 import { parseJson } from '#shared/request-body.ts';
-import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams } from '../engine/types.ts';
+import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams, type StructuredFormat } from '../engine/types.ts';
 
 export type Endpoint = 'chat.completions' | 'completions';
 
@@ -32,10 +32,15 @@ export function parseJsonBody(body: Uint8Array): Record<string, unknown> {
 /** Checks that give a clearer message than the schema would. */
 function precheck(raw: Record<string, unknown>): void {
   if (raw.n != null && raw.n !== 1) throw new ApiError('invalid_request_error', 'Only n=1 is supported.', { param: 'n' });
-  const rf = raw.response_format as { type?: unknown } | undefined;
-  if (rf && (rf.type === 'json_object' || rf.type === 'json_schema')) {
-    throw new ApiError('invalid_request_error', `response_format ${String(rf.type)} is not supported yet.`, { param: 'response_format' });
-  }
+}
+
+/** The request's response_format as the engine takes it (undefined for free text). */
+function structuredFormat(req: ChatCompletionRequest | CompletionRequest): StructuredFormat | undefined {
+  const rf = req.response_format;
+  if (rf === undefined || rf.type === 'text') return undefined;
+  if (rf.type === 'json_object') return { type: 'json_object' };
+  // No schema: any JSON object, as with json_object.
+  return rf.json_schema.schema === undefined ? { type: 'json_object' } : { type: 'json_schema', schema: rf.json_schema.schema };
 }
 
 function sampling(req: ChatCompletionRequest | CompletionRequest): SamplingParams {
@@ -57,6 +62,8 @@ function common(req: ChatCompletionRequest | CompletionRequest, requestId: strin
   const max = requestedMaxTokens(req);
   if (max !== undefined) g.maxTokens = max;
   if (req.ignore_eos) g.ignoreEos = true;
+  const format = structuredFormat(req);
+  if (format) g.responseFormat = format;
   return g;
 }
 

@@ -6,6 +6,7 @@
  */
 import type { EngineEvent, EngineUsage, FinishReason, GenerateRequest, TokenLogprob } from '../types.ts';
 import type { Job } from './batching/scheduler.ts';
+import type { GrammarCache } from './grammar/json-constraint.ts';
 import { createPrng } from './sampling/prng.ts';
 import { type SampleResult, Sampler, type SamplerWorkspace } from './sampling/sampler.ts';
 import { TextStream } from './text/text-stream.ts';
@@ -63,6 +64,8 @@ export interface RequestContext {
   tokenizer: MotifTokenizer;
   eosTokenIds: ReadonlySet<number>;
   workspace: SamplerWorkspace;
+  /** Compiled response formats (structured output). */
+  grammars: GrammarCache;
 }
 
 /**
@@ -83,6 +86,8 @@ export function createGenerationJob(
     promptIds,
     ...(req.topLogprobs !== undefined ? { topLogprobs: req.topLogprobs } : {}),
   });
+  // Compiled before submission: an unsupported schema is a 400, not a failed sequence.
+  const constraint = req.responseFormat ? ctx.grammars.constraint(req.responseFormat) : undefined;
   const text = new TextStream({ stop: req.stop, cleanUpSpaces: ctx.tokenizer.cleanUpSpaces });
   let generated = 0;
   let cachedTokens = 0;
@@ -102,9 +107,11 @@ export function createGenerationJob(
       events.push({ type: 'start', promptTokens: promptIds.length, cachedTokens });
     },
     onLogits(logits) {
+      constraint?.apply(logits);
       const r = sampler.sample(logits, ctx.workspace);
       generated++;
-      if (!req.ignoreEos && ctx.eosTokenIds.has(r.id)) {
+      // Under a grammar eos is only allowed once the document is complete: it always ends it.
+      if ((!req.ignoreEos || constraint) && ctx.eosTokenIds.has(r.id)) {
         // The eos token is billed (it was generated) but carries no text.
         const tail = text.end();
         if (tail.text) events.push({ type: 'delta', text: tail.text, tokenIds: [] });
@@ -114,6 +121,12 @@ export function createGenerationJob(
       const pushed = text.push(ctx.tokenizer.isSpecial(r.id) ? EMPTY : ctx.tokenizer.tokenBytes(r.id));
       let out = pushed.text;
       let reason: FinishReason | undefined = pushed.stopped ? 'stop' : undefined;
+      constraint?.accept(r.id);
+      if (!reason && constraint?.finished) {
+        // The document is complete and nothing may follow: end as if eos was sampled.
+        out += text.end().text;
+        reason = 'stop';
+      }
       if (!reason && generated >= maxNewTokens) {
         const tail = text.end();
         out += tail.text;

@@ -10,6 +10,7 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { PromptByteBounds } from '#shared/protocol.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
 import { type BatchModel, Scheduler, type SchedulerStats } from './batching/scheduler.ts';
+import { GrammarCache } from './grammar/json-constraint.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
 import { createGenerationJob, EventChannel, type RequestContext } from './native-engine-request.ts';
 import { createSamplerWorkspace } from './sampling/sampler.ts';
@@ -161,7 +162,12 @@ export class NativeEngine implements Engine {
       scheduler,
       maxContext,
       maxPromptBytes: promptByteBounds(bundle, maxContext),
-      ctx: { tokenizer: bundle.tokenizer, eosTokenIds: new Set(model.eosTokenIds), workspace: createSamplerWorkspace(model.config.vocab_size) },
+      ctx: {
+        tokenizer: bundle.tokenizer,
+        eosTokenIds: new Set(model.eosTokenIds),
+        workspace: createSamplerWorkspace(model.config.vocab_size),
+        grammars: new GrammarCache(bundle.tokenizer, model.eosTokenIds, model.config.vocab_size),
+      },
     };
   }
 

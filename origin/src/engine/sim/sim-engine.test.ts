@@ -60,6 +60,14 @@ async function collect(e: SimEngine, clock: SimClock, req: GenerateRequest, sign
 }
 
 describe('SimEngine', () => {
+  it('refuses response_format with a 400 rather than answering with text that is not JSON', async () => {
+    const { e } = engine();
+    await expect(e.generate(request({ responseFormat: { type: 'json_object' } }), new AbortController().signal).next()).rejects.toMatchObject({
+      status: 400,
+      param: 'response_format',
+    });
+  });
+
   it('streams start, one delta per token, finish with exact usage', async () => {
     const { e, clock } = engine();
     const r = await collect(e, clock, request());

@@ -100,6 +100,9 @@ export class SimEngine implements Engine {
     if (req.maxTokens !== undefined && (!Number.isInteger(req.maxTokens) || req.maxTokens < 1)) {
       throw new ApiError('invalid_request_error', 'max_tokens must be a positive integer.', { param: 'max_tokens' });
     }
+    // Its filler text is not JSON: refusing beats answering a different question.
+    if (req.responseFormat)
+      throw new ApiError('invalid_request_error', 'response_format is not supported by the simulated engine.', { param: 'response_format' });
     const param = req.prompt.kind === 'chat' ? 'messages' : 'prompt';
     const prompt = simPrompt(req.prompt);
     if (prompt.tokens === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param });

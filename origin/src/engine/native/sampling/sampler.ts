@@ -237,6 +237,7 @@ function topN(logits: Float32Array, V: number, k: number, lse: number): TopLogpr
   const buf = new Int32Array(Math.min(k, V)); // k ≤ 20: a tiny buffer per token is fine
   const n = selectTopK(logits, V, k, buf);
   const out: TopLogprob[] = [];
-  for (let i = 0; i < n; i++) out.push({ id: buf[i]!, logprob: logits[buf[i]!]! - lse });
+  // A masked token (structured output) is impossible, not a candidate: it is not listed.
+  for (let i = 0; i < n; i++) if (logits[buf[i]!] !== -Infinity) out.push({ id: buf[i]!, logprob: logits[buf[i]!]! - lse });
   return out;
 }
