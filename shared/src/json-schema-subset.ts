@@ -37,6 +37,22 @@ export const SCHEMA_LIMITS = {
   forcedLength: 1024,
 } as const;
 
+/** Levels of objects and arrays a schema may nest (the schema itself is 1): the compiler recurses. */
+export const SCHEMA_DEPTH = 32;
+
+/** Levels of objects and arrays in a JSON value, counted without recursion (no stack to overflow). */
+export function jsonDepth(value: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > max) max = depth;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return max;
+}
+
 /** Keywords that only describe (no effect on which documents are valid): accepted, ignored. */
 const ANNOTATIONS = new Set([
   'title',

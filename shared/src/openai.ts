@@ -6,7 +6,10 @@
  * generated text (openai.test.ts holds the list). Responses are typed so edge and origin agree.
  */
 import { z } from 'zod';
-import { unsupportedSchemaReason } from './json-schema-subset.ts';
+import { jsonDepth, SCHEMA_DEPTH, unsupportedSchemaReason } from './json-schema-subset.ts';
+import { AssistantToolCall, FunctionTool, TOOL_LIMITS, ToolChoice, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
+
+export { jsonDepth };
 
 /**
  * Explicit bounds (OpenAI's where it documents them). The body limit already bounds sizes; these
@@ -19,8 +22,10 @@ export const LIMITS = {
   stopLength: 256,
   nameLength: 64,
   /** `response_format.json_schema.schema`: levels of objects and arrays (the schema itself is 1). */
-  schemaDepth: 32,
+  schemaDepth: SCHEMA_DEPTH,
   metadataKeys: 16,
+  tools: TOOL_LIMITS.tools,
+  toolCalls: TOOL_LIMITS.toolCalls,
 } as const;
 
 /**
@@ -53,8 +58,8 @@ export const ChatMessage = z.object({
     .max(LIMITS.nameLength)
     .regex(/^[^\s<|\\/>]+$/, 'must be 1..64 characters without whitespace or any of < | \\ / >')
     .optional(),
-  // A history with tool calls means tools, which are not supported: refused, not dropped.
-  tool_calls: notYet('tool_calls', emptyList),
+  /** An assistant turn's calls (then `content` may be null); answered by `tool` messages. */
+  tool_calls: z.array(AssistantToolCall).max(LIMITS.toolCalls).nullable().optional(),
   function_call: notYet('function_call'),
   audio: notYet('audio'),
   tool_call_id: z.string().max(256).optional(),
@@ -66,19 +71,6 @@ const Stop = z
   .union([StopString, z.array(StopString).max(LIMITS.stopStrings)])
   .nullable()
   .optional();
-
-/** Levels of objects and arrays in a JSON value, counted without recursion (no stack to overflow). */
-export function jsonDepth(value: unknown): number {
-  let max = 0;
-  const stack: [unknown, number][] = [[value, 1]];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [v, depth] = item;
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth > max) max = depth;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
-  }
-  return max;
-}
 
 // Depth first: the subset compiler recurses, and only over a schema this shallow.
 const JsonSchemaBody = z.record(z.string(), z.unknown()).superRefine((schema, ctx) => {
@@ -131,34 +123,73 @@ const GenerationParams = {
   prediction: notYet('prediction'),
 };
 
-export const ChatCompletionRequest = z.object({
-  ...GenerationParams,
-  messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
-  max_completion_tokens: z.number().int().positive().nullable().optional(),
-  logprobs: z.boolean().nullable().optional(),
-  top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
-  tools: notYet('tools', emptyList),
-  tool_choice: notYet('tool_choice', (v) => v === 'none'),
-  parallel_tool_calls: z.boolean().nullable().optional(),
-  functions: notYet('functions', emptyList),
-  function_call: notYet('function_call', (v) => v === 'none'),
-  audio: notYet('audio'),
-  modalities: notYet('modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')),
-  reasoning_effort: notYet('reasoning_effort'),
-  verbosity: notYet('verbosity'),
-  web_search_options: notYet('web_search_options'),
-  // Accepted and not acted on: none of these changes the generated text.
-  metadata: z
-    .record(z.string().max(64), z.string().max(512))
-    .refine((m) => Object.keys(m).length <= LIMITS.metadataKeys, { message: `at most ${LIMITS.metadataKeys} keys.` })
-    .nullable()
-    .optional(),
-  store: z.boolean().nullable().optional(),
-  service_tier: z.string().max(32).nullable().optional(),
-  prompt_cache_key: z.string().max(1024).optional(),
-  safety_identifier: z.string().max(256).optional(),
-});
+export const ChatCompletionRequest = z
+  .object({
+    ...GenerationParams,
+    messages: z.array(ChatMessage).min(1).max(LIMITS.messages),
+    max_completion_tokens: z.number().int().positive().nullable().optional(),
+    logprobs: z.boolean().nullable().optional(),
+    top_logprobs: z.number().int().min(0).max(20).nullable().optional(),
+    tools: z.array(FunctionTool).max(LIMITS.tools).nullable().optional(),
+    tool_choice: ToolChoice.nullable().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    functions: notYet('functions', emptyList),
+    function_call: notYet('function_call', (v) => v === 'none'),
+    audio: notYet('audio'),
+    modalities: notYet('modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')),
+    reasoning_effort: notYet('reasoning_effort'),
+    verbosity: notYet('verbosity'),
+    web_search_options: notYet('web_search_options'),
+    // Accepted and not acted on: none of these changes the generated text.
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= LIMITS.metadataKeys, { message: `at most ${LIMITS.metadataKeys} keys.` })
+      .nullable()
+      .optional(),
+    store: z.boolean().nullable().optional(),
+    service_tier: z.string().max(32).nullable().optional(),
+    prompt_cache_key: z.string().max(1024).optional(),
+    safety_identifier: z.string().max(256).optional(),
+  })
+  .superRefine((req, ctx) => {
+    const messages = req.messages;
+    for (const [i, m] of messages.entries()) {
+      if (m.tool_calls?.length && m.role !== 'assistant')
+        ctx.addIssue({ code: 'custom', message: 'only assistant messages carry tool_calls.', path: ['messages', i, 'tool_calls'] });
+      if (m.role === 'tool' && m.tool_call_id === undefined)
+        ctx.addIssue({ code: 'custom', message: "a 'tool' message needs its tool_call_id.", path: ['messages', i, 'tool_call_id'] });
+    }
+    const tools = req.tools ?? [];
+    if (tools.length === 0 && req.tool_choice != null && req.tool_choice !== 'none' && req.tool_choice !== 'auto') {
+      ctx.addIssue({ code: 'custom', message: `tool_choice '${JSON.stringify(req.tool_choice)}' needs tools.`, path: ['tool_choice'] });
+      return;
+    }
+    const tr = toolRequest(req);
+    if (!tr) return;
+    if (req.response_format !== undefined && req.response_format.type !== 'text') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'response_format and tools cannot constrain the same answer; send one of them (or tool_choice none).',
+        path: ['response_format'],
+      });
+    }
+    if (req.logprobs) ctx.addIssue({ code: 'custom', message: 'logprobs are not supported together with tools yet.', path: ['logprobs'] });
+    const problem = toolRequestProblem(tr);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem[0], path: problem[1].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) });
+  });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+/** The request's tools as the engine takes them; undefined without tools or with `tool_choice: none`. */
+export function toolRequest(req: Pick<ChatCompletionRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls'>): ToolRequest | undefined {
+  const tools = req.tools ?? [];
+  const choice = req.tool_choice ?? 'auto';
+  if (tools.length === 0 || choice === 'none') return undefined;
+  return {
+    tools,
+    choice: typeof choice === 'object' ? { name: choice.function.name } : choice,
+    parallel: req.parallel_tool_calls !== false,
+  };
+}
 
 export const CompletionRequest = z.object({
   ...GenerationParams,
@@ -179,7 +210,7 @@ export const Usage = z.object({
 });
 export type Usage = z.infer<typeof Usage>;
 
-export const FinishReason = z.enum(['stop', 'length', 'content_filter']).nullable();
+export const FinishReason = z.enum(['stop', 'length', 'content_filter', 'tool_calls']).nullable();
 export type FinishReason = z.infer<typeof FinishReason>;
 
 const TopLogprob = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullable() });
@@ -196,7 +227,12 @@ export const ChatCompletion = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      message: z.object({ role: z.literal('assistant'), content: z.string().nullable(), refusal: z.null().optional() }),
+      message: z.object({
+        role: z.literal('assistant'),
+        content: z.string().nullable(),
+        refusal: z.null().optional(),
+        tool_calls: z.array(AssistantToolCall).optional(),
+      }),
       logprobs: ChatLogprobs.nullable(),
       finish_reason: FinishReason,
     }),
@@ -204,6 +240,14 @@ export const ChatCompletion = z.object({
   usage: Usage,
 });
 export type ChatCompletion = z.infer<typeof ChatCompletion>;
+
+/** A streamed piece of a tool call: the first of each call has its id, type and name. */
+export const ToolCallDelta = z.object({
+  index: z.number().int().min(0),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+});
 
 export const ChatCompletionChunk = z.object({
   id: z.string(),
@@ -214,7 +258,11 @@ export const ChatCompletionChunk = z.object({
   choices: z.array(
     z.object({
       index: z.number().int(),
-      delta: z.object({ role: z.literal('assistant').optional(), content: z.string().optional() }),
+      delta: z.object({
+        role: z.literal('assistant').optional(),
+        content: z.string().optional(),
+        tool_calls: z.array(ToolCallDelta).optional(),
+      }),
       logprobs: ChatLogprobs.nullable().optional(),
       finish_reason: FinishReason,
     }),

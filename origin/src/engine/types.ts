@@ -4,6 +4,7 @@
  * `registry.ts`, so a new backend is a new folder, not a new `if`.
  */
 import { z } from 'zod';
+import type { AssistantToolCall, ToolRequest } from '#shared/openai-tools.ts';
 import type { PromptByteBounds } from '#shared/protocol.ts';
 
 export const EngineBackend = z.enum(['native', 'vllm', 'sim']);
@@ -51,7 +52,15 @@ export const DEFAULT_SAMPLING: SamplingParams = {
   repetitionPenalty: 1,
 };
 
-export type EnginePrompt = { kind: 'chat'; messages: { role: string; content: string }[] } | { kind: 'text'; text: string } | { kind: 'ids'; ids: number[] };
+/** A chat turn; an assistant turn may carry tool calls, a `tool` turn answers one by its id. */
+export interface EngineChatMessage {
+  role: string;
+  content: string;
+  tool_calls?: AssistantToolCall[];
+  tool_call_id?: string;
+}
+
+export type EnginePrompt = { kind: 'chat'; messages: EngineChatMessage[] } | { kind: 'text'; text: string } | { kind: 'ids'; ids: number[] };
 
 export interface GenerateRequest {
   requestId: string;
@@ -71,6 +80,12 @@ export interface GenerateRequest {
    * Undefined = free text.
    */
   responseFormat?: StructuredFormat;
+  /**
+   * Tools offered to the model (chat only): rendered into the prompt, and when the choice forces
+   * a call, the answer is constrained to `forcedToolSchema` (shared/openai-tools.ts). The engine
+   * answers text in the tool-call convention; the server parses the calls out of it.
+   */
+  tools?: ToolRequest;
 }
 
 export type StructuredFormat = { type: 'json_object' } | { type: 'json_schema'; schema: Record<string, unknown> };

@@ -87,6 +87,8 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
     };
     // Tokens generated since the last emitted delta (their text is still held back).
     let unsent = 0;
+    // With tools the answer is held until it ends: only then is it known to be calls or text.
+    let held = '';
     try {
       const head = renderer.first();
       if (head) emit(sseData(head));
@@ -95,6 +97,10 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
         run.observe(ev);
         if (ev.type === 'delta') {
           unsent += ev.tokenIds.length;
+          if (mapped.tools) {
+            held += ev.text;
+            continue;
+          }
           // An empty delta (a token that completes a character later) only matters for its logprobs.
           if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
           // Held-back tokens go out with the delta that carries their text.
@@ -106,7 +112,10 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
           closeQuietly(events);
           // Durable before the response ends: the record is stored before the last bytes go out.
           await run.settle('finish');
-          emit(sseData(renderer.finish(ev.reason)));
+          if (mapped.tools) {
+            const chunks = renderer.held(held, ev.reason);
+            chunks.forEach((c, i) => emit(sseData(c), i === 0 ? unsent : 0));
+          } else emit(sseData(renderer.finish(ev.reason)));
           if (mapped.includeUsage) emit(sseData(renderer.usage(ev.usage)));
           emit(SSE_DONE);
           end();

@@ -62,6 +62,7 @@ export function generationHandler(deps: OriginDeps): GenerationHandler {
         fingerprint: `fp_${info.revision}`,
         includeUsage: mapped.includeUsage,
         logprobs: mapped.logprobs,
+        ...(mapped.generate.tools ? { tools: new Set(mapped.generate.tools.tools.map((t) => t.function.name)) } : {}),
       });
       run.holdSlot(await deps.admission.acquire(run.signal));
       return await engineResponse(pinned.engine, run, mapped, renderer);

@@ -4,9 +4,16 @@
  * a clear 400 rather than silently ignored.
  */
 import { ApiError, fromZodError } from '#shared/errors.ts';
-import { ChatCompletionRequest, CompletionRequest, messageText, requestedMaxTokens, stopList } from '#shared/openai.ts';
+import { ChatCompletionRequest, CompletionRequest, messageText, requestedMaxTokens, stopList, toolRequest } from '#shared/openai.ts';
 import { parseJson } from '#shared/request-body.ts';
-import { DEFAULT_SAMPLING, type EnginePrompt, type GenerateRequest, type SamplingParams, type StructuredFormat } from '../engine/types.ts';
+import {
+  DEFAULT_SAMPLING,
+  type EngineChatMessage,
+  type EnginePrompt,
+  type GenerateRequest,
+  type SamplingParams,
+  type StructuredFormat,
+} from '../engine/types.ts';
 
 export type Endpoint = 'chat.completions' | 'completions';
 
@@ -17,6 +24,8 @@ export interface MappedRequest {
   includeUsage: boolean;
   /** Whether the response carries logprobs (chat: `logprobs: true`; completions: `logprobs: n`). */
   logprobs: boolean;
+  /** Tools were offered: the answer is parsed for tool calls (and streamed once known). */
+  tools: boolean;
   generate: GenerateRequest;
 }
 
@@ -76,8 +85,15 @@ export function mapChatRequest(raw: Record<string, unknown>, requestId: string):
   if (req.top_logprobs != null && !req.logprobs) {
     throw new ApiError('invalid_request_error', 'top_logprobs requires logprobs to be true.', { param: 'top_logprobs' });
   }
-  const messages = req.messages.map((m) => ({ role: m.role, content: messageText(m) }));
+  const messages = req.messages.map((m) => {
+    const out: EngineChatMessage = { role: m.role, content: messageText(m) };
+    if (m.tool_calls?.length) out.tool_calls = m.tool_calls;
+    if (m.tool_call_id !== undefined && m.role === 'tool') out.tool_call_id = m.tool_call_id;
+    return out;
+  });
   const generate = common(req, requestId, { kind: 'chat', messages });
+  const tools = toolRequest(req);
+  if (tools) generate.tools = tools;
   if (req.logprobs) generate.topLogprobs = req.top_logprobs ?? 0;
   return {
     endpoint: 'chat.completions',
@@ -85,6 +101,7 @@ export function mapChatRequest(raw: Record<string, unknown>, requestId: string):
     stream: req.stream === true,
     includeUsage: req.stream_options?.include_usage === true,
     logprobs: req.logprobs === true,
+    tools: tools !== undefined,
     generate,
   };
 }
@@ -110,6 +127,7 @@ export function mapCompletionRequest(raw: Record<string, unknown>, requestId: st
     stream: req.stream === true,
     includeUsage: req.stream_options?.include_usage === true,
     logprobs: req.logprobs != null,
+    tools: false,
     generate,
   };
 }

@@ -6,6 +6,7 @@
 import type { ChatCompletion, ChatCompletionChunk, Completion, Usage } from '#shared/openai.ts';
 import type { EngineUsage, TokenLogprob } from '../engine/types.ts';
 import type { Endpoint } from './map-request.ts';
+import { parseToolCalls } from './tool-calls.ts';
 
 export type DoneReason = 'stop' | 'length';
 
@@ -17,6 +18,8 @@ export interface RenderContext {
   fingerprint: string;
   includeUsage: boolean;
   logprobs: boolean;
+  /** Names of the functions offered (chat with tools): the answer is parsed for their calls. */
+  tools?: ReadonlySet<string>;
 }
 
 export interface Renderer {
@@ -27,6 +30,11 @@ export interface Renderer {
   usage(usage: EngineUsage): object;
   /** A whole non-stream body. */
   complete(text: string, logprobs: TokenLogprob[], reason: DoneReason, usage: EngineUsage): object;
+  /**
+   * The chunks of an answer held back until it ended (with tools: its calls are known only then):
+   * its content or `delta.tool_calls`, then the finish chunk.
+   */
+  held(text: string, reason: DoneReason): object[];
 }
 
 /** OpenAI usage object from exact engine counts. */
@@ -62,8 +70,25 @@ function chatRenderer(ctx: RenderContext): Renderer {
     choices: [choice],
     ...(ctx.includeUsage ? { usage: null } : {}),
   });
+  // A call ends the answer as `tool_calls` unless max_tokens cut it (then the text stays text).
+  const answer = (text: string, reason: DoneReason) => {
+    const parsed = ctx.tools && reason === 'stop' ? parseToolCalls(text, ctx.tools) : { content: text, calls: [] };
+    return { ...parsed, reason: parsed.calls.length > 0 ? ('tool_calls' as const) : reason };
+  };
   return {
     first: () => chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }),
+    held: (text, reason) => {
+      const a = answer(text, reason);
+      const out: ChatCompletionChunk[] = [];
+      if (a.content !== null && a.content !== '') out.push(chunk({ index: 0, delta: { content: a.content }, logprobs: null, finish_reason: null }));
+      // One chunk per call, whole: the SDK joins argument fragments by index either way.
+      a.calls.forEach((c, index) => {
+        const delta = { tool_calls: [{ index, id: c.id, type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } }] };
+        out.push(chunk({ index: 0, delta, logprobs: null, finish_reason: null }));
+      });
+      out.push(chunk({ index: 0, delta: {}, logprobs: null, finish_reason: a.reason }));
+      return out;
+    },
     delta: (text, lps) => chunk({ index: 0, delta: { content: text }, logprobs: ctx.logprobs && lps ? chatLogprobs(lps) : null, finish_reason: null }),
     finish: (reason) => chunk({ index: 0, delta: {}, logprobs: null, finish_reason: reason }),
     usage: (u): ChatCompletionChunk => ({
@@ -75,22 +100,25 @@ function chatRenderer(ctx: RenderContext): Renderer {
       choices: [],
       usage: toUsage(u),
     }),
-    complete: (text, lps, reason, u): ChatCompletion => ({
-      id,
-      object: 'chat.completion',
-      created: ctx.created,
-      model: ctx.model,
-      system_fingerprint: ctx.fingerprint,
-      choices: [
-        {
-          index: 0,
-          message: { role: 'assistant', content: text, refusal: null },
-          logprobs: ctx.logprobs ? chatLogprobs(lps) : null,
-          finish_reason: reason,
-        },
-      ],
-      usage: toUsage(u),
-    }),
+    complete: (text, lps, reason, u): ChatCompletion => {
+      const a = answer(text, reason);
+      return {
+        id,
+        object: 'chat.completion',
+        created: ctx.created,
+        model: ctx.model,
+        system_fingerprint: ctx.fingerprint,
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: a.content, refusal: null, ...(a.calls.length > 0 ? { tool_calls: a.calls } : {}) },
+            logprobs: ctx.logprobs ? chatLogprobs(lps) : null,
+            finish_reason: a.reason,
+          },
+        ],
+        usage: toUsage(u),
+      };
+    },
   };
 }
 
@@ -137,5 +165,9 @@ function completionRenderer(ctx: RenderContext): Renderer {
       usage: toUsage(u),
     }),
     complete: (text, lps, reason, u) => body({ index: 0, text, logprobs: ctx.logprobs ? logprobs(lps) : null, finish_reason: reason }, toUsage(u)),
+    held: (text, reason) => [
+      ...(text === '' ? [] : [body({ index: 0, text, logprobs: null, finish_reason: null })]),
+      body({ index: 0, text: '', logprobs: null, finish_reason: reason }),
+    ],
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { EngineEvent, EngineUsage, FinishReason, GenerateRequest, TokenLogprob } from '../types.ts';
 import type { Job } from './batching/scheduler.ts';
-import type { GrammarCache } from './grammar/json-constraint.ts';
+import { forcedToolFormat, type GrammarCache } from './grammar/json-constraint.ts';
 import { createPrng } from './sampling/prng.ts';
 import { type SampleResult, Sampler, type SamplerWorkspace } from './sampling/sampler.ts';
 import { TextStream } from './text/text-stream.ts';
@@ -87,7 +87,8 @@ export function createGenerationJob(
     ...(req.topLogprobs !== undefined ? { topLogprobs: req.topLogprobs } : {}),
   });
   // Compiled before submission: an unsupported schema is a 400, not a failed sequence.
-  const constraint = req.responseFormat ? ctx.grammars.constraint(req.responseFormat) : undefined;
+  const format = req.responseFormat ?? forcedToolFormat(req.tools);
+  const constraint = format ? ctx.grammars.constraint(format) : undefined;
   const text = new TextStream({ stop: req.stop, cleanUpSpaces: ctx.tokenizer.cleanUpSpaces });
   let generated = 0;
   let cachedTokens = 0;

@@ -239,7 +239,7 @@ export class NativeEngine implements Engine {
       return ids;
     }
     if (!l.bundle.chatTemplate) throw noChatTemplateError(this.opts.modelId);
-    const rendered = l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true });
+    const rendered = l.bundle.chatTemplate.render(p.messages, { addGenerationPrompt: true, ...(req.tools ? { tools: req.tools.tools } : {}) });
     refuseIfSurelyTooLong(rendered, 'messages');
     // The template already places every special token; the post-processor must not add more.
     return encodePrompt(tok, l.encoder, rendered, { addSpecialTokens: false });

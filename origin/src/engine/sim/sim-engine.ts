@@ -103,6 +103,8 @@ export class SimEngine implements Engine {
     // Its filler text is not JSON: refusing beats answering a different question.
     if (req.responseFormat)
       throw new ApiError('invalid_request_error', 'response_format is not supported by the simulated engine.', { param: 'response_format' });
+    if (req.tools && req.tools.choice !== 'auto')
+      throw new ApiError('invalid_request_error', 'A forced tool_choice is not supported by the simulated engine.', { param: 'tool_choice' });
     const param = req.prompt.kind === 'chat' ? 'messages' : 'prompt';
     const prompt = simPrompt(req.prompt);
     if (prompt.tokens === 0) throw new ApiError('invalid_request_error', 'The prompt is empty.', { param });

@@ -7,6 +7,7 @@
  */
 import { ApiError } from '#shared/errors.ts';
 import { ANY_OBJECT, compileJsonSchema, type SchemaNode, UnsupportedSchemaError } from '#shared/json-schema-subset.ts';
+import { forcedToolSchema, type ToolRequest } from '#shared/openai-tools.ts';
 import type { StructuredFormat } from '../../types.ts';
 import { grammarNodes } from './grammar-nodes.ts';
 import { canContinue, initialState, isComplete, type MachineState, stateKey, stepAll } from './json-machine.ts';
@@ -49,6 +50,12 @@ export class JsonGrammar {
     this.masks.set(key, mask);
     return mask;
   }
+}
+
+/** The format a forced tool call follows (`required` or a named function); undefined when the model chooses. */
+export function forcedToolFormat(tools: ToolRequest | undefined): StructuredFormat | undefined {
+  const schema = tools && forcedToolSchema(tools);
+  return schema ? { type: 'json_schema', schema } : undefined;
 }
 
 // The server checked the schema already; a direct engine caller gets the same 400.

@@ -5,17 +5,23 @@
  */
 import { Template } from '@huggingface/jinja';
 import { ApiError } from '#shared/errors.ts';
+import type { FunctionTool } from '#shared/openai-tools.ts';
+import type { EngineChatMessage } from '../../types.ts';
 import { type TokenizerConfig, tokenContent } from './tokenizer.ts';
+import { plainToolMessages, usesTools } from './tool-prompt.ts';
 
-export interface ChatMessageInput {
-  role: string;
-  content: string;
-}
+export type ChatMessageInput = EngineChatMessage;
 
 export interface RenderOptions {
   /** Append the assistant turn opener so the model answers (default true). */
   addGenerationPrompt?: boolean;
+  /** Functions offered to the model. */
+  tools?: readonly FunctionTool[];
 }
+
+// A template that names `tools` renders them (and calls in the history) itself, as transformers'
+// apply_chat_template lets it; any other gets them in the convention of tool-prompt.ts.
+const RENDERS_TOOLS = /\btools\b/;
 
 const SPECIAL_KEYS = ['bos_token', 'eos_token', 'pad_token', 'unk_token', 'sep_token', 'cls_token', 'mask_token'] as const;
 
@@ -43,6 +49,7 @@ export class ChatTemplate {
   private readonly parseError: string | undefined;
   private readonly specials: Record<string, unknown>;
   private keeps: boolean | undefined;
+  private readonly rendersTools: boolean;
 
   /**
    * Parse `source` once. A syntax error does not throw here (completions must keep working); it
@@ -58,6 +65,7 @@ export class ChatTemplate {
     }
     this.template = template;
     this.parseError = parseError;
+    this.rendersTools = RENDERS_TOOLS.test(source);
     const specials: Record<string, unknown> = {};
     for (const key of SPECIAL_KEYS) {
       const c = tokenContent(config[key]);
@@ -105,6 +113,27 @@ export class ChatTemplate {
     return rendered > 0;
   }
 
+  private variables(messages: readonly ChatMessageInput[], tools: readonly FunctionTool[] | undefined): Record<string, unknown> {
+    if (!usesTools(messages, tools)) return { messages: messages.map((m) => ({ role: m.role, content: m.content })) };
+    if (!this.rendersTools) return { messages: plainToolMessages(messages, tools) };
+    // Templates read a call's arguments as a mapping (`| tojson`), as transformers passes them.
+    const native = messages.map((m) => ({
+      role: m.role,
+      content: m.content,
+      ...(m.tool_calls?.length
+        ? {
+            tool_calls: m.tool_calls.map((c) => ({
+              id: c.id,
+              type: c.type,
+              function: { name: c.function.name, arguments: parseArguments(c.function.arguments) },
+            })),
+          }
+        : {}),
+      ...(m.tool_call_id !== undefined ? { tool_call_id: m.tool_call_id } : {}),
+    }));
+    return tools?.length ? { messages: native, tools } : { messages: native };
+  }
+
   /** Render `messages` to the prompt string; ApiError 400 when the template rejects them. */
   render(messages: readonly ChatMessageInput[], opts: RenderOptions = {}): string {
     if (!this.template) {
@@ -113,7 +142,7 @@ export class ChatTemplate {
     try {
       const out = this.template.render({
         ...this.specials,
-        messages: messages.map((m) => ({ role: m.role, content: m.content })),
+        ...this.variables(messages, opts.tools),
         add_generation_prompt: opts.addGenerationPrompt ?? true,
       });
       if (typeof out !== 'string') throw new Error('template did not produce text');
@@ -122,6 +151,14 @@ export class ChatTemplate {
       // raise_exception(...) in templates (e.g. "roles must alternate") lands here too.
       throw new ApiError('invalid_request_error', `Chat template error: ${(err as Error).message}`, { param: 'messages', cause: err });
     }
+  }
+}
+
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

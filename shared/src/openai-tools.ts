@@ -1,0 +1,146 @@
+/**
+ * Function tools in the OpenAI chat format: the request schemas (`tools`, `tool_choice`, assistant
+ * `tool_calls` in the history) and the JSON schema a forced tool call must follow. Pure, shared by
+ * the edge (refuses what the origin would, before routing) and the origin (builds the constraint
+ * from the same schema), so both agree on what a valid call is.
+ */
+import { z } from 'zod';
+import { compileJsonSchema, jsonDepth, SCHEMA_DEPTH, UnsupportedSchemaError } from './json-schema-subset.ts';
+
+/** Counts a tools request may carry (OpenAI documents 128 tools). */
+export const TOOL_LIMITS = {
+  tools: 128,
+  /** Calls in one assistant message of the history. */
+  toolCalls: 128,
+  /** Calls one forced answer may make when `parallel_tool_calls` is on. */
+  parallelCalls: 8,
+  descriptionLength: 8192,
+} as const;
+
+/** OpenAI's function-name rule. */
+export const FunctionName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be 1..64 characters of a-z A-Z 0-9 _ -');
+
+const ParametersSchema = z.record(z.string(), z.unknown()).refine((s) => jsonDepth(s) <= SCHEMA_DEPTH, {
+  message: `the schema is nested more than ${SCHEMA_DEPTH} levels deep.`,
+});
+
+export const FunctionTool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: FunctionName,
+    description: z.string().max(TOOL_LIMITS.descriptionLength).optional(),
+    parameters: ParametersSchema.optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+export type FunctionTool = z.infer<typeof FunctionTool>;
+
+export const ToolChoice = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: FunctionName }) }),
+]);
+export type ToolChoice = z.infer<typeof ToolChoice>;
+
+/** A call in an assistant message of the history; `arguments` is a JSON text, as OpenAI sends it. */
+export const AssistantToolCall = z.object({
+  id: z.string().min(1).max(256),
+  type: z.literal('function'),
+  function: z.object({ name: FunctionName, arguments: z.string() }),
+});
+export type AssistantToolCall = z.infer<typeof AssistantToolCall>;
+
+/** What the engine is asked to do with tools (`tool_choice: none` and no tools = absent). */
+export interface ToolRequest {
+  tools: FunctionTool[];
+  /** `auto`: the model chooses; `required`: at least one call; a name: exactly that function. */
+  choice: 'auto' | 'required' | { name: string };
+  /** Several calls in one answer allowed. */
+  parallel: boolean;
+}
+
+/** A function's parameters as a schema (absent = no arguments: `{}`). */
+export function parametersSchema(tool: FunctionTool): Record<string, unknown> {
+  return tool.function.parameters ?? { type: 'object', properties: {}, additionalProperties: false };
+}
+
+const callSchema = (tool: FunctionTool) => ({
+  type: 'object',
+  properties: { name: { const: tool.function.name }, arguments: parametersSchema(tool) },
+  required: ['name', 'arguments'],
+  additionalProperties: false,
+});
+
+/**
+ * The JSON schema a forced answer follows: one `{"name","arguments"}` object (a named function, or
+ * `required` without parallel calls), or a list of 1..parallelCalls of them. Undefined when the
+ * model chooses (`auto`). `$defs` of each function's parameters are hoisted under a prefix so
+ * their `$ref`s keep resolving.
+ */
+export function forcedToolSchema(req: ToolRequest): Record<string, unknown> | undefined {
+  if (req.choice === 'auto') return undefined;
+  const choice = req.choice;
+  const tools = typeof choice === 'object' ? req.tools.filter((t) => t.function.name === choice.name) : req.tools;
+  const defs: Record<string, unknown> = {};
+  const options = tools.map((tool) => callSchema(hoistDefs(tool, defs)));
+  const one = options.length === 1 ? options[0]! : { anyOf: options };
+  const body = typeof choice === 'object' || !req.parallel ? one : { type: 'array', items: one, minItems: 1, maxItems: TOOL_LIMITS.parallelCalls };
+  return Object.keys(defs).length > 0 ? { ...body, $defs: defs } : body;
+}
+
+// A function's `#/$defs/x` becomes `#/$defs/<name>.x` in the combined schema.
+function hoistDefs(tool: FunctionTool, into: Record<string, unknown>): FunctionTool {
+  const params = parametersSchema(tool);
+  const local = { ...((params.$defs as Record<string, unknown>) ?? {}), ...((params.definitions as Record<string, unknown>) ?? {}) };
+  if (Object.keys(local).length === 0) return tool;
+  const prefix = `${tool.function.name}.`;
+  const rewrite = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(rewrite);
+    if (typeof v !== 'object' || v === null) return v;
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) =>
+        k === '$ref' && typeof x === 'string' ? [k, x.replace(/^#\/(\$defs|definitions)\//, `#/$defs/${prefix}`)] : [k, rewrite(x)],
+      ),
+    );
+  };
+  for (const [name, def] of Object.entries(local)) into[`${prefix}${name}`] = rewrite(def);
+  const { $defs: _d, definitions: _x, ...rest } = params;
+  return { ...tool, function: { ...tool.function, parameters: rewrite(rest) as Record<string, unknown> } };
+}
+
+/**
+ * Why a tools request cannot be served, as [message, param] (undefined when it can): a forced or
+ * `strict` function's parameters must compile in the structured-output subset, and a named
+ * choice must name a declared function.
+ */
+export function toolRequestProblem(req: ToolRequest): [string, string] | undefined {
+  const choice = req.choice;
+  if (typeof choice === 'object' && !req.tools.some((t) => t.function.name === choice.name)) {
+    return [`tool_choice names '${choice.name}', which is not among the tools.`, 'tool_choice'];
+  }
+  const names = new Set<string>();
+  for (const [i, tool] of req.tools.entries()) {
+    if (names.has(tool.function.name)) return [`two tools are named '${tool.function.name}'.`, `tools.${i}.function.name`];
+    names.add(tool.function.name);
+    const constrained = tool.function.strict === true || choice === 'required' || (typeof choice === 'object' && choice.name === tool.function.name);
+    if (!constrained) continue;
+    try {
+      compileJsonSchema(parametersSchema(tool));
+    } catch (err) {
+      if (err instanceof UnsupportedSchemaError) return [err.message, `tools.${i}.function.parameters`];
+      throw err;
+    }
+  }
+  const forced = forcedToolSchema(req);
+  if (forced === undefined) return undefined;
+  try {
+    compileJsonSchema(forced);
+  } catch (err) {
+    if (err instanceof UnsupportedSchemaError) return [`the tools together are too large to constrain: ${err.message}`, 'tools'];
+    throw err;
+  }
+  return undefined;
+}
