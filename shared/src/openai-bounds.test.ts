@@ -144,10 +144,7 @@ describe('every OpenAI parameter is implemented, refused or accepted on purpose,
     ['reasoning_effort', { reasoning_effort: 'high' }],
     ['verbosity', { verbosity: 'low' }],
     ['web_search_options', { web_search_options: {} }],
-    [
-      'messages.0.tool_calls',
-      { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{}' } }] }] },
-    ],
+    ['tools', { tools: Array.from({ length: LIMITS.tools + 1 }, (_, i) => ({ type: 'function', function: { name: `f${i}` } })) }],
     ['messages.0.function_call', { messages: [{ role: 'assistant', content: null, function_call: { name: 'f', arguments: '{}' } }] }],
   ])('chat: %s changes the output and is refused with a 400 naming it', (param, extra) => {
     expect(refusal(chat(extra))).toMatchObject({ status: 400, param });

@@ -7,9 +7,6 @@ const tool = { type: 'function', function: { name: 'get_weather', parameters: { 
 
 describe('parameters that would change the output but are not implemented', () => {
   it.each([
-    ['tools', { tools: [tool] }],
-    ['tool_choice', { tool_choice: 'auto' }],
-    ['tool_choice', { tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
     ['functions', { functions: [tool.function] }],
     ['function_call', { function_call: 'auto' }],
     ['logit_bias', { logit_bias: { '42': 10 } }],
@@ -34,6 +31,9 @@ describe('parameters that would change the output but are not implemented', () =
     ['null tools', { tools: null, tool_choice: null }],
     ['empty logit_bias', { logit_bias: {} }],
     ['parallel_tool_calls', { parallel_tool_calls: true }],
+    ['tools', { tools: [tool] }],
+    ['tool_choice auto', { tool_choice: 'auto' }],
+    ['a named tool_choice', { tools: [tool], tool_choice: { type: 'function', function: { name: 'get_weather' } } }],
     ['text modality', { modalities: ['text'] }],
     ['fields that do not change the output', { user: 'u1', metadata: { a: 'b' }, store: false, service_tier: 'auto' }],
   ])('chat: %s is accepted', (_name, extra) => {

@@ -161,9 +161,9 @@ describe('request errors before the first byte', () => {
     ],
     ['n > 1', '/v1/chat/completions', chatBody({ n: 2 }), 400, 'invalid_request_error'],
     [
-      'tools (not implemented: never silently dropped)',
+      'a tool_choice naming no offered function',
       '/v1/chat/completions',
-      chatBody({ tools: [{ type: 'function', function: { name: 'f' } }] }),
+      chatBody({ tools: [{ type: 'function', function: { name: 'f' } }], tool_choice: { type: 'function', function: { name: 'g' } } }),
       400,
       'invalid_request_error',
     ],
