@@ -15,6 +15,8 @@ const key = (o: Record<string, unknown> = {}, extra: { tenantId?: string; revisi
   );
 };
 
+const TOOL = { type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } };
+
 describe('isDeterministic', () => {
   it.each([
     ['temperature 0', { temperature: 0 }, true],
@@ -58,6 +60,8 @@ describe('cacheKey: requests asking for the same answer share a key', () => {
     ['one stop string or a list of it', { stop: 'x' }, { stop: ['x'] }],
     ['response_format text is the default', { response_format: { type: 'text' } }],
     ['top_logprobs without logprobs is ignored by the schema rules', { logprobs: false }],
+    ['tool_choice none is no tools', { tools: [TOOL], tool_choice: 'none', parallel_tool_calls: false }],
+    ['tool_choice auto is the default', { tools: [TOOL], tool_choice: 'auto' }, { tools: [TOOL] }],
   ])('%s', async (_name, a, b: Record<string, unknown> = {}) => {
     expect(await key(a)).toBe(await key(b));
   });
@@ -103,6 +107,15 @@ describe('cacheKey: every output-changing field changes the key', () => {
     ['ignore_eos', { ignore_eos: true }],
     ['logprobs', { logprobs: true }],
     ['top_logprobs', { logprobs: true, top_logprobs: 3 }, { logprobs: true }],
+    ['tools', { tools: [TOOL] }],
+    ['a tool description', { tools: [{ ...TOOL, function: { ...TOOL.function, description: 'Now.' } }] }, { tools: [TOOL] }],
+    ['tool_choice', { tools: [TOOL], tool_choice: 'required' }, { tools: [TOOL] }],
+    ['parallel_tool_calls', { tools: [TOOL], tool_choice: 'required', parallel_tool_calls: false }, { tools: [TOOL], tool_choice: 'required' }],
+    [
+      "an assistant turn's tool_calls",
+      { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":1}' } }] }] },
+      { messages: [{ role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{"a":2}' } }] }] },
+    ],
   ])('%s', async (_name, changed, base: Record<string, unknown> = {}) => {
     expect(await key(changed)).not.toBe(await key(base));
   });

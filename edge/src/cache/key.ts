@@ -8,7 +8,7 @@
  * canonical request. The tenant is always part of it: an entry is never shared across tenants.
  */
 import type { Digests } from '#shared/digests.ts';
-import { type ChatCompletionRequest, type CompletionRequest, messageText, requestedMaxTokens, stopList } from '#shared/openai.ts';
+import { type ChatCompletionRequest, type CompletionRequest, messageText, requestedMaxTokens, stopList, toolRequest } from '#shared/openai.ts';
 
 export type CacheEndpoint = 'chat.completions' | 'completions';
 export type CacheableRequest = ChatCompletionRequest | CompletionRequest;
@@ -32,7 +32,8 @@ export const SAMPLING_DEFAULTS = {
  * Fields that do not change the answer, left out of the key: how it is delivered (`stream`,
  * `stream_options`), who asks or why (`user`, `metadata`, `store`, `service_tier`,
  * `prompt_cache_key`, `safety_identifier`), and fields the schema only accepts at the one value
- * that changes nothing (`n` = 1, `parallel_tool_calls`, and the refused-unless-empty ones).
+ * that changes nothing (`n` = 1 and the refused-unless-empty ones). Tools count in their
+ * normalised form (`toolRequest`: `none` and no tools are the same request).
  */
 export const OUTPUT_NEUTRAL_FIELDS = [
   'stream',
@@ -44,11 +45,8 @@ export const OUTPUT_NEUTRAL_FIELDS = [
   'prompt_cache_key',
   'safety_identifier',
   'n',
-  'parallel_tool_calls',
   'logit_bias',
   'prediction',
-  'tools',
-  'tool_choice',
   'functions',
   'function_call',
   'audio',
@@ -92,7 +90,14 @@ export function canonicalRequest(endpoint: CacheEndpoint, req: CacheableRequest)
     return {
       ...common,
       // Text parts are joined as the origin joins them: parts and a string of the same text are one prompt.
-      messages: req.messages.map((m) => ({ role: m.role, content: messageText(m), name: m.name ?? null, tool_call_id: m.tool_call_id ?? null })),
+      messages: req.messages.map((m) => ({
+        role: m.role,
+        content: messageText(m),
+        name: m.name ?? null,
+        tool_call_id: m.tool_call_id ?? null,
+        tool_calls: m.tool_calls?.length ? m.tool_calls : null,
+      })),
+      tools: toolRequest(req) ?? null,
       logprobs,
       top_logprobs: logprobs ? orDefault(req.top_logprobs, 0) : null,
     };

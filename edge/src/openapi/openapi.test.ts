@@ -98,7 +98,8 @@ describe('the OpenAPI document', () => {
   it('is generated from the zod schemas: bounds and refusals show', () => {
     const chat = doc.components.schemas.ChatCompletionRequest as { properties: Record<string, JsonObject> };
     expect(chat.properties.messages).toMatchObject({ minItems: 1, maxItems: 2048 });
-    expect(chat.properties.tools).toMatchObject({ description: expect.stringContaining('Not supported') });
+    expect(chat.properties.functions).toMatchObject({ description: expect.stringContaining('Not supported') });
+    expect(chat.properties.tools).toMatchObject({ anyOf: [expect.objectContaining({ type: 'array', maxItems: 128 }), { type: 'null' }] });
     // Input side: a field with a default is optional for the client.
     const usage = doc.paths['/admin/usage']!.get!.parameters.find((p) => p.name === 'group_by');
     expect(usage).toMatchObject({ in: 'query', required: false });

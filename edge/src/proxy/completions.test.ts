@@ -53,12 +53,22 @@ describe('forwarding', () => {
     expect(body.usage.total_tokens).toBe(8);
   });
 
-  it('refuses a parameter it would otherwise drop (tools) with a 400 naming it, before any origin sees it', async () => {
+  it('refuses a parameter it would otherwise drop (functions) with a 400 naming it, before any origin sees it', async () => {
     const t = await testEdge();
     await t.beat(t.origins[0]!);
-    const res = await t.post('/v1/chat/completions', { ...chat, tools: [{ type: 'function', function: { name: 'f' } }] });
+    const res = await t.post('/v1/chat/completions', { ...chat, functions: [{ name: 'f' }] });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { param: 'tools', type: 'invalid_request_error' } });
+    expect(await res.json()).toMatchObject({ error: { param: 'functions', type: 'invalid_request_error' } });
+    expect(t.origins[0]!.requests).toHaveLength(0);
+  });
+
+  it('refuses a forced tool whose parameters are outside the constrained subset, before any origin sees it', async () => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!);
+    const tools = [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { s: { type: 'string', format: 'email' } } } } }];
+    const res = await t.post('/v1/chat/completions', { ...chat, tools, tool_choice: 'required' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { param: 'tools.0.function.parameters', message: expect.stringContaining("'format'") } });
     expect(t.origins[0]!.requests).toHaveLength(0);
   });
 
