@@ -47,6 +47,31 @@ describe('toVllmRequest', () => {
       absent: [],
     },
     {
+      name: 'tools, a named choice and a history with a call and its result pass through',
+      req: {
+        ...chat,
+        prompt: {
+          kind: 'chat',
+          messages: [
+            { role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+            { role: 'tool', content: '1', tool_call_id: 'c1' },
+          ],
+        },
+        tools: { tools: [{ type: 'function', function: { name: 'f' } }], choice: { name: 'f' }, parallel: false },
+      } as GenerateRequest,
+      path: '/v1/chat/completions',
+      body: {
+        messages: [
+          { role: 'assistant', content: '', tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'tool', content: '1', tool_call_id: 'c1' },
+        ],
+        tools: [{ type: 'function', function: { name: 'f' } }],
+        tool_choice: { type: 'function', function: { name: 'f' } },
+        parallel_tool_calls: false,
+      },
+      absent: [],
+    },
+    {
       name: 'text prompt → completions, logprobs as a count',
       req: { ...chat, prompt: { kind: 'text', text: 'Once' }, topLogprobs: 2 } as GenerateRequest,
       path: '/v1/completions',

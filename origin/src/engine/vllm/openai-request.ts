@@ -37,6 +37,14 @@ export function toVllmRequest(req: GenerateRequest, model: string): VllmRequest 
   const p = req.prompt;
   if (p.kind === 'chat') {
     body.messages = p.messages;
+    // vLLM renders the tools with the model's template and parses calls itself (its tool-call
+    // flags, infra/engines/vllm/README.md); openai-stream.ts writes them back in the convention.
+    if (req.tools) {
+      body.tools = req.tools.tools;
+      const choice = req.tools.choice;
+      body.tool_choice = typeof choice === 'object' ? { type: 'function', function: { name: choice.name } } : choice;
+      body.parallel_tool_calls = req.tools.parallel;
+    }
     if (req.topLogprobs !== undefined) {
       body.logprobs = true;
       body.top_logprobs = req.topLogprobs;

@@ -113,6 +113,29 @@ describe('vLLM stream → engine events', () => {
     expect(run(chunks)).toEqual(want);
   });
 
+  it('tool calls streamed in pieces come back as <tool_call> text when vLLM finishes', () => {
+    const piece = (index: number, fn: Record<string, string>, ids: number[]) => ({
+      choices: [
+        {
+          index: 0,
+          delta: { tool_calls: [{ index, ...(fn.name ? { id: `c${index}`, type: 'function' } : {}), function: fn }] },
+          token_ids: ids,
+          finish_reason: null,
+        },
+      ],
+    });
+    const events = run([
+      piece(0, { name: 'get_time', arguments: '' }, [1, 2]),
+      piece(0, { arguments: '{"tz":' }, [3]),
+      piece(0, { arguments: '"UTC"}' }, [4]),
+      piece(1, { name: 'noop', arguments: '' }, [5]),
+      { choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }], usage: u(3, 5) },
+    ]);
+    const text = events.flatMap((e) => (e.type === 'delta' ? [e.text] : [])).join('');
+    expect(text).toBe('<tool_call>\n{"name":"get_time","arguments":{"tz":"UTC"}}\n</tool_call>\n<tool_call>\n{"name":"noop","arguments":{}}\n</tool_call>');
+    expect(events.at(-1)).toEqual({ type: 'finish', reason: 'stop', usage: { promptTokens: 3, completionTokens: 5, cachedTokens: 0 } });
+  });
+
   it('a cut stream (no finish reason) is an error, not a silent stop', () => {
     const m = createStreamMapper();
     m.push(chatDelta('partial'));

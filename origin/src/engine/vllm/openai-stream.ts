@@ -21,8 +21,13 @@ interface TopEntry {
   bytes?: number[] | null;
 }
 
+interface ToolCallPiece {
+  index?: number;
+  function?: { name?: string | null; arguments?: string | null } | null;
+}
+
 interface Choice {
-  delta?: { content?: string | null };
+  delta?: { content?: string | null; tool_calls?: ToolCallPiece[] | null };
   text?: string;
   token_ids?: number[] | null;
   finish_reason?: string | null;
@@ -63,6 +68,8 @@ export function createStreamMapper(): StreamMapper {
   // Completion tokens vLLM's running usage reported, and those handed out in deltas.
   let reported: number | undefined;
   let counted = 0;
+  // Tool calls vLLM parsed, joined by index as they stream; written out as text when it finishes.
+  const calls = new Map<number, { name: string; args: string }>();
 
   function takeUsage(u: Usage): void {
     if (typeof u.prompt_tokens === 'number') usage.promptTokens = u.prompt_tokens;
@@ -87,6 +94,12 @@ export function createStreamMapper(): StreamMapper {
         out.push({ type: 'start', promptTokens: usage.promptTokens, cachedTokens: usage.cachedTokens });
       }
       for (const c of chunk.choices ?? []) {
+        for (const piece of c.delta?.tool_calls ?? []) {
+          const call = calls.get(piece.index ?? 0) ?? { name: '', args: '' };
+          call.name += piece.function?.name ?? '';
+          call.args += piece.function?.arguments ?? '';
+          calls.set(piece.index ?? 0, call);
+        }
         const text = c.delta?.content ?? c.text ?? '';
         const logprobs = mapLogprobs(c.logprobs);
         let n: number;
@@ -99,7 +112,11 @@ export function createStreamMapper(): StreamMapper {
           const tokenIds = Array.isArray(c.token_ids) ? c.token_ids : new Array<number>(n).fill(-1);
           out.push({ type: 'delta', text, tokenIds, ...(logprobs ? { logprobs } : {}) });
         }
-        if (c.finish_reason) reason = c.finish_reason === 'length' ? 'length' : c.finish_reason === 'abort' ? 'abort' : 'stop';
+        if (c.finish_reason) {
+          reason = c.finish_reason === 'length' ? 'length' : c.finish_reason === 'abort' ? 'abort' : 'stop';
+          if (calls.size > 0) out.push({ type: 'delta', text: callsText(calls), tokenIds: [] });
+          calls.clear();
+        }
       }
       return out;
     },
@@ -111,6 +128,22 @@ export function createStreamMapper(): StreamMapper {
       return { type: 'finish', reason: 'abort', usage: { ...usage, completionTokens: Math.max(counted, reported ?? 0) } };
     },
   };
+}
+
+/** Calls as `<tool_call>` blocks (the engines' convention, parsed by the server like native output). */
+function callsText(calls: Map<number, { name: string; args: string }>): string {
+  return [...calls.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, c]) => {
+      let args: unknown = c.args;
+      try {
+        args = JSON.parse(c.args === '' ? '{}' : c.args);
+      } catch {
+        // Kept as text: the server then leaves the block as content rather than invent arguments.
+      }
+      return `<tool_call>\n${JSON.stringify({ name: c.name, arguments: args })}\n</tool_call>`;
+    })
+    .join('\n');
 }
 
 const bytesOf = (e: TopEntry) => e.bytes ?? [...encoder.encode(e.token)];
