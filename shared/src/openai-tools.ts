@@ -53,6 +53,14 @@ export const AssistantToolCall = z.object({
 });
 export type AssistantToolCall = z.infer<typeof AssistantToolCall>;
 
+/** A streamed piece of a tool call: the first of each call has its id, type and name. */
+export const ToolCallDelta = z.object({
+  index: z.number().int().min(0),
+  id: z.string().optional(),
+  type: z.literal('function').optional(),
+  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
+});
+
 /** What the engine is asked to do with tools (`tool_choice: none` and no tools = absent). */
 export interface ToolRequest {
   tools: FunctionTool[];
@@ -143,4 +151,46 @@ export function toolRequestProblem(req: ToolRequest): [string, string] | undefin
     throw err;
   }
   return undefined;
+}
+
+/** The tool fields of a chat request, as the schema parsed them. */
+interface ToolFields {
+  messages: { role: string; tool_calls?: AssistantToolCall[] | null | undefined; tool_call_id?: string | undefined }[];
+  tools?: FunctionTool[] | null | undefined;
+  tool_choice?: ToolChoice | null | undefined;
+  parallel_tool_calls?: boolean | null | undefined;
+  response_format?: { type: string } | undefined;
+  logprobs?: boolean | null | undefined;
+}
+
+/** The request's tools as the engine takes them; undefined without tools or with `tool_choice: none`. */
+export function toolRequest(req: Pick<ToolFields, 'tools' | 'tool_choice' | 'parallel_tool_calls'>): ToolRequest | undefined {
+  const tools = req.tools ?? [];
+  const choice = req.tool_choice ?? 'auto';
+  if (tools.length === 0 || choice === 'none') return undefined;
+  return { tools, choice: typeof choice === 'object' ? { name: choice.function.name } : choice, parallel: req.parallel_tool_calls !== false };
+}
+
+/** What is wrong with a chat request's tool fields, each with its path (the request schema's refinement). */
+export function toolIssues(req: ToolFields): { message: string; path: (string | number)[] }[] {
+  const issues: { message: string; path: (string | number)[] }[] = [];
+  for (const [i, m] of req.messages.entries()) {
+    if (m.tool_calls?.length && m.role !== 'assistant')
+      issues.push({ message: 'only assistant messages carry tool_calls.', path: ['messages', i, 'tool_calls'] });
+    if (m.role === 'tool' && m.tool_call_id === undefined)
+      issues.push({ message: "a 'tool' message needs its tool_call_id.", path: ['messages', i, 'tool_call_id'] });
+  }
+  const choice = req.tool_choice;
+  if ((req.tools ?? []).length === 0 && choice != null && choice !== 'none' && choice !== 'auto') {
+    issues.push({ message: `tool_choice ${JSON.stringify(choice)} needs tools.`, path: ['tool_choice'] });
+  }
+  const tr = toolRequest(req);
+  if (!tr) return issues;
+  if (req.response_format !== undefined && req.response_format.type !== 'text') {
+    issues.push({ message: 'response_format and tools cannot constrain the same answer; send one of them (or tool_choice none).', path: ['response_format'] });
+  }
+  if (req.logprobs) issues.push({ message: 'logprobs are not supported together with tools yet.', path: ['logprobs'] });
+  const problem = toolRequestProblem(tr);
+  if (problem) issues.push({ message: problem[0], path: problem[1].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) });
+  return issues;
 }

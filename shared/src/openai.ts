@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { jsonDepth, SCHEMA_DEPTH, unsupportedSchemaReason } from './json-schema-subset.ts';
-import { AssistantToolCall, FunctionTool, TOOL_LIMITS, ToolChoice, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
+import { AssistantToolCall, FunctionTool, TOOL_LIMITS, ToolCallDelta, ToolChoice, toolIssues } from './openai-tools.ts';
+
+export { toolRequest } from './openai-tools.ts';
 
 export { jsonDepth };
 
@@ -152,44 +154,9 @@ export const ChatCompletionRequest = z
     safety_identifier: z.string().max(256).optional(),
   })
   .superRefine((req, ctx) => {
-    const messages = req.messages;
-    for (const [i, m] of messages.entries()) {
-      if (m.tool_calls?.length && m.role !== 'assistant')
-        ctx.addIssue({ code: 'custom', message: 'only assistant messages carry tool_calls.', path: ['messages', i, 'tool_calls'] });
-      if (m.role === 'tool' && m.tool_call_id === undefined)
-        ctx.addIssue({ code: 'custom', message: "a 'tool' message needs its tool_call_id.", path: ['messages', i, 'tool_call_id'] });
-    }
-    const tools = req.tools ?? [];
-    if (tools.length === 0 && req.tool_choice != null && req.tool_choice !== 'none' && req.tool_choice !== 'auto') {
-      ctx.addIssue({ code: 'custom', message: `tool_choice '${JSON.stringify(req.tool_choice)}' needs tools.`, path: ['tool_choice'] });
-      return;
-    }
-    const tr = toolRequest(req);
-    if (!tr) return;
-    if (req.response_format !== undefined && req.response_format.type !== 'text') {
-      ctx.addIssue({
-        code: 'custom',
-        message: 'response_format and tools cannot constrain the same answer; send one of them (or tool_choice none).',
-        path: ['response_format'],
-      });
-    }
-    if (req.logprobs) ctx.addIssue({ code: 'custom', message: 'logprobs are not supported together with tools yet.', path: ['logprobs'] });
-    const problem = toolRequestProblem(tr);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem[0], path: problem[1].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)) });
+    for (const issue of toolIssues(req)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
-
-/** The request's tools as the engine takes them; undefined without tools or with `tool_choice: none`. */
-export function toolRequest(req: Pick<ChatCompletionRequest, 'tools' | 'tool_choice' | 'parallel_tool_calls'>): ToolRequest | undefined {
-  const tools = req.tools ?? [];
-  const choice = req.tool_choice ?? 'auto';
-  if (tools.length === 0 || choice === 'none') return undefined;
-  return {
-    tools,
-    choice: typeof choice === 'object' ? { name: choice.function.name } : choice,
-    parallel: req.parallel_tool_calls !== false,
-  };
-}
 
 export const CompletionRequest = z.object({
   ...GenerationParams,
@@ -240,14 +207,6 @@ export const ChatCompletion = z.object({
   usage: Usage,
 });
 export type ChatCompletion = z.infer<typeof ChatCompletion>;
-
-/** A streamed piece of a tool call: the first of each call has its id, type and name. */
-export const ToolCallDelta = z.object({
-  index: z.number().int().min(0),
-  id: z.string().optional(),
-  type: z.literal('function').optional(),
-  function: z.object({ name: z.string().optional(), arguments: z.string().optional() }),
-});
 
 export const ChatCompletionChunk = z.object({
   id: z.string(),
