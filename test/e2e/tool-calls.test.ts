@@ -6,7 +6,9 @@
  */
 import { Ajv } from 'ajv';
 import OpenAI from 'openai';
+import { zodFunction } from 'openai/helpers/zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startTestStack, type TestStack } from '../helpers/stack.ts';
 
 let stack: TestStack;
@@ -118,6 +120,21 @@ describe('tool calls through the edge with the openai SDK', () => {
     // auto: the random model writes text; the history (call and result) is in the prompt.
     expect(res.choices[0]!.finish_reason).toMatch(/^(stop|length)$/);
     expect(res.usage!.prompt_tokens).toBeGreaterThan(first.usage!.prompt_tokens);
+  });
+
+  it('chat.completions.parse with a zodFunction tool returns parsed arguments', async () => {
+    const Lookup = z.object({ id: z.number().int().min(1).max(99), kind: z.enum(['book', 'pen']) });
+    const res = await client.chat.completions.parse({
+      model: stack.model,
+      messages: [{ role: 'user', content: 'Look it up.' }],
+      tools: [zodFunction({ name: 'lookup', parameters: Lookup })],
+      tool_choice: 'required',
+      seed: 4,
+    });
+    const call = res.choices[0]!.message.tool_calls?.[0];
+    if (call?.type !== 'function') throw new Error('no function call');
+    expect(res.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(Lookup.parse(call.function.parsed_arguments)).toEqual(call.function.parsed_arguments);
   });
 
   it('tool_choice naming no offered function is a 400 naming tool_choice', async () => {
