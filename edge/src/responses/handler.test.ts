@@ -68,9 +68,10 @@ describe('POST /v1/responses', () => {
     expect(t.origins[0]!.requests).toHaveLength(0);
   });
 
-  it('a known path with the wrong method is a 405', async () => {
+  it('a known path with the wrong method is a 405; a body that is not JSON is a 415', async () => {
     const t = await ready();
     expect((await t.get('/v1/responses')).status).toBe(405);
+    expect((await t.post('/v1/responses', body, { 'content-type': 'text/plain' })).status).toBe(415);
   });
 
   it('an origin failing mid-stream ends the stream with error and response.failed', async () => {

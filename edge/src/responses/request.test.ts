@@ -1,4 +1,6 @@
+import type { ResponseCreateParamsBase } from 'openai/resources/responses/responses';
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { fromZodError } from '#shared/errors.ts';
 import { ChatCompletionRequest } from '#shared/openai.ts';
 import { ResponsesRequest, toChatRequest } from './request.ts';
@@ -77,6 +79,7 @@ describe('ResponsesRequest refuses what it cannot honour, naming the parameter',
     ['conversation', { conversation: 'conv_1' }, 'conversation'],
     ['prompt templates', { prompt: { id: 'pmpt_1' } }, 'prompt'],
     ['top_logprobs', { top_logprobs: 2 }, 'top_logprobs'],
+    ['moderation', { moderation: { model: 'x' } }, 'moderation'],
     ['text.verbosity', { text: { verbosity: 'low' } }, 'text.verbosity'],
     ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] }, 'input'],
     ['a function call output item', { input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] }, 'input'],
@@ -109,4 +112,13 @@ describe('ResponsesRequest refuses what it cannot honour, naming the parameter',
   ])('accepts %s', (_name, body) => {
     expect(ResponsesRequest.safeParse({ ...base, input: 'x', ...body }).success).toBe(true);
   });
+});
+
+// Every parameter of the SDK's Responses API is named in the schema (translated, refused or
+// accepted): a new one in an SDK upgrade fails the typecheck here instead of being dropped.
+type Unnamed = Exclude<keyof ResponseCreateParamsBase, keyof z.input<typeof ResponsesRequest>>;
+const everyParameterNamed: [Unnamed] extends [never] ? true : Unnamed = true;
+
+it('names every parameter of the SDK', () => {
+  expect(everyParameterNamed).toBe(true);
 });

@@ -76,11 +76,13 @@ export const ResponsesRequest = z.object({
   background: refused('background', (v) => v === false),
   top_logprobs: refused('top_logprobs', (v) => v === 0),
   context_management: refused('context_management', emptyList),
+  moderation: refused('moderation'),
   // Accepted and not acted on: none of these changes the generated text.
   stream_options: z.object({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
   service_tier: z.string().max(32).nullable().optional(),
   prompt_cache_key: z.string().max(1024).nullable().optional(),
   prompt_cache_retention: z.string().max(32).nullable().optional(),
+  prompt_cache_options: z.record(z.string(), z.unknown()).nullable().optional(),
   safety_identifier: z.string().max(256).nullable().optional(),
 });
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
