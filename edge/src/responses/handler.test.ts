@@ -68,6 +68,14 @@ describe('POST /v1/responses', () => {
     expect(t.origins[0]!.requests).toHaveLength(0);
   });
 
+  it('errors from the chat path name the Responses parameter (a prompt too long is `input`)', async () => {
+    const t = await testEdge();
+    await t.beat(t.origins[0]!, { max_prompt_bytes: { prompt: 100, messages: 100 } });
+    const res = await t.post('/v1/responses', { ...body, input: 'x'.repeat(1000) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'context_length_exceeded', param: 'input' } });
+  });
+
   it('a known path with the wrong method is a 405; a body that is not JSON is a 415', async () => {
     const t = await ready();
     expect((await t.get('/v1/responses')).status).toBe(405);

@@ -13,7 +13,7 @@ import { parseJson, readBodyLimited } from '#shared/request-body.ts';
 import type { EdgeEnv } from '../context.ts';
 import { type CompletionsDeps, serveCompletion } from '../proxy/completions.ts';
 import { responseEvents } from './events.ts';
-import { ResponsesRequest, toChatRequest } from './request.ts';
+import { ResponsesRequest, responsesParam, toChatRequest } from './request.ts';
 import { type ResponseIds, toResponseObject } from './response.ts';
 import { responsesStream } from './stream.ts';
 
@@ -35,7 +35,9 @@ export function responsesHandler(deps: CompletionsDeps) {
     }
     const requestId = c.get('upstreamRequestId');
     const ids: ResponseIds = { id: `resp_${requestId}`, messageId: `msg_${requestId}`, createdAt: Math.floor(deps.clock.now() / 1000) };
-    const chat = await serve(c, toChatRequest(req));
+    const chat = await serve(c, toChatRequest(req)).catch((err: unknown) => {
+      throw renamedParam(err);
+    });
     const headers: Record<string, string> = {};
     chat.headers.forEach((v, k) => {
       if (!BODY_HEADERS.has(k)) headers[k] = v;
@@ -49,4 +51,12 @@ export function responsesHandler(deps: CompletionsDeps) {
     if (!parsed.success) throw new ApiError('origin_error', 'The origin sent a chat completion this server could not read.', { cause: parsed.error });
     return c.json(toResponseObject(parsed.data, req, ids), chat.status as ContentfulStatusCode, headers);
   };
+}
+
+/** An error from the chat path, naming the parameter as the Responses request called it. */
+function renamedParam(err: unknown): unknown {
+  if (!(err instanceof ApiError) || err.param === null) return err;
+  const param = responsesParam(err.param);
+  if (param === err.param) return err;
+  return new ApiError(err.code, err.message, { param, retryAfter: err.retryAfter, cause: err.cause });
 }

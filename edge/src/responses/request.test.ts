@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { fromZodError } from '#shared/errors.ts';
 import { ChatCompletionRequest } from '#shared/openai.ts';
-import { ResponsesRequest, toChatRequest } from './request.ts';
+import { ResponsesRequest, responsesParam, toChatRequest } from './request.ts';
 
 const base = { model: 'motif-test' };
 const schema = { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'], additionalProperties: false };
@@ -121,4 +121,16 @@ const everyParameterNamed: [Unnamed] extends [never] ? true : Unnamed = true;
 
 it('names every parameter of the SDK', () => {
   expect(everyParameterNamed).toBe(true);
+});
+
+it.each([
+  ['messages', 'input'],
+  ['messages.0.content', 'input.0.content'],
+  ['max_tokens', 'max_output_tokens'],
+  ['response_format.json_schema.schema', 'text.format.schema'],
+  ['temperature', 'temperature'],
+  ['messages_extra', 'messages_extra'],
+  [null, null],
+])('an error naming %s names %s on /v1/responses', (chat, responses) => {
+  expect(responsesParam(chat)).toBe(responses);
 });

@@ -124,3 +124,24 @@ export function toChatRequest(req: ResponsesRequest): ChatCompletionRequest {
   }
   return chat;
 }
+
+/** Chat parameter names → the Responses API's, longest prefix first. */
+const PARAM_NAMES: [string, string][] = [
+  ['response_format.json_schema', 'text.format'],
+  ['response_format', 'text.format'],
+  ['max_completion_tokens', 'max_output_tokens'],
+  ['max_tokens', 'max_output_tokens'],
+  ['messages', 'input'],
+];
+
+/**
+ * The Responses API's name for a chat parameter an error names (a prompt too long is `messages`
+ * on the chat path, `input` here), so errors name what the client sent.
+ */
+export function responsesParam(chatParam: string | null): string | null {
+  if (chatParam === null) return null;
+  for (const [chat, responses] of PARAM_NAMES) {
+    if (chatParam === chat || chatParam.startsWith(`${chat}.`)) return responses + chatParam.slice(chat.length);
+  }
+  return chatParam;
+}

@@ -87,6 +87,7 @@ export function finishStatus(finish: FinishReason): Pick<ResponseObject, 'status
   return { status: 'completed', incomplete_details: null };
 }
 
+/** An `output_text` content part (this server adds no annotations). */
 export const outputText = (text: string): OutputText => ({ type: 'output_text', text, annotations: [] });
 
 /**
