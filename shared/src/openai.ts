@@ -84,21 +84,21 @@ const JsonSchemaBody = z.record(z.string(), z.unknown()).superRefine((schema, ct
   if (reason !== undefined) ctx.addIssue({ code: 'custom', message: reason });
 });
 
+/** A named JSON Schema to constrain output to (chat's `json_schema`, the Responses API's `text.format`). */
+export const JsonSchemaSpec = z.object({
+  name: z
+    .string()
+    .max(LIMITS.nameLength)
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be 1..64 characters of a-z A-Z 0-9 _ -'),
+  description: z.string().optional(),
+  schema: JsonSchemaBody.optional(),
+  strict: z.boolean().nullable().optional(),
+});
+
 export const ResponseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
-  z.object({
-    type: z.literal('json_schema'),
-    json_schema: z.object({
-      name: z
-        .string()
-        .max(LIMITS.nameLength)
-        .regex(/^[A-Za-z0-9_-]+$/, 'must be 1..64 characters of a-z A-Z 0-9 _ -'),
-      description: z.string().optional(),
-      schema: JsonSchemaBody.optional(),
-      strict: z.boolean().nullable().optional(),
-    }),
-  }),
+  z.object({ type: z.literal('json_schema'), json_schema: JsonSchemaSpec }),
 ]);
 
 /** Sampling and limits shared by chat and completions. */

@@ -77,6 +77,25 @@ describe('the Worker app inside workerd', () => {
     expect(events.map((e) => e.data).join('')).toContain('world');
   });
 
+  it('serves /v1/responses, plain and streamed, translated onto chat inside workerd', async () => {
+    await beat('wk-ok-resp', ORIGIN_OK, 'wk-resp');
+    const body = { model: 'wk-resp', input: 'hi' };
+    const plain = await call('/v1/responses', { method: 'POST', body: JSON.stringify(body) });
+    expect(plain.status).toBe(200);
+    expect(await plain.json()).toMatchObject({
+      object: 'response',
+      status: 'completed',
+      output_text: 'Hello world',
+      usage: { total_tokens: expect.any(Number) },
+    });
+    const streamed = await call('/v1/responses', { method: 'POST', body: JSON.stringify({ ...body, stream: true }) });
+    const events = [];
+    for await (const ev of readSse(streamed.body!)) events.push(ev);
+    expect(events[0]?.event).toBe('response.created');
+    expect(events.at(-1)?.event).toBe('response.completed');
+    expect(JSON.parse(events.at(-1)!.data).response.output_text).toBe('Hello world');
+  });
+
   it('fails over from a dead replica before the first byte', async () => {
     await beat('wk-dead', ORIGIN_DEAD, 'wk-failover');
     await beat('wk-ok-2', ORIGIN_OK, 'wk-failover', { waiting: 9 });

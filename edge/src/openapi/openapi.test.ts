@@ -83,9 +83,10 @@ describe('the OpenAPI document', () => {
     expect(doc.components.schemas.ErrorResponse).toMatchObject({ properties: { error: { required: ['message', 'type', 'param', 'code'] } } });
   });
 
-  it('the completions routes document the response cache: cache-control in, x-cache out; other routes do not', () => {
+  it('the generating routes document the response cache: cache-control in, x-cache out; other routes do not', () => {
+    const generating = ['/v1/chat/completions', '/v1/completions', '/v1/responses'];
     for (const { path, method, op } of operations) {
-      const cached = method === 'post' && (path === '/v1/chat/completions' || path === '/v1/completions');
+      const cached = method === 'post' && generating.includes(path);
       const success = op.responses['200'] as { headers?: Record<string, { schema: { enum?: string[] } }> } | undefined;
       expect(success?.headers?.['x-cache']?.schema.enum, `${method} ${path}`).toEqual(cached ? ['HIT', 'MISS', 'BYPASS'] : undefined);
       expect(

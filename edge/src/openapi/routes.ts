@@ -20,6 +20,8 @@ import {
 import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, Model, ModelList } from '#shared/openai.ts';
 import { Heartbeat } from '#shared/protocol.ts';
 import { UsageQuery, UsageRow } from '#shared/usage.ts';
+import { ResponsesRequest } from '../responses/request.ts';
+import { ResponseObject } from '../responses/response.ts';
 import { CIRCUIT_STATES } from '../routing/circuit-breaker.ts';
 
 export type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -106,6 +108,22 @@ export const ROUTES: RouteDoc[] = [
     body: json('CompletionRequest', CompletionRequest),
     response: json('Completion', Completion),
     alternative: { mediaType: 'text/event-stream', description: 'With `stream: true`: one `data:` event per Completion chunk, then `data: [DONE]`.' },
+    errors: [404, 408, 413, 415, 429, 502, 503, 504],
+    cached: true,
+  },
+  {
+    method: 'post',
+    path: '/v1/responses',
+    summary: 'Create a response (OpenAI Responses API, the subset one chat generation serves; not stored).',
+    tag: 'Inference',
+    access: 'inference',
+    body: json('ResponsesRequest', ResponsesRequest),
+    response: json('Response', ResponseObject),
+    alternative: {
+      mediaType: 'text/event-stream',
+      description:
+        'With `stream: true`: `event: <type>` + `data:` per Responses stream event, ending with `response.completed`, `response.incomplete` or `response.failed`.',
+    },
     errors: [404, 408, 413, 415, 429, 502, 503, 504],
     cached: true,
   },

@@ -56,8 +56,8 @@ const LINK_ERRORS = new Set([401, 403, 409]);
 
 /** The route handler for one endpoint. */
 export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
-  const { path, schema } = ENDPOINTS[endpoint];
-  const upstreamDeps: UpstreamDeps = { ...deps, now: () => deps.clock.now() };
+  const { schema } = ENDPOINTS[endpoint];
+  const serve = serveCompletion(deps, endpoint);
   return async function completions(c: Context<EdgeEnv>): Promise<Response> {
     let parsed: ReturnType<typeof schema.safeParse>;
     try {
@@ -67,26 +67,38 @@ export function completionsHandler(deps: CompletionsDeps, endpoint: Endpoint) {
       await deps.limits.annotate(c); // refused before admission, still with the rate-limit headers
       throw err;
     }
-    const body: Record<string, unknown> = { ...parsed.data };
-    const stream = parsed.data.stream === true;
-    const clientWantsUsage = stream && parsed.data.stream_options?.include_usage === true;
+    return serve(c, parsed.data);
+  };
+}
+
+/**
+ * Serve a validated request from admission on (limits, cache, routing, forwarding, relay): the
+ * handler above after parsing, and what other APIs translated onto chat (`/v1/responses`) call.
+ */
+export function serveCompletion(deps: CompletionsDeps, endpoint: Endpoint) {
+  const { path } = ENDPOINTS[endpoint];
+  const upstreamDeps: UpstreamDeps = { ...deps, now: () => deps.clock.now() };
+  return async function serve(c: Context<EdgeEnv>, request: ChatCompletionRequest | CompletionRequest): Promise<Response> {
+    const body: Record<string, unknown> = { ...request };
+    const stream = request.stream === true;
+    const clientWantsUsage = stream && request.stream_options?.include_usage === true;
     // The origin is asked for usage on every stream: it is how the edge reconciles limits.
-    if (stream) body.stream_options = { ...parsed.data.stream_options, include_usage: true };
+    if (stream) body.stream_options = { ...request.stream_options, include_usage: true };
 
     // One pass over the prompt serves the reservation and the routing.
-    const prompt = promptText(parsed.data);
-    const lease = await deps.limits.admit(c, parsed.data, prompt);
+    const prompt = promptText(request);
+    const lease = await deps.limits.admit(c, request, prompt);
     const now = deps.clock.now();
     const principal = c.get('principal');
     const requestId = c.get('upstreamRequestId');
-    const route: RouteRequest = { model: parsed.data.model, prompt, ...session(c.req.header(SESSION_HEADER) || parsed.data.user) };
+    const route: RouteRequest = { model: request.model, prompt, ...session(c.req.header(SESSION_HEADER) || request.user) };
     let ranked;
     let cached = NO_CACHE;
     try {
       const entries = await deps.pool.list(now);
       if (deps.cache) {
-        const revisions = servingRevisions(entries, parsed.data.model, now, deps.scheduler.inRotation);
-        cached = await deps.cache.step(c, endpoint, parsed.data, lease, revisions);
+        const revisions = servingRevisions(entries, request.model, now, deps.scheduler.inRotation);
+        cached = await deps.cache.step(c, endpoint, request, lease, revisions);
         if (cached.kind === 'hit') return cached.response;
       }
       ranked = rankFor(deps, route, entries, now);

@@ -1,6 +1,7 @@
 /**
- * The public OpenAI-compatible routes (DESIGN §3): completions (auth → parse → limits → proxy), models
- * (what the pool can serve right now) and the caller's own usage.
+ * The public OpenAI-compatible routes (DESIGN §3): completions and responses (auth → parse →
+ * limits → proxy; responses are translated onto chat), models (what the pool can serve right now)
+ * and the caller's own usage.
  */
 import { Hono } from 'hono';
 import { ApiError, fromZodError } from '#shared/errors.ts';
@@ -12,6 +13,7 @@ import { apiKeyAuth } from '../middleware/auth/auth.ts';
 import type { Authenticator } from '../middleware/auth/key-auth.ts';
 import type { Ledger, PoolEntry } from '../ports.ts';
 import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
+import { responsesHandler } from '../responses/handler.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
@@ -28,6 +30,7 @@ export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   // Limits are taken inside the handler, once the body is parsed (middleware/limits/admission.ts).
   app.post('/chat/completions', inference, completionsHandler(deps, 'chat.completions'));
   app.post('/completions', inference, completionsHandler(deps, 'completions'));
+  app.post('/responses', inference, responsesHandler(deps));
 
   app.get('/models', inference, async (c) => {
     const list: ModelList = { object: 'list', data: servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now(), deps.scheduler.inRotation) };
@@ -50,7 +53,7 @@ export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   });
 
   // A known path with the wrong method is a 405, not a 404.
-  for (const path of ['/chat/completions', '/completions']) app.all(path, methodNotAllowed('POST'));
+  for (const path of ['/chat/completions', '/completions', '/responses']) app.all(path, methodNotAllowed('POST'));
   for (const path of ['/models', '/usage']) app.all(path, methodNotAllowed('GET'));
   return app;
 }
