@@ -196,19 +196,7 @@ export async function waitForHttp(url: string, proc: ManagedProcess | undefined,
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${url} (${lastError})`);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '#shared/adapters/node/free-port.ts';
 
 /**
  * Why `port` cannot be listened on at 127.0.0.1 (where the stack listens), or null if it can.

@@ -7,8 +7,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '#shared/adapters/node/free-port.ts';
 import { createEngine } from '../../../engine/registry.ts';
 import type { Engine } from '../../../engine/types.ts';
 import { parseVllmRecipe, type VllmRecipe } from '../../../engine/vllm/recipe.ts';
@@ -109,18 +109,4 @@ export function readVllmRecipeFile(file: string | undefined): VllmRecipe {
   } catch (err) {
     throw new Error(`MOTIF_VLLM_RECIPE: ${path}: ${(err as Error).message}`);
   }
-}
-
-/** A port on 127.0.0.1 that was free a moment ago (vLLM binds it itself). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
