@@ -87,8 +87,12 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
     };
     // Tokens generated since the last emitted delta (their text is still held back).
     let unsent = 0;
-    // With tools the answer is held until it ends: only then is it known to be calls or text.
-    let held = '';
+    // With tools, text and calls leave as the splitter decides them (logprobs are refused with tools).
+    const tools = mapped.tools ? renderer.toolStream() : null;
+    const emitAll = (chunks: object[]) => {
+      chunks.forEach((c, i) => emit(sseData(c), i === 0 ? unsent : 0));
+      if (chunks.length > 0) unsent = 0;
+    };
     try {
       const head = renderer.first();
       if (head) emit(sseData(head));
@@ -97,25 +101,23 @@ function streamResponse(run: RequestRun, events: Events, first: EngineEvent, map
         run.observe(ev);
         if (ev.type === 'delta') {
           unsent += ev.tokenIds.length;
-          if (mapped.tools) {
-            held += ev.text;
-            continue;
+          if (tools) {
+            const chunks = tools.push(ev.text);
+            if (chunks.length === 0) continue;
+            emitAll(chunks);
+          } else {
+            // An empty delta (a token that completes a character later) only matters for its logprobs.
+            if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
+            // Held-back tokens go out with the delta that carries their text.
+            emitAll([renderer.delta(ev.text, ev.logprobs)]);
           }
-          // An empty delta (a token that completes a character later) only matters for its logprobs.
-          if (ev.text === '' && !(mapped.logprobs && ev.logprobs?.length)) continue;
-          // Held-back tokens go out with the delta that carries their text.
-          emit(sseData(renderer.delta(ev.text, ev.logprobs)), unsent);
-          unsent = 0;
           if (!cancelled && (ctrl.desiredSize ?? 1) <= 0) await new Promise<void>((res) => (wakePull = res));
         } else if (ev.type === 'finish') {
           if (ev.reason === 'abort') throw abortError(run);
           closeQuietly(events);
           // Durable before the response ends: the record is stored before the last bytes go out.
           await run.settle('finish');
-          if (mapped.tools) {
-            const chunks = renderer.held(held, ev.reason);
-            chunks.forEach((c, i) => emit(sseData(c), i === 0 ? unsent : 0));
-          } else emit(sseData(renderer.finish(ev.reason)));
+          emitAll(tools ? tools.end(ev.reason) : [renderer.finish(ev.reason)]);
           if (mapped.includeUsage) emit(sseData(renderer.usage(ev.usage)));
           emit(SSE_DONE);
           end();

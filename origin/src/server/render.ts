@@ -4,9 +4,11 @@
  * usage chunk with `choices: []`), with logprobs in each endpoint's own format.
  */
 import type { ChatCompletion, ChatCompletionChunk, Completion, Usage } from '#shared/openai.ts';
+import type { AssistantToolCall } from '#shared/openai-tools.ts';
 import type { EngineUsage, TokenLogprob } from '../engine/types.ts';
 import type { Endpoint } from './map-request.ts';
 import { parseToolCalls } from './tool-calls.ts';
+import { type ToolStreamPiece, toolStreamSplitter } from './tool-stream.ts';
 
 export type DoneReason = 'stop' | 'length';
 
@@ -31,10 +33,16 @@ export interface Renderer {
   /** A whole non-stream body. */
   complete(text: string, logprobs: TokenLogprob[], reason: DoneReason, usage: EngineUsage): object;
   /**
-   * The chunks of an answer held back until it ended (with tools: its calls are known only then):
-   * its content or `delta.tool_calls`, then the finish chunk.
+   * With tools offered (chat): the chunks of a streamed answer as it is generated — text as
+   * content deltas, each call as soon as its block closes — and, at the end, the rest and the
+   * finish chunk. Null when no tools were offered.
    */
-  held(text: string, reason: DoneReason): object[];
+  toolStream(): ToolStreamRenderer | null;
+}
+
+export interface ToolStreamRenderer {
+  push(text: string): object[];
+  end(reason: DoneReason): object[];
 }
 
 /** OpenAI usage object from exact engine counts. */
@@ -70,24 +78,36 @@ function chatRenderer(ctx: RenderContext): Renderer {
     choices: [choice],
     ...(ctx.includeUsage ? { usage: null } : {}),
   });
-  // A call ends the answer as `tool_calls` unless max_tokens cut it (then the text stays text).
+  // A call ends the answer as `tool_calls`. When max_tokens cut the answer, the calls completed
+  // before the cut are still calls (a stream has sent them already) and the reason stays `length`;
+  // a call cut in the middle is text.
+  const finishReason = (called: boolean, reason: DoneReason) => (called && reason === 'stop' ? ('tool_calls' as const) : reason);
   const answer = (text: string, reason: DoneReason) => {
-    const parsed = ctx.tools && reason === 'stop' ? parseToolCalls(text, ctx.tools) : { content: text, calls: [] };
-    return { ...parsed, reason: parsed.calls.length > 0 ? ('tool_calls' as const) : reason };
+    const parsed = ctx.tools ? parseToolCalls(text, ctx.tools) : { content: text, calls: [] };
+    return { ...parsed, reason: finishReason(parsed.calls.length > 0, reason) };
   };
+  const callChunk = (index: number, c: AssistantToolCall) =>
+    chunk({
+      index: 0,
+      // One chunk per call, whole: the SDK joins argument fragments by index either way.
+      delta: { tool_calls: [{ index, id: c.id, type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } }] },
+      logprobs: null,
+      finish_reason: null,
+    });
   return {
     first: () => chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }),
-    held: (text, reason) => {
-      const a = answer(text, reason);
-      const out: ChatCompletionChunk[] = [];
-      if (a.content !== null && a.content !== '') out.push(chunk({ index: 0, delta: { content: a.content }, logprobs: null, finish_reason: null }));
-      // One chunk per call, whole: the SDK joins argument fragments by index either way.
-      a.calls.forEach((c, index) => {
-        const delta = { tool_calls: [{ index, id: c.id, type: 'function' as const, function: { name: c.function.name, arguments: c.function.arguments } }] };
-        out.push(chunk({ index: 0, delta, logprobs: null, finish_reason: null }));
-      });
-      out.push(chunk({ index: 0, delta: {}, logprobs: null, finish_reason: a.reason }));
-      return out;
+    toolStream: () => {
+      if (!ctx.tools) return null;
+      const splitter = toolStreamSplitter(ctx.tools);
+      let calls = 0;
+      const chunks = (pieces: ToolStreamPiece[]) =>
+        pieces.map((p) =>
+          p.kind === 'call' ? callChunk(calls++, p.call) : chunk({ index: 0, delta: { content: p.text }, logprobs: null, finish_reason: null }),
+        );
+      return {
+        push: (text) => chunks(splitter.push(text)),
+        end: (reason) => [...chunks(splitter.end()), chunk({ index: 0, delta: {}, logprobs: null, finish_reason: finishReason(splitter.called, reason) })],
+      };
     },
     delta: (text, lps) => chunk({ index: 0, delta: { content: text }, logprobs: ctx.logprobs && lps ? chatLogprobs(lps) : null, finish_reason: null }),
     finish: (reason) => chunk({ index: 0, delta: {}, logprobs: null, finish_reason: reason }),
@@ -165,9 +185,7 @@ function completionRenderer(ctx: RenderContext): Renderer {
       usage: toUsage(u),
     }),
     complete: (text, lps, reason, u) => body({ index: 0, text, logprobs: ctx.logprobs ? logprobs(lps) : null, finish_reason: reason }, toUsage(u)),
-    held: (text, reason) => [
-      ...(text === '' ? [] : [body({ index: 0, text, logprobs: null, finish_reason: null })]),
-      body({ index: 0, text: '', logprobs: null, finish_reason: reason }),
-    ],
+    // Tools are a chat feature: a completion is never parsed for calls.
+    toolStream: () => null,
   };
 }

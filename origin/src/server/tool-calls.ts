@@ -13,8 +13,8 @@ export interface ParsedAnswer {
   calls: AssistantToolCall[];
 }
 
-const OPEN = '<tool_call>';
-const CLOSE = '</tool_call>';
+export const TOOL_CALL_OPEN = '<tool_call>';
+export const TOOL_CALL_CLOSE = '</tool_call>';
 
 /** A fresh OpenAI-style call id (`call_` and 24 hex digits). */
 export function newCallId(): string {
@@ -52,6 +52,12 @@ function allCalls(values: unknown[], names: ReadonlySet<string>, id: () => strin
   return calls.length > 0 ? calls : undefined;
 }
 
+/** The calls written inside one `<tool_call>` block, or undefined when it holds anything else. */
+export function callsInBlock(inner: string, names: ReadonlySet<string>, id: () => string = newCallId): AssistantToolCall[] | undefined {
+  const value = parseOrUndefined(inner.trim());
+  return value === undefined ? undefined : allCalls(Array.isArray(value) ? value : [value], names, id);
+}
+
 /**
  * Split `text` into content and the calls of offered functions `names`. `id` numbers the calls
  * (a fresh random id by default).
@@ -66,12 +72,10 @@ export function parseToolCalls(text: string, names: ReadonlySet<string>, id: () 
   const calls: AssistantToolCall[] = [];
   let content = '';
   let from = 0;
-  for (let at = text.indexOf(OPEN, from); at >= 0; at = text.indexOf(OPEN, from)) {
-    const end = text.indexOf(CLOSE, at + OPEN.length);
-    const inner = text.slice(at + OPEN.length, end < 0 ? undefined : end);
-    const value = parseOrUndefined(inner.trim());
-    const found = value === undefined ? undefined : allCalls(Array.isArray(value) ? value : [value], names, id);
-    const next = end < 0 ? text.length : end + CLOSE.length;
+  for (let at = text.indexOf(TOOL_CALL_OPEN, from); at >= 0; at = text.indexOf(TOOL_CALL_OPEN, from)) {
+    const end = text.indexOf(TOOL_CALL_CLOSE, at + TOOL_CALL_OPEN.length);
+    const found = callsInBlock(text.slice(at + TOOL_CALL_OPEN.length, end < 0 ? undefined : end), names, id);
+    const next = end < 0 ? text.length : end + TOOL_CALL_CLOSE.length;
     if (found) {
       calls.push(...found);
       content += text.slice(from, at);

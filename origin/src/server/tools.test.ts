@@ -72,15 +72,41 @@ describe('tool calls on /v1/chat/completions', () => {
     expect(outbox.all.map((e) => [e.record.outcome, e.record.completion_tokens])).toEqual([['finish', 2]]);
   });
 
-  it('streams plain text as one content delta when no call was made', async () => {
+  it('streams plain text as it is generated when no call was made', async () => {
     const { app } = testOrigin(answering('a', 'b'));
     const events = await sseEvents(await app.request(await signedRequest('/v1/chat/completions', { body: body({ stream: true }) })));
     const deltas = events.slice(0, -1).map((e) => JSON.parse(e.data).choices[0]);
     expect(deltas.map((c: { delta: unknown; finish_reason: unknown }) => [c.delta, c.finish_reason])).toEqual([
       [{ role: 'assistant', content: '' }, null],
-      [{ content: 'ab' }, null],
+      [{ content: 'a' }, null],
+      [{ content: 'b' }, null],
       [{}, 'stop'],
     ]);
+  });
+
+  it('streams text, then each call as soon as its block closes (auto)', async () => {
+    const block = '<tool_call>{"name":"get_time","arguments":{}}</tool_call>';
+    const { app } = testOrigin(answering('Checking', ' now.\n', block.slice(0, 20), block.slice(20), '\n'));
+    const events = await sseEvents(await app.request(await signedRequest('/v1/chat/completions', { body: body({ stream: true }) })));
+    const deltas = events.slice(0, -1).map((e) => JSON.parse(e.data).choices[0]);
+    expect(deltas.map((c: { delta: unknown; finish_reason: unknown }) => [c.delta, c.finish_reason])).toEqual([
+      [{ role: 'assistant', content: '' }, null],
+      [{ content: 'Checking' }, null],
+      [{ content: ' now.' }, null],
+      [{ tool_calls: [{ index: 0, id: expect.stringMatching(/^call_/), type: 'function', function: { name: 'get_time', arguments: '{}' } }] }, null],
+      [{}, 'tool_calls'],
+    ]);
+  });
+
+  it('keeps the calls completed before max_tokens cut the answer, finish_reason length', async () => {
+    const block = '<tool_call>{"name":"get_time","arguments":{}}</tool_call>';
+    const engine = new ScriptedTestEngine(() => ({ promptTokens: 5, pieces: [{ text: block }, { text: '<tool_call>{"na' }], reason: 'length' }));
+    const { app } = testOrigin(engine);
+    const out = ChatCompletion.parse(await (await app.request(await signedRequest('/v1/chat/completions', { body: body() }))).json());
+    expect(out.choices[0]).toMatchObject({
+      message: { content: '<tool_call>{"na', tool_calls: [{ function: { name: 'get_time' } }] },
+      finish_reason: 'length',
+    });
   });
 
   it('tool_choice none offers no tools', async () => {
