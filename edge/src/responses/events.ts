@@ -8,7 +8,7 @@
  * `error` event and `response.failed`. Every event has a `sequence_number`, counted from 0.
  */
 import type { ErrorBody } from '#shared/errors.ts';
-import { type FinishReason, Usage } from '#shared/openai.ts';
+import { FinishReason, Usage } from '#shared/openai.ts';
 import { ToolCallDelta } from '#shared/openai-tools.ts';
 import { type ResponseEvent, streamedOutput } from './output-items.ts';
 import type { ResponsesRequest } from './request.ts';
@@ -26,8 +26,6 @@ export interface ResponseEventsState {
   /** Events that close a stream that failed, from the error's OpenAI JSON. */
   fail(error: ErrorBody['error']): ResponseEvent[];
 }
-
-const FINISHES = new Set<unknown>(['stop', 'length', 'content_filter', 'tool_calls']);
 
 /** The translation state for one streamed response (the model is the request's until a chunk names it). */
 export function responseEvents(req: ResponsesRequest, ids: ResponseIds): ResponseEventsState {
@@ -58,7 +56,8 @@ export function responseEvents(req: ResponsesRequest, ids: ResponseIds): Respons
           const parsed = ToolCallDelta.safeParse(call);
           if (parsed.success) out.push(...output.call(parsed.data));
         }
-        if (FINISHES.has(choice?.finish_reason)) finish = choice.finish_reason as FinishReason;
+        const reason = FinishReason.safeParse(choice?.finish_reason);
+        if (reason.success && reason.data !== null) finish = reason.data;
       }
       return out;
     },

@@ -7,12 +7,9 @@
  * back as input unchanged: ids and statuses of items are accepted and not needed.
  */
 import { z } from 'zod';
-import type { ChatMessage } from '#shared/openai.ts';
+import { type ChatMessage, LIMITS } from '#shared/openai.ts';
 import { type AssistantToolCall, FunctionName, TOOL_LIMITS } from '#shared/openai-tools.ts';
 import { unsupportedType } from './unsupported-type.ts';
-
-/** Item count bound of one list (the chat path's content-part bound). */
-const PARTS = 256;
 
 const InputTextPart = z.object({ type: z.enum(['input_text', 'output_text']), text: z.string() });
 const ItemMeta = {
@@ -25,7 +22,7 @@ const CallId = z.string().min(1).max(256);
 export const InputMessage = z.object({
   type: z.literal('message').optional(),
   role: z.enum(['user', 'system', 'developer', 'assistant']),
-  content: z.union([z.string(), z.array(InputTextPart).max(PARTS)]),
+  content: z.union([z.string(), z.array(InputTextPart).max(LIMITS.contentParts)]),
   ...ItemMeta,
 });
 export type InputMessage = z.infer<typeof InputMessage>;
@@ -45,7 +42,7 @@ export const FunctionCallOutputItem = z.object({
           error: unsupportedType('output parts', "'input_text'"),
         }),
       )
-      .max(PARTS),
+      .max(LIMITS.contentParts),
   ]),
   ...ItemMeta,
 });

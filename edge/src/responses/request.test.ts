@@ -220,6 +220,7 @@ describe('ResponsesRequest refuses what it cannot honour, naming the parameter',
     ['a hosted tool', { tools: [{ type: 'web_search' }] }, "'web_search' tools are not supported by this server: only 'function' tools are."],
     ['a hosted tool_choice', { tools: [{ type: 'function', name: 'f' }], tool_choice: { type: 'mcp', server_label: 's' } }, "'mcp' choices are not supported"],
     ['a reasoning item', { input: [{ type: 'reasoning', summary: [] }] }, "'reasoning' input items are not supported"],
+    ['tools with a json text.format', { tools: [{ type: 'function', name: 'f' }], text: { format: { type: 'json_object' } } }, 'text.format and tools cannot'],
   ])('the message for %s names the type', (_name, body, message) => {
     const parsed = ResponsesRequest.safeParse({ ...base, input: 'x', ...body });
     expect(parsed.success ? '' : fromZodError(parsed.error).message).toContain(message);

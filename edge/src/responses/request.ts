@@ -84,13 +84,11 @@ export const ResponsesRequest = z
     if (Array.isArray(req.input)) for (const issue of inputIssues(req.input)) ctx.addIssue({ code: 'custom', ...issue });
     // The chat path's tool checks (a named choice among the tools, schemas a forced call can
     // follow, no response_format alongside), on the chat request this one becomes.
+    // A message's index differs between the two (instructions, calls joined): `input` it is.
     for (const issue of toolIssues(toChatRequest(req))) {
-      const param = responsesParam(issue.path.join('.')) ?? '';
-      ctx.addIssue({
-        code: 'custom',
-        message: issue.message,
-        path: param.startsWith('messages') ? ['input'] : param.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
-      });
+      const param = issue.path[0] === 'messages' ? 'input' : (responsesParam(issue.path.join('.')) ?? '');
+      const path = param.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      ctx.addIssue({ code: 'custom', message: issue.message.replaceAll('response_format', 'text.format'), path });
     }
   });
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
