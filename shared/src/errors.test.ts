@@ -27,6 +27,17 @@ describe('error mapping', () => {
     expect(e.param).toBe('temperature');
   });
 
+  it.each([
+    ['a list item', ['a', 1], 'p.1', 'expected string'],
+    ['a number where a string or list goes', 5, 'p', 'Invalid input'],
+    ['an object option', { k: 1 }, 'p.k', 'expected string'],
+  ])('inside a union, names the option the value was: %s', (_name, value, param, message) => {
+    const schema = z.object({ p: z.union([z.string(), z.array(z.string()), z.object({ k: z.string() })]) });
+    const e = toApiError(schema.safeParse({ p: value }).error);
+    expect(e.param).toBe(param);
+    expect(e.message).toContain(message);
+  });
+
   it('renders retry-after', async () => {
     const res = errorResponse(new ApiError('overloaded', 'busy', { retryAfter: 1.2 }));
     expect(res.status).toBe(503);

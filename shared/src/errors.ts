@@ -84,9 +84,21 @@ export function toApiError(err: unknown): ApiError {
   return new ApiError('internal_error', 'The server had an error while processing your request.', { cause: err });
 }
 
+/**
+ * The issue an error reports: for a union (a string or a list), the issue inside the one option
+ * whose type the value had, so a bad list item is named by its path rather than as the whole
+ * parameter's "Invalid input".
+ */
+function reportedIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const typed = issue.errors.filter((option) => option.length > 0 && !option.some((i) => i.code === 'invalid_type' && i.path.length === 0));
+  const inner = typed.length === 1 ? typed[0]![0]! : undefined;
+  return inner ? reportedIssue({ ...inner, path: [...issue.path, ...inner.path] }) : issue;
+}
+
 /** A zod validation failure as a 400 naming the first offending field, like OpenAI does. */
 export function fromZodError(err: z.ZodError, code: ErrorCode = 'invalid_request_error'): ApiError {
-  const issue = err.issues[0];
+  const issue = err.issues[0] && reportedIssue(err.issues[0]);
   const param = issue && issue.path.length > 0 ? issue.path.map(String).join('.') : null;
   const message = issue ? `${param ? `Invalid '${param}': ` : ''}${issue.message}` : 'Invalid request.';
   return new ApiError(code, message, { param, cause: err });

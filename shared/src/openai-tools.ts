@@ -24,7 +24,7 @@ export const FunctionName = z
   .max(64)
   .regex(/^[A-Za-z0-9_-]+$/, 'must be 1..64 characters of a-z A-Z 0-9 _ -');
 
-const ParametersSchema = z.record(z.string(), z.unknown()).refine((s) => jsonDepth(s) <= SCHEMA_DEPTH, {
+export const ParametersSchema = z.record(z.string(), z.unknown()).refine((s) => jsonDepth(s) <= SCHEMA_DEPTH, {
   message: `the schema is nested more than ${SCHEMA_DEPTH} levels deep.`,
 });
 

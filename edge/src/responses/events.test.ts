@@ -14,6 +14,22 @@ const delta = (content: string, finish: string | null = null) => ({
 });
 const OPENING = ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added'];
 const CLOSING = ['response.output_text.done', 'response.content_part.done', 'response.output_item.done'];
+const tools = [{ type: 'function', name: 'f', parameters: { type: 'object' } }];
+const toolReq = ResponsesRequest.parse({ model: 'motif-test', input: 'hi', tools, tool_choice: 'required' });
+const callDelta = (index: number, fn: { name?: string; arguments?: string }, id?: string, finish: string | null = null) => ({
+  choices: [{ index: 0, delta: { tool_calls: [{ index, ...(id ? { id, type: 'function' } : {}), function: fn }] }, finish_reason: finish }],
+});
+const chat = (message: Record<string, unknown>, finish: string) => ({
+  id: 'c',
+  object: 'chat.completion' as const,
+  created: 1,
+  model: 'motif-test',
+  choices: [{ index: 0, message: { role: 'assistant' as const, content: null, ...message }, logprobs: null, finish_reason: finish as 'stop' }],
+  usage,
+});
+const weather = (id: string, args: string) => ({ id, type: 'function' as const, function: { name: 'f', arguments: args } });
+const CALL_OPEN = ['response.output_item.added'];
+const CALL_CLOSE = ['response.function_call_arguments.done', 'response.output_item.done'];
 
 describe('toResponseObject', () => {
   it.each([
@@ -44,6 +60,111 @@ describe('toResponseObject', () => {
       max_output_tokens: 2,
       store: false,
       text: { format: { type: 'text' } },
+    });
+  });
+});
+
+describe('toResponseObject with tool calls', () => {
+  it.each([
+    [
+      'calls only: one function_call item each, no message',
+      { tool_calls: [weather('call_a', '{"a":1}'), weather('call_b', '{}')] },
+      'tool_calls',
+      ['function_call', 'function_call'],
+      '',
+    ],
+    [
+      'text, then a call: the message first',
+      { content: 'let me see', tool_calls: [weather('call_a', '{}')] },
+      'tool_calls',
+      ['message', 'function_call'],
+      'let me see',
+    ],
+    ['no call, no text: an empty message', { content: null, tool_calls: [] }, 'stop', ['message'], ''],
+  ])('%s', (_name, message, finish, types, text) => {
+    const res = toResponseObject(chat(message, finish), toolReq, ids);
+    expect(ResponseObject.parse(res)).toEqual(res);
+    expect(res.output.map((item) => item.type)).toEqual(types);
+    expect(res).toMatchObject({
+      status: 'completed',
+      output_text: text,
+      tool_choice: 'required',
+      tools: [{ type: 'function', name: 'f', strict: null, description: null }],
+    });
+    const calls = res.output.filter((item) => item.type === 'function_call');
+    expect(calls).toEqual(
+      (message.tool_calls ?? []).map((c, i) => ({
+        type: 'function_call',
+        id: `fc_1_${i}`,
+        call_id: c.id,
+        name: 'f',
+        arguments: c.function.arguments,
+        status: 'completed',
+      })),
+    );
+  });
+});
+
+describe('responseEvents with tool calls', () => {
+  it.each([
+    [
+      'one call, arguments in pieces (id and name first)',
+      [callDelta(0, { name: 'f', arguments: '' }, 'call_a'), callDelta(0, { arguments: '{"a"' }), callDelta(0, { arguments: ':1}' }), delta('', 'tool_calls')],
+      [...CALL_OPEN, 'response.function_call_arguments.delta', 'response.function_call_arguments.delta', ...CALL_CLOSE],
+      [{ type: 'function_call', call_id: 'call_a', name: 'f', arguments: '{"a":1}', status: 'completed' }],
+    ],
+    [
+      'two calls, each whole in one chunk (the origin holds calls back)',
+      [callDelta(0, { name: 'f', arguments: '{}' }, 'call_a'), callDelta(1, { name: 'f', arguments: '{"b":2}' }, 'call_b'), delta('', 'tool_calls')],
+      [...CALL_OPEN, 'response.function_call_arguments.delta', ...CALL_CLOSE, ...CALL_OPEN, 'response.function_call_arguments.delta', ...CALL_CLOSE],
+      [
+        { type: 'function_call', id: 'fc_1_0', call_id: 'call_a', arguments: '{}' },
+        { type: 'function_call', id: 'fc_1_1', call_id: 'call_b', arguments: '{"b":2}' },
+      ],
+    ],
+    [
+      'text, then a call: the message closes before the call opens',
+      [delta('hm'), callDelta(0, { name: 'f', arguments: '{}' }, 'call_a'), delta('', 'tool_calls')],
+      [...OPENING.slice(2), 'response.output_text.delta', ...CLOSING, ...CALL_OPEN, 'response.function_call_arguments.delta', ...CALL_CLOSE],
+      [
+        { type: 'message', id: 'msg_1', status: 'completed', content: [{ text: 'hm' }] },
+        { type: 'function_call', call_id: 'call_a' },
+      ],
+    ],
+    [
+      'a piece for a call already closed still reaches the final response',
+      [callDelta(0, { name: 'f', arguments: '{"a":' }, 'call_a'), callDelta(1, { name: 'f', arguments: '{}' }, 'call_b'), callDelta(0, { arguments: '1}' })],
+      [...CALL_OPEN, 'response.function_call_arguments.delta', ...CALL_CLOSE, ...CALL_OPEN, 'response.function_call_arguments.delta', ...CALL_CLOSE],
+      [
+        { call_id: 'call_a', arguments: '{"a":1}' },
+        { call_id: 'call_b', arguments: '{}' },
+      ],
+    ],
+  ])('%s', (_name, chunks, middle, output) => {
+    const state = responseEvents(toolReq, ids);
+    const events: ResponseEvent[] = [...state.start(), ...chunks.flatMap((ch) => state.chunk(ch)), ...state.chunk({ choices: [], usage }), ...state.done()];
+    expect(events.map((e) => e.type)).toEqual(['response.created', 'response.in_progress', ...middle, 'response.completed']);
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
+    const final = events.at(-1)!.response as ResponseObject;
+    expect(ResponseObject.parse(final)).toEqual(final);
+    expect(final.output).toMatchObject(output);
+    // Every item event points at the item's place in the final output.
+    for (const e of events.filter((ev) => typeof ev.output_index === 'number')) {
+      const item = final.output[e.output_index as number]!;
+      if ('item_id' in e) expect(e.item_id).toBe(item.id);
+      if ('item' in e) expect((e.item as { id: string }).id).toBe(item.id);
+    }
+    const added = events.find((e) => e.type === 'response.output_item.added' && (e.item as { type: string }).type === 'function_call');
+    expect(added?.item).toMatchObject({ arguments: '', status: 'in_progress' });
+  });
+
+  it('a failure mid-call reports the call so far as incomplete', () => {
+    const state = responseEvents(toolReq, ids);
+    const events = [...state.start(), ...state.chunk(callDelta(0, { name: 'f', arguments: '{"a"' }, 'call_a'))];
+    events.push(...state.fail({ message: 'boom', type: 'server_error', param: null, code: 'origin_error' }));
+    expect(events.at(-1)).toMatchObject({
+      type: 'response.failed',
+      response: { output: [{ type: 'function_call', arguments: '{"a"', status: 'incomplete' }] },
     });
   });
 });

@@ -4,6 +4,7 @@ import { memoryResponseCache } from '../adapters/memory/response-cache.ts';
 import { sseEvents, TEST_KEY, type TestEdge, testEdge } from '../testing/harness.ts';
 
 const body = { model: 'motif-test', input: 'hi' };
+const WEATHER = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 
 /** The official SDK, talking to the in-process edge. */
 const sdk = (t: TestEdge) =>
@@ -62,10 +63,77 @@ describe('POST /v1/responses', () => {
     const t = await ready();
     const client = sdk(t);
     await expect(client.responses.create({ ...body, previous_response_id: 'resp_x' })).rejects.toMatchObject({ status: 400, param: 'previous_response_id' });
-    const res = await t.post('/v1/responses', { ...body, tools: [{ type: 'function', name: 'f', parameters: {} }] });
+    const res = await t.post('/v1/responses', { ...body, tools: [{ type: 'web_search' }] });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { param: 'tools', type: 'invalid_request_error' } });
+    expect(await res.json()).toMatchObject({
+      error: { param: 'tools.0.type', type: 'invalid_request_error', message: expect.stringContaining("'web_search'") },
+    });
     expect(t.origins[0]!.requests).toHaveLength(0);
+  });
+
+  it('function tools: calls come back as function_call items, created, streamed and assembled by the SDK', async () => {
+    const t = await ready();
+    const client = sdk(t);
+    const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'get_weather', parameters: WEATHER, strict: true }];
+    const ask = { ...body, tools, tool_choice: 'required' as const, parallel_tool_calls: false };
+    const created = await client.responses.create(ask);
+    expect(t.origins[0]!.requests[0]!.body).toMatchObject({
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: WEATHER, strict: true } }],
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
+    const call = { type: 'function_call', name: 'get_weather', arguments: '{"city":"Oslo"}', status: 'completed' };
+    expect(created).toMatchObject({ status: 'completed', output_text: 'Hello world', tool_choice: 'required', tools: [{ name: 'get_weather', strict: true }] });
+    expect(created.output).toMatchObject([
+      { type: 'message', content: [{ text: 'Hello world' }] },
+      { ...call, call_id: expect.stringMatching(/^call_/) },
+    ]);
+
+    const types: string[] = [];
+    let args = '';
+    for await (const ev of await client.responses.create({ ...ask, stream: true })) {
+      types.push(ev.type);
+      if (ev.type === 'response.function_call_arguments.delta') args += ev.delta;
+    }
+    expect(args).toBe('{"city":"Oslo"}');
+    expect(types.slice(types.indexOf('response.content_part.done'))).toEqual([
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+
+    const final = await client.responses.stream(ask).finalResponse();
+    expect(final.output).toMatchObject([{ type: 'message' }, call]);
+    // strict: the SDK parses the arguments.
+    expect(final.output[1]).toMatchObject({ parsed_arguments: { city: 'Oslo' } });
+  });
+
+  it('takes the next turn with the calls and their outputs as input', async () => {
+    const t = await ready();
+    const client = sdk(t);
+    const tools: OpenAI.Responses.FunctionTool[] = [{ type: 'function', name: 'get_weather', parameters: WEATHER, strict: null }];
+    const first = await client.responses.create({ ...body, tools });
+    const call = first.output.find((item) => item.type === 'function_call')!;
+    const input: OpenAI.Responses.ResponseInputItem[] = [
+      { role: 'user', content: 'hi' },
+      ...first.output.filter((item) => item.type === 'message' || item.type === 'function_call'),
+      { type: 'function_call_output', call_id: call.call_id, output: 'sunny' },
+    ];
+    const next = await client.responses.create({ model: body.model, input, tools, tool_choice: 'none' });
+    expect(next.output).toMatchObject([{ type: 'message', content: [{ text: 'Hello world' }] }]);
+    expect(t.origins[0]!.requests[1]!.body).toMatchObject({
+      tool_choice: 'none',
+      messages: [
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello world' }], tool_calls: [{ id: call.call_id, function: { name: 'get_weather' } }] },
+        { role: 'tool', tool_call_id: call.call_id, content: 'sunny' },
+      ],
+    });
   });
 
   it('errors from the chat path name the Responses parameter (a prompt too long is `input`)', async () => {

@@ -52,6 +52,74 @@ describe('toChatRequest', () => {
     ],
     ['a stream always asks for usage', { input: 'x', stream: true }, { stream: true, stream_options: { include_usage: true } }],
     [
+      'function tools are nested under `function`; null parameters are left out',
+      {
+        input: 'x',
+        tools: [
+          { type: 'function', name: 'f', description: 'does f', parameters: schema, strict: true },
+          { type: 'function', name: 'g', parameters: null, strict: null },
+        ],
+      },
+      {
+        tools: [
+          { type: 'function', function: { name: 'f', description: 'does f', parameters: schema, strict: true } },
+          { type: 'function', function: { name: 'g' } },
+        ],
+      },
+    ],
+    [
+      'a named tool_choice and parallel_tool_calls',
+      { input: 'x', tools: [{ type: 'function', name: 'f', parameters: schema }], tool_choice: { type: 'function', name: 'f' }, parallel_tool_calls: false },
+      { tool_choice: { type: 'function', function: { name: 'f' } }, parallel_tool_calls: false },
+    ],
+    ['tool_choice required', { input: 'x', tools: [{ type: 'function', name: 'f' }], tool_choice: 'required' }, { tool_choice: 'required' }],
+    [
+      'the agent loop: calls join the assistant message before them, outputs become tool messages',
+      {
+        input: [
+          { role: 'user', content: 'weather?' },
+          { type: 'message', id: 'msg_1', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'checking', annotations: [] }] },
+          { type: 'function_call', id: 'fc_1', call_id: 'call_a', name: 'f', arguments: '{"a":1}', status: 'completed' },
+          { type: 'function_call', call_id: 'call_b', name: 'f', arguments: '{"a":2}' },
+          { type: 'function_call_output', call_id: 'call_a', output: 'sunny' },
+          { type: 'function_call_output', call_id: 'call_b', output: [{ type: 'input_text', text: 'rain' }] },
+        ],
+        tools: [{ type: 'function', name: 'f', parameters: schema }],
+      },
+      {
+        messages: [
+          { role: 'user', content: 'weather?' },
+          {
+            role: 'assistant',
+            content: [{ type: 'text', text: 'checking' }],
+            tool_calls: [
+              { id: 'call_a', type: 'function', function: { name: 'f', arguments: '{"a":1}' } },
+              { id: 'call_b', type: 'function', function: { name: 'f', arguments: '{"a":2}' } },
+            ],
+          },
+          { role: 'tool', tool_call_id: 'call_a', content: 'sunny' },
+          { role: 'tool', tool_call_id: 'call_b', content: [{ type: 'text', text: 'rain' }] },
+        ],
+      },
+    ],
+    [
+      'a call with no assistant text before it is an assistant message without content',
+      {
+        input: [
+          { role: 'user', content: 'q' },
+          { type: 'function_call', call_id: 'c1', name: 'f', arguments: '{}' },
+          { type: 'function_call_output', call_id: 'c1', output: 'ok' },
+        ],
+      },
+      {
+        messages: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'c1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'c1', content: 'ok' },
+        ],
+      },
+    ],
+    [
       'echoed-only and no-op fields are not forwarded',
       { input: 'x', metadata: { k: 'v' }, store: false, tools: [], tool_choice: 'auto', truncation: 'disabled', include: [], service_tier: 'auto' },
       {},
@@ -68,8 +136,43 @@ describe('toChatRequest', () => {
 
 describe('ResponsesRequest refuses what it cannot honour, naming the parameter', () => {
   it.each([
-    ['tools', { tools: [{ type: 'function', name: 'f', parameters: {} }] }, 'tools'],
+    ['a hosted tool', { tools: [{ type: 'web_search' }] }, 'tools.0.type'],
+    [
+      'a hosted tool after a function',
+      {
+        tools: [
+          { type: 'function', name: 'f' },
+          { type: 'file_search', vector_store_ids: [] },
+        ],
+      },
+      'tools.1.type',
+    ],
+    ['a function name outside the pattern', { tools: [{ type: 'function', name: 'a b' }] }, 'tools.0.name'],
+    [
+      'two functions of one name',
+      {
+        tools: [
+          { type: 'function', name: 'f' },
+          { type: 'function', name: 'f' },
+        ],
+      },
+      'tools.1.name',
+    ],
+    ['defer_loading', { tools: [{ type: 'function', name: 'f', defer_loading: true }] }, 'tools.0.defer_loading'],
+    [
+      'a strict schema outside the subset',
+      { tools: [{ type: 'function', name: 'f', parameters: { type: 'object', not: {} }, strict: true }] },
+      'tools.0.parameters',
+    ],
     ['tool_choice without tools', { tool_choice: 'required' }, 'tool_choice'],
+    ['tool_choice naming no tool', { tools: [{ type: 'function', name: 'f' }], tool_choice: { type: 'function', name: 'g' } }, 'tool_choice'],
+    ['a hosted tool_choice', { tools: [{ type: 'function', name: 'f' }], tool_choice: { type: 'web_search_preview' } }, 'tool_choice'],
+    [
+      'tools with a json_schema text.format',
+      { tools: [{ type: 'function', name: 'f' }], text: { format: { type: 'json_schema', name: 'n', schema } } },
+      'text.format',
+    ],
+    ['max_tool_calls', { max_tool_calls: 2 }, 'max_tool_calls'],
     ['previous_response_id', { previous_response_id: 'resp_1' }, 'previous_response_id'],
     ['store: true (nothing is stored)', { store: true }, 'store'],
     ['reasoning', { reasoning: { effort: 'high' } }, 'reasoning'],
@@ -82,7 +185,19 @@ describe('ResponsesRequest refuses what it cannot honour, naming the parameter',
     ['moderation', { moderation: { model: 'x' } }, 'moderation'],
     ['text.verbosity', { text: { verbosity: 'low' } }, 'text.verbosity'],
     ['an image part', { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'x' }] }] }, 'input'],
-    ['a function call output item', { input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] }, 'input'],
+    ['an output answering no call in input', { input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] }, 'input.0.call_id'],
+    ['a reasoning item', { input: [{ type: 'reasoning', summary: [] }] }, 'input.0.type'],
+    ['a function call without arguments', { input: [{ type: 'function_call', call_id: 'c', name: 'f' }] }, 'input.0.arguments'],
+    [
+      'an image as a function output',
+      {
+        input: [
+          { type: 'function_call', call_id: 'c', name: 'f', arguments: '{}' },
+          { type: 'function_call_output', call_id: 'c', output: [{ type: 'input_image', image_url: 'x' }] },
+        ],
+      },
+      'input.1.output',
+    ],
     ['an empty input list', { input: [] }, 'input'],
     ['no input', { input: undefined }, 'input'],
     [
@@ -98,13 +213,32 @@ describe('ResponsesRequest refuses what it cannot honour, naming the parameter',
     if (parsed.success) return;
     const err = fromZodError(parsed.error);
     expect(err.status).toBe(400);
-    expect(err.param?.startsWith(param)).toBe(true);
+    expect(err.param?.startsWith(param), `${err.param}: ${err.message}`).toBe(true);
+  });
+
+  it.each([
+    ['a hosted tool', { tools: [{ type: 'web_search' }] }, "'web_search' tools are not supported by this server: only 'function' tools are."],
+    ['a hosted tool_choice', { tools: [{ type: 'function', name: 'f' }], tool_choice: { type: 'mcp', server_label: 's' } }, "'mcp' choices are not supported"],
+    ['a reasoning item', { input: [{ type: 'reasoning', summary: [] }] }, "'reasoning' input items are not supported"],
+    ['tools with a json text.format', { tools: [{ type: 'function', name: 'f' }], text: { format: { type: 'json_object' } } }, 'text.format and tools cannot'],
+  ])('the message for %s names the type', (_name, body, message) => {
+    const parsed = ResponsesRequest.safeParse({ ...base, input: 'x', ...body });
+    expect(parsed.success ? '' : fromZodError(parsed.error).message).toContain(message);
   });
 
   it.each([
     ['store false', { store: false }],
     ['store null', { store: null }],
     ['tool_choice none', { tool_choice: 'none' }],
+    [
+      'tool_choice none with a strict schema outside the subset',
+      { tools: [{ type: 'function', name: 'f', parameters: { not: {} }, strict: true }], tool_choice: 'none' },
+    ],
+    ['a schema outside the subset, not strict, auto', { tools: [{ type: 'function', name: 'f', parameters: { type: 'object', not: {} } }] }],
+    [
+      'tools and json_schema text.format with tool_choice none',
+      { tools: [{ type: 'function', name: 'f' }], tool_choice: 'none', text: { format: { type: 'json_object' } } },
+    ],
     ['truncation disabled', { truncation: 'disabled' }],
     ['background false', { background: false }],
     ['parallel_tool_calls', { parallel_tool_calls: false }],
@@ -126,6 +260,8 @@ it('names every parameter of the SDK', () => {
 it.each([
   ['messages', 'input'],
   ['messages.0.content', 'input.0.content'],
+  ['tools.2.function.parameters', 'tools.2.parameters'],
+  ['tool_choice', 'tool_choice'],
   ['max_tokens', 'max_output_tokens'],
   ['response_format.json_schema.schema', 'text.format.schema'],
   ['temperature', 'temperature'],

@@ -3,10 +3,15 @@
  * generation, and its translation to a chat completions request. Like the chat schema, every
  * parameter that would change the output is either translated or refused with a 400 naming it;
  * the rest are accepted and echoed. Responses are not stored: `store` must be absent or false
- * (OpenAI's default is true, here absent means not stored) and `previous_response_id` is refused.
+ * (OpenAI's default is true, here absent means not stored) and `previous_response_id` is refused,
+ * so an agent loop sends its history (calls and their outputs included) as `input` each turn.
+ * Function tools map onto chat tools (tools.ts), input items onto chat messages (input.ts).
  */
 import { z } from 'zod';
 import { type ChatCompletionRequest, type ChatMessage, JsonSchemaSpec, LIMITS } from '#shared/openai.ts';
+import { toolIssues } from '#shared/openai-tools.ts';
+import { chatMessages, InputItem, inputIssues } from './input.ts';
+import { chatTool, chatToolChoice, ResponsesToolChoice, ResponsesTools, responsesToolParam } from './tools.ts';
 
 /** Refused unless absent, null or one of the values that leave the output as it is. */
 const refused = (name: string, harmless: (v: unknown) => boolean = () => false) =>
@@ -17,16 +22,6 @@ const refused = (name: string, harmless: (v: unknown) => boolean = () => false) 
     .describe('Not supported: must be absent, null or a value that does not change the output (anything else is refused with a 400 naming it).');
 const emptyList = (v: unknown) => Array.isArray(v) && v.length === 0;
 
-const InputTextPart = z.object({ type: z.enum(['input_text', 'output_text']), text: z.string() });
-
-/** A message item of `input` (other item types, such as function call outputs, are refused by the type). */
-export const InputMessage = z.object({
-  type: z.literal('message').optional(),
-  role: z.enum(['user', 'system', 'developer', 'assistant']),
-  content: z.union([z.string(), z.array(InputTextPart).max(LIMITS.contentParts)]),
-});
-export type InputMessage = z.infer<typeof InputMessage>;
-
 export const TextFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
   z.object({ type: z.literal('json_object') }),
@@ -34,57 +29,68 @@ export const TextFormat = z.discriminatedUnion('type', [
 ]);
 export type TextFormat = z.infer<typeof TextFormat>;
 
-export const ResponsesRequest = z.object({
-  model: z.string().min(1),
-  // One message fewer than chat allows: `instructions` take the first.
-  input: z.union([
-    z.string(),
-    z
-      .array(InputMessage)
-      .min(1)
-      .max(LIMITS.messages - 1),
-  ]),
-  instructions: z.string().nullable().optional(),
-  max_output_tokens: z.number().int().positive().nullable().optional(),
-  temperature: z.number().min(0).max(2).nullable().optional(),
-  top_p: z.number().gt(0).max(1).nullable().optional(),
-  /** An extension (chat's `seed`): the Responses API has none. */
-  seed: z.number().int().nullable().optional(),
-  text: z
-    .object({ format: TextFormat.optional(), verbosity: refused('text.verbosity') })
-    .nullable()
-    .optional(),
-  stream: z.boolean().nullable().optional(),
-  metadata: z
-    .record(z.string().max(64), z.string().max(512))
-    .refine((m) => Object.keys(m).length <= LIMITS.metadataKeys, { message: `at most ${LIMITS.metadataKeys} keys.` })
-    .nullable()
-    .optional(),
-  user: z.string().max(256).optional(),
-  store: z.literal(false, { message: "responses are not stored by this server: 'store' must be false or absent." }).nullable().optional(),
-  // Function tools map onto chat tools once chat generation supports them.
-  tools: refused('tools', emptyList),
-  tool_choice: refused('tool_choice', (v) => v === 'none' || v === 'auto'),
-  parallel_tool_calls: z.boolean().nullable().optional(),
-  max_tool_calls: refused('max_tool_calls'),
-  previous_response_id: refused('previous_response_id'),
-  conversation: refused('conversation'),
-  prompt: refused('prompt'),
-  reasoning: refused('reasoning'),
-  include: refused('include', emptyList),
-  truncation: refused('truncation', (v) => v === 'disabled'),
-  background: refused('background', (v) => v === false),
-  top_logprobs: refused('top_logprobs', (v) => v === 0),
-  context_management: refused('context_management', emptyList),
-  moderation: refused('moderation'),
-  // Accepted and not acted on: none of these changes the generated text.
-  stream_options: z.object({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
-  service_tier: z.string().max(32).nullable().optional(),
-  prompt_cache_key: z.string().max(1024).nullable().optional(),
-  prompt_cache_retention: z.string().max(32).nullable().optional(),
-  prompt_cache_options: z.record(z.string(), z.unknown()).nullable().optional(),
-  safety_identifier: z.string().max(256).nullable().optional(),
-});
+export const ResponsesRequest = z
+  .object({
+    model: z.string().min(1),
+    // One message fewer than chat allows: `instructions` take the first.
+    input: z.union([
+      z.string(),
+      z
+        .array(InputItem)
+        .min(1)
+        .max(LIMITS.messages - 1),
+    ]),
+    instructions: z.string().nullable().optional(),
+    max_output_tokens: z.number().int().positive().nullable().optional(),
+    temperature: z.number().min(0).max(2).nullable().optional(),
+    top_p: z.number().gt(0).max(1).nullable().optional(),
+    /** An extension (chat's `seed`): the Responses API has none. */
+    seed: z.number().int().nullable().optional(),
+    text: z
+      .object({ format: TextFormat.optional(), verbosity: refused('text.verbosity') })
+      .nullable()
+      .optional(),
+    stream: z.boolean().nullable().optional(),
+    metadata: z
+      .record(z.string().max(64), z.string().max(512))
+      .refine((m) => Object.keys(m).length <= LIMITS.metadataKeys, { message: `at most ${LIMITS.metadataKeys} keys.` })
+      .nullable()
+      .optional(),
+    user: z.string().max(256).optional(),
+    store: z.literal(false, { message: "responses are not stored by this server: 'store' must be false or absent." }).nullable().optional(),
+    tools: ResponsesTools.nullable().optional(),
+    tool_choice: ResponsesToolChoice.nullable().optional(),
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    max_tool_calls: refused('max_tool_calls'),
+    previous_response_id: refused('previous_response_id'),
+    conversation: refused('conversation'),
+    prompt: refused('prompt'),
+    reasoning: refused('reasoning'),
+    include: refused('include', emptyList),
+    truncation: refused('truncation', (v) => v === 'disabled'),
+    background: refused('background', (v) => v === false),
+    top_logprobs: refused('top_logprobs', (v) => v === 0),
+    context_management: refused('context_management', emptyList),
+    moderation: refused('moderation'),
+    // Accepted and not acted on: none of these changes the generated text.
+    stream_options: z.object({ include_obfuscation: z.boolean().optional() }).nullable().optional(),
+    service_tier: z.string().max(32).nullable().optional(),
+    prompt_cache_key: z.string().max(1024).nullable().optional(),
+    prompt_cache_retention: z.string().max(32).nullable().optional(),
+    prompt_cache_options: z.record(z.string(), z.unknown()).nullable().optional(),
+    safety_identifier: z.string().max(256).nullable().optional(),
+  })
+  .superRefine((req, ctx) => {
+    if (Array.isArray(req.input)) for (const issue of inputIssues(req.input)) ctx.addIssue({ code: 'custom', ...issue });
+    // The chat path's tool checks (a named choice among the tools, schemas a forced call can
+    // follow, no response_format alongside), on the chat request this one becomes.
+    // A message's index differs between the two (instructions, calls joined): `input` it is.
+    for (const issue of toolIssues(toChatRequest(req))) {
+      const param = issue.path[0] === 'messages' ? 'input' : (responsesParam(issue.path.join('.')) ?? '');
+      const path = param.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      ctx.addIssue({ code: 'custom', message: issue.message.replaceAll('response_format', 'text.format'), path });
+    }
+  });
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
 
 /** Chat's `response_format` for a `text.format`; plain text needs none. */
@@ -95,27 +101,26 @@ function responseFormat(format: TextFormat | undefined): ChatCompletionRequest['
   return { type: 'json_schema', json_schema: spec };
 }
 
-function chatMessage(item: InputMessage): ChatMessage {
-  const content = typeof item.content === 'string' ? item.content : item.content.map((p) => ({ type: 'text' as const, text: p.text }));
-  return { role: item.role, content };
-}
-
 /**
  * The chat completions request that generates the answer to `req`: `instructions` become a
  * system message ahead of the input, `max_output_tokens` becomes `max_tokens`, `text.format`
- * becomes `response_format`. A stream always asks for usage: the final event carries it.
+ * becomes `response_format`, function tools and `tool_choice` become chat's. A stream always asks
+ * for usage: the final event carries it.
  */
 export function toChatRequest(req: ResponsesRequest): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   if (req.instructions != null) messages.push({ role: 'system', content: req.instructions });
   if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
-  else messages.push(...req.input.map(chatMessage));
+  else messages.push(...chatMessages(req.input));
   const chat: ChatCompletionRequest = { model: req.model, messages };
   if (req.max_output_tokens != null) chat.max_tokens = req.max_output_tokens;
   if (req.temperature != null) chat.temperature = req.temperature;
   if (req.top_p != null) chat.top_p = req.top_p;
   if (req.seed != null) chat.seed = req.seed;
   if (req.user !== undefined) chat.user = req.user;
+  if (req.tools?.length) chat.tools = req.tools.map(chatTool);
+  if (req.tool_choice != null) chat.tool_choice = chatToolChoice(req.tool_choice);
+  if (req.parallel_tool_calls != null) chat.parallel_tool_calls = req.parallel_tool_calls;
   const format = responseFormat(req.text?.format);
   if (format) chat.response_format = format;
   if (req.stream === true) {
@@ -140,6 +145,7 @@ const PARAM_NAMES: [string, string][] = [
  */
 export function responsesParam(chatParam: string | null): string | null {
   if (chatParam === null) return null;
+  if (chatParam.startsWith('tools.')) return responsesToolParam(chatParam);
   for (const [chat, responses] of PARAM_NAMES) {
     if (chatParam === chat || chatParam.startsWith(`${chat}.`)) return responses + chatParam.slice(chat.length);
   }

@@ -1,12 +1,15 @@
 /**
- * The Responses API response object, built from a chat completion: one assistant message with one
- * `output_text` part, usage renamed (`input_tokens`, `output_tokens`), and the request's
- * parameters echoed as OpenAI does. A generation cut by its token budget is `incomplete` with
+ * The Responses API response object, built from a chat completion: the assistant's text as one
+ * message item with one `output_text` part, each tool call as a `function_call` item after it,
+ * usage renamed (`input_tokens`, `output_tokens`), and the request's parameters echoed as OpenAI
+ * does. A generation cut by its token budget is `incomplete` with
  * `incomplete_details.reason: "max_output_tokens"`.
  */
 import { z } from 'zod';
 import type { ChatCompletion, FinishReason, Usage } from '#shared/openai.ts';
+import type { AssistantToolCall } from '#shared/openai-tools.ts';
 import { type ResponsesRequest, TextFormat } from './request.ts';
+import { echoedTool, ResponsesToolChoice } from './tools.ts';
 
 export const ResponseUsage = z.object({
   input_tokens: z.number().int().min(0),
@@ -31,6 +34,29 @@ export const OutputMessage = z.object({
 });
 export type OutputMessage = z.infer<typeof OutputMessage>;
 
+/** A call the model made: `call_id` is what the client's `function_call_output` answers. */
+export const OutputFunctionCall = z.object({
+  type: z.literal('function_call'),
+  id: z.string(),
+  call_id: z.string(),
+  name: z.string(),
+  /** The arguments as a JSON text, as the function's parameters describe them. */
+  arguments: z.string(),
+  status: ItemStatus,
+});
+export type OutputFunctionCall = z.infer<typeof OutputFunctionCall>;
+
+export const OutputItem = z.discriminatedUnion('type', [OutputMessage, OutputFunctionCall]);
+export type OutputItem = z.infer<typeof OutputItem>;
+
+const EchoedTool = z.object({
+  type: z.literal('function'),
+  name: z.string(),
+  description: z.string().nullable(),
+  parameters: z.record(z.string(), z.unknown()).nullable(),
+  strict: z.boolean().nullable(),
+});
+
 export const ResponseObject = z.object({
   id: z.string(),
   object: z.literal('response'),
@@ -39,7 +65,7 @@ export const ResponseObject = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   incomplete_details: z.object({ reason: z.enum(['max_output_tokens', 'content_filter']) }).nullable(),
   model: z.string(),
-  output: z.array(OutputMessage),
+  output: z.array(OutputItem),
   /** The output's text joined (the SDK computes the same when it is absent). */
   output_text: z.string(),
   usage: ResponseUsage.nullable(),
@@ -49,8 +75,8 @@ export const ResponseObject = z.object({
   temperature: z.number(),
   top_p: z.number(),
   text: z.object({ format: TextFormat }),
-  tools: z.array(z.unknown()),
-  tool_choice: z.literal('auto').or(z.literal('none')),
+  tools: z.array(EchoedTool),
+  tool_choice: ResponsesToolChoice,
   parallel_tool_calls: z.boolean(),
   truncation: z.literal('disabled'),
   store: z.literal(false),
@@ -67,6 +93,19 @@ export interface ResponseIds {
   id: string;
   messageId: string;
   createdAt: number;
+}
+
+/** The id of the function call item at `index` among a response's calls. */
+export const functionCallItemId = (ids: ResponseIds, index: number) => `fc_${ids.id.replace(/^resp_/, '')}_${index}`;
+
+/** A function call item for a chat tool call. */
+export function functionCallItem(call: AssistantToolCall, id: string, status: OutputFunctionCall['status']): OutputFunctionCall {
+  return { type: 'function_call', id, call_id: call.id, name: call.function.name, arguments: call.function.arguments, status };
+}
+
+/** The text of the output's messages, joined (what the SDK's `output_text` is). */
+export function outputTextOf(output: readonly OutputItem[]): string {
+  return output.flatMap((item) => (item.type === 'message' ? item.content.map((p) => p.text) : [])).join('');
 }
 
 /** Usage in the Responses API's names. */
@@ -112,8 +151,8 @@ export function responseShell(req: ResponsesRequest, ids: ResponseIds, model: st
     temperature: req.temperature ?? 1,
     top_p: req.top_p ?? 1,
     text: { format: req.text?.format ?? { type: 'text' } },
-    tools: [],
-    tool_choice: req.tool_choice === 'none' ? 'none' : 'auto',
+    tools: (req.tools ?? []).map(echoedTool),
+    tool_choice: req.tool_choice ?? 'auto',
     parallel_tool_calls: req.parallel_tool_calls ?? true,
     truncation: 'disabled',
     store: false,
@@ -126,17 +165,20 @@ export function responseShell(req: ResponsesRequest, ids: ResponseIds, model: st
   return shell;
 }
 
-/** The finished response object for a non-streamed chat completion. */
+/**
+ * The finished response object for a non-streamed chat completion: the text as a message (also
+ * when there is none and no call either, so the output is never empty), then the calls.
+ */
 export function toResponseObject(chat: ChatCompletion, req: ResponsesRequest, ids: ResponseIds): ResponseObject {
   const choice = chat.choices[0];
   const text = choice?.message.content ?? '';
+  const calls = choice?.message.tool_calls ?? [];
   const finished = finishStatus(choice?.finish_reason ?? null);
-  const message: OutputMessage = {
-    type: 'message',
-    id: ids.messageId,
-    status: finished.status === 'completed' ? 'completed' : 'incomplete',
-    role: 'assistant',
-    content: [outputText(text)],
-  };
-  return { ...responseShell(req, ids, chat.model), ...finished, output: [message], output_text: text, usage: responseUsage(chat.usage) };
+  const status = finished.status === 'completed' ? 'completed' : 'incomplete';
+  const output: OutputItem[] = [];
+  if (text !== '' || calls.length === 0) output.push({ type: 'message', id: ids.messageId, status, role: 'assistant', content: [outputText(text)] });
+  calls.forEach((call, i) => {
+    output.push(functionCallItem(call, functionCallItemId(ids, i), status));
+  });
+  return { ...responseShell(req, ids, chat.model), ...finished, output, output_text: outputTextOf(output), usage: responseUsage(chat.usage) };
 }

@@ -1,7 +1,8 @@
 /**
  * A fake origin for edge tests: a small Hono app that verifies the edge's signature exactly as a
  * real origin must (shared/signing.ts, replay guard) and answers like one: OpenAI SSE chunks, a
- * usage chunk when asked, `[DONE]`; or misbehaves on demand (dies mid-stream, hangs, answers 503).
+ * usage chunk when asked, `[DONE]` (with tools offered, the text is followed by one call of the
+ * chosen or first function, its arguments streamed in pieces); or misbehaves on demand (dies mid-stream, hangs, answers 503).
  * It records what it received so tests can assert on the forwarded request.
  */
 import { Hono } from 'hono';
@@ -97,6 +98,8 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
     const id = `cmpl-${requestId}`;
     const created = Math.floor(now() / 1000);
     const model = String(json.model);
+    const call = chat ? fakeCall(json, requestId) : undefined;
+    const finishReason = call ? 'tool_calls' : 'stop';
     if (json.stream !== true) {
       const text = pieces.join('');
       return c.json(
@@ -106,21 +109,22 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
               object: 'chat.completion',
               created,
               model,
-              choices: [{ index: 0, message: { role: 'assistant', content: text }, logprobs: null, finish_reason: 'stop' }],
+              choices: [
+                {
+                  index: 0,
+                  message: { role: 'assistant', content: text, ...(call ? { tool_calls: [{ id: call.id, type: 'function', function: call.function }] } : {}) },
+                  logprobs: null,
+                  finish_reason: finishReason,
+                },
+              ],
               usage,
             }
           : { id, object: 'text_completion', created, model, choices: [{ index: 0, text, logprobs: null, finish_reason: 'stop' }], usage },
       );
     }
-    const chunk = (piece: string | null, finish: string | null) =>
+    const chunk = (piece: string | null, finish: string | null, delta: object = piece === null ? {} : { content: piece }) =>
       chat
-        ? {
-            id,
-            object: 'chat.completion.chunk',
-            created,
-            model,
-            choices: [{ index: 0, delta: piece === null ? {} : { content: piece }, logprobs: null, finish_reason: finish }],
-          }
+        ? { id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }
         : { id, object: 'text_completion', created, model, choices: [{ index: 0, text: piece ?? '', logprobs: null, finish_reason: finish }] };
     const frames: Uint8Array[] = [];
     if (chat)
@@ -134,7 +138,14 @@ export function createFakeOrigin(opts: FakeOriginOptions): FakeOrigin {
         }),
       );
     for (const p of pieces) frames.push(sseData(chunk(p, null)));
-    frames.push(sseData(chunk(null, 'stop')));
+    if (call) {
+      const { name, arguments: args } = call.function;
+      const cut = Math.ceil(args.length / 2);
+      frames.push(sseData(chunk(null, null, { tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name, arguments: '' } }] })));
+      for (const piece of [args.slice(0, cut), args.slice(cut)])
+        frames.push(sseData(chunk(null, null, { tool_calls: [{ index: 0, function: { arguments: piece } }] })));
+    }
+    frames.push(sseData(chunk(null, finishReason)));
     const opts2 = json.stream_options as { include_usage?: boolean } | undefined;
     if (opts2?.include_usage) frames.push(sseData({ id, object: chat ? 'chat.completion.chunk' : 'text_completion', created, model, choices: [], usage }));
     frames.push(SSE_DONE);
@@ -178,4 +189,13 @@ export function fakeNetwork(origins: FakeOrigin[]): { fetch: OriginFetch; down: 
       return o.app.fetch(req);
     },
   };
+}
+
+/** The call a chat request with tools gets: the named or first function, with fixed arguments. */
+function fakeCall(json: Record<string, unknown>, requestId: string) {
+  const tools = Array.isArray(json.tools) ? (json.tools as { function: { name: string } }[]) : [];
+  const choice = json.tool_choice;
+  if (tools.length === 0 || choice === 'none') return undefined;
+  const named = typeof choice === 'object' && choice !== null ? (choice as { function: { name: string } }).function.name : undefined;
+  return { id: `call_${requestId}`, function: { name: named ?? tools[0]!.function.name, arguments: '{"city":"Oslo"}' } };
 }
