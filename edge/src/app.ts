@@ -19,7 +19,7 @@ import { admission } from './middleware/limits/admission.ts';
 import { LimitDefaults } from './middleware/limits/policy.ts';
 import { requestId } from './middleware/request-id/request-id.ts';
 import { openApiDocument } from './openapi/document.ts';
-import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView, ResponseCacheStore } from './ports.ts';
+import type { Clock, KeyHasher, KeyStore, Ledger, Limiter, PoolView, ResponseCacheStore, ResponseStore } from './ports.ts';
 import { responseCache } from './proxy/cached-completions.ts';
 import { retryBudget } from './proxy/retry-budget.ts';
 import { fetchOrigin, type OriginFetch } from './proxy/upstream.ts';
@@ -95,6 +95,13 @@ export const EdgeOptions = z.object({
     })
     .strict()
     .default({ ttlMs: 300_000, maxEntryBytes: 256 * 1024, hitTokensCount: false }),
+  /** How long a stored Responses API response can be read or continued from (OpenAI keeps them 30 days). */
+  storedResponseTtlMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .max(365 * 86_400_000)
+    .default(30 * 86_400_000),
   /** Browser origins allowed to call the API (`*` or exact origins); unset = no CORS headers. */
   corsOrigins: z.union([z.literal('*'), z.array(z.string().min(1)).min(1)]).optional(),
 });
@@ -132,6 +139,8 @@ export interface EdgeAppDeps {
   schedulerProfile?: unknown;
   /** Where the response cache keeps entries; unset = no response cache (every answer `x-cache: BYPASS`). */
   responseCache?: ResponseCacheStore;
+  /** Where Responses API responses are stored (`store`, `previous_response_id`); unset = not stored. */
+  responseStore?: ResponseStore;
   /** Tie-break randomness for the scheduler. */
   random?: () => number;
   log?: Logger;
@@ -220,6 +229,7 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       requestTimeoutMs: opts.requestTimeoutMs,
       maxAttempts: opts.maxAttempts,
       cache: deps.responseCache && responseCache({ store: deps.responseCache, digests, ledger: deps.ledger, clock: deps.clock, log, ...opts.cache }),
+      storedResponses: { store: deps.responseStore, ttlMs: opts.storedResponseTtlMs, clock: deps.clock, log },
     }),
   );
   app.route(

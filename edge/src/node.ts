@@ -32,6 +32,7 @@ import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
 import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
+import { sqlResponseStore } from './stores/sql-responses.ts';
 
 /** How long the ends of requests wait to share one limits transaction (see stores/sql-limits.ts). */
 const SETTLE_BATCH_MS = 5;
@@ -96,6 +97,9 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       pool: memoryPool(),
       // Per process: each edge process on the host keeps (and coalesces within) its own cache.
       responseCache: config.cache.enabled ? memoryResponseCache({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes }) : undefined,
+      // Beside the ledger, on its connection that commits without an fsync: a stored response
+      // lost to a power cut is one a client cannot continue from, not a billing record.
+      responseStore: sqlResponseStore(ledgerSqlite.db),
       clock,
       signingKey: config.signingKey,
       nodeKeys: config.nodeKeys,

@@ -10,7 +10,7 @@ import type { Request as CfRequest, Response as CfResponse, ExecutionContext, Ex
 import type { Hono } from 'hono';
 import { ApiError, errorResponse } from '#shared/errors.ts';
 import type { Env } from './adapters/cloudflare/env.ts';
-import { doKeyStore, doLedger, doLimiter, doPool, doReplayWindow } from './adapters/cloudflare/ports.ts';
+import { doKeyStore, doLedger, doLimiter, doPool, doReplayWindow, doResponseStore } from './adapters/cloudflare/ports.ts';
 import { type CacheApi, cacheApiResponseCache } from './adapters/cloudflare/response-cache.ts';
 import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
 import { systemClock } from './adapters/memory/clock.ts';
@@ -51,6 +51,7 @@ export async function buildWorkerApp(env: Env): Promise<Hono<EdgeEnv>> {
     replayWindow: doReplayWindow(env.REPLAY),
     // The data centre's Cache API: entries are per colo; coalescing is per isolate.
     responseCache: config.cache.enabled ? cacheApiResponseCache((caches as unknown as { default: CacheApi }).default) : undefined,
+    responseStore: doResponseStore(env.LEDGER),
 
     clock,
     signingKey: config.signingKey,

@@ -2,7 +2,8 @@
  * The Responses API end to end: the official `openai` SDK's `responses.create` (plain and
  * streamed) and `responses.stream` → edge (translated onto chat) → origin (native engine on the
  * random-weight tiny model), with `text.format` json_schema and function-call arguments checked
- * by an independent validator, the agent loop (a call, its output sent back, the next turn), and
+ * by an independent validator, the agent loop (a call, its output sent back, the next turn; or
+ * only the output, after `previous_response_id`), stored responses read back and deleted, and
  * every generation metered in /v1/usage like a chat completion.
  */
 import { Ajv } from 'ajv';
@@ -193,14 +194,38 @@ describe('the Responses API through the edge with the openai SDK', () => {
     expect((err as Error).message).toContain("'web_search'");
   });
 
-  it('a parameter it cannot honour is a 400 naming it', async () => {
-    const err = await client.responses.create({ model: stack.model, input: 'x', previous_response_id: 'resp_abc' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+  it('stored responses: retrieved, continued with previous_response_id (the agent loop sends only the output), deleted', async () => {
+    const first = await client.responses.create({
+      model: stack.model,
+      input: 'Weather in Oslo?',
+      tools: TOOLS,
+      tool_choice: 'required',
+      parallel_tool_calls: false,
+    });
+    generated.push(first.usage!.output_tokens);
+    expect(await client.responses.retrieve(first.id)).toEqual(first);
+    const [call] = expectValidCalls(first.output);
+    const next = await client.responses.create({
+      model: stack.model,
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call!.call_id, output: '{"temp":21}' }],
+      tools: TOOLS,
+      max_output_tokens: 8,
+    });
+    generated.push(next.usage!.output_tokens);
+    expect(next.previous_response_id).toBe(first.id);
+    // The stored question and call are in the prompt: more input than the first turn had.
+    expect(next.usage!.input_tokens).toBeGreaterThan(first.usage!.input_tokens);
+
+    const missing = await client.responses.create({ model: stack.model, input: 'x', previous_response_id: 'resp_abc' }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((missing as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    await client.responses.delete(first.id);
+    await expect(client.responses.retrieve(first.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
   it('every generation is metered and shows in /v1/usage', async () => {
-    expect(generated).toHaveLength(8);
+    expect(generated).toHaveLength(10);
     const want = generated.reduce((a, b) => a + b, 0);
     let totals = { requests: 0, completion_tokens: 0 };
     // Origins deliver usage records in batches (~0.1 s).

@@ -1,7 +1,7 @@
 import { env as cfEnv } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { DO_BINDINGS } from '../../edge/src/adapters/cloudflare/env.ts';
-import { doKeyStore, doLedger, doLimiter, doPool } from '../../edge/src/adapters/cloudflare/ports.ts';
+import { doKeyStore, doLedger, doLimiter, doPool, doResponseStore } from '../../edge/src/adapters/cloudflare/ports.ts';
 import { seededKeyRecord } from '../../edge/src/keys/key-record.ts';
 import { TEST_HASHER, usageRecord } from '../../edge/src/testing/harness.ts';
 import type { Env } from '../../edge/src/worker.ts';
@@ -24,6 +24,19 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
     await keys.putKey({ ...rec, revokedAt: now });
     expect(await keys.findByHash(rec.hash, now)).toBeNull();
     expect(await keys.findByHash(rec.hash, now - 1)).not.toBeNull();
+  });
+
+  it('stored responses: in each tenant\'s object, never found by another tenant, gone once expired or deleted', async () => {
+    const store = doResponseStore(env.LEDGER);
+    const now = Date.now();
+    const record = { tenantId: 'wr-a', id: 'resp_w1', createdAt: now, expiresAt: now + 60_000, response: '{"id":"resp_w1"}', items: '[]' };
+    await store.put(record);
+    expect(await store.get('wr-a', 'resp_w1', now)).toEqual(record);
+    expect(await store.get('wr-b', 'resp_w1', now)).toBeNull();
+    expect(await store.get('wr-a', 'resp_w1', now + 60_000)).toBeNull();
+    expect(await store.delete('wr-b', 'resp_w1')).toBe(false);
+    expect(await store.delete('wr-a', 'resp_w1')).toBe(true);
+    expect(await store.get('wr-a', 'resp_w1', now)).toBeNull();
   });
 
   it('ledger: per-tenant objects, idempotent inserts, grouped queries', async () => {

@@ -17,41 +17,14 @@ import {
   UsageExportQuery,
   UsageExportRow,
 } from '#shared/admin-api.ts';
-import { ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, Model, ModelList } from '#shared/openai.ts';
+import { ChatCompletionChunk, Model, ModelList } from '#shared/openai.ts';
 import { Heartbeat } from '#shared/protocol.ts';
 import { UsageQuery, UsageRow } from '#shared/usage.ts';
-import { ResponsesRequest } from '../responses/request.ts';
-import { ResponseObject } from '../responses/response.ts';
 import { CIRCUIT_STATES } from '../routing/circuit-breaker.ts';
+import { INFERENCE_ROUTES } from './inference-routes.ts';
+import { idParam, json, type RouteDoc } from './route-doc.ts';
 
-export type Method = 'get' | 'post' | 'patch' | 'delete';
-/** Who may call a route: an API key or JWT with a scope, or the admin token (or an `admin`-scope key or JWT). */
-export type Access = 'public' | 'inference' | 'usage:read' | 'admin';
-
-/** One documented body: a named zod schema (a JSON component) or text of a media type. */
-export type Body = { name: string; schema: z.ZodType } | { mediaType: string; description: string };
-
-export interface RouteDoc {
-  method: Method;
-  /** OpenAPI path template (`{id}`), as served. */
-  path: string;
-  summary: string;
-  tag: 'Inference' | 'Models' | 'Usage' | 'Tenants' | 'Keys' | 'Admin usage' | 'Operations';
-  access: Access;
-  /** JSON request body (validated with `io: 'input'`). */
-  body?: { name: string; schema: z.ZodType };
-  /** Query string, one parameter per property (input side: coercions show the accepted type). */
-  query?: z.ZodObject;
-  /** Status of the success answer (default 200). */
-  status?: 200 | 201;
-  /** The success answer; a second entry adds another media type (SSE, CSV). */
-  response: Body;
-  alternative?: Body;
-  /** Error statuses beyond the ones every route of its access level can answer. */
-  errors?: number[];
-  /** The response cache's headers (completions): `cache-control: no-store` in, `x-cache` out. */
-  cached?: true;
-}
+export type { Access, Body, RouteDoc } from './route-doc.ts';
 
 /** `/v1/usage`: the caller's own usage, grouped. */
 const UsageList = z.object({
@@ -80,53 +53,11 @@ const PoolEntryView = Heartbeat.extend({
 
 const DeletedTenant = Tenant.extend({ deleted: z.literal(true) });
 
-const json = (name: string, schema: z.ZodType) => ({ name, schema });
-const idParam = '{id}';
-
 /** Schemas documented without a route of their own: the events of a stream. */
 export const EVENT_SCHEMAS = [json('ChatCompletionChunk', ChatCompletionChunk)];
 
 export const ROUTES: RouteDoc[] = [
-  {
-    method: 'post',
-    path: '/v1/chat/completions',
-    summary: 'Create a chat completion (OpenAI-compatible; `stream: true` answers with server-sent events).',
-    tag: 'Inference',
-    access: 'inference',
-    body: json('ChatCompletionRequest', ChatCompletionRequest),
-    response: json('ChatCompletion', ChatCompletion),
-    alternative: { mediaType: 'text/event-stream', description: 'With `stream: true`: one `data:` event per ChatCompletionChunk, then `data: [DONE]`.' },
-    errors: [404, 408, 413, 415, 429, 502, 503, 504],
-    cached: true,
-  },
-  {
-    method: 'post',
-    path: '/v1/completions',
-    summary: 'Create a text completion (OpenAI-compatible legacy API).',
-    tag: 'Inference',
-    access: 'inference',
-    body: json('CompletionRequest', CompletionRequest),
-    response: json('Completion', Completion),
-    alternative: { mediaType: 'text/event-stream', description: 'With `stream: true`: one `data:` event per Completion chunk, then `data: [DONE]`.' },
-    errors: [404, 408, 413, 415, 429, 502, 503, 504],
-    cached: true,
-  },
-  {
-    method: 'post',
-    path: '/v1/responses',
-    summary: 'Create a response (OpenAI Responses API, the subset one chat generation serves; not stored).',
-    tag: 'Inference',
-    access: 'inference',
-    body: json('ResponsesRequest', ResponsesRequest),
-    response: json('Response', ResponseObject),
-    alternative: {
-      mediaType: 'text/event-stream',
-      description:
-        'With `stream: true`: `event: <type>` + `data:` per Responses stream event, ending with `response.completed`, `response.incomplete` or `response.failed`.',
-    },
-    errors: [404, 408, 413, 415, 429, 502, 503, 504],
-    cached: true,
-  },
+  ...INFERENCE_ROUTES,
   {
     method: 'get',
     path: '/v1/models',

@@ -74,10 +74,11 @@ export function chatMessages(items: readonly InputItem[]): ChatMessage[] {
 
 /**
  * What is wrong with an input list beyond each item's shape, each with its path: an output must
- * answer a call sent before it (nothing is stored, so an earlier response cannot supply it), and
- * one turn holds at most the chat path's count of calls.
+ * answer a call sent before it (unless `checkAnswers` is false: the calls of a previous response,
+ * loaded later, may be the ones it answers), and one turn holds at most the chat path's count of
+ * calls.
  */
-export function inputIssues(items: readonly InputItem[]): { message: string; path: (string | number)[] }[] {
+export function inputIssues(items: readonly InputItem[], checkAnswers = true): { message: string; path: (string | number)[] }[] {
   const issues: { message: string; path: (string | number)[] }[] = [];
   const called = new Set<string>();
   let run = 0;
@@ -88,7 +89,7 @@ export function inputIssues(items: readonly InputItem[]): { message: string; pat
       continue;
     }
     run = 0;
-    if (item.type === 'function_call_output' && !called.has(item.call_id)) {
+    if (checkAnswers && item.type === 'function_call_output' && !called.has(item.call_id)) {
       issues.push({ message: `no function_call with call_id '${item.call_id}' comes before this output in input.`, path: ['input', i, 'call_id'] });
     }
   }

@@ -2,9 +2,9 @@
  * The Responses API request (`POST /v1/responses`) for the subset that maps onto one chat
  * generation, and its translation to a chat completions request. Like the chat schema, every
  * parameter that would change the output is either translated or refused with a 400 naming it;
- * the rest are accepted and echoed. Responses are not stored: `store` must be absent or false
- * (OpenAI's default is true, here absent means not stored) and `previous_response_id` is refused,
- * so an agent loop sends its history (calls and their outputs included) as `input` each turn.
+ * the rest are accepted and echoed. With a response store (stored.ts) responses are kept unless
+ * `store` is false, and `previous_response_id` continues from one; without one, `store: true` and
+ * `previous_response_id` are refused, and an agent loop sends its history as `input` each turn.
  * Function tools map onto chat tools (tools.ts), input items onto chat messages (input.ts).
  */
 import { z } from 'zod';
@@ -57,12 +57,12 @@ export const ResponsesRequest = z
       .nullable()
       .optional(),
     user: z.string().max(256).optional(),
-    store: z.literal(false, { message: "responses are not stored by this server: 'store' must be false or absent." }).nullable().optional(),
+    store: z.boolean().nullable().optional(),
+    previous_response_id: z.string().min(1).max(256).nullable().optional(),
     tools: ResponsesTools.nullable().optional(),
     tool_choice: ResponsesToolChoice.nullable().optional(),
     parallel_tool_calls: z.boolean().nullable().optional(),
     max_tool_calls: refused('max_tool_calls'),
-    previous_response_id: refused('previous_response_id'),
     conversation: refused('conversation'),
     prompt: refused('prompt'),
     reasoning: refused('reasoning'),
@@ -81,7 +81,9 @@ export const ResponsesRequest = z
     safety_identifier: z.string().max(256).nullable().optional(),
   })
   .superRefine((req, ctx) => {
-    if (Array.isArray(req.input)) for (const issue of inputIssues(req.input)) ctx.addIssue({ code: 'custom', ...issue });
+    // A previous response may hold the calls this input answers: checked once it is loaded.
+    const checkAnswers = req.previous_response_id == null;
+    if (Array.isArray(req.input)) for (const issue of inputIssues(req.input, checkAnswers)) ctx.addIssue({ code: 'custom', ...issue });
     // The chat path's tool checks (a named choice among the tools, schemas a forced call can
     // follow, no response_format alongside), on the chat request this one becomes.
     // A message's index differs between the two (instructions, calls joined): `input` it is.
@@ -103,15 +105,14 @@ function responseFormat(format: TextFormat | undefined): ChatCompletionRequest['
 
 /**
  * The chat completions request that generates the answer to `req`: `instructions` become a
- * system message ahead of the input, `max_output_tokens` becomes `max_tokens`, `text.format`
+ * system message ahead of the input (after `history`, the items of a previous response's chain), `max_output_tokens` becomes `max_tokens`, `text.format`
  * becomes `response_format`, function tools and `tool_choice` become chat's. A stream always asks
  * for usage: the final event carries it.
  */
-export function toChatRequest(req: ResponsesRequest): ChatCompletionRequest {
+export function toChatRequest(req: ResponsesRequest, history: readonly InputItem[] = []): ChatCompletionRequest {
   const messages: ChatMessage[] = [];
   if (req.instructions != null) messages.push({ role: 'system', content: req.instructions });
-  if (typeof req.input === 'string') messages.push({ role: 'user', content: req.input });
-  else messages.push(...chatMessages(req.input));
+  messages.push(...chatMessages([...history, ...inputItems(req)]));
   const chat: ChatCompletionRequest = { model: req.model, messages };
   if (req.max_output_tokens != null) chat.max_tokens = req.max_output_tokens;
   if (req.temperature != null) chat.temperature = req.temperature;
@@ -128,6 +129,11 @@ export function toChatRequest(req: ResponsesRequest): ChatCompletionRequest {
     chat.stream_options = { include_usage: true };
   }
   return chat;
+}
+
+/** The request's input as items (a string is one user message). */
+export function inputItems(req: Pick<ResponsesRequest, 'input'>): InputItem[] {
+  return typeof req.input === 'string' ? [{ role: 'user', content: req.input }] : req.input;
 }
 
 /** Chat parameter names → the Responses API's, longest prefix first. */

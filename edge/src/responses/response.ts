@@ -79,20 +79,21 @@ export const ResponseObject = z.object({
   tool_choice: ResponsesToolChoice,
   parallel_tool_calls: z.boolean(),
   truncation: z.literal('disabled'),
-  store: z.literal(false),
+  store: z.boolean(),
   background: z.literal(false),
-  previous_response_id: z.null(),
+  previous_response_id: z.string().nullable(),
   reasoning: z.null(),
   service_tier: z.string(),
   user: z.string().optional(),
 });
 export type ResponseObject = z.infer<typeof ResponseObject>;
 
-/** What identifies one response: its ids and creation time (unix seconds). */
+/** What identifies one response: its ids and creation time (unix seconds), and whether it is stored. */
 export interface ResponseIds {
   id: string;
   messageId: string;
   createdAt: number;
+  stored?: boolean;
 }
 
 /** The id of the function call item at `index` among a response's calls. */
@@ -155,9 +156,9 @@ export function responseShell(req: ResponsesRequest, ids: ResponseIds, model: st
     tool_choice: req.tool_choice ?? 'auto',
     parallel_tool_calls: req.parallel_tool_calls ?? true,
     truncation: 'disabled',
-    store: false,
+    store: ids.stored === true,
     background: false,
-    previous_response_id: null,
+    previous_response_id: req.previous_response_id ?? null,
     reasoning: null,
     service_tier: 'default',
   };

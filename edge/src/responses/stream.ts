@@ -6,6 +6,7 @@
 import { ErrorBody } from '#shared/errors.ts';
 import { type SseEvent, SseParser } from '#shared/sse.ts';
 import type { ResponseEvent, ResponseEventsState } from './events.ts';
+import type { ResponseObject } from './response.ts';
 
 const enc = new TextEncoder();
 
@@ -31,8 +32,19 @@ function errorOf(data: string): ErrorBody['error'] {
   return { ...TRUNCATED, message: 'The origin failed while streaming the response.' };
 }
 
-/** Translate `chatSse` (chat completion chunks, usage chunk included) into Responses events. */
-export function responsesStream(chatSse: ReadableStream<Uint8Array>, events: ResponseEventsState): ReadableStream<Uint8Array> {
+/** The events that end a stream, each carrying the final response object. */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed']);
+
+/**
+ * Translate `chatSse` (chat completion chunks, usage chunk included) into Responses events.
+ * `settle` gets the final response before its event goes out (a stored response can be read as
+ * soon as the client has seen it end).
+ */
+export function responsesStream(
+  chatSse: ReadableStream<Uint8Array>,
+  events: ResponseEventsState,
+  settle?: (response: ResponseObject) => Promise<void>,
+): ReadableStream<Uint8Array> {
   const parser = new SseParser();
   const dec = new TextDecoder();
   let ended = false;
@@ -55,23 +67,25 @@ export function responsesStream(chatSse: ReadableStream<Uint8Array>, events: Res
     }
     return typeof chunk === 'object' && chunk !== null && !Array.isArray(chunk) ? events.chunk(chunk as Record<string, unknown>) : [];
   };
-  const send = (ctrl: TransformStreamDefaultController<Uint8Array>, list: ResponseEvent[]) => {
+  const send = async (ctrl: TransformStreamDefaultController<Uint8Array>, list: ResponseEvent[]) => {
+    const last = list.at(-1);
+    if (settle && last && FINAL_EVENTS.has(last.type)) await settle(last.response as ResponseObject);
     for (const e of list) ctrl.enqueue(encodeEvent(e));
   };
 
   return chatSse.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       start(ctrl) {
-        send(ctrl, events.start());
+        return send(ctrl, events.start());
       },
-      transform(bytes, ctrl) {
-        for (const ev of parser.push(dec.decode(bytes, { stream: true }))) send(ctrl, handle(ev));
+      async transform(bytes, ctrl) {
+        for (const ev of parser.push(dec.decode(bytes, { stream: true }))) await send(ctrl, handle(ev));
       },
-      flush(ctrl) {
-        for (const ev of parser.push(`${dec.decode()}\n\n`)) send(ctrl, handle(ev));
+      async flush(ctrl) {
+        for (const ev of parser.push(`${dec.decode()}\n\n`)) await send(ctrl, handle(ev));
         if (!ended) {
           ended = true;
-          send(ctrl, events.fail(TRUNCATED));
+          await send(ctrl, events.fail(TRUNCATED));
         }
       },
     }),

@@ -14,12 +14,15 @@ import type { Authenticator } from '../middleware/auth/key-auth.ts';
 import type { Ledger, PoolEntry } from '../ports.ts';
 import { type CompletionsDeps, completionsHandler } from '../proxy/completions.ts';
 import { responsesHandler } from '../responses/handler.ts';
+import { deleteStoredResponse, getStoredResponse, type StoredResponsesDeps } from '../responses/stored.ts';
 import type { Scheduler } from '../routing/scheduler.ts';
 import { toLedgerQuery } from '../usage/usage-query.ts';
 
 export interface V1Deps extends CompletionsDeps {
   authenticate: Authenticator;
   ledger: Ledger;
+  /** Stored responses of the Responses API (responses/stored.ts). */
+  storedResponses: StoredResponsesDeps;
 }
 
 /** The `/v1` routes (mount at `/v1`). */
@@ -30,7 +33,9 @@ export function v1Routes(deps: V1Deps): Hono<EdgeEnv> {
   // Limits are taken inside the handler, once the body is parsed (middleware/limits/admission.ts).
   app.post('/chat/completions', inference, completionsHandler(deps, 'chat.completions'));
   app.post('/completions', inference, completionsHandler(deps, 'completions'));
-  app.post('/responses', inference, responsesHandler(deps));
+  app.post('/responses', inference, responsesHandler(deps, deps.storedResponses));
+  app.get('/responses/:id', inference, getStoredResponse(deps.storedResponses));
+  app.delete('/responses/:id', inference, deleteStoredResponse(deps.storedResponses));
 
   app.get('/models', inference, async (c) => {
     const list: ModelList = { object: 'list', data: servableModels(await deps.pool.list(deps.clock.now()), deps.clock.now(), deps.scheduler.inRotation) };

@@ -12,6 +12,7 @@ import { memoryKeyStore } from '../adapters/memory/key-store.ts';
 import { memoryLedger } from '../adapters/memory/ledger.ts';
 import { memoryLimiter } from '../adapters/memory/limiter.ts';
 import { memoryPool } from '../adapters/memory/pool.ts';
+import { memoryResponseStore } from '../adapters/memory/response-store.ts';
 import { createEdgeApp, type EdgeAppDeps } from '../app.ts';
 import type { EdgeEnv } from '../context.ts';
 import { pepperedKeyHasher } from '../keys/key-hash.ts';
@@ -77,6 +78,7 @@ export async function testEdge(opts: TestEdgeOptions = {}): Promise<TestEdge> {
     ledger,
     clock,
     limiter: memoryLimiter(),
+    responseStore: memoryResponseStore(),
     options: { limits: opts.limits },
     pool: memoryPool(),
     signingKey: TEST_SIGNING,

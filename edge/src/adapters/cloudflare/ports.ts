@@ -6,7 +6,19 @@
 import type { DurableObjectNamespace } from '@cloudflare/workers-types';
 import type { ReplayWindow } from '#shared/signing.ts';
 import type { UsageRecord, UsageRow } from '#shared/usage.ts';
-import type { ApiKeyRecord, HourlyUsage, KeyMatch, KeyStore, Ledger, Limiter, PoolEntry, PoolView, TenantRecord } from '../../ports.ts';
+import type {
+  ApiKeyRecord,
+  HourlyUsage,
+  KeyMatch,
+  KeyStore,
+  Ledger,
+  Limiter,
+  PoolEntry,
+  PoolView,
+  ResponseStore,
+  StoredResponse,
+  TenantRecord,
+} from '../../ports.ts';
 import { mergeUsageRows, sortHourly } from '../../usage/usage-query.ts';
 import type { KeysDO } from './keys-do.ts';
 import type { LedgerDO } from './ledger-do.ts';
@@ -74,6 +86,16 @@ export function doLedger(ns: DurableObjectNamespace<LedgerDO>, tenants: () => Pr
       }
       return sortHourly(rows).slice(0, limit);
     },
+  };
+}
+
+/** Stored Responses API responses in each tenant's ledger DO (one object per tenant, as its usage). */
+export function doResponseStore(ns: DurableObjectNamespace<LedgerDO>): ResponseStore {
+  const of = (tenantId: string) => ns.get(ns.idFromName(tenantId));
+  return {
+    put: async (record) => of(record.tenantId).putResponse(record),
+    get: async (tenantId, id, now) => (await of(tenantId).getResponse(tenantId, id, now)) as StoredResponse | null,
+    delete: async (tenantId, id) => of(tenantId).deleteResponse(tenantId, id),
   };
 }
 
