@@ -26,7 +26,7 @@ describe('Durable Object stores (SQLite storage) through the ports', () => {
     expect(await keys.findByHash(rec.hash, now - 1)).not.toBeNull();
   });
 
-  it('stored responses: in each tenant\'s object, never found by another tenant, gone once expired or deleted', async () => {
+  it("stored responses: in each tenant's object, never found by another tenant, gone once expired or deleted", async () => {
     const store = doResponseStore(env.LEDGER);
     const now = Date.now();
     const record = { tenantId: 'wr-a', id: 'resp_w1', createdAt: now, expiresAt: now + 60_000, response: '{"id":"resp_w1"}', items: '[]' };
