@@ -10,9 +10,10 @@ import { ANY_OBJECT, compileJsonSchema, type SchemaNode, UnsupportedSchemaError 
 import { autoCallSchema, forcedToolSchema, type ToolRequest } from '#shared/openai-tools.ts';
 import type { StructuredFormat } from '../../types.ts';
 import { grammarNodes } from './grammar-nodes.ts';
+import { GrammarVocabulary } from './grammar-vocabulary.ts';
 import { canContinue, initialState, isComplete, type MachineState, stateKey, stepAll } from './json-machine.ts';
 import { inFreeText, taggedCallsState } from './tagged-calls.ts';
-import { allowedTokens, applyMask, type TokenVocabulary, VocabIndex } from './token-mask.ts';
+import { allowedTokens, applyMask, type TokenVocabulary, type VocabIndex } from './token-mask.ts';
 
 /**
  * Masks kept per grammar (each is vocabulary/8 bytes: 27 KB for Motif's 219,520 tokens), and
@@ -27,45 +28,12 @@ const GRAMMARS_PER_ENGINE = 16;
  */
 export type GrammarFormat = StructuredFormat | { type: 'tagged_calls'; schema: Record<string, unknown> };
 
-/** What every grammar of one engine shares: the vocabulary, its index, the logits row. */
-export class GrammarVocabulary {
-  readonly index: VocabIndex;
-  private textless: number[] | undefined;
-
-  /**
-   * Builds the vocabulary index now unless given one: ~2 s for a 219k vocabulary, paid at load
-   * rather than as an event-loop stall on the first structured request.
-   */
-  constructor(
-    readonly vocab: TokenVocabulary,
-    readonly eosIds: readonly number[],
-    readonly rowSize: number,
-    index?: VocabIndex,
-  ) {
-    this.index = index ?? new VocabIndex(vocab, new Set(eosIds));
-  }
-
-  /**
-   * Ids that add no text (special tokens but eos, empty tokens, vocabulary padding): free text
-   * allows them as unconstrained generation does, since they cannot spell a tag.
-   */
-  get textlessIds(): readonly number[] {
-    if (!this.textless) {
-      const eos = new Set(this.eosIds);
-      this.textless = [];
-      for (let id = 0; id < this.rowSize; id++) {
-        if (!eos.has(id) && (this.vocab.isSpecial(id) || this.vocab.tokenBytes(id).length === 0)) this.textless.push(id);
-      }
-    }
-    return this.textless;
-  }
-}
-
 /** A compiled format over one vocabulary. */
 export class JsonGrammar {
   private readonly masks = new Map<string, Uint32Array>();
   /** Free-text masks: at most one per matched length of the opening tag, never evicted. */
   private readonly freeTextMasks = new Map<string, Uint32Array>();
+  private readonly tagged: boolean;
   readonly start: MachineState;
 
   constructor(
@@ -73,14 +41,14 @@ export class JsonGrammar {
     private readonly on: GrammarVocabulary,
   ) {
     const nodes = grammarNodes(compileFormat(format));
-    this.start = format.type === 'tagged_calls' ? taggedCallsState(nodes) : initialState(nodes);
+    this.tagged = format.type === 'tagged_calls';
+    this.start = this.tagged ? taggedCallsState(nodes) : initialState(nodes);
   }
 
   /** Allowed tokens in `state`: continuations, plus eos once the document is complete. */
   mask(state: MachineState): Uint32Array {
     const key = stateKey(state);
-    const free = this.freeTextMasks.get(key);
-    if (free) return free;
+    if (this.tagged && inFreeText(state)) return this.freeTextMaskOf(key, state);
     let mask = this.masks.get(key);
     if (mask) {
       // Refresh its place: the oldest-used mask is the one evicted.
@@ -91,13 +59,19 @@ export class JsonGrammar {
     const { index, eosIds, rowSize } = this.on;
     mask = allowedTokens(index, state, Math.ceil(rowSize / 32));
     if (isComplete(state)) for (const id of eosIds) mask[id >>> 5]! |= 1 << (id & 31);
-    if (inFreeText(state)) {
-      for (const id of this.on.textlessIds) mask[id >>> 5]! |= 1 << (id & 31);
-      this.freeTextMasks.set(key, mask);
-      return mask;
-    }
     if (this.masks.size >= MASKS_PER_GRAMMAR) this.masks.delete(this.masks.keys().next().value!);
     this.masks.set(key, mask);
+    return mask;
+  }
+
+  // Free text may always end: eos is allowed in each of its states.
+  private freeTextMaskOf(key: string, state: MachineState): Uint32Array {
+    let mask = this.freeTextMasks.get(key);
+    if (!mask) {
+      mask = this.on.freeTextMask(state);
+      for (const id of this.on.eosIds) mask[id >>> 5]! |= 1 << (id & 31);
+      this.freeTextMasks.set(key, mask);
+    }
     return mask;
   }
 }

@@ -98,6 +98,7 @@ const PIECES = [
   '<tool',
   '_call',
   '>\n{"',
+  '>>',
   '<tool_call>{"name":"',
   'get_weather',
   '","arguments":{"',
@@ -113,11 +114,13 @@ const PIECES = [
 ];
 
 /** PIECES as a vocabulary: `<|…|>` ones special, the first of them eos; two padding ids past `size`. */
-function vocab(): TokenVocabulary & { ids: Map<string, number> } {
+function vocab(): TokenVocabulary & { ids: Map<string, number>; tokenize(text: string): number[] } {
   const bytes = PIECES.map((p) => enc.encode(p));
   return {
     size: PIECES.length,
     ids: new Map(PIECES.map((p, i) => [p, i])),
+    // One byte a token: every prefix is reachable.
+    tokenize: (text) => [...text].map((ch) => PIECES.indexOf(ch)),
     tokenBytes: (id) => bytes[id] ?? new Uint8Array(0),
     isSpecial: (id) => PIECES[id]?.startsWith('<|') ?? false,
   };
@@ -142,6 +145,20 @@ describe('the mask over tagged calls', () => {
     const state = run(prefix);
     expect(bits(allowedTokens(index, state, Math.ceil(ROW / 32)))).toEqual(bruteForce(state));
   });
+
+  it.each(['', 'a <', '<tool', '<tool_cal', '<tool_call', `<tool_call>${CALL}</tool_call> `])(
+    'in free text after %j the grammar allows what the machine takes, textless tokens and eos',
+    (prefix) => {
+      const c = new GrammarCache(v, [EOS], ROW).constraint({ type: 'tagged_calls', schema: callSchema });
+      for (const id of v.tokenize(prefix)) c.accept(id);
+      const logits = new Float32Array(ROW);
+      c.apply(logits);
+      const allowed = [...logits.keys()].filter((id) => logits[id] === 0);
+      const textless = [EOS, v.ids.get('<|special|>')!, ROW - 2, ROW - 1];
+      const expected = [...bruteForce(run(prefix)).map((p) => v.ids.get(p)!), ...textless].sort((x, y) => x - y);
+      expect([c.inFreeText, allowed]).toEqual([true, expected]);
+    },
+  );
 
   it('replays a call split across any token boundaries, each token allowed; eos and specials only in free text', () => {
     const cache = new GrammarCache(v, [EOS], ROW);
@@ -177,8 +194,9 @@ describe('the mask over tagged calls', () => {
     c.accept(v.ids.get('_call')!);
     const next = new Float32Array(ROW);
     c.apply(next);
-    // `>\n{"` opens the block and the call; `>` alone opens the block; ` hello` stays text.
+    // `>\n{"` opens the block and the call; `>` alone opens the block; ` hello` stays text; `>>` opens it wrongly.
     expect([next[v.ids.get('>\n{"')!], next[v.ids.get('>')!], next[v.ids.get(' hello')!]]).toEqual([0, 0, 0]);
+    expect(next[v.ids.get('>>')!]).toBe(-Infinity);
     c.accept(v.ids.get('>')!);
     const inside = new Float32Array(ROW);
     c.apply(inside);
