@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromZodError } from './errors.ts';
 import { compileJsonSchema } from './json-schema-subset.ts';
 import { ChatCompletionRequest, toolRequest } from './openai.ts';
-import { autoCallSchema, type FunctionTool, forcedToolSchema, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
+import { autoCallSchema, type FunctionTool, forcedToolSchema, TOOL_LIMITS, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
 
 const fn = (name: string, parameters?: Record<string, unknown>, strict?: boolean): FunctionTool => ({
   type: 'function',
@@ -80,6 +80,13 @@ describe('autoCallSchema', () => {
   ])('%s: %s', (_name, value, valid) => {
     expect(() => compileJsonSchema(schema)).not.toThrow();
     expect(ajv.validate(schema, value)).toBe(valid);
+  });
+
+  it('stays within the schema limits with the most tools, one strict', () => {
+    const many = Array.from({ length: TOOL_LIMITS.tools - 1 }, (_, i) => fn(`f${i}`, { type: 'object', properties: { x: { type: 'string' } } }));
+    const req: ToolRequest = { tools: [strictWeather, ...many], choice: 'auto', parallel: true };
+    expect(toolRequestProblem(req)).toBeUndefined();
+    expect(ajv.validate(autoCallSchema(req)!, { name: 'f99', arguments: { y: 1 } })).toBe(true);
   });
 
   it('is undefined without a strict function, or when the choice forces a call', () => {

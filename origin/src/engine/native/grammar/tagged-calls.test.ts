@@ -85,6 +85,13 @@ describe('tagged calls: free text with constrained <tool_call> blocks', () => {
     expect(accepts(text)).toBe(false);
   });
 
+  it('lets the model call any of many non-strict functions (they share one branch of the call)', () => {
+    const many: FunctionTool[] = Array.from({ length: 127 }, (_, i) => ({ type: 'function', function: { name: `f${i}` } }));
+    const schema = autoCallSchema({ tools: [weather, ...many], choice: 'auto', parallel: true })!;
+    const state = taggedCallsState(grammarNodes(compileJsonSchema(schema)));
+    expect(stepAll(state, enc.encode('<tool_call>{"name":"f126","arguments":{"a":1}}</tool_call>')).length).toBe(1);
+  });
+
   it('keeps every byte of a valid call allowed: the prefix states all live', () => {
     const text = `x<tool_call>\n${CALL}\n</tool_call>y`;
     for (let i = 0; i <= text.length; i++) expect(accepts(text.slice(0, i))).toBe(true);
