@@ -1,9 +1,11 @@
 /**
- * Structured output for one engine: a `response_format` compiled once into a `JsonGrammar`
+ * Structured output for one engine: a `response_format` (or the tool calls of a request, see
+ * `toolCallFormat`) compiled once into a `JsonGrammar`
  * (grammar nodes + per-state mask cache, shared by every request with the same format), and one
  * `JsonConstraint` per sequence holding its own recognizer state. Each step the constraint masks
  * the logits to the tokens that keep the document valid; end-of-sequence is allowed only once the
- * document is complete, and the sequence ends by itself when nothing may follow.
+ * document is complete (or in the free text around tool calls), and the sequence ends by itself
+ * when nothing may follow.
  */
 import { ApiError } from '#shared/errors.ts';
 import { ANY_OBJECT, compileJsonSchema, type SchemaNode, UnsupportedSchemaError } from '#shared/json-schema-subset.ts';
