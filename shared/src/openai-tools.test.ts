@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fromZodError } from './errors.ts';
 import { compileJsonSchema } from './json-schema-subset.ts';
 import { ChatCompletionRequest, toolRequest } from './openai.ts';
-import { type FunctionTool, forcedToolSchema, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
+import { autoCallSchema, type FunctionTool, forcedToolSchema, TOOL_LIMITS, type ToolRequest, toolRequestProblem } from './openai-tools.ts';
 
 const fn = (name: string, parameters?: Record<string, unknown>, strict?: boolean): FunctionTool => ({
   type: 'function',
@@ -64,6 +64,34 @@ describe('forcedToolSchema', () => {
     expect(ajv.validate(schema, { name: 'a', arguments: { p: { x: 1 } } })).toBe(true);
     expect(ajv.validate(schema, { name: 'b', arguments: { q: 'text' } })).toBe(true);
     expect(ajv.validate(schema, { name: 'b', arguments: { q: 1 } })).toBe(false);
+  });
+});
+
+describe('autoCallSchema', () => {
+  const strictWeather = fn('get_weather', weather.function.parameters, true);
+  const schema = autoCallSchema({ tools: [strictWeather, time], choice: 'auto', parallel: true })!;
+
+  it.each<[string, unknown, boolean]>([
+    ['a strict call with valid arguments', { name: 'get_weather', arguments: { city: 'Oslo' } }, true],
+    ['a strict call with invalid arguments', { name: 'get_weather', arguments: { city: 'Llanfairpwll' } }, false],
+    ['a non-strict call with any object', { name: 'get_time', arguments: { anything: [1, 'x'] } }, true],
+    ['a non-strict call with arguments that are not an object', { name: 'get_time', arguments: 'now' }, false],
+    ['a function not offered', { name: 'get_date', arguments: {} }, false],
+  ])('%s: %s', (_name, value, valid) => {
+    expect(() => compileJsonSchema(schema)).not.toThrow();
+    expect(ajv.validate(schema, value)).toBe(valid);
+  });
+
+  it('stays within the schema limits with the most tools, one strict', () => {
+    const many = Array.from({ length: TOOL_LIMITS.tools - 1 }, (_, i) => fn(`f${i}`, { type: 'object', properties: { x: { type: 'string' } } }));
+    const req: ToolRequest = { tools: [strictWeather, ...many], choice: 'auto', parallel: true };
+    expect(toolRequestProblem(req)).toBeUndefined();
+    expect(ajv.validate(autoCallSchema(req)!, { name: 'f99', arguments: { y: 1 } })).toBe(true);
+  });
+
+  it('is undefined without a strict function, or when the choice forces a call', () => {
+    expect(autoCallSchema({ tools: [weather, time], choice: 'auto', parallel: true })).toBeUndefined();
+    expect(autoCallSchema({ tools: [strictWeather], choice: 'required', parallel: true })).toBeUndefined();
   });
 });
 

@@ -75,12 +75,13 @@ export function parametersSchema(tool: FunctionTool): Record<string, unknown> {
   return tool.function.parameters ?? { type: 'object', properties: {}, additionalProperties: false };
 }
 
-const callSchema = (tool: FunctionTool) => ({
+const callObject = (name: Record<string, unknown>, args: Record<string, unknown>) => ({
   type: 'object',
-  properties: { name: { const: tool.function.name }, arguments: parametersSchema(tool) },
+  properties: { name, arguments: args },
   required: ['name', 'arguments'],
   additionalProperties: false,
 });
+const callSchema = (tool: FunctionTool) => callObject({ const: tool.function.name }, parametersSchema(tool));
 
 /**
  * The JSON schema a forced answer follows: one `{"name","arguments"}` object (a named function, or
@@ -96,8 +97,29 @@ export function forcedToolSchema(req: ToolRequest): Record<string, unknown> | un
   const options = tools.map((tool) => callSchema(hoistDefs(tool, defs)));
   const one = options.length === 1 ? options[0]! : { anyOf: options };
   const body = typeof choice === 'object' || !req.parallel ? one : { type: 'array', items: one, minItems: 1, maxItems: TOOL_LIMITS.parallelCalls };
-  return Object.keys(defs).length > 0 ? { ...body, $defs: defs } : body;
+  return withDefs(body, defs);
 }
+
+/**
+ * The JSON schema of the call inside each `<tool_call>` block the model writes under `auto` when
+ * some function is `strict`: one `{"name","arguments"}` object of any offered function, a strict
+ * one's arguments following its parameters and the others' any object (a block naming no offered
+ * function would be left as text, which a strict request should not get by a typo). Undefined
+ * when no function is strict or the choice forces a call (`forcedToolSchema`). The non-strict
+ * functions share one branch (`name` an enum): the decoder keeps at most 64 branches open, so a
+ * branch per function would drop calls of the later ones.
+ */
+export function autoCallSchema(req: ToolRequest): Record<string, unknown> | undefined {
+  if (req.choice !== 'auto' || !req.tools.some((t) => t.function.strict === true)) return undefined;
+  const defs: Record<string, unknown> = {};
+  const options: Record<string, unknown>[] = req.tools.filter((t) => t.function.strict === true).map((tool) => callSchema(hoistDefs(tool, defs)));
+  // The other functions share one option, so many of them stay within the schema size limits.
+  const loose = req.tools.filter((t) => t.function.strict !== true).map((t) => t.function.name);
+  if (loose.length > 0) options.push(callObject({ enum: loose }, { type: 'object' }));
+  return withDefs(options.length === 1 ? options[0]! : { anyOf: options }, defs);
+}
+
+const withDefs = (body: Record<string, unknown>, defs: Record<string, unknown>) => (Object.keys(defs).length > 0 ? { ...body, $defs: defs } : body);
 
 // A function's `#/$defs/x` becomes `#/$defs/<name>.x` in the combined schema.
 function hoistDefs(tool: FunctionTool, into: Record<string, unknown>): FunctionTool {
@@ -142,10 +164,10 @@ export function toolRequestProblem(req: ToolRequest): [string, string] | undefin
       throw err;
     }
   }
-  const forced = forcedToolSchema(req);
-  if (forced === undefined) return undefined;
+  const combined = forcedToolSchema(req) ?? autoCallSchema(req);
+  if (combined === undefined) return undefined;
   try {
-    compileJsonSchema(forced);
+    compileJsonSchema(combined);
   } catch (err) {
     if (err instanceof UnsupportedSchemaError) return [`the tools together are too large to constrain: ${err.message}`, 'tools'];
     throw err;

@@ -82,8 +82,9 @@ export interface GenerateRequest {
   responseFormat?: StructuredFormat;
   /**
    * Tools offered to the model (chat only): rendered into the prompt, and when the choice forces
-   * a call, the answer is constrained to `forcedToolSchema` (shared/openai-tools.ts). The engine
-   * answers text in the tool-call convention; the server parses the calls out of it.
+   * a call, the answer is constrained to `forcedToolSchema` (shared/openai-tools.ts); under `auto`
+   * with a strict function, each `<tool_call>` block the model opens to `autoCallSchema`. The
+   * engine answers text in the tool-call convention; the server parses the calls out of it.
    */
   tools?: ToolRequest;
 }

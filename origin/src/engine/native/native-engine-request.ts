@@ -6,7 +6,7 @@
  */
 import type { EngineEvent, EngineUsage, FinishReason, GenerateRequest, TokenLogprob } from '../types.ts';
 import type { Job } from './batching/scheduler.ts';
-import { forcedToolFormat, type GrammarCache } from './grammar/json-constraint.ts';
+import { type GrammarCache, toolCallFormat } from './grammar/json-constraint.ts';
 import { createPrng } from './sampling/prng.ts';
 import { type SampleResult, Sampler, type SamplerWorkspace } from './sampling/sampler.ts';
 import { TextStream } from './text/text-stream.ts';
@@ -87,7 +87,7 @@ export function createGenerationJob(
     ...(req.topLogprobs !== undefined ? { topLogprobs: req.topLogprobs } : {}),
   });
   // Compiled before submission: an unsupported schema is a 400, not a failed sequence.
-  const format = req.responseFormat ?? forcedToolFormat(req.tools);
+  const format = req.responseFormat ?? toolCallFormat(req.tools);
   const constraint = format ? ctx.grammars.constraint(format) : undefined;
   const text = new TextStream({ stop: req.stop, cleanUpSpaces: ctx.tokenizer.cleanUpSpaces });
   let generated = 0;
@@ -111,8 +111,9 @@ export function createGenerationJob(
       constraint?.apply(logits);
       const r = sampler.sample(logits, ctx.workspace);
       generated++;
-      // Under a grammar eos is only allowed once the document is complete: it always ends it.
-      if ((!req.ignoreEos || constraint) && ctx.eosTokenIds.has(r.id)) {
+      // Under a grammar eos is only allowed once the document is complete: it ends it, except in
+      // the free text around tool calls, which ignore_eos continues as it does unconstrained text.
+      if (ctx.eosTokenIds.has(r.id) && (!req.ignoreEos || (constraint && !constraint.inFreeText))) {
         // The eos token is billed (it was generated) but carries no text.
         const tail = text.end();
         if (tail.text) events.push({ type: 'delta', text: tail.text, tokenIds: [] });

@@ -184,7 +184,17 @@ export type MachineState = readonly Stack[];
 
 /** The state before the first byte of a document matching `root`. */
 export function initialState(root: GrammarNode): MachineState {
-  return [push(new ValueFrame(root), { top: DONE, rest: null, depth: 0 })];
+  return [push(valueFrame(root), endOfDocument())];
+}
+
+/** The bottom of every stack: reached, the document is complete and nothing may follow. */
+export function endOfDocument(): Stack {
+  return { top: DONE, rest: null, depth: 0 };
+}
+
+/** A frame that reads one value matching `node` and then hands the bytes to the frames below. */
+export function valueFrame(node: GrammarNode): Frame {
+  return new ValueFrame(node);
 }
 
 function feedStack(stack: Stack, b: number, out: Stack[]): void {
