@@ -89,7 +89,7 @@ describe('toResponseObject with tool calls', () => {
       status: 'completed',
       output_text: text,
       tool_choice: 'required',
-      tools: [{ type: 'function', name: 'f', strict: null, description: null }],
+      tools: [{ type: 'function', name: 'f', strict: true, description: null }],
     });
     const calls = res.output.filter((item) => item.type === 'function_call');
     expect(calls).toEqual(

@@ -52,18 +52,22 @@ describe('toChatRequest', () => {
     ],
     ['a stream always asks for usage', { input: 'x', stream: true }, { stream: true, stream_options: { include_usage: true } }],
     [
-      'function tools are nested under `function`; null parameters are left out',
+      'function tools are nested under `function`; null parameters are left out; strict absent is strict when the schema is in the subset',
       {
         input: 'x',
         tools: [
           { type: 'function', name: 'f', description: 'does f', parameters: schema, strict: true },
           { type: 'function', name: 'g', parameters: null, strict: null },
+          { type: 'function', name: 'h', parameters: { type: 'object', not: {} } },
+          { type: 'function', name: 'i', parameters: schema, strict: false },
         ],
       },
       {
         tools: [
           { type: 'function', function: { name: 'f', description: 'does f', parameters: schema, strict: true } },
-          { type: 'function', function: { name: 'g' } },
+          { type: 'function', function: { name: 'g', strict: true } },
+          { type: 'function', function: { name: 'h', parameters: { type: 'object', not: {} }, strict: false } },
+          { type: 'function', function: { name: 'i', parameters: schema, strict: false } },
         ],
       },
     ],

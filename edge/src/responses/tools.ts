@@ -6,7 +6,8 @@
  * that runs them and are refused with a 400 naming their type.
  */
 import { z } from 'zod';
-import { FunctionName, type FunctionTool, ParametersSchema, TOOL_LIMITS, type ToolChoice } from '#shared/openai-tools.ts';
+import { compileJsonSchema, UnsupportedSchemaError } from '#shared/json-schema-subset.ts';
+import { FunctionName, type FunctionTool, ParametersSchema, parametersSchema, TOOL_LIMITS, type ToolChoice } from '#shared/openai-tools.ts';
 import { typeName, unsupportedType } from './unsupported-type.ts';
 
 export const ResponsesFunctionTool = z.object({
@@ -14,7 +15,7 @@ export const ResponsesFunctionTool = z.object({
   name: FunctionName,
   description: z.string().max(TOOL_LIMITS.descriptionLength).nullable().optional(),
   parameters: ParametersSchema.nullable().optional(),
-  /** Absent means not strict here: a schema outside the subset still works for `auto` calls. */
+  /** Absent: strict when the schema is in the structured-output subset, as OpenAI does (`effectiveStrict`). */
   strict: z.boolean().nullable().optional(),
   // Tool search is not offered: every function is in the prompt from the start.
   defer_loading: z.literal(false, { message: "'defer_loading' is not supported by this server: every function is offered up front." }).optional(),
@@ -39,13 +40,36 @@ export const ResponsesToolChoice = z.union([z.enum(['none', 'auto', 'required'])
 });
 export type ResponsesToolChoice = z.infer<typeof ResponsesToolChoice>;
 
-/** A Responses function tool as the chat request carries it. */
-export function chatTool(tool: ResponsesFunctionTool): FunctionTool {
+/** The tool as chat has it, `strict` as given. */
+function asChatTool(tool: ResponsesFunctionTool): FunctionTool {
   const fn: FunctionTool['function'] = { name: tool.name };
   if (tool.description != null) fn.description = tool.description;
   if (tool.parameters != null) fn.parameters = tool.parameters;
   if (tool.strict != null) fn.strict = tool.strict;
   return { type: 'function', function: fn };
+}
+
+/**
+ * Whether the function's arguments are constrained: `strict` when given; absent, when its
+ * schema is in the structured-output subset (OpenAI: strict when the schema is compatible, else
+ * not), so a schema the grammar cannot follow still works, unconstrained.
+ */
+export function effectiveStrict(tool: ResponsesFunctionTool): boolean {
+  if (tool.strict != null) return tool.strict;
+  try {
+    compileJsonSchema(parametersSchema(asChatTool(tool)));
+    return true;
+  } catch (err) {
+    if (err instanceof UnsupportedSchemaError) return false;
+    throw err;
+  }
+}
+
+/** A Responses function tool as the chat request carries it. */
+export function chatTool(tool: ResponsesFunctionTool): FunctionTool {
+  const chat = asChatTool(tool);
+  chat.function.strict = effectiveStrict(tool);
+  return chat;
 }
 
 /** A Responses `tool_choice` as chat's. */
@@ -60,7 +84,7 @@ export function echoedTool(tool: ResponsesFunctionTool) {
     name: tool.name,
     description: tool.description ?? null,
     parameters: tool.parameters ?? null,
-    strict: tool.strict ?? null,
+    strict: effectiveStrict(tool),
   };
 }
 
