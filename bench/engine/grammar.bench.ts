@@ -60,6 +60,7 @@ const TAGGED: GrammarFormat = {
     choice: 'auto',
     parallel: true,
   })!,
+  parallel: true,
 };
 const TAGGED_TEXT = `Saving the profile now.\n<tool_call>\n${JSON.stringify({ name: 'save_profile', arguments: JSON.parse(DOCUMENT) })}\n</tool_call>\nDone, anything else?`;
 

@@ -17,6 +17,7 @@ import { engineResponse } from './engine-response.ts';
 import { type Endpoint, type MappedRequest, parseJsonBody } from './map-request.ts';
 import { createRenderer } from './render.ts';
 import { parseDeadline, startRun } from './request-run.ts';
+import { toolOffer } from './tool-calls.ts';
 
 /** Maps a request body to the engine's request (map-request.ts). */
 export type MapRequest = (raw: Record<string, unknown>, requestId: string) => MappedRequest;
@@ -62,7 +63,7 @@ export function generationHandler(deps: OriginDeps): GenerationHandler {
         fingerprint: `fp_${info.revision}`,
         includeUsage: mapped.includeUsage,
         logprobs: mapped.logprobs,
-        ...(mapped.generate.tools ? { tools: new Set(mapped.generate.tools.tools.map((t) => t.function.name)) } : {}),
+        ...(mapped.generate.tools ? { tools: toolOffer(mapped.generate.tools) } : {}),
       });
       run.holdSlot(await deps.admission.acquire(run.signal));
       return await engineResponse(pinned.engine, run, mapped, renderer);

@@ -7,7 +7,7 @@ import type { ChatCompletion, ChatCompletionChunk, Completion, Usage } from '#sh
 import type { AssistantToolCall } from '#shared/openai-tools.ts';
 import type { EngineUsage, TokenLogprob } from '../engine/types.ts';
 import type { Endpoint } from './map-request.ts';
-import { parseToolCalls } from './tool-calls.ts';
+import { parseToolCalls, type ToolOffer } from './tool-calls.ts';
 import { type ToolStreamPiece, toolStreamSplitter } from './tool-stream.ts';
 
 export type DoneReason = 'stop' | 'length';
@@ -20,8 +20,8 @@ export interface RenderContext {
   fingerprint: string;
   includeUsage: boolean;
   logprobs: boolean;
-  /** Names of the functions offered (chat with tools): the answer is parsed for their calls. */
-  tools?: ReadonlySet<string>;
+  /** The functions offered (chat with tools): the answer is parsed for their calls. */
+  tools?: ToolOffer;
 }
 
 export interface Renderer {

@@ -31,11 +31,11 @@ describe('parseToolCalls', () => {
     ['arguments that are not an object', '{"name":"get_time","arguments":[1]}', '{"name":"get_time","arguments":[1]}', []],
     ['a broken block stays text', 'a <tool_call>{"name":</tool_call> b', 'a <tool_call>{"name":</tool_call> b', []],
   ])('%s', (_name, text, content, calls) => {
-    expect(parseToolCalls(text, names, ids())).toEqual({ content, calls });
+    expect(parseToolCalls(text, { names, single: false }, ids())).toEqual({ content, calls });
   });
 
   it('gives OpenAI-style random ids by default', () => {
-    const { calls } = parseToolCalls('{"name":"get_time","arguments":{}}', names);
+    const { calls } = parseToolCalls('{"name":"get_time","arguments":{}}', { names, single: false });
     expect(calls[0]!.id).toMatch(/^call_[0-9a-f]{24}$/);
   });
 });

@@ -5,7 +5,23 @@
  * text. A call is kept only when it names an offered function and its arguments are a JSON
  * object; anything else stays text, so a malformed call is never half-reported.
  */
-import type { AssistantToolCall } from '#shared/openai-tools.ts';
+import type { AssistantToolCall, ToolRequest } from '#shared/openai-tools.ts';
+
+/** The functions a request offered: their names, and whether at most one call may be made (`parallel_tool_calls: false`). */
+export interface ToolOffer {
+  names: ReadonlySet<string>;
+  single: boolean;
+}
+
+/** The offer of a request's tools. */
+export function toolOffer(req: ToolRequest): ToolOffer {
+  return { names: new Set(req.tools.map((t) => t.function.name)), single: !req.parallel };
+}
+
+/** Whether `found` calls may join `made` ones: with a single call allowed, only a first lone call. */
+export function mayCall(offer: ToolOffer, made: number, found: readonly unknown[]): boolean {
+  return !offer.single || (made === 0 && found.length === 1);
+}
 
 export interface ParsedAnswer {
   /** Text outside the calls (null when there is none). */
@@ -59,15 +75,17 @@ export function callsInBlock(inner: string, names: ReadonlySet<string>, id: () =
 }
 
 /**
- * Split `text` into content and the calls of offered functions `names`. `id` numbers the calls
- * (a fresh random id by default).
+ * Split `text` into content and the calls of the offered functions. `id` numbers the calls (a
+ * fresh random id by default). When the offer allows a single call, calls beyond the first stay
+ * text.
  */
-export function parseToolCalls(text: string, names: ReadonlySet<string>, id: () => string = newCallId): ParsedAnswer {
+export function parseToolCalls(text: string, offer: ToolOffer, id: () => string = newCallId): ParsedAnswer {
+  const names = offer.names;
   const trimmed = text.trim();
   const whole = trimmed.startsWith('{') || trimmed.startsWith('[') ? parseOrUndefined(trimmed) : undefined;
   if (whole !== undefined) {
     const calls = allCalls(Array.isArray(whole) ? whole : [whole], names, id);
-    if (calls) return { content: null, calls };
+    if (calls && mayCall(offer, 0, calls)) return { content: null, calls };
   }
   const calls: AssistantToolCall[] = [];
   let content = '';
@@ -76,7 +94,7 @@ export function parseToolCalls(text: string, names: ReadonlySet<string>, id: () 
     const end = text.indexOf(TOOL_CALL_CLOSE, at + TOOL_CALL_OPEN.length);
     const found = callsInBlock(text.slice(at + TOOL_CALL_OPEN.length, end < 0 ? undefined : end), names, id);
     const next = end < 0 ? text.length : end + TOOL_CALL_CLOSE.length;
-    if (found) {
+    if (found && mayCall(offer, calls.length, found)) {
       calls.push(...found);
       content += text.slice(from, at);
     } else content += text.slice(from, next);

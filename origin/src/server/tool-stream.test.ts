@@ -3,6 +3,7 @@ import { parseToolCalls } from './tool-calls.ts';
 import { type ToolStreamPiece, toolStreamSplitter } from './tool-stream.ts';
 
 const NAMES = new Set(['get_time', 'add']);
+const OFFER = { names: NAMES, single: false };
 const ids = () => {
   let n = 0;
   return () => `call_${n++}`;
@@ -11,7 +12,7 @@ const call = (name: string, args: object) => `<tool_call>{"name":"${name}","argu
 
 /** Feed `text` in pieces of `size` characters; returns every push's pieces, then the end's. */
 function run(text: string, size: number): { pushes: ToolStreamPiece[][]; end: ToolStreamPiece[] } {
-  const s = toolStreamSplitter(NAMES, ids());
+  const s = toolStreamSplitter(OFFER, ids());
   const pushes: ToolStreamPiece[][] = [];
   for (let i = 0; i < text.length; i += size) pushes.push(s.push(text.slice(i, i + size)));
   return { pushes, end: s.end() };
@@ -68,7 +69,7 @@ describe('toolStreamSplitter', () => {
 
   it('agrees with the parser of whole answers on content and calls', () => {
     for (const c of cases) {
-      const whole = parseToolCalls(c.text, NAMES, ids());
+      const whole = parseToolCalls(c.text, OFFER, ids());
       const streamed = assembled([...run(c.text, 1).pushes.flat(), ...run(c.text, 1).end]);
       expect(streamed.calls).toEqual(whole.calls.map((k) => [k.function.name, k.function.arguments]));
       expect(streamed.content.trim()).toBe((whole.content ?? '').trim());
@@ -76,7 +77,7 @@ describe('toolStreamSplitter', () => {
   });
 
   it('streams text as it comes and each call as its block closes', () => {
-    const s = toolStreamSplitter(NAMES, ids());
+    const s = toolStreamSplitter(OFFER, ids());
     expect(s.push('Checking')).toEqual([{ kind: 'content', text: 'Checking' }]);
     // A tail that may open a block waits; trailing whitespace too.
     expect(s.push('. <tool')).toEqual([{ kind: 'content', text: '.' }]);
@@ -88,8 +89,25 @@ describe('toolStreamSplitter', () => {
     expect(s.end()).toEqual([]);
   });
 
+  it('with parallel_tool_calls false, keeps the first call and leaves later blocks as text, streamed or whole', () => {
+    const single = { names: NAMES, single: true };
+    const text = `${call('get_time', {})}\n${call('add', { a: 1 })}`;
+    for (const size of [1, 5, 1000]) {
+      const s = toolStreamSplitter(single, ids());
+      const pieces: ToolStreamPiece[] = [];
+      for (let i = 0; i < text.length; i += size) pieces.push(...s.push(text.slice(i, i + size)));
+      pieces.push(...s.end());
+      expect(assembled(pieces)).toEqual({ content: call('add', { a: 1 }), calls: [['get_time', '{}']] });
+    }
+    const whole = parseToolCalls(text, single, ids());
+    expect(whole.calls.map((c) => c.function.name)).toEqual(['get_time']);
+    expect(whole.content).toBe(call('add', { a: 1 }));
+    // A bare list of two calls is not one call: it stays text.
+    expect(parseToolCalls('[{"name":"add","arguments":{}},{"name":"add","arguments":{}}]', single, ids()).calls).toEqual([]);
+  });
+
   it('holds an answer that opens with a brace until it ends', () => {
-    const s = toolStreamSplitter(NAMES, ids());
+    const s = toolStreamSplitter(OFFER, ids());
     expect(s.push('{"name":"add",')).toEqual([]);
     expect(s.push('"arguments":{}}')).toEqual([]);
     expect(s.end().map((p) => p.kind)).toEqual(['call']);

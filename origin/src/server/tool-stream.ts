@@ -11,7 +11,7 @@
  *   it is held whole and parsed at the end.
  */
 import type { AssistantToolCall } from '#shared/openai-tools.ts';
-import { callsInBlock, newCallId, parseToolCalls, TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from './tool-calls.ts';
+import { callsInBlock, mayCall, newCallId, parseToolCalls, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, type ToolOffer } from './tool-calls.ts';
 
 export type ToolStreamPiece = { kind: 'content'; text: string } | { kind: 'call'; call: AssistantToolCall };
 
@@ -30,13 +30,15 @@ function partialTagAt(text: string, tag: string): number {
   return 0;
 }
 
-/** A splitter for one answer; `names` are the functions offered, `id` numbers the calls. */
-export function toolStreamSplitter(names: ReadonlySet<string>, id: () => string = newCallId): ToolStreamSplitter {
+/** A splitter for one answer; `offer` the functions offered, `id` numbers the calls. */
+export function toolStreamSplitter(offer: ToolOffer, id: () => string = newCallId): ToolStreamSplitter {
+  const names = offer.names;
   let mode: 'lead' | 'whole' | 'text' | 'block' = 'lead';
   // Text not yet sent: leading whitespace ('lead'), the whole answer ('whole'), an unsent tail
   // ('text'), or what follows `<tool_call>` ('block').
   let held = '';
   let called = false;
+  let made = 0;
   let afterCall = false;
 
   const content = (text: string, out: ToolStreamPiece[]) => {
@@ -44,8 +46,11 @@ export function toolStreamSplitter(names: ReadonlySet<string>, id: () => string 
   };
   const calls = (found: AssistantToolCall[], out: ToolStreamPiece[]) => {
     called = true;
+    made += found.length;
     for (const call of found) out.push({ kind: 'call', call });
   };
+  /** The block's calls, when they may be made (else the block stays text). */
+  const allowed = (found: AssistantToolCall[] | undefined) => (found && mayCall(offer, made, found) ? found : undefined);
 
   /** Move through `held` as far as it can be decided. */
   function advance(out: ToolStreamPiece[]): void {
@@ -77,7 +82,7 @@ export function toolStreamSplitter(names: ReadonlySet<string>, id: () => string 
       const close = held.indexOf(TOOL_CALL_CLOSE);
       if (close < 0) return;
       const inner = held.slice(0, close);
-      const found = callsInBlock(inner, names, id);
+      const found = allowed(callsInBlock(inner, names, id));
       if (found) calls(found, out);
       else content(TOOL_CALL_OPEN + inner + TOOL_CALL_CLOSE, out);
       held = held.slice(close + TOOL_CALL_CLOSE.length);
@@ -97,12 +102,12 @@ export function toolStreamSplitter(names: ReadonlySet<string>, id: () => string 
     end() {
       const out: ToolStreamPiece[] = [];
       if (mode === 'whole') {
-        const parsed = parseToolCalls(held, names, id);
+        const parsed = parseToolCalls(held, offer, id);
         content(parsed.content ?? '', out);
         if (parsed.calls.length > 0) calls(parsed.calls, out);
       } else if (mode === 'block') {
         // An unclosed block reads to the end, as in tool-calls.ts.
-        const found = callsInBlock(held, names, id);
+        const found = allowed(callsInBlock(held, names, id));
         if (found) calls(found, out);
         else content(TOOL_CALL_OPEN + held, out);
       } else if (!called || held.trim() !== '') content(held, out);

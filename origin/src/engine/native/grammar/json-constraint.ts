@@ -28,7 +28,7 @@ const GRAMMARS_PER_ENGINE = 16;
  * What the engine constrains: a `response_format`, or free text whose `<tool_call>` blocks each
  * hold one call following `schema` (`tool_choice: auto` with strict functions).
  */
-export type GrammarFormat = StructuredFormat | { type: 'tagged_calls'; schema: Record<string, unknown> };
+export type GrammarFormat = StructuredFormat | { type: 'tagged_calls'; schema: Record<string, unknown>; parallel: boolean };
 
 /** A compiled format over one vocabulary. */
 export class JsonGrammar {
@@ -44,7 +44,7 @@ export class JsonGrammar {
   ) {
     const nodes = grammarNodes(compileFormat(format));
     this.tagged = format.type === 'tagged_calls';
-    this.start = this.tagged ? taggedCallsState(nodes) : initialState(nodes);
+    this.start = format.type === 'tagged_calls' ? taggedCallsState(nodes, format.parallel) : initialState(nodes);
   }
 
   /** Allowed tokens in `state`: continuations, plus eos once the document is complete. */
@@ -88,7 +88,7 @@ export function toolCallFormat(tools: ToolRequest | undefined): GrammarFormat | 
   const forced = forcedToolSchema(tools);
   if (forced) return { type: 'json_schema', schema: forced };
   const call = autoCallSchema(tools);
-  return call ? { type: 'tagged_calls', schema: call } : undefined;
+  return call ? { type: 'tagged_calls', schema: call, parallel: tools.parallel } : undefined;
 }
 
 // The server checked the schema already; a direct engine caller gets the same 400.

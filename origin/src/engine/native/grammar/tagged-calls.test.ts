@@ -85,6 +85,18 @@ describe('tagged calls: free text with constrained <tool_call> blocks', () => {
     expect(accepts(text)).toBe(false);
   });
 
+  it('without parallel calls, allows one block and then only text that never opens another', () => {
+    const single = () => taggedCallsState(grammarNodes(compileJsonSchema(callSchema)), false);
+    const once = (text: string) => stepAll(single(), enc.encode(text)).length > 0;
+    const block = `<tool_call>${CALL}</tool_call>`;
+    expect(once(`Sure. ${block} Done.`)).toBe(true);
+    expect(isComplete(stepAll(single(), enc.encode(`${block} a <tool_ b`)))).toBe(true);
+    expect(once(`${block}\n${block}`)).toBe(false);
+    expect(once(`${block} then <tool_call>`)).toBe(false);
+    // With parallel calls the second block is fine.
+    expect(accepts(`${block}\n${block}`)).toBe(true);
+  });
+
   it('lets the model call any of many non-strict functions (they share one branch of the call)', () => {
     const many: FunctionTool[] = Array.from({ length: 127 }, (_, i) => ({ type: 'function', function: { name: `f${i}` } }));
     const schema = autoCallSchema({ tools: [weather, ...many], choice: 'auto', parallel: true })!;
@@ -156,7 +168,7 @@ describe('the mask over tagged calls', () => {
   it.each(['', 'a <', '<tool', '<tool_cal', '<tool_call', `<tool_call>${CALL}</tool_call> `])(
     'in free text after %j the grammar allows what the machine takes, textless tokens and eos',
     (prefix) => {
-      const c = new GrammarCache(v, [EOS], ROW).constraint({ type: 'tagged_calls', schema: callSchema });
+      const c = new GrammarCache(v, [EOS], ROW).constraint({ type: 'tagged_calls', schema: callSchema, parallel: true });
       for (const id of v.tokenize(prefix)) c.accept(id);
       const logits = new Float32Array(ROW);
       c.apply(logits);
@@ -173,7 +185,7 @@ describe('the mask over tagged calls', () => {
     const special = v.ids.get('<|special|>')!;
     // Greedy longest-piece splits starting at each offset give different token boundaries.
     for (let cut = 0; cut < 12; cut++) {
-      const c = cache.constraint({ type: 'tagged_calls', schema: callSchema });
+      const c = cache.constraint({ type: 'tagged_calls', schema: callSchema, parallel: true });
       let at = 0;
       while (at < text.length) {
         const rest = text.slice(at);
@@ -193,7 +205,7 @@ describe('the mask over tagged calls', () => {
 
   it('refuses a token that completes the tag and goes on with bytes no call starts with', () => {
     const cache = new GrammarCache(v, [EOS], ROW);
-    const c = cache.constraint({ type: 'tagged_calls', schema: callSchema });
+    const c = cache.constraint({ type: 'tagged_calls', schema: callSchema, parallel: true });
     c.accept(v.ids.get('<tool')!);
     const logits = new Float32Array(ROW);
     c.apply(logits);

@@ -33,19 +33,21 @@ export function tagAutomaton(tag: Uint8Array): Uint8Array {
   return next;
 }
 
-/** Free text after `matched` bytes of the opening tag. */
+/** Free text after `matched` bytes of the opening tag; `open`: another block may still start. */
 class FreeTextFrame implements Frame {
   // The text may end here: with the end of document below, the state is complete (eos allowed).
   readonly canEnd = true;
   readonly key: string;
   constructor(
     private readonly matched: number,
+    private readonly open: boolean,
     private readonly calls: TaggedCalls,
   ) {
-    this.key = `f${matched}`;
+    this.key = `${open ? 'f' : 'd'}${matched}`;
   }
   feed(b: number, _rest: Stack, out: Stack[]): void {
-    out.push(this.calls.afterText(this.matched, b));
+    const next = this.calls.afterText(this.matched, this.open, b);
+    if (next) out.push(next);
   }
 }
 
@@ -83,24 +85,33 @@ const below = (top: Frame, rest: Stack): Stack => ({ top, rest, depth: 0 });
 class TaggedCalls {
   private readonly next = tagAutomaton(OPEN_TAG);
   readonly free: Stack[];
+  /** Free text after the one call `parallel_tool_calls: false` allows: it may not open another block. */
+  private readonly done: Stack[];
   private readonly call: Stack;
 
-  constructor(callNode: GrammarNode) {
+  constructor(callNode: GrammarNode, parallel: boolean) {
     const end = endOfDocument();
-    this.free = Array.from({ length: OPEN_TAG.length }, (_, k) => below(new FreeTextFrame(k, this), end));
-    const closing = below(new OptionalByteFrame(NEWLINE), below(new TagFrame(CLOSE_TAG, 0), this.free[0]!));
+    const text = (open: boolean) => Array.from({ length: OPEN_TAG.length }, (_, k) => below(new FreeTextFrame(k, open, this), end));
+    this.free = text(true);
+    this.done = parallel ? this.free : text(false);
+    const closing = below(new OptionalByteFrame(NEWLINE), below(new TagFrame(CLOSE_TAG, 0), this.done[0]!));
     this.call = below(new OptionalByteFrame(NEWLINE), below(valueFrame(callNode), closing));
   }
 
-  afterText(matched: number, b: number): Stack {
+  /** The state after byte `b` of free text; undefined when `b` would open a block that may not be. */
+  afterText(matched: number, open: boolean, b: number): Stack | undefined {
     const k = this.next[matched * 256 + b]!;
-    return k === OPEN_TAG.length ? this.call : this.free[k]!;
+    if (k === OPEN_TAG.length) return open ? this.call : undefined;
+    return (open ? this.free : this.done)[k]!;
   }
 }
 
-/** The state before the first byte of free text whose `<tool_call>` blocks each hold one `callNode`. */
-export function taggedCallsState(callNode: GrammarNode): MachineState {
-  return [new TaggedCalls(callNode).free[0]!];
+/**
+ * The state before the first byte of free text whose `<tool_call>` blocks each hold one
+ * `callNode`; without `parallel`, at most one block.
+ */
+export function taggedCallsState(callNode: GrammarNode, parallel = true): MachineState {
+  return [new TaggedCalls(callNode, parallel).free[0]!];
 }
 
 /** Whether `state` is in free text (outside every block): its masks are few and kept for good. */
