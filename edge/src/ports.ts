@@ -282,26 +282,21 @@ export interface ResponseCacheStore {
 }
 
 /**
- * A stored Responses API response (`store`, the default): what `GET /v1/responses/{id}` returns
- * and what a later request's `previous_response_id` continues from. JSON texts, so every store
- * keeps them as they are: `response` the response object, `items` the conversation up to and
- * including its output, as input items (the chain of previous responses resolved).
+ * A stored Responses API response (responses/stored.ts), as JSON texts: `response` the object,
+ * `items` its conversation as input items (chain resolved, its output last). Gone after `expiresAt`.
  */
 export interface StoredResponse {
   tenantId: string;
   id: string;
   createdAt: number;
-  /** Edge-clock ms after which the response is gone (a store may delete it then). */
   expiresAt: number;
   response: string;
   items: string;
 }
 
-/** Where stored responses live: scoped by tenant (another tenant's id is never found). */
+/** Stored responses, by tenant: `get` finds neither another tenant's nor an expired one; `delete` says whether one existed. */
 export interface ResponseStore {
   put(record: StoredResponse): Promise<void>;
-  /** The response, unless missing, another tenant's or expired at `now`. */
   get(tenantId: string, id: string, now: number): Promise<StoredResponse | null>;
-  /** Whether there was one to delete. */
   delete(tenantId: string, id: string): Promise<boolean>;
 }
