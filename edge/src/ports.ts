@@ -281,10 +281,7 @@ export interface ResponseCacheStore {
   put(key: string, value: string, ttlMs: number): Promise<void>;
 }
 
-/**
- * A stored Responses API response (responses/stored.ts), as JSON texts: `response` the object,
- * `items` its conversation as input items (chain resolved, its output last). Gone after `expiresAt`.
- */
+/** A stored Responses API response (responses/stored.ts): the object and its conversation's items, as JSON. */
 export interface StoredResponse {
   tenantId: string;
   id: string;
