@@ -5,18 +5,17 @@
  * files (so small files and large shards share the bandwidth), each part pinned to the object's
  * ETag with If-Match and retried with backoff on transient failures. A part streams through a
  * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts), through
- * the page cache, with the file's writeback started behind it (one fdatasync in flight per file);
- * the part map is persisted behind it (crash → resume). A connection takes its next part as soon
- * as a body has arrived; the last writes and the check finish in a spare slot. A file becomes a
- * blob only after it verifies and (for .safetensors) its header validates; then it is fdatasynced
- * and renamed into `blobs/` (the durability argument: README.md, "Writes").
+ * the page cache; the part map is persisted behind it (crash → resume). A connection takes its
+ * next part as soon as a body has arrived; the last writes and the check finish in a spare slot.
+ * A file becomes a blob only after it verifies and (for .safetensors) its header validates; then
+ * it is fdatasynced and renamed into `blobs/` (why that is durable: README.md, "Writes").
  *
  * Verification, two ways:
  *   - the manifest lists part hashes (`files[].parts`): each part is checked on arrival, in any
- *     order (with `directIo`, parts go to disk with O_DIRECT). With leaf part hashes (`parts.leaf`), full chunks'
- *     leaves from every part in flight are hashed four abreast (leaf-hash.ts); with plain ones,
- *     each socket read is hashed as it lands. A part that mismatches is fetched once more, then
- *     refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
+ *     order (with `directIo`, parts go to disk with O_DIRECT). With leaf part hashes
+ *     (`parts.leaf`), full chunks' leaves from every part in flight are hashed four abreast
+ *     (leaf-hash.ts); with plain ones, each socket read is hashed as it lands. A part that
+ *     mismatches is fetched once more, then refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
  *     55–65% of a bare fetcher here: the buffers' memory traffic slowed the server's own copies,
  *     and parts landing ahead of the hash cursor had to wait.)
  *   - whole-file sha256 only (DESIGN's minimal manifest): parts go through the page cache, and a
@@ -92,8 +91,6 @@ interface FileJob {
   /** Finishing has started (exactly once). */
   finished: boolean;
   flush: () => Promise<void>;
-  /** Starts writing the file's dirty pages back, unless a writeback is already in flight. */
-  writeBehind: () => void;
   /** Resolves when no part-map write is in flight. */
   mapIdle: () => Promise<void>;
 }
@@ -163,7 +160,6 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       // waited for here. Waiting held a slot ~25 ms per part while O_DIRECT writes filled the
       // threadpool; a part whose record had not landed before a crash is fetched again.
       j.flush().catch(fail);
-      if (o.fsync !== false && j.done.size < j.parts.length) j.writeBehind();
       advanceHash(o.hasher, j);
       if (j.done.size === j.parts.length) finishOne(j);
     }).catch(fail);
@@ -205,17 +201,6 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
   const writer = createPartMapWriter(mapFile, base, done);
   // A fresh file needs no map yet: without one, a restart starts it over, which is all an empty map says.
   if (resume && done.size !== map.done.length) await writer.flush();
-  // Page-cache writes stay dirty until the kernel's thresholds (GiBs on a big node), so the final
-  // fdatasync would write the whole file while the download waits on it: an fdatasync as parts land
-  // keeps the disk writing alongside the network, and bounds the dirty pages of a sync.
-  let syncing = false;
-  const writeBehind = () => {
-    if (syncing || dfh !== null) return;
-    syncing = true;
-    fh.datasync()
-      .catch(() => undefined) // the final fdatasync reports what matters
-      .finally(() => (syncing = false));
-  };
   return {
     item,
     where,
@@ -231,7 +216,6 @@ async function openJob(o: DownloadOptions, item: DownloadItem, allowResume: bool
     nextHash: 0,
     finished: false,
     flush: writer.flush,
-    writeBehind,
     mapIdle: writer.idle,
   };
 }
