@@ -81,5 +81,5 @@ export function findAwsCli(env: NodeJS.ProcessEnv): { bin: string; version: stri
 }
 
 export const AWS_CLI_MISSING =
-  'bench:weights: aws-cli not found ($AWS_CLI, or `aws` on PATH), and the ratio to it is a target: ' +
+  'aws-cli not found ($AWS_CLI, or `aws` on PATH), and the ratio to it is a target: ' +
   'install it (`sudo apt-get install awscli`, or `pip install awscli`) or point AWS_CLI at one';
