@@ -2,31 +2,35 @@
  * `npm run bench:weights`: how fast does an origin get its weights?
  *
  * Generates a ~1 GiB multi-file random model, publishes it to an embedded s3rver running in its
- * own process (so every client below competes with the same server for the same 2 cores), then
- * times, in interleaved rounds:
- *   (a) ours        syncModel: signed ranged GETs, each part verified as it lands against the
- *                   manifest's part hashes (over 256 KiB leaves, hashed four abreast by SHA-NI),
- *                   O_DIRECT writes, fsynced, on disk; and three baselines of ours: plain
- *                   per-part sha256s (one hash stream per part), a manifest without part hashes
- *                   (whole-file sha256), and writes through the page cache
- *   (b) aws-cli     `/usr/bin/aws s3 cp --recursive` of the same revision (skipped if absent)
+ * own process, then, in two layouts — the endpoint on its own core (server on core 0, this process
+ * and every client on core 1: an S3 endpoint on another host) and the endpoint sharing both cores
+ * with the clients — times, in interleaved rounds:
+ *   (a) ours        syncModel as an origin runs it: signed ranged GETs, each part verified as it
+ *                   lands against the manifest's part hashes (over 256 KiB leaves, hashed four
+ *                   abreast by SHA-NI), written through the page cache, every blob fdatasynced
+ *                   before it enters the store; and baselines of ours: plain per-part sha256s (one
+ *                   hash stream per part), a manifest without part hashes (whole-file sha256), and
+ *                   O_DIRECT writes
+ *   (b) aws-cli     `aws s3 cp --recursive` of the same revision ($AWS_CLI or `aws` on PATH; the
+ *                   bench refuses to start without it: the ratio to it is a target)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
  *                   (curl, node:http, bare sockets — raw-fetch.ts); the best one is the limit.
  *                   The socket fetcher also runs signed (SigV4, as every real S3 client
  *                   must): the endpoint's limit for authenticated GETs
  *   (d) local copy  fs.copyFile of the same bytes
- * and prints the median MiB/s of each and the ratios ours/aws and ours/serving, each the median of
- * the per-round ratios (the machine's speed drifts between rounds; a round's variants run
- * back to back, ours between two bare fetchers, so a ratio within a round is steadier than a
- * ratio of medians).
+ * and prints per layout the median MiB/s of each, then four ratios (each layout: ours / aws-cli,
+ * ours / serving limit) against their targets (report.ts), each the median of the per-round
+ * ratios (the machine's speed drifts between rounds; a round's variants run back to back, ours
+ * between two bare fetchers, so a ratio within a round is steadier than a ratio of medians).
  *
- * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 5 --sweep (try part/concurrency
- * combinations for ours and the socket fetcher; a revision is published per part size) --pin (server on core 0, clients on core 1: the
- * endpoint as if on another host) --dir <scratch dir, default os.tmpdir()>.
+ * Flags: --gib 1 --files 4 --part-mib 16 --concurrency 8 --runs 5 --layout both|pinned|shared
+ * (--pin = --layout pinned) --lean (only the variants the targets need: bare sockets, curl, ours,
+ * aws-cli) --sweep (try part/concurrency combinations for ours and the socket fetcher; a revision
+ * is published per part size) --dir <scratch dir, default os.tmpdir()>.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,6 +44,7 @@ import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3
 import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
 import { generateRandomModel } from './gen-model.ts';
 import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
+import { AWS_CLI_MISSING, findAwsCli, type Kind, LAYOUT_TITLE, type Layout, type LayoutRounds, pairedRatio, type Sample, verdict } from './report.ts';
 
 const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
@@ -51,6 +56,8 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '5' },
     sweep: { type: 'boolean' },
     pin: { type: 'boolean' },
+    layout: { type: 'string', default: 'both' },
+    lean: { type: 'boolean' },
     dir: { type: 'string' },
   },
 });
@@ -62,15 +69,13 @@ const WHOLE_MODEL = 'bench-model-whole';
 /** ...and with plain per-part sha256s (no leaves): one hash stream per part. */
 const PLAIN_MODEL = 'bench-model-plain';
 const runs = Math.max(1, Number(a.runs));
+const layouts: Layout[] = a.pin || a.layout === 'pinned' ? ['pinned'] : a.layout === 'shared' ? ['shared'] : ['pinned', 'shared'];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
 /** The embedded S3 in a child process (the weights CLI's `s3` command). */
 async function startServer(dir: string): Promise<{ endpoint: string; pid: number; stop: () => void }> {
   const args = ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET];
-  const child = spawn(a.pin ? 'taskset' : process.execPath, a.pin ? ['-c', '0', process.execPath, ...args] : args, {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d) => {
@@ -81,6 +86,22 @@ async function startServer(dir: string): Promise<{ endpoint: string; pid: number
     child.on('exit', (code) => reject(new Error(`s3 server exited (${code})`)));
   });
   return { endpoint, pid: child.pid!, stop: () => child.kill('SIGTERM') };
+}
+
+/**
+ * Pinned: the server's threads on core 0, this process's (and so every client's it starts) on
+ * core 1 — the view of an S3 endpoint on another host. Shared: everything on every core.
+ */
+function place(layout: Layout, serverPid: number): void {
+  const all = `0-${os.cpus().length - 1}`;
+  for (const [pid, cpus] of [
+    [serverPid, layout === 'pinned' ? '0' : all],
+    [process.pid, layout === 'pinned' ? '1' : all],
+  ] as const) {
+    if (spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status !== 0) {
+      throw new Error(`the ${layout} layout needs taskset (util-linux)${layout === 'pinned' ? ' and 2 cores' : ''}`);
+    }
+  }
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
@@ -94,13 +115,6 @@ function cpuSeconds(pid: number | 'self', children = false): number {
   } catch {
     return Number.NaN; // not Linux: the CPU columns print n/a
   }
-}
-
-interface Sample {
-  rate: number;
-  /** CPU milliseconds per MiB moved, of the client (this process and its children) and of the server. */
-  clientMs: number;
-  serverMs: number;
 }
 
 /** Deleting what the last transfer wrote, done before the next one's clock starts (not timed). */
@@ -153,10 +167,45 @@ function sha256MsPerMiB(): { stream: number; leaves: number | null } {
   return { stream, leaves: (performance.now() - t0) / 64 };
 }
 
+interface Variant {
+  name: string;
+  kind: Kind;
+  fn: () => Promise<number | null>;
+}
+
+/** A layout's table: every variant's medians, the paired ratios, and the CPU ceiling of a verifying client. */
+function layoutTable(layout: Layout, variants: Variant[], r: LayoutRounds, header: string): string[] {
+  const samples = variants.map((_, i) => r.rounds.flatMap((row) => (row[i] ? [row[i]] : [])));
+  const med = (i: number, k: keyof Sample) => (samples[i]!.length ? median(samples[i]!.map((x) => x[k])) : null);
+  const rows = variants.map((v, i) => ({ ...v, rate: med(i, 'rate'), clientMs: med(i, 'clientMs'), serverMs: med(i, 'serverMs') }));
+  const out = [`\n${header}, ${LAYOUT_TITLE[layout]}`];
+  const num = (x: number | null, d: number, w: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d)).padStart(w);
+  out.push(`  ${''.padEnd(66)} ${'MiB/s'.padStart(6)}   CPU ms/MiB: client  server`);
+  for (const row of rows) out.push(`  ${row.name.padEnd(66)} ${num(row.rate, 0, 6)}               ${num(row.clientMs, 2, 6)}  ${num(row.serverMs, 2, 6)}`);
+  const signed = pairedRatio(r, 'signed');
+  if (signed !== null)
+    out.push(`  ours/signed serving limit ${(100 * signed).toFixed(0)}% (the endpoint's limit for SigV4-signed GETs; median of paired rounds)`);
+  // What a verifying client could reach at best here: it pays at least the cheapest fetcher's CPU
+  // and sha256 of every byte (disk writes come on top), on its own core (pinned) or on the
+  // server's cores (shared). The median of the fetcher's samples, this run.
+  const ref = rows.filter((x) => x.kind === 'serving' && x.rate !== null).sort((x, y) => y.rate! - x.rate!)[0];
+  if (ref && ref.clientMs !== null && ref.serverMs !== null && !Number.isNaN(ref.serverMs)) {
+    const shas = sha256MsPerMiB();
+    const sha = Math.min(shas.stream, shas.leaves ?? Infinity);
+    const clientFloor = ref.clientMs + sha;
+    const ceiling = layout === 'pinned' ? Math.min(1000 / ref.serverMs, 1000 / clientFloor) : (os.cpus().length * 1000) / (ref.serverMs + clientFloor);
+    out.push(
+      `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)}${shas.leaves !== null ? ` of 256 KiB leaves four abreast; one stream: ${shas.stream.toFixed(2)}` : ''}, before disk writes); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
+      `                      that caps it near ${ceiling.toFixed(0)} MiB/s = ${Math.min(100, (100 * ceiling) / ref.rate!).toFixed(0)}% of the serving limit here`,
+    );
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
-  // --pin: the server on core 0, this process and every client it starts on core 1 — the view
-  // of an S3 endpoint on another host (no client CPU taken from the server).
-  if (a.pin && spawnSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)]).status !== 0) throw new Error('--pin needs taskset (util-linux) and 2 cores');
+  // Refuse before minutes of work: the ratio to aws-cli is a target, never a silent n/a.
+  const aws = findAwsCli(process.env);
+  if (!aws) throw new Error(AWS_CLI_MISSING);
   const scratch = await fs.mkdtemp(path.join(a.dir ?? os.tmpdir(), 'motif-bench-weights-'));
   const server = await startServer(path.join(scratch, 's3'));
   const s3 = createS3Client({
@@ -173,18 +222,12 @@ async function main(): Promise<void> {
     await generateRandomModel(modelDir, total, Number(a.files));
     log('publishing to the embedded S3…');
     const pub = await publishModel({ s3, bucket: BUCKET, model: MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: Number(a['part-mib']) * MiB });
-    await publishModel({ s3, bucket: BUCKET, model: WHOLE_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: null });
-    await publishModel({
-      s3,
-      bucket: BUCKET,
-      model: PLAIN_MODEL,
-      fromDir: modelDir,
-      ref: 'stable',
-      hashPartSize: Number(a['part-mib']) * MiB,
-      hashLeafSize: null,
-    });
     const P = Number(a['part-mib']);
     const C = Number(a.concurrency);
+    if (!a.lean) {
+      await publishModel({ s3, bucket: BUCKET, model: WHOLE_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: null });
+      await publishModel({ s3, bucket: BUCKET, model: PLAIN_MODEL, fromDir: modelDir, ref: 'stable', hashPartSize: P * MiB, hashLeafSize: null });
+    }
     const combos = (
       a.sweep
         ? [
@@ -227,15 +270,11 @@ async function main(): Promise<void> {
       removeLater(store);
       return r.downloadedBytes;
     };
-    const awsBin = process.env.AWS_CLI ?? '/usr/bin/aws';
-    const awsVersion = existsSync(awsBin) ? (spawnSync(awsBin, ['--version'], { encoding: 'utf8' }).stdout.trim().split(' ')[0] ?? 'aws-cli') : null;
-    if (!awsVersion) log(`aws-cli: ${awsBin} not found (apt install awscli, or set AWS_CLI); skipped`);
     // aws-cli neither verifies nor fsyncs; "+ sync" adds the flush to disk ours pays for.
     const awsRun = (flush: boolean) => async () => {
-      if (!awsVersion) return null;
       const dest = path.join(scratch, 'aws');
       const r = spawnSync(
-        awsBin,
+        aws.bin,
         [
           's3',
           'cp',
@@ -265,85 +304,53 @@ async function main(): Promise<void> {
       return bytes;
     };
 
-    type Kind = 'ours' | 'serving' | 'signed' | 'aws' | 'aws+sync' | 'other';
-    const variants: { name: string; kind: Kind; fn: () => Promise<number | null> }[] = [];
+    const variants: Variant[] = [];
     // Ours runs between two bare fetchers, so a round's ratio compares runs seconds apart.
     for (const [p, c] of combos) {
       variants.push(
         { name: `serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'serving', fn: () => socketFetchAll(cfg(p, c)) },
-        { name: `ours: sync, verified, fsynced (O_DIRECT) part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(modelFor(p), p, c, true, `d${p}-${c}`) },
+        { name: `ours: sync, verified, fdatasynced part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(modelFor(p), p, c, false, `b${p}-${c}`) },
         { name: `signed serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'signed', fn: () => socketFetchAll(signedCfg(p, c)) },
       );
     }
-    variants.push(
-      { name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) },
-      { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
-      // Baselines of our own: the same sync with plain per-part sha256s (no leaves), without the
-      // manifest's part hashes (whole-file sha256, hashed from the page cache behind the
-      // download), and with leaf part hashes but buffered writes.
-      { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, true, 'p') },
-      { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, true, 'w') },
-      { name: `ours, writes through the page cache part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, false, 'b') },
-      { name: `aws-cli s3 cp --recursive (${awsVersion ?? 'absent'})`, kind: 'aws', fn: awsRun(false) },
-      { name: `aws-cli s3 cp --recursive + sync (${awsVersion ?? 'absent'})`, kind: 'aws+sync', fn: awsRun(true) },
-      { name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun },
-    );
-    // Interleaved rounds: every variant runs once per round, so drift in the machine's load
-    // lands on all of them alike; each reports its median.
-    const samples = variants.map(() => [] as Sample[]);
-    const rounds: (Sample | null)[][] = [];
-    for (let round = 0; round < runs; round++) {
-      log(`round ${round + 1} of ${runs}`);
-      const row: (Sample | null)[] = [];
-      for (const [i, v] of variants.entries()) {
-        const r = await timed(v.name, server.pid, v.fn);
-        row.push(r);
-        if (r !== null) samples[i]!.push(r);
-      }
-      rounds.push(row);
-    }
-    // Per round: the best rate of a kind; then the median over rounds of ours / that.
-    const bestIn = (row: (Sample | null)[], k: Kind) => Math.max(0, ...row.flatMap((x, i) => (x && variants[i]!.kind === k ? [x.rate] : [])));
-    const pairedRatio = (k: Kind) => {
-      const rs = rounds.map((row) => bestIn(row, 'ours') / bestIn(row, k)).filter((x) => Number.isFinite(x) && x > 0);
-      return rs.length ? median(rs) : null;
-    };
-    const med = (i: number, k: keyof Sample) => (samples[i]!.length ? median(samples[i]!.map((x) => x[k])) : null);
-    const rows = variants.map((v, i) => ({ ...v, rate: med(i, 'rate'), clientMs: med(i, 'clientMs'), serverMs: med(i, 'serverMs') }));
-    const bestOf = (k: Kind) => Math.max(0, ...rows.filter((r) => r.kind === k && r.rate !== null).map((r) => r.rate!));
-    const oursBest = bestOf('ours');
-    const rawBest = bestOf('serving');
-    const signedBest = bestOf('signed');
-    const awsRate = bestOf('aws') || null;
-    const awsSyncRate = bestOf('aws+sync') || null;
-
-    const out = [
-      `\nweights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds${a.pin ? ', server pinned to core 0 and clients to core 1' : ', server and clients sharing the cores'}`,
-    ];
-    const num = (x: number | null, d: number, w: number) => (x === null || Number.isNaN(x) ? 'n/a' : x.toFixed(d)).padStart(w);
-    out.push(`  ${''.padEnd(66)} ${'MiB/s'.padStart(6)}   CPU ms/MiB: client  server`);
-    for (const r of rows) out.push(`  ${r.name.padEnd(66)} ${num(r.rate, 0, 6)}               ${num(r.clientMs, 2, 6)}  ${num(r.serverMs, 2, 6)}`);
-    const pct = (x: number | null) => (x === null ? 'n/a' : `${(100 * x).toFixed(0)}%`);
-    const times = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)}×`);
-    out.push(
-      `  ratios: median over rounds of ours / the other in the same round (ratio of the medians in brackets)`,
-      `  ours/aws-cli        ${awsRate && awsSyncRate ? `${times(pairedRatio('aws'))} vs aws-cli [${times(oursBest / awsRate)}], ${times(pairedRatio('aws+sync'))} vs aws-cli + sync [${times(oursBest / awsSyncRate)}]  (target ≥ 1.5×)` : 'n/a (aws-cli absent)'}`,
-      `  ours/serving-limit  ${pct(pairedRatio('serving'))} of the best anonymous fetcher [${pct(oursBest / rawBest)}]; ${pct(pairedRatio('signed'))} of the best signed fetcher [${pct(signedBest ? oursBest / signedBest : null)}]  (target ≥ 80%)`,
-    );
-    // What a verifying client could reach at best on this machine: it pays at least the cheapest
-    // fetcher's CPU and sha256 of every byte (disk writes come on top), on the same cores as the
-    // server (or on its own core with --pin). The median of the fetcher's samples, this run.
-    const ref = rows.filter((r) => r.kind === 'serving' && r.rate !== null).sort((x, y) => y.rate! - x.rate!)[0];
-    if (ref && ref.clientMs !== null && ref.serverMs !== null && !Number.isNaN(ref.serverMs)) {
-      const shas = sha256MsPerMiB();
-      const sha = Math.min(shas.stream, shas.leaves ?? Infinity);
-      const clientFloor = ref.clientMs + sha;
-      const ceiling = a.pin ? Math.min(1000 / ref.serverMs, 1000 / clientFloor) : (os.cpus().length * 1000) / (ref.serverMs + clientFloor);
-      out.push(
-        `  CPU ceiling         a verifying client needs ≥ ${clientFloor.toFixed(2)} ms/MiB (cheapest fetch ${ref.clientMs.toFixed(2)} + sha256 ${sha.toFixed(2)}${shas.leaves !== null ? ` of 256 KiB leaves four abreast; one stream: ${shas.stream.toFixed(2)}` : ''}, before disk writes); with the server's ${ref.serverMs.toFixed(2)} ms/MiB`,
-        `                      that caps it near ${ceiling.toFixed(0)} MiB/s = ${Math.min(100, (100 * ceiling) / rawBest).toFixed(0)}% of the serving limit here`,
+    variants.push({ name: `serving limit: curl --parallel part=${P}MiB c=${C}`, kind: 'serving', fn: async () => curlFetchAll(cfg(P, C)) });
+    if (!a.lean) {
+      variants.push(
+        { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
+        // Baselines of our own: the same sync with plain per-part sha256s (no leaves), without the
+        // manifest's part hashes (whole-file sha256, hashed from the page cache behind the
+        // download), and with O_DIRECT writes.
+        { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, false, 'p') },
+        { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, false, 'w') },
+        { name: `ours, O_DIRECT writes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, true, 'd') },
       );
     }
+    variants.push(
+      { name: `aws-cli s3 cp --recursive (${aws.version})`, kind: 'aws', fn: awsRun(false) },
+      { name: `aws-cli s3 cp --recursive + sync (${aws.version})`, kind: 'aws+sync', fn: awsRun(true) },
+    );
+    if (!a.lean) variants.push({ name: 'local file copy (fs.copyFile, the disk limit)', kind: 'other', fn: copyRun });
+
+    // Interleaved rounds per layout: every variant runs once per round, so drift in the machine's
+    // load lands on all of them alike.
+    const results: LayoutRounds[] = [];
+    const out: string[] = [];
+    for (const layout of layouts) {
+      place(layout, server.pid);
+      const r: LayoutRounds = { layout, kinds: variants.map((v) => v.kind), rounds: [] };
+      for (let round = 0; round < runs; round++) {
+        log(`${layout}: round ${round + 1} of ${runs}`);
+        const row: (Sample | null)[] = [];
+        for (const v of variants) row.push(await timed(v.name, server.pid, v.fn));
+        r.rounds.push(row);
+      }
+      results.push(r);
+      const header = `weights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds`;
+      out.push(...layoutTable(layout, variants, r, header));
+    }
+    const v = verdict(results);
+    out.push('\nratios: median over rounds of ours / the best of the other kind in the same round', ...v.lines);
+    out.push(`weights: ${v.met ? 'every target met' : 'targets NOT met'}`);
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {
     s3.destroy();

@@ -40,8 +40,12 @@ export const SyncOptions = z
      * { deep: true })` would notice. For nodes that re-sync from scratch on boot.
      */
     fsync: z.boolean().default(true),
-    /** O_DIRECT part writes where the filesystem supports them (adapters/node/weights/direct-io.ts); false = page cache. */
-    directIo: z.boolean().default(true),
+    /**
+     * Part writes: false (default) through the page cache, each blob fdatasynced before it enters
+     * the store; true = O_DIRECT where the filesystem supports it (adapters/node/weights/direct-io.ts),
+     * for hosts where it was measured faster (adapters/node/weights/README.md, "Writes").
+     */
+    directIo: z.boolean().default(false),
     /**
      * Hash leaf manifests' leaves with the native SHA-NI batch where it is built and the CPU has
      * SHA-NI (adapters/node/weights/leaf-hash.ts); false, or where it is not, node:crypto hashes each read as it lands.

@@ -4,18 +4,18 @@
  * Every missing file is split into parts; one bounded pool runs ranged GETs for all parts of all
  * files (so small files and large shards share the bandwidth), each part pinned to the object's
  * ETag with If-Match and retried with backoff on transient failures. A part streams through a
- * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts); the part
- * map is persisted behind it (crash → resume). A connection takes its next part as soon as a body
- * has arrived; the last writes and the check finish in a spare slot. A file becomes a blob only
- * after it verifies and (for .safetensors) its header validates; then it is fsynced and renamed
- * into `blobs/`.
+ * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts), through
+ * the page cache; the part map is persisted behind it (crash → resume). A connection takes its
+ * next part as soon as a body has arrived; the last writes and the check finish in a spare slot.
+ * A file becomes a blob only after it verifies and (for .safetensors) its header validates; then
+ * it is fdatasynced and renamed into `blobs/` (why that is durable: README.md, "Writes").
  *
  * Verification, two ways:
  *   - the manifest lists part hashes (`files[].parts`): each part is checked on arrival, in any
- *     order; parts go to disk with O_DIRECT. With leaf part hashes (`parts.leaf`), full chunks'
- *     leaves from every part in flight are hashed four abreast (leaf-hash.ts); with plain ones,
- *     each socket read is hashed as it lands. A part that mismatches is fetched once more, then
- *     refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
+ *     order (with `directIo`, parts go to disk with O_DIRECT). With leaf part hashes
+ *     (`parts.leaf`), full chunks' leaves from every part in flight are hashed four abreast
+ *     (leaf-hash.ts); with plain ones, each socket read is hashed as it lands. A part that
+ *     mismatches is fetched once more, then refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
  *     55–65% of a bare fetcher here: the buffers' memory traffic slowed the server's own copies,
  *     and parts landing ahead of the hash cursor had to wait.)
  *   - whole-file sha256 only (DESIGN's minimal manifest): parts go through the page cache, and a
@@ -52,9 +52,9 @@ export interface DownloadOptions extends PartRetry {
   partSize: number;
   concurrency: number;
   hasher: Hasher;
-  /** fsync each blob before it is renamed into place (default true). */
+  /** fdatasync each blob before it is renamed into place (default true). */
   fsync?: boolean;
-  /** Write parts with O_DIRECT where the filesystem allows it (default true; see direct-io.ts). */
+  /** Write parts with O_DIRECT where the filesystem allows it (default false: the page cache; see direct-io.ts). */
   directIo?: boolean;
   /** Batch SHA-256 for leaf manifests (leaf-batcher.ts); null or absent: each read is hashed as it lands. */
   sha256Batch?: Sha256Batch | null;
@@ -115,7 +115,7 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
-  const direct = o.directIo === false ? null : await openDirectIo(o.layout.tmp);
+  const direct = o.directIo === true ? await openDirectIo(o.layout.tmp) : null;
   const rings = createRingPool(direct, o.concurrency + FINISHING_SLOTS);
   const net = createLimiter(o.concurrency);
   try {
@@ -257,7 +257,7 @@ async function finishJob(o: DownloadOptions, j: FileJob): Promise<void> {
     await discard(j);
     throw err;
   }
-  if (o.fsync !== false) await j.fh.sync();
+  if (o.fsync !== false) await j.fh.datasync();
   await j.dfh?.close();
   await j.fh.close();
   await fs.rename(j.tmp, blobPath(o.layout, j.item.sha256));

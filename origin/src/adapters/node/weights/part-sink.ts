@@ -2,7 +2,7 @@
  * One part of a download streamed to disk (Node I/O): the RangeSink a download hands the reader.
  *
  * The body lands in a small ring of chunk buffers, and each full chunk is written at its file
- * offset — O_DIRECT where aligned — while the next one fills. With a leaf manifest and the native
+ * offset (O_DIRECT where asked for and aligned) while the next one fills. With a leaf manifest and the native
  * batch hasher, a full chunk's leaves join the download's batch queue (weights/leaf-batcher.ts) and hash
  * four abreast while still in cache; otherwise each socket read is hashed the moment it lands
  * (also in cache: cheaper than hashing a 16 MiB part buffer afterwards, which comes back from
