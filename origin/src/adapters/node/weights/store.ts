@@ -76,23 +76,28 @@ export async function buildSnapshot(l: StoreLayout, m: Manifest): Promise<string
   const tmp = path.join(l.snapshots, `.tmp-${m.revision}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(tmp, { recursive: true });
   try {
+    const dirs = new Set<string>([tmp]);
     for (const f of m.files) {
       const target = path.join(tmp, ...f.path.split('/'));
       await fs.mkdir(path.dirname(target), { recursive: true });
+      for (let d = path.dirname(target); d.startsWith(tmp); d = path.dirname(d)) dirs.add(d);
       const blob = blobPath(l, f.sha256);
       await fs.link(blob, target).catch(async (err: NodeJS.ErrnoException) => {
         if (err.code !== 'EXDEV' && err.code !== 'EPERM' && err.code !== 'EMLINK') throw err;
         await fs.symlink(path.relative(path.dirname(path.join(dest, ...f.path.split('/'))), blob), target);
       });
     }
+    // The links are directory entries: on disk before the snapshot is renamed into place.
+    for (const d of dirs) await fsyncDir(d);
     // A leftover snapshot dir without its manifest is from a crash mid-build: replace it.
     await fs.rm(dest, { recursive: true, force: true });
     await fs.rename(tmp, dest);
+    await fsyncDir(l.snapshots);
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true });
     throw err;
   }
-  await writeFileAtomic(manifestPath(l, m.revision), `${JSON.stringify(m, null, 2)}\n`);
+  await writeFileAtomic(manifestPath(l, m.revision), `${JSON.stringify(m, null, 2)}\n`, { durable: true });
   return dest;
 }
 
@@ -128,11 +133,23 @@ export async function cleanStaleTemp(l: StoreLayout): Promise<void> {
   }
 }
 
-/** Write via a temp file + rename so readers see the old or the new content, never half. */
-export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Write via a temp file + rename so readers see the old or the new content, never half. With
+ * `durable`, synced before and after the rename, so a power cut leaves one of them on disk (a
+ * manifest that `current` may soon name must not come back empty); without, for state that is
+ * checked when read (part maps: resume re-hashes every part they list).
+ */
+export async function writeFileAtomic(file: string, data: string | Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await fs.writeFile(tmp, data);
+  const fh = await fs.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    if (opts.durable) await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await fs.rename(tmp, file);
+  if (opts.durable) await fsyncDir(path.dirname(file));
 }
 
 /** Persist a rename in a directory (best effort: some filesystems refuse fsync on dirs). */
