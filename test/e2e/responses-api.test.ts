@@ -44,6 +44,8 @@ const TOOLS: OpenAI.Responses.FunctionTool[] = [
   { type: 'function', name: 'get_time', description: 'Local time.', parameters: TIME, strict: null },
 ];
 const PARAMS: Record<string, object> = { get_weather: WEATHER, get_time: TIME };
+/** The first turn of an agent loop: one forced call. */
+const ASK_WEATHER = () => ({ model: stack.model, input: 'Weather in Oslo?', tools: TOOLS, tool_choice: 'required' as const, parallel_tool_calls: false });
 const ajv = new Ajv({ strict: false });
 
 /** The output's function calls: at least one, each of an offered function (`only`, when named) with arguments its schema validates. */
@@ -160,13 +162,7 @@ describe('the Responses API through the edge with the openai SDK', () => {
   });
 
   it('the agent loop: the call and its output sent back as input make the next turn', async () => {
-    const first = await client.responses.create({
-      model: stack.model,
-      input: 'Weather in Oslo?',
-      tools: TOOLS,
-      tool_choice: 'required',
-      parallel_tool_calls: false,
-    });
+    const first = await client.responses.create(ASK_WEATHER());
     const [call] = expectValidCalls(first.output);
     generated.push(first.usage!.output_tokens);
     const input: OpenAI.Responses.ResponseInput = [
@@ -195,13 +191,7 @@ describe('the Responses API through the edge with the openai SDK', () => {
   });
 
   it('stored responses: retrieved, continued with previous_response_id (the agent loop sends only the output), deleted', async () => {
-    const first = await client.responses.create({
-      model: stack.model,
-      input: 'Weather in Oslo?',
-      tools: TOOLS,
-      tool_choice: 'required',
-      parallel_tool_calls: false,
-    });
+    const first = await client.responses.create(ASK_WEATHER());
     generated.push(first.usage!.output_tokens);
     expect(await client.responses.retrieve(first.id)).toEqual(first);
     const [call] = expectValidCalls(first.output);
