@@ -28,25 +28,22 @@
  * aws-cli) --sweep (try part/concurrency combinations for ours and the socket fetcher; a revision
  * is published per part size) --dir <scratch dir, default os.tmpdir()>.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { s3Keys } from '#shared/manifest.ts';
-import { nativeSha256Batch } from '../../origin/src/adapters/node/weights/leaf-hash.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
 import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
 import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
 import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
 import { generateRandomModel } from './gen-model.ts';
+import { log, MiB, median, place, removeLater, sha256MsPerMiB, startServer, timed } from './measure.ts';
 import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
 import { AWS_CLI_MISSING, findAwsCli, type Kind, LAYOUT_TITLE, type Layout, type LayoutRounds, pairedRatio, type Sample, verdict } from './report.ts';
 
-const MiB = 1024 * 1024;
 const { values: a } = parseArgs({
   options: {
     gib: { type: 'string', default: '1' },
@@ -70,102 +67,6 @@ const WHOLE_MODEL = 'bench-model-whole';
 const PLAIN_MODEL = 'bench-model-plain';
 const runs = Math.max(1, Number(a.runs));
 const layouts: Layout[] = a.pin || a.layout === 'pinned' ? ['pinned'] : a.layout === 'shared' ? ['shared'] : ['pinned', 'shared'];
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-/** The embedded S3 in a child process (the weights CLI's `s3` command). */
-async function startServer(dir: string): Promise<{ endpoint: string; pid: number; stop: () => void }> {
-  const args = ['--import', 'tsx', 'origin/src/cli/weights.ts', 's3', '--port', '0', '--s3-dir', dir, '--bucket', BUCKET];
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /embedded S3 at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.on('exit', (code) => reject(new Error(`s3 server exited (${code})`)));
-  });
-  return { endpoint, pid: child.pid!, stop: () => child.kill('SIGTERM') };
-}
-
-/**
- * Pinned: the server's threads on core 0, this process's (and so every client's it starts) on
- * core 1 — the view of an S3 endpoint on another host. Shared: everything on every core.
- */
-function place(layout: Layout, serverPid: number): void {
-  const all = `0-${os.cpus().length - 1}`;
-  for (const [pid, cpus] of [
-    [serverPid, layout === 'pinned' ? '0' : all],
-    [process.pid, layout === 'pinned' ? '1' : all],
-  ] as const) {
-    if (spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' }).status !== 0) {
-      throw new Error(`the ${layout} layout needs taskset (util-linux)${layout === 'pinned' ? ' and 2 cores' : ''}`);
-    }
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-
-/** CPU seconds of a process (user + system; with `children`, plus its waited-for children's). */
-function cpuSeconds(pid: number | 'self', children = false): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    const ticks = Number(f[11]) + Number(f[12]) + (children ? Number(f[13]) + Number(f[14]) : 0);
-    return ticks / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return Number.NaN; // not Linux: the CPU columns print n/a
-  }
-}
-
-/** Deleting what the last transfer wrote, done before the next one's clock starts (not timed). */
-let cleanup: (() => Promise<void>) | null = null;
-const removeLater = (dir: string) => {
-  cleanup = () => fs.rm(dir, { recursive: true, force: true });
-};
-
-/** One timed transfer (or null when the tool is absent), after flushing earlier dirty pages. */
-async function timed(label: string, serverPid: number, fn: () => Promise<number | null>): Promise<Sample | null> {
-  await cleanup?.();
-  cleanup = null;
-  spawnSync('sync');
-  const c0 = cpuSeconds('self', true);
-  const s0 = cpuSeconds(serverPid);
-  const t0 = performance.now();
-  const bytes = await fn();
-  if (bytes === null) return null;
-  const mib = bytes / MiB;
-  const sample = {
-    rate: mib / ((performance.now() - t0) / 1000),
-    clientMs: (1000 * (cpuSeconds('self', true) - c0)) / mib,
-    serverMs: (1000 * (cpuSeconds(serverPid) - s0)) / mib,
-  };
-  log(`  ${label}: ${sample.rate.toFixed(0)} MiB/s (CPU ms/MiB: client ${sample.clientMs.toFixed(2)}, server ${sample.serverMs.toFixed(2)})`);
-  return sample;
-}
-
-/**
- * CPU milliseconds per MiB of sha256 on one core, the floor of any verifying client: one stream
- * (node:crypto), and 256 KiB leaves four abreast (the native batch, when built; null otherwise).
- */
-function sha256MsPerMiB(): { stream: number; leaves: number | null } {
-  const buf = Buffer.alloc(64 * MiB, 7);
-  const h = createHash('sha256');
-  let t0 = performance.now();
-  for (let i = 0; i < 4; i++) h.update(buf);
-  h.digest();
-  const stream = (performance.now() - t0) / 256;
-  const batch = nativeSha256Batch();
-  if (!batch) return { stream, leaves: null };
-  const out = new Uint8Array(32 * 4);
-  t0 = performance.now();
-  const leaf = 256 * 1024;
-  for (let i = 0; i < (64 * MiB) / leaf; i += 4)
-    batch(
-      [0, 1, 2, 3].map((k) => buf.subarray((i + k) * leaf, (i + k + 1) * leaf)),
-      out,
-    );
-  return { stream, leaves: (performance.now() - t0) / 64 };
-}
 
 interface Variant {
   name: string;
@@ -207,7 +108,7 @@ async function main(): Promise<void> {
   const aws = findAwsCli(process.env);
   if (!aws) throw new Error(AWS_CLI_MISSING);
   const scratch = await fs.mkdtemp(path.join(a.dir ?? os.tmpdir(), 'motif-bench-weights-'));
-  const server = await startServer(path.join(scratch, 's3'));
+  const server = await startServer(ROOT, path.join(scratch, 's3'), BUCKET);
   const s3 = createS3Client({
     endpoint: server.endpoint,
     bucket: BUCKET,
