@@ -11,6 +11,7 @@
         "src/cpu.cc",
         "src/matmul.cc",
         "src/matmul-avx2.cc",
+        "src/matmul-gemm-avx2.cc",
         "src/matmul-scalar.cc",
         "src/sha256.cc",
         "src/thread-pool.cc"

@@ -21,7 +21,7 @@ constexpr int64_t kRangesPerThread = 8;
 struct Job {
   const Matmul* m;
   SliceFn slice;
-  int64_t range_outs;  // outputs per range, a multiple of kOutBlock
+  int64_t range_outs;  // outputs per range, a multiple of the slice's output block
   int64_t ranges;
   std::atomic<int64_t> next{0};
 };
@@ -53,7 +53,10 @@ void matmul(const Matmul& m, int max_threads, bool allow_simd) {
     return;
   }
   ThreadPool& pool = shared_pool();
-  const int64_t blocks = (m.out + kOutBlock - 1) / kOutBlock;
+  const bool simd = allow_simd && use_avx2();
+  const bool gemm = simd && m.rows >= kGemmMinRows;
+  const int64_t out_block = gemm ? kGemmOutBlock : kOutBlock;
+  const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();
   if (max_threads > 0 && max_threads < n) n = max_threads;
   const int64_t by_work = (m.rows * m.in * m.out) / kMinMacsPerThread;
@@ -64,8 +67,8 @@ void matmul(const Matmul& m, int max_threads, bool allow_simd) {
   if (blocks_per_range < 1) blocks_per_range = 1;
   Job job;
   job.m = &m;
-  job.slice = allow_simd && use_avx2() ? matmul_slice_avx2 : matmul_slice_scalar;
-  job.range_outs = blocks_per_range * kOutBlock;
+  job.slice = gemm ? matmul_slice_gemm_avx2 : simd ? matmul_slice_avx2 : matmul_slice_scalar;
+  job.range_outs = blocks_per_range * out_block;
   job.ranges = (blocks + blocks_per_range - 1) / blocks_per_range;
   pool.run(static_cast<int>(n), run_ranges, &job);
 }

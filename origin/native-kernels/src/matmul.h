@@ -29,6 +29,12 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
 void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx2_compiled();
 
+// The packed AVX2 GEMM (matmul-gemm-avx2.cc) for kGemmMinRows rows and more; same conditions.
+// Its slices start on multiples of kGemmOutBlock outputs (one panel).
+void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
+constexpr int64_t kGemmOutBlock = 16;
+constexpr int64_t kGemmMinRows = 16;
+
 // Outputs per block of the thread split and of the SIMD tile (W rows processed together).
 constexpr int64_t kOutBlock = 4;
 
@@ -48,7 +54,8 @@ constexpr int64_t k_chunk(int64_t rows, int64_t in) {
 // pool (0 = all). `allow_simd` = false forces the portable path (tests, comparisons).
 void matmul(const Matmul& m, int max_threads, bool allow_simd);
 
-// Which path `matmul` takes with allow_simd = true: "avx2" or "scalar".
+// Which path `matmul` takes with allow_simd = true: "avx2" or "scalar" (the AVX2 name covers
+// both its GEMV tiles and the GEMM, chosen by the number of rows).
 const char* matmul_simd_name();
 
 }  // namespace motif

@@ -1,0 +1,167 @@
+// The AVX2 + FMA GEMM for many rows of x (prefill chunks, decode batches), where the matmul is
+// compute bound and the dot-product tiles of matmul-avx2.cc spend more issue slots on loading and
+// widening W than on multiply-adds. Classic packed GEMM (as in BLIS / tinyBLAS), per thread over
+// its slice of outputs:
+//   1. K chunks of kKc: the chunk of x for all rows stays in L2 while the thread's panels pass.
+//   2. Panels of kPanel = 16 outputs: the panel's W rows × the K chunk are widened to f32 and
+//      transposed once into a 16 KiB buffer laid out [k][16] (it stays in L1), then reused by
+//      every tile of rows.
+//   3. A register tile of up to 6 rows × 16 outputs: 12 accumulators; per k, two panel vectors
+//      and six broadcasts of x feed 12 FMAs, with no widening and no horizontal sums.
+// Packing costs about one shuffle per weight per call and is shared by all rows, so it is
+// noise at prefill sizes and a modest share at 8–16 rows (measured in the README).
+#include "cpu.h"
+#include "matmul.h"
+
+#ifdef MOTIF_X86_SIMD
+#include <immintrin.h>
+
+#include "weights.h"
+
+#define MOTIF_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+namespace motif {
+namespace {
+
+constexpr int64_t kPanel = kGemmOutBlock;  // outputs per panel: two 8-float vectors
+constexpr int64_t kKc = 256;               // K per chunk: a 16 KiB f32 panel
+constexpr int kRowTile = 6;                // rows per register tile (12 accumulators + 3 spare)
+
+MOTIF_AVX2 inline __m256 widen8(const float* p) { return _mm256_loadu_ps(p); }
+MOTIF_AVX2 inline __m256 widen8(const Bf16* p) {
+  __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+MOTIF_AVX2 inline __m256 widen8(const F16* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+// r[j] = rows j of an 8×8 block → r[k] = its columns.
+MOTIF_AVX2 inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int h = 0; h < 2; ++h) {
+    u[4 * h + 0] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0x44);
+    u[4 * h + 1] = _mm256_shuffle_ps(t[4 * h], t[4 * h + 2], 0xEE);
+    u[4 * h + 2] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0x44);
+    u[4 * h + 3] = _mm256_shuffle_ps(t[4 * h + 1], t[4 * h + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+    r[4 + i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+  }
+}
+
+// p[k·16 + j] = W[j, k] as f32 for j < cols, k < n (0 for j ≥ cols, so a ragged panel computes
+// harmless zeros); w points at W[0, k0] with row stride ldw.
+template <class T>
+MOTIF_AVX2 void pack_panel(const T* w, int64_t ldw, int64_t cols, int64_t n, float* p) {
+  const int64_t n8 = n & ~int64_t{7};
+  for (int64_t j0 = 0; j0 < kPanel; j0 += 8) {
+    if (cols - j0 >= 8) {
+      for (int64_t k = 0; k < n8; k += 8) {
+        __m256 r[8];
+        for (int j = 0; j < 8; ++j) r[j] = widen8(w + (j0 + j) * ldw + k);
+        transpose8(r);
+        for (int i = 0; i < 8; ++i) _mm256_store_ps(p + (k + i) * kPanel + j0, r[i]);
+      }
+      for (int64_t k = n8; k < n; ++k)
+        for (int j = 0; j < 8; ++j) p[k * kPanel + j0 + j] = to_f32(w[(j0 + j) * ldw + k]);
+    } else {
+      for (int64_t k = 0; k < n; ++k)
+        for (int64_t j = 0; j < 8; ++j) p[k * kPanel + j0 + j] = j0 + j < cols ? to_f32(w[(j0 + j) * ldw + k]) : 0.0f;
+    }
+  }
+}
+
+// Accumulators are named variables, not an array: GCC keeps an array of vectors on the stack
+// (a store per FMA) when its loops are unrolled after scalar replacement.
+#define MOTIF_ROW(i)                                         \
+  if constexpr (R > i) {                                     \
+    const __m256 b = _mm256_broadcast_ss(x + i * ldx + k);   \
+    c##i##0 = _mm256_fmadd_ps(b, w0, c##i##0);               \
+    c##i##1 = _mm256_fmadd_ps(b, w1, c##i##1);               \
+  }
+#define MOTIF_OUT(i)      \
+  if constexpr (R > i) {  \
+    acc[i][0] = c##i##0;  \
+    acc[i][1] = c##i##1;  \
+  }
+
+// y[0..R, 0..cols] (+)= x[0..R, 0..n] · panelᵀ; assigns on the first K chunk, accumulates after.
+template <int R>
+MOTIF_AVX2 void tile(const float* x, int64_t ldx, const float* p, int64_t n, float* y, int64_t ldy,
+                     int64_t cols, bool first) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t k = 0; k < n; ++k) {
+    const __m256 w0 = _mm256_load_ps(p + k * kPanel), w1 = _mm256_load_ps(p + k * kPanel + 8);
+    MOTIF_ROW(0) MOTIF_ROW(1) MOTIF_ROW(2) MOTIF_ROW(3) MOTIF_ROW(4) MOTIF_ROW(5)
+  }
+  __m256 acc[kRowTile][2];
+  MOTIF_OUT(0) MOTIF_OUT(1) MOTIF_OUT(2) MOTIF_OUT(3) MOTIF_OUT(4) MOTIF_OUT(5)
+  for (int i = 0; i < R; ++i) {
+    float* yr = y + i * ldy;
+    if (cols == kPanel) {
+      if (!first) {
+        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(yr));
+        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(yr + 8));
+      }
+      _mm256_storeu_ps(yr, acc[i][0]);
+      _mm256_storeu_ps(yr + 8, acc[i][1]);
+    } else {
+      alignas(32) float s[kPanel];
+      _mm256_store_ps(s, acc[i][0]);
+      _mm256_store_ps(s + 8, acc[i][1]);
+      for (int64_t j = 0; j < cols; ++j) yr[j] = first ? s[j] : yr[j] + s[j];
+    }
+  }
+}
+#undef MOTIF_ROW
+#undef MOTIF_OUT
+
+using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+constexpr TileFn kTiles[kRowTile] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
+
+template <class T>
+MOTIF_AVX2 void gemm_slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  const T* w = static_cast<const T*>(m.w);
+  alignas(32) float panel[kKc * kPanel];
+  for (int64_t k0 = 0; k0 < m.in; k0 += kKc) {
+    const int64_t n = m.in - k0 < kKc ? m.in - k0 : kKc;
+    const bool first = k0 == 0;
+    for (int64_t o = o_begin; o < o_end; o += kPanel) {
+      const int64_t cols = o_end - o < kPanel ? o_end - o : kPanel;
+      pack_panel(w + o * m.in + k0, m.in, cols, n, panel);
+      for (int64_t r = 0; r < m.rows; r += kRowTile) {
+        const int64_t rr = m.rows - r < kRowTile ? m.rows - r : kRowTile;
+        kTiles[rr - 1](m.x + r * m.in + k0, m.in, panel, n, m.y + r * m.out + o, m.out, cols, first);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  switch (m.wtype) {
+    case WeightType::F32: return gemm_slice<float>(m, o_begin, o_end);
+    case WeightType::BF16: return gemm_slice<Bf16>(m, o_begin, o_end);
+    case WeightType::F16: return gemm_slice<F16>(m, o_begin, o_end);
+  }
+}
+
+}  // namespace motif
+
+#else  // no x86 SIMD build: the dispatcher never picks this path
+
+namespace motif {
+void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
+  matmul_slice_scalar(m, o_begin, o_end);
+}
+}  // namespace motif
+
+#endif
