@@ -55,24 +55,22 @@ MOTIF_AVX2 inline void transpose8(__m256 r[8]) {
   }
 }
 
-// p[k·16 + j] = W[j, k] as f32 for j < cols, k < n (0 for j ≥ cols, so a ragged panel computes
-// harmless zeros); w points at W[0, k0] with row stride ldw.
 template <class T>
-MOTIF_AVX2 void pack_panel(const T* w, int64_t ldw, int64_t cols, int64_t n, float* p) {
+MOTIF_AVX2 void pack_panel(const T* w, int64_t ldw, int64_t cols, int64_t n, int64_t width, float* p) {
   const int64_t n8 = n & ~int64_t{7};
-  for (int64_t j0 = 0; j0 < kPanel; j0 += 8) {
+  for (int64_t j0 = 0; j0 < width; j0 += 8) {
     if (cols - j0 >= 8) {
       for (int64_t k = 0; k < n8; k += 8) {
         __m256 r[8];
         for (int j = 0; j < 8; ++j) r[j] = widen8(w + (j0 + j) * ldw + k);
         transpose8(r);
-        for (int i = 0; i < 8; ++i) _mm256_store_ps(p + (k + i) * kPanel + j0, r[i]);
+        for (int i = 0; i < 8; ++i) _mm256_store_ps(p + (k + i) * width + j0, r[i]);
       }
       for (int64_t k = n8; k < n; ++k)
-        for (int j = 0; j < 8; ++j) p[k * kPanel + j0 + j] = to_f32(w[(j0 + j) * ldw + k]);
+        for (int j = 0; j < 8; ++j) p[k * width + j0 + j] = to_f32(w[(j0 + j) * ldw + k]);
     } else {
       for (int64_t k = 0; k < n; ++k)
-        for (int64_t j = 0; j < 8; ++j) p[k * kPanel + j0 + j] = j0 + j < cols ? to_f32(w[(j0 + j) * ldw + k]) : 0.0f;
+        for (int64_t j = 0; j < 8; ++j) p[k * width + j0 + j] = j0 + j < cols ? to_f32(w[(j0 + j) * ldw + k]) : 0.0f;
     }
   }
 }
@@ -135,7 +133,7 @@ MOTIF_AVX2 void gemm_slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
     const bool first = k0 == 0;
     for (int64_t o = o_begin; o < o_end; o += kPanel) {
       const int64_t cols = o_end - o < kPanel ? o_end - o : kPanel;
-      pack_panel(w + o * m.in + k0, m.in, cols, n, panel);
+      pack_panel(w + o * m.in + k0, m.in, cols, n, kPanel, panel);
       for (int64_t r = 0; r < m.rows; r += kRowTile) {
         const int64_t rr = m.rows - r < kRowTile ? m.rows - r : kRowTile;
         kTiles[rr - 1](m.x + r * m.in + k0, m.in, panel, n, m.y + r * m.out + o, m.out, cols, first);
@@ -145,6 +143,14 @@ MOTIF_AVX2 void gemm_slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
 }
 
 }  // namespace
+
+void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, float* p) {
+  switch (m.wtype) {
+    case WeightType::F32: return pack_panel(static_cast<const float*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
+    case WeightType::BF16: return pack_panel(static_cast<const Bf16*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
+    case WeightType::F16: return pack_panel(static_cast<const F16*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
+  }
+}
 
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
   switch (m.wtype) {
@@ -159,6 +165,7 @@ void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
 #else  // no x86 SIMD build: the dispatcher never picks this path
 
 namespace motif {
+void gemm_pack_panel_avx2(const Matmul&, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {}
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
   matmul_slice_scalar(m, o_begin, o_end);
 }

@@ -29,11 +29,19 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
 void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx2_compiled();
 
-// The packed AVX2 GEMM (matmul-gemm-avx2.cc) for kGemmMinRows rows and more; same conditions.
-// Its slices start on multiples of kGemmOutBlock outputs (one panel).
+// The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows rows and more. Their slices start on
+// multiples of one panel of outputs. AVX2: the same conditions as above; AVX-512: also
+// cpu_has_avx512f() and matmul_avx512_compiled().
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
+void matmul_slice_gemm_avx512(const Matmul& m, int64_t o_begin, int64_t o_end);
+bool matmul_avx512_compiled();
 constexpr int64_t kGemmOutBlock = 16;
+constexpr int64_t kGemmOutBlockAvx512 = 32;
 constexpr int64_t kGemmMinRows = 16;
+
+// panel[k·width + j] = W[o + j, k0 + k] widened to f32, for k < n and j < cols (zeros for
+// cols ≤ j < width; width a multiple of 8). The GEMMs' packing step; AVX2 code.
+void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, float* panel);
 
 // Outputs per block of the thread split and of the SIMD tile (W rows processed together).
 constexpr int64_t kOutBlock = 4;
@@ -50,12 +58,16 @@ constexpr int64_t k_chunk(int64_t rows, int64_t in) {
   return kc < in ? kc : in;
 }
 
-// Runs the whole matmul, splitting the outputs over at most `max_threads` threads of the shared
-// pool (0 = all). `allow_simd` = false forces the portable path (tests, comparisons).
-void matmul(const Matmul& m, int max_threads, bool allow_simd);
+// The widest instruction set `matmul` may use; it takes the widest the CPU has up to that.
+enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
-// Which path `matmul` takes with allow_simd = true: "avx2" or "scalar" (the AVX2 name covers
-// both its GEMV tiles and the GEMM, chosen by the number of rows).
-const char* matmul_simd_name();
+// Runs the whole matmul, splitting the outputs over at most `max_threads` threads of the shared
+// pool (0 = all). `max_simd` below the CPU's best forces a narrower path (tests, comparisons).
+void matmul(const Matmul& m, int max_threads, Simd max_simd);
+
+// The widest path this CPU runs: AVX-512 only adds the GEMM for many rows; fewer rows take the
+// AVX2 code on AVX-512 CPUs too (memory bound: wider vectors would not read W any faster).
+Simd cpu_simd();
+const char* simd_name(Simd s);
 
 }  // namespace motif
