@@ -16,6 +16,8 @@
 #ifdef MOTIF_X86_SIMD
 #include <immintrin.h>
 
+#include <cstring>
+
 #include "weights.h"
 
 #define MOTIF_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -134,15 +136,47 @@ MOTIF_AVX2 void gemm_slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
     for (int64_t o = o_begin; o < o_end; o += kPanel) {
       const int64_t cols = o_end - o < kPanel ? o_end - o : kPanel;
       pack_panel(w + o * m.in + k0, m.in, cols, n, kPanel, panel);
-      for (int64_t r = 0; r < m.rows; r += kRowTile) {
-        const int64_t rr = m.rows - r < kRowTile ? m.rows - r : kRowTile;
+      for_row_tiles(m.rows, kRowTile, [&](int64_t r, int64_t rr) {
         kTiles[rr - 1](m.x + r * m.in + k0, m.in, panel, n, m.y + r * m.out + o, m.out, cols, first);
-      }
+      });
     }
   }
 }
 
+// Little-endian: the low half of the word is W[j, k], the high half W[j, k + 1].
+inline uint32_t bf16_pair(const Bf16* p) {
+  uint32_t u;
+  std::memcpy(&u, p, sizeof u);
+  return u;
+}
+
 }  // namespace
+
+MOTIF_AVX2 void gemm_pack_bf16_pairs_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width,
+                                          uint32_t* pp) {
+  // Pairs of consecutive K of one W row are one 32-bit word, so this is an 8×8 transpose of
+  // 32-bit words: half the shuffles per weight of the f32 panel, and no widening.
+  const int64_t ldw = m.in;
+  const Bf16* w = static_cast<const Bf16*>(m.w) + o * ldw + k0;
+  const int64_t pairs = n / 2, p8 = pairs & ~int64_t{7};
+  for (int64_t j0 = 0; j0 < width; j0 += 8) {
+    const int64_t live = cols - j0 < 8 ? (cols - j0 > 0 ? cols - j0 : 0) : 8;
+    if (live == 8) {
+      for (int64_t q = 0; q < p8; q += 8) {
+        __m256 r[8];
+        for (int j = 0; j < 8; ++j)
+          r[j] = _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (j0 + j) * ldw + 2 * q)));
+        transpose8(r);
+        for (int i = 0; i < 8; ++i) _mm256_store_ps(reinterpret_cast<float*>(pp + (q + i) * width + j0), r[i]);
+      }
+    }
+    for (int64_t q = live == 8 ? p8 : 0; q < pairs; ++q)
+      for (int64_t j = 0; j < 8; ++j) pp[q * width + j0 + j] = j < live ? bf16_pair(w + (j0 + j) * ldw + 2 * q) : 0;
+    // Odd n: the last K alone, its partner weight 0 (the tile never reads x past n).
+    if (n % 2 != 0)
+      for (int64_t j = 0; j < 8; ++j) pp[pairs * width + j0 + j] = j < live ? w[(j0 + j) * ldw + n - 1].bits : 0;
+  }
+}
 
 void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, float* p) {
   switch (m.wtype) {
@@ -166,6 +200,7 @@ void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
 
 namespace motif {
 void gemm_pack_panel_avx2(const Matmul&, int64_t, int64_t, int64_t, int64_t, int64_t, float*) {}
+void gemm_pack_bf16_pairs_avx2(const Matmul&, int64_t, int64_t, int64_t, int64_t, int64_t, uint32_t*) {}
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
   matmul_slice_scalar(m, o_begin, o_end);
 }

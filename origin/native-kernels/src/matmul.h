@@ -42,6 +42,9 @@ constexpr int64_t kGemmMinRows = 16;
 // panel[k·width + j] = W[o + j, k0 + k] widened to f32, for k < n and j < cols (zeros for
 // cols ≤ j < width; width a multiple of 8). The GEMMs' packing step; AVX2 code.
 void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, float* panel);
+// BF16 only: pairs[q·width + j] = the raw bits of W[o + j, k0 + 2q] (low half) and
+// W[o + j, k0 + 2q + 1] (high half) for q < ⌈n/2⌉; an odd n leaves the last high half 0.
+void gemm_pack_bf16_pairs_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, uint32_t* pairs);
 
 // Outputs per block of the thread split and of the SIMD tile (W rows processed together).
 constexpr int64_t kOutBlock = 4;
@@ -56,6 +59,20 @@ constexpr int64_t k_chunk(int64_t rows, int64_t in) {
   if (kc < 512) kc = 512;
   kc &= ~int64_t{7};  // whole SIMD vectors, so only the last chunk has a scalar tail
   return kc < in ? kc : in;
+}
+
+// Calls tile(r, rr) for row tiles covering [0, rows), each of at most `most` rows and as even as
+// possible (16 rows with 12-row tiles are 8 + 8, not 12 + 4: a short tile reuses each panel
+// vector fewer times).
+template <class Fn>
+inline void for_row_tiles(int64_t rows, int64_t most, Fn&& tile) {
+  const int64_t tiles = (rows + most - 1) / most;
+  const int64_t base = rows / tiles, extra = rows % tiles;
+  for (int64_t t = 0, r = 0; t < tiles; ++t) {
+    const int64_t rr = base + (t < extra ? 1 : 0);
+    tile(r, rr);
+    r += rr;
+  }
 }
 
 // The widest instruction set `matmul` may use; it takes the widest the CPU has up to that.
