@@ -38,6 +38,13 @@ MOTIF_AVX2 inline __m256 widen8(const F16* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
+// Little-endian: the low half of the word is W[j, k], the high half W[j, k + 1].
+inline uint32_t bf16_pair(const Bf16* p) {
+  uint32_t u;
+  std::memcpy(&u, p, sizeof u);
+  return u;
+}
+
 // r[j] = rows j of an 8×8 block → r[k] = its columns.
 MOTIF_AVX2 inline void transpose8(__m256 r[8]) {
   __m256 t[8], u[8];
@@ -77,6 +84,27 @@ MOTIF_AVX2 void pack_panel(const T* w, int64_t ldw, int64_t cols, int64_t n, int
   }
 }
 
+// y[0..R, 0..cols] = acc on the first K chunk, += on later ones.
+template <int R>
+MOTIF_AVX2 inline void store(__m256 (&acc)[kRowTile][2], float* y, int64_t ldy, int64_t cols, bool first) {
+  for (int i = 0; i < R; ++i) {
+    float* yr = y + i * ldy;
+    if (cols == kPanel) {
+      if (!first) {
+        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(yr));
+        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(yr + 8));
+      }
+      _mm256_storeu_ps(yr, acc[i][0]);
+      _mm256_storeu_ps(yr + 8, acc[i][1]);
+    } else {
+      alignas(32) float s[kPanel];
+      _mm256_store_ps(s, acc[i][0]);
+      _mm256_store_ps(s + 8, acc[i][1]);
+      for (int64_t j = 0; j < cols; ++j) yr[j] = first ? s[j] : yr[j] + s[j];
+    }
+  }
+}
+
 // Accumulators are named variables, not an array: GCC keeps an array of vectors on the stack
 // (a store per FMA) when its loops are unrolled after scalar replacement.
 #define MOTIF_ROW(i)                                         \
@@ -103,52 +131,58 @@ MOTIF_AVX2 void tile(const float* x, int64_t ldx, const float* p, int64_t n, flo
   }
   __m256 acc[kRowTile][2];
   MOTIF_OUT(0) MOTIF_OUT(1) MOTIF_OUT(2) MOTIF_OUT(3) MOTIF_OUT(4) MOTIF_OUT(5)
-  for (int i = 0; i < R; ++i) {
-    float* yr = y + i * ldy;
-    if (cols == kPanel) {
-      if (!first) {
-        acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(yr));
-        acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(yr + 8));
-      }
-      _mm256_storeu_ps(yr, acc[i][0]);
-      _mm256_storeu_ps(yr + 8, acc[i][1]);
-    } else {
-      alignas(32) float s[kPanel];
-      _mm256_store_ps(s, acc[i][0]);
-      _mm256_store_ps(s + 8, acc[i][1]);
-      for (int64_t j = 0; j < cols; ++j) yr[j] = first ? s[j] : yr[j] + s[j];
-    }
-  }
+  store<R>(acc, y, ldy, cols, first);
 }
+#undef MOTIF_ROW
+
+// Rows of x times a BF16 pair panel (gemm_pack_bf16_pairs_avx2): each 32-bit word holds two
+// consecutive K of one output; the even one widens with a shift left, the odd one by clearing
+// the low half. The two halves go one after the other, reloading the words from L1, so the tile still fits the 16
+// vector registers. Same products and order of sums as the f32 panel.
+#define MOTIF_ROW(i, kk)                                     \
+  if constexpr (R > i) {                                     \
+    const __m256 b = _mm256_broadcast_ss(x + i * ldx + kk);  \
+    c##i##0 = _mm256_fmadd_ps(b, w0, c##i##0);               \
+    c##i##1 = _mm256_fmadd_ps(b, w1, c##i##1);               \
+  }
+#define MOTIF_ROWS(kk) MOTIF_ROW(0, kk) MOTIF_ROW(1, kk) MOTIF_ROW(2, kk) MOTIF_ROW(3, kk) MOTIF_ROW(4, kk) MOTIF_ROW(5, kk)
+
+template <int R>
+MOTIF_AVX2 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, int64_t n, float* y, int64_t ldy,
+                           int64_t cols, bool first) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const int64_t pairs = n / 2;
+  int64_t q = 0;
+  for (; q < pairs; ++q) {
+    const __m256i* d = reinterpret_cast<const __m256i*>(pp + q * kPanel);
+    __m256 w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d), 16));
+    __m256 w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d + 1), 16));
+    MOTIF_ROWS(2 * q)
+    // Clearing the low half with two shifts rather than an AND keeps a register free for the tile.
+    w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(_mm256_load_si256(d), 16), 16));
+    w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(_mm256_load_si256(d + 1), 16), 16));
+    MOTIF_ROWS(2 * q + 1)
+  }
+  if (n % 2 != 0) {
+    const __m256i* d = reinterpret_cast<const __m256i*>(pp + q * kPanel);
+    const __m256 w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d), 16));
+    const __m256 w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d + 1), 16));
+    MOTIF_ROWS(2 * q)
+  }
+  __m256 acc[kRowTile][2];
+  MOTIF_OUT(0) MOTIF_OUT(1) MOTIF_OUT(2) MOTIF_OUT(3) MOTIF_OUT(4) MOTIF_OUT(5)
+  store<R>(acc, y, ldy, cols, first);
+}
+#undef MOTIF_ROWS
 #undef MOTIF_ROW
 #undef MOTIF_OUT
 
 using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
 constexpr TileFn kTiles[kRowTile] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
-
-template <class T>
-MOTIF_AVX2 void gemm_slice(const Matmul& m, int64_t o_begin, int64_t o_end) {
-  const T* w = static_cast<const T*>(m.w);
-  alignas(32) float panel[kKc * kPanel];
-  for (int64_t k0 = 0; k0 < m.in; k0 += kKc) {
-    const int64_t n = m.in - k0 < kKc ? m.in - k0 : kKc;
-    const bool first = k0 == 0;
-    for (int64_t o = o_begin; o < o_end; o += kPanel) {
-      const int64_t cols = o_end - o < kPanel ? o_end - o : kPanel;
-      pack_panel(w + o * m.in + k0, m.in, cols, n, kPanel, panel);
-      for_row_tiles(m.rows, kRowTile, [&](int64_t r, int64_t rr) {
-        kTiles[rr - 1](m.x + r * m.in + k0, m.in, panel, n, m.y + r * m.out + o, m.out, cols, first);
-      });
-    }
-  }
-}
-
-// Little-endian: the low half of the word is W[j, k], the high half W[j, k + 1].
-inline uint32_t bf16_pair(const Bf16* p) {
-  uint32_t u;
-  std::memcpy(&u, p, sizeof u);
-  return u;
-}
+using PairTileFn = void (*)(const float*, int64_t, const uint32_t*, int64_t, float*, int64_t, int64_t, bool);
+constexpr PairTileFn kPairTiles[kRowTile] = {tile_pairs<1>, tile_pairs<2>, tile_pairs<3>,
+                                             tile_pairs<4>, tile_pairs<5>, tile_pairs<6>};
 
 }  // namespace
 
@@ -187,10 +221,29 @@ void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, 
 }
 
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
-  switch (m.wtype) {
-    case WeightType::F32: return gemm_slice<float>(m, o_begin, o_end);
-    case WeightType::BF16: return gemm_slice<Bf16>(m, o_begin, o_end);
-    case WeightType::F16: return gemm_slice<F16>(m, o_begin, o_end);
+  const bool bf16 = m.wtype == WeightType::BF16;
+  // BF16 packs as pairs (2 bytes per weight), the others widened to f32: both fill 16 KiB.
+  alignas(32) float panel[kKc * kPanel];
+  alignas(32) uint32_t pairs[kKc * kPanel / 2];
+  const int64_t kc = bf16 ? 2 * kKc : kKc;
+  for (int64_t k0 = 0; k0 < m.in; k0 += kc) {
+    const int64_t n = m.in - k0 < kc ? m.in - k0 : kc;
+    const bool first = k0 == 0;
+    for (int64_t o = o_begin; o < o_end; o += kPanel) {
+      const int64_t cols = o_end - o < kPanel ? o_end - o : kPanel;
+      if (bf16)
+        gemm_pack_bf16_pairs_avx2(m, o, k0, cols, n, kPanel, pairs);
+      else
+        gemm_pack_panel_avx2(m, o, k0, cols, n, kPanel, panel);
+      for_row_tiles(m.rows, kRowTile, [&](int64_t r, int64_t rr) {
+        const float* x = m.x + r * m.in + k0;
+        float* y = m.y + r * m.out + o;
+        if (bf16)
+          kPairTiles[rr - 1](x, m.in, pairs, n, y, m.out, cols, first);
+        else
+          kTiles[rr - 1](x, m.in, panel, n, y, m.out, cols, first);
+      });
+    }
   }
 }
 
