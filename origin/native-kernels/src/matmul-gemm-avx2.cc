@@ -2,14 +2,16 @@
 // compute bound and the dot-product tiles of matmul-avx2.cc spend more issue slots on loading and
 // widening W than on multiply-adds. Classic packed GEMM (as in BLIS / tinyBLAS), per thread over
 // its slice of outputs:
-//   1. K chunks of kKc: the chunk of x for all rows stays in L2 while the thread's panels pass.
-//   2. Panels of kPanel = 16 outputs: the panel's W rows × the K chunk are widened to f32 and
-//      transposed once into a 16 KiB buffer laid out [k][16] (it stays in L1), then reused by
-//      every tile of rows.
+//   1. K chunks (512 for BF16, 256 for F32/F16): the chunk of x for all rows stays in L2 while
+//      the thread's panels pass.
+//   2. Panels of kPanel = 16 outputs: the panel's W rows × the K chunk are transposed once into
+//      a 16 KiB buffer (it stays in L1) and reused by every tile of rows. BF16 keeps its bits,
+//      packed as 32-bit words of two consecutive K ([k/2][16] words); F32/F16 are widened to an
+//      f32 panel [k][16].
 //   3. A register tile of up to 6 rows × 16 outputs: 12 accumulators; per k, two panel vectors
-//      and six broadcasts of x feed 12 FMAs, with no widening and no horizontal sums.
-// Packing costs about one shuffle per weight per call and is shared by all rows, so it is
-// noise at prefill sizes and a modest share at 8–16 rows (measured in the README).
+//      and six broadcasts of x feed 12 FMAs, with no horizontal sums.
+// Packing is shared by all rows of x, so it is noise at prefill sizes and a modest share at
+// 8–16 rows; W itself is never copied or rearranged in memory.
 #include "cpu.h"
 #include "matmul.h"
 
@@ -26,7 +28,7 @@ namespace motif {
 namespace {
 
 constexpr int64_t kPanel = kGemmOutBlock;  // outputs per panel: two 8-float vectors
-constexpr int64_t kKc = 256;               // K per chunk: a 16 KiB f32 panel
+constexpr int64_t kKc = 256;               // K per chunk of an f32 panel (16 KiB); BF16 takes 2×
 constexpr int kRowTile = 6;                // rows per register tile (12 accumulators + 3 spare)
 
 MOTIF_AVX2 inline __m256 widen8(const float* p) { return _mm256_loadu_ps(p); }

@@ -66,7 +66,7 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   }
   ThreadPool& pool = shared_pool();
   const Simd simd = static_cast<int>(max_simd) < static_cast<int>(cpu_simd()) ? max_simd : cpu_simd();
-  const bool gemm = simd != Simd::Scalar && m.rows >= kGemmMinRows;
+  const bool gemm = simd != Simd::Scalar && m.rows >= (simd == Simd::Avx512 ? kGemmMinRowsAvx512 : kGemmMinRows);
   const int64_t out_block = !gemm ? kOutBlock : simd == Simd::Avx512 ? kGemmOutBlockAvx512 : kGemmOutBlock;
   const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();

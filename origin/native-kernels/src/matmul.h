@@ -29,7 +29,7 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
 void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx2_compiled();
 
-// The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows rows and more. Their slices start on
+// The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows (AVX-512: kGemmMinRowsAvx512) rows and more. Their slices start on
 // multiples of one panel of outputs. AVX2: the same conditions as above; AVX-512: also
 // cpu_has_avx512f() and matmul_avx512_compiled().
 void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
@@ -37,7 +37,10 @@ void matmul_slice_gemm_avx512(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx512_compiled();
 constexpr int64_t kGemmOutBlock = 16;
 constexpr int64_t kGemmOutBlockAvx512 = 32;
+// Fewest rows for the GEMM, measured: below it the GEMV tiles match or beat it (the panel
+// packing is not yet paid back); the AVX-512 tile pays it back sooner.
 constexpr int64_t kGemmMinRows = 16;
+constexpr int64_t kGemmMinRowsAvx512 = 8;
 
 // panel[k·width + j] = W[o + j, k0 + k] widened to f32, for k < n and j < cols (zeros for
 // cols ≤ j < width; width a multiple of 8). The GEMMs' packing step; AVX2 code.

@@ -96,7 +96,7 @@ describe('matmul matches the plain loop', () => {
     }
   });
 
-  // 16+ rows take the packed GEMM (AVX2: 6×16 tiles, AVX-512: 12×32, K in chunks of 256 / 128):
+  // 16+ rows (AVX-512: 8+) take the packed GEMM (AVX2: 6×16 tiles, AVX-512: 12×32, K in chunks):
   // row counts off both tile heights, ragged panels, K tails and several K chunks.
   it.each(DTYPES.flatMap((dtype) => VARIANTS.map((v) => ({ dtype, ...v }))))('$dtype, $name, GEMM sizes', ({ dtype, make }) => {
     const matmul = make();
@@ -107,7 +107,7 @@ describe('matmul matches the plain loop', () => {
       [257, 67],
       [1029, 37],
     ];
-    for (const rows of [16, 17, 23, 29, 40]) {
+    for (const rows of [8, 11, 16, 17, 23, 29, 40]) {
       for (const [inDim, outDim] of shapes) {
         const x = randomX(rand, rows * inDim);
         const w = randomW(rand, dtype, outDim * inDim);
