@@ -11,6 +11,8 @@
         "src/cpu.cc",
         "src/matmul.cc",
         "src/matmul-avx2.cc",
+        "src/matmul-gemm-avx2.cc",
+        "src/matmul-gemm-avx512.cc",
         "src/matmul-scalar.cc",
         "src/sha256.cc",
         "src/thread-pool.cc"

@@ -26,7 +26,8 @@ export interface NativeKernelsBinding {
     inDim: number,
     outDim: number,
     maxThreads: number,
-    allowSimd: boolean,
+    /** true = the widest path, false = scalar, or a level (0 scalar, 1 AVX2, 2 AVX-512). */
+    maxSimd: boolean | number,
   ): void;
   matmulAsync(
     y: Float32Array,
@@ -37,7 +38,7 @@ export interface NativeKernelsBinding {
     inDim: number,
     outDim: number,
     maxThreads: number,
-    allowSimd: boolean,
+    maxSimd: boolean | number,
   ): Promise<void>;
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
@@ -50,7 +51,8 @@ export interface NativeKernelsBinding {
 }
 
 export const NativeKernelsInfo = z.object({
-  simd: z.enum(['avx2', 'scalar']),
+  /** The widest matmul path of this CPU. */
+  simd: z.enum(['avx512', 'avx2', 'scalar']),
   threads: z.number().int().min(1),
   arch: z.string(),
   /** The SHA-256 path of sha256Batch on this CPU. */

@@ -3,7 +3,9 @@
 // past the end of a buffer.
 //
 // JS API (wrapped by the TS loader):
-//   matmul(y, x, w, wtype, rows, in, out, maxThreads, allowSimd): undefined
+//   matmul(y, x, w, wtype, rows, in, out, maxThreads, maxSimd): undefined
+//     maxSimd: 0 scalar, 1 AVX2, 2 AVX-512 (the widest the CPU has up to that); a boolean is
+//     accepted too (true = 2, false = 0)
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
 //   info(): { simd, threads, arch, sha256 }
@@ -85,7 +87,7 @@ bool overlaps(const View& a, size_t a_elems, const View& b, size_t b_elems) {
 struct MatmulCall {
   Matmul m{};
   int max_threads = 0;
-  bool allow_simd = true;
+  Simd max_simd = Simd::Avx512;
   napi_value arrays[3]{};  // y, x, w: kept alive by the async variant
 };
 
@@ -93,7 +95,7 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   size_t argc = 9;
   napi_value argv[9];
   CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
-  if (argc < 7) return throw_type(env, "matmul(y, x, w, wtype, rows, in, out[, maxThreads, allowSimd]) needs 7 arguments");
+  if (argc < 7) return throw_type(env, "matmul(y, x, w, wtype, rows, in, out[, maxThreads, maxSimd]) needs 7 arguments");
   int64_t wtype, rows, in, out, threads = 0;
   if (!get_int(env, argv[3], "wtype", 0, 2, &wtype)) return false;
   if (!get_int(env, argv[4], "rows", 0, kMaxDim, &rows)) return false;
@@ -103,8 +105,16 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   if (argc > 8) {
     napi_valuetype t;
     CHECK_NAPI(env, napi_typeof(env, argv[8], &t));
-    if (t != napi_boolean) return throw_type(env, "allowSimd must be a boolean");
-    CHECK_NAPI(env, napi_get_value_bool(env, argv[8], &call->allow_simd));
+    if (t == napi_boolean) {
+      bool allow = true;
+      CHECK_NAPI(env, napi_get_value_bool(env, argv[8], &allow));
+      call->max_simd = allow ? Simd::Avx512 : Simd::Scalar;
+    } else {
+      if (t != napi_number) return throw_type(env, "maxSimd must be a number or a boolean");
+      int64_t level;
+      if (!get_int(env, argv[8], "maxSimd", 0, 2, &level)) return false;
+      call->max_simd = static_cast<Simd>(level);
+    }
   }
   View y, x, w;
   if (!get_view(env, argv[0], napi_float32_array, "y", "Float32Array", &y)) return false;
@@ -130,7 +140,7 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
 
 napi_value js_matmul(napi_env env, napi_callback_info info) {
   MatmulCall call;
-  if (parse_matmul(env, info, &call)) matmul(call.m, call.max_threads, call.allow_simd);
+  if (parse_matmul(env, info, &call)) matmul(call.m, call.max_threads, call.max_simd);
   return nullptr;
 }
 
@@ -156,7 +166,7 @@ void async_execute(napi_env, void* data) {
   if (job->is_probe) {
     job->ok = measure_read_bandwidth(job->bytes, job->threads, job->runs, job->gbps, job->error);
   } else {
-    matmul(job->call.m, job->call.max_threads, job->call.allow_simd);
+    matmul(job->call.m, job->call.max_threads, job->call.max_simd);
   }
 }
 
@@ -248,7 +258,7 @@ napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
 napi_value js_info(napi_env env, napi_callback_info) {
   napi_value obj, simd, threads, arch;
   napi_create_object(env, &obj);
-  napi_create_string_utf8(env, matmul_simd_name(), NAPI_AUTO_LENGTH, &simd);
+  napi_create_string_utf8(env, simd_name(cpu_simd()), NAPI_AUTO_LENGTH, &simd);
   napi_create_int32(env, shared_pool().size(), &threads);
 #if defined(__x86_64__)
   const char* arch_name = "x64";

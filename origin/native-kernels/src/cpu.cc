@@ -22,6 +22,15 @@ bool cpu_has_avx2_fma_f16c() {
 #endif
 }
 
+bool cpu_has_avx512f() {
+#ifdef MOTIF_X86_SIMD
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 // CPU quota of a cgroup v2 container (`docker --cpus=2` → "200000 100000"), rounded up; 0 if none.

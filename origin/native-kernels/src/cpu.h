@@ -13,6 +13,9 @@ namespace motif {
 // True when the CPU runs AVX2 + FMA + F16C code (the SIMD matmul path).
 bool cpu_has_avx2_fma_f16c();
 
+// True when the CPU (and OS) run AVX-512F code (the wide GEMM).
+bool cpu_has_avx512f();
+
 // Cores this process may use: its affinity mask, capped by a cgroup CPU quota; at least 1.
 int available_cores();
 

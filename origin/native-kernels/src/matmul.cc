@@ -21,7 +21,7 @@ constexpr int64_t kRangesPerThread = 8;
 struct Job {
   const Matmul* m;
   SliceFn slice;
-  int64_t range_outs;  // outputs per range, a multiple of kOutBlock
+  int64_t range_outs;  // outputs per range, a multiple of the slice's output block
   int64_t ranges;
   std::atomic<int64_t> next{0};
 };
@@ -37,23 +37,38 @@ void run_ranges(void* ctx, int) {
   }
 }
 
-bool use_avx2() {
-  static const bool ok = matmul_avx2_compiled() && cpu_has_avx2_fma_f16c();
-  return ok;
+Simd detect_simd() {
+  if (!matmul_avx2_compiled() || !cpu_has_avx2_fma_f16c()) return Simd::Scalar;
+  return matmul_avx512_compiled() && cpu_has_avx512f() ? Simd::Avx512 : Simd::Avx2;
 }
 
 }  // namespace
 
-const char* matmul_simd_name() { return use_avx2() ? "avx2" : "scalar"; }
+Simd cpu_simd() {
+  static const Simd best = detect_simd();
+  return best;
+}
 
-void matmul(const Matmul& m, int max_threads, bool allow_simd) {
+const char* simd_name(Simd s) {
+  switch (s) {
+    case Simd::Avx512: return "avx512";
+    case Simd::Avx2: return "avx2";
+    case Simd::Scalar: break;
+  }
+  return "scalar";
+}
+
+void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   if (m.rows <= 0 || m.out <= 0) return;
   if (m.in <= 0) {
     for (int64_t i = 0; i < m.rows * m.out; ++i) m.y[i] = 0.0f;
     return;
   }
   ThreadPool& pool = shared_pool();
-  const int64_t blocks = (m.out + kOutBlock - 1) / kOutBlock;
+  const Simd simd = static_cast<int>(max_simd) < static_cast<int>(cpu_simd()) ? max_simd : cpu_simd();
+  const bool gemm = simd != Simd::Scalar && m.rows >= (simd == Simd::Avx512 ? kGemmMinRowsAvx512 : kGemmMinRows);
+  const int64_t out_block = !gemm ? kOutBlock : simd == Simd::Avx512 ? kGemmOutBlockAvx512 : kGemmOutBlock;
+  const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();
   if (max_threads > 0 && max_threads < n) n = max_threads;
   const int64_t by_work = (m.rows * m.in * m.out) / kMinMacsPerThread;
@@ -64,8 +79,11 @@ void matmul(const Matmul& m, int max_threads, bool allow_simd) {
   if (blocks_per_range < 1) blocks_per_range = 1;
   Job job;
   job.m = &m;
-  job.slice = allow_simd && use_avx2() ? matmul_slice_avx2 : matmul_slice_scalar;
-  job.range_outs = blocks_per_range * kOutBlock;
+  if (gemm)
+    job.slice = simd == Simd::Avx512 ? matmul_slice_gemm_avx512 : matmul_slice_gemm_avx2;
+  else
+    job.slice = simd == Simd::Avx2 || simd == Simd::Avx512 ? matmul_slice_avx2 : matmul_slice_scalar;
+  job.range_outs = blocks_per_range * out_block;
   job.ranges = (blocks + blocks_per_range - 1) / blocks_per_range;
   pool.run(static_cast<int>(n), run_ranges, &job);
 }

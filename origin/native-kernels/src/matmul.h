@@ -29,6 +29,26 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
 void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx2_compiled();
 
+// The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows (AVX-512: kGemmMinRowsAvx512) rows and more. Their slices start on
+// multiples of one panel of outputs. AVX2: the same conditions as above; AVX-512: also
+// cpu_has_avx512f() and matmul_avx512_compiled().
+void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
+void matmul_slice_gemm_avx512(const Matmul& m, int64_t o_begin, int64_t o_end);
+bool matmul_avx512_compiled();
+constexpr int64_t kGemmOutBlock = 16;
+constexpr int64_t kGemmOutBlockAvx512 = 32;
+// Fewest rows for the GEMM, measured: below it the GEMV tiles match or beat it (the panel
+// packing is not yet paid back); the AVX-512 tile pays it back sooner.
+constexpr int64_t kGemmMinRows = 16;
+constexpr int64_t kGemmMinRowsAvx512 = 8;
+
+// panel[k·width + j] = W[o + j, k0 + k] widened to f32, for k < n and j < cols (zeros for
+// cols ≤ j < width; width a multiple of 8). The GEMMs' packing step; AVX2 code.
+void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, float* panel);
+// BF16 only: pairs[q·width + j] = the raw bits of W[o + j, k0 + 2q] (low half) and
+// W[o + j, k0 + 2q + 1] (high half) for q < ⌈n/2⌉; an odd n leaves the last high half 0.
+void gemm_pack_bf16_pairs_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, uint32_t* pairs);
+
 // Outputs per block of the thread split and of the SIMD tile (W rows processed together).
 constexpr int64_t kOutBlock = 4;
 
@@ -44,11 +64,30 @@ constexpr int64_t k_chunk(int64_t rows, int64_t in) {
   return kc < in ? kc : in;
 }
 
-// Runs the whole matmul, splitting the outputs over at most `max_threads` threads of the shared
-// pool (0 = all). `allow_simd` = false forces the portable path (tests, comparisons).
-void matmul(const Matmul& m, int max_threads, bool allow_simd);
+// Calls tile(r, rr) for row tiles covering [0, rows), each of at most `most` rows and as even as
+// possible (16 rows with 12-row tiles are 8 + 8, not 12 + 4: a short tile reuses each panel
+// vector fewer times).
+template <class Fn>
+inline void for_row_tiles(int64_t rows, int64_t most, Fn&& tile) {
+  const int64_t tiles = (rows + most - 1) / most;
+  const int64_t base = rows / tiles, extra = rows % tiles;
+  for (int64_t t = 0, r = 0; t < tiles; ++t) {
+    const int64_t rr = base + (t < extra ? 1 : 0);
+    tile(r, rr);
+    r += rr;
+  }
+}
 
-// Which path `matmul` takes with allow_simd = true: "avx2" or "scalar".
-const char* matmul_simd_name();
+// The widest instruction set `matmul` may use; it takes the widest the CPU has up to that.
+enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+
+// Runs the whole matmul, splitting the outputs over at most `max_threads` threads of the shared
+// pool (0 = all). `max_simd` below the CPU's best forces a narrower path (tests, comparisons).
+void matmul(const Matmul& m, int max_threads, Simd max_simd);
+
+// The widest path this CPU runs: AVX-512 only adds the GEMM for many rows; fewer rows take the
+// AVX2 code on AVX-512 CPUs too (memory bound: wider vectors would not read W any faster).
+Simd cpu_simd();
+const char* simd_name(Simd s);
 
 }  // namespace motif

@@ -1,14 +1,15 @@
 /**
  * The kernel matrix of the forward-pass tests: every golden test runs on the portable JS kernel
  * and, when the addon is built, on the native one (through the same `selectNodeKernel` the
- * engine uses). MOTIF_REQUIRE_KERNELS_ADDON=1 turns a missing addon into a failure instead of a
+ * engine uses), plus the native one capped at AVX2 on AVX-512 CPUs, so both GEMMs meet the
+ * fixtures. MOTIF_REQUIRE_KERNELS_ADDON=1 turns a missing addon into a failure instead of a
  * shorter matrix; MOTIF_KERNELS_ADDON_PATH tests another build.
  */
 import type { MatmulKernel } from '../../../engine/native/kernels/matmul.ts';
 import { selectNodeKernel } from './node-kernels.ts';
 
 export interface TestKernel {
-  name: 'js' | 'native';
+  name: 'js' | 'native' | 'native-avx2';
   kernel: MatmulKernel;
 }
 
@@ -19,6 +20,10 @@ export function testKernels(): TestKernel[] {
   const path = process.env.MOTIF_KERNELS_ADDON_PATH;
   const mode = process.env.MOTIF_REQUIRE_KERNELS_ADDON === '1' ? 'native' : 'auto';
   const s = selectNodeKernel({ mode, log: quiet, ...(path ? { addonPath: path } : {}) });
-  if (s.kind === 'native') out.push({ name: 'native', kernel: s.kernel });
+  if (s.kind !== 'native') return out;
+  out.push({ name: 'native', kernel: s.kernel });
+  if (s.kernel.name === 'native-avx512') {
+    out.push({ name: 'native-avx2', kernel: selectNodeKernel({ mode, log: quiet, simd: 'avx2', ...(path ? { addonPath: path } : {}) }).kernel });
+  }
   return out;
 }

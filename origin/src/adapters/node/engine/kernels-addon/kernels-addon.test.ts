@@ -31,6 +31,13 @@ describe('loadKernelsAddon', () => {
     expect(addon).not.toBeNull();
   });
 
+  it.skipIf(!addon)('caps the SIMD path at the requested one', () => {
+    const best = addon!.info.simd;
+    expect(['avx512', 'avx2', 'scalar']).toContain(best);
+    expect(loadKernelsAddon({ path, simd: 'avx2' })!.info.simd).toBe(best === 'scalar' ? 'scalar' : 'avx2');
+    expect(loadKernelsAddon({ path, simd: 'scalar' })!.info.simd).toBe('scalar');
+  });
+
   it('computes a median', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
@@ -49,6 +56,8 @@ const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
       [
         ['addon simd, all threads', {}],
         ['addon simd, 1 thread', { maxThreads: 1 }],
+        // On AVX-512 CPUs `auto` takes the AVX-512 GEMM; this keeps the AVX2 one tested there too.
+        ['addon avx2, all threads', { simd: 'avx2' }],
         ['addon scalar, all threads', { simd: 'scalar' }],
         ['addon scalar, 1 thread', { simd: 'scalar', maxThreads: 1 }],
       ] as [string, KernelsAddonOptions][]
@@ -77,6 +86,28 @@ describe('matmul matches the plain loop', () => {
     const rand = rng(0x5eed + dtype.length);
     for (let rows = 1; rows <= 17; rows++) {
       const shapes = [SHAPES[rows % SHAPES.length]!, SHAPES[(rows * 5) % SHAPES.length]!, ...(rows <= 3 ? [LONG_K] : [])];
+      for (const [inDim, outDim] of shapes) {
+        const x = randomX(rand, rows * inDim);
+        const w = randomW(rand, dtype, outDim * inDim);
+        const y = new Float32Array(rows * outDim).fill(NaN);
+        matmul(y, x, w, dtype, rows, inDim, outDim);
+        expect(firstMismatch(y, x, w, dtype, rows, inDim, outDim), `rows=${rows} in=${inDim} out=${outDim}`).toBeNull();
+      }
+    }
+  });
+
+  // 16+ rows (AVX-512: 8+) take the packed GEMM (AVX2: 6×16 tiles, AVX-512: 12×32, K in chunks):
+  // row counts off both tile heights, ragged panels, K tails and several K chunks.
+  it.each(DTYPES.flatMap((dtype) => VARIANTS.map((v) => ({ dtype, ...v }))))('$dtype, $name, GEMM sizes', ({ dtype, make }) => {
+    const matmul = make();
+    const rand = rng(0x6e33 + dtype.length);
+    const shapes: [number, number][] = [
+      [9, 5],
+      [130, 33],
+      [257, 67],
+      [1029, 37],
+    ];
+    for (const rows of [8, 11, 16, 17, 23, 29, 40]) {
       for (const [inDim, outDim] of shapes) {
         const x = randomX(rand, rows * inDim);
         const w = randomW(rand, dtype, outDim * inDim);

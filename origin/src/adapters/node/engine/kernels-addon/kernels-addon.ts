@@ -16,6 +16,11 @@ export type WeightArray = Float32Array | Uint16Array;
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
 export type MatmulFn = (y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype, rows: number, inDim: number, outDim: number) => void;
 
+export type SimdPath = 'avx512' | 'avx2' | 'scalar';
+
+// The native `maxSimd` levels (src/matmul.h `Simd`).
+const SIMD_LEVEL: Record<SimdPath, number> = { scalar: 0, avx2: 1, avx512: 2 };
+
 export type MatmulAsyncFn = (...args: Parameters<MatmulFn>) => Promise<void>;
 
 export interface BandwidthResult {
@@ -34,7 +39,8 @@ export interface KernelsAddon {
   /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
   readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
   readonly info: {
-    simd: 'avx2' | 'scalar';
+    /** The widest path this instance uses (AVX-512 only for the many-row GEMM, see the addon README). */
+    simd: SimdPath;
     /** Size of the process-wide pool (the cores this process may use). */
     threads: number;
     /** Cap applied by this instance (0 = the whole pool). */
@@ -49,8 +55,11 @@ export const KernelsAddonOptions = z.object({
   path: z.string().min(1).optional(),
   /** Threads per matmul, 0 = every core of the pool; 1 = single-threaded. */
   maxThreads: z.number().int().min(0).max(1024).default(0),
-  /** `scalar` forces the portable C++ path even on AVX2 CPUs (tests, comparisons). */
-  simd: z.enum(['auto', 'scalar']).default('auto'),
+  /**
+   * The widest path to use: `auto` = the widest the CPU has; `avx2` caps AVX-512 CPUs at AVX2 and
+   * `scalar` forces the portable C++ path (tests, comparisons).
+   */
+  simd: z.enum(['auto', 'avx2', 'scalar']).default('auto'),
 });
 export type KernelsAddonOptions = z.input<typeof KernelsAddonOptions>;
 
@@ -96,21 +105,24 @@ export function loadKernelsAddon(options: KernelsAddonOptions = {}, log: (messag
     log(`${loaded.reason}; using the portable TS kernels`);
     return null;
   }
-  return wrap(loaded.binding, loaded.info, loaded.path, opts.maxThreads, opts.simd === 'auto');
+  const simd = opts.simd === 'auto' || SIMD_LEVEL[opts.simd] > SIMD_LEVEL[loaded.info.simd] ? loaded.info.simd : opts.simd;
+  return wrap(loaded.binding, loaded.info, loaded.path, opts.maxThreads, simd);
 }
 
 function wrap(
   native: NativeKernelsBinding,
-  nativeInfo: { simd: 'avx2' | 'scalar'; threads: number; arch: string },
+  nativeInfo: { simd: SimdPath; threads: number; arch: string },
   path: string,
   maxThreads: number,
-  allowSimd: boolean,
+  simd: SimdPath,
 ): KernelsAddon {
+  // Booleans for "widest" and "scalar": what addons built before the AVX-512 path understand.
+  const maxSimd = simd === nativeInfo.simd ? true : simd === 'scalar' ? false : SIMD_LEVEL[simd];
   return {
     matmul(y, x, w, wDtype, rows, inDim, outDim) {
       const code = weightCode(wDtype);
       try {
-        native.matmul(y, x, w, code, rows, inDim, outDim, maxThreads, allowSimd);
+        native.matmul(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {
         throw asApiError(err);
       }
@@ -118,7 +130,7 @@ function wrap(
     async matmulAsync(y, x, w, wDtype, rows, inDim, outDim) {
       const code = weightCode(wDtype);
       try {
-        await native.matmulAsync(y, x, w, code, rows, inDim, outDim, maxThreads, allowSimd);
+        await native.matmulAsync(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {
         throw asApiError(err);
       }
@@ -130,7 +142,7 @@ function wrap(
       return { gbPerS: median(runs), runs, bytes: o.bytes, threads: Math.min(threads, nativeInfo.threads) };
     },
     info: {
-      simd: allowSimd ? nativeInfo.simd : 'scalar',
+      simd,
       threads: nativeInfo.threads,
       maxThreads,
       arch: nativeInfo.arch,
