@@ -56,6 +56,19 @@ function asChatTool(tool: ResponsesFunctionTool): FunctionTool {
  */
 export function effectiveStrict(tool: ResponsesFunctionTool): boolean {
   if (tool.strict != null) return tool.strict;
+  // Asked for the same parsed tool by the validation, the chat translation and every echo of the
+  // response object: compiled once.
+  let strict = compiledStrict.get(tool);
+  if (strict === undefined) {
+    strict = compiles(tool);
+    compiledStrict.set(tool, strict);
+  }
+  return strict;
+}
+
+const compiledStrict = new WeakMap<ResponsesFunctionTool, boolean>();
+
+function compiles(tool: ResponsesFunctionTool): boolean {
   try {
     compileJsonSchema(parametersSchema(asChatTool(tool)));
     return true;
