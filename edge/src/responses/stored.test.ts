@@ -97,6 +97,10 @@ describe('stored responses', () => {
     const client = sdk(t);
     const now = t.clock.now();
     await store.put({ tenantId: 'other', id: 'resp_theirs', createdAt: now, expiresAt: now + 60_000, response: '{}', items: '[]' });
+    // A row that does not read back is a 404 too, never a 500.
+    await store.put({ tenantId: 'acme', id: 'resp_broken', createdAt: now, expiresAt: now + 60_000, response: '{not json', items: 'x' });
+    await expect(client.responses.retrieve('resp_broken')).rejects.toMatchObject({ status: 404 });
+    await expect(client.responses.create({ ...body, previous_response_id: 'resp_broken' })).rejects.toMatchObject({ status: 400 });
     await expect(client.responses.retrieve('resp_theirs')).rejects.toMatchObject({ status: 404 });
     await expect(client.responses.create({ ...body, previous_response_id: 'resp_theirs' })).rejects.toMatchObject({
       status: 400,

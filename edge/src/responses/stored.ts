@@ -95,7 +95,15 @@ async function found(deps: StoredResponsesDeps, c: Context<EdgeEnv>): Promise<St
 
 /** `GET /v1/responses/{id}`. */
 export function getStoredResponse(deps: StoredResponsesDeps) {
-  return async (c: Context<EdgeEnv>) => c.json(JSON.parse((await found(deps, c)).response) as Record<string, unknown>);
+  return async (c: Context<EdgeEnv>) => {
+    const record = await found(deps, c);
+    try {
+      return c.json(JSON.parse(record.response) as Record<string, unknown>);
+    } catch {
+      // A row that no longer reads is as good as gone: never a 500.
+      throw new ApiError('not_found', `No response found with id '${record.id}'.`);
+    }
+  };
 }
 
 /** `DELETE /v1/responses/{id}`. */
