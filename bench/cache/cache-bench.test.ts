@@ -3,6 +3,7 @@
  * test/integration/bench-cache.test.ts).
  */
 import { describe, expect, it } from 'vitest';
+import { sseDataOf } from './client.ts';
 import { coalesceTable, counterSum, floorLine, latencyTable, summarize, verdict } from './stats.ts';
 
 const phase = (miss: number[], hit: number[], tokens = 128, stream = false) => ({
@@ -61,5 +62,11 @@ describe('counterSum', () => {
     ].join('\n');
     expect(counterSum(text, 'motif_origin_requests_total')).toBe(9);
     expect(counterSum('motif_x 3', 'motif_x')).toBe(3);
+  });
+});
+
+describe('sseDataOf', () => {
+  it('returns each event’s data in order, multi-line data joined', () => {
+    expect(sseDataOf('data: {"a":1}\n\n: comment\n\ndata: x\ndata: y\n\ndata: [DONE]\n\n')).toEqual(['{"a":1}', 'x\ny', '[DONE]']);
   });
 });

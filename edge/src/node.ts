@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getRequestListener } from '@hono/node-server';
 import { eventLoopDelayGauges } from '#shared/event-loop-delay.ts';
 import { replyToClientError, replyToUnmetExpectation, unparsableRequest } from '#shared/pre-route-errors.ts';
+import { cachedKeyStore } from './adapters/memory/cached-key-store.ts';
 import { systemClock } from './adapters/memory/clock.ts';
 import { memoryPool } from './adapters/memory/pool.ts';
 import { memoryResponseCache } from './adapters/memory/response-cache.ts';
@@ -81,7 +82,9 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   loopDelay.enable();
   const origins = nodeOriginFetch();
   try {
-    const keys = sqlKeyStore(sqlite.db);
+    // Looked up once, not on every request: the cache asks SQLite whether anyone else committed
+    // since (data_version), so a key revoked by another edge process stops working at once.
+    const keys = cachedKeyStore(sqlKeyStore(sqlite.db), { clock, changed: sqlite.changedByOthers });
     const ledger = durableLedger(ledgerSqlite.db, edgeFile);
     if (config.devApiKey) {
       const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());

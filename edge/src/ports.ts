@@ -81,7 +81,10 @@ export interface ApiKeyRecord {
 export interface KeyMatch {
   principal: Principal;
   hash: string;
-  /** Epoch ms; the caller rechecks it so a cached match cannot outlive the key. */
+  /**
+   * Epoch ms when the match ends by time alone (expiry, a scheduled revocation or tenant disabling:
+   * keys/key-record.ts matchEndsAt); the caller rechecks it so a cached match cannot outlive the key.
+   */
   expiresAt: number | null;
 }
 

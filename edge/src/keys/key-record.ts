@@ -62,3 +62,14 @@ async function recordFor(secret: string, keyId: string, input: NewKeyInput, hash
     lastUsedAt: null,
   };
 }
+
+/**
+ * When a usable key stops authenticating by time alone: the earliest of its expiry, a revocation
+ * scheduled for later (the old key of a rotation with an overlap) and its tenant's scheduled
+ * disabling; null when none is set. A cached match is good until then and no longer.
+ */
+export function matchEndsAt(...ends: (number | null)[]): number | null {
+  let first: number | null = null;
+  for (const at of ends) if (at !== null && (first === null || at < first)) first = at;
+  return first;
+}

@@ -15,7 +15,7 @@ import type { Digests } from '#shared/digests.ts';
 import { utf8Length } from '#shared/prompt-size.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { UsageRecord } from '#shared/usage.ts';
-import { CachedCompletion, entryFromJson, framesStream, replayJson, replaySse, streamCollector } from '../cache/entry.ts';
+import { CachedCompletion, entryFromJson, joinFrames, replayJson, replaySse, streamCollector } from '../cache/entry.ts';
 import { flights } from '../cache/flights.ts';
 import { type CacheableRequest, type CacheEndpoint, cacheKey, isDeterministic } from '../cache/key.ts';
 import type { EdgeEnv } from '../context.ts';
@@ -94,7 +94,7 @@ export function responseCache(deps: ResponseCacheDeps) {
     const who = { id: requestId, created: Math.floor(now / 1000) };
     if (req.stream === true) {
       const frames = replaySse(entry, who, req.stream_options?.include_usage === true);
-      return c.body(framesStream(frames), 200, { ...SSE_HEADERS, 'x-cache': 'HIT' });
+      return c.body(joinFrames(frames), 200, { ...SSE_HEADERS, 'x-cache': 'HIT' });
     }
     c.header('x-cache', 'HIT');
     return c.json(replayJson(entry, who));

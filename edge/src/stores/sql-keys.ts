@@ -5,6 +5,7 @@
  * guarded by table_info), so an existing data directory keeps working.
  */
 
+import { matchEndsAt } from '../keys/key-record.ts';
 import { applyTenantUpdate } from '../keys/tenant-record.ts';
 import type { ApiKeyRecord, KeyMatch, KeyStore, TenantRecord, TenantUpdate } from '../ports.ts';
 import { applySchema, type SqlDb, type SqlValue } from './sql.ts';
@@ -95,7 +96,7 @@ function keyFrom(r: Row): ApiKeyRecord {
 export function keysFindByHash(db: SqlDb, hash: string, now: number): KeyMatch | null {
   // The primary lookup is the unique index on hash; one row, one join on the tenant's primary key.
   const r = db.all<Row>(
-    `SELECT ${KEY_COLS}, t.rpm AS t_rpm, t.tpm AS t_tpm, t.max_concurrent, t.monthly_tokens
+    `SELECT ${KEY_COLS}, t.rpm AS t_rpm, t.tpm AS t_tpm, t.max_concurrent, t.monthly_tokens, t.disabled_at
      FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
      WHERE k.hash = ? AND (k.revoked_at IS NULL OR k.revoked_at > ?) AND (k.expires_at IS NULL OR k.expires_at > ?)
        AND (t.disabled_at IS NULL OR t.disabled_at > ?)`,
@@ -108,7 +109,7 @@ export function keysFindByHash(db: SqlDb, hash: string, now: number): KeyMatch |
   const key = keyFrom(r);
   return {
     hash: key.hash,
-    expiresAt: key.expiresAt,
+    expiresAt: matchEndsAt(key.expiresAt, key.revokedAt, num(r.disabled_at)),
     principal: {
       tenantId: key.tenantId,
       keyId: key.keyId,

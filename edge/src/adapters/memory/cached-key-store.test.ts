@@ -64,3 +64,17 @@ it('caches tenants for JWT callers, forgets everything on a write through it, an
   clock.advance(1);
   expect(await keys.findByHash(rec.hash, 0)).toBeNull();
 });
+
+it('with a change signal, serves a change made behind its back at the next lookup', async () => {
+  const clock = manualClock(0);
+  const inner = memoryKeyStore();
+  let changed = false;
+  const keys = cachedKeyStore(inner, { clock, changed: () => changed });
+  const rec = await seededKeyRecord('sk-motif-cache-0123456789abcdef', { tenantId: 't', createdAt: 0 }, TEST_HASHER);
+  await inner.putKey(rec);
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull();
+  await inner.putKey({ ...rec, revokedAt: 0 }); // another process revokes the key
+  expect(await keys.findByHash(rec.hash, 0)).not.toBeNull(); // no signal: the cached match stands
+  changed = true;
+  expect(await keys.findByHash(rec.hash, 0)).toBeNull();
+});

@@ -1,9 +1,10 @@
 /**
- * An in-isolate / in-process cache in front of a remote KeyStore (the keys Durable Object): a
- * key (and a tenant, for JWT callers) is looked up remotely once per TTL instead of once per
- * request. The price is the bound on revocation: a key revoked through another isolate still
+ * An in-isolate / in-process cache in front of a KeyStore (the keys Durable Object on Workers, the
+ * SQLite file on Node): a key (and a tenant, for JWT callers) is looked up once per TTL instead of
+ * once per request. The price is the bound on revocation: a key revoked through another isolate still
  * authenticates here for up to `ttlMs` (10 s by default); a change made through this isolate
- * clears its cache at once. Unknown keys are cached more briefly, so a client hammering with a
+ * clears its cache at once, and so does any change when the store can say it changed (`changed`,
+ * exact on Node). Unknown keys are cached more briefly, so a client hammering with a
  * bad key does not hammer the store, and a key created elsewhere works within `negativeTtlMs`.
  */
 import type { Clock, KeyMatch, KeyStore, TenantRecord } from '../../ports.ts';
@@ -16,6 +17,13 @@ export interface CachedKeyStoreOptions {
   negativeTtlMs?: number;
   /** Entries kept per cache; the oldest are dropped beyond it (default 10 000). */
   maxEntries?: number;
+  /**
+   * Whether the store may have been changed from elsewhere since the last call (Node: another
+   * process or connection committed to the SQLite file). Given, every lookup asks first and a
+   * change clears the caches, so a revocation anywhere takes effect at once; the TTLs then only
+   * bound what a store without such a signal would serve stale.
+   */
+  changed?: () => boolean;
 }
 
 /** Wrap `inner` with TTL caches of lookups; validates options. */
@@ -33,8 +41,15 @@ export function cachedKeyStore(inner: KeyStore, opts: CachedKeyStoreOptions): Ke
       keys.clear();
       tenants.clear();
     });
+  const fresh = () => {
+    if (opts.changed?.()) {
+      keys.clear();
+      tenants.clear();
+    }
+  };
   return {
     async findByHash(hash, now) {
+      fresh();
       const hit = keys.get(hash, opts.clock.now());
       if (hit !== undefined) return hit;
       const match = await inner.findByHash(hash, now);
@@ -42,6 +57,7 @@ export function cachedKeyStore(inner: KeyStore, opts: CachedKeyStoreOptions): Ke
       return match;
     },
     async getTenant(id) {
+      fresh();
       const hit = tenants.get(id, opts.clock.now());
       if (hit !== undefined) return hit;
       const t = await inner.getTenant(id);

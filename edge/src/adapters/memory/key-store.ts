@@ -3,6 +3,7 @@
  * (stores/sql-keys.ts): soft-deleted tenants, revocation and expiry by timestamp.
  */
 
+import { matchEndsAt } from '../../keys/key-record.ts';
 import { applyTenantUpdate, newTenant } from '../../keys/tenant-record.ts';
 import type { ApiKeyRecord, KeyMatch, KeyStore, TenantRecord } from '../../ports.ts';
 
@@ -33,7 +34,7 @@ export function memoryKeyStore(initial: ApiKeyRecord[] = []): KeyStore & { disab
         if (!t || !active(k.revokedAt, now) || !active(k.expiresAt, now) || !active(t.disabledAt, now)) return null;
         return {
           hash: k.hash,
-          expiresAt: k.expiresAt,
+          expiresAt: matchEndsAt(k.expiresAt, k.revokedAt, t.disabledAt),
           principal: {
             tenantId: k.tenantId,
             keyId: k.keyId,

@@ -26,6 +26,12 @@ function translated<T>(fn: () => T): T {
 
 export interface SqliteHandle {
   db: SqlDb;
+  /**
+   * Whether another connection (another edge process, or another connection of this one)
+   * committed to the file since the last call: SQLite's `data_version`, a read of shared memory
+   * that costs about a microsecond. Commits of this connection do not count.
+   */
+  changedByOthers(): boolean;
   close(): void;
 }
 
@@ -85,5 +91,13 @@ export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHa
         }
       }),
   };
-  return { db, close: () => raw.close() };
+  let version: unknown;
+  const changedByOthers = () =>
+    translated(() => {
+      const now = stmt('PRAGMA data_version').pluck().get();
+      const changed = now !== version;
+      version = now;
+      return changed;
+    });
+  return { db, changedByOthers, close: () => raw.close() };
 }
