@@ -54,6 +54,11 @@ export const EdgeEnv = JwtEnv.extend({
   MOTIF_EDGE_MAX_CONTEXT_TOKENS: int(1, 1e8).optional(),
   /** Admit without limits when the limiter store is unavailable (default: refuse with 503). */
   MOTIF_LIMITS_FAIL_OPEN: flag,
+  /**
+   * Node: `solo` (default) when this is the host's only edge process, limits decided in memory;
+   * `shared` on every edge process when a host runs several (adapters/node/host-limiter.ts).
+   */
+  MOTIF_EDGE_LIMITS_SCOPE: z.enum(['solo', 'shared']).default('solo'),
   /** Browser origins allowed by CORS: `*` or a comma list; unset = no CORS headers. */
   MOTIF_CORS_ORIGINS: z.string().optional(),
   /** How replicas are chosen: `default`, `least-loaded`, `round-robin`, or a JSON profile (routing/README.md). */
@@ -95,6 +100,7 @@ export interface EdgeConfig {
   requestTimeoutMs?: number;
   limits: { requestsPerMinute?: number; tokensPerMinute?: number; maxConcurrent?: number; monthlyTokens?: number; maxContextTokens?: number };
   limitsFailOpen: boolean;
+  limitsScope: 'solo' | 'shared';
   corsOrigins?: CorsOrigins;
   /** The scheduler profile; undefined = the default (routing/registry.ts). */
   routingProfile?: SchedulerProfile;
@@ -162,6 +168,7 @@ export function loadEdgeConfig(env: Record<string, string | undefined>): EdgeCon
       maxContextTokens: e.MOTIF_EDGE_MAX_CONTEXT_TOKENS,
     },
     limitsFailOpen: e.MOTIF_LIMITS_FAIL_OPEN,
+    limitsScope: e.MOTIF_EDGE_LIMITS_SCOPE,
     corsOrigins,
     routingProfile,
     cache: {

@@ -1,7 +1,7 @@
 /**
- * Exact limits on the Node edge: state in `<dataDir>/limits.sqlite`, shared by every edge
- * process on the host. Two real edge processes on one data dir split 30 parallel requests and
- * admit exactly the tenant's 10 per minute; a started edge enforces the concurrency cap, charges
+ * Exact limits on the Node edge: state in `<dataDir>/limits.sqlite`. Two real edge processes on
+ * one data dir (scope `shared`) split 30 parallel requests and admit exactly the tenant's 10 per
+ * minute; a second solo edge cannot start beside a first; a started edge enforces the concurrency cap, charges
  * an aborted stream from its usage record and answers `insufficient_quota` past the month's tokens.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -95,7 +95,7 @@ describe('two Node edge processes sharing one data dir', () => {
   }
 
   it('30 parallel requests against a tenant limit of 10/min: exactly 10 succeed across both', async () => {
-    const env = { ...BASE_ENV, MOTIF_EDGE_DATA_DIR: dataDir(), MOTIF_EDGE_RPM: '10' };
+    const env = { ...BASE_ENV, MOTIF_EDGE_DATA_DIR: dataDir(), MOTIF_EDGE_RPM: '10', MOTIF_EDGE_LIMITS_SCOPE: 'shared' };
     const edges = [await startProcess(env), await startProcess(env)];
     for (const e of edges) expect((await signedPost(e, INTERNAL_PATHS.heartbeat, ok.origin.heartbeat({ url: ok.url, ts: Date.now() }))).status).toBe(200);
     const res = await Promise.all(Array.from({ length: 30 }, (_, i) => chat(edges[i % 2]!)));
@@ -104,6 +104,23 @@ describe('two Node edge processes sharing one data dir', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(20);
     for (const r of res) expect(r.headers.get('x-ratelimit-limit-requests')).toBe('10');
     await Promise.all(res.map((r) => r.text()));
+  }, 30_000);
+
+  it('a second solo edge on the host refuses to start, naming the setting, and so does a shared one beside a solo one', async () => {
+    const env = { ...BASE_ENV, MOTIF_EDGE_DATA_DIR: dataDir() };
+    await startProcess(env);
+    for (const scope of ['solo', 'shared']) {
+      const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+        env: { PATH: process.env.PATH ?? '', ...env, MOTIF_EDGE_LIMITS_SCOPE: scope },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', r));
+      expect(code).not.toBe(0);
+      expect(out).toContain('MOTIF_EDGE_LIMITS_SCOPE');
+    }
   }, 30_000);
 });
 

@@ -1,6 +1,6 @@
 /**
  * Composition root for Node (the on-prem appliance): SQLite (better-sqlite3) for keys, the
- * usage ledger and the replay window of signed internal calls, a limits file every edge process on the host shares, an in-process pool registry, @hono/node-server for HTTP. Run directly
+ * usage ledger and the replay window of signed internal calls, limits decided in memory by the host's only edge process or in a file several share (adapters/node/host-limiter.ts), an in-process pool registry, @hono/node-server for HTTP. Run directly
  * (`tsx edge/src/node.ts`) it reads the environment, exits with a message naming the variable on
  * bad config, and shuts down cleanly on SIGINT/SIGTERM (in-flight streams get a grace period).
  */
@@ -19,6 +19,7 @@ import { memoryResponseCache } from './adapters/memory/response-cache.ts';
 import { nodeDigests } from './adapters/node/digests.ts';
 import { durableLedger } from './adapters/node/durable-ledger.ts';
 import { isEntryPoint } from './adapters/node/entry-point.ts';
+import { type HostLimiter, openHostLimiter } from './adapters/node/host-limiter.ts';
 import { nodeOriginFetch } from './adapters/node/origin-fetch.ts';
 import { openSqlite } from './adapters/node/sqlite.ts';
 import { BACKSTOP_PAGES, startWalCheckpointer } from './adapters/node/wal-checkpointer.ts';
@@ -31,12 +32,8 @@ import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
-import { sqlLimiter } from './stores/sql-limits.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 import { sqlResponseStore } from './stores/sql-responses.ts';
-
-/** How long the ends of requests wait to share one limits transaction (see stores/sql-limits.ts). */
-const SETTLE_BATCH_MS = 5;
 
 export interface NodeEdge {
   url: string;
@@ -71,10 +68,17 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   // The replay window is written on every internal call; losing it to a power cut only forgets
   // ids that the signatures' 5-minute skew bound and the ledger's idempotency still cover.
   const replaySqlite = openSqlite(replayFile, { synchronous: 'NORMAL', autoCheckpointPages });
-  // Limits live in their own file, shared by every edge process on the host (exact across them),
-  // with synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and
-  // the hot path pays no fsync.
-  const limitsDb = openSqlite(limitsFile, { synchronous: 'NORMAL', autoCheckpointPages });
+  // Limits live in their own file: decided in memory by the host's only edge process, or in the
+  // file by each of several (adapters/node/host-limiter.ts).
+  let limits: HostLimiter;
+  try {
+    limits = openHostLimiter(limitsFile, { scope: config.limitsScope, autoCheckpointPages, log });
+  } catch (err) {
+    ledgerSqlite.close();
+    sqlite.close();
+    replaySqlite.close();
+    throw new ConfigError(`the edge cannot start: ${(err as Error).message}`);
+  }
   const checkpointer = startWalCheckpointer([edgeFile, replayFile, limitsFile], {
     onError: (file, message) => log('WAL checkpoint failed (retried next round)', { file, error: message }),
   });
@@ -96,7 +100,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
       jwt,
       ledger,
       replayWindow: withMemoryFallback(sqlReplayWindow(replaySqlite.db), (msg) => log(msg)),
-      limiter: sqlLimiter(limitsDb.db, { defer: setImmediate, deferSettle: (run) => setTimeout(run, SETTLE_BATCH_MS) }),
+      limiter: limits.limiter,
       pool: memoryPool(),
       // Per process: each edge process on the host keeps (and coalesces within) its own cache.
       responseCache: config.cache.enabled ? memoryResponseCache({ maxEntries: config.cache.maxEntries, maxBytes: config.cache.maxBytes }) : undefined,
@@ -128,7 +132,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
           await ledger.close();
           ledgerSqlite.close();
           sqlite.close();
-          limitsDb.close();
+          limits.close();
           replaySqlite.close();
           origins.close();
           loopDelay.disable();
@@ -140,7 +144,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   } catch (err) {
     ledgerSqlite.close();
     sqlite.close();
-    limitsDb.close();
+    limits.close();
     replaySqlite.close();
     origins.close();
     loopDelay.disable();

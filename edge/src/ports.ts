@@ -81,10 +81,7 @@ export interface ApiKeyRecord {
 export interface KeyMatch {
   principal: Principal;
   hash: string;
-  /**
-   * Epoch ms when the match ends by time alone (expiry, a scheduled revocation or tenant disabling:
-   * keys/key-record.ts matchEndsAt); the caller rechecks it so a cached match cannot outlive the key.
-   */
+  /** Epoch ms when the match ends by time alone (key-record.ts matchEndsAt); rechecked, so a cached match cannot outlive the key. */
   expiresAt: number | null;
 }
 

@@ -1,20 +1,43 @@
 /**
- * In-memory Limiter for tests and single-process tools: the same operations as the SQL store
- * (middleware/limits/engine.ts) over Maps. Exact only within one process, so no runtime uses it
- * in production: the Node edge shares a SQLite file between its processes, the Worker uses one
- * Durable Object per tenant.
+ * The limiter over Maps: the same operations as the SQL store (middleware/limits/engine.ts).
+ * Exact only within one process: tests and single-process tools use it as is, and the Node
+ * edge's solo scope (adapters/node/solo-limiter.ts) uses it when a host lock guarantees that no
+ * other process decides for the host. Leases are indexed by tenant, so an admission reads its
+ * own tenant's leases only, without copying them.
  */
 
-import { admitIn, finishIn, type LimitsRepo, reconcileIn, type StoredLease, windowsIn } from '../../middleware/limits/engine.ts';
+import { admitIn, finishIn, type LimitsRepo, type LimitsSnapshot, reconcileIn, type StoredLease, windowsIn } from '../../middleware/limits/engine.ts';
 import type { GcraState } from '../../middleware/limits/gcra.ts';
 import type { Limiter } from '../../ports.ts';
 
-/** The Maps behind a memory limiter, as a repository. */
-export function memoryLimitsRepo(): LimitsRepo {
+/** A repository over Maps, and its whole state as a snapshot (to persist it elsewhere). */
+export interface MemoryLimitsRepo extends LimitsRepo {
+  snapshot(): LimitsSnapshot;
+}
+
+/** The Maps behind a memory limiter, as a repository; starts from `initial` when given. */
+export function memoryLimitsRepo(initial?: LimitsSnapshot): MemoryLimitsRepo {
   const buckets = new Map<string, GcraState>();
-  const leases = new Map<string, StoredLease>();
+  const leases = new Map<string, Map<string, StoredLease>>();
   const months = new Map<string, number>();
-  const ofTenant = (tenantId: string) => [...leases.values()].filter((l) => l.tenantId === tenantId);
+  const monthKey = (tenantId: string, month: string) => `${tenantId}\u0000${month}`;
+  const ofTenant = (tenantId: string) => leases.get(tenantId)?.values() ?? [];
+  const insert = (l: StoredLease) => {
+    let mine = leases.get(l.tenantId);
+    if (!mine) {
+      mine = new Map();
+      leases.set(l.tenantId, mine);
+    }
+    mine.set(l.id, { ...l });
+  };
+  const remove = (tenantId: string, id: string) => {
+    const mine = leases.get(tenantId);
+    mine?.delete(id);
+    if (mine?.size === 0) leases.delete(tenantId);
+  };
+  for (const b of initial?.buckets ?? []) buckets.set(b.name, { tat: b.tat });
+  for (const l of initial?.leases ?? []) insert(l);
+  for (const m of initial?.months ?? []) months.set(monthKey(m.tenantId, m.month), m.used);
   return {
     getBuckets: (names) => names.map((n) => buckets.get(n)),
     putBuckets(names, states) {
@@ -23,41 +46,49 @@ export function memoryLimitsRepo(): LimitsRepo {
       });
     },
     leaseTotals(tenantId, now, month) {
-      const mine = ofTenant(tenantId);
-      return {
-        monthUsed: months.get(`${tenantId}/${month}`) ?? 0,
-        open: mine.filter((l) => l.open && l.expiresAt > now).length,
-        outstanding: mine.reduce((s, l) => s + l.reserved, 0),
-        expired: mine.filter((l) => l.expiresAt <= now).length,
-      };
+      let open = 0;
+      let outstanding = 0;
+      let expired = 0;
+      for (const l of ofTenant(tenantId)) {
+        if (l.open && l.expiresAt > now) open++;
+        if (l.expiresAt <= now) expired++;
+        outstanding += l.reserved;
+      }
+      return { monthUsed: months.get(monthKey(tenantId, month)) ?? 0, open, outstanding, expired };
     },
     collectExpired(tenantId, now) {
       let sum = 0;
-      for (const l of ofTenant(tenantId)) {
+      for (const l of [...ofTenant(tenantId)]) {
         if (l.expiresAt > now) continue;
         sum += l.reserved;
-        leases.delete(l.id);
+        remove(tenantId, l.id);
       }
       return sum;
     },
-    insertLease: (l) => void leases.set(l.id, { ...l }),
+    insertLease: insert,
     closeLease(tenantId, id) {
-      const l = leases.get(id);
-      if (l?.tenantId === tenantId) l.open = false;
+      const l = leases.get(tenantId)?.get(id);
+      if (l) l.open = false;
     },
     takeLease(tenantId, id) {
-      const l = leases.get(id);
-      if (l?.tenantId !== tenantId) return undefined;
-      leases.delete(id);
+      const l = leases.get(tenantId)?.get(id);
+      if (l) remove(tenantId, id);
       return l;
     },
-    addMonth: (tenantId, month, tokens) => void months.set(`${tenantId}/${month}`, (months.get(`${tenantId}/${month}`) ?? 0) + tokens),
+    addMonth: (tenantId, month, tokens) => void months.set(monthKey(tenantId, month), (months.get(monthKey(tenantId, month)) ?? 0) + tokens),
+    snapshot: () => ({
+      buckets: [...buckets].map(([name, s]) => ({ name, tat: s.tat })),
+      leases: [...leases.values()].flatMap((mine) => [...mine.values()].map((l) => ({ ...l }))),
+      months: [...months].map(([k, used]) => {
+        const [tenantId, month] = k.split('\u0000') as [string, string];
+        return { tenantId, month, used };
+      }),
+    }),
   };
 }
 
-/** Create an in-memory limiter. */
-export function memoryLimiter(): Limiter {
-  const repo = memoryLimitsRepo();
+/** A Limiter whose operations run on `repo` at once (one process decides alone). */
+export function limiterOver(repo: LimitsRepo): Limiter {
   return {
     admit: async (a) => admitIn(repo, a),
     finish: async (tenantId, leaseId, used, now) => finishIn(repo, tenantId, leaseId, used, now),
@@ -66,4 +97,9 @@ export function memoryLimiter(): Limiter {
     },
     windows: async (tenantId, keyId, limits, now) => windowsIn(repo, tenantId, keyId, limits, now),
   };
+}
+
+/** Create an in-memory limiter. */
+export function memoryLimiter(): Limiter {
+  return limiterOver(memoryLimitsRepo());
 }

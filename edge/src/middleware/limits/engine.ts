@@ -22,6 +22,13 @@ export interface LeaseTotals {
   expired: number;
 }
 
+/** A limiter's whole state as plain rows: to move it between a store in memory and one on disk. */
+export interface LimitsSnapshot {
+  buckets: { name: string; tat: number }[];
+  leases: StoredLease[];
+  months: { tenantId: string; month: string; used: number }[];
+}
+
 /** The storage a limiter needs; every method is synchronous (one transaction around a call). */
 export interface LimitsRepo {
   getBuckets(names: readonly string[]): (GcraState | undefined)[];

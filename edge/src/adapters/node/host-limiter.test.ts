@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Admission, EffectiveLimits } from '../../ports.ts';
+import { openHostLimiter } from './host-limiter.ts';
+
+const dirs: string[] = [];
+const limitsFile = () => {
+  const d = mkdtempSync(join(tmpdir(), 'motif-host-limiter-'));
+  dirs.push(d);
+  return join(d, 'limits.sqlite');
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const limits: EffectiveLimits = { tenantRpm: 0, tenantTpm: 0, keyRpm: 0, keyTpm: 0, maxConcurrent: 0, monthlyTokens: 100 };
+const admission = (leaseId: string, now: number, reserveTokens = 60): Admission => ({
+  leaseId,
+  tenantId: 't',
+  keyId: 'k',
+  limits,
+  reserveTokens,
+  now,
+  expiresAt: now + 60_000,
+});
+
+describe('the Node edge limiter', () => {
+  it('solo: decides in memory and keeps the month across a restart', async () => {
+    const file = limitsFile();
+    const now = Date.UTC(2026, 11, 7);
+    const first = openHostLimiter(file, { scope: 'solo' });
+    expect((await first.limiter.admit(admission('a', now))).allowed).toBe(true);
+    await first.limiter.finish('t', 'a', 100, now);
+    first.close();
+    const second = openHostLimiter(file, { scope: 'solo' });
+    try {
+      // The month's 100 tokens were used before the restart.
+      expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
+    } finally {
+      second.close();
+    }
+  });
+
+  it('solo: a lease still open at close is still held after a restart', async () => {
+    const file = limitsFile();
+    const now = Date.UTC(2026, 11, 7);
+    const first = openHostLimiter(file, { scope: 'solo', saveEveryMs: 60_000 });
+    expect((await first.limiter.admit(admission('a', now, 100))).allowed).toBe(true);
+    first.close();
+    const second = openHostLimiter(file, { scope: 'solo' });
+    try {
+      // The open lease still reserves the whole month.
+      expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
+    } finally {
+      second.close();
+    }
+  });
+
+  it('one solo limiter per limits file; shared ones side by side, but not beside a solo one', () => {
+    const file = limitsFile();
+    const solo = openHostLimiter(file, { scope: 'solo' });
+    expect(() => openHostLimiter(file, { scope: 'solo' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
+    expect(() => openHostLimiter(file, { scope: 'shared' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE/);
+    solo.close();
+    const a = openHostLimiter(file, { scope: 'shared' });
+    const b = openHostLimiter(file, { scope: 'shared' });
+    expect(() => openHostLimiter(file, { scope: 'solo' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
+    a.close();
+    b.close();
+    openHostLimiter(file, { scope: 'solo' }).close();
+  });
+});

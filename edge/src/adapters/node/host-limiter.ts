@@ -1,0 +1,101 @@
+/**
+ * The Node edge's limiter, by scope (MOTIF_EDGE_LIMITS_SCOPE):
+ *
+ * - `solo` (the default: one edge process per host, as `npm start`, the appliance and the k8s
+ *   manifests run it): decisions in memory, the same engine over Maps, a few microseconds per
+ *   request instead of two SQLite transactions. Exact because the host lock (host-lock.ts) keeps
+ *   any other edge process from deciding for the host. The state starts from the limits file and
+ *   is written back every `saveEveryMs` when it changed, and at close: a restart keeps the month's
+ *   token counters, the rate windows and the leases in flight; a crash loses at most the last
+ *   interval's changes. Writing it back can fail (a full disk) without a request failing: the
+ *   state in memory is the one that decides, and the next interval tries again.
+ * - `shared` (several edge processes on one host): every operation one transaction on the limits
+ *   file (stores/sql-limits.ts), so the processes take turns and the counts stay exact; operations
+ *   arriving together share a transaction (group commit).
+ */
+
+import type { Limiter } from '../../ports.ts';
+import { sqlLimiter } from '../../stores/sql-limits.ts';
+import { readLimitsSnapshot, writeLimitsSnapshot } from '../../stores/sql-limits-snapshot.ts';
+import { limiterOver, memoryLimitsRepo } from '../memory/limiter.ts';
+import { type LimitsScope, lockLimits } from './host-lock.ts';
+import { openSqlite } from './sqlite.ts';
+
+export interface HostLimiterOptions {
+  scope: LimitsScope;
+  /** WAL pages after which a commit checkpoints (see openSqlite). */
+  autoCheckpointPages?: number;
+  /** Solo: how often the state goes back to the file when it changed (default 1000 ms). */
+  saveEveryMs?: number;
+  /** Shared: how long the ends of requests wait to share a transaction (default 5 ms). */
+  settleBatchMs?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface HostLimiter {
+  limiter: Limiter;
+  /** Write a solo state back, close the file, release the host lock. */
+  close(): void;
+}
+
+/** Take the host lock for `opts.scope` (throws naming MOTIF_EDGE_LIMITS_SCOPE on a conflict) and open the limiter. */
+export function openHostLimiter(limitsFile: string, opts: HostLimiterOptions): HostLimiter {
+  const lock = lockLimits(limitsFile, opts.scope, 'MOTIF_EDGE_LIMITS_SCOPE');
+  let file: ReturnType<typeof openSqlite> | undefined;
+  try {
+    // synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and
+    // the hot path pays no fsync.
+    file = openSqlite(limitsFile, { synchronous: 'NORMAL', autoCheckpointPages: opts.autoCheckpointPages });
+    const db = file.db;
+    if (opts.scope === 'shared') {
+      const settleMs = opts.settleBatchMs ?? 5;
+      const limiter = sqlLimiter(db, { defer: setImmediate, deferSettle: (run) => setTimeout(run, settleMs) });
+      const opened = file;
+      return {
+        limiter,
+        close() {
+          opened.close();
+          lock.release();
+        },
+      };
+    }
+    const repo = memoryLimitsRepo(readLimitsSnapshot(db));
+    const inner = limiterOver(repo);
+    let dirty = false;
+    const changed = <T>(result: T): T => {
+      dirty = true;
+      return result;
+    };
+    const save = () => {
+      if (!dirty) return;
+      dirty = false;
+      try {
+        writeLimitsSnapshot(db, repo.snapshot());
+      } catch (err) {
+        dirty = true;
+        opts.log?.('limits: saving the state failed (tried again next interval)', { error: String(err) });
+      }
+    };
+    const timer = setInterval(save, opts.saveEveryMs ?? 1000);
+    timer.unref();
+    const opened = file;
+    return {
+      limiter: {
+        admit: (a) => changed(inner.admit(a)),
+        finish: (...args) => changed(inner.finish(...args)),
+        reconcile: (...args) => changed(inner.reconcile(...args)),
+        windows: (...args) => inner.windows(...args),
+      },
+      close() {
+        clearInterval(timer);
+        save();
+        opened.close();
+        lock.release();
+      },
+    };
+  } catch (err) {
+    file?.close();
+    lock.release();
+    throw err;
+  }
+}
