@@ -21,6 +21,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadStackConfig } from '../../scripts/stack/config.ts';
 import { freePort } from '../../scripts/stack/processes.ts';
 import { type Stack, startStack } from '../../scripts/stack/stack.ts';
@@ -32,6 +33,8 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const TOKENS = [32, TARGET_TOKENS];
 /** Hits per answer shape before measuring. */
 const WARM_HITS = 300;
+/** Pause between the misses and their hits. */
+const SETTLE_MS = 500;
 
 interface Answer {
   status: number;
@@ -98,6 +101,8 @@ async function pairs(stack: Stack, n: number, tokens: number, stream: boolean, s
   // cores with that miss's aftermath (the origin's usage record, the edge's ledger commit).
   const firsts: Answer[] = [];
   for (let i = 0; i < n; i++) firsts.push(await ask(stack, seed0 + i, stream, tokens));
+  // …nor with the last misses' (their usage records reach the edge after the origin's 100 ms linger).
+  await sleep(SETTLE_MS);
   for (let i = 0; i < n; i++) {
     const first = firsts[i]!;
     const again = await ask(stack, seed0 + i, stream, tokens);

@@ -91,13 +91,13 @@ export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHa
         }
       }),
   };
+  const dataVersion = raw.prepare('PRAGMA data_version').pluck();
   let version: unknown;
-  const changedByOthers = () =>
-    translated(() => {
-      const now = stmt('PRAGMA data_version').pluck().get();
-      const changed = now !== version;
-      version = now;
-      return changed;
-    });
+  const changedByOthers = () => {
+    const now = translated(() => dataVersion.get());
+    const changed = now !== version;
+    version = now;
+    return changed;
+  };
   return { db, changedByOthers, close: () => raw.close() };
 }
