@@ -19,6 +19,8 @@ export interface HostLock {
 export function lockLimits(limitsFile: string, scope: LimitsScope, setting: string): HostLock {
   const db = new Database(`${limitsFile}.lock`, { timeout: 0 });
   try {
+    // The lock file holds no data: no journal file beside it.
+    db.pragma('journal_mode = MEMORY');
     if (scope === 'solo') {
       db.pragma('locking_mode = EXCLUSIVE');
       // In exclusive locking mode the lock a write transaction takes is kept until the connection closes.
