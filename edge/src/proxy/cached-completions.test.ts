@@ -3,7 +3,7 @@ import { type Digests, webDigests } from '#shared/digests.ts';
 import { memoryResponseCache } from '../adapters/memory/response-cache.ts';
 import { seededKeyRecord } from '../keys/key-record.ts';
 import type { Clock } from '../ports.ts';
-import { sseEvents, TEST_HASHER, type TestEdge, type TestEdgeOptions, testEdge } from '../testing/harness.ts';
+import { sseEvents, TEST_HASHER, TEST_KEY, type TestEdge, type TestEdgeOptions, testEdge } from '../testing/harness.ts';
 import type { OriginFetch } from './upstream.ts';
 
 const chat = { model: 'motif-test', temperature: 0, messages: [{ role: 'user', content: 'hi' }] };
@@ -223,6 +223,36 @@ describe('coalescing', () => {
     expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 200, 503]);
     expect(answers.filter((a) => a.status === 200).every((a) => a.text === 'Hello world' && a.xCache === 'MISS')).toBe(true);
     expect(originCalls(t)).toBe(4);
+  });
+});
+
+describe('a follower whose client leaves', () => {
+  it('ends at once with 499, not when the leader does; the leader still answers', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let t: TestEdge | undefined;
+    const fetch: OriginFetch = async (call) => {
+      await held;
+      return t!.network.fetch(call);
+    };
+    t = await cachedEdge({ deps: { originFetch: fetch } });
+    const leader = t.post('/v1/chat/completions', chat);
+    await new Promise((r) => setTimeout(r, 20));
+    const abort = new AbortController();
+    const follower = t.app.request('/v1/chat/completions', {
+      method: 'POST',
+      signal: abort.signal,
+      body: JSON.stringify(chat),
+      headers: { authorization: `Bearer ${TEST_KEY}`, 'content-type': 'application/json' },
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    abort.abort();
+    const res = await Promise.race([follower, new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 2000))]);
+    expect(res === 'waiting' ? res : res.status).toBe(499);
+    release();
+    expect((await answer(await leader)).xCache).toBe('MISS');
   });
 });
 

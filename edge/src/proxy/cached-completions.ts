@@ -12,6 +12,7 @@
  */
 import type { Context } from 'hono';
 import type { Digests } from '#shared/digests.ts';
+import { ApiError } from '#shared/errors.ts';
 import { utf8Length } from '#shared/prompt-size.ts';
 import { SSE_HEADERS } from '#shared/sse.ts';
 import type { UsageRecord } from '#shared/usage.ts';
@@ -52,6 +53,30 @@ export interface Capture {
 export type CacheStep = { kind: 'hit'; response: Response } | { kind: 'forward'; xCache: 'MISS' | 'BYPASS'; capture?: Capture };
 
 const BYPASS: CacheStep = { kind: 'forward', xCache: 'BYPASS' };
+
+/**
+ * `result`, unless the client goes away first: a request waiting for an identical one in flight
+ * then ends at once (its reservation refunded by the caller) instead of when the leader does.
+ */
+function unlessClientLeaves<T>(result: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return result;
+  const closed = () => new ApiError('client_closed_request', 'The client closed the request.');
+  if (signal.aborted) return Promise.reject(closed());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(closed());
+    signal.addEventListener('abort', onAbort, { once: true });
+    result.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
 
 /** `cache-control: no-store` among the request's directives. */
 const noStore = (header: string | undefined) => (header ?? '').split(',').some((d) => d.trim().toLowerCase() === 'no-store');
@@ -164,7 +189,7 @@ export function responseCache(deps: ResponseCacheDeps) {
     const key = await cacheKey({ tenantId: c.get('principal').tenantId, endpoint, revisions, request: req }, deps.digests);
     const role = inFlight.join(key);
     if (role.role === 'follower') {
-      const entry = await role.result;
+      const entry = await unlessClientLeaves(role.result, c.req.raw.signal);
       if (entry) return { kind: 'hit', response: await hit(c, req, endpoint, lease, entry) };
       // The leader failed: this request makes its own origin call (and may still store its answer).
       return { kind: 'forward', xCache: 'MISS', capture: capture(c, endpoint, key) };
