@@ -72,7 +72,7 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   // file by each of several (adapters/node/host-limiter.ts).
   let limits: HostLimiter;
   try {
-    limits = openHostLimiter(limitsFile, { scope: config.limitsScope, autoCheckpointPages, log });
+    limits = await openHostLimiter(limitsFile, { scope: config.limitsScope, autoCheckpointPages, log });
   } catch (err) {
     ledgerSqlite.close();
     sqlite.close();

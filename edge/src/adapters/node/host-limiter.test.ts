@@ -30,11 +30,11 @@ describe('the Node edge limiter', () => {
   it('solo: decides in memory and keeps the month across a restart', async () => {
     const file = limitsFile();
     const now = Date.UTC(2026, 11, 7);
-    const first = openHostLimiter(file, { scope: 'solo' });
+    const first = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
     expect((await first.limiter.admit(admission('a', now))).allowed).toBe(true);
     await first.limiter.finish('t', 'a', 100, now);
     first.close();
-    const second = openHostLimiter(file, { scope: 'solo' });
+    const second = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
     try {
       // The month's 100 tokens were used before the restart.
       expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
@@ -46,10 +46,10 @@ describe('the Node edge limiter', () => {
   it('solo: a lease still open at close is still held after a restart', async () => {
     const file = limitsFile();
     const now = Date.UTC(2026, 11, 7);
-    const first = openHostLimiter(file, { scope: 'solo', saveEveryMs: 60_000 });
+    const first = await openHostLimiter(file, { scope: 'solo', saveEveryMs: 60_000 });
     expect((await first.limiter.admit(admission('a', now, 100))).allowed).toBe(true);
     first.close();
-    const second = openHostLimiter(file, { scope: 'solo' });
+    const second = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
     try {
       // The open lease still reserves the whole month.
       expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
@@ -58,17 +58,26 @@ describe('the Node edge limiter', () => {
     }
   });
 
-  it('one solo limiter per limits file; shared ones side by side, but not beside a solo one', () => {
+  it('one solo limiter per limits file; shared ones side by side, but not beside a solo one', async () => {
     const file = limitsFile();
-    const solo = openHostLimiter(file, { scope: 'solo' });
-    expect(() => openHostLimiter(file, { scope: 'solo' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
-    expect(() => openHostLimiter(file, { scope: 'shared' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE/);
+    const open = (scope: 'solo' | 'shared') => openHostLimiter(file, { scope, lockWaitMs: 0 });
+    const solo = await open('solo');
+    await expect(open('solo')).rejects.toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
+    await expect(open('shared')).rejects.toThrow(/MOTIF_EDGE_LIMITS_SCOPE/);
     solo.close();
-    const a = openHostLimiter(file, { scope: 'shared' });
-    const b = openHostLimiter(file, { scope: 'shared' });
-    expect(() => openHostLimiter(file, { scope: 'solo' })).toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
+    const a = await open('shared');
+    const b = await open('shared');
+    await expect(open('solo')).rejects.toThrow(/MOTIF_EDGE_LIMITS_SCOPE=shared/);
     a.close();
     b.close();
-    openHostLimiter(file, { scope: 'solo' }).close();
+    (await open('solo')).close();
+  });
+
+  it('waits for a lock that an edge shutting down still holds', async () => {
+    const file = limitsFile();
+    const before = await openHostLimiter(file, { scope: 'solo' });
+    setTimeout(() => before.close(), 300);
+    const after = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 5000 });
+    after.close();
   });
 });

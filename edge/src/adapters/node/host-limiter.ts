@@ -18,7 +18,7 @@ import type { Limiter } from '../../ports.ts';
 import { sqlLimiter } from '../../stores/sql-limits.ts';
 import { readLimitsSnapshot, writeLimitsSnapshot } from '../../stores/sql-limits-snapshot.ts';
 import { limiterOver, memoryLimitsRepo } from '../memory/limiter.ts';
-import { type LimitsScope, lockLimits } from './host-lock.ts';
+import { type HostLock, type LimitsScope, LockConflict, lockLimits } from './host-lock.ts';
 import { openSqlite } from './sqlite.ts';
 
 export interface HostLimiterOptions {
@@ -27,6 +27,8 @@ export interface HostLimiterOptions {
   autoCheckpointPages?: number;
   /** Solo: how often the state goes back to the file when it changed (default 1000 ms). */
   saveEveryMs?: number;
+  /** How long a conflicting host lock is waited for (default 5000 ms). */
+  lockWaitMs?: number;
   /** Shared: how long the ends of requests wait to share a transaction (default 5 ms). */
   settleBatchMs?: number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -38,9 +40,23 @@ export interface HostLimiter {
   close(): void;
 }
 
-/** Take the host lock for `opts.scope` (throws naming MOTIF_EDGE_LIMITS_SCOPE on a conflict) and open the limiter. */
-export function openHostLimiter(limitsFile: string, opts: HostLimiterOptions): HostLimiter {
-  const lock = lockLimits(limitsFile, opts.scope, 'MOTIF_EDGE_LIMITS_SCOPE');
+/**
+ * Take the host lock for `opts.scope` and open the limiter. A conflicting lock is waited for up
+ * to `opts.lockWaitMs` (default 5 s: an edge restarted while the one before it still closes its
+ * files), then reported with an error naming MOTIF_EDGE_LIMITS_SCOPE.
+ */
+export async function openHostLimiter(limitsFile: string, opts: HostLimiterOptions): Promise<HostLimiter> {
+  const until = Date.now() + (opts.lockWaitMs ?? 5000);
+  let lock: HostLock;
+  for (;;) {
+    try {
+      lock = lockLimits(limitsFile, opts.scope, 'MOTIF_EDGE_LIMITS_SCOPE');
+      break;
+    } catch (err) {
+      if (!(err instanceof LockConflict) || Date.now() >= until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   let file: ReturnType<typeof openSqlite> | undefined;
   try {
     // synchronous=NORMAL: losing the last commits on power loss forgives a few requests, and

@@ -15,7 +15,10 @@ export interface HostLock {
   release(): void;
 }
 
-/** Take the host's limits lock for `scope`; throws an Error naming `setting` when another process's lock conflicts. */
+/** Another process holds a lock this one cannot share. */
+export class LockConflict extends Error {}
+
+/** Take the host's limits lock for `scope`; throws a LockConflict naming `setting` when another process's lock conflicts. */
 export function lockLimits(limitsFile: string, scope: LimitsScope, setting: string): HostLock {
   const db = new Database(`${limitsFile}.lock`, { timeout: 0 });
   try {
@@ -33,7 +36,7 @@ export function lockLimits(limitsFile: string, scope: LimitsScope, setting: stri
   } catch (err) {
     db.close();
     if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw err;
-    throw new Error(
+    throw new LockConflict(
       scope === 'solo'
         ? `another edge process on this host uses ${limitsFile}: with several edge processes per host, set ${setting}=shared on every one of them`
         : `a solo edge process on this host holds ${limitsFile}: stop it, or set ${setting}=shared on every edge process of the host`,
