@@ -1,14 +1,15 @@
 /**
- * `npm run bench:engine [-- --prompt=128 --steps=8 --skip-js --dir=.data/bench/motif-2.6b-bf16]`
+ * `npm run bench:engine [-- --prompt=128 --steps=8 --skip-js --dir=.data/bench/motif-2.6b-bf16 --peer]`
  *
  * The full-size Motif 2.6B (random BF16 weights, generated once and cached) in MotifModel on the
  * fastest kernel: memory bandwidth (the roofline), load time, prefill and decode speed at batch
  * 1/4/16, peak RSS against the checkpoint size, the cost of keeping the event loop free (sync vs
  * paced vs all-async matmuls), a profile of the non-matmul work of a step, and the JS-kernel
  * baseline for one step. Ends with the roofline line. Medians throughout (shared machine).
+ * With `--peer`: llama.cpp on the same dimensions in the same run, alternating rounds (peer/).
  */
 import { readdirSync, statSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -32,6 +33,7 @@ import {
   timingKernel,
   weightBytesPerToken,
 } from './engine-bench.ts';
+import { runPeerComparison } from './peer/run-peer.ts';
 import { profileStep } from './step-profile.ts';
 
 const Args = z.object({
@@ -39,8 +41,11 @@ const Args = z.object({
   steps: z.coerce.number().int().min(2).max(100).default(8),
   'skip-js': z.boolean().default(false),
   dir: z.string().min(1).default('.data/bench/motif-2.6b-bf16'),
+  peer: z.boolean().default(false),
 });
-const { values } = parseArgs({ options: { prompt: { type: 'string' }, steps: { type: 'string' }, 'skip-js': { type: 'boolean' }, dir: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { prompt: { type: 'string' }, steps: { type: 'string' }, 'skip-js': { type: 'boolean' }, dir: { type: 'string' }, peer: { type: 'boolean' } },
+});
 const parsed = Args.safeParse(values);
 if (!parsed.success) {
   console.error(`bench:engine: ${parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -180,8 +185,13 @@ if (!args['skip-js']) {
   row('JS kernel, one batch-1 decode step', `${(t.medianMs / 1e3).toFixed(1)} s → native is ×${((t.medianMs / 1e3) * b1).toFixed(0)} faster`);
 }
 
+const peerLines = args.peer
+  ? await runPeerComparison({ model, checkpointDir: dir, steps: args.steps, rounds: 2, threads: cpus().length, log: (l) => console.log(l) })
+  : [];
+
 const rssEnd = rssPeak();
 row('peak RSS (whole run)', `${gb(rssEnd)} = ${(rssEnd / ckptBytes).toFixed(2)}× checkpoint (${gb(ckptBytes)})`);
 console.log(`\nload average at end: ${load()}\n`);
 for (const line of formatTable(rows)) console.log(line);
+for (const line of peerLines) console.log(line);
 console.log(rooflineLine(rooflinePercent(b1, gbps2, bytesPerToken)));
