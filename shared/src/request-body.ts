@@ -4,6 +4,8 @@
  * never sits in memory. Bad JSON is a 400 `invalid_json`, and JSON nested deeper than
  * `MAX_JSON_DEPTH` a 400 naming the field: never an exception escaping as a 500.
  */
+
+import { concatBytes } from '#shared/bytes.ts';
 import { ApiError } from '#shared/errors.ts';
 
 /** The raw bytes of a body of at most `maxBytes` (413 otherwise). */
@@ -28,13 +30,7 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
     }
     parts.push(value);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

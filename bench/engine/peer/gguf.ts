@@ -56,25 +56,22 @@ class Writer {
     this.chunks.push(b);
     this.length += b.length;
   }
-  u32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32LE(v);
+  private fixed(size: number, put: (b: Buffer) => void): void {
+    const b = Buffer.alloc(size);
+    put(b);
     this.push(b);
+  }
+  u32(v: number): void {
+    this.fixed(4, (b) => b.writeUInt32LE(v));
   }
   i32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeInt32LE(v);
-    this.push(b);
+    this.fixed(4, (b) => b.writeInt32LE(v));
   }
   u64(v: number): void {
-    const b = Buffer.alloc(8);
-    b.writeBigUInt64LE(BigInt(v));
-    this.push(b);
+    this.fixed(8, (b) => b.writeBigUInt64LE(BigInt(v)));
   }
   f32(v: number): void {
-    const b = Buffer.alloc(4);
-    b.writeFloatLE(v);
-    this.push(b);
+    this.fixed(4, (b) => b.writeFloatLE(v));
   }
   str(s: string): void {
     const b = Buffer.from(s, 'utf8');
@@ -89,40 +86,28 @@ class Writer {
   }
 }
 
+type Scalar = Exclude<GgufValue, { type: 'string[]' | 'i32[]' }>;
+const SCALAR: { [K in Scalar['type']]: (w: Writer, v: Extract<Scalar, { type: K }>['value']) => void } = {
+  u32: (w, v) => w.u32(v),
+  i32: (w, v) => w.i32(v),
+  f32: (w, v) => w.f32(v),
+  bool: (w, v) => w.bytes(Buffer.from([v ? 1 : 0])),
+  string: (w, v) => w.str(v),
+};
+
+function writeArray<T>(w: Writer, elementType: number, values: readonly T[], put: (v: T) => void): void {
+  w.u32(VALUE_TYPE.array);
+  w.u32(elementType);
+  w.u64(values.length);
+  for (const v of values) put(v);
+}
+
 function writeValue(w: Writer, v: GgufValue): void {
-  switch (v.type) {
-    case 'u32':
-      w.u32(VALUE_TYPE.u32);
-      w.u32(v.value);
-      return;
-    case 'i32':
-      w.u32(VALUE_TYPE.i32);
-      w.i32(v.value);
-      return;
-    case 'f32':
-      w.u32(VALUE_TYPE.f32);
-      w.f32(v.value);
-      return;
-    case 'bool':
-      w.u32(VALUE_TYPE.bool);
-      w.bytes(Buffer.from([v.value ? 1 : 0]));
-      return;
-    case 'string':
-      w.u32(VALUE_TYPE.string);
-      w.str(v.value);
-      return;
-    case 'string[]':
-      w.u32(VALUE_TYPE.array);
-      w.u32(VALUE_TYPE.string);
-      w.u64(v.value.length);
-      for (const s of v.value) w.str(s);
-      return;
-    case 'i32[]':
-      w.u32(VALUE_TYPE.array);
-      w.u32(VALUE_TYPE.i32);
-      w.u64(v.value.length);
-      for (const n of v.value) w.i32(n);
-      return;
+  if (v.type === 'string[]') writeArray(w, VALUE_TYPE.string, v.value, (s) => w.str(s));
+  else if (v.type === 'i32[]') writeArray(w, VALUE_TYPE.i32, v.value, (n) => w.i32(n));
+  else {
+    w.u32(VALUE_TYPE[v.type]);
+    (SCALAR[v.type] as (w: Writer, value: unknown) => void)(w, v.value);
   }
 }
 

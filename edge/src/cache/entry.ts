@@ -148,20 +148,3 @@ export function replaySse(e: CachedCompletion, who: ReplayIdentity, includeUsage
   frames.push(SSE_DONE);
   return frames;
 }
-
-/**
- * The frames as one body. A replayed stream is complete before its first byte goes out, so it is
- * sent in one write: the same bytes an SSE client parses, without a socket write (a system call)
- * per frame, which is most of what a stream hit would otherwise cost the edge.
- */
-export function joinFrames(frames: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let length = 0;
-  for (const f of frames) length += f.length;
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const f of frames) {
-    body.set(f, at);
-    at += f.length;
-  }
-  return body;
-}

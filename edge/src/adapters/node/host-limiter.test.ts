@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Admission, EffectiveLimits } from '../../ports.ts';
-import { openHostLimiter } from './host-limiter.ts';
+import { type HostLimiter, openHostLimiter } from './host-limiter.ts';
 
 const dirs: string[] = [];
 const limitsFile = () => {
@@ -15,6 +15,7 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+const NOW = Date.UTC(2026, 11, 7);
 const limits: EffectiveLimits = { tenantRpm: 0, tenantTpm: 0, keyRpm: 0, keyTpm: 0, maxConcurrent: 0, monthlyTokens: 100 };
 const admission = (leaseId: string, now: number, reserveTokens = 60): Admission => ({
   leaseId,
@@ -27,32 +28,35 @@ const admission = (leaseId: string, now: number, reserveTokens = 60): Admission 
 });
 
 describe('the Node edge limiter', () => {
-  it('solo: decides in memory and keeps the month across a restart', async () => {
+  /** Run `before` on a solo limiter, close it, and return a new one on the same file. */
+  async function restarted(before: (l: HostLimiter['limiter'], now: number) => Promise<void>, saveEveryMs?: number): Promise<HostLimiter> {
     const file = limitsFile();
-    const now = Date.UTC(2026, 11, 7);
-    const first = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
-    expect((await first.limiter.admit(admission('a', now))).allowed).toBe(true);
-    await first.limiter.finish('t', 'a', 100, now);
+    const first = await openHostLimiter(file, { scope: 'solo', saveEveryMs });
+    await before(first.limiter, NOW);
     first.close();
-    const second = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
+    return openHostLimiter(file, { scope: 'solo' });
+  }
+
+  it('solo: decides in memory and keeps the month across a restart', async () => {
+    const second = await restarted(async (l, now) => {
+      expect((await l.admit(admission('a', now))).allowed).toBe(true);
+      await l.finish('t', 'a', 100, now);
+    });
     try {
       // The month's 100 tokens were used before the restart.
-      expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
+      expect((await second.limiter.admit(admission('b', NOW + 1))).reason).toBe('quota');
     } finally {
       second.close();
     }
   });
 
   it('solo: a lease still open at close is still held after a restart', async () => {
-    const file = limitsFile();
-    const now = Date.UTC(2026, 11, 7);
-    const first = await openHostLimiter(file, { scope: 'solo', saveEveryMs: 60_000 });
-    expect((await first.limiter.admit(admission('a', now, 100))).allowed).toBe(true);
-    first.close();
-    const second = await openHostLimiter(file, { scope: 'solo', lockWaitMs: 0 });
+    const second = await restarted(async (l, now) => {
+      expect((await l.admit(admission('a', now, 100))).allowed).toBe(true);
+    }, 60_000);
     try {
       // The open lease still reserves the whole month.
-      expect((await second.limiter.admit(admission('b', now + 1))).reason).toBe('quota');
+      expect((await second.limiter.admit(admission('b', NOW + 1))).reason).toBe('quota');
     } finally {
       second.close();
     }
