@@ -48,8 +48,8 @@ async function decode(batch, prompt, steps) {
 
 const features = String(llama.systemInfo ?? '')
   .split('|')
-  .map((f) => f.trim())
-  .filter((f) => f.endsWith('= 1') && !f.startsWith('CPU'))
+  .map((f) => f.replace(/^\s*CPU\s*:/, '').trim())
+  .filter((f) => f.endsWith('= 1'))
   .map((f) => f.replace(/ = 1$/, ''));
 send({ ready: true, version: llama.llamaCppRelease?.release ?? 'unknown', build: llama.buildType, features: features.join(' ') });
 for await (const line of createInterface({ input: process.stdin })) {
