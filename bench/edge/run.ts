@@ -83,7 +83,7 @@ async function main(opts: BenchOptions): Promise<void> {
         name: 'edge',
         file: 'edge/src/node.ts',
         launcher: pin ? ['taskset', '-c', '0'] : undefined,
-        nodeArgs: [...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ...(process.env.X_NODE_ARGS ? process.env.X_NODE_ARGS.split(' ') : [])],
+        nodeArgs: opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [],
         exitWithParent: true,
         log,
         env: {
@@ -96,7 +96,8 @@ async function main(opts: BenchOptions): Promise<void> {
           MOTIF_DEV_API_KEY: apiKey,
           MOTIF_KEY_PEPPER: `bench-key-pepper-${randomBytes(16).toString('hex')}`,
           // Limits on, never refusing: the limiter's work is measured, its 429s are not.
-          ...(process.env.BENCH_NO_LIMITS ? {} : { MOTIF_EDGE_RPM: '1000000000', MOTIF_EDGE_TPM: '1000000000000' }),
+          MOTIF_EDGE_RPM: '1000000000',
+          MOTIF_EDGE_TPM: '1000000000000',
         },
       }),
     );
@@ -241,7 +242,6 @@ async function main(opts: BenchOptions): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   try {
-    if (process.env.BENCH_KEEP_PROF) spawnSync('cp', ['-r', profDir, process.env.BENCH_KEEP_PROF]);
     if (opts.cpuProf) for (const l of profileReport(profDir, edgeWindows, REPO_ROOT, Number(process.env.BENCH_PROFILE_TOP ?? 10))) out(l);
   } finally {
     rmSync(dir, { recursive: true, force: true });
