@@ -1,10 +1,10 @@
 /**
- * A limiter's whole state to and from its SQL tables (stores/sql-limits.ts): how a limiter that
- * decides in memory (the Node edge's solo scope) starts from what the file holds and writes its
- * state back. Small by nature: a bucket per tenant and key, a lease per request in flight, a
+ * A limiter's state to and from its SQL tables (stores/sql-limits.ts): how a limiter that decides
+ * in memory (the Node edge's solo scope) starts from what the file holds, then writes back what
+ * changed. Small by nature: a bucket per tenant and key, a lease per request in flight, a
  * counter per tenant and month.
  */
-import type { LimitsSnapshot } from '../middleware/limits/engine.ts';
+import type { LimitsChanges, LimitsSnapshot } from '../middleware/limits/engine.ts';
 import type { SqlDb } from './sql.ts';
 import { initLimits, sqlLimitsRepo } from './sql-limits.ts';
 
@@ -31,15 +31,19 @@ export function readLimitsSnapshot(db: SqlDb): LimitsSnapshot {
   }));
 }
 
-/** Replace what the limits tables hold with `snap`, in one transaction. */
-export function writeLimitsSnapshot(db: SqlDb, snap: LimitsSnapshot): void {
+/** Apply `changes` to the limits tables, in one transaction: rows written as they are now, gone leases deleted. */
+export function writeLimitsChanges(db: SqlDb, changes: LimitsChanges): void {
   const repo = sqlLimitsRepo(db);
   db.transaction(() => {
-    db.run('DELETE FROM limit_buckets');
-    db.run('DELETE FROM limit_leases');
-    db.run('DELETE FROM limit_months');
-    for (const b of snap.buckets) db.run('INSERT INTO limit_buckets (name, tat) VALUES (?, ?)', b.name, b.tat);
-    for (const l of snap.leases) repo.insertLease(l);
-    for (const m of snap.months) db.run('INSERT INTO limit_months (tenant, month, used) VALUES (?, ?, ?)', m.tenantId, m.month, m.used);
+    for (const b of changes.buckets) repo.putBuckets([b.name], [{ tat: b.tat }]);
+    for (const l of changes.leases) repo.insertLease(l);
+    for (const g of changes.goneLeases) db.run('DELETE FROM limit_leases WHERE tenant = ? AND id = ?', g.tenantId, g.id);
+    for (const m of changes.months)
+      db.run(
+        'INSERT INTO limit_months (tenant, month, used) VALUES (?, ?, ?) ON CONFLICT (tenant, month) DO UPDATE SET used = excluded.used',
+        m.tenantId,
+        m.month,
+        m.used,
+      );
   });
 }

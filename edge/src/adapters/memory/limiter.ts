@@ -1,18 +1,28 @@
 /**
  * The limiter over Maps: the same operations as the SQL store (middleware/limits/engine.ts).
  * Exact only within one process: tests and single-process tools use it as is, and the Node
- * edge's solo scope (adapters/node/solo-limiter.ts) uses it when a host lock guarantees that no
+ * edge's solo scope (adapters/node/host-limiter.ts) uses it when a host lock guarantees that no
  * other process decides for the host. Leases are indexed by tenant, so an admission reads its
  * own tenant's leases only, without copying them.
  */
 
-import { admitIn, finishIn, type LimitsRepo, type LimitsSnapshot, reconcileIn, type StoredLease, windowsIn } from '../../middleware/limits/engine.ts';
+import {
+  admitIn,
+  finishIn,
+  type LimitsChanges,
+  type LimitsRepo,
+  type LimitsSnapshot,
+  reconcileIn,
+  type StoredLease,
+  windowsIn,
+} from '../../middleware/limits/engine.ts';
 import type { GcraState } from '../../middleware/limits/gcra.ts';
 import type { Limiter } from '../../ports.ts';
 
-/** A repository over Maps, and its whole state as a snapshot (to persist it elsewhere). */
+/** A repository over Maps that can say what changed, to persist it elsewhere. */
 export interface MemoryLimitsRepo extends LimitsRepo {
-  snapshot(): LimitsSnapshot;
+  /** What changed since the last call (or since `initial`): rows as they are now, and leases gone. */
+  changes(): LimitsChanges;
 }
 
 /** A tenant's leases with their running totals (kept as leases come and go, not summed per admission). */
@@ -30,6 +40,13 @@ export function memoryLimitsRepo(initial?: LimitsSnapshot): MemoryLimitsRepo {
   const leases = new Map<string, TenantLeases>();
   const months = new Map<string, number>();
   const monthKey = (tenantId: string, month: string) => `${tenantId}\u0000${month}`;
+  const leaseKey = (tenantId: string, id: string) => `${tenantId}\u0000${id}`;
+  const split = (k: string) => k.split('\u0000') as [string, string];
+  // What changed since the last `changes()`, and which leases the other side holds.
+  const dirtyBuckets = new Set<string>();
+  const dirtyLeases = new Set<string>();
+  const dirtyMonths = new Set<string>();
+  const persistedLeases = new Set<string>();
   const ofTenant = (tenantId: string) => leases.get(tenantId)?.byId.values() ?? [];
   const insert = (l: StoredLease) => {
     let mine = leases.get(l.tenantId);
@@ -40,6 +57,7 @@ export function memoryLimitsRepo(initial?: LimitsSnapshot): MemoryLimitsRepo {
     const before = mine.byId.get(l.id);
     if (before) remove(l.tenantId, l.id);
     mine.byId.set(l.id, { ...l });
+    dirtyLeases.add(leaseKey(l.tenantId, l.id));
     if (l.open) mine.open++;
     mine.reserved += l.reserved;
     mine.earliestExpiry = Math.min(mine.earliestExpiry, l.expiresAt);
@@ -49,18 +67,25 @@ export function memoryLimitsRepo(initial?: LimitsSnapshot): MemoryLimitsRepo {
     const l = mine?.byId.get(id);
     if (!mine || !l) return;
     mine.byId.delete(id);
+    dirtyLeases.add(leaseKey(tenantId, id));
     if (l.open) mine.open--;
     mine.reserved -= l.reserved;
     if (mine.byId.size === 0) leases.delete(tenantId);
   };
   for (const b of initial?.buckets ?? []) buckets.set(b.name, { tat: b.tat });
-  for (const l of initial?.leases ?? []) insert(l);
+  for (const l of initial?.leases ?? []) {
+    insert(l);
+    persistedLeases.add(leaseKey(l.tenantId, l.id));
+  }
   for (const m of initial?.months ?? []) months.set(monthKey(m.tenantId, m.month), m.used);
+  dirtyLeases.clear();
   return {
     getBuckets: (names) => names.map((n) => buckets.get(n)),
     putBuckets(names, states) {
       states.forEach((st, i) => {
-        if (st) buckets.set(names[i]!, st);
+        if (!st) return;
+        buckets.set(names[i]!, st);
+        dirtyBuckets.add(names[i]!);
       });
     },
     leaseTotals(tenantId, now, month) {
@@ -96,21 +121,39 @@ export function memoryLimitsRepo(initial?: LimitsSnapshot): MemoryLimitsRepo {
       if (!mine || !l?.open) return;
       l.open = false;
       mine.open--;
+      dirtyLeases.add(leaseKey(tenantId, id));
     },
     takeLease(tenantId, id) {
       const l = leases.get(tenantId)?.byId.get(id);
       if (l) remove(tenantId, id);
       return l;
     },
-    addMonth: (tenantId, month, tokens) => void months.set(monthKey(tenantId, month), (months.get(monthKey(tenantId, month)) ?? 0) + tokens),
-    snapshot: () => ({
-      buckets: [...buckets].map(([name, s]) => ({ name, tat: s.tat })),
-      leases: [...leases.values()].flatMap((mine) => [...mine.byId.values()].map((l) => ({ ...l }))),
-      months: [...months].map(([k, used]) => {
-        const [tenantId, month] = k.split('\u0000') as [string, string];
-        return { tenantId, month, used };
-      }),
-    }),
+    addMonth(tenantId, month, tokens) {
+      const k = monthKey(tenantId, month);
+      months.set(k, (months.get(k) ?? 0) + tokens);
+      dirtyMonths.add(k);
+    },
+    changes() {
+      const out: LimitsChanges = { buckets: [], leases: [], goneLeases: [], months: [] };
+      for (const name of dirtyBuckets) out.buckets.push({ name, tat: buckets.get(name)!.tat });
+      for (const k of dirtyLeases) {
+        const [tenantId, id] = split(k);
+        const l = leases.get(tenantId)?.byId.get(id);
+        if (l) {
+          out.leases.push({ ...l });
+          persistedLeases.add(k);
+        } else if (persistedLeases.delete(k)) out.goneLeases.push({ tenantId, id });
+        // A lease that came and went between two calls was never persisted: nothing to say.
+      }
+      for (const k of dirtyMonths) {
+        const [tenantId, month] = split(k);
+        out.months.push({ tenantId, month, used: months.get(k)! });
+      }
+      dirtyBuckets.clear();
+      dirtyLeases.clear();
+      dirtyMonths.clear();
+      return out;
+    },
   };
 }
 

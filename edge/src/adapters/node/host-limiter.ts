@@ -4,8 +4,8 @@
  * - `solo` (the default: one edge process per host, as `npm start`, the appliance and the k8s
  *   manifests run it): decisions in memory, the same engine over Maps, a few microseconds per
  *   request instead of two SQLite transactions. Exact because the host lock (host-lock.ts) keeps
- *   any other edge process from deciding for the host. The state starts from the limits file and
- *   is written back every `saveEveryMs` when it changed, and at close: a restart keeps the month's
+ *   any other edge process from deciding for the host. The state starts from the limits file; what
+ *   changed is written back every `saveEveryMs` and at close: a restart keeps the month's
  *   token counters, the rate windows and the leases in flight; a crash loses at most the last
  *   interval's changes. Writing it back can fail (a full disk) without a request failing: the
  *   state in memory is the one that decides, and the next interval tries again.
@@ -14,9 +14,10 @@
  *   arriving together share a transaction (group commit).
  */
 
+import type { LimitsChanges } from '../../middleware/limits/engine.ts';
 import type { Limiter } from '../../ports.ts';
 import { sqlLimiter } from '../../stores/sql-limits.ts';
-import { readLimitsSnapshot, writeLimitsSnapshot } from '../../stores/sql-limits-snapshot.ts';
+import { readLimitsSnapshot, writeLimitsChanges } from '../../stores/sql-limits-snapshot.ts';
 import { limiterOver, memoryLimitsRepo } from '../memory/limiter.ts';
 import { type HostLock, type LimitsScope, LockConflict, lockLimits } from './host-lock.ts';
 import { openSqlite } from './sqlite.ts';
@@ -38,6 +39,16 @@ export interface HostLimiter {
   limiter: Limiter;
   /** Write a solo state back, close the file, release the host lock. */
   close(): void;
+}
+
+/** Two rounds of changes as one, applied in order (upserts, then deletes: lease ids are never reused). */
+function mergeChanges(a: LimitsChanges, b: LimitsChanges): LimitsChanges {
+  return {
+    buckets: [...a.buckets, ...b.buckets],
+    leases: [...a.leases, ...b.leases],
+    goneLeases: [...a.goneLeases, ...b.goneLeases],
+    months: [...a.months, ...b.months],
+  };
 }
 
 /**
@@ -77,18 +88,18 @@ export async function openHostLimiter(limitsFile: string, opts: HostLimiterOptio
     }
     const repo = memoryLimitsRepo(readLimitsSnapshot(db));
     const inner = limiterOver(repo);
-    let dirty = false;
-    const changed = <T>(result: T): T => {
-      dirty = true;
-      return result;
-    };
+    // Written back as changes, so the cost per interval follows the traffic of that interval,
+    // not the number of tenants and keys. A failed write is merged into the next one.
+    let pending: LimitsChanges | undefined;
     const save = () => {
-      if (!dirty) return;
-      dirty = false;
+      const next = repo.changes();
+      const all = pending ? mergeChanges(pending, next) : next;
+      if (all.buckets.length + all.leases.length + all.goneLeases.length + all.months.length === 0) return;
       try {
-        writeLimitsSnapshot(db, repo.snapshot());
+        writeLimitsChanges(db, all);
+        pending = undefined;
       } catch (err) {
-        dirty = true;
+        pending = all;
         opts.log?.('limits: saving the state failed (tried again next interval)', { error: String(err) });
       }
     };
@@ -96,12 +107,7 @@ export async function openHostLimiter(limitsFile: string, opts: HostLimiterOptio
     timer.unref();
     const opened = file;
     return {
-      limiter: {
-        admit: (a) => changed(inner.admit(a)),
-        finish: (...args) => changed(inner.finish(...args)),
-        reconcile: (...args) => changed(inner.reconcile(...args)),
-        windows: (...args) => inner.windows(...args),
-      },
+      limiter: inner,
       close() {
         clearInterval(timer);
         save();

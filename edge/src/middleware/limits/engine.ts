@@ -29,6 +29,11 @@ export interface LimitsSnapshot {
   months: { tenantId: string; month: string; used: number }[];
 }
 
+/** What changed in a limiter's state: rows as they are now, and the leases that are gone. */
+export interface LimitsChanges extends LimitsSnapshot {
+  goneLeases: { tenantId: string; id: string }[];
+}
+
 /** The storage a limiter needs; every method is synchronous (one transaction around a call). */
 export interface LimitsRepo {
   getBuckets(names: readonly string[]): (GcraState | undefined)[];
