@@ -186,7 +186,16 @@ if (!args['skip-js']) {
 }
 
 const peerLines = args.peer
-  ? await runPeerComparison({ model, checkpointDir: dir, steps: args.steps, rounds: 2, threads: cpus().length, log: (l) => console.log(l) })
+  ? await runPeerComparison({
+      model,
+      checkpointDir: dir,
+      steps: args.steps,
+      rounds: 2,
+      threads: cpus().length,
+      weights: 'f16',
+      oursLabel: 'BF16',
+      log: (l) => console.log(l),
+    })
   : [];
 
 const rssEnd = rssPeak();

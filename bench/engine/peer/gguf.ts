@@ -16,7 +16,7 @@ export type GgufValue =
   | { type: 'string[]'; value: readonly string[] }
   | { type: 'i32[]'; value: readonly number[] };
 
-export type GgmlType = 'f32' | 'f16';
+export type GgmlType = 'f32' | 'f16' | 'q8_0';
 
 export interface GgufTensor {
   name: string;
@@ -25,8 +25,9 @@ export interface GgufTensor {
   type: GgmlType;
 }
 
-const GGML_TYPE: Record<GgmlType, number> = { f32: 0, f16: 1 };
-const BYTES: Record<GgmlType, number> = { f32: 4, f16: 2 };
+const GGML_TYPE: Record<GgmlType, number> = { f32: 0, f16: 1, q8_0: 8 };
+/** Q8_0: blocks of 32 weights along a row, each an f16 scale then 32 int8 (34 bytes). */
+export const Q8_0_BLOCK = { weights: 32, bytes: 34 } as const;
 const VALUE_TYPE = { u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9 } as const;
 export const GGUF_ALIGNMENT = 32;
 
@@ -34,7 +35,11 @@ const pad = (n: number, to = GGUF_ALIGNMENT) => (to - (n % to)) % to;
 
 /** Bytes of a tensor's data. */
 export function tensorBytes(t: GgufTensor): number {
-  return t.dims.reduce((n, d) => n * d, 1) * BYTES[t.type];
+  const n = t.dims.reduce((a, d) => a * d, 1);
+  if (t.type === 'f32') return n * 4;
+  if (t.type === 'f16') return n * 2;
+  if (t.dims[0]! % Q8_0_BLOCK.weights !== 0) throw new RangeError(`${t.name}: a q8_0 row needs a multiple of 32 weights, has ${t.dims[0]}`);
+  return (n / Q8_0_BLOCK.weights) * Q8_0_BLOCK.bytes;
 }
 
 /** Each tensor's offset within the data section (aligned), and the section's total size. */

@@ -10,7 +10,7 @@
 import { createWriteStream, existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { fillU32, streamState } from '../../../tools/model-gen/prng.ts';
-import { type GgufTensor, type GgufValue, ggufHeader, tensorBytes, tensorLayout } from './gguf.ts';
+import { type GgufTensor, type GgufValue, ggufHeader, Q8_0_BLOCK, tensorBytes, tensorLayout } from './gguf.ts';
 
 export interface LlamaDims {
   hidden: number;
@@ -44,22 +44,26 @@ export function dimsOfMotifConfig(c: Record<string, unknown>): LlamaDims {
   };
 }
 
+/** Weight formats of the peer checkpoint: llama.cpp's F16, or its Q8_0 (the format of our 8-bit weights). */
+export type PeerWeights = 'f16' | 'q8_0';
+
 /** The tensors of a llama with tied embeddings (no output.weight: llama.cpp reuses token_embd). */
-export function llamaTensors(d: LlamaDims): GgufTensor[] {
+export function llamaTensors(d: LlamaDims, weights: PeerWeights = 'f16'): GgufTensor[] {
   const kv = (d.hidden / d.heads) * d.kvHeads;
-  const t: GgufTensor[] = [{ name: 'token_embd.weight', dims: [d.hidden, d.vocab], type: 'f16' }];
+  const w = weights;
+  const t: GgufTensor[] = [{ name: 'token_embd.weight', dims: [d.hidden, d.vocab], type: w }];
   for (let i = 0; i < d.layers; i++) {
     const b = `blk.${i}`;
     t.push(
       { name: `${b}.attn_norm.weight`, dims: [d.hidden], type: 'f32' },
-      { name: `${b}.attn_q.weight`, dims: [d.hidden, d.hidden], type: 'f16' },
-      { name: `${b}.attn_k.weight`, dims: [d.hidden, kv], type: 'f16' },
-      { name: `${b}.attn_v.weight`, dims: [d.hidden, kv], type: 'f16' },
-      { name: `${b}.attn_output.weight`, dims: [d.hidden, d.hidden], type: 'f16' },
+      { name: `${b}.attn_q.weight`, dims: [d.hidden, d.hidden], type: w },
+      { name: `${b}.attn_k.weight`, dims: [d.hidden, kv], type: w },
+      { name: `${b}.attn_v.weight`, dims: [d.hidden, kv], type: w },
+      { name: `${b}.attn_output.weight`, dims: [d.hidden, d.hidden], type: w },
       { name: `${b}.ffn_norm.weight`, dims: [d.hidden], type: 'f32' },
-      { name: `${b}.ffn_gate.weight`, dims: [d.hidden, d.ffn], type: 'f16' },
-      { name: `${b}.ffn_up.weight`, dims: [d.hidden, d.ffn], type: 'f16' },
-      { name: `${b}.ffn_down.weight`, dims: [d.ffn, d.hidden], type: 'f16' },
+      { name: `${b}.ffn_gate.weight`, dims: [d.hidden, d.ffn], type: w },
+      { name: `${b}.ffn_up.weight`, dims: [d.hidden, d.ffn], type: w },
+      { name: `${b}.ffn_down.weight`, dims: [d.ffn, d.hidden], type: w },
     );
   }
   t.push({ name: 'output_norm.weight', dims: [d.hidden], type: 'f32' });
@@ -115,8 +119,13 @@ function fillTensor(t: GgufTensor, seed: number, out: Buffer): void {
     for (let i = 0; i < out.length; i += 4) out.writeFloatLE(1, i);
     return;
   }
-  const words = new Uint32Array(out.buffer, out.byteOffset, out.length / 4);
+  const words = new Uint32Array(out.buffer, out.byteOffset, Math.floor(out.length / 4));
   fillU32(streamState(seed, t.name), words);
+  if (t.type === 'q8_0') {
+    // Random int8 weights; each block's f16 scale positive in [2⁻¹⁴, 2⁻¹³) so d·q stays below 0.02.
+    for (let b = 0; b + Q8_0_BLOCK.bytes <= out.length; b += Q8_0_BLOCK.bytes) out.writeUInt16LE(0x0400 | (out[b]! & 0x3ff), b);
+    return;
+  }
   // Keep sign and mantissa of each half, force the exponent to 8 (2⁻⁷).
   for (let i = 0; i < words.length; i++) words[i] = (words[i]! & 0x83ff83ff) | 0x20002000;
 }
@@ -124,8 +133,15 @@ function fillTensor(t: GgufTensor, seed: number, out: Buffer): void {
 const CHUNK = 64 * 1024 * 1024;
 
 /** Write the GGUF at `file` unless one of the right size is there; returns its size in bytes. */
-export async function writeLlamaGguf(file: string, d: LlamaDims, tokenizerFile: string, special: { bos: number; eos: number }, seed = 7): Promise<number> {
-  const tensors = llamaTensors(d);
+export async function writeLlamaGguf(
+  file: string,
+  d: LlamaDims,
+  tokenizerFile: string,
+  special: { bos: number; eos: number },
+  weights: PeerWeights = 'f16',
+  seed = 7,
+): Promise<number> {
+  const tensors = llamaTensors(d, weights);
   const header = ggufHeader(llamaMetadata(d, JSON.parse(readFileSync(tokenizerFile, 'utf8')) as HfTokenizer, special), tensors);
   const { offsets, dataBytes } = tensorLayout(tensors);
   const size = header.length + dataBytes;
@@ -139,7 +155,8 @@ export async function writeLlamaGguf(file: string, d: LlamaDims, tokenizerFile: 
     if (offsets[i]! > at) await write(Buffer.alloc(offsets[i]! - at));
     const bytes = tensorBytes(t);
     // Chunks of one tensor come from one stream: fill the whole tensor chunk by chunk.
-    const buf = Buffer.alloc(Math.min(bytes, CHUNK));
+    const chunk = t.type === 'q8_0' ? CHUNK - (CHUNK % Q8_0_BLOCK.bytes) : CHUNK;
+    const buf = Buffer.alloc(Math.min(bytes, chunk));
     for (let done = 0; done < bytes; done += buf.length) {
       const n = Math.min(buf.length, bytes - done);
       const slice = buf.subarray(0, n);

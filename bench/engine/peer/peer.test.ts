@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { comparisonRows, PEER_WORKLOADS, runAlternating } from './compare.ts';
-import { GGUF_ALIGNMENT, ggufHeader, tensorLayout } from './gguf.ts';
+import { GGUF_ALIGNMENT, ggufHeader, tensorBytes, tensorLayout } from './gguf.ts';
 import { llamaMetadata, llamaTensors } from './llama-gguf.ts';
 
 const dims = { hidden: 64, layers: 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 10, ropeTheta: 10_000, rmsEps: 1e-6, contextLength: 256 };
@@ -29,6 +29,9 @@ describe('GGUF header', () => {
     expect(tensors).toHaveLength(1 + 9 * dims.layers + 1);
     expect(tensors.find((t) => t.name === 'blk.0.attn_k.weight')?.dims).toEqual([64, 32]);
     expect(tensors.some((t) => t.name === 'output.weight')).toBe(false);
+    expect(llamaTensors(dims, 'q8_0').find((t) => t.name === 'blk.0.ffn_down.weight')?.type).toBe('q8_0');
+    expect(tensorBytes({ name: 'q', dims: [64, 3], type: 'q8_0' })).toBe(2 * 3 * 34);
+    expect(() => tensorBytes({ name: 'q', dims: [48, 3], type: 'q8_0' })).toThrow(/multiple of 32/);
     const { offsets, dataBytes } = tensorLayout(tensors);
     for (const o of offsets) expect(o % GGUF_ALIGNMENT).toBe(0);
     expect(dataBytes).toBeGreaterThan(offsets.at(-1)!);

@@ -73,7 +73,7 @@ export async function startPeer(o: PeerOptions): Promise<Peer> {
     return (await next()) as unknown as PeerTiming;
   };
   return {
-    about: `llama.cpp ${String(hello.version)} (${String(hello.build)} CPU build of node-llama-cpp ${NODE_LLAMA_CPP_VERSION}; ${String(hello.features)}), F16`,
+    about: `llama.cpp ${String(hello.version)} (${String(hello.build)} CPU build of node-llama-cpp ${NODE_LLAMA_CPP_VERSION}; ${String(hello.features)})`,
     prefill: (tokens) => ask({ op: 'prefill', tokens }),
     decode: (batch, prompt, steps) => ask({ op: 'decode', batch, prompt, steps }),
     close: async () => {

@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import type { MotifModel } from '../../../origin/src/engine/native/model.ts';
 import { cloneCache, timeDecode } from '../engine-bench.ts';
 import { comparisonRows, PEER_WORKLOADS, type RunWorkload, runAlternating } from './compare.ts';
-import { dimsOfMotifConfig, writeLlamaGguf } from './llama-gguf.ts';
+import { dimsOfMotifConfig, type PeerWeights, writeLlamaGguf } from './llama-gguf.ts';
 import { ensurePeerInstalled, startPeer } from './peer.ts';
 
 export interface PeerRunOptions {
@@ -18,6 +18,10 @@ export interface PeerRunOptions {
   steps: number;
   rounds: number;
   threads: number;
+  /** The peer's weights: F16 against our BF16, Q8_0 against our Q8_0. */
+  weights: PeerWeights;
+  /** How our side is named in the table (`BF16`, `Q8_0`). */
+  oursLabel: string;
   log: (line: string) => void;
 }
 
@@ -29,12 +33,10 @@ export async function runPeerComparison(o: PeerRunOptions): Promise<string[]> {
   const dims = dimsOfMotifConfig(config);
   const peerDir = resolve('.data/peer');
   ensurePeerInstalled(peerDir, o.log);
-  const gguf = `${o.checkpointDir}-llama-f16.gguf`;
-  if (!existsSync(gguf)) o.log(`writing ${gguf} (random F16, Motif's dimensions; once)`);
-  const bytes = await writeLlamaGguf(gguf, dims, join(o.checkpointDir, 'tokenizer.json'), {
-    bos: Number(config.bos_token_id),
-    eos: Number(config.eos_token_id),
-  });
+  const gguf = `${o.checkpointDir}-llama-${o.weights}.gguf`;
+  if (!existsSync(gguf)) o.log(`writing ${gguf} (random ${o.weights.toUpperCase()}, Motif's dimensions; once)`);
+  const special = { bos: Number(config.bos_token_id), eos: Number(config.eos_token_id) };
+  const bytes = await writeLlamaGguf(gguf, dims, join(o.checkpointDir, 'tokenizer.json'), special, o.weights);
   o.log(`llama.cpp checkpoint ${gguf}: ${(bytes / 1e9).toFixed(2)} GB`);
   const maxTokens = Math.max(...PEER_WORKLOADS.map((w) => w.tokens)) + o.steps + 8;
   const peer = await startPeer({ dir: peerDir, gguf, threads: o.threads, maxBatch: 16, context: maxTokens });
@@ -68,7 +70,7 @@ export async function runPeerComparison(o: PeerRunOptions): Promise<string[]> {
     const rows = comparisonRows(results);
     const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     return [
-      `ours (${m.config.num_hidden_layers} layers, BF16) vs ${peer.about}, same dimensions, ${o.rounds} alternating rounds:`,
+      `ours (${m.config.num_hidden_layers} layers, ${o.oursLabel}) vs ${peer.about}, ${o.weights.toUpperCase()}, same dimensions, ${o.rounds} alternating rounds:`,
       ...rows.map((r) => `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')}`),
     ];
   } finally {
