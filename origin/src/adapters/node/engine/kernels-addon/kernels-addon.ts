@@ -1,6 +1,6 @@
 /**
  * The native matmul kernels as a drop-in for the portable TS kernel: same `matmul` signature
- * (y = x·Wᵀ, W stored out×in as F32, BF16 or F16), computed by the C++ addon with AVX2/FMA/F16C
+ * (y = x·Wᵀ, W stored out×in as F32, BF16, F16 or Q8_0 blocks), computed by the C++ addon with AVX2/FMA/F16C
  * and the process-wide thread pool. `loadKernelsAddon()` returns null, with a logged reason, when
  * the addon is not built (no toolchain at install time, unsupported platform), and the caller
  * keeps the portable kernels. This is a runtime adapter (it loads a Node addon): only a
@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from '../../../../../native-kernels/loader.ts';
 
-export type WeightDtype = 'F32' | 'BF16' | 'F16';
-export type WeightArray = Float32Array | Uint16Array;
+export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0';
+/** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0. */
+export type WeightArray = Float32Array | Uint16Array | Uint8Array;
 
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
 export type MatmulFn = (y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype, rows: number, inDim: number, outDim: number) => void;
@@ -82,9 +83,10 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function weightCode(wDtype: WeightDtype): number {
+function weightCode(wDtype: WeightDtype, q8: boolean): number {
   const code = NATIVE_WEIGHT_CODE[wDtype];
   if (code === undefined) throw new ApiError('internal_error', `matmul: unknown weight dtype ${String(wDtype)}`);
+  if (wDtype === 'Q8_0' && !q8) throw new ApiError('engine_unavailable', 'the native kernels addon predates Q8_0 weights; rebuild it (npm run build:kernels)');
   return code;
 }
 
@@ -111,16 +113,17 @@ export function loadKernelsAddon(options: KernelsAddonOptions = {}, log: (messag
 
 function wrap(
   native: NativeKernelsBinding,
-  nativeInfo: { simd: SimdPath; threads: number; arch: string },
+  nativeInfo: { simd: SimdPath; threads: number; arch: string; q8?: boolean | undefined },
   path: string,
   maxThreads: number,
   simd: SimdPath,
 ): KernelsAddon {
   // Booleans for "widest" and "scalar": what addons built before the AVX-512 path understand.
   const maxSimd = simd === nativeInfo.simd ? true : simd === 'scalar' ? false : SIMD_LEVEL[simd];
+  const q8 = nativeInfo.q8 === true;
   return {
     matmul(y, x, w, wDtype, rows, inDim, outDim) {
-      const code = weightCode(wDtype);
+      const code = weightCode(wDtype, q8);
       try {
         native.matmul(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {
@@ -128,7 +131,7 @@ function wrap(
       }
     },
     async matmulAsync(y, x, w, wDtype, rows, inDim, outDim) {
-      const code = weightCode(wDtype);
+      const code = weightCode(wDtype, q8);
       try {
         await native.matmulAsync(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {

@@ -1,0 +1,95 @@
+/**
+ * The addon's Q8_0 product (AVX2 integer dots, the portable C++ path, one and all threads, sync
+ * and async) against the float64 scalar reference and the engine's JS kernel, on shapes off every
+ * tile: rows off the 4-row tile, odd block counts, outputs off the 4-output block, and enough work
+ * to split across threads. Plus the argument checks that keep bad Q8_0 input out of the kernel.
+ */
+import { describe, expect, it } from 'vitest';
+import { ApiError } from '#shared/errors.ts';
+import { createJsKernel } from '../../../../engine/native/kernels/matmul.ts';
+import { quantizeQ8 } from '../../../../engine/native/kernels/q8.ts';
+import { q8Reference } from '../../../../engine/native/kernels/q8-reference.ts';
+import { type KernelsAddonOptions, loadKernelsAddon } from './kernels-addon.ts';
+import { randomX, rng } from './test-data.ts';
+
+const path = process.env.MOTIF_KERNELS_ADDON_PATH;
+const addon = loadKernelsAddon({ path }, () => {});
+
+const SHAPES: [rows: number, inDim: number, outDim: number][] = [
+  [1, 32, 1],
+  [1, 96, 7],
+  [2, 160, 13],
+  [3, 64, 5],
+  [5, 2080, 9],
+  [17, 288, 33],
+  [1, 4096, 67],
+];
+const VARIANTS: [string, KernelsAddonOptions][] = [
+  ['widest SIMD, all threads', {}],
+  ['widest SIMD, 1 thread', { maxThreads: 1 }],
+  ['avx2', { simd: 'avx2' }],
+  ['portable C++', { simd: 'scalar' }],
+];
+
+function q8Case(rows: number, inDim: number, outDim: number) {
+  const rand = rng(rows * 7919 + inDim * 31 + outDim);
+  const wf = randomX(rand, outDim * inDim).map((v) => v * 0.05);
+  const w = quantizeQ8({ dtype: 'F32', data: wf, rows: outDim, cols: inDim });
+  const x = randomX(rand, rows * inDim);
+  return { w, x, ref: q8Reference(x, rows, w) };
+}
+
+// Integer block dots are exact; only the float sums of per-block products round.
+function expectClose(y: Float32Array, ref: { y: Float64Array; abs: Float64Array }): void {
+  for (let i = 0; i < y.length; i++) {
+    const tolerance = 2e-6 * ref.abs[i]! + 1e-30;
+    if (!(Math.abs(y[i]! - ref.y[i]!) <= tolerance)) expect.fail(`y[${i}] = ${y[i]}, reference ${ref.y[i]} (tolerance ${tolerance})`);
+  }
+}
+
+describe.skipIf(!addon)('kernels addon, Q8_0 weights', () => {
+  describe.each(VARIANTS)('%s', (_name, opts) => {
+    const k = loadKernelsAddon({ ...opts, path })!;
+    it.each(SHAPES)('rows %i, in %i, out %i match the scalar reference (sync and async)', async (rows, inDim, outDim) => {
+      const { w, x, ref } = q8Case(rows, inDim, outDim);
+      const y = new Float32Array(rows * outDim);
+      k.matmul(y, x, w.data, 'Q8_0', rows, inDim, outDim);
+      expectClose(y, ref);
+      const ya = new Float32Array(rows * outDim);
+      await k.matmulAsync(ya, x, w.data, 'Q8_0', rows, inDim, outDim);
+      expectClose(ya, ref);
+    });
+  });
+
+  it('agrees with the JS kernel and between its SIMD and portable paths', () => {
+    const js = createJsKernel();
+    const simd = loadKernelsAddon({ path })!;
+    const portable = loadKernelsAddon({ path, simd: 'scalar' })!;
+    for (const [rows, inDim, outDim] of SHAPES) {
+      const { w, x, ref } = q8Case(rows, inDim, outDim);
+      const ys = [new Float32Array(rows * outDim), new Float32Array(rows * outDim), new Float32Array(rows * outDim)];
+      js.matmul(ys[0]!, x, rows, w);
+      simd.matmul(ys[1]!, x, w.data, 'Q8_0', rows, inDim, outDim);
+      portable.matmul(ys[2]!, x, w.data, 'Q8_0', rows, inDim, outDim);
+      for (let i = 0; i < rows * outDim; i++) {
+        const tolerance = 4e-6 * ref.abs[i]! + 1e-30;
+        expect(Math.abs(ys[1]![i]! - ys[0]![i]!)).toBeLessThanOrEqual(tolerance);
+        expect(Math.abs(ys[2]![i]! - ys[0]![i]!)).toBeLessThanOrEqual(tolerance);
+      }
+    }
+  });
+
+  it.each([
+    ['an inDim off the block size', 1, 48, 2, new Uint8Array(2 * 2 * 34), /inDim must be a multiple of 32 for Q8_0 weights, got 48/],
+    ['too few blocks', 1, 64, 2, new Uint8Array(3 * 34), /w holds 102 bytes, outDim\*inDim\/32 blocks of 34 bytes = 136/],
+    ['a 16-bit array', 1, 32, 1, new Uint16Array(34), /w must be a Uint8Array \(Q8_0 blocks\)/],
+  ])('refuses %s', async (_name, rows, inDim, outDim, w, message) => {
+    const x = new Float32Array(rows * inDim);
+    const y = new Float32Array(rows * outDim);
+    const k = addon!;
+    const call = () => k.matmul(y, x, w as Uint8Array, 'Q8_0', rows, inDim, outDim);
+    expect(call).toThrow(ApiError);
+    expect(call).toThrow(message);
+    await expect(k.matmulAsync(y, x, w as Uint8Array, 'Q8_0', rows, inDim, outDim)).rejects.toThrow(message);
+  });
+});
