@@ -19,7 +19,7 @@ type Q8Matrix = Extract<WeightMatrix, { dtype: 'Q8_0' }>;
 // integer dot products assume (never −128).
 function roundClamp(v: number): number {
   const q = v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5);
-  return q > 127 ? 127 : q < -127 ? -127 : q;
+  return Math.min(127, Math.max(-127, q));
 }
 
 /**
