@@ -1,0 +1,57 @@
+/**
+ * Load-time quantisation of a loaded checkpoint (MotifModelOptions.weightsQuant, origin
+ * MOTIF_WEIGHTS_QUANT). `q8`: the linear layers' matrices (fused q/k/v, o, fused gate/up, down)
+ * become Q8_0 (../kernels/q8.ts); the embedding, the norms and the output head keep their stored
+ * precision. The head is the tied embedding in Motif 2.6B, so a Q8_0 head would be a second copy
+ * of it (0.47 GB) next to the BF16 rows the embedding lookup reads; what it would buy is measured
+ * in ../README.md. The single q/k/v and gate/up matrices become row views of the fused Q8_0 ones,
+ * as they are views of the fused buffers when loaded.
+ */
+import { z } from 'zod';
+import type { WeightMatrix } from '../kernels/dtype.ts';
+import { Q8_BLOCK, Q8_BLOCK_BYTES } from '../kernels/dtype.ts';
+import { quantizeQ8 } from '../kernels/q8.ts';
+import type { LayerWeights, MotifWeights } from './weights.ts';
+
+/** Weight quantisation at load: `none` (default, the stored precision) or `q8` (Q8_0 linear layers). */
+export const WeightsQuant = z.enum(['none', 'q8']);
+export type WeightsQuant = z.infer<typeof WeightsQuant>;
+
+export interface QuantizeOptions {
+  /** Also quantise the output head (a separate Q8_0 copy when it is the tied embedding). Default false. */
+  head?: boolean;
+}
+
+// Rows [from, from + rows) of a Q8_0 matrix, sharing its bytes.
+function q8Rows(m: WeightMatrix, from: number, rows: number): WeightMatrix {
+  if (m.dtype !== 'Q8_0') throw new TypeError('q8Rows takes a Q8_0 matrix');
+  const rowBytes = (m.cols / Q8_BLOCK) * Q8_BLOCK_BYTES;
+  return { dtype: 'Q8_0', data: m.data.subarray(from * rowBytes, (from + rows) * rowBytes), rows, cols: m.cols };
+}
+
+function quantizeLayer(l: LayerWeights): LayerWeights {
+  const qkv = quantizeQ8(l.qkv);
+  const gateUp = quantizeQ8(l.gateUp);
+  const a = l.q.rows;
+  const i = l.gate.rows;
+  return {
+    ...l,
+    qkv,
+    q: q8Rows(qkv, 0, a),
+    k: q8Rows(qkv, a, a),
+    v: q8Rows(qkv, 2 * a, a),
+    o: quantizeQ8(l.o),
+    gateUp,
+    gate: q8Rows(gateUp, 0, i),
+    up: q8Rows(gateUp, i, i),
+    down: quantizeQ8(l.down),
+  };
+}
+
+/**
+ * The weights with every linear layer in Q8_0 (see the file comment). Throws RangeError when a
+ * matrix's row length is not a multiple of 32 (every Motif dimension is).
+ */
+export function quantizeWeights(w: MotifWeights, opts: QuantizeOptions = {}): MotifWeights {
+  return { ...w, head: opts.head ? quantizeQ8(w.head) : w.head, layers: w.layers.map(quantizeLayer) };
+}
