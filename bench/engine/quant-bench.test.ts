@@ -27,7 +27,7 @@ describe('bench:engine --quant=q8', () => {
     const rows = await compareQuant({ config, weights, kernel, base, capacity: 32, steps: 2, prompts: fixedPrompts(config.vocab_size, 2, 4) });
     const labels = rows.map(([label]) => label);
     expect(labels).toEqual([
-      'quant: Q8_0 at load (JS)',
+      'quant: Q8_0 at load (JS)', // the JS kernel has no quantizeQ8 of its own
       'quant: decode batch 1, stored precision',
       'quant: decode batch 1, q8 (linear layers)',
       'quant: decode batch 1, q8 + head',

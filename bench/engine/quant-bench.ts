@@ -50,13 +50,17 @@ export function formatDistance(d: LogitDistance): string {
 export async function compareQuant(o: QuantBenchOptions): Promise<[string, string][]> {
   const rows: [string, string][] = [];
   const opts = { kernel: o.kernel, reuseLogits: true };
+  const quantize = o.kernel.quantizeQ8?.bind(o.kernel) ?? quantizeQ8;
   let t0 = performance.now();
-  const q8 = quantizeWeights(o.weights);
+  const q8 = quantizeWeights(o.weights, { quantize });
   const q8Ms = performance.now() - t0;
   t0 = performance.now();
-  const q8Head = { ...q8, head: quantizeQ8(o.weights.head) };
+  const q8Head = { ...q8, head: quantize(o.weights.head) };
   const headMs = performance.now() - t0;
-  rows.push(['quant: Q8_0 at load (JS)', `linear layers ${(q8Ms / 1e3).toFixed(1)} s; a Q8_0 copy of the head ${(headMs / 1e3).toFixed(1)} s more`]);
+  rows.push([
+    `quant: Q8_0 at load (${o.kernel.quantizeQ8 ? o.kernel.name : 'JS'})`,
+    `linear layers ${(q8Ms / 1e3).toFixed(1)} s; a Q8_0 copy of the head ${(headMs / 1e3).toFixed(1)} s more`,
+  ]);
   const variants = [
     { name: 'stored precision', weights: o.weights },
     { name: 'q8 (linear layers)', weights: q8 },

@@ -41,6 +41,11 @@ export interface NativeKernelsBinding {
     maxThreads: number,
     maxSimd: boolean | number,
   ): Promise<void>;
+  /**
+   * F32/BF16/F16 weights (wtype 0..2) → Q8_0 blocks in `out`, on the pool; false when a weight is
+   * NaN or too large for an f16 block scale. Absent in addons built before Q8_0.
+   */
+  quantizeQ8?(w: Float32Array | Uint16Array, wtype: number, rows: number, cols: number, out: Uint8Array, maxThreads: number): boolean;
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
   info(): NativeKernelsInfo;

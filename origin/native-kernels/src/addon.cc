@@ -10,6 +10,7 @@
 //     accepted too (true = 2, false = 0)
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
+//   quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean   F32/BF16/F16 → Q8_0 blocks
 //   info(): { simd, threads, arch, sha256, q8 }
 //   sha256Batch(messages, out): boolean   SHA-NI hashing of many messages (addon-hash.cc)
 #include <node_api.h>
@@ -206,6 +207,30 @@ napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
   return queue(env, job, "motif.readBandwidth");
 }
 
+// quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean. W (F32/BF16/F16) → Q8_0 blocks in
+// out; false when a weight is NaN or too large for an f16 block scale.
+napi_value js_quantize_q8(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 6) return throw_type(env, "quantizeQ8(w, wtype, rows, cols, out, maxThreads) needs 6 arguments"), nullptr;
+  int64_t wtype, rows, cols, threads;
+  View w, out;
+  if (!get_int(env, argv[1], "wtype", 0, 2, &wtype) || !get_int(env, argv[2], "rows", 0, kMaxDim, &rows) ||
+      !get_int(env, argv[3], "cols", 0, kMaxDim, &cols) || !get_int(env, argv[5], "maxThreads", 0, 1 << 16, &threads) ||
+      !get_view(env, argv[0], wtype == 0 ? napi_float32_array : napi_uint16_array, "w", wtype == 0 ? "Float32Array" : "Uint16Array", &w) ||
+      !get_view(env, argv[4], napi_uint8_array, "out", "Uint8Array", &out))
+    return nullptr;
+  if (cols % kQ8Block != 0) return throw_range(env, "cols must be a multiple of 32 for Q8_0, got " + std::to_string(cols)), nullptr;
+  const size_t nw = rows * cols, nout = rows * (cols / kQ8Block) * kQ8BlockBytes;
+  if (w.length < nw || out.length < nout || overlaps(w, nw, out, nout))
+    return throw_range(env, "quantizeQ8: w needs rows*cols weights and out rows*cols/32*34 bytes, apart"), nullptr;
+  const bool ok = quantize_weights_q8(w.data, static_cast<WeightType>(wtype), rows, cols, static_cast<uint8_t*>(out.data), static_cast<int>(threads));
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 napi_value js_info(napi_env env, napi_callback_info) {
   napi_value obj, simd, threads, arch;
   napi_create_object(env, &obj);
@@ -247,6 +272,7 @@ NAPI_MODULE_INIT() {
       {"matmulAsync", nullptr, motif::js_matmul_async, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"readBandwidth", nullptr, motif::js_read_bandwidth, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"quantizeQ8", nullptr, motif::js_quantize_q8, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;

@@ -11,10 +11,12 @@
 // Blocking: one W row at a time, read front to back (batch-1 decode reads W strictly in memory
 // order, as the BF16 stream path does), against up to 4 rows of x. Many rows simply take the
 // row tiles in turn: prefill speed is secondary for this format.
+#include <atomic>
 #include <cmath>
 
 #include "cpu.h"
 #include "matmul.h"
+#include "thread-pool.h"
 #include "weights.h"
 
 #ifdef MOTIF_X86_SIMD
@@ -58,7 +60,75 @@ inline void for_rows(const Matmul& m, int64_t o_begin, int64_t o_end, RowsFn&& r
   }
 }
 
+// False when a block holds a NaN or its scale overflows an f16 (the JS quantiser refuses both).
+template <class T>
+bool quantize_rows(const T* w, int64_t cols, int64_t r0, int64_t r1, uint8_t* out) {
+  bool ok = true;
+  const int64_t nb = cols / kQ8Block;
+  for (int64_t r = r0; r < r1; ++r) {
+    for (int64_t b = 0; b < nb; ++b) {
+      const T* wb = w + r * cols + b * kQ8Block;
+      uint8_t* block = out + (r * nb + b) * kQ8BlockBytes;
+      float amax = 0.0f;
+      for (int k = 0; k < kQ8Block; ++k) {
+        const float a = std::fabs(to_f32(wb[k]));
+        if (std::isnan(a)) ok = false;
+        amax = std::fmax(amax, a);
+      }
+      const uint16_t bits = f32_to_f16_bits(amax / 127.0f);
+      if ((bits & 0x7c00u) == 0x7c00u) ok = false;
+      const float d = to_f32(F16{bits});
+      // In double, as JavaScript computes it, so both write the same bytes.
+      const double id = d > 0.0f ? 1.0 / static_cast<double>(d) : 0.0;
+      block[0] = static_cast<uint8_t>(bits & 0xff);
+      block[1] = static_cast<uint8_t>(bits >> 8);
+      for (int k = 0; k < kQ8Block; ++k) {
+        const double t = std::fmin(255.0, std::fmax(1.0, static_cast<double>(to_f32(wb[k])) * id + 128.5));
+        block[2 + k] = static_cast<uint8_t>(static_cast<int8_t>(static_cast<int>(t) - 128));
+      }
+    }
+  }
+  return ok;
+}
+
+struct QuantizeJob {
+  const void* w;
+  WeightType wtype;
+  int64_t rows, cols;
+  uint8_t* out;
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> ok{true};
+};
+
+constexpr int64_t kQuantizeRowsPerPiece = 64;
+
+void quantize_pieces(void* ctx, int) {
+  auto& job = *static_cast<QuantizeJob*>(ctx);
+  for (;;) {
+    const int64_t r0 = job.next.fetch_add(kQuantizeRowsPerPiece, std::memory_order_relaxed);
+    if (r0 >= job.rows) return;
+    const int64_t r1 = r0 + kQuantizeRowsPerPiece < job.rows ? r0 + kQuantizeRowsPerPiece : job.rows;
+    bool ok = false;
+    switch (job.wtype) {
+      case WeightType::F32: ok = quantize_rows(static_cast<const float*>(job.w), job.cols, r0, r1, job.out); break;
+      case WeightType::BF16: ok = quantize_rows(static_cast<const Bf16*>(job.w), job.cols, r0, r1, job.out); break;
+      case WeightType::F16: ok = quantize_rows(static_cast<const F16*>(job.w), job.cols, r0, r1, job.out); break;
+      case WeightType::Q8_0: break;
+    }
+    if (!ok) job.ok.store(false, std::memory_order_relaxed);
+  }
+}
+
 }  // namespace
+
+bool quantize_weights_q8(const void* w, WeightType wtype, int64_t rows, int64_t cols, uint8_t* out, int max_threads) {
+  QuantizeJob job{w, wtype, rows, cols, out};
+  ThreadPool& pool = shared_pool();
+  int n = pool.size();
+  if (max_threads > 0 && max_threads < n) n = max_threads;
+  pool.run(n, quantize_pieces, &job);
+  return job.ok.load();
+}
 
 void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd) {
   for (int64_t b = 0; b < n / kQ8Block; ++b) {

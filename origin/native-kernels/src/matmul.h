@@ -46,6 +46,12 @@ void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 // for n (a multiple of kQ8Block) values; halves round away from zero.
 void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd);
 
+// W (F32/BF16/F16, rows × cols, cols a multiple of kQ8Block) → Q8_0 blocks in out, on up to
+// max_threads threads of the pool (0 = all). Bit for bit what the engine's JS quantizeQ8 writes
+// (kernels/q8.ts): d = f16(max|w|/127), q = floor(w·(1/d) + 0.5) in double, clamped to ±127.
+// False (out partly written) when a weight is NaN or a scale overflows an f16, as JS refuses.
+bool quantize_weights_q8(const void* w, WeightType wtype, int64_t rows, int64_t cols, uint8_t* out, int max_threads);
+
 // The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows (AVX-512: kGemmMinRowsAvx512) rows and more. Their slices start on
 // multiples of one panel of outputs. AVX2: the same conditions as above; AVX-512: also
 // cpu_has_avx512f() and matmul_avx512_compiled().

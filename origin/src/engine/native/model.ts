@@ -82,11 +82,11 @@ export class MotifModel {
     this.config = config;
     this.eosTokenIds = config.eos_token_ids;
     this.weightsQuant = this.#opts.weightsQuant;
-    this.#weights = this.#opts.weightsQuant === 'q8' ? quantizeWeights(weights) : weights;
     const kernel =
       opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
     this.kernelName = kernel.name;
     this.#kernel = kernel;
+    this.#weights = this.#opts.weightsQuant === 'q8' ? quantizeWeights(weights, { quantize: kernel.quantizeQ8?.bind(kernel) }) : weights;
     this.#ctx = {
       config,
       pacer: createPacer(kernel, { sliceMs: this.#opts.sliceMs, now: opts.now ?? (() => performance.now()), yieldTurn: opts.yieldTurn ?? defaultYieldTurn }),

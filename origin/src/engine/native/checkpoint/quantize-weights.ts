@@ -20,6 +20,8 @@ export type WeightsQuant = z.infer<typeof WeightsQuant>;
 export interface QuantizeOptions {
   /** Also quantise the output head (a separate Q8_0 copy when it is the tied embedding). Default false. */
   head?: boolean;
+  /** A faster quantiser writing the same bytes (MatmulKernel.quantizeQ8); default the JS one. */
+  quantize?: ((w: WeightMatrix) => WeightMatrix) | undefined;
 }
 
 // Rows [from, from + rows) of a Q8_0 matrix, sharing its bytes.
@@ -29,9 +31,9 @@ function q8Rows(m: WeightMatrix, from: number, rows: number): WeightMatrix {
   return { dtype: 'Q8_0', data: m.data.subarray(from * rowBytes, (from + rows) * rowBytes), rows, cols: m.cols };
 }
 
-function quantizeLayer(l: LayerWeights): LayerWeights {
-  const qkv = quantizeQ8(l.qkv);
-  const gateUp = quantizeQ8(l.gateUp);
+function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMatrix): LayerWeights {
+  const qkv = quantize(l.qkv);
+  const gateUp = quantize(l.gateUp);
   const a = l.q.rows;
   const i = l.gate.rows;
   return {
@@ -40,11 +42,11 @@ function quantizeLayer(l: LayerWeights): LayerWeights {
     q: q8Rows(qkv, 0, a),
     k: q8Rows(qkv, a, a),
     v: q8Rows(qkv, 2 * a, a),
-    o: quantizeQ8(l.o),
+    o: quantize(l.o),
     gateUp,
     gate: q8Rows(gateUp, 0, i),
     up: q8Rows(gateUp, i, i),
-    down: quantizeQ8(l.down),
+    down: quantize(l.down),
   };
 }
 
@@ -53,5 +55,6 @@ function quantizeLayer(l: LayerWeights): LayerWeights {
  * matrix's row length is not a multiple of 32 (every Motif dimension is).
  */
 export function quantizeWeights(w: MotifWeights, opts: QuantizeOptions = {}): MotifWeights {
-  return { ...w, head: opts.head ? quantizeQ8(w.head) : w.head, layers: w.layers.map(quantizeLayer) };
+  const quantize = opts.quantize ?? quantizeQ8;
+  return { ...w, head: opts.head ? quantize(w.head) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize)) };
 }

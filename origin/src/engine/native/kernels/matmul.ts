@@ -30,6 +30,11 @@ export interface MatmulKernel {
   matmulAsync?(y: Float32Array, x: Float32Array, rows: number, w: WeightMatrix): Promise<void>;
   /** dst[dstOffset + i] = W[row, i] widened to f32 (embedding lookup). */
   readRow(w: WeightMatrix, row: number, dst: Float32Array, dstOffset: number): void;
+  /**
+   * W as Q8_0, byte for byte what `quantizeQ8` (q8.ts) makes, only faster (optional: the native
+   * kernel quantises on all cores in C++; the JS one takes ~20 ns a weight).
+   */
+  quantizeQ8?(w: WeightMatrix): WeightMatrix;
 }
 
 export interface JsKernelOptions {

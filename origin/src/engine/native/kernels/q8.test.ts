@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { WeightMatrix } from './dtype.ts';
 import { f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16, Q8_BLOCK_BYTES, weightDataLength } from './dtype.ts';
 import { createJsKernel } from './matmul.ts';
-import { quantizeQ8, quantizeQ8Blocks } from './q8.ts';
+import { quantizeQ8, quantizeQ8Blocks, scaleBits } from './q8.ts';
 import { dequantizeQ8, q8Reference } from './q8-reference.ts';
 
 function seeded(seed: number): () => number {
@@ -66,6 +66,24 @@ describe('quantizeQ8', () => {
   it('refuses weights whose block scale overflows an f16', () => {
     const w = new Float32Array(32).fill(1e7);
     expect(() => quantizeQ8(f32Matrix(w, 1, 32))).toThrow(/too large for an f16 block scale/);
+  });
+
+  it('encodes block scales to f16 as f32ToF16 does, subnormal to overflow', () => {
+    const rand = seeded(5);
+    const values = [
+      0,
+      2 ** -25,
+      2 ** -24,
+      3e-6,
+      6.1e-5,
+      6.104e-5,
+      1,
+      65504,
+      65520,
+      1e6,
+      ...Array.from({ length: 2000 }, () => Math.fround(10 ** (rand() * 14 - 9))),
+    ];
+    for (const v of values) expect(scaleBits(Math.fround(v))).toBe(f32ToF16(Math.fround(v)));
   });
 
   it('sizes the data as whole blocks', () => {

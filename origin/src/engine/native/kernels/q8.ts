@@ -15,11 +15,20 @@ import { createF16Table, f32ToF16, Q8_BLOCK, Q8_BLOCK_BYTES } from './dtype.ts';
 
 type Q8Matrix = Extract<WeightMatrix, { dtype: 'Q8_0' }>;
 
-// Halves away from zero (C's roundf, what the addon uses), then clamped to the int8 range the
-// integer dot products assume (never −128).
+// Halves away from zero (C's roundf, what the addon uses; `| 0` truncates toward zero), then
+// clamped to the int8 range the integer dot products assume (never −128). |v| ≤ 128 here.
 function roundClamp(v: number): number {
-  const q = v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5);
-  return Math.min(127, Math.max(-127, q));
+  const q = (v < 0 ? v - 0.5 : v + 0.5) | 0;
+  if (q > 127) return 127;
+  if (q < -127) return -127;
+  return q;
+}
+
+// max |v| over v[from, to); Math.max/abs compile without branches (random signs mispredict).
+function absMax(v: Float32Array, from: number, to: number): number {
+  let m = 0;
+  for (let k = from; k < to; k++) m = Math.max(m, Math.abs(v[k]!));
+  return m;
 }
 
 /**
@@ -41,20 +50,46 @@ export function quantizeQ8(w: WeightMatrix): WeightMatrix {
   const rowBits = new Int32Array(row.buffer);
   for (let r = 0; r < rows; r++) {
     widenRow(w, r, row, rowBits, f16);
-    for (let b = 0; b < nb; b++) {
-      let amax = 0;
-      for (let k = b * Q8_BLOCK; k < (b + 1) * Q8_BLOCK; k++) amax = Math.max(amax, Math.abs(row[k]!));
-      const bits = f32ToF16(Math.fround(amax / 127));
-      const d = f16[bits]!;
-      if (!Number.isFinite(d)) throw new RangeError(`Q8_0: weight ${amax} in row ${r} is too large for an f16 block scale`);
-      const id = d > 0 ? 1 / d : 0;
-      const at = (r * nb + b) * Q8_BLOCK_BYTES;
-      data[at] = bits & 0xff;
-      data[at + 1] = bits >>> 8;
-      for (let k = 0; k < Q8_BLOCK; k++) q[at + 2 + k] = roundClamp(row[b * Q8_BLOCK + k]! * id);
-    }
+    quantizeRow(row, nb, data, q, r * nb * Q8_BLOCK_BYTES, f16, r);
   }
   return { dtype: 'Q8_0', data, rows, cols };
+}
+
+// One widened row → nb blocks at data[at…]: the f16 scale (little-endian), then the 32 int8.
+function quantizeRow(row: Float32Array, nb: number, data: Uint8Array, q: Int8Array, at: number, f16: Float32Array, r: number): void {
+  const block = 32;
+  for (let b = 0, o = at; b < nb; b++, o += block + 2) {
+    const k0 = b * block;
+    const amax = absMax(row, k0, k0 + block);
+    const bits = scaleBits(Math.fround(amax / 127));
+    const d = f16[bits]!;
+    if (!Number.isFinite(d)) throw new RangeError(`Q8_0: weight ${amax} in row ${r} is too large for an f16 block scale`);
+    const id = d > 0 ? 1 / d : 0;
+    data[o] = bits & 0xff;
+    data[o + 1] = bits >>> 8;
+    // Weights are only ever quantised here, so their halves may round up: floor(v + 0.5) as an
+    // integer truncation of a positive number is branch-free, 2× faster than roundClamp on random
+    // signs. The clamp matters only when an f16-subnormal scale rounded far down.
+    for (let k = 0; k < block; k++) q[o + 2 + k] = (Math.min(255, Math.max(1, row[k0 + k]! * id + 128.5)) | 0) - 128;
+  }
+}
+
+const scaleF32 = new Float32Array(1);
+const scaleU32 = new Uint32Array(scaleF32.buffer);
+
+// f16 bits of a block scale (≥ 0, an f32 value), round to nearest even: f32ToF16 with a bit-level
+// path for the normal range, which is every scale of real weights (f32ToF16 costs ~100 ns a call,
+// a few seconds over the 67 M blocks of Motif 2.6B).
+export function scaleBits(d: number): number {
+  scaleF32[0] = d;
+  const u = scaleU32[0]!;
+  const exp = u >>> 23;
+  if (exp < 113 || exp > 142) return f32ToF16(d);
+  const mant = u & 0x7fffff;
+  const h = ((exp - 112) << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // A carry out of the mantissa moves into the exponent, as it should (up to inf).
+  return rest > 0x1000 || (rest === 0x1000 && (h & 1) === 1) ? h + 1 : h;
 }
 
 function widenRow(w: StoredData & { cols: number }, r: number, row: Float32Array, rowBits: Int32Array, f16: Float32Array): void {
@@ -72,9 +107,7 @@ function widenRow(w: StoredData & { cols: number }, r: number, row: Float32Array
 export function quantizeQ8Blocks(x: Float32Array, n: number, xq: Int8Array, xd: Float32Array): void {
   for (let b = 0; b < n / Q8_BLOCK; b++) {
     const k0 = b * Q8_BLOCK;
-    let amax = 0;
-    for (let k = k0; k < k0 + Q8_BLOCK; k++) amax = Math.max(amax, Math.abs(x[k]!));
-    const d = Math.fround(amax / 127);
+    const d = Math.fround(absMax(x, k0, k0 + Q8_BLOCK) / 127);
     const id = d > 0 ? Math.fround(1 / d) : 0;
     xd[b] = d;
     for (let k = k0; k < k0 + Q8_BLOCK; k++) xq[k] = roundClamp(Math.fround(x[k]! * id));

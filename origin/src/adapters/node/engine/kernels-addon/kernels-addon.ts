@@ -37,6 +37,12 @@ export interface KernelsAddon {
   matmul: MatmulFn;
   /** The same on a libuv worker thread; the arrays must not be transferred until it settles. */
   matmulAsync: MatmulAsyncFn;
+  /**
+   * W (F32/BF16/F16, rows × cols) → a new array of Q8_0 blocks, byte for byte what the engine's
+   * JS quantiser writes, on all cores (absent when the addon predates Q8_0). Throws a RangeError
+   * for a row length off the 32-weight block, a NaN weight or one too large for an f16 scale.
+   */
+  quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0'>, rows: number, cols: number) => Uint8Array;
   /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
   readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
   readonly info: {
@@ -96,6 +102,17 @@ function asApiError(err: unknown): ApiError {
   return new ApiError('internal_error', `matmul kernel: ${(err as Error).message}`, { cause: err });
 }
 
+function quantizer(native: NonNullable<NativeKernelsBinding['quantizeQ8']>, maxThreads: number): NonNullable<KernelsAddon['quantizeQ8']> {
+  return (w, wDtype, rows, cols) => {
+    if (cols % 32 !== 0) throw new RangeError(`Q8_0 needs the row length (in features) to be a multiple of 32, got ${cols}`);
+    const out = new Uint8Array(rows * (cols / 32) * 34);
+    if (!native(w, NATIVE_WEIGHT_CODE[wDtype], rows, cols, out, maxThreads)) {
+      throw new RangeError('Q8_0: a weight is NaN or too large for an f16 block scale');
+    }
+    return out;
+  };
+}
+
 /**
  * Loads the addon and returns the kernels, or null (after logging why through `log`) when it is
  * not available. Bad options throw at once (a configuration error, not a fallback case).
@@ -138,6 +155,7 @@ function wrap(
         throw asApiError(err);
       }
     },
+    ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
     async readBandwidth(options = {}) {
       const o = BandwidthOptions.parse(options);
       const threads = o.threads ?? nativeInfo.threads;

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import { f32ArrayToBf16, f32ArrayToF16, type WeightMatrix } from '../../../../engine/native/kernels/dtype.ts';
 import { createJsKernel } from '../../../../engine/native/kernels/matmul.ts';
 import { quantizeQ8 } from '../../../../engine/native/kernels/q8.ts';
 import { q8Reference } from '../../../../engine/native/kernels/q8-reference.ts';
@@ -77,6 +78,29 @@ describe.skipIf(!addon)('kernels addon, Q8_0 weights', () => {
         expect(Math.abs(ys[2]![i]! - ys[0]![i]!)).toBeLessThanOrEqual(tolerance);
       }
     }
+  });
+
+  it.each(['F32', 'BF16', 'F16'] as const)('quantises %s weights to the same bytes as the JS quantiser', (dtype) => {
+    const rand = rng(dtype.length);
+    const rows = 130;
+    const cols = 96;
+    // Block scales from f16-subnormal (1e-7) to large (1e3), signs random.
+    const f = Float32Array.from({ length: rows * cols }, (_, i) => (rand() * 2 - 1) * 10 ** (-7 + ((i >> 5) % 11)));
+    const data = dtype === 'F32' ? f : dtype === 'BF16' ? f32ArrayToBf16(f) : f32ArrayToF16(f);
+    const w = { dtype, data, rows, cols } as WeightMatrix;
+    const expected = quantizeQ8(w).data;
+    for (const k of [addon!, loadKernelsAddon({ path, maxThreads: 1 })!]) {
+      expect(k.quantizeQ8).toBeDefined();
+      expect(Buffer.from(k.quantizeQ8!(data, dtype, rows, cols)).equals(Buffer.from(expected))).toBe(true);
+    }
+  });
+
+  it('refuses to quantise what the JS quantiser refuses', () => {
+    const q = addon!.quantizeQ8!;
+    expect(() => q(new Float32Array(48), 'F32', 1, 48)).toThrow(/multiple of 32, got 48/);
+    expect(() => q(new Float32Array(32).fill(1e7), 'F32', 1, 32)).toThrow(/too large for an f16 block scale/);
+    expect(() => q(Float32Array.of(Number.NaN, ...new Float32Array(31)), 'F32', 1, 32)).toThrow(/NaN/);
+    expect(() => q(new Float32Array(32), 'F32', 2, 32)).toThrow(RangeError);
   });
 
   it.each([
