@@ -29,10 +29,10 @@ describe('bench:engine --quant=q8', () => {
     expect(labels).toEqual([
       'quant: Q8_0 at load (JS)', // the JS kernel has no quantizeQ8 of its own
       'quant: decode batch 1, stored precision',
-      'quant: decode batch 1, q8 (linear layers)',
-      'quant: decode batch 1, q8 + head',
-      'quant: distance, q8 (linear layers) vs stored',
-      'quant: distance, q8 + head vs stored',
+      'quant: decode batch 1, q8 (served: layers + head)',
+      'quant: decode batch 1, q8, linear layers only',
+      'quant: distance, q8 (served: layers + head) vs stored',
+      'quant: distance, q8, linear layers only vs stored',
     ]);
     expect(rows[1]![1]).toMatch(/tok\/s \(×1\.00\)/);
     expect(rows[4]![1]).toMatch(/top-1 agreement [\d.]+% of 8 positions/);

@@ -1,11 +1,12 @@
 /**
  * Load-time quantisation of a loaded checkpoint (MotifModelOptions.weightsQuant, origin
  * MOTIF_WEIGHTS_QUANT). `q8`: the linear layers' matrices (fused q/k/v, o, fused gate/up, down)
- * become Q8_0 (../kernels/q8.ts); the embedding, the norms and the output head keep their stored
- * precision. The head is the tied embedding in Motif 2.6B, so a Q8_0 head would be a second copy
- * of it (0.47 GB) next to the BF16 rows the embedding lookup reads; what it would buy is measured
- * in ../README.md. The single q/k/v and gate/up matrices become row views of the fused Q8_0 ones,
- * as they are views of the fused buffers when loaded.
+ * and the output head become Q8_0 (../kernels/q8.ts); the embedding and the norms keep their
+ * stored precision. The head is the tied embedding in Motif 2.6B, so its Q8_0 form is a second
+ * copy (0.47 GB) next to the BF16 rows the embedding lookup reads: measured, it makes batch-1
+ * decode ~20% faster than Q8_0 layers alone at no visible cost in distance (../README.md). The
+ * single q/k/v and gate/up matrices become row views of the fused Q8_0 ones, as they are views of
+ * the fused buffers when loaded.
  */
 import { z } from 'zod';
 import type { WeightMatrix } from '../kernels/dtype.ts';
@@ -18,7 +19,7 @@ export const WeightsQuant = z.enum(['none', 'q8']);
 export type WeightsQuant = z.infer<typeof WeightsQuant>;
 
 export interface QuantizeOptions {
-  /** Also quantise the output head (a separate Q8_0 copy when it is the tied embedding). Default false. */
+  /** Quantise the output head too (a separate Q8_0 copy when it is the tied embedding). Default true. */
   head?: boolean;
   /** A faster quantiser writing the same bytes (MatmulKernel.quantizeQ8); default the JS one. */
   quantize?: ((w: WeightMatrix) => WeightMatrix) | undefined;
@@ -56,5 +57,5 @@ function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMat
  */
 export function quantizeWeights(w: MotifWeights, opts: QuantizeOptions = {}): MotifWeights {
   const quantize = opts.quantize ?? quantizeQ8;
-  return { ...w, head: opts.head ? quantize(w.head) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize)) };
+  return { ...w, head: (opts.head ?? true) ? quantize(w.head) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize)) };
 }
