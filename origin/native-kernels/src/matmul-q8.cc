@@ -131,17 +131,25 @@ bool quantize_weights_q8(const void* w, WeightType wtype, int64_t rows, int64_t 
 }
 
 void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd) {
+  // No libm calls (fmaxf/roundf are not inlined on baseline x86-64) and no sign branches: the
+  // first version cost 4.4 ms of a ~100 ms Motif decode step.
   for (int64_t b = 0; b < n / kQ8Block; ++b) {
     const float* xb = x + b * kQ8Block;
     float amax = 0.0f;
-    for (int k = 0; k < kQ8Block; ++k) amax = std::fmax(amax, std::fabs(xb[k]));
+    for (int k = 0; k < kQ8Block; ++k) {
+      const float a = xb[k] < 0.0f ? -xb[k] : xb[k];
+      amax = a > amax ? a : amax;  // a NaN is skipped, as fmax would
+    }
     const float d = amax / 127.0f;
     const float id = d > 0.0f ? 1.0f / d : 0.0f;
     xd[b] = d;
     for (int k = 0; k < kQ8Block; ++k) {
-      // fmax/fmin also turn a NaN into a bound instead of an undefined conversion.
-      const float v = std::fmin(std::fmax(std::round(xb[k] * id), -127.0f), 127.0f);
-      xq[b * kQ8Block + k] = static_cast<int8_t>(v);
+      const float v = xb[k] * id;
+      // Halves away from zero: v ± 0.5 is exact in double, the conversion truncates; branch-free,
+      // as activation signs are random. NaN → 0.
+      const double t = v == v ? static_cast<double>(v) + std::copysign(0.5, static_cast<double>(v)) : 0.0;
+      int q = static_cast<int>(t < -127.0 ? -127.0 : t > 127.0 ? 127.0 : t);
+      xq[b * kQ8Block + k] = static_cast<int8_t>(q);
     }
   }
 }
@@ -211,6 +219,47 @@ MOTIF_AVX2 void rows_avx2(const Matmul& m, int64_t r0, int64_t o) {
 
 }  // namespace
 
+namespace {
+
+MOTIF_AVX2 void quantize_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  // Just below 0.5: v + 0.49999997 truncated rounds halves away from zero with no double step
+  // (v + 0.5 would round 0.49999997 up); the same integers as the portable path for |v| ≤ 127.
+  const __m256 half = _mm256_set1_ps(0.49999997f);
+  const __m256 lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f);
+  for (int64_t b = 0; b < n / kQ8Block; ++b) {
+    const float* xb = x + b * kQ8Block;
+    __m256 v[4];
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      v[j] = _mm256_loadu_ps(xb + 8 * j);
+      m = _mm256_max_ps(_mm256_andnot_ps(sign, v[j]), m);  // a NaN lane is skipped (max returns m)
+    }
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float d = _mm_cvtss_f32(m4) / 127.0f;
+    const __m256 id = _mm256_set1_ps(d > 0.0f ? 1.0f / d : 0.0f);
+    xd[b] = d;
+    __m256i q[4];
+    for (int j = 0; j < 4; ++j) {
+      __m256 s = _mm256_mul_ps(v[j], id);
+      const __m256 ok = _mm256_cmp_ps(s, s, _CMP_ORD_Q);  // NaN lanes become 0, as in the portable path
+      s = _mm256_add_ps(s, _mm256_or_ps(_mm256_and_ps(s, sign), half));
+      s = _mm256_min_ps(_mm256_max_ps(s, lo), hi);
+      q[j] = _mm256_cvttps_epi32(_mm256_and_ps(s, ok));
+    }
+    // 32 int32 → 32 int8 (packs interleave 128-bit lanes; the permute puts them back in order).
+    const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(xq + b * kQ8Block), p8);
+  }
+}
+
+}  // namespace
+
+void quantize_q8_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd) { quantize_blocks_avx2(x, n, xq, xd); }
+
 void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
   for_rows(m, o_begin, o_end, [&](int rr, int64_t r, int64_t o) {
     switch (rr) {
@@ -225,6 +274,7 @@ void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
 #else
 
 void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) { matmul_slice_q8_scalar(m, o_begin, o_end); }
+void quantize_q8_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd) { quantize_q8_blocks(x, n, xq, xd); }
 
 #endif
 

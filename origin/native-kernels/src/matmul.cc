@@ -89,7 +89,7 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
     thread_local std::vector<float> xd;
     xq.resize(static_cast<size_t>(m.rows * m.in));
     xd.resize(static_cast<size_t>(m.rows * m.in / kQ8Block));
-    quantize_q8_blocks(m.x, m.rows * m.in, xq.data(), xd.data());
+    (simd == Simd::Scalar ? quantize_q8_blocks : quantize_q8_blocks_avx2)(m.x, m.rows * m.in, xq.data(), xd.data());
     call.xq = xq.data();
     call.xd = xd.data();
     job.slice = simd == Simd::Scalar ? matmul_slice_q8_scalar : matmul_slice_q8_avx2;

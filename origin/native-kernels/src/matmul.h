@@ -45,6 +45,8 @@ void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 // xq[k] = round(x[k] / d_b) and xd[b] = d_b = max|x in block b| / 127 (0 for an all-zero block),
 // for n (a multiple of kQ8Block) values; halves round away from zero.
 void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd);
+// The same, bit for bit, with AVX2 (same conditions as matmul_slice_avx2).
+void quantize_q8_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd);
 
 // W (F32/BF16/F16, rows × cols, cols a multiple of kQ8Block) → Q8_0 blocks in out, on up to
 // max_threads threads of the pool (0 = all). Bit for bit what the engine's JS quantizeQ8 writes

@@ -80,6 +80,28 @@ describe.skipIf(!addon)('kernels addon, Q8_0 weights', () => {
     }
   });
 
+  it('quantises x as the JS kernel does on every path, halves away from zero included', () => {
+    // W = identity, so y[o] = d_w·127 · d_x·q_x[o] exposes each activation's int8 (a step off is
+    // a relative change of ≥ 1/127).
+    const n = 64;
+    const eye = new Float32Array(n * n);
+    for (let o = 0; o < n; o++) eye[o * n + o] = 1;
+    const w = quantizeQ8({ dtype: 'F32', data: eye, rows: n, cols: n });
+    const x = Float32Array.from({ length: n }, (_, k) => {
+      if (k % 32 === 0) return 127;
+      const half = (k % 16) + 0.5;
+      const v = k % 3 === 0 ? Math.fround(half - half * 2 ** -24) : half;
+      return k % 2 ? -v : v;
+    });
+    const expected = new Float32Array(n);
+    createJsKernel().matmul(expected, x, 1, w);
+    for (const [, opts] of VARIANTS) {
+      const y = new Float32Array(n);
+      loadKernelsAddon({ ...opts, path })!.matmul(y, x, w.data, 'Q8_0', 1, n, n);
+      for (let o = 0; o < n; o++) expect(Math.abs(y[o]! - expected[o]!)).toBeLessThanOrEqual(1e-6 * Math.abs(expected[o]!));
+    }
+  });
+
   it.each(['F32', 'BF16', 'F16'] as const)('quantises %s weights to the same bytes as the JS quantiser', (dtype) => {
     const rand = rng(dtype.length);
     const rows = 130;
