@@ -1,11 +1,13 @@
 /**
- * `npm run bench:engine [-- --prompt=128 --steps=8 --skip-js --dir=.data/bench/motif-2.6b-bf16 --peer]`
+ * `npm run bench:engine [-- --prompt=128 --steps=8 --skip-js --quant=q8 --dir=.data/bench/motif-2.6b-bf16 --peer]`
  *
  * The full-size Motif 2.6B (random BF16 weights, generated once and cached) in MotifModel on the
  * fastest kernel: memory bandwidth (the roofline), load time, prefill and decode speed at batch
  * 1/4/16, peak RSS against the checkpoint size, the cost of keeping the event loop free (sync vs
  * paced vs all-async matmuls), a profile of the non-matmul work of a step, and the JS-kernel
- * baseline for one step. Ends with the roofline line. Medians throughout (shared machine).
+ * baseline for one step. `--quant=q8` adds the same model with Q8_0 weights (quant-bench.ts): batch-1
+ * decode of both interleaved, their ratio, and the logit distance. Ends with the roofline line.
+ * Medians throughout (shared machine).
  * With `--peer`: llama.cpp on the same dimensions in the same run, alternating rounds (peer/).
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -34,17 +36,26 @@ import {
   weightBytesPerToken,
 } from './engine-bench.ts';
 import { runPeerComparison } from './peer/run-peer.ts';
+import { compareQuant, fixedPrompts } from './quant-bench.ts';
 import { profileStep } from './step-profile.ts';
 
 const Args = z.object({
   prompt: z.coerce.number().int().min(1).max(2048).default(128),
   steps: z.coerce.number().int().min(2).max(100).default(8),
   'skip-js': z.boolean().default(false),
+  quant: z.enum(['none', 'q8']).default('none'),
   dir: z.string().min(1).default('.data/bench/motif-2.6b-bf16'),
   peer: z.boolean().default(false),
 });
 const { values } = parseArgs({
-  options: { prompt: { type: 'string' }, steps: { type: 'string' }, 'skip-js': { type: 'boolean' }, dir: { type: 'string' }, peer: { type: 'boolean' } },
+  options: {
+    prompt: { type: 'string' },
+    steps: { type: 'string' },
+    'skip-js': { type: 'boolean' },
+    quant: { type: 'string' },
+    dir: { type: 'string' },
+    peer: { type: 'boolean' },
+  },
 });
 const parsed = Args.safeParse(values);
 if (!parsed.success) {
@@ -138,6 +149,12 @@ for (const batch of [1, 4, 16]) {
 }
 const b1 = decode.get(1)!;
 row('batch 16 vs batch 1', `×${(decode.get(16)! / b1).toFixed(2)} aggregate tokens/s`);
+
+if (args.quant === 'q8') {
+  const prompts = fixedPrompts(config.vocab_size, 4, 16);
+  for (const [label, value] of await compareQuant({ config, weights, kernel: selection.kernel, base: base!, capacity, steps: args.steps, prompts }))
+    row(label, value);
+}
 
 // Keeping HTTP flowing: the same batch-1 step blocking the JS thread, with turns between sync
 // matmuls, paced (default: long matmuls async) and all async, interleaved step by step so load from other processes hits all alike.

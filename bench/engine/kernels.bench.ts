@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { loadKernelsAddon, type MatmulFn } from '../../origin/src/adapters/node/engine/kernels-addon/kernels-addon.ts';
 import { createPlainMatmul } from '../../origin/src/adapters/node/engine/kernels-addon/plain-matmul.ts';
+import { weightMatrix } from '../../origin/src/engine/native/kernels/dtype.ts';
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { decodeTokensPerSecond, formatRoofline, measureRoofline } from '../roofline/measure.ts';
 import { type BenchImpl, formatKernelTable, type KernelBenchRow, runKernelBench } from './kernel-bench.ts';
@@ -50,13 +51,7 @@ const fast = { warmup: 5, minSamples: 15, maxSamples: 300, budgetMs: 1500 };
 const impls: BenchImpl[] = [];
 if (!args['skip-plain']) impls.push({ name: 'plain TS loop', matmul: createPlainMatmul(), sampling: slow });
 const js = createJsKernel();
-const jsMatmul: MatmulFn = (y, x, w, dtype, rows, inDim, outDim) =>
-  js.matmul(
-    y,
-    x,
-    rows,
-    dtype === 'F32' ? { dtype, data: w as Float32Array, rows: outDim, cols: inDim } : { dtype, data: w as Uint16Array, rows: outDim, cols: inDim },
-  );
+const jsMatmul: MatmulFn = (y, x, w, dtype, rows, inDim, outDim) => js.matmul(y, x, rows, weightMatrix(dtype, w, outDim, inDim));
 impls.push({ name: 'engine JS kernel', matmul: jsMatmul, sampling: slow });
 
 const addon = loadKernelsAddon({}, (m) => console.log(m));

@@ -13,6 +13,7 @@
         "src/matmul-avx2.cc",
         "src/matmul-gemm-avx2.cc",
         "src/matmul-gemm-avx512.cc",
+        "src/matmul-q8.cc",
         "src/matmul-scalar.cc",
         "src/sha256.cc",
         "src/thread-pool.cc"

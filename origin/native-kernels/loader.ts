@@ -13,14 +13,15 @@ export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('./build/Release/motif_k
 const BUILD_ERROR_PATH = fileURLToPath(new URL('./build/build-error.txt', import.meta.url));
 
 /** Weight storage codes of the native API (matches `WeightType` in src/matmul.h). */
-export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2 } as const;
+export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2, Q8_0: 3 } as const;
 
 /** The raw exports of the addon (see src/addon.cc). */
 export interface NativeKernelsBinding {
   matmul(
     y: Float32Array,
     x: Float32Array,
-    w: Float32Array | Uint16Array,
+    /** F32: Float32Array; BF16/F16: Uint16Array; Q8_0: Uint8Array of 34-byte blocks. */
+    w: Float32Array | Uint16Array | Uint8Array,
     wtype: number,
     rows: number,
     inDim: number,
@@ -32,7 +33,7 @@ export interface NativeKernelsBinding {
   matmulAsync(
     y: Float32Array,
     x: Float32Array,
-    w: Float32Array | Uint16Array,
+    w: Float32Array | Uint16Array | Uint8Array,
     wtype: number,
     rows: number,
     inDim: number,
@@ -40,6 +41,11 @@ export interface NativeKernelsBinding {
     maxThreads: number,
     maxSimd: boolean | number,
   ): Promise<void>;
+  /**
+   * F32/BF16/F16 weights (wtype 0..2) → Q8_0 blocks in `out`, on the pool; false when a weight is
+   * NaN or too large for an f16 block scale. Absent in addons built before Q8_0.
+   */
+  quantizeQ8?(w: Float32Array | Uint16Array, wtype: number, rows: number, cols: number, out: Uint8Array, maxThreads: number): boolean;
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
   info(): NativeKernelsInfo;
@@ -57,6 +63,8 @@ export const NativeKernelsInfo = z.object({
   arch: z.string(),
   /** The SHA-256 path of sha256Batch on this CPU. */
   sha256: z.enum(['sha-ni', 'none']).optional(),
+  /** Whether Q8_0 weights (wtype 3) are understood; absent in addons built before them. */
+  q8: z.boolean().optional(),
 });
 export type NativeKernelsInfo = z.infer<typeof NativeKernelsInfo>;
 

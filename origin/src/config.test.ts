@@ -61,6 +61,8 @@ describe('loadOriginConfig', () => {
     ['MOTIF_ORIGIN_PORT', { MOTIF_ORIGIN_PORT: '70000' }],
     ['MOTIF_ENGINE', { MOTIF_ENGINE: 'magic' }],
     ['MOTIF_KERNELS', { MOTIF_KERNELS: 'gpu' }],
+    ['MOTIF_WEIGHTS_QUANT', { MOTIF_WEIGHTS_QUANT: 'q4' }],
+    ['MOTIF_WEIGHTS_QUANT', { MOTIF_WEIGHTS_QUANT: 'Q8' }],
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{speed: 10}' }],
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '[1]' }],
     ['MOTIF_SIM', { MOTIF_ENGINE: 'sim', MOTIF_SIM: '{"errorRate": 2}' }],
@@ -100,6 +102,11 @@ describe('loadOriginConfig', () => {
   it('reads the native kernel choice', () => {
     expect(load({ ...base, MOTIF_KERNELS: 'js' }).kernels).toBe('js');
     expect(load({ ...base, MOTIF_KERNELS: 'native' }).kernels).toBe('native');
+  });
+
+  it('keeps the stored weight precision unless MOTIF_WEIGHTS_QUANT asks for q8', () => {
+    expect(load(base).weightsQuant).toBe('none');
+    expect(load({ ...base, MOTIF_WEIGHTS_QUANT: 'q8' }).weightsQuant).toBe('q8');
   });
 
   it('reads the simulator tuning as given (the engine applies its defaults)', () => {

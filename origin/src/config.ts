@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { placeholderSecretProblems } from '#shared/placeholder-secrets.ts';
 import { parseKeyring, type SigningKey } from '#shared/signing.ts';
+import { WeightsQuant } from './engine/native/checkpoint/quantize-weights.ts';
 import { KernelMode } from './engine/native/kernels/select-kernel.ts';
 import { parseSimTuningJson, type SimTuning } from './engine/sim/options.ts';
 import { EngineBackend } from './engine/types.ts';
@@ -65,6 +66,8 @@ export const OriginEnv = z.object({
     .optional(),
   /** Matmul kernels of the native engine: the C++ addon when it loads (auto), or forced js / native. */
   MOTIF_KERNELS: KernelMode.default('auto'),
+  /** Native engine weights: the checkpoint's precision (none) or linear layers quantised to Q8_0 at load (q8). */
+  MOTIF_WEIGHTS_QUANT: WeightsQuant.default('none'),
   /**
    * Serve this local model dir as is, skipping S3. Not MOTIF_MODEL_DIR: that is `npm start`'s
    * "publish this dir to S3, then serve it", and the stack's origin inherits its environment.
@@ -123,6 +126,8 @@ export interface OriginConfig {
   engine: EngineBackend;
   /** Native engine matmul kernels (MOTIF_KERNELS). */
   kernels: KernelMode;
+  /** Native engine load-time weight quantisation (MOTIF_WEIGHTS_QUANT). */
+  weightsQuant: WeightsQuant;
   /** Simulator tuning (MOTIF_SIM), used when engine is `sim`. */
   sim: SimTuning;
   /** The supervised vLLM server (MOTIF_ENGINE=vllm): executable, recipe file (undefined = the checkout's), GPU. */
@@ -219,6 +224,7 @@ export function loadOriginConfig(env: Record<string, string | undefined>, defaul
     modelId: e.MOTIF_MODEL_ID,
     engine: e.MOTIF_ENGINE,
     kernels: e.MOTIF_KERNELS,
+    weightsQuant: e.MOTIF_WEIGHTS_QUANT,
     sim: e.MOTIF_SIM ?? {},
     vllm: { bin: e.MOTIF_VLLM_BIN, recipeFile: e.MOTIF_VLLM_RECIPE, gpu: e.MOTIF_VLLM_GPU },
     weights,

@@ -210,7 +210,7 @@ function engineFactory(config: OriginConfig, log: (line: string) => void): (targ
   if (config.engine === 'vllm') return nodeVllmEngines(config.vllm, { modelId: config.modelId, maxRunning }, { log, prefix: `vllm[${config.replicaId}]` });
   const limits = { maxRunning, maxQueue, ...(kvBudgetTokens !== undefined ? { kvBudgetTokens } : {}) };
   // The simulator sizes its KV in tokens (its default models a GPU, not this host's memory).
-  const backend = config.engine === 'sim' ? config.sim : { kvBudgetBytes, kernels: config.kernels };
+  const backend = config.engine === 'sim' ? config.sim : { kvBudgetBytes, kernels: config.kernels, weightsQuant: config.weightsQuant };
   return (target) =>
     createEngine(config.engine, { modelDir: target.dir, modelId: config.modelId, revision: target.revision, ...limits, ...backend }, nodeEngineLoaders());
 }

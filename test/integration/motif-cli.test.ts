@@ -23,8 +23,12 @@ const expected = JSON.parse(readFileSync(`${ROOT}${FIXTURE}/expected.json`, 'utf
 const byName = (name: string) => expected.cases.find((c) => c.name === name)!;
 
 function motif(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return motifWith({}, ...args);
+}
+
+function motifWith(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('npm', ['run', '-s', 'motif', '--', ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile('npm', ['run', '-s', 'motif', '--', ...args], { cwd: ROOT, timeout: 60_000, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -71,6 +75,20 @@ describe('motif CLI', () => {
     const r = await motif('generate', '--model', FIXTURE, '--prompt', expected.chat.prompt, '--max-tokens', '12');
     expect(r.code, r.stderr).toBe(0);
     expect(oneJsonLine(r.stdout)).toEqual({ ids: expected.chat.greedy_new_ids });
+  });
+
+  it('MOTIF_WEIGHTS_QUANT=q8 runs the Q8_0 model (logits near the golden ones, not equal); a bad value exits 2 naming it', async () => {
+    const c = byName('len7');
+    const r = await motifWith({ MOTIF_WEIGHTS_QUANT: 'q8' }, 'logits', '--model', FIXTURE, '--ids', c.input_ids.join(','));
+    expect(r.code, r.stderr).toBe(0);
+    const { logits } = oneJsonLine(r.stdout) as { logits: number[] };
+    const diff = Math.max(...logits.map((v, i) => Math.abs(v - c.last_logits[i]!)));
+    expect(diff).toBeGreaterThan(expected.tolerance.logits_max_abs);
+    expect(diff).toBeLessThan(2.5);
+    const bad = await motifWith({ MOTIF_WEIGHTS_QUANT: 'int4' }, 'logits', '--model', FIXTURE, '--ids', '1,2');
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/MOTIF_WEIGHTS_QUANT must be one of none, q8, got 'int4'/);
   });
 
   it.each([

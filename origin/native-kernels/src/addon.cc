@@ -4,11 +4,14 @@
 //
 // JS API (wrapped by the TS loader):
 //   matmul(y, x, w, wtype, rows, in, out, maxThreads, maxSimd): undefined
+//     wtype: 0 F32 (Float32Array), 1 BF16 / 2 F16 (Uint16Array), 3 Q8_0 (Uint8Array of 34-byte
+//     blocks; in must be a multiple of 32)
 //     maxSimd: 0 scalar, 1 AVX2, 2 AVX-512 (the widest the CPU has up to that); a boolean is
 //     accepted too (true = 2, false = 0)
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
-//   info(): { simd, threads, arch, sha256 }
+//   quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean   F32/BF16/F16 → Q8_0 blocks
+//   info(): { simd, threads, arch, sha256, q8 }
 //   sha256Batch(messages, out): boolean   SHA-NI hashing of many messages (addon-hash.cc)
 #include <node_api.h>
 
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "addon-args.h"
 #include "bandwidth.h"
 #include "sha256.h"
 #include "matmul.h"
@@ -26,63 +30,6 @@ namespace {
 
 // Largest accepted dimension: products of two stay far inside int64 and JS safe integers.
 constexpr int64_t kMaxDim = int64_t{1} << 31;
-
-#define CHECK_NAPI(env, call)                                        \
-  do {                                                               \
-    if ((call) != napi_ok) {                                         \
-      napi_throw_error((env), "ERR_MOTIF_KERNELS", "N-API call failed: " #call); \
-      return false;                                                  \
-    }                                                                \
-  } while (0)
-
-bool throw_type(napi_env env, const std::string& msg) {
-  napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", msg.c_str());
-  return false;
-}
-
-bool throw_range(napi_env env, const std::string& msg) {
-  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", msg.c_str());
-  return false;
-}
-
-struct View {
-  void* data = nullptr;
-  size_t length = 0;  // elements
-  size_t elem = 0;    // bytes per element
-};
-
-bool get_view(napi_env env, napi_value v, napi_typedarray_type want, const char* name,
-              const char* want_name, View* out) {
-  bool is_typed = false;
-  CHECK_NAPI(env, napi_is_typedarray(env, v, &is_typed));
-  if (!is_typed) return throw_type(env, std::string(name) + " must be a " + want_name);
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  CHECK_NAPI(env, napi_get_typedarray_info(env, v, &type, &out->length, &out->data, &buffer, &offset));
-  if (type != want) return throw_type(env, std::string(name) + " must be a " + want_name);
-  out->elem = want == napi_float32_array ? 4 : 2;
-  // A detached buffer reports length 0 and no data; only an empty product may use it.
-  return true;
-}
-
-bool get_int(napi_env env, napi_value v, const char* name, int64_t lo, int64_t hi, int64_t* out) {
-  napi_valuetype t;
-  CHECK_NAPI(env, napi_typeof(env, v, &t));
-  if (t != napi_number) return throw_type(env, std::string(name) + " must be a number");
-  double d;
-  CHECK_NAPI(env, napi_get_value_double(env, v, &d));
-  if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
-    return throw_range(env, std::string(name) + " must be an integer in [" + std::to_string(lo) + ", " +
-                                std::to_string(hi) + "], got " + std::to_string(d));
-  *out = static_cast<int64_t>(d);
-  return true;
-}
-
-bool overlaps(const View& a, size_t a_elems, const View& b, size_t b_elems) {
-  auto a0 = reinterpret_cast<uintptr_t>(a.data), b0 = reinterpret_cast<uintptr_t>(b.data);
-  return a_elems > 0 && b_elems > 0 && a0 < b0 + b_elems * b.elem && b0 < a0 + a_elems * a.elem;
-}
 
 struct MatmulCall {
   Matmul m{};
@@ -97,7 +44,7 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 7) return throw_type(env, "matmul(y, x, w, wtype, rows, in, out[, maxThreads, maxSimd]) needs 7 arguments");
   int64_t wtype, rows, in, out, threads = 0;
-  if (!get_int(env, argv[3], "wtype", 0, 2, &wtype)) return false;
+  if (!get_int(env, argv[3], "wtype", 0, 3, &wtype)) return false;
   if (!get_int(env, argv[4], "rows", 0, kMaxDim, &rows)) return false;
   if (!get_int(env, argv[5], "inDim", 0, kMaxDim, &in)) return false;
   if (!get_int(env, argv[6], "outDim", 0, kMaxDim, &out)) return false;
@@ -119,18 +66,23 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   View y, x, w;
   if (!get_view(env, argv[0], napi_float32_array, "y", "Float32Array", &y)) return false;
   if (!get_view(env, argv[1], napi_float32_array, "x", "Float32Array", &x)) return false;
-  const bool w32 = wtype == static_cast<int64_t>(WeightType::F32);
-  if (!get_view(env, argv[2], w32 ? napi_float32_array : napi_uint16_array, "w",
-                w32 ? "Float32Array (F32 weights)" : "Uint16Array (BF16/F16 weights)", &w))
-    return false;
-  const size_t ny = rows * out, nx = rows * in, nw = out * in;
+  const auto type = static_cast<WeightType>(wtype);
+  const bool ok_w = type == WeightType::F32    ? get_view(env, argv[2], napi_float32_array, "w", "Float32Array (F32 weights)", &w)
+                    : type == WeightType::Q8_0 ? get_view(env, argv[2], napi_uint8_array, "w", "Uint8Array (Q8_0 blocks)", &w)
+                                               : get_view(env, argv[2], napi_uint16_array, "w", "Uint16Array (BF16/F16 weights)", &w);
+  if (!ok_w) return false;
+  if (type == WeightType::Q8_0 && in % kQ8Block != 0)
+    return throw_range(env, "inDim must be a multiple of " + std::to_string(kQ8Block) + " for Q8_0 weights, got " + std::to_string(in));
+  // nw counts elements of w's array: weights, or bytes of Q8_0 blocks.
+  const size_t ny = rows * out, nx = rows * in, nw = type == WeightType::Q8_0 ? out * (in / kQ8Block) * kQ8BlockBytes : out * in;
   if (y.length < ny) return throw_range(env, "y holds " + std::to_string(y.length) + " floats, rows*outDim = " + std::to_string(ny));
   if (x.length < nx) return throw_range(env, "x holds " + std::to_string(x.length) + " floats, rows*inDim = " + std::to_string(nx));
-  if (w.length < nw) return throw_range(env, "w holds " + std::to_string(w.length) + " weights, outDim*inDim = " + std::to_string(nw));
+  if (w.length < nw)
+    return throw_range(env, "w holds " + std::to_string(w.length) + (type == WeightType::Q8_0 ? " bytes, outDim*inDim/32 blocks of 34 bytes = " : " weights, outDim*inDim = ") +
+                                std::to_string(nw));
   // y is written while x and w are read by other threads: overlapping views would race.
   if (overlaps(y, ny, x, nx) || overlaps(y, ny, w, nw)) return throw_range(env, "y must not share memory with x or w");
-  call->m = Matmul{static_cast<float*>(y.data), static_cast<const float*>(x.data), w.data,
-                   static_cast<WeightType>(wtype), rows, in, out};
+  call->m = Matmul{static_cast<float*>(y.data), static_cast<const float*>(x.data), w.data, type, rows, in, out};
   call->max_threads = static_cast<int>(threads);
   call->arrays[0] = argv[0];
   call->arrays[1] = argv[1];
@@ -255,6 +207,30 @@ napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
   return queue(env, job, "motif.readBandwidth");
 }
 
+// quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean. W (F32/BF16/F16) → Q8_0 blocks in
+// out; false when a weight is NaN or too large for an f16 block scale.
+napi_value js_quantize_q8(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
+  if (argc < 6) return throw_type(env, "quantizeQ8(w, wtype, rows, cols, out, maxThreads) needs 6 arguments"), nullptr;
+  int64_t wtype, rows, cols, threads;
+  View w, out;
+  if (!get_int(env, argv[1], "wtype", 0, 2, &wtype) || !get_int(env, argv[2], "rows", 0, kMaxDim, &rows) ||
+      !get_int(env, argv[3], "cols", 0, kMaxDim, &cols) || !get_int(env, argv[5], "maxThreads", 0, 1 << 16, &threads) ||
+      !get_view(env, argv[0], wtype == 0 ? napi_float32_array : napi_uint16_array, "w", wtype == 0 ? "Float32Array" : "Uint16Array", &w) ||
+      !get_view(env, argv[4], napi_uint8_array, "out", "Uint8Array", &out))
+    return nullptr;
+  if (cols % kQ8Block != 0) return throw_range(env, "cols must be a multiple of 32 for Q8_0, got " + std::to_string(cols)), nullptr;
+  const size_t nw = rows * cols, nout = rows * (cols / kQ8Block) * kQ8BlockBytes;
+  if (w.length < nw || out.length < nout || overlaps(w, nw, out, nout))
+    return throw_range(env, "quantizeQ8: w needs rows*cols weights and out rows*cols/32*34 bytes, apart"), nullptr;
+  const bool ok = quantize_weights_q8(w.data, static_cast<WeightType>(wtype), rows, cols, static_cast<uint8_t*>(out.data), static_cast<int>(threads));
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 napi_value js_info(napi_env env, napi_callback_info) {
   napi_value obj, simd, threads, arch;
   napi_create_object(env, &obj);
@@ -271,6 +247,9 @@ napi_value js_info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "simd", simd);
   napi_set_named_property(env, obj, "threads", threads);
   napi_set_named_property(env, obj, "arch", arch);
+  napi_value q8;  // wtype 3 understood (addons built before Q8_0 lack the key)
+  napi_get_boolean(env, true, &q8);
+  napi_set_named_property(env, obj, "q8", q8);
   napi_value sha;
   napi_create_string_utf8(env, cpu_has_sha_ni() ? "sha-ni" : "none", NAPI_AUTO_LENGTH, &sha);
   napi_set_named_property(env, obj, "sha256", sha);
@@ -293,6 +272,7 @@ NAPI_MODULE_INIT() {
       {"matmulAsync", nullptr, motif::js_matmul_async, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"readBandwidth", nullptr, motif::js_read_bandwidth, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"quantizeQ8", nullptr, motif::js_quantize_q8, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;

@@ -7,6 +7,7 @@
 #include "matmul.h"
 
 #include <atomic>
+#include <vector>
 
 #include "cpu.h"
 #include "thread-pool.h"
@@ -66,7 +67,8 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   }
   ThreadPool& pool = shared_pool();
   const Simd simd = static_cast<int>(max_simd) < static_cast<int>(cpu_simd()) ? max_simd : cpu_simd();
-  const bool gemm = simd != Simd::Scalar && m.rows >= (simd == Simd::Avx512 ? kGemmMinRowsAvx512 : kGemmMinRows);
+  const bool q8 = m.wtype == WeightType::Q8_0;
+  const bool gemm = !q8 && simd != Simd::Scalar && m.rows >= (simd == Simd::Avx512 ? kGemmMinRowsAvx512 : kGemmMinRows);
   const int64_t out_block = !gemm ? kOutBlock : simd == Simd::Avx512 ? kGemmOutBlockAvx512 : kGemmOutBlock;
   const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();
@@ -77,12 +79,25 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
 
   int64_t blocks_per_range = n > 1 ? blocks / (n * kRangesPerThread) : blocks;
   if (blocks_per_range < 1) blocks_per_range = 1;
+  Matmul call = m;
   Job job;
-  job.m = &m;
-  if (gemm)
+  job.m = &call;
+  if (q8) {
+    // x quantised once per call, on the calling thread (rows·in values against rows·in·out
+    // products); per-thread buffers, reused, so a decode step does not allocate.
+    thread_local std::vector<int8_t> xq;
+    thread_local std::vector<float> xd;
+    xq.resize(static_cast<size_t>(m.rows * m.in));
+    xd.resize(static_cast<size_t>(m.rows * m.in / kQ8Block));
+    (simd == Simd::Scalar ? quantize_q8_blocks : quantize_q8_blocks_avx2)(m.x, m.rows * m.in, xq.data(), xd.data());
+    call.xq = xq.data();
+    call.xd = xd.data();
+    job.slice = simd == Simd::Scalar ? matmul_slice_q8_scalar : matmul_slice_q8_avx2;
+  } else if (gemm) {
     job.slice = simd == Simd::Avx512 ? matmul_slice_gemm_avx512 : matmul_slice_gemm_avx2;
-  else
+  } else {
     job.slice = simd == Simd::Avx2 || simd == Simd::Avx512 ? matmul_slice_avx2 : matmul_slice_scalar;
+  }
   job.range_outs = blocks_per_range * out_block;
   job.ranges = (blocks + blocks_per_range - 1) / blocks_per_range;
   pool.run(static_cast<int>(n), run_ranges, &job);

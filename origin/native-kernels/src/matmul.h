@@ -1,4 +1,4 @@
-// y = x · Wᵀ for F32 activations and F32/BF16/F16 weights (the one primitive the engine's
+// y = x · Wᵀ for F32 activations and F32/BF16/F16/Q8_0 weights (the one primitive the engine's
 // linear layers need). x is rows×in, W is out×in (PyTorch's nn.Linear layout), y is rows×out;
 // all row-major and densely packed.
 #pragma once
@@ -7,16 +7,25 @@
 
 namespace motif {
 
-enum class WeightType : int { F32 = 0, BF16 = 1, F16 = 2 };
+enum class WeightType : int { F32 = 0, BF16 = 1, F16 = 2, Q8_0 = 3 };
+
+// Q8_0 (llama.cpp's block_q8_0 byte for byte): each row of W is in/32 blocks of 34 bytes, an
+// IEEE half scale d then 32 int8 q, with w ≈ d·q. `in` must be a multiple of kQ8Block.
+constexpr int64_t kQ8Block = 32;
+constexpr int64_t kQ8BlockBytes = 2 + kQ8Block;
 
 struct Matmul {
   float* y;
   const float* x;
-  const void* w;  // float* for F32, uint16_t* for BF16/F16
+  const void* w;  // float* for F32, uint16_t* for BF16/F16, Q8_0 blocks (bytes)
   WeightType wtype;
   int64_t rows;
   int64_t in;
   int64_t out;
+  // Q8_0 only, filled by `matmul` before the threads start: x quantised the same way per block of
+  // 32 (xq rows×in int8, xd rows×in/32 scales), so the slices run integer dot products.
+  const int8_t* xq = nullptr;
+  const float* xd = nullptr;
 };
 
 // One thread's share: y[r, o] for every row r and o in [o_begin, o_end). Each slice reads its
@@ -28,6 +37,22 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
 // AVX2 + FMA + F16C slice; call only when cpu_has_avx2_fma_f16c() and matmul_avx2_compiled().
 void matmul_slice_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 bool matmul_avx2_compiled();
+
+// Q8_0 slices (matmul-q8.cc), for any number of rows; they read m.xq / m.xd. The AVX2 one has
+// the same conditions as matmul_slice_avx2.
+void matmul_slice_q8_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
+void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
+// xq[k] = round(x[k] / d_b) and xd[b] = d_b = max|x in block b| / 127 (0 for an all-zero block),
+// for n (a multiple of kQ8Block) values; halves round away from zero.
+void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd);
+// The same, bit for bit, with AVX2 (same conditions as matmul_slice_avx2).
+void quantize_q8_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd);
+
+// W (F32/BF16/F16, rows × cols, cols a multiple of kQ8Block) → Q8_0 blocks in out, on up to
+// max_threads threads of the pool (0 = all). Bit for bit what the engine's JS quantizeQ8 writes
+// (kernels/q8.ts): d = f16(max|w|/127), q = floor(w·(1/d) + 0.5) in double, clamped to ±127.
+// False (out partly written) when a weight is NaN or a scale overflows an f16, as JS refuses.
+bool quantize_weights_q8(const void* w, WeightType wtype, int64_t rows, int64_t cols, uint8_t* out, int max_threads);
 
 // The packed GEMMs (matmul-gemm-*.cc) for kGemmMinRows (AVX-512: kGemmMinRowsAvx512) rows and more. Their slices start on
 // multiples of one panel of outputs. AVX2: the same conditions as above; AVX-512: also

@@ -36,4 +36,29 @@ inline float to_f32(F16 v) {
   return bits_to_f32(sign | ((exp + 112) << 23) | (mant << 13));
 }
 
+// binary32 → binary16 bits, round to nearest even (overflow → ±inf, NaN stays NaN).
+inline uint16_t f32_to_f16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  const uint32_t sign = (u >> 16) & 0x8000u;
+  const uint32_t exp = (u >> 23) & 0xffu;
+  uint32_t mant = u & 0x7fffffu;
+  if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));
+  if (exp > 142) return static_cast<uint16_t>(sign | 0x7c00u);
+  if (exp >= 113) {
+    uint32_t h = ((exp - 112) << 10) | (mant >> 13);
+    const uint32_t rest = mant & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry moves into the exponent
+    return static_cast<uint16_t>(sign | h);
+  }
+  if (exp < 102) return static_cast<uint16_t>(sign);  // below half the smallest subnormal
+  // Subnormal: the value in units of 2^-24, rounded half to even.
+  mant |= 0x800000u;
+  const uint32_t shift = 126 - exp;  // 14..24
+  uint32_t h = mant >> shift;
+  const uint32_t rest = mant & ((1u << shift) - 1), half = 1u << (shift - 1);
+  if (rest > half || (rest == half && (h & 1u))) ++h;
+  return static_cast<uint16_t>(sign | h);
+}
+
 }  // namespace motif

@@ -10,7 +10,8 @@
  * (and including) the first eos id unless --ignore-eos. `--help` (-h, `help`) prints the usage on
  * stdout instead. Errors go to stderr with exit code 2 (command-line mistakes with the usage).
  * MOTIF_KERNELS=auto|js|native picks the matmul kernel (default auto: the native addon when built);
- * the line naming it goes to stderr.
+ * the line naming it goes to stderr. MOTIF_WEIGHTS_QUANT=q8 runs the model with Q8_0 linear layers
+ * and head, as the origin would (default none).
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -18,6 +19,7 @@ import { ApiError } from '#shared/errors.ts';
 import { loadMotifModelDir } from '../adapters/node/engine/engine-loaders.ts';
 import { selectNodeKernel } from '../adapters/node/engine/node-kernels.ts';
 import { loadTokenizerDir } from '../adapters/node/engine/tokenizer-files.ts';
+import { WeightsQuant } from '../engine/native/checkpoint/quantize-weights.ts';
 import type { MotifModel } from '../engine/native/model.ts';
 import { argmax } from '../engine/native/sampling/sampler.ts';
 
@@ -30,7 +32,8 @@ const USAGE = `usage: npm run -s motif -- <logits|generate|tokenize> --model <di
                      or --chat '[{"role":"user","content":"Hi"}]', rendered with the chat template like a chat request
   --max-tokens N     generate at most N tokens (default 16)
   --ignore-eos       keep generating past eos
-MOTIF_KERNELS=auto|js|native picks the matmul kernels (default auto: the native addon when built).`;
+MOTIF_KERNELS=auto|js|native picks the matmul kernels (default auto: the native addon when built).
+MOTIF_WEIGHTS_QUANT=none|q8 quantises the linear layers and head to 8 bits at load (default none).`;
 
 /** A mistake in the command line: one line, then the usage (exit 2). */
 class UsageError extends Error {}
@@ -158,8 +161,10 @@ async function main(argv: string[]): Promise<string> {
   const a = parseCli(argv);
   if (a === 'help') return USAGE;
   if (a.command === 'tokenize') return JSON.stringify(await renderPrompt(a));
+  const quant = WeightsQuant.safeParse(process.env.MOTIF_WEIGHTS_QUANT || 'none');
+  if (!quant.success) throw new Error(`MOTIF_WEIGHTS_QUANT must be one of ${WeightsQuant.options.join(', ')}, got '${process.env.MOTIF_WEIGHTS_QUANT}'`);
   const { kernel } = selectNodeKernel({ mode: process.env.MOTIF_KERNELS || 'auto', log: (line) => process.stderr.write(`${line}\n`) });
-  const model = await loadMotifModelDir(a.model, { kernel, reuseLogits: true });
+  const model = await loadMotifModelDir(a.model, { kernel, reuseLogits: true, weightsQuant: quant.data });
   const ids = await promptIds(a, model.config.vocab_size);
   if (a.command === 'logits') {
     if (ids.length > model.config.max_position_embeddings) {

@@ -2,6 +2,7 @@
  * The options of MotifModel (validated at construction) and the shape of its debug output.
  */
 import { z } from 'zod';
+import { WeightsQuant } from './checkpoint/quantize-weights.ts';
 import type { MatmulKernel } from './kernels/matmul.ts';
 
 export const ModelOptions = z.object({
@@ -20,6 +21,7 @@ export const ModelOptions = z.object({
     .default(16),
   sliceMs: z.number().min(0).max(60_000).default(10),
   reuseLogits: z.boolean().default(false),
+  weightsQuant: WeightsQuant.default('none'),
 });
 
 export interface MotifModelOptions {
@@ -39,6 +41,11 @@ export interface MotifModelOptions {
    * 0.9 MB allocation per sequence per step). Default false: each call returns fresh arrays.
    */
   reuseLogits?: boolean;
+  /**
+   * Quantise the linear layers at load (checkpoint/quantize-weights.ts): `none` (default) keeps
+   * the stored precision; `q8` stores them as Q8_0, about half the bytes of BF16 per decode step.
+   */
+  weightsQuant?: WeightsQuant;
   /** Give the event loop a turn (default: setImmediate, else a zero timeout). */
   yieldTurn?: () => Promise<void>;
   /** Monotonic milliseconds for pacing (default performance.now). */

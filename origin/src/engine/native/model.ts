@@ -14,6 +14,7 @@ import { ApiError } from '#shared/errors.ts';
 import type { SequenceCache } from './batching/kv-cache.ts';
 import { KvCache } from './batching/kv-cache.ts';
 import type { MotifConfig } from './checkpoint/config.ts';
+import { quantizeWeights, type WeightsQuant } from './checkpoint/quantize-weights.ts';
 import type { CheckpointSource, MotifWeights } from './checkpoint/weights.ts';
 import { checkWeights, loadMotifConfig, loadMotifWeights } from './checkpoint/weights.ts';
 import type { AttentionParams } from './forward/attention.ts';
@@ -52,6 +53,8 @@ export class MotifModel {
   readonly eosTokenIds: readonly number[];
   /** Name of the matmul kernel in use (e.g. `native-avx2`, `js-scalar`). */
   readonly kernelName: string;
+  /** Load-time quantisation of the linear layers (`none` or `q8`). */
+  readonly weightsQuant: WeightsQuant;
   readonly #kernel: MatmulKernel;
   readonly #weights: MotifWeights;
   readonly #opts: z.infer<typeof ModelOptions>;
@@ -68,6 +71,7 @@ export class MotifModel {
       kvBlockTokens: opts.kvBlockTokens,
       sliceMs: opts.sliceMs,
       reuseLogits: opts.reuseLogits,
+      weightsQuant: opts.weightsQuant,
     });
     if (!parsed.success) throw new RangeError(`Invalid MotifModel options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
     this.#opts = parsed.data;
@@ -77,11 +81,12 @@ export class MotifModel {
     checkWeights(config, weights);
     this.config = config;
     this.eosTokenIds = config.eos_token_ids;
-    this.#weights = weights;
+    this.weightsQuant = this.#opts.weightsQuant;
     const kernel =
       opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
     this.kernelName = kernel.name;
     this.#kernel = kernel;
+    this.#weights = this.#opts.weightsQuant === 'q8' ? quantizeWeights(weights, { quantize: kernel.quantizeQ8?.bind(kernel) }) : weights;
     this.#ctx = {
       config,
       pacer: createPacer(kernel, { sliceMs: this.#opts.sliceMs, now: opts.now ?? (() => performance.now()), yieldTurn: opts.yieldTurn ?? defaultYieldTurn }),

@@ -264,6 +264,30 @@ describe('NativeEngine admission and abort', () => {
   it('fails bad options at construction', () => {
     expect(() => engineWith({ maxRunning: 0 })).toThrow(ApiError);
     expect(() => new NativeEngine({ modelDir: FIXTURE } as NativeEngineOptions)).toThrow(/modelId/);
+    expect(() => engineWith({ weightsQuant: 'q4' as 'q8' })).toThrow(/weightsQuant/);
+  });
+
+  it('hands weightsQuant to the model loader, which serves the Q8_0 model', async () => {
+    const loaders = nodeEngineLoaders();
+    const asked: string[] = [];
+    const lines: string[] = [];
+    const engine = new NativeEngine(
+      { modelDir: FIXTURE, modelId: 'tiny-motif', weightsQuant: 'q8' },
+      {
+        ...loaders,
+        log: (line) => lines.push(line),
+        loadModel: (dir, o) => {
+          asked.push(o.weightsQuant);
+          return loaders.loadModel(dir, o);
+        },
+      },
+    );
+    await engine.load();
+    const r = await collect(engine, request({ kind: 'ids', ids: expected.cases[1]!.input_ids }));
+    expect(asked).toEqual(['q8']);
+    expect(lines).toContain('weights: linear layers quantised to Q8_0 at load (MOTIF_WEIGHTS_QUANT=q8)');
+    expect(r.ids).toHaveLength(12);
+    await engine.close();
   });
 
   it('abort frees the slot within a step, ends with finish abort and exact usage', async () => {

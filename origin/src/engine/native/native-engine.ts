@@ -10,6 +10,7 @@ import { ApiError, fromZodError } from '#shared/errors.ts';
 import type { PromptByteBounds } from '#shared/protocol.ts';
 import type { Engine, EngineEvent, EngineInfo, EngineStats, GenerateRequest } from '../types.ts';
 import { type BatchModel, Scheduler, type SchedulerStats } from './batching/scheduler.ts';
+import { WeightsQuant } from './checkpoint/quantize-weights.ts';
 import { GrammarCache } from './grammar/json-constraint.ts';
 import { KernelMode } from './kernels/select-kernel.ts';
 import { createGenerationJob, EventChannel, type RequestContext } from './native-engine-request.ts';
@@ -53,6 +54,8 @@ export const NativeEngineOptionsSchema = z.strictObject({
   prefixCache: z.boolean().default(true),
   /** Matmul kernel of the default model loader: the native addon when it loads (`auto`), or forced (MOTIF_KERNELS). */
   kernels: KernelMode.default('auto'),
+  /** Load-time quantisation of the linear layers of the default model loader: `none` or `q8` (MOTIF_WEIGHTS_QUANT). */
+  weightsQuant: WeightsQuant.default('none'),
 });
 export type NativeEngineOptions = z.input<typeof NativeEngineOptionsSchema>;
 
@@ -64,8 +67,8 @@ export interface NativeModel extends BatchModel {
   kvBytesPerToken?(): number;
 }
 
-/** Loads the model in `dir` on the kernel `kernels` selects; `log` receives the line naming it. */
-export type ModelLoader = (dir: string, opts: { kernels: KernelMode; log?: (line: string) => void }) => Promise<NativeModel>;
+/** Loads the model in `dir` on the kernel `kernels` selects, quantised as `weightsQuant` says; `log` receives the lines naming both. */
+export type ModelLoader = (dir: string, opts: { kernels: KernelMode; weightsQuant: WeightsQuant; log?: (line: string) => void }) => Promise<NativeModel>;
 export type TokenizerLoader = (dir: string) => Promise<TokenizerBundle>;
 
 /** Starts a PromptEncoder running `tokenizer`, which was loaded from `dir`. */
@@ -130,7 +133,7 @@ export class NativeEngine implements Engine {
     const { loadModel, loadTokenizer, log } = this.deps;
     if (!loadModel || !loadTokenizer) throw new ApiError('engine_unavailable', 'The native engine was built without a model or tokenizer loader.');
     const [model, bundle] = await Promise.all([
-      loadModel(this.opts.modelDir, { kernels: this.opts.kernels, ...(log ? { log } : {}) }),
+      loadModel(this.opts.modelDir, { kernels: this.opts.kernels, weightsQuant: this.opts.weightsQuant, ...(log ? { log } : {}) }),
       loadTokenizer(this.opts.modelDir),
     ]);
     const context = model.config.max_position_embeddings;

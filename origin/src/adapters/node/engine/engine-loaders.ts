@@ -18,9 +18,10 @@ export function loadMotifModelDir(dir: string, opts: MotifModelOptions = {}): Pr
 
 // The kernel chosen by selectNodeKernel, logits reused between steps (the scheduler consumes them
 // before the next forward call).
-const loadModel: ModelLoader = (dir, { kernels, log }) => {
+const loadModel: ModelLoader = (dir, { kernels, weightsQuant, log }) => {
   const { kernel } = selectNodeKernel({ mode: kernels, ...(log ? { log } : {}) });
-  return loadMotifModelDir(dir, { kernel, reuseLogits: true });
+  if (weightsQuant === 'q8') (log ?? console.log)('weights: linear layers quantised to Q8_0 at load (MOTIF_WEIGHTS_QUANT=q8)');
+  return loadMotifModelDir(dir, { kernel, reuseLogits: true, weightsQuant });
 };
 
 /** Model and tokenizer loaders over the local file system; long prompts are tokenized in a worker thread. */

@@ -5,7 +5,7 @@
  */
 
 import type { StoredDtype, WeightMatrix } from '../kernels/dtype.ts';
-import { dtypeBytes, storedToF32 } from '../kernels/dtype.ts';
+import { dtypeBytes, storedToF32, weightDataLength } from '../kernels/dtype.ts';
 import type { OpenedFile } from './checkpoint-source.ts';
 import type { MotifConfig } from './config.ts';
 import type { Tensor, TensorInfo } from './safetensors.ts';
@@ -66,17 +66,19 @@ export function stackRows(parts: readonly WeightMatrix[]): WeightMatrix {
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const dtype = parts[0]!.dtype;
   if (dtype !== 'F32' && parts.every((p) => p.dtype === dtype)) {
-    const data = new Uint16Array(rows * cols);
+    // Same 16-bit or Q8_0 rows: the raw arrays back to back (Q8_0 rows are whole blocks).
+    const data = dtype === 'Q8_0' ? new Uint8Array(weightDataLength(dtype, rows, cols)) : new Uint16Array(rows * cols);
     let o = 0;
     for (const p of parts) {
-      data.set(p.data as Uint16Array, o);
+      data.set(p.data, o);
       o += p.data.length;
     }
-    return { dtype, data, rows, cols };
+    return { dtype, data, rows, cols } as WeightMatrix;
   }
   const data = new Float32Array(rows * cols);
   let o = 0;
   for (const p of parts) {
+    if (p.dtype === 'Q8_0') throw new RangeError('stackRows: Q8_0 matrices stack only with Q8_0 ones');
     data.set(p.dtype === 'F32' ? p.data : storedToF32(p), o);
     o += p.data.length;
   }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
 import { nodeCheckpoint } from '../../../adapters/node/engine/checkpoint-dir.ts';
 import { loadMotifModelDir } from '../../../adapters/node/engine/engine-loaders.ts';
-import { f32ArrayToBf16, f32ArrayToF16, storedToF32 } from '../kernels/dtype.ts';
+import { f32ArrayToBf16, f32ArrayToF16, type StoredData, storedToF32 } from '../kernels/dtype.ts';
 import { stackRows } from './fused-weights.ts';
 import type { Tensor } from './safetensors.ts';
 import { encodeSafetensors, memoryFile, readSafetensorsHeader, readTensor } from './safetensors.ts';
@@ -79,7 +79,7 @@ describe('loadMotifWeights', () => {
     expect(l.k.dtype).toBe('BF16');
     expect(l.qkv.dtype).toBe('F32');
     expect(l.qkv.data.buffer).not.toBe(l.q.data.buffer);
-    expect([...l.qkv.data.subarray(64 * 64, 2 * 64 * 64)]).toEqual([...storedToF32(l.k)]);
+    expect([...l.qkv.data.subarray(64 * 64, 2 * 64 * 64)]).toEqual([...storedToF32(l.k as StoredData)]);
     expect(w.layers[0]!.qkv.data.buffer).toBe(w.layers[0]!.q.data.buffer);
   });
 

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import type { WeightMatrix } from '../kernels/dtype.ts';
-import { storedToF32 } from '../kernels/dtype.ts';
+import { storedToF32, weightDataLength } from '../kernels/dtype.ts';
 import type { CheckpointSource, OpenedFile } from './checkpoint-source.ts';
 import type { MotifConfig } from './config.ts';
 import { parseMotifConfig } from './config.ts';
@@ -237,8 +237,7 @@ export function checkWeights(c: MotifConfig, w: MotifWeights): void {
   const A = c.num_attention_heads * c.head_dim;
   const bad = (what: string) => new ApiError('engine_unavailable', `Weights do not match config.json: ${what}`);
   if (w.layers.length !== c.num_hidden_layers) throw bad(`${w.layers.length} layers, expected ${c.num_hidden_layers}`);
-  const dims = (m: { rows: number; cols: number; data: { length: number } }, rows: number, cols: number) =>
-    m.rows === rows && m.cols === cols && m.data.length === rows * cols;
+  const dims = (m: WeightMatrix, rows: number, cols: number) => m.rows === rows && m.cols === cols && m.data.length === weightDataLength(m.dtype, rows, cols);
   if (!dims(w.embed, c.vocab_size, c.hidden_size) || !dims(w.head, c.vocab_size, c.hidden_size)) throw bad('embedding or head shape');
   w.layers.forEach((l, i) => {
     const ok =

@@ -10,12 +10,37 @@ export type StoredDtype = 'F32' | 'BF16' | 'F16';
 /** Tensor payload in its stored precision: f32 as-is, 16-bit formats as raw bit patterns. */
 export type StoredData = { dtype: 'F32'; data: Float32Array } | { dtype: 'BF16' | 'F16'; data: Uint16Array };
 
+/**
+ * Weights quantised at load (q8.ts), never read from a checkpoint: Q8_0 is llama.cpp's
+ * block_q8_0, per 32 weights of a row an IEEE half scale d then 32 int8 q (34 bytes), w ≈ d·q.
+ */
+export type QuantData = { dtype: 'Q8_0'; data: Uint8Array };
+
+/** Every weight precision a kernel multiplies by. */
+export type WeightDtype = StoredDtype | QuantData['dtype'];
+
 /** A row-major [rows × cols] weight matrix (PyTorch Linear layout: rows = out, cols = in). */
-export type WeightMatrix = StoredData & { rows: number; cols: number };
+export type WeightMatrix = (StoredData | QuantData) & { rows: number; cols: number };
+
+/** Weights per Q8_0 block (the row length must be a multiple of it) and bytes per block. */
+export const Q8_BLOCK = 32;
+export const Q8_BLOCK_BYTES = 2 + Q8_BLOCK;
 
 /** Bytes per element of a stored dtype. */
 export function dtypeBytes(dtype: StoredDtype): number {
   return dtype === 'F32' ? 4 : 2;
+}
+
+/** The matrix variant of `dtype` over `data` (for raw-array APIs); throws when the array type does not fit. */
+export function weightMatrix(dtype: WeightDtype, data: WeightMatrix['data'], rows: number, cols: number): WeightMatrix {
+  const want = dtype === 'F32' ? Float32Array : dtype === 'Q8_0' ? Uint8Array : Uint16Array;
+  if (!(data instanceof want)) throw new TypeError(`${dtype} weights must be a ${want.name}`);
+  return { dtype, data, rows, cols } as WeightMatrix;
+}
+
+/** Length of the `data` array of a rows × cols matrix in `dtype` (elements; bytes for Q8_0). */
+export function weightDataLength(dtype: WeightDtype, rows: number, cols: number): number {
+  return dtype === 'Q8_0' ? rows * (cols / Q8_BLOCK) * Q8_BLOCK_BYTES : rows * cols;
 }
 
 /** bfloat16 bits → f32 value (bf16 is the top half of an f32: 8 exponent bits, 7 fraction bits). */

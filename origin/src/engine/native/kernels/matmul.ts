@@ -5,7 +5,8 @@
  * (PyTorch Linear). Decode is memory-bound, so the loop order is fixed: weight rows outermost and
  * the rows of x inside, which reads each weight row from memory once per call however many
  * sequences are stacked into x. 16-bit weights are widened one row at a time into a scratch row,
- * so the conversion is paid once per weight row, not once per (row of x, weight).
+ * so the conversion is paid once per weight row, not once per (row of x, weight). Q8_0 weights
+ * take the integer block dot products of q8.ts.
  *
  * A native kernel (the C++ addon, see select-kernel.ts) replaces this one by implementing
  * `MatmulKernel`; it may also offer `matmulAsync`, which computes off the JS thread so the event
@@ -13,6 +14,7 @@
  */
 import type { WeightMatrix } from './dtype.ts';
 import { createF16Table } from './dtype.ts';
+import { createQ8Js } from './q8.ts';
 
 export interface MatmulKernel {
   readonly name: string;
@@ -28,6 +30,11 @@ export interface MatmulKernel {
   matmulAsync?(y: Float32Array, x: Float32Array, rows: number, w: WeightMatrix): Promise<void>;
   /** dst[dstOffset + i] = W[row, i] widened to f32 (embedding lookup). */
   readRow(w: WeightMatrix, row: number, dst: Float32Array, dstOffset: number): void;
+  /**
+   * W as Q8_0, byte for byte what `quantizeQ8` (q8.ts) makes, only faster (optional: the native
+   * kernel quantises on all cores in C++; the JS one takes ~20 ns a weight).
+   */
+  quantizeQ8?(w: WeightMatrix): WeightMatrix;
 }
 
 export interface JsKernelOptions {
@@ -46,6 +53,7 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
   let rowBits = new Int32Array(row.buffer);
   // 256 KiB: every half value as f32, so F16 rows widen by table lookup.
   const f16 = createF16Table();
+  const q8 = createQ8Js(f16);
   // 32-bit views of BF16 matrices (two weights per load), made once per matrix.
   const pairViews = new WeakMap<Uint16Array, Uint32Array>();
 
@@ -71,7 +79,9 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
   function widenRow(w: WeightMatrix, o: number, pairs: Uint32Array | null): Float32Array {
     const n = w.cols;
     const r = scratchRow(n);
-    if (w.dtype === 'BF16') {
+    if (w.dtype === 'Q8_0') {
+      q8.readRow(w, o, r, 0);
+    } else if (w.dtype === 'BF16') {
       if (pairs) widenBf16Pairs(pairs, (o * n) >>> 1, n >>> 1, rowBits);
       else widenBf16(w.data, o * n, n, rowBits);
     } else if (w.dtype === 'F16') {
@@ -95,6 +105,7 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
         for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, w.data, o * n, n);
         return;
       }
+      if (w.dtype === 'Q8_0') return q8.matmul(y, x, rows, w);
       const pairs = w.dtype === 'BF16' ? pairView(w.data, n) : null;
       for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, widenRow(w, o, pairs), 0, n);
     },
@@ -154,7 +165,7 @@ function dotRows(y: Float32Array, x: Float32Array, rows: number, out: number, o:
 export type RawMatmul = (
   y: Float32Array,
   x: Float32Array,
-  w: Float32Array | Uint16Array,
+  w: WeightMatrix['data'],
   dtype: WeightMatrix['dtype'],
   rows: number,
   inDim: number,

@@ -93,3 +93,26 @@ describe('createAddonKernel', () => {
     expect([...dst]).toEqual([0, 5, 6]);
   });
 });
+
+describe('createAddonKernel and Q8_0', () => {
+  it("offers the addon's quantiser when it has one, and passes Q8_0 matrices through", () => {
+    const { addon } = fakeAddon();
+    const asked: string[] = [];
+    const kernel = createAddonKernel({
+      ...addon,
+      quantizeQ8: (_w, dtype, rows, cols) => {
+        asked.push(`${dtype} ${rows}×${cols}`);
+        return new Uint8Array(rows * (cols / 32) * 34);
+      },
+    });
+    const q = kernel.quantizeQ8!({ dtype: 'BF16', data: new Uint16Array(2 * 64), rows: 2, cols: 64 });
+    expect(q).toMatchObject({ dtype: 'Q8_0', rows: 2, cols: 64 });
+    expect(q.data).toHaveLength(2 * 2 * 34);
+    expect(kernel.quantizeQ8!(q)).toBe(q);
+    expect(asked).toEqual(['BF16 2×64']);
+  });
+
+  it('has none without it (the JS quantiser is used)', () => {
+    expect(createAddonKernel(fakeAddon().addon).quantizeQ8).toBeUndefined();
+  });
+});

@@ -21,6 +21,8 @@ type Raw = (y: Float32Array, x: Float32Array, w: WeightMatrix['data'], dtype: We
 export interface NativeMatmuls {
   matmul: Raw;
   matmulAsync(...args: Parameters<Raw>): Promise<void>;
+  /** W (F32/BF16/F16) → Q8_0 bytes (see MatmulKernel.quantizeQ8); optional. */
+  quantizeQ8?: (w: Float32Array | Uint16Array, dtype: 'F32' | 'BF16' | 'F16', rows: number, cols: number) => Uint8Array;
   readonly info: { readonly simd: string; readonly threads: number; readonly maxThreads: number; readonly path: string };
 }
 
@@ -85,5 +87,10 @@ export function createAddonKernel(addon: NativeMatmuls, maxCols?: number): Matmu
     matmul: (y, x, rows, w) => addon.matmul(y, x, w.data, w.dtype, rows, w.cols, w.rows),
     matmulAsync: (y, x, rows, w) => addon.matmulAsync(y, x, w.data, w.dtype, rows, w.cols, w.rows),
     readRow: (w, row, dst, dstOffset) => js.readRow(w, row, dst, dstOffset),
+    ...(addon.quantizeQ8 ? { quantizeQ8: nativeQuantizer(addon.quantizeQ8) } : {}),
   };
+}
+
+function nativeQuantizer(quantize: NonNullable<NativeMatmuls['quantizeQ8']>): NonNullable<MatmulKernel['quantizeQ8']> {
+  return (w) => (w.dtype === 'Q8_0' ? w : { dtype: 'Q8_0', data: quantize(w.data, w.dtype, w.rows, w.cols), rows: w.rows, cols: w.cols });
 }

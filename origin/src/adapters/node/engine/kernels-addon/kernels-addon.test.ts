@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '#shared/errors.ts';
+import { weightMatrix } from '../../../../engine/native/kernels/dtype.ts';
 import { createJsKernel } from '../../../../engine/native/kernels/matmul.ts';
 import { type KernelsAddonOptions, loadKernelsAddon, type MatmulFn, median, type WeightDtype } from './kernels-addon.ts';
 import { decodeTable } from './plain-matmul.ts';
@@ -48,8 +49,7 @@ describe('loadKernelsAddon', () => {
 // then run against that, so they pass (and mean something) either way.
 function portable(): MatmulFn {
   const js = createJsKernel();
-  return (y, x, w, dtype, rows, cols, outRows) =>
-    js.matmul(y, x, rows, dtype === 'F32' ? { dtype, data: w as Float32Array, rows: outRows, cols } : { dtype, data: w as Uint16Array, rows: outRows, cols });
+  return (y, x, w, dtype, rows, cols, outRows) => js.matmul(y, x, rows, weightMatrix(dtype, w, outRows, cols));
 }
 const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
   ? (

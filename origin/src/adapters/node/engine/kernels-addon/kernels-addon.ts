@@ -1,6 +1,6 @@
 /**
  * The native matmul kernels as a drop-in for the portable TS kernel: same `matmul` signature
- * (y = x·Wᵀ, W stored out×in as F32, BF16 or F16), computed by the C++ addon with AVX2/FMA/F16C
+ * (y = x·Wᵀ, W stored out×in as F32, BF16, F16 or Q8_0 blocks), computed by the C++ addon with AVX2/FMA/F16C
  * and the process-wide thread pool. `loadKernelsAddon()` returns null, with a logged reason, when
  * the addon is not built (no toolchain at install time, unsupported platform), and the caller
  * keeps the portable kernels. This is a runtime adapter (it loads a Node addon): only a
@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from '../../../../../native-kernels/loader.ts';
 
-export type WeightDtype = 'F32' | 'BF16' | 'F16';
-export type WeightArray = Float32Array | Uint16Array;
+export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0';
+/** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0. */
+export type WeightArray = Float32Array | Uint16Array | Uint8Array;
 
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
 export type MatmulFn = (y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype, rows: number, inDim: number, outDim: number) => void;
@@ -36,6 +37,12 @@ export interface KernelsAddon {
   matmul: MatmulFn;
   /** The same on a libuv worker thread; the arrays must not be transferred until it settles. */
   matmulAsync: MatmulAsyncFn;
+  /**
+   * W (F32/BF16/F16, rows × cols) → a new array of Q8_0 blocks, byte for byte what the engine's
+   * JS quantiser writes, on all cores (absent when the addon predates Q8_0). Throws a RangeError
+   * for a row length off the 32-weight block, a NaN weight or one too large for an f16 scale.
+   */
+  quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0'>, rows: number, cols: number) => Uint8Array;
   /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
   readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
   readonly info: {
@@ -82,9 +89,10 @@ export function median(values: readonly number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function weightCode(wDtype: WeightDtype): number {
+function weightCode(wDtype: WeightDtype, q8: boolean): number {
   const code = NATIVE_WEIGHT_CODE[wDtype];
   if (code === undefined) throw new ApiError('internal_error', `matmul: unknown weight dtype ${String(wDtype)}`);
+  if (wDtype === 'Q8_0' && !q8) throw new ApiError('engine_unavailable', 'the native kernels addon predates Q8_0 weights; rebuild it (npm run build:kernels)');
   return code;
 }
 
@@ -92,6 +100,17 @@ function weightCode(wDtype: WeightDtype): number {
 // one error type with the native message kept for the logs.
 function asApiError(err: unknown): ApiError {
   return new ApiError('internal_error', `matmul kernel: ${(err as Error).message}`, { cause: err });
+}
+
+function quantizer(native: NonNullable<NativeKernelsBinding['quantizeQ8']>, maxThreads: number): NonNullable<KernelsAddon['quantizeQ8']> {
+  return (w, wDtype, rows, cols) => {
+    if (cols % 32 !== 0) throw new RangeError(`Q8_0 needs the row length (in features) to be a multiple of 32, got ${cols}`);
+    const out = new Uint8Array(rows * (cols / 32) * 34);
+    if (!native(w, NATIVE_WEIGHT_CODE[wDtype], rows, cols, out, maxThreads)) {
+      throw new RangeError('Q8_0: a weight is NaN or too large for an f16 block scale');
+    }
+    return out;
+  };
 }
 
 /**
@@ -111,16 +130,17 @@ export function loadKernelsAddon(options: KernelsAddonOptions = {}, log: (messag
 
 function wrap(
   native: NativeKernelsBinding,
-  nativeInfo: { simd: SimdPath; threads: number; arch: string },
+  nativeInfo: { simd: SimdPath; threads: number; arch: string; q8?: boolean | undefined },
   path: string,
   maxThreads: number,
   simd: SimdPath,
 ): KernelsAddon {
   // Booleans for "widest" and "scalar": what addons built before the AVX-512 path understand.
   const maxSimd = simd === nativeInfo.simd ? true : simd === 'scalar' ? false : SIMD_LEVEL[simd];
+  const q8 = nativeInfo.q8 === true;
   return {
     matmul(y, x, w, wDtype, rows, inDim, outDim) {
-      const code = weightCode(wDtype);
+      const code = weightCode(wDtype, q8);
       try {
         native.matmul(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {
@@ -128,13 +148,14 @@ function wrap(
       }
     },
     async matmulAsync(y, x, w, wDtype, rows, inDim, outDim) {
-      const code = weightCode(wDtype);
+      const code = weightCode(wDtype, q8);
       try {
         await native.matmulAsync(y, x, w, code, rows, inDim, outDim, maxThreads, maxSimd);
       } catch (err) {
         throw asApiError(err);
       }
     },
+    ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
     async readBandwidth(options = {}) {
       const o = BandwidthOptions.parse(options);
       const threads = o.threads ?? nativeInfo.threads;

@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { nodeCheckpoint } from '../../../adapters/node/engine/checkpoint-dir.ts';
+import { Q8_BLOCK_BYTES, type WeightMatrix } from '../kernels/dtype.ts';
+import { quantizeQ8 } from '../kernels/q8.ts';
+import type { MotifConfig } from './config.ts';
+import { quantizeWeights, WeightsQuant } from './quantize-weights.ts';
+import { checkWeights, loadMotifConfig, loadMotifWeights, type MotifWeights } from './weights.ts';
+
+const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
+let config: MotifConfig;
+let weights: MotifWeights;
+beforeAll(async () => {
+  const src = nodeCheckpoint(FIXTURE);
+  config = await loadMotifConfig(src);
+  weights = await loadMotifWeights(src, config);
+});
+
+const bytesOf = (m: WeightMatrix) => new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+
+describe('quantizeWeights', () => {
+  it('turns the linear layers and the head into Q8_0, and keeps the embedding and vectors', () => {
+    const q = quantizeWeights(weights);
+    for (const l of q.layers) for (const m of [l.qkv, l.o, l.gateUp, l.down, l.q, l.k, l.v, l.gate, l.up]) expect(m.dtype).toBe('Q8_0');
+    expect(q.head.dtype).toBe('Q8_0');
+    expect(q.embed).toBe(weights.embed);
+    expect(q.norm).toBe(weights.norm);
+    expect(q.layers[0]!.inputNorm).toBe(weights.layers[0]!.inputNorm);
+    expect(() => checkWeights(config, q)).not.toThrow();
+  });
+
+  it('makes q/k/v and gate/up row views of the fused Q8_0 matrices', () => {
+    const l = quantizeWeights(weights).layers[1]!;
+    const rowBytes = (config.hidden_size / 32) * Q8_BLOCK_BYTES;
+    expect(l.k.data.buffer).toBe(l.qkv.data.buffer);
+    expect(l.k.data.byteOffset - l.qkv.data.byteOffset).toBe(l.q.rows * rowBytes);
+    expect(bytesOf(l.k)).toEqual(bytesOf(quantizeQ8(weights.layers[1]!.k)));
+    expect(bytesOf(l.up)).toEqual(bytesOf(quantizeQ8(weights.layers[1]!.up)));
+  });
+
+  it('can leave the head alone and take another quantiser', () => {
+    const seen: number[] = [];
+    const q = quantizeWeights(weights, {
+      head: false,
+      quantize: (m) => {
+        seen.push(m.rows);
+        return quantizeQ8(m);
+      },
+    });
+    expect(q.head).toBe(weights.head);
+    expect(seen).toHaveLength(4 * config.num_hidden_layers);
+  });
+
+  it('names the modes it accepts', () => {
+    expect(WeightsQuant.options).toEqual(['none', 'q8']);
+    expect(WeightsQuant.safeParse('q4').success).toBe(false);
+  });
+});
