@@ -36,7 +36,7 @@ import {
   weightBytesPerToken,
 } from './engine-bench.ts';
 import { runPeerComparison } from './peer/run-peer.ts';
-import { compareQuant, fixedPrompts } from './quant-bench.ts';
+import { compareQuant, fixedPrompts, q8Weights } from './quant-bench.ts';
 import { profileStep } from './step-profile.ts';
 
 const Args = z.object({
@@ -202,18 +202,16 @@ if (!args['skip-js']) {
   row('JS kernel, one batch-1 decode step', `${(t.medianMs / 1e3).toFixed(1)} s → native is ×${((t.medianMs / 1e3) * b1).toFixed(0)} faster`);
 }
 
-const peerLines = args.peer
-  ? await runPeerComparison({
-      model,
-      checkpointDir: dir,
-      steps: args.steps,
-      rounds: 2,
-      threads: cpus().length,
-      weights: 'f16',
-      oursLabel: 'BF16',
-      log: (l) => console.log(l),
-    })
-  : [];
+// llama.cpp beside us: F16 against our BF16, and with --quant=q8 its Q8_0 against our Q8_0.
+const peerLines: string[] = [];
+if (args.peer) {
+  const peer = { checkpointDir: dir, steps: args.steps, rounds: 2, threads: cpus().length, log: (l: string) => console.log(l) };
+  peerLines.push(...(await runPeerComparison({ ...peer, model, weights: 'f16', oursLabel: 'BF16' })));
+  if (args.quant === 'q8') {
+    const q8 = MotifModel.fromWeights(config, q8Weights(weights, selection.kernel).served, { kernel: selection.kernel, reuseLogits: true });
+    peerLines.push(...(await runPeerComparison({ ...peer, model: q8, weights: 'q8_0', oursLabel: 'Q8_0' })));
+  }
+}
 
 const rssEnd = rssPeak();
 row('peak RSS (whole run)', `${gb(rssEnd)} = ${(rssEnd / ckptBytes).toFixed(2)}× checkpoint (${gb(ckptBytes)})`);

@@ -47,16 +47,21 @@ export function formatDistance(d: LogitDistance): string {
 }
 
 /** Runs the comparison; returns the report rows (label, value). */
+/** The weights the engine serves with `MOTIF_WEIGHTS_QUANT=q8` (layers and head), the layers-only variant, and how long each took. */
+export function q8Weights(weights: MotifWeights, kernel: MatmulKernel) {
+  const quantize = kernel.quantizeQ8?.bind(kernel) ?? quantizeQ8;
+  let t0 = performance.now();
+  const layersOnly = quantizeWeights(weights, { quantize, head: false });
+  const layersMs = performance.now() - t0;
+  t0 = performance.now();
+  const served = { ...layersOnly, head: quantize(weights.head) };
+  return { served, layersOnly, layersMs, headMs: performance.now() - t0 };
+}
+
 export async function compareQuant(o: QuantBenchOptions): Promise<[string, string][]> {
   const rows: [string, string][] = [];
   const opts = { kernel: o.kernel, reuseLogits: true };
-  const quantize = o.kernel.quantizeQ8?.bind(o.kernel) ?? quantizeQ8;
-  let t0 = performance.now();
-  const layersOnly = quantizeWeights(o.weights, { quantize, head: false });
-  const layersMs = performance.now() - t0;
-  t0 = performance.now();
-  const served = { ...layersOnly, head: quantize(o.weights.head) };
-  const headMs = performance.now() - t0;
+  const { served, layersOnly, layersMs, headMs } = q8Weights(o.weights, o.kernel);
   rows.push([
     `quant: Q8_0 at load (${o.kernel.quantizeQ8 ? o.kernel.name : 'JS'})`,
     `linear layers ${(layersMs / 1e3).toFixed(1)} s + the head's Q8_0 copy ${(headMs / 1e3).toFixed(1)} s`,
