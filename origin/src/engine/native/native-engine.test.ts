@@ -285,6 +285,8 @@ describe('NativeEngine admission and abort', () => {
     await engine.load();
     const r = await collect(engine, request({ kind: 'ids', ids: expected.cases[1]!.input_ids }));
     expect(asked).toEqual(['q8']);
+    // Another revision downstream: the edge's cache must not mix its answers with the checkpoint's.
+    expect(engine.info().revision).toBe('local+q8');
     expect(lines).toContain('weights: linear layers quantised to Q8_0 at load (MOTIF_WEIGHTS_QUANT=q8)');
     expect(r.ids).toHaveLength(12);
     await engine.close();

@@ -111,13 +111,19 @@ export class NativeEngine implements Engine {
     this.deps = deps;
   }
 
-  /** Model id, revision, context length (0 until `load` resolved) and the prompt sizes that could fit it. */
+  /**
+   * Model id, revision, context length (0 until `load` resolved) and the prompt sizes that could
+   * fit it. Quantised weights answer differently from the checkpoint's, so they are another
+   * revision to everyone downstream (`<revision>+q8`): the edge's response cache, which keys on the
+   * serving revision, never hands one's answer out as the other's, and the fingerprint says which.
+   */
   info(): EngineInfo {
     const l = this.loaded;
+    const quant = this.opts.weightsQuant;
     return {
       backend: 'native',
       model: this.opts.modelId,
-      revision: this.opts.revision,
+      revision: quant === 'none' ? this.opts.revision : `${this.opts.revision}+${quant}`,
       maxContextTokens: l?.maxContext ?? 0,
       ...(l ? { maxPromptBytes: l.maxPromptBytes } : {}),
     };
