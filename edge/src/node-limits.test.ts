@@ -106,6 +106,34 @@ describe('two Node edge processes sharing one data dir', () => {
     await Promise.all(res.map((r) => r.text()));
   }, 30_000);
 
+  it('a key revoked through one edge process is refused by the other at once (its key cache asks first)', async () => {
+    const admin = 'admin-token-for-two-processes-0123456789';
+    const env = { ...BASE_ENV, MOTIF_EDGE_DATA_DIR: dataDir(), MOTIF_EDGE_LIMITS_SCOPE: 'shared', MOTIF_ADMIN_TOKEN: admin };
+    const [a, b] = [await startProcess(env), await startProcess(env)];
+    for (const e of [a, b]) await signedPost(e, INTERNAL_PATHS.heartbeat, ok.origin.heartbeat({ url: ok.url, ts: Date.now() }));
+    const asAdmin = (base: string, path: string, body?: unknown) =>
+      fetch(`${base}${path}`, {
+        method: body === undefined ? 'DELETE' : 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    expect((await asAdmin(a, '/admin/tenants', { id: 'acme' })).status).toBe(201);
+    const created = (await (await asAdmin(a, '/admin/tenants/acme/keys', {})).json()) as { id: string; key: string };
+    const call = (base: string) =>
+      fetch(`${base}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${created.key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'motif-test', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const before = await call(b);
+    expect(before.status).toBe(200); // b has it cached now
+    await before.text();
+    expect((await asAdmin(a, `/admin/keys/${created.id}`)).status).toBe(200);
+    const after = await call(b);
+    expect(after.status).toBe(401);
+    await after.text();
+  }, 30_000);
+
   it('a second solo edge on the host refuses to start, naming the setting, and so does a shared one beside a solo one', async () => {
     const env = { ...BASE_ENV, MOTIF_EDGE_DATA_DIR: dataDir() };
     await startProcess(env);

@@ -32,6 +32,7 @@ import type { Clock } from './ports.ts';
 import type { OriginFetch } from './proxy/upstream.ts';
 import { seedDevKey } from './seed.ts';
 import { sqlKeyStore } from './stores/sql-keys.ts';
+import { keysChangeWatch } from './stores/sql-keys-version.ts';
 import { sqlReplayWindow, withMemoryFallback } from './stores/sql-replay.ts';
 import { sqlResponseStore } from './stores/sql-responses.ts';
 
@@ -86,9 +87,10 @@ export async function startNodeEdge(config: EdgeConfig, extras: NodeEdgeExtras =
   loopDelay.enable();
   const origins = nodeOriginFetch();
   try {
-    // Looked up once, not on every request: the cache asks SQLite whether anyone else committed
-    // since (data_version), so a key revoked by another edge process stops working at once.
-    const keys = cachedKeyStore(sqlKeyStore(sqlite.db), { clock, changed: sqlite.changedByOthers });
+    // Looked up once, not on every request: before each lookup the cache reads a counter that
+    // triggers move on any change to tenants or keys, so a key revoked by another edge process
+    // stops working at once.
+    const keys = cachedKeyStore(sqlKeyStore(sqlite.db), { clock, changed: keysChangeWatch(sqlite.db) });
     const ledger = durableLedger(ledgerSqlite.db, edgeFile);
     if (config.devApiKey) {
       const keyId = await seedDevKey(keys, keyHasher, config.devApiKey, clock.now());

@@ -18,10 +18,10 @@ export interface CachedKeyStoreOptions {
   /** Entries kept per cache; the oldest are dropped beyond it (default 10 000). */
   maxEntries?: number;
   /**
-   * Whether the store may have been changed from elsewhere since the last call (Node: another
-   * process or connection committed to the SQLite file). Given, every lookup asks first and a
-   * change clears the caches, so a revocation anywhere takes effect at once; the TTLs then only
-   * bound what a store without such a signal would serve stale.
+   * Whether the store may have been changed from elsewhere since the last call (Node: a counter
+   * that triggers move on any change to tenants or keys, stores/sql-keys-version.ts). Given, every
+   * lookup asks first and a change clears the caches, so a revocation anywhere takes effect at
+   * once; the TTLs then only bound what a store without such a signal would serve stale.
    */
   changed?: () => boolean;
 }

@@ -13,26 +13,6 @@ import { readyHeartbeat } from '../../testing/internal-calls.ts';
 import { openSqlite } from './sqlite.ts';
 
 describe('SQL stores on better-sqlite3', () => {
-  it('says when another connection committed to the file, not when it committed itself', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'motif-sqlite-version-'));
-    const a = openSqlite(join(dir, 'x.sqlite'));
-    const b = openSqlite(join(dir, 'x.sqlite'));
-    try {
-      a.db.run('CREATE TABLE t (v INTEGER)');
-      a.changedByOthers(); // the first call sets the baseline
-      expect(a.changedByOthers()).toBe(false);
-      a.db.run('INSERT INTO t VALUES (1)');
-      expect(a.changedByOthers()).toBe(false);
-      b.db.run('INSERT INTO t VALUES (2)');
-      expect(a.changedByOthers()).toBe(true);
-      expect(a.changedByOthers()).toBe(false);
-    } finally {
-      a.close();
-      b.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
   it('keys: upsert by key id, revocation, disabled tenant', async () => {
     const h = openSqlite(':memory:');
     const keys = sqlKeyStore(h.db);

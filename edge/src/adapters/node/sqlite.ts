@@ -26,12 +26,6 @@ function translated<T>(fn: () => T): T {
 
 export interface SqliteHandle {
   db: SqlDb;
-  /**
-   * Whether another connection (another edge process, or another connection of this one)
-   * committed to the file since the last call: SQLite's `data_version`, a read of shared memory
-   * that costs about a microsecond. Commits of this connection do not count.
-   */
-  changedByOthers(): boolean;
   close(): void;
 }
 
@@ -91,13 +85,5 @@ export function openSqlite(file: string, opts: OpenSqliteOptions = {}): SqliteHa
         }
       }),
   };
-  const dataVersion = raw.prepare('PRAGMA data_version').pluck();
-  let version: unknown;
-  const changedByOthers = () => {
-    const now = translated(() => dataVersion.get());
-    const changed = now !== version;
-    version = now;
-    return changed;
-  };
-  return { db, changedByOthers, close: () => raw.close() };
+  return { db, close: () => raw.close() };
 }
