@@ -15,7 +15,8 @@ const contextSize = Number(contextArg);
 
 const llama = await getLlama({ gpu: false, build: 'never', logLevel: 'error' });
 const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
-const context = await model.createContext({ contextSize: contextSize * maxBatch, sequences: maxBatch, threads, batchSize: 512 });
+// contextSize is per sequence in node-llama-cpp.
+const context = await model.createContext({ contextSize, sequences: maxBatch, threads, batchSize: 512 });
 const send = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 async function prefill(tokens) {
