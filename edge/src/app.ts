@@ -139,6 +139,8 @@ export interface EdgeAppDeps {
   schedulerProfile?: unknown;
   /** Where the response cache keeps entries; unset = no response cache (every answer `x-cache: BYPASS`). */
   responseCache?: ResponseCacheStore;
+  /** Where cache hits' usage records go (default: `ledger`); Node gathers them (usage/lingering-ledger.ts). */
+  hitLedger?: Ledger;
   /** Where Responses API responses are stored (`store`, `previous_response_id`); unset = not stored. */
   responseStore?: ResponseStore;
   /** Tie-break randomness for the scheduler. */
@@ -228,7 +230,9 @@ export function createEdgeApp(deps: EdgeAppDeps): Hono<EdgeEnv> {
       maxBodyBytes: opts.maxBodyBytes,
       requestTimeoutMs: opts.requestTimeoutMs,
       maxAttempts: opts.maxAttempts,
-      cache: deps.responseCache && responseCache({ store: deps.responseCache, digests, ledger: deps.ledger, clock: deps.clock, log, ...opts.cache }),
+      cache:
+        deps.responseCache &&
+        responseCache({ store: deps.responseCache, digests, ledger: deps.hitLedger ?? deps.ledger, clock: deps.clock, log, ...opts.cache }),
       storedResponses: { store: deps.responseStore, ttlMs: opts.storedResponseTtlMs, clock: deps.clock, log },
     }),
   );
