@@ -16,7 +16,7 @@
  * 404), which every hit pays too.
  *
  * The last line: `cache: hit p50 faster than miss N.N× at 32 tokens, N.N× at 128 tokens (target ≥
- * 10× at 128 tokens: met|NOT met), K=50 concurrent → N origin call(s)`.
+ * 10× at every length: met|NOT met), K=50 concurrent → N origin call(s)`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

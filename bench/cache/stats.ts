@@ -72,17 +72,16 @@ export function coalesceTable(runs: readonly CoalesceRun[]): string[] {
 }
 
 /**
- * The last line: the non-stream hit speed-up at each answer length, the target checked at
- * TARGET_TOKENS, and the origin calls of the largest K.
+ * The last line: the non-stream hit speed-up at each answer length, the target checked at every
+ * one of them, and the origin calls of the largest K.
  */
 export function verdict(phases: readonly PairPhase[], runs: readonly CoalesceRun[]): string {
   const plain = phases.filter((p) => !p.stream);
   const speedups = plain.map((p) => `${times(p.miss.p50 / p.hit.p50)} at ${p.tokens} tokens`).join(', ');
-  const atTarget = plain.find((p) => p.tokens === TARGET_TOKENS);
-  const met = atTarget === undefined ? 'not measured' : atTarget.miss.p50 / atTarget.hit.p50 >= HIT_SPEEDUP_TARGET ? 'met' : 'NOT met';
+  const met = plain.length === 0 ? 'not measured' : plain.every((p) => p.miss.p50 / p.hit.p50 >= HIT_SPEEDUP_TARGET) ? 'met' : 'NOT met';
   const largest = runs.reduce<CoalesceRun | undefined>((a, r) => (!a || r.k > a.k ? r : a), undefined);
   const coalesced = largest ? `, K=${largest.k} concurrent → ${largest.originCalls} origin call${largest.originCalls === 1 ? '' : 's'}` : '';
-  return `cache: hit p50 faster than miss ${speedups} (target ≥ ${HIT_SPEEDUP_TARGET}× at ${TARGET_TOKENS} tokens: ${met})${coalesced}`;
+  return `cache: hit p50 faster than miss ${speedups} (target ≥ ${HIT_SPEEDUP_TARGET}× at every length: ${met})${coalesced}`;
 }
 
 /** The sum of every sample of `name` in Prometheus exposition text (all label sets). */
