@@ -1,7 +1,6 @@
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nodeCheckpoint } from '../../origin/src/adapters/node/engine/checkpoint-dir.ts';
-import { loadMotifConfig, loadMotifWeights, type MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
+import { loadTinyMotif } from '../../origin/src/adapters/node/engine/test-checkpoint.ts';
+import type { MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { type MotifConfig, MotifModel } from '../../origin/src/engine/native/model.ts';
 import {
@@ -17,13 +16,10 @@ import {
   weightBytesPerToken,
 } from './engine-bench.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 let config: MotifConfig;
 let weights: MotifWeights;
 beforeAll(async () => {
-  const src = nodeCheckpoint(FIXTURE);
-  config = await loadMotifConfig(src);
-  weights = await loadMotifWeights(src, config);
+  ({ config, weights } = await loadTinyMotif());
 });
 
 describe('engine bench helpers', () => {

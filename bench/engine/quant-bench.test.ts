@@ -1,12 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { nodeCheckpoint } from '../../origin/src/adapters/node/engine/checkpoint-dir.ts';
-import { loadMotifConfig, loadMotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
+import { loadTinyMotif } from '../../origin/src/adapters/node/engine/test-checkpoint.ts';
 import { createJsKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { MotifModel } from '../../origin/src/engine/native/model.ts';
 import { compareQuant, fixedPrompts } from './quant-bench.ts';
-
-const FIXTURE = fileURLToPath(new URL('../../test/fixtures/tiny-motif/', import.meta.url));
 
 describe('bench:engine --quant=q8', () => {
   it('makes prompts of fixed ids inside the vocabulary', () => {
@@ -17,9 +13,7 @@ describe('bench:engine --quant=q8', () => {
   });
 
   it('reports decode speed of every variant against the stored precision, and the distances', async () => {
-    const src = nodeCheckpoint(FIXTURE);
-    const config = await loadMotifConfig(src);
-    const weights = await loadMotifWeights(src, config);
+    const { config, weights } = await loadTinyMotif();
     const kernel = createJsKernel();
     const model = MotifModel.fromWeights(config, weights, { kernel });
     const base = model.createCache(32);

@@ -1,19 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { nodeCheckpoint } from '../../../adapters/node/engine/checkpoint-dir.ts';
+import { loadTinyMotif } from '../../../adapters/node/engine/test-checkpoint.ts';
 import { Q8_BLOCK_BYTES, type WeightMatrix } from '../kernels/dtype.ts';
 import { quantizeQ8 } from '../kernels/q8.ts';
 import type { MotifConfig } from './config.ts';
 import { quantizeWeights, WeightsQuant } from './quantize-weights.ts';
-import { checkWeights, loadMotifConfig, loadMotifWeights, type MotifWeights } from './weights.ts';
+import { checkWeights, type MotifWeights } from './weights.ts';
 
-const FIXTURE = fileURLToPath(new URL('../../../../../test/fixtures/tiny-motif/', import.meta.url));
 let config: MotifConfig;
 let weights: MotifWeights;
 beforeAll(async () => {
-  const src = nodeCheckpoint(FIXTURE);
-  config = await loadMotifConfig(src);
-  weights = await loadMotifWeights(src, config);
+  ({ config, weights } = await loadTinyMotif());
 });
 
 const bytesOf = (m: WeightMatrix) => new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength);
