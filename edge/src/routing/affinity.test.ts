@@ -43,6 +43,18 @@ describe('bounded load', () => {
     expect([...withinBoundedLoad(cs, c)].sort()).toEqual(want);
   });
 
+  it.each([
+    { name: 'two ahead on an idle pool keep affinity below half of max_running', loads: [2, 0, 0], share: 0.5, want: ['a', 'b', 'c'] },
+    { name: 'three ahead also (3 < 4)', loads: [3, 0, 0], share: 0.5, want: ['a', 'b', 'c'] },
+    { name: 'four ahead reach half of max_running 8 and spill', loads: [4, 0, 0], share: 0.5, want: ['b', 'c'] },
+    { name: 'a busy pool: the mean rule still decides above the free share', loads: [13, 6, 6], share: 0.5, want: ['b', 'c'] },
+    { name: 'share 1: anything below max_running keeps it', loads: [7, 0, 0], share: 1, want: ['a', 'b', 'c'] },
+    { name: 'a queue means no free slot', loads: [3, 0, 0], waiting: 1, share: 1, want: ['b', 'c'] },
+  ])('free share $share, $name: loads $loads → $want', ({ loads, share, want, waiting = 0 }) => {
+    const cs = loads.map((l, i) => replica('abc'[i]!, { running: l, waiting: l ? waiting : 0 }));
+    expect([...withinBoundedLoad(cs, 0.25, share)].sort()).toEqual(want);
+  });
+
   it('counts waiting, running and this edge in-flight alike', () => {
     const cs = [replica('a', { running: 8, waiting: 2, inflight: 3 }), replica('b'), replica('c', { inflight: 1 })];
     expect([...withinBoundedLoad(cs, 0.25)].sort()).toEqual(['b', 'c']);

@@ -51,13 +51,19 @@ export function affinityMap<V = string>({ maxEntries, ttlMs, now }: AffinityMapO
 
 /**
  * The candidates that may still take a request on affinity: those whose load is at most
- * ceil((1 + c) × the mean load of the candidates). The ceiling lets a replica one request ahead
- * keep its affinity when the pool is nearly idle.
+ * ceil((1 + c) × the mean load of the candidates), and those running less than `freeShare` of
+ * their `maxRunning` with nothing queued, whatever the mean. The ceiling lets a replica one request ahead keep its
+ * affinity when the pool is nearly idle. The free share matters when few requests are in flight:
+ * there the mean is near 0, and a replica holding two conversations would hand the second to a
+ * replica without its history, whose prefill of the whole history then costs far more than
+ * sharing a batch that still has free slots.
  */
-export function withinBoundedLoad(candidates: readonly Candidate[], c: number): Set<string> {
+export function withinBoundedLoad(candidates: readonly Candidate[], c: number, freeShare = 0): Set<string> {
   if (candidates.length === 0) return new Set();
   const loads = candidates.map(occupancy);
   const mean = loads.reduce((a, b) => a + b, 0) / loads.length;
   const limit = Math.ceil((1 + c) * mean);
-  return new Set(candidates.filter((_, i) => loads[i]! <= limit).map((x) => x.id));
+  // Free slots: nothing queued there, and fewer requests than the share of max_running.
+  const free = (x: Candidate, load: number) => x.waiting === 0 && load < freeShare * x.maxRunning;
+  return new Set(candidates.filter((x, i) => loads[i]! <= limit || free(x, loads[i]!)).map((x) => x.id));
 }

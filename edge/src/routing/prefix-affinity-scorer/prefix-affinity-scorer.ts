@@ -26,6 +26,8 @@ export const PrefixAffinityParams = z
     ttlMs: z.number().positive().default(600_000),
     /** Bounded load: no bonus above ceil((1 + loadFactor) × the candidates' mean load). */
     loadFactor: z.number().nonnegative().default(0.25),
+    /** Bounded load: a replica running less than this share of its `max_running` keeps its bonus whatever the mean. */
+    freeShare: z.number().min(0).max(1).default(1),
     /** Replicas remembered per block prefix, most recent first. */
     maxHolders: z.number().int().min(1).max(64).default(16),
   })
@@ -58,7 +60,7 @@ export function prefixAffinityScorer(params: PrefixAffinityParams, now: () => nu
         for (const id of served.get(ks[i]!) ?? []) if (!matched.has(id)) matched.set(id, i + 1);
       }
       if (matched.size === 0) return cs.map(() => 0);
-      const eligible = withinBoundedLoad(cs, p.loadFactor);
+      const eligible = withinBoundedLoad(cs, p.loadFactor, p.freeShare);
       return cs.map((c) => (eligible.has(c.id) ? (matched.get(c.id) ?? 0) / ks.length : 0));
     },
     observe(req, replicaId) {

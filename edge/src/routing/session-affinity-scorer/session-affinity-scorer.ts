@@ -15,6 +15,8 @@ export const SessionAffinityParams = z
     ttlMs: z.number().positive().default(1_800_000),
     /** Bounded load: no bonus above ceil((1 + loadFactor) × the candidates' mean load). */
     loadFactor: z.number().nonnegative().default(0.25),
+    /** Bounded load: a replica running less than this share of its `max_running` keeps its bonus whatever the mean. */
+    freeShare: z.number().min(0).max(1).default(1),
   })
   .strict();
 export type SessionAffinityParams = z.input<typeof SessionAffinityParams>;
@@ -30,7 +32,7 @@ export function sessionAffinityScorer(params: SessionAffinityParams, now: () => 
       const k = key(req);
       const id = k === undefined ? undefined : served.get(k);
       if (id === undefined) return cs.map(() => 0);
-      const eligible = withinBoundedLoad(cs, p.loadFactor);
+      const eligible = withinBoundedLoad(cs, p.loadFactor, p.freeShare);
       return cs.map((c) => (c.id === id && eligible.has(c.id) ? 1 : 0));
     },
     observe(req, replicaId) {
