@@ -98,12 +98,17 @@ describe('a pool of four simulated replicas under load', () => {
     expect(tally(outcomes).served, summary).toBeGreaterThan(STREAM_CLIENTS + JSON_CLIENTS);
     expect(leftAfterMs, summary).toBeLessThanOrEqual(LEAVE_ROTATION_MS + POLL_MS);
 
-    // Restarted (a new process, its counts from 0), its heartbeat puts it back in rotation, and
-    // its circuit closes on its first request.
+    // Restarted (a new process, its counts from 0), its heartbeat puts it back in rotation; once
+    // its circuit's cooldown is over (the kill opened it; a restart quicker than the cooldown
+    // waits it out), the circuit closes on its first request.
     await pool.restart(victim.id);
-    const deadline = Date.now() + 10_000;
-    while (!(await poolRow(victim.id))?.in_rotation && Date.now() < deadline) await sleep(100);
-    expect((await poolRow(victim.id))?.in_rotation).toBe(true);
+    const rejoined = async () => {
+      const row = await poolRow(victim.id);
+      return row?.in_rotation === true && row.circuit !== 'open';
+    };
+    const deadline = Date.now() + 20_000;
+    while (!(await rejoined()) && Date.now() < deadline) await sleep(100);
+    expect(await poolRow(victim.id)).toMatchObject({ in_rotation: true, circuit: expect.not.stringMatching(/^open$/) });
     const again = await load('rejoin', 24).stop();
     expect(failedBeforeFirstByte(again), describeTally(again)).toEqual([]);
     expect(await servedBy(victim.url)).toBeGreaterThan(0);
