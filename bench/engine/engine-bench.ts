@@ -159,13 +159,19 @@ export function timingKernel(inner: MatmulKernel, head: object): { kernel: Matmu
       clock.calls++;
     },
     readRow: (w, row, dst, off) => inner.readRow(w, row, dst, off),
+    ...(inner.attend ? { attend: inner.attend.bind(inner) } : {}),
   };
   return { kernel, clock };
 }
 
 /** Synchronous copy of a kernel (its async path removed): the "everything blocks" baseline. */
 export function syncOnly(inner: MatmulKernel): MatmulKernel {
-  return { name: `${inner.name} (sync)`, matmul: (y, x, rows, w) => inner.matmul(y, x, rows, w), readRow: (w, r, d, o) => inner.readRow(w, r, d, o) };
+  return {
+    name: `${inner.name} (sync)`,
+    matmul: (y, x, rows, w) => inner.matmul(y, x, rows, w),
+    readRow: (w, r, d, o) => inner.readRow(w, r, d, o),
+    ...(inner.attend ? { attend: inner.attend.bind(inner) } : {}),
+  };
 }
 
 /** Percentage of the roofline reached: measured tokens/s over bandwidth ÷ bytes per token. */

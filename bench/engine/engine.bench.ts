@@ -192,7 +192,8 @@ if (args.quant === 'q8') {
     'profile: step (timed kernel)',
     `${t1.medianMs.toFixed(1)} ms = layer matmuls ${clock.layersMs.toFixed(1)} + head ${clock.headMs.toFixed(1)} + other ${(t1.medianMs - clock.layersMs - clock.headMs).toFixed(1)} ms (${clock.calls} matmul calls; warm step ${t.medianMs.toFixed(1)} ms)`,
   );
-  for (const [piece, ms] of Object.entries(profileStep(config, base!, lastLogits))) row(`profile: ${piece}`, `${ms.toFixed(2)} ms`);
+  for (const [piece, ms] of Object.entries(profileStep(config, base!, lastLogits, 5, selection.kernel.attend?.bind(selection.kernel))))
+    row(`profile: ${piece}`, `${ms.toFixed(2)} ms`);
 }
 
 if (!args['skip-js']) {

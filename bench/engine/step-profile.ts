@@ -12,6 +12,7 @@ import { AttentionScratch, attendSegment } from '../../origin/src/engine/native/
 import { lambdaInit } from '../../origin/src/engine/native/forward/lambda.ts';
 import { polyNormGateFused, rmsNormRows } from '../../origin/src/engine/native/forward/norms.ts';
 import { createRope } from '../../origin/src/engine/native/forward/rope.ts';
+import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import type { SequenceCache } from '../../origin/src/engine/native/model.ts';
 import { createPrng } from '../../origin/src/engine/native/sampling/prng.ts';
 import { argmax, createSamplerWorkspace, Sampler } from '../../origin/src/engine/native/sampling/sampler.ts';
@@ -37,7 +38,7 @@ function timeIt(runs: number, fn: () => void): number {
  * Profile the JS pieces of one batch-1 decode step of `config` against `cache` (a prefilled
  * sequence of the same model) and the sampler on `logits` (one full vocabulary row).
  */
-export function profileStep(config: MotifConfig, cache: SequenceCache, logits: Float32Array, runs = 5): StepProfile {
+export function profileStep(config: MotifConfig, cache: SequenceCache, logits: Float32Array, runs = 5, attend?: MatmulKernel['attend']): StepProfile {
   if (!(cache instanceof KvCache)) throw new TypeError('profileStep needs a MotifModel cache');
   const L = config.num_hidden_layers;
   const D = config.hidden_size;
@@ -67,9 +68,18 @@ export function profileStep(config: MotifConfig, cache: SequenceCache, logits: F
   const poly = Float32Array.of(0.3, 0.3, 0.4);
 
   const out: StepProfile = {};
-  out[`attention (context ${cache.length}, ${L} layers)`] = timeIt(runs, () => {
+  out[`attention, JavaScript (context ${cache.length}, ${L} layers)`] = timeIt(runs, () => {
     for (let l = 0; l < L; l++) attendSegment(z, qkv, 3 * A, 0, 1, pos, cache.layer(l), cache.shift, params, scratch);
   });
+  if (attend) {
+    // What the engine runs when the kernel has it (forward/layer.ts).
+    out[`attention, native kernel (context ${cache.length}, ${L} layers)`] = timeIt(runs, () => {
+      for (let l = 0; l < L; l++) {
+        const kv = cache.layer(l);
+        attend({ z, q: qkv, qStride: 3 * A, qRow: 0, count: 1, startPos: pos, k: kv.k, v: kv.v, shift: cache.shift, ...params });
+      }
+    });
+  }
   out['RMSNorm ×2 per layer + final'] = timeIt(runs, () => {
     for (let l = 0; l < 2 * L + 1; l++) rmsNormRows(u, x, 1, D, gainD, config.rms_norm_eps);
   });

@@ -6,6 +6,8 @@
       "target_name": "motif_kernels",
       "sources": [
         "src/addon.cc",
+        "src/addon-attention.cc",
+        "src/attention.cc",
         "src/addon-hash.cc",
         "src/bandwidth.cc",
         "src/cpu.cc",

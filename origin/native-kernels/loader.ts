@@ -54,6 +54,29 @@ export interface NativeKernelsBinding {
    * (nothing written). Absent in addons built before it existed.
    */
   sha256Batch?(messages: Uint8Array[], out: Uint8Array): boolean;
+  /**
+   * Differential attention of one layer for `count` query rows of one sequence (src/attention.h),
+   * on the pool. Absent in addons built before it existed.
+   */
+  attend?(
+    z: Float32Array,
+    q: Float32Array,
+    qStride: number,
+    qRow: number,
+    count: number,
+    startPos: number,
+    kBlocks: readonly Float32Array[],
+    vBlocks: readonly Float32Array[],
+    shift: number,
+    heads: number,
+    headDim: number,
+    lambda: number,
+    lambdaInit: number,
+    subln: Float32Array,
+    eps: number,
+    maxThreads: number,
+    maxSimd: number,
+  ): void;
 }
 
 export const NativeKernelsInfo = z.object({

@@ -173,7 +173,12 @@ describe('origin killed mid-stream (kill -9) and restarted on the same data dir'
     expect(await replay.json()).toMatchObject({ error: { code: 'conflict' } });
 
     // A fresh request is served; once its record is in, the cut one has still arrived only once.
-    const fresh = await signedPost(url, '/v1/completions', { model: 'motif-tiny', prompt, max_tokens: 3, ignore_eos: true }, { key, requestId: 'crash-after-1' });
+    const fresh = await signedPost(
+      url,
+      '/v1/completions',
+      { model: 'motif-tiny', prompt, max_tokens: 3, ignore_eos: true },
+      { key, requestId: 'crash-after-1' },
+    );
     expect(fresh.status).toBe(200);
     await until(() => usage().some((r) => r.request_id === 'crash-after-1'), 'the record of a request after the restart');
     expect(usage().filter((r) => r.request_id === requestId)).toHaveLength(1);

@@ -13,6 +13,9 @@
 //   quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean   F32/BF16/F16 → Q8_0 blocks
 //   info(): { simd, threads, arch, sha256, q8 }
 //   sha256Batch(messages, out): boolean   SHA-NI hashing of many messages (addon-hash.cc)
+//   attend(z, q, qStride, qRow, count, startPos, kBlocks, vBlocks, shift, heads, headDim, lambda,
+//          lambdaInit, subln, eps, maxThreads, maxSimd): undefined   differential attention
+//          (attention.h; addon-attention.cc)
 #include <node_api.h>
 
 #include <cstdint>
@@ -260,6 +263,8 @@ napi_value js_info(napi_env env, napi_callback_info) {
 
 // addon-hash.cc
 napi_value js_sha256_batch(napi_env env, napi_callback_info info);
+// addon-attention.cc
+napi_value js_attend(napi_env env, napi_callback_info info);
 
 }  // namespace motif
 
@@ -274,6 +279,7 @@ NAPI_MODULE_INIT() {
       {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"quantizeQ8", nullptr, motif::js_quantize_q8, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"attend", nullptr, motif::js_attend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   return exports;

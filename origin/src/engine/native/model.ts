@@ -92,6 +92,7 @@ export class MotifModel {
       pacer: createPacer(kernel, { sliceMs: this.#opts.sliceMs, now: opts.now ?? (() => performance.now()), yieldTurn: opts.yieldTurn ?? defaultYieldTurn }),
       rope: createRope(config.head_dim, config.rope_theta),
       attention: new AttentionScratch(),
+      ...(kernel.attend ? { attend: kernel.attend.bind(kernel) } : {}),
     };
     this.#attn = weights.layers.map((l, i) => ({
       heads: config.num_attention_heads,

@@ -9,6 +9,7 @@
 import type { KvCache } from '../batching/kv-cache.ts';
 import type { MotifConfig } from '../checkpoint/config.ts';
 import type { LayerWeights } from '../checkpoint/weights.ts';
+import type { AttentionCall } from '../kernels/attention-call.ts';
 import type { AttentionParams, AttentionScratch } from './attention.ts';
 import { attendSegment } from './attention.ts';
 import { polyNormGateFused, rmsNormRows } from './norms.ts';
@@ -31,6 +32,8 @@ export interface LayerContext {
   readonly pacer: Pacer;
   readonly rope: Rope;
   readonly attention: AttentionScratch;
+  /** The kernel's native attention, when it has one; else attendSegment runs (JavaScript). */
+  readonly attend?: (call: AttentionCall) => void;
 }
 
 /** PolyNorm's own eps: a class default in the reference, not a config field (SPEC §2.6). */
@@ -78,7 +81,22 @@ export async function runLayer(
     const kv = seg.cache.layer(index);
     for (let t = 0; t < seg.count; t += ATTENTION_ROWS) {
       const n = Math.min(ATTENTION_ROWS, seg.count - t);
-      attendSegment(s.z, s.qkv, 3 * A, seg.row + t, n, seg.position + t, kv, seg.cache.shift, attn, ctx.attention);
+      if (ctx.attend) {
+        ctx.attend({
+          z: s.z,
+          q: s.qkv,
+          qStride: 3 * A,
+          qRow: seg.row + t,
+          count: n,
+          startPos: seg.position + t,
+          k: kv.k,
+          v: kv.v,
+          shift: seg.cache.shift,
+          ...attn,
+        });
+      } else {
+        attendSegment(s.z, s.qkv, 3 * A, seg.row + t, n, seg.position + t, kv, seg.cache.shift, attn, ctx.attention);
+      }
       await pacer.checkpoint();
     }
   }

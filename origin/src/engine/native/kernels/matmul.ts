@@ -12,6 +12,7 @@
  * `MatmulKernel`; it may also offer `matmulAsync`, which computes off the JS thread so the event
  * loop keeps serving HTTP while the weights stream past.
  */
+import type { AttentionCall } from './attention-call.ts';
 import type { WeightMatrix } from './dtype.ts';
 import { createF16Table } from './dtype.ts';
 import { createQ8Js } from './q8.ts';
@@ -35,6 +36,8 @@ export interface MatmulKernel {
    * kernel quantises on all cores in C++; the JS one takes ~20 ns a weight).
    */
   quantizeQ8?(w: WeightMatrix): WeightMatrix;
+  /** Differential attention (optional; without it the forward pass runs its JavaScript version). */
+  attend?(call: AttentionCall): void;
 }
 
 export interface JsKernelOptions {

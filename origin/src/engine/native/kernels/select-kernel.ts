@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
+import type { AttentionCall } from './attention-call.ts';
 import type { WeightMatrix } from './dtype.ts';
 import type { MatmulKernel } from './matmul.ts';
 import { createJsKernel } from './matmul.ts';
@@ -23,6 +24,8 @@ export interface NativeMatmuls {
   matmulAsync(...args: Parameters<Raw>): Promise<void>;
   /** W (F32/BF16/F16) → Q8_0 bytes (see MatmulKernel.quantizeQ8); optional. */
   quantizeQ8?: (w: Float32Array | Uint16Array, dtype: 'F32' | 'BF16' | 'F16', rows: number, cols: number) => Uint8Array;
+  /** Differential attention (see MatmulKernel.attend); optional. */
+  attend?: (call: AttentionCall) => void;
   readonly info: { readonly simd: string; readonly threads: number; readonly maxThreads: number; readonly path: string };
 }
 
@@ -88,6 +91,7 @@ export function createAddonKernel(addon: NativeMatmuls, maxCols?: number): Matmu
     matmulAsync: (y, x, rows, w) => addon.matmulAsync(y, x, w.data, w.dtype, rows, w.cols, w.rows),
     readRow: (w, row, dst, dstOffset) => js.readRow(w, row, dst, dstOffset),
     ...(addon.quantizeQ8 ? { quantizeQ8: nativeQuantizer(addon.quantizeQ8) } : {}),
+    ...(addon.attend ? { attend: addon.attend } : {}),
   };
 }
 

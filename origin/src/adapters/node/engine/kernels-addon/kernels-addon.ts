@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from '../../../../../native-kernels/loader.ts';
+import type { AttentionCall } from '../../../../engine/native/kernels/attention-call.ts';
 
 export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0';
 /** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0. */
@@ -43,6 +44,8 @@ export interface KernelsAddon {
    * for a row length off the 32-weight block, a NaN weight or one too large for an f16 scale.
    */
   quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0'>, rows: number, cols: number) => Uint8Array;
+  /** Differential attention on the pool (absent when the addon predates it). Throws for a wrong shape. */
+  attend?: (call: AttentionCall) => void;
   /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
   readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
   readonly info: {
@@ -113,6 +116,34 @@ function quantizer(native: NonNullable<NativeKernelsBinding['quantizeQ8']>, maxT
   };
 }
 
+function attender(native: NonNullable<NativeKernelsBinding['attend']>, maxThreads: number, maxSimd: number): NonNullable<KernelsAddon['attend']> {
+  return (c) => {
+    try {
+      native(
+        c.z,
+        c.q,
+        c.qStride,
+        c.qRow,
+        c.count,
+        c.startPos,
+        c.k,
+        c.v,
+        c.shift,
+        c.heads,
+        c.headDim,
+        c.lambda,
+        c.lambdaInit,
+        c.subln,
+        c.eps,
+        maxThreads,
+        maxSimd,
+      );
+    } catch (err) {
+      throw new ApiError('internal_error', `attention kernel: ${(err as Error).message}`, { cause: err });
+    }
+  };
+}
+
 /**
  * Loads the addon and returns the kernels, or null (after logging why through `log`) when it is
  * not available. Bad options throw at once (a configuration error, not a fallback case).
@@ -156,6 +187,7 @@ function wrap(
       }
     },
     ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
+    ...(native.attend ? { attend: attender(native.attend.bind(native), maxThreads, simd === 'scalar' ? 0 : SIMD_LEVEL[simd]) } : {}),
     async readBandwidth(options = {}) {
       const o = BandwidthOptions.parse(options);
       const threads = o.threads ?? nativeInfo.threads;
