@@ -13,17 +13,9 @@
  * values eight (measured ~1.5× and ~1.25× over one row per pass with 4-wide accumulators).
  */
 import type { LayerKv } from '../batching/kv-cache.ts';
+import type { AttentionParams } from '../kernels/attention-call.ts';
 
-export interface AttentionParams {
-  /** Physical heads (Q, K and V each have this many). */
-  readonly heads: number;
-  readonly headDim: number;
-  readonly lambda: number;
-  readonly lambdaInit: number;
-  /** RMSNorm gain over 2·headDim channels. */
-  readonly subln: Float32Array;
-  readonly eps: number;
-}
+export type { AttentionParams };
 
 /** Reusable per-model buffers; the score rows grow with the longest context seen. */
 export class AttentionScratch {

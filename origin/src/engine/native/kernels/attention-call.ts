@@ -4,7 +4,19 @@
  * JavaScript (the reference and the portable path). Declared here, beside the matmul port, so a
  * kernel can offer it without the kernels folder importing the forward pass.
  */
-export interface AttentionCall {
+/** The layer's attention constants (one object per layer, built at load). */
+export interface AttentionParams {
+  /** Physical heads (Q, K and V each have this many; even: differential head h pairs 2h and 2h + 1). */
+  readonly heads: number;
+  readonly headDim: number;
+  readonly lambda: number;
+  readonly lambdaInit: number;
+  /** RMSNorm gain over 2·headDim channels. */
+  readonly subln: Float32Array;
+  readonly eps: number;
+}
+
+export interface AttentionCall extends AttentionParams {
   /** Output rows (row width heads·headDim); rows qRow … qRow + count − 1 are written. */
   readonly z: Float32Array;
   /** Query rows of stride qStride, the heads·headDim query values first in each. */
@@ -18,12 +30,4 @@ export interface AttentionCall {
   readonly k: readonly Float32Array[];
   readonly v: readonly Float32Array[];
   readonly shift: number;
-  /** Physical heads (even: differential head h pairs 2h and 2h + 1). */
-  readonly heads: number;
-  readonly headDim: number;
-  readonly lambda: number;
-  readonly lambdaInit: number;
-  /** RMSNorm gain over 2·headDim channels. */
-  readonly subln: Float32Array;
-  readonly eps: number;
 }
