@@ -101,8 +101,8 @@ function weightCode(wDtype: WeightDtype, q8: boolean): number {
 
 // Native argument errors are engine bugs (wrong shapes), not client mistakes: they surface as the
 // one error type with the native message kept for the logs.
-function asApiError(err: unknown): ApiError {
-  return new ApiError('internal_error', `matmul kernel: ${(err as Error).message}`, { cause: err });
+function asApiError(err: unknown, kernel = 'matmul'): ApiError {
+  return new ApiError('internal_error', `${kernel} kernel: ${(err as Error).message}`, { cause: err });
 }
 
 function quantizer(native: NonNullable<NativeKernelsBinding['quantizeQ8']>, maxThreads: number): NonNullable<KernelsAddon['quantizeQ8']> {
@@ -139,7 +139,7 @@ function attender(native: NonNullable<NativeKernelsBinding['attend']>, maxThread
         maxSimd,
       );
     } catch (err) {
-      throw new ApiError('internal_error', `attention kernel: ${(err as Error).message}`, { cause: err });
+      throw asApiError(err, 'attention');
     }
   };
 }
