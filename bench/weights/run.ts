@@ -10,7 +10,7 @@
  *                   abreast by SHA-NI), written through the page cache, every blob fdatasynced
  *                   before it enters the store; and baselines of ours: plain per-part sha256s (one
  *                   hash stream per part), a manifest without part hashes (whole-file sha256), and
- *                   O_DIRECT writes
+ *                   each write path fixed (O_DIRECT; page cache) where ours lets a probe choose
  *   (b) aws-cli     `aws s3 cp --recursive` of the same revision ($AWS_CLI or `aws` on PATH; the
  *                   bench refuses to start without it: the ratio to it is a target)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
@@ -36,9 +36,10 @@ import { parseArgs } from 'node:util';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { s3Keys } from '#shared/manifest.ts';
 import { publishModel } from '../../origin/src/adapters/node/weights/publish.ts';
-import { syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
+import { type SyncResult, syncModel } from '../../origin/src/adapters/node/weights/sync.ts';
 import { createS3Client, S3RVER_CREDENTIALS } from '../../origin/src/adapters/s3/index.ts';
 import { NodeSha256 } from '../../origin/src/adapters/s3/node-sha256.ts';
+import type { WriteMode } from '../../origin/src/weights/sync-options.ts';
 import { generateRandomModel } from './gen-model.ts';
 import { log, MiB, median, place, removeLater, sha256MsPerMiB, startServer, timed } from './measure.ts';
 import { curlFetchAll, httpFetchAll, socketFetchAll } from './raw-fetch.ts';
@@ -103,6 +104,14 @@ function layoutTable(layout: Layout, variants: Variant[], r: LayoutRounds, heade
   return out;
 }
 
+/** Which write path `auto` took in ours' syncs, and how long its direct parts waited for the disk. */
+function autoWritesLine(rs: SyncResult[]): string {
+  const count = (w: SyncResult['writes']) => rs.filter((r) => r.writes === w).length;
+  const shares = rs.flatMap((r) => (r.writeStallShare === null ? [] : [r.writeStallShare]));
+  const stall = shares.length ? `; direct parts waited for the disk ${(100 * median(shares)).toFixed(1)}% of their time (median)` : '';
+  return `  write path (auto)   of ${rs.length} syncs of ours: O_DIRECT ${count('direct')}, fell back to the page cache ${count('direct, then page-cache')}, page cache ${count('page-cache')}${stall}`;
+}
+
 async function main(): Promise<void> {
   // Refuse before minutes of work: the ratio to aws-cli is a target, never a silent n/a.
   const aws = findAwsCli(process.env);
@@ -165,10 +174,11 @@ async function main(): Promise<void> {
         })
       ).headers;
     const signedCfg = (p: number, c: number) => ({ ...cfg(p, c), sign });
-    const syncRun = (model: string, p: number, c: number, directIo: boolean, tag: string) => async () => {
+    const syncRun = (model: string, p: number, c: number, writes: WriteMode, tag: string) => async () => {
       const store = path.join(scratch, `ours-${tag}`);
-      const r = await syncModel({ s3, bucket: BUCKET, model, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, directIo });
+      const r = await syncModel({ s3, bucket: BUCKET, model, ref: 'stable', storeDir: store, partSize: p * MiB, concurrency: c, writes });
       removeLater(store);
+      if (writes === 'auto' && model === modelFor(p)) autoChoices.push(r);
       return r.downloadedBytes;
     };
     // aws-cli neither verifies nor fsyncs; "+ sync" adds the flush to disk ours pays for.
@@ -205,12 +215,14 @@ async function main(): Promise<void> {
       return bytes;
     };
 
+    /** What `auto` chose in this layout's syncs of ours (printed under its table). */
+    let autoChoices: SyncResult[] = [];
     const variants: Variant[] = [];
     // Ours runs between two bare fetchers, so a round's ratio compares runs seconds apart.
     for (const [p, c] of combos) {
       variants.push(
         { name: `serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'serving', fn: () => socketFetchAll(cfg(p, c)) },
-        { name: `ours: sync, verified, fdatasynced part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(modelFor(p), p, c, false, `b${p}-${c}`) },
+        { name: `ours: sync, verified, fdatasynced part=${p}MiB c=${c}`, kind: 'ours', fn: syncRun(modelFor(p), p, c, 'auto', `b${p}-${c}`) },
         { name: `signed serving limit: bare sockets part=${p}MiB c=${c}`, kind: 'signed', fn: () => socketFetchAll(signedCfg(p, c)) },
       );
     }
@@ -221,9 +233,10 @@ async function main(): Promise<void> {
         // Baselines of our own: the same sync with plain per-part sha256s (no leaves), without the
         // manifest's part hashes (whole-file sha256, hashed from the page cache behind the
         // download), and with O_DIRECT writes.
-        { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, false, 'p') },
-        { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, false, 'w') },
-        { name: `ours, O_DIRECT writes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, true, 'd') },
+        { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, 'auto', 'p') },
+        { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, 'auto', 'w') },
+        { name: `ours, O_DIRECT writes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, 'direct', 'd') },
+        { name: `ours, page-cache writes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, 'page-cache', 'c') },
       );
     }
     variants.push(
@@ -238,6 +251,7 @@ async function main(): Promise<void> {
     const out: string[] = [];
     for (const layout of layouts) {
       place(layout, server.pid);
+      autoChoices = [];
       const r: LayoutRounds = { layout, kinds: variants.map((v) => v.kind), rounds: [] };
       for (let round = 0; round < runs; round++) {
         log(`${layout}: round ${round + 1} of ${runs}`);
@@ -247,7 +261,7 @@ async function main(): Promise<void> {
       }
       results.push(r);
       const header = `weights transfer, ${(bytes / MiB).toFixed(0)} MiB in ${pub.manifest.files.length} files, ${os.cpus().length} cores, median of ${runs} interleaved rounds`;
-      out.push(...layoutTable(layout, variants, r, header));
+      out.push(...layoutTable(layout, variants, r, header), autoWritesLine(autoChoices));
     }
     const v = verdict(results);
     out.push('\nratios: median over rounds of ours / the best of the other kind in the same round', ...v.lines);

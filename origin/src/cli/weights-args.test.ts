@@ -28,6 +28,9 @@ describe('weights command line', () => {
 
   it('refuses an unknown option even beside --help (no silent help for a typo)', () => {
     expect(usageError(['sync', '--bogus', '-h']).message).toBe("unknown option --bogus for 'sync'");
+    expect(usageError(['sync', '--model', 'm', '--writes', 'o_direct']).message).toBe(
+      `--writes 'o_direct': Invalid option: expected one of "auto"|"direct"|"page-cache"`,
+    );
   });
 
   it('lists every command in the usage, and each command usage starts with its synopsis', () => {
@@ -62,8 +65,8 @@ describe('weights command line', () => {
     const r = parseWeightsArgs(['publish', '--from', 'd', '--model', 'm', '--verify-part-mib', '0', '--verify-leaf-kib', '64', '--concurrency', '8']);
     expect(r).toMatchObject({ o: { verifyPartBytes: null, verifyLeafBytes: 64 * 1024, concurrency: 8 } });
     expect(parseWeightsArgs(['gc', '--keep', `${REV}, 0123456789abcdef`, '--dry-run'])).toMatchObject({ o: { keep: [REV, '0123456789abcdef'], dryRun: true } });
-    expect(parseWeightsArgs(['sync', '--model', 'Org/Name', '--rev', REV, '--no-activate', '--part-size-mib', '8'])).toMatchObject({
-      o: { model: 'Org/Name', rev: REV, activate: false, partSizeMib: 8 },
+    expect(parseWeightsArgs(['sync', '--model', 'Org/Name', '--rev', REV, '--no-activate', '--part-size-mib', '8', '--writes', 'page-cache'])).toMatchObject({
+      o: { model: 'Org/Name', rev: REV, activate: false, partSizeMib: 8, writes: 'page-cache' },
     });
   });
 

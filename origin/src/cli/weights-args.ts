@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ModelId, RefName, RevisionId } from '../weights/names.ts';
+import { WriteMode } from '../weights/sync-options.ts';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -25,6 +26,7 @@ const OPTIONS = {
   store: { type: 'string' },
   concurrency: { type: 'string' },
   'part-size-mib': { type: 'string' },
+  writes: { type: 'string' },
   'verify-part-mib': { type: 'string' },
   'verify-leaf-kib': { type: 'string' },
   'no-activate': { type: 'boolean' },
@@ -64,10 +66,11 @@ ${S3_HELP}`,
   },
   sync: {
     summary: 'download a revision from S3 into the local store and make it current',
-    options: ['model', 'ref', 'rev', 'store', 'part-size-mib', 'concurrency', 'no-activate', 'json', 'endpoint', 'bucket'],
-    help: `sync --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8] [--no-activate] [--json]
+    options: ['model', 'ref', 'rev', 'store', 'part-size-mib', 'concurrency', 'writes', 'no-activate', 'json', 'endpoint', 'bucket'],
+    help: `sync --model <id> [--ref stable | --rev <rev>] [--store <dir>] [--part-size-mib 16] [--concurrency 8] [--writes auto] [--no-activate] [--json]
   --no-activate          download and verify, but leave 'current' where it is
   --part-size-mib N      ranged GET size for files the manifest lists no part hashes for
+  --writes MODE          auto (O_DIRECT, the page cache once direct writes make the download wait), direct or page-cache
 ${STORE_HELP}
 ${S3_HELP}`,
   },
@@ -137,6 +140,7 @@ export interface WeightsOptions {
   store?: string;
   concurrency?: number;
   partSizeMib?: number;
+  writes?: WriteMode;
   /** --verify-part-mib in bytes; null = none (0). */
   verifyPartBytes?: number | null;
   /** --verify-leaf-kib in bytes; null = plain part hashes (0). */
@@ -218,7 +222,7 @@ function toOptions(v: Values, fail: (msg: string) => never): WeightsOptions {
     purgePartial: v['purge-partial'] === true,
     dryRun: v['dry-run'] === true,
   };
-  const name = (opt: OptName, schema: typeof ModelId | typeof RefName | typeof RevisionId): string | undefined => {
+  const name = (opt: OptName, schema: typeof ModelId | typeof RefName | typeof RevisionId | typeof WriteMode): string | undefined => {
     const s = v[opt] as string | undefined;
     if (s === undefined) return undefined;
     const r = schema.safeParse(s);
@@ -241,6 +245,7 @@ function toOptions(v: Values, fail: (msg: string) => never): WeightsOptions {
   assign(o, 'store', text('store'));
   assign(o, 'concurrency', int('concurrency', 1, 64));
   assign(o, 'partSizeMib', int('part-size-mib', 1, 256));
+  assign(o, 'writes', name('writes', WriteMode) as WriteMode | undefined);
   const partMib = int('verify-part-mib', 0, 256);
   if (partMib !== undefined) o.verifyPartBytes = partMib === 0 ? null : partMib * 1024 * 1024;
   const leafKib = int('verify-leaf-kib', 0, 256 * 1024);

@@ -90,11 +90,12 @@ async function sync(o: WeightsOptions): Promise<void> {
       ...(o.rev ? { revision: o.rev } : { ref: o.ref ?? 'stable' }),
       ...(o.concurrency ? { concurrency: o.concurrency } : {}),
       ...(o.partSizeMib ? { partSize: o.partSizeMib * 1024 * 1024 } : {}),
+      ...(o.writes ? { writes: o.writes } : {}),
       onProgress: (e) => {
         if (e.phase === 'download') p.update(e.bytesDone, e.bytesTotal);
       },
     });
-    p.finish(`${fmtBytes(r.reusedBytes)} reused, ${fmtBytes(r.resumedBytes)} resumed, ${r.retries} retries`);
+    p.finish(`${fmtBytes(r.reusedBytes)} reused, ${fmtBytes(r.resumedBytes)} resumed, ${r.retries} retries, writes: ${r.writes}`);
     if (o.json) out(JSON.stringify({ ...r, manifest: undefined }));
     else out(`${o.model} revision ${r.revision} at ${r.dir}${r.activated ? ' (now current)' : ''}`);
   });

@@ -24,6 +24,10 @@ export interface DownloadStats {
   downloadedBytes: number;
   resumedBytes: number;
   retries: number;
+  /** How parts reached the disk (the last round's, when a round of resumed files ran again). */
+  writes: 'direct' | 'page-cache' | 'direct, then page-cache';
+  /** Share of direct parts' time spent waiting for the disk (null: no direct part finished). */
+  writeStallShare: number | null;
 }
 
 /** How a part is retried and reported: the options every part of a download shares. */

@@ -2,11 +2,20 @@
 import { describe, expect, it } from 'vitest';
 import { SyncOptions } from './sync-options.ts';
 
+const base = { bucket: 'b', model: 'motif-2.6b', ref: 'stable', storeDir: '/store' };
+
 describe('SyncOptions defaults', () => {
-  it('writes through the page cache and fdatasyncs every blob (O_DIRECT only when asked for)', () => {
-    const o = SyncOptions.parse({ bucket: 'b', model: 'motif-2.6b', ref: 'stable', storeDir: '/store' });
-    expect(o.directIo).toBe(false);
+  it('measures the write path per sync (auto) and fdatasyncs every blob', () => {
+    const o = SyncOptions.parse(base);
+    expect(o.writes).toBe('auto');
     expect(o.fsync).toBe(true);
-    expect(SyncOptions.parse({ bucket: 'b', model: 'motif-2.6b', ref: 'stable', storeDir: '/store', directIo: true }).directIo).toBe(true);
+  });
+
+  it('takes a fixed write mode, and refuses one it does not know, naming the option', () => {
+    expect(SyncOptions.parse({ ...base, writes: 'direct' }).writes).toBe('direct');
+    expect(SyncOptions.parse({ ...base, writes: 'page-cache' }).writes).toBe('page-cache');
+    const bad = SyncOptions.safeParse({ ...base, writes: 'o_direct' });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.path).toEqual(['writes']);
   });
 });

@@ -5,11 +5,15 @@
  */
 import { z } from 'zod';
 import type { Manifest } from '#shared/manifest.ts';
+import type { DownloadStats } from './download-plan.ts';
 import { ModelId, RefName, RevisionId } from './names.ts';
 import type { ObjectStore } from './object-store.ts';
 import { type RetryDeps, RetryPolicy } from './retry.ts';
 
 const MiB = 1024 * 1024;
+
+export const WriteMode = z.enum(['auto', 'direct', 'page-cache']);
+export type WriteMode = z.infer<typeof WriteMode>;
 
 export const SyncOptions = z
   .object({
@@ -41,11 +45,12 @@ export const SyncOptions = z
      */
     fsync: z.boolean().default(true),
     /**
-     * Part writes: false (default) through the page cache, each blob fdatasynced before it enters
-     * the store; true = O_DIRECT where the filesystem supports it (adapters/node/weights/direct-io.ts),
-     * for hosts where it was measured faster (adapters/node/weights/README.md, "Writes").
+     * How parts reach the disk: `auto` (default) writes with O_DIRECT where the filesystem has it
+     * and moves the rest of the download to the page cache once direct writes make it wait
+     * (adapters/node/weights/write-path.ts); `direct` or `page-cache` fix it. Every blob is
+     * fdatasynced before it enters the store either way (adapters/node/weights/README.md, "Writes").
      */
-    directIo: z.boolean().default(false),
+    writes: WriteMode.default('auto'),
     /**
      * Hash leaf manifests' leaves with the native SHA-NI batch where it is built and the CPU has
      * SHA-NI (adapters/node/weights/leaf-hash.ts); false, or where it is not, node:crypto hashes each read as it lands.
@@ -89,6 +94,9 @@ export interface SyncResult {
   /** Bytes kept from an interrupted earlier run. */
   resumedBytes: number;
   retries: number;
+  /** How parts reached the disk this run, and the share of direct parts' time spent waiting for it. */
+  writes: DownloadStats['writes'];
+  writeStallShare: number | null;
   /** Was `current` moved by this call. */
   activated: boolean;
   seconds: number;

@@ -1,14 +1,14 @@
 /**
- * O_DIRECT writes for downloaded parts (Node I/O), opt-in (`directIo`), with buffered writes as
- * the fallback and the default.
+ * O_DIRECT writes for downloaded parts (Node I/O), with buffered writes for what cannot go direct;
+ * which path a download takes is write-path.ts's call.
  *
  * What it saves: a buffered write costs the kernel a copy of every byte into the page cache
- * (~0.4 ms of CPU per MiB on one VM, as much as receiving it) and writeback. What it costs: each
- * write is synchronous in a threadpool thread (four by default) until the device has the bytes,
- * and ext4 fills a fresh file's holes under the inode's exclusive lock, so writes to one file go
- * one at a time. Where the device answers each request in ~1 ms that is fast; on VMs where DMA from
- * the download's chunk buffers took 10–15 ms a request, the download sat waiting on the disk
- * (README.md, "Writes"). Turn it on only where it was measured faster.
+ * (~0.4 ms of CPU per MiB on one VM, up to ~2.5 ms where the host faults in each fresh page) and
+ * writeback. What it costs: each write is synchronous in a threadpool thread (four by default)
+ * until the device has the bytes, and ext4 fills a fresh file's holes under the inode's exclusive
+ * lock, so writes to one file go one at a time. Where the device answers each request in ~1 ms
+ * that is fast; on VMs where DMA from the download's chunk buffers took 10–15 ms a request, the
+ * download sat waiting on the disk (README.md, "Writes").
  *
  * O_DIRECT wants the memory address, file offset and length aligned to the device's logical block.
  * JavaScript cannot ask for aligned memory or read a buffer's address, so each pooled part buffer

@@ -4,15 +4,15 @@
  * Every missing file is split into parts; one bounded pool runs ranged GETs for all parts of all
  * files (so small files and large shards share the bandwidth), each part pinned to the object's
  * ETag with If-Match and retried with backoff on transient failures. A part streams through a
- * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts), through
- * the page cache; the part map is persisted behind it (crash → resume). A connection takes its
+ * small ring of chunk buffers to its offset in a preallocated temp file (part-sink.ts), with
+ * O_DIRECT or through the page cache (write-path.ts); the part map is persisted behind it (crash → resume). A connection takes its
  * next part as soon as a body has arrived; the last writes and the check finish in a spare slot.
  * A file becomes a blob only after it verifies and (for .safetensors) its header validates; then
  * it is fdatasynced and renamed into `blobs/` (why that is durable: README.md, "Writes").
  *
  * Verification, two ways:
  *   - the manifest lists part hashes (`files[].parts`): each part is checked on arrival, in any
- *     order (with `directIo`, parts go to disk with O_DIRECT). With leaf part hashes
+ *     order. With leaf part hashes
  *     (`parts.leaf`), full chunks' leaves from every part in flight are hashed four abreast
  *     (leaf-hash.ts); with plain ones, each socket read is hashed as it lands. A part that
  *     mismatches is fetched once more, then refused. (Hashing whole files in order from 16 MiB part buffers, the first design, reached
@@ -34,13 +34,14 @@ import { createLeafBatcher, type Sha256Batch } from '../../../weights/leaf-batch
 import { type ObjectPin, openPin, type PinTarget } from '../../../weights/object-pin.ts';
 import { type ObjectStore, objectUrl } from '../../../weights/object-store.ts';
 import { type Part, planParts } from '../../../weights/part-map.ts';
-import { type DirectIo, openDirectIo } from './direct-io.ts';
+import type { WriteMode } from '../../../weights/sync-options.ts';
+import type { DirectIo } from './direct-io.ts';
 import { fetchPart } from './fetch-part.ts';
 import type { Hasher } from './hasher.ts';
 import { checkSafetensorsFile, isSafetensors } from './local-files.ts';
 import { createPartMapWriter, loadPartMap } from './part-map-file.ts';
-import { createRingPool } from './part-sink.ts';
 import { blobPath, fsyncDir, type StoreLayout } from './store.ts';
+import { openWritePath } from './write-path.ts';
 
 /** What to download and where to, plus how each part is retried and reported (PartRetry). */
 export interface DownloadOptions extends PartRetry {
@@ -54,8 +55,8 @@ export interface DownloadOptions extends PartRetry {
   hasher: Hasher;
   /** fdatasync each blob before it is renamed into place (default true). */
   fsync?: boolean;
-  /** Write parts with O_DIRECT where the filesystem allows it (default false: the page cache; see direct-io.ts). */
-  directIo?: boolean;
+  /** How parts reach the disk (write-path.ts): `auto` (default) is O_DIRECT until it makes the download wait. */
+  writes?: WriteMode;
   /** Batch SHA-256 for leaf manifests (leaf-batcher.ts); null or absent: each read is hashed as it lands. */
   sha256Batch?: Sha256Batch | null;
   signal?: AbortSignal;
@@ -97,7 +98,7 @@ interface FileJob {
 
 /** Download, verify and store `items` as blobs. Throws the first fatal error (state kept for resume). */
 export async function downloadBlobs(o: DownloadOptions): Promise<DownloadStats> {
-  const stats: DownloadStats = { downloadedBytes: 0, resumedBytes: 0, retries: 0 };
+  const stats: DownloadStats = { downloadedBytes: 0, resumedBytes: 0, retries: 0, writes: 'page-cache', writeStallShare: null };
   let pending = dedupe(o.items);
   // Round 2 only re-runs files verified by a whole-file digest whose *resumed* bytes failed it
   // (stale or torn parts from a crash), from scratch; a fresh download that fails is a real mismatch.
@@ -115,8 +116,10 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
   o.signal?.addEventListener('abort', onOuterAbort, { once: true });
   const jobs: FileJob[] = [];
   const retryResumed: DownloadItem[] = [];
-  const direct = o.directIo === true ? await openDirectIo(o.layout.tmp) : null;
-  const rings = createRingPool(direct, o.concurrency + FINISHING_SLOTS);
+  // Files without part hashes are read back by the hasher: they stay in the page cache.
+  const directable = items.reduce((a, i) => a + (i.parts ? i.size : 0), 0);
+  const writes = await openWritePath(o.writes ?? 'auto', o.layout.tmp, directable, o.concurrency + FINISHING_SLOTS);
+  const { direct, rings } = writes;
   const net = createLimiter(o.concurrency);
   try {
     const batcher = o.sha256Batch ? createLeafBatcher(o.sha256Batch) : null;
@@ -151,7 +154,7 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       if (fatal !== null) return;
       const ring = rings.take();
       try {
-        await fetchPart(o, { ring, batcher, net }, j, p, stats, ctl.signal);
+        await fetchPart(o, { ring, batcher, writes, net }, j, p, stats, ctl.signal);
       } finally {
         rings.give(ring);
       }
@@ -174,9 +177,10 @@ async function runRound(o: DownloadOptions, items: DownloadItem[], stats: Downlo
       await j.fh.close().catch(() => undefined);
       await j.dfh?.close().catch(() => undefined);
     }
+    stats.writes = writes.used;
+    stats.writeStallShare = writes.stallShare;
     // Every part has settled (mapLimit waits for all in flight): nothing uses the rings now.
-    rings.release();
-    await direct?.close();
+    await writes.close();
   }
 }
 

@@ -15,6 +15,7 @@ import { isRetryable } from '../../../weights/object-store.ts';
 import type { Part } from '../../../weights/part-map.ts';
 import { withRetry } from '../../../weights/retry.ts';
 import { type ChunkRing, createPartSink } from './part-sink.ts';
+import type { WritePath } from './write-path.ts';
 
 /** The file a part belongs to: what it is, where it is read from, the temp file it lands in. */
 export interface PartFile {
@@ -34,12 +35,15 @@ export async function fetchPart(o: PartRetry, io: PartIo, j: PartFile, p: Part, 
   await withRetry(
     async () => {
       const scheme = expected !== null ? { leaf: j.item.parts!.leaf ?? null } : null;
-      const sink = createPartSink({ ring: io.ring, fh: j.fh, direct: j.dfh, start: p.start, length: len, digest: scheme, batcher: io.batcher });
+      const direct = io.writes.useDirect ? j.dfh : null;
+      const sink = createPartSink({ ring: io.ring, fh: j.fh, direct, start: p.start, length: len, digest: scheme, batcher: io.batcher });
       let digest: string | null;
       const pinUsed = j.pin.etag;
       try {
+        const t0 = performance.now();
         await io.net.run(() => readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes }));
         digest = await sink.finish();
+        io.writes.partDone(len, performance.now() - t0, sink.stalledMs, direct !== null);
       } catch (err) {
         await sink.settle();
         // A disk error surfaces through the reader as a broken connection: name it for what it is.
@@ -81,10 +85,11 @@ export async function fetchPart(o: PartRetry, io: PartIo, j: PartFile, p: Part, 
   stats.downloadedBytes += len;
 }
 
-/** What one part in flight works with: its ring, the download's leaf batcher, the connection limiter. */
+/** What one part in flight works with: its ring, the download's leaf batcher, write path and connection limiter. */
 export interface PartIo {
   ring: ChunkRing;
   batcher: LeafBatcher | null;
+  writes: Pick<WritePath, 'useDirect' | 'partDone'>;
   net: ReturnType<typeof createLimiter>;
 }
 

@@ -2,7 +2,7 @@
  * One part of a download streamed to disk (Node I/O): the RangeSink a download hands the reader.
  *
  * The body lands in a small ring of chunk buffers, and each full chunk is written at its file
- * offset (O_DIRECT where asked for and aligned) while the next one fills. With a leaf manifest and the native
+ * offset (O_DIRECT where write-path.ts chose it and aligned) while the next one fills. With a leaf manifest and the native
  * batch hasher, a full chunk's leaves join the download's batch queue (weights/leaf-batcher.ts) and hash
  * four abreast while still in cache; otherwise each socket read is hashed the moment it lands
  * (also in cache: cheaper than hashing a 16 MiB part buffer afterwards, which comes back from
@@ -60,7 +60,14 @@ function keepSlab(raw: Buffer): void {
  * faults early measured no better: it only blocks the loop before the first request.)
  * `release` (once nothing uses the rings any more) keeps the main slab for the next pool.
  */
-export function createRingPool(direct: DirectIo | null, rings: number): { take(): ChunkRing; give(r: ChunkRing): void; release(): void } {
+export interface RingPool {
+  take(): ChunkRing;
+  give(r: ChunkRing): void;
+  /** Once nothing uses the rings any more: the main slab is kept for the next pool. */
+  release(): void;
+}
+
+export function createRingPool(direct: DirectIo | null, rings: number): RingPool {
   const free: ChunkRing[] = [];
   let main: Buffer | null = null;
   const carve = (n: number) => {
@@ -95,6 +102,8 @@ export interface PartSink extends RangeSink {
   settle(): Promise<void>;
   /** The first write error, if any: a disk problem, never worth a network retry. */
   readonly error: unknown;
+  /** How long the reader waited for a chunk whose write had not finished (the disk holding the download back). */
+  readonly stalledMs: number;
 }
 
 export interface PartSinkOptions {
@@ -130,6 +139,7 @@ export function createPartSink(o: PartSinkOptions): PartSink {
   let pos = o.start;
   let received = 0;
   let error: unknown = null;
+  let stalledMs = 0;
   const failed = () => Promise.reject(error);
 
   const flush = (): Promise<void> | void => {
@@ -155,12 +165,21 @@ export function createPartSink(o: PartSinkOptions): PartSink {
     // The next chunk is refilled from the next socket read: its leaves must be hashed by then.
     batcher?.ensure(tickets[cur]!);
     const next = busy[cur];
-    if (next) return next.then(() => (error === null ? undefined : failed()));
+    if (next) {
+      const t0 = performance.now();
+      return next.then(() => {
+        stalledMs += performance.now() - t0;
+        return error === null ? undefined : failed();
+      });
+    }
   };
 
   return {
     get error() {
       return error;
+    },
+    get stalledMs() {
+      return stalledMs;
     },
     buffer(max) {
       return o.ring[cur]!.subarray(fill, fill + Math.max(1, Math.min(max, CHUNK_BYTES - fill)));

@@ -216,6 +216,18 @@ describe.each([
     expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
   });
 
+  it.each(['auto', 'direct', 'page-cache'] as const)('writes %s: identical files, and the result names the path the parts took', async (writes) => {
+    const { sync, big } = await setup();
+    const r = await sync({ writes, storeDir: path.join(tmp, `store-${writes}`) });
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'weights.bin')), big)).toBe(0);
+    expect(Buffer.compare(await fs.readFile(path.join(r.dir, 'z-copy.bin')), big)).toBe(0);
+    // Files without part hashes are read back by the hasher, so they stay in the page cache;
+    // O_DIRECT is used where the filesystem has it (else the page cache, and no stall figures).
+    expect(['direct', 'page-cache']).toContain(r.writes);
+    if (writes === 'page-cache' || parts === null) expect(r.writes).toBe('page-cache');
+    expect(r.writeStallShare === null).toBe(r.writes === 'page-cache');
+  });
+
   it('validates its options', async () => {
     const { s3 } = await setup();
     await expect(syncModel({ s3, bucket: 'b', model: 'm', storeDir: tmp })).rejects.toThrow(/exactly one of ref or revision/);

@@ -56,7 +56,7 @@ export async function syncModel(input: SyncInput): Promise<SyncResult> {
           retryDeps: input.retryDeps ?? realRetryDeps,
           hasher,
           fsync: o.fsync,
-          directIo: o.directIo,
+          writes: o.writes,
           sha256Batch: o.nativeHash ? nativeSha256Batch() : null,
           ...(signal ? { signal } : {}),
           onBytes: (n) => {
