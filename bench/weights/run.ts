@@ -7,10 +7,11 @@
  * with the clients — times, in interleaved rounds:
  *   (a) ours        syncModel as an origin runs it: signed ranged GETs, each part verified as it
  *                   lands against the manifest's part hashes (over 256 KiB leaves, hashed four
- *                   abreast by SHA-NI), written through the page cache, every blob fdatasynced
- *                   before it enters the store; and baselines of ours: plain per-part sha256s (one
- *                   hash stream per part), a manifest without part hashes (whole-file sha256), and
- *                   each write path fixed (O_DIRECT; page cache) where ours lets a probe choose
+ *                   abreast by SHA-NI), written as `writes: 'auto'` does (O_DIRECT until it makes
+ *                   the download wait, then the page cache), every blob fdatasynced before it
+ *                   enters the store; and baselines of ours: plain per-part sha256s (one hash
+ *                   stream per part), a manifest without part hashes (whole-file sha256), and
+ *                   each write path fixed (O_DIRECT; the page cache)
  *   (b) aws-cli     `aws s3 cp --recursive` of the same revision ($AWS_CLI or `aws` on PATH; the
  *                   bench refuses to start without it: the ratio to it is a target)
  *   (c) serving     the endpoint's limit: parallel ranged GETs into nothing by three fetchers
@@ -108,7 +109,9 @@ function layoutTable(layout: Layout, variants: Variant[], r: LayoutRounds, heade
 function autoWritesLine(rs: SyncResult[]): string {
   const count = (w: SyncResult['writes']) => rs.filter((r) => r.writes === w).length;
   const shares = rs.flatMap((r) => (r.writeStallShare === null ? [] : [r.writeStallShare]));
-  const stall = shares.length ? `; direct parts waited for the disk ${(100 * median(shares)).toFixed(1)}% of their time (median)` : '';
+  const stall = shares.length
+    ? `; direct parts waited for the disk ${(100 * median(shares)).toFixed(1)}% of their time (median; max ${(100 * Math.max(...shares)).toFixed(1)}%)`
+    : '';
   return `  write path (auto)   of ${rs.length} syncs of ours: O_DIRECT ${count('direct')}, fell back to the page cache ${count('direct, then page-cache')}, page cache ${count('page-cache')}${stall}`;
 }
 
@@ -232,7 +235,7 @@ async function main(): Promise<void> {
         { name: `serving limit: node:http part=${P}MiB c=${C}`, kind: 'serving', fn: () => httpFetchAll(cfg(P, C)) },
         // Baselines of our own: the same sync with plain per-part sha256s (no leaves), without the
         // manifest's part hashes (whole-file sha256, hashed from the page cache behind the
-        // download), and with O_DIRECT writes.
+        // download), and with each write path fixed.
         { name: `ours, plain part sha256s (one stream per part) part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(PLAIN_MODEL, P, C, 'auto', 'p') },
         { name: `ours, manifest without part hashes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(WHOLE_MODEL, P, C, 'auto', 'w') },
         { name: `ours, O_DIRECT writes part=${P}MiB c=${C}`, kind: 'other', fn: syncRun(MODEL, P, C, 'direct', 'd') },

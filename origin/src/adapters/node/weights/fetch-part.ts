@@ -40,8 +40,12 @@ export async function fetchPart(o: PartRetry, io: PartIo, j: PartFile, p: Part, 
       let digest: string | null;
       const pinUsed = j.pin.etag;
       try {
-        const t0 = performance.now();
-        await io.net.run(() => readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes }));
+        // Timed from the request, not from the wait for a free connection: the stall share is of transfer time.
+        let t0 = 0;
+        await io.net.run(() => {
+          t0 = performance.now();
+          return readPinned(j.target, j.pin, { start: p.start, end: p.end, sink, onBytes: o.onBytes });
+        });
         digest = await sink.finish();
         io.writes.partDone(len, performance.now() - t0, sink.stalledMs, direct !== null);
       } catch (err) {
