@@ -44,7 +44,9 @@ export function createStoreRevisions(o: StoreRevisionsOptions): RevisionStore {
         signal,
         onProgress: progressLogger(log),
       });
-      log(`weights: revision ${revision} staged (${res.downloadedBytes} bytes downloaded, ${res.reusedBytes} reused) in ${res.seconds.toFixed(1)} s`);
+      log(
+        `weights: revision ${revision} staged (${res.downloadedBytes} bytes downloaded, ${res.reusedBytes} reused, writes: ${res.writes}) in ${res.seconds.toFixed(1)} s`,
+      );
       const weightBytes = res.manifest.files.filter((f) => isWeightFile(f.path)).reduce((a, f) => a + f.size, 0);
       return { revision, dir: res.dir, weightBytes };
     },

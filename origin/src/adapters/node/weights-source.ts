@@ -26,7 +26,9 @@ export async function prepareWeights(model: string, source: WeightsSource, log: 
     const where = `${source.s3.endpoint ?? 'aws'}/${source.s3.bucket}`;
     log(`weights: syncing ${model}@${source.ref} from ${where} into ${storeDir}`);
     const res = await syncModel({ s3, bucket: source.s3.bucket, model, ref: source.ref, storeDir, onProgress: progressLogger(log) });
-    log(`weights: revision ${res.revision} ready (${res.downloadedBytes} bytes downloaded, ${res.reusedBytes} reused) in ${res.seconds.toFixed(1)} s`);
+    log(
+      `weights: revision ${res.revision} ready (${res.downloadedBytes} bytes downloaded, ${res.reusedBytes} reused, writes: ${res.writes}) in ${res.seconds.toFixed(1)} s`,
+    );
     return { dir: res.dir, revision: res.revision };
   } catch (err) {
     const snap = await openLocalSnapshot(storeDir).catch(() => null);
