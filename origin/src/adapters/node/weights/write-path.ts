@@ -26,9 +26,9 @@ import { type DirectIo, openDirectIo } from './direct-io.ts';
 import { createRingPool, type RingPool } from './part-sink.ts';
 
 /**
- * Direct bytes written before the wait is judged: enough parts that a burst of slow writes is not
- * a verdict. (Judged after 64 MiB, one sync in 30 on a host where O_DIRECT fitted fell back to a
- * page cache 3× slower there: the host's disk has latency spikes of its own.)
+ * Direct bytes written before the wait is judged: enough parts that a burst of slow writes (a
+ * shared host's disk has latency spikes of its own) is not a verdict. A wrong fall-back is
+ * expensive where the page cache is the slow path.
  */
 export const JUDGE_AFTER_BYTES = 256 * 1024 * 1024;
 /**
