@@ -20,12 +20,15 @@ export interface DownloadItem {
   etag?: string;
 }
 
+/** How the parts of a download were written (adapters/node/weights/write-path.ts). */
+export type WritesUsed = 'direct' | 'page-cache' | 'direct, then page-cache';
+
 export interface DownloadStats {
   downloadedBytes: number;
   resumedBytes: number;
   retries: number;
   /** How parts reached the disk (the last round's, when a round of resumed files ran again). */
-  writes: 'direct' | 'page-cache' | 'direct, then page-cache';
+  writes: WritesUsed;
   /** Share of direct parts' time spent waiting for the disk (null: no direct part finished). */
   writeStallShare: number | null;
 }

@@ -21,6 +21,7 @@
  * disjoint ranges of a file are coherent); every blob is fdatasynced before it enters the store
  * either way (README.md, "Writes").
  */
+import type { WritesUsed } from '../../../weights/download-plan.ts';
 import type { WriteMode } from '../../../weights/sync-options.ts';
 import { type DirectIo, openDirectIo } from './direct-io.ts';
 import { createRingPool, type RingPool } from './part-sink.ts';
@@ -38,9 +39,6 @@ export const JUDGE_AFTER_BYTES = 256 * 1024 * 1024;
  * paused most of the time.
  */
 export const MAX_STALL_SHARE = 0.5;
-
-/** How the parts of a download were written. */
-export type WritesUsed = 'direct' | 'page-cache' | 'direct, then page-cache';
 
 export interface WritePath {
   /** The O_DIRECT handle factory files open with (null: the page cache only). */
