@@ -96,6 +96,13 @@ const TileFn<T> (&tiles())[3][4] {
   return table;
 }
 
+// How far ahead of its reads the stream asks for W's lines. The hardware prefetcher alone keeps
+// too few lines in flight to hide the memory latency behind the FMAs (measured on one core,
+// 8192×2048 BF16 out of cache: 8.3 GB/s, 10.4 GB/s with these hints, 12.5 GB/s for a bare read).
+// The hints run on into the next W row, which the slice reads next; past the end of W they are
+// harmless.
+constexpr int64_t kStreamPrefetchBytes = 3072;
+
 // y[0..R, o] = x[0..R, :] · W[o, :] for one W row: the W row is read front to back, two vectors
 // per step (two accumulators per x row hide the FMA latency).
 template <class T, int R>
@@ -106,6 +113,8 @@ MOTIF_AVX2 void stream_row(const Matmul& m, int64_t r0, int64_t o) {
   for (int i = 0; i < R; ++i) a[i][0] = a[i][1] = _mm256_setzero_ps();
   int64_t k = 0;
   for (; k + 16 <= m.in; k += 16) {
+    // One hint per 64 bytes of W (16 BF16/F16 weights are 32 bytes).
+    if (sizeof(T) == 4 || (k & 31) == 0) _mm_prefetch(reinterpret_cast<const char*>(w + k) + kStreamPrefetchBytes, _MM_HINT_T0);
     const __m256 w0 = load8(w + k), w1 = load8(w + k + 8);
     for (int i = 0; i < R; ++i) {
       a[i][0] = _mm256_fmadd_ps(_mm256_loadu_ps(x + i * m.in + k), w0, a[i][0]);
