@@ -20,6 +20,7 @@
 
 #include <cstring>
 
+#include "panel-prefetch.h"
 #include "weights.h"
 
 #define MOTIF_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -124,10 +125,11 @@ MOTIF_AVX2 inline void store(__m256 (&acc)[kRowTile][2], float* y, int64_t ldy, 
 // y[0..R, 0..cols] (+)= x[0..R, 0..n] · panelᵀ; assigns on the first K chunk, accumulates after.
 template <int R>
 MOTIF_AVX2 void tile(const float* x, int64_t ldx, const float* p, int64_t n, float* y, int64_t ldy,
-                     int64_t cols, bool first) {
+                     int64_t cols, bool first, PanelPrefetch& ahead) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int64_t k = 0; k < n; ++k) {
+    ahead.step();
     const __m256 w0 = _mm256_load_ps(p + k * kPanel), w1 = _mm256_load_ps(p + k * kPanel + 8);
     MOTIF_ROW(0) MOTIF_ROW(1) MOTIF_ROW(2) MOTIF_ROW(3) MOTIF_ROW(4) MOTIF_ROW(5)
   }
@@ -151,12 +153,13 @@ MOTIF_AVX2 void tile(const float* x, int64_t ldx, const float* p, int64_t n, flo
 
 template <int R>
 MOTIF_AVX2 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, int64_t n, float* y, int64_t ldy,
-                           int64_t cols, bool first) {
+                           int64_t cols, bool first, PanelPrefetch& ahead) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const int64_t pairs = n / 2;
   int64_t q = 0;
   for (; q < pairs; ++q) {
+    ahead.step();
     const __m256i* d = reinterpret_cast<const __m256i*>(pp + q * kPanel);
     __m256 w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d), 16));
     __m256 w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_load_si256(d + 1), 16));
@@ -180,9 +183,9 @@ MOTIF_AVX2 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, int6
 #undef MOTIF_ROW
 #undef MOTIF_OUT
 
-using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool, PanelPrefetch&);
 constexpr TileFn kTiles[kRowTile] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>, tile<6>};
-using PairTileFn = void (*)(const float*, int64_t, const uint32_t*, int64_t, float*, int64_t, int64_t, bool);
+using PairTileFn = void (*)(const float*, int64_t, const uint32_t*, int64_t, float*, int64_t, int64_t, bool, PanelPrefetch&);
 constexpr PairTileFn kPairTiles[kRowTile] = {tile_pairs<1>, tile_pairs<2>, tile_pairs<3>,
                                              tile_pairs<4>, tile_pairs<5>, tile_pairs<6>};
 
@@ -238,13 +241,15 @@ void matmul_slice_gemm_avx2(const Matmul& m, int64_t o_begin, int64_t o_end) {
         gemm_pack_bf16_pairs_avx2(m, o, k0, cols, n, kPanel, pairs);
       else
         gemm_pack_panel_avx2(m, o, k0, cols, n, kPanel, panel);
+      // The first row tile asks for the next panel's lines (panel-prefetch.h), one share per k step.
+      PanelPrefetch ahead = next_panel(m, o_begin, o_end, o, k0, kc, kPanel, bf16 ? n / 2 : n);
       for_row_tiles(m.rows, kRowTile, [&](int64_t r, int64_t rr) {
         const float* x = m.x + r * m.in + k0;
         float* y = m.y + r * m.out + o;
         if (bf16)
-          kPairTiles[rr - 1](x, m.in, pairs, n, y, m.out, cols, first);
+          kPairTiles[rr - 1](x, m.in, pairs, n, y, m.out, cols, first, ahead);
         else
-          kTiles[rr - 1](x, m.in, panel, n, y, m.out, cols, first);
+          kTiles[rr - 1](x, m.in, panel, n, y, m.out, cols, first, ahead);
       });
     }
   }

@@ -10,6 +10,8 @@
 #ifdef MOTIF_X86_SIMD
 #include <immintrin.h>
 
+#include "panel-prefetch.h"
+
 #define MOTIF_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
 namespace motif {
@@ -56,12 +58,13 @@ MOTIF_AVX512 inline void store(__m512 (&acc)[kRowTile][2], float* y, int64_t ldy
 // y[0..R, 0..cols] (+)= x[0..R, 0..n] · panelᵀ; assigns on the first K chunk, accumulates after.
 template <int R>
 MOTIF_AVX512 void tile(const float* x, int64_t ldx, const float* p, int64_t n, float* y, int64_t ldy,
-                       int64_t cols, bool first) {
+                       int64_t cols, bool first, PanelPrefetch& ahead) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
   __m512 c90 = c00, c91 = c00, c100 = c00, c101 = c00, c110 = c00, c111 = c00;
   for (int64_t k = 0; k < n; ++k) {
+    ahead.step();
     const __m512 w0 = _mm512_load_ps(p + k * kPanel), w1 = _mm512_load_ps(p + k * kPanel + 16);
     MOTIF_ROW(0) MOTIF_ROW(1) MOTIF_ROW(2) MOTIF_ROW(3) MOTIF_ROW(4) MOTIF_ROW(5)
     MOTIF_ROW(6) MOTIF_ROW(7) MOTIF_ROW(8) MOTIF_ROW(9) MOTIF_ROW(10) MOTIF_ROW(11)
@@ -94,7 +97,7 @@ MOTIF_AVX512 void tile(const float* x, int64_t ldx, const float* p, int64_t n, f
 
 template <int R>
 MOTIF_AVX512 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, int64_t n, float* y,
-                             int64_t ldy, int64_t cols, bool first) {
+                             int64_t ldy, int64_t cols, bool first, PanelPrefetch& ahead) {
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   __m512 c60 = c00, c61 = c00, c70 = c00, c71 = c00, c80 = c00, c81 = c00;
@@ -103,6 +106,7 @@ MOTIF_AVX512 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, in
   const int64_t pairs = n / 2;
   int64_t q = 0;
   for (; q < pairs; ++q) {
+    ahead.step();
     const __m512i d0 = _mm512_load_si512(pp + q * kPanel), d1 = _mm512_load_si512(pp + q * kPanel + 16);
     const __m512 e0 = _mm512_castsi512_ps(_mm512_slli_epi32(d0, 16));
     const __m512 e1 = _mm512_castsi512_ps(_mm512_slli_epi32(d1, 16));
@@ -127,10 +131,10 @@ MOTIF_AVX512 void tile_pairs(const float* x, int64_t ldx, const uint32_t* pp, in
 #undef MOTIF_TAIL
 #undef MOTIF_OUT
 
-using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool);
+using TileFn = void (*)(const float*, int64_t, const float*, int64_t, float*, int64_t, int64_t, bool, PanelPrefetch&);
 constexpr TileFn kTiles[kRowTile] = {tile<1>, tile<2>, tile<3>, tile<4>, tile<5>,  tile<6>,
                                      tile<7>, tile<8>, tile<9>, tile<10>, tile<11>, tile<12>};
-using PairTileFn = void (*)(const float*, int64_t, const uint32_t*, int64_t, float*, int64_t, int64_t, bool);
+using PairTileFn = void (*)(const float*, int64_t, const uint32_t*, int64_t, float*, int64_t, int64_t, bool, PanelPrefetch&);
 constexpr PairTileFn kPairTiles[kRowTile] = {tile_pairs<1>, tile_pairs<2>,  tile_pairs<3>,  tile_pairs<4>,
                                              tile_pairs<5>, tile_pairs<6>,  tile_pairs<7>,  tile_pairs<8>,
                                              tile_pairs<9>, tile_pairs<10>, tile_pairs<11>, tile_pairs<12>};
@@ -154,13 +158,15 @@ void matmul_slice_gemm_avx512(const Matmul& m, int64_t o_begin, int64_t o_end) {
         gemm_pack_bf16_pairs_avx2(m, o, k0, cols, n, kPanel, pairs);
       else
         gemm_pack_panel_avx2(m, o, k0, cols, n, kPanel, panel);
+      // The first row tile asks for the next panel's lines (panel-prefetch.h), one share per k step.
+      PanelPrefetch ahead = next_panel(m, o_begin, o_end, o, k0, kc, kPanel, bf16 ? n / 2 : n);
       for_row_tiles(m.rows, kRowTile, [&](int64_t r, int64_t rr) {
         const float* x = m.x + r * m.in + k0;
         float* y = m.y + r * m.out + o;
         if (bf16)
-          kPairTiles[rr - 1](x, m.in, pairs, n, y, m.out, cols, first);
+          kPairTiles[rr - 1](x, m.in, pairs, n, y, m.out, cols, first, ahead);
         else
-          kTiles[rr - 1](x, m.in, panel, n, y, m.out, cols, first);
+          kTiles[rr - 1](x, m.in, panel, n, y, m.out, cols, first, ahead);
       });
     }
   }
