@@ -59,6 +59,10 @@ MOTIF_AVX2 void tile(const float* x, int64_t ldx, const T* w, int64_t ldw, int64
 
   int64_t k = 0;
   for (; k + 8 <= n; k += 8) {
+    // The next block of W rows at this K, which the slice reads after this one (see
+    // kStreamPrefetchBytes for why hints): one hint per 64 bytes of each of its rows.
+    if (sizeof(T) == 4 || (k & 31) == 0)
+      for (int j = 0; j < kOutBlock; ++j) _mm_prefetch(reinterpret_cast<const char*>(w + (kOutBlock + j) * ldw + k), _MM_HINT_T1);
     __m256 xv[R];
     for (int i = 0; i < R; ++i) xv[i] = _mm256_loadu_ps(x + i * ldx + k);
     for (int j = 0; j < C; ++j) {
