@@ -160,6 +160,7 @@ export function timingKernel(inner: MatmulKernel, head: object): { kernel: Matmu
     },
     readRow: (w, row, dst, off) => inner.readRow(w, row, dst, off),
     ...(inner.attend ? { attend: inner.attend.bind(inner) } : {}),
+    ...(inner.norms ? { norms: inner.norms } : {}),
   };
   return { kernel, clock };
 }
@@ -171,6 +172,7 @@ export function syncOnly(inner: MatmulKernel): MatmulKernel {
     matmul: (y, x, rows, w) => inner.matmul(y, x, rows, w),
     readRow: (w, r, d, o) => inner.readRow(w, r, d, o),
     ...(inner.attend ? { attend: inner.attend.bind(inner) } : {}),
+    ...(inner.norms ? { norms: inner.norms } : {}),
   };
 }
 

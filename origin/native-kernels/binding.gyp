@@ -9,6 +9,7 @@
         "src/addon-attention.cc",
         "src/attention.cc",
         "src/addon-hash.cc",
+        "src/addon-norms.cc",
         "src/bandwidth.cc",
         "src/cpu.cc",
         "src/matmul.cc",
@@ -17,6 +18,7 @@
         "src/matmul-gemm-avx512.cc",
         "src/matmul-q8.cc",
         "src/matmul-scalar.cc",
+        "src/norms.cc",
         "src/sha256.cc",
         "src/thread-pool.cc"
       ],

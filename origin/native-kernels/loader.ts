@@ -77,6 +77,20 @@ export interface NativeKernelsBinding {
     maxThreads: number,
     maxSimd: number,
   ): void;
+  /** RMSNorm of `rows` rows (src/norms.h), on the pool. Absent in addons built before it existed. */
+  rmsNormRows?(dst: Float32Array, src: Float32Array, rows: number, width: number, gain: Float32Array, eps: number, maxThreads: number, maxSimd: number): void;
+  /** PolyNorm of the fused gate/up rows times up (src/norms.h), on the pool. Absent in addons built before it existed. */
+  polyNormGateFused?(
+    dst: Float32Array,
+    gateUp: Float32Array,
+    rows: number,
+    width: number,
+    weight: Float32Array,
+    bias: number,
+    eps: number,
+    maxThreads: number,
+    maxSimd: number,
+  ): void;
 }
 
 export const NativeKernelsInfo = z.object({

@@ -16,6 +16,9 @@
 //   attend(z, q, qStride, qRow, count, startPos, kBlocks, vBlocks, shift, heads, headDim, lambda,
 //          lambdaInit, subln, eps, maxThreads, maxSimd): undefined   differential attention
 //          (attention.h; addon-attention.cc)
+//   rmsNormRows(dst, src, rows, width, gain, eps, maxThreads, maxSimd): undefined
+//   polyNormGateFused(dst, gateUp, rows, width, weight, bias, eps, maxThreads, maxSimd): undefined
+//          the forward pass's row norms (norms.h; addon-norms.cc)
 #include <node_api.h>
 
 #include <cstdint>
@@ -265,6 +268,9 @@ napi_value js_info(napi_env env, napi_callback_info) {
 napi_value js_sha256_batch(napi_env env, napi_callback_info info);
 // addon-attention.cc
 napi_value js_attend(napi_env env, napi_callback_info info);
+// addon-norms.cc
+napi_value js_rms_norm_rows(napi_env env, napi_callback_info info);
+napi_value js_poly_norm_gate_fused(napi_env env, napi_callback_info info);
 
 }  // namespace motif
 
@@ -280,6 +286,8 @@ NAPI_MODULE_INIT() {
       {"quantizeQ8", nullptr, motif::js_quantize_q8, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"attend", nullptr, motif::js_attend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"rmsNormRows", nullptr, motif::js_rms_norm_rows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"polyNormGateFused", nullptr, motif::js_poly_norm_gate_fused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return nullptr;
   return exports;

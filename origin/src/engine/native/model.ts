@@ -22,7 +22,7 @@ import { AttentionScratch } from './forward/attention.ts';
 import { lambdaFull, lambdaInit } from './forward/lambda.ts';
 import type { LayerContext, Segment } from './forward/layer.ts';
 import { runLayer } from './forward/layer.ts';
-import { rmsNormRows } from './forward/norms.ts';
+import { JS_NORMS, rmsNormRows } from './forward/norms.ts';
 import { createPacer, defaultYieldTurn } from './forward/pacer.ts';
 import { createRope } from './forward/rope.ts';
 import { ForwardScratch } from './forward/scratch.ts';
@@ -93,6 +93,7 @@ export class MotifModel {
       rope: createRope(config.head_dim, config.rope_theta),
       attention: new AttentionScratch(),
       ...(kernel.attend ? { attend: kernel.attend.bind(kernel) } : {}),
+      norms: kernel.norms ?? JS_NORMS,
     };
     this.#attn = weights.layers.map((l, i) => ({
       heads: config.num_attention_heads,

@@ -10,9 +10,9 @@ import type { KvCache } from '../batching/kv-cache.ts';
 import type { MotifConfig } from '../checkpoint/config.ts';
 import type { LayerWeights } from '../checkpoint/weights.ts';
 import type { AttentionCall } from '../kernels/attention-call.ts';
+import type { RowNorms } from '../kernels/row-norms.ts';
 import type { AttentionParams, AttentionScratch } from './attention.ts';
 import { attendSegment } from './attention.ts';
-import { polyNormGateFused, rmsNormRows } from './norms.ts';
 import type { Pacer } from './pacer.ts';
 import type { Rope } from './rope.ts';
 import type { ForwardScratch } from './scratch.ts';
@@ -34,6 +34,8 @@ export interface LayerContext {
   readonly attention: AttentionScratch;
   /** The kernel's native attention, when it has one; else attendSegment runs (JavaScript). */
   readonly attend?: (call: AttentionCall) => void;
+  /** The row norms: the kernel's native ones when it has them, else JS_NORMS (norms.ts). */
+  readonly norms: RowNorms;
 }
 
 /** PolyNorm's own eps: a class default in the reference, not a config field (SPEC §2.6). */
@@ -66,7 +68,8 @@ export async function runLayer(
   const half = c.head_dim / 2;
   const { pacer, rope } = ctx;
 
-  rmsNormRows(s.u, s.x, rows, D, w.inputNorm, c.rms_norm_eps);
+  const { norms } = ctx;
+  norms.rmsNormRows(s.u, s.x, rows, D, w.inputNorm, c.rms_norm_eps);
   await pacer.matmul(s.qkv, s.u, rows, w.qkv);
   // Each row of s.qkv is q ‖ k ‖ v.
   for (let r = 0; r < rows; r++) {
@@ -103,9 +106,9 @@ export async function runLayer(
   await pacer.matmul(s.out, s.z, rows, w.o);
   addInto(s.x, s.out, rows * D);
 
-  rmsNormRows(s.u, s.x, rows, D, w.postNorm, c.rms_norm_eps);
+  norms.rmsNormRows(s.u, s.x, rows, D, w.postNorm, c.rms_norm_eps);
   await pacer.matmul(s.gateUp, s.u, rows, w.gateUp);
-  polyNormGateFused(s.act, s.gateUp, rows, c.intermediate_size, w.polyWeight, w.polyBias, POLY_NORM_EPS);
+  norms.polyNormGateFused(s.act, s.gateUp, rows, c.intermediate_size, w.polyWeight, w.polyBias, POLY_NORM_EPS);
   await pacer.matmul(s.out, s.act, rows, w.down);
   addInto(s.x, s.out, rows * D);
 }

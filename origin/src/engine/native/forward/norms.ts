@@ -2,6 +2,7 @@
  * Row-wise normalisations of the Motif forward pass (SPEC §2.4, §2.6). Sums run in doubles (JS
  * arithmetic), results are stored as f32 — at least the fp32 the reference computes these in.
  */
+import type { RowNorms } from '../kernels/row-norms.ts';
 
 /**
  * RMSNorm over `rows` rows of `width` channels: dst[r] = g ⊙ src[r] / √(mean(src[r]²) + eps).
@@ -74,3 +75,6 @@ function polyNormRow(
     dst[dOff + i] = up === null ? p : p * up[uOff + i]!;
   }
 }
+
+/** The JavaScript row norms as the forward pass's RowNorms (the reference, and the portable path). */
+export const JS_NORMS: RowNorms = { rmsNormRows, polyNormGateFused };

@@ -16,6 +16,7 @@ import type { AttentionCall } from './attention-call.ts';
 import type { WeightMatrix } from './dtype.ts';
 import { createF16Table } from './dtype.ts';
 import { createQ8Js } from './q8.ts';
+import type { RowNorms } from './row-norms.ts';
 
 export interface MatmulKernel {
   readonly name: string;
@@ -38,6 +39,8 @@ export interface MatmulKernel {
   quantizeQ8?(w: WeightMatrix): WeightMatrix;
   /** Differential attention (optional; without it the forward pass runs its JavaScript version). */
   attend?(call: AttentionCall): void;
+  /** The row norms (optional; without them the forward pass runs forward/norms.ts). */
+  readonly norms?: RowNorms;
 }
 
 export interface JsKernelOptions {

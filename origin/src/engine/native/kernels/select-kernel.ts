@@ -12,6 +12,7 @@ import type { AttentionCall } from './attention-call.ts';
 import type { WeightMatrix } from './dtype.ts';
 import type { MatmulKernel } from './matmul.ts';
 import { createJsKernel } from './matmul.ts';
+import type { RowNorms } from './row-norms.ts';
 
 export const KernelMode = z.enum(['auto', 'js', 'native']);
 export type KernelMode = z.infer<typeof KernelMode>;
@@ -26,6 +27,8 @@ export interface NativeMatmuls {
   quantizeQ8?: (w: Float32Array | Uint16Array, dtype: 'F32' | 'BF16' | 'F16', rows: number, cols: number) => Uint8Array;
   /** Differential attention (see MatmulKernel.attend); optional. */
   attend?: (call: AttentionCall) => void;
+  /** The row norms (see MatmulKernel.norms); optional. */
+  norms?: RowNorms;
   readonly info: { readonly simd: string; readonly threads: number; readonly maxThreads: number; readonly path: string };
 }
 
@@ -92,6 +95,7 @@ export function createAddonKernel(addon: NativeMatmuls, maxCols?: number): Matmu
     readRow: (w, row, dst, dstOffset) => js.readRow(w, row, dst, dstOffset),
     ...(addon.quantizeQ8 ? { quantizeQ8: nativeQuantizer(addon.quantizeQ8) } : {}),
     ...(addon.attend ? { attend: addon.attend } : {}),
+    ...(addon.norms ? { norms: addon.norms } : {}),
   };
 }
 

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ApiError } from '#shared/errors.ts';
 import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from '../../../../../native-kernels/loader.ts';
 import type { AttentionCall } from '../../../../engine/native/kernels/attention-call.ts';
+import type { RowNorms } from '../../../../engine/native/kernels/row-norms.ts';
 
 export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0';
 /** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0. */
@@ -46,6 +47,8 @@ export interface KernelsAddon {
   quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0'>, rows: number, cols: number) => Uint8Array;
   /** Differential attention on the pool (absent when the addon predates it). Throws for a wrong shape. */
   attend?: (call: AttentionCall) => void;
+  /** The forward pass's row norms on the pool (absent when the addon predates them). Throw for a wrong shape. */
+  norms?: RowNorms;
   /** Memory read bandwidth with `threads` cores (default all), the roofline of decode. */
   readBandwidth(opts?: BandwidthOptions): Promise<BandwidthResult>;
   readonly info: {
@@ -144,6 +147,28 @@ function attender(native: NonNullable<NativeKernelsBinding['attend']>, maxThread
   };
 }
 
+function rowNorms(native: NativeKernelsBinding, maxThreads: number, maxSimd: number): RowNorms | undefined {
+  const rms = native.rmsNormRows?.bind(native);
+  const poly = native.polyNormGateFused?.bind(native);
+  if (!rms || !poly) return undefined;
+  return {
+    rmsNormRows(dst, src, rows, width, gain, eps) {
+      try {
+        rms(dst, src, rows, width, gain, eps, maxThreads, maxSimd);
+      } catch (err) {
+        throw asApiError(err, 'rmsNorm');
+      }
+    },
+    polyNormGateFused(dst, gateUp, rows, width, weight, bias, eps) {
+      try {
+        poly(dst, gateUp, rows, width, weight, bias, eps, maxThreads, maxSimd);
+      } catch (err) {
+        throw asApiError(err, 'polyNorm');
+      }
+    },
+  };
+}
+
 /**
  * Loads the addon and returns the kernels, or null (after logging why through `log`) when it is
  * not available. Bad options throw at once (a configuration error, not a fallback case).
@@ -169,6 +194,7 @@ function wrap(
   // Booleans for "widest" and "scalar": what addons built before the AVX-512 path understand.
   const maxSimd = simd === nativeInfo.simd ? true : simd === 'scalar' ? false : SIMD_LEVEL[simd];
   const q8 = nativeInfo.q8 === true;
+  const norms = rowNorms(native, maxThreads, simd === 'scalar' ? 0 : SIMD_LEVEL[simd]);
   return {
     matmul(y, x, w, wDtype, rows, inDim, outDim) {
       const code = weightCode(wDtype, q8);
@@ -188,6 +214,7 @@ function wrap(
     },
     ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
     ...(native.attend ? { attend: attender(native.attend.bind(native), maxThreads, simd === 'scalar' ? 0 : SIMD_LEVEL[simd]) } : {}),
+    ...(norms ? { norms } : {}),
     async readBandwidth(options = {}) {
       const o = BandwidthOptions.parse(options);
       const threads = o.threads ?? nativeInfo.threads;
