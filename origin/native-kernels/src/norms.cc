@@ -142,8 +142,6 @@ void run_rows(void* ctx, int) {
   for (int64_t r = rj->next.fetch_add(1); r < rj->rows; r = rj->next.fetch_add(1)) rj->row(*rj->job, r);
 }
 
-bool use_avx2(Simd max_simd) { return max_simd != Simd::Scalar && cpu_simd() != Simd::Scalar; }
-
 // A decode step's row or two is not worth waking a thread for.
 constexpr int64_t kMinValuesPerThread = int64_t{1} << 15;
 
@@ -167,7 +165,7 @@ void rms_norm_rows(float* dst, const float* src, int64_t rows, int64_t width, co
   const RmsJob job{dst, src, width, gain, eps};
   auto row = rms_row_scalar;
 #ifdef MOTIF_X86_SIMD
-  if (use_avx2(max_simd)) row = rms_row_avx2;
+  if (max_simd != Simd::Scalar && cpu_simd() != Simd::Scalar) row = rms_row_avx2;
 #else
   (void)max_simd;
 #endif
@@ -179,7 +177,7 @@ void poly_norm_gate_fused(float* dst, const float* gate_up, int64_t rows, int64_
   const PolyJob job{dst, gate_up, width, weight[0], weight[1], weight[2], bias, eps};
   auto row = poly_row_scalar;
 #ifdef MOTIF_X86_SIMD
-  if (use_avx2(max_simd)) row = poly_row_avx2;
+  if (max_simd != Simd::Scalar && cpu_simd() != Simd::Scalar) row = poly_row_avx2;
 #else
   (void)max_simd;
 #endif

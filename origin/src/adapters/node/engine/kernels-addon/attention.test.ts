@@ -7,10 +7,11 @@ import { loadKernelsAddon } from './kernels-addon.ts';
 import { randomX, rng } from './test-data.ts';
 
 // The native attention against the JavaScript reference (forward/attention.ts) on random caches:
-// block boundaries, segments that start mid-cache, odd head sizes (scalar tails), both SIMD paths.
+// block boundaries, segments that start mid-cache, odd head sizes (scalar tails), every SIMD path
+// (the AVX2 code serves AVX-512 CPUs too; `avx2` caps them, as an AVX2-only CPU would run).
 const path = process.env.MOTIF_KERNELS_ADDON_PATH;
 const addon = loadKernelsAddon({ path }, () => undefined);
-const paths = addon?.attend ? (['auto', 'scalar'] as const) : [];
+const paths = addon?.attend ? (['auto', 'avx2', 'scalar'] as const) : [];
 
 interface Case {
   name: string;
@@ -67,7 +68,7 @@ describe.skipIf(paths.length === 0)('native attention (addon attend) against the
   ];
   for (const simd of paths) {
     it.each(cases)(`${simd}: $name`, (c) => {
-      const native = loadKernelsAddon({ path, simd: simd === 'scalar' ? 'scalar' : 'auto' })!;
+      const native = loadKernelsAddon({ path, simd })!;
       const { call, kv, params } = setup(c, c.startPos * 31 + c.count + c.headDim);
       const want = new Float32Array(call.z.length);
       attendSegment(want, call.q, call.qStride, c.qRow, c.count, c.startPos, kv, c.shift, params, new AttentionScratch());
