@@ -38,30 +38,50 @@ double sum_squares_scalar(const float* x, int64_t n) {
   return ss;
 }
 
+void rms_scale_scalar(const RmsJob& j, const float* x, float* y, double inv, int64_t i0) {
+  for (int64_t i = i0; i < j.width; ++i) y[i] = static_cast<float>(static_cast<double>(x[i]) * inv * j.gain[i]);
+}
+
 void rms_row_scalar(const RmsJob& j, int64_t r) {
   const float* x = j.src + r * j.width;
   const double inv = 1.0 / std::sqrt(sum_squares_scalar(x, j.width) / static_cast<double>(j.width) + j.eps);
-  float* y = j.dst + r * j.width;
-  for (int64_t i = 0; i < j.width; ++i) y[i] = static_cast<float>(static_cast<double>(x[i]) * inv * j.gain[i]);
+  rms_scale_scalar(j, x, j.dst + r * j.width, inv, 0);
+}
+
+// Σv², Σv⁴, Σv⁶ of a PolyNorm row, and the coefficients they give (w₂, w₁, w₀ over the roots).
+struct PolySums {
+  double s2 = 0, s4 = 0, s6 = 0;
+};
+struct PolyCoefs {
+  double c1, c2, c3;
+};
+
+void add_poly_sums(const float* g, int64_t i0, int64_t i1, PolySums& s) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const double v = g[i], v2 = v * v;
+    s.s2 += v2;
+    s.s4 += v2 * v2;
+    s.s6 += v2 * v2 * v2;
+  }
+}
+
+PolyCoefs poly_coefs(const PolyJob& j, const PolySums& s) {
+  const double n = static_cast<double>(j.width);
+  return {j.w2 / std::sqrt(s.s2 / n + j.eps), j.w1 / std::sqrt(s.s4 / n + j.eps), j.w0 / std::sqrt(s.s6 / n + j.eps)};
+}
+
+void poly_apply_scalar(const PolyJob& j, const PolyCoefs& c, const float* g, const float* u, float* y, int64_t i0) {
+  for (int64_t i = i0; i < j.width; ++i) {
+    const double v = g[i];
+    y[i] = static_cast<float>((((c.c3 * v + c.c2) * v + c.c1) * v + j.bias) * u[i]);
+  }
 }
 
 void poly_row_scalar(const PolyJob& j, int64_t r) {
   const float* g = j.gate_up + 2 * r * j.width;
-  const float* u = g + j.width;
-  double s2 = 0, s4 = 0, s6 = 0;
-  for (int64_t i = 0; i < j.width; ++i) {
-    const double v = g[i], v2 = v * v;
-    s2 += v2;
-    s4 += v2 * v2;
-    s6 += v2 * v2 * v2;
-  }
-  const double n = static_cast<double>(j.width);
-  const double c1 = j.w2 / std::sqrt(s2 / n + j.eps), c2 = j.w1 / std::sqrt(s4 / n + j.eps), c3 = j.w0 / std::sqrt(s6 / n + j.eps);
-  float* y = j.dst + r * j.width;
-  for (int64_t i = 0; i < j.width; ++i) {
-    const double v = g[i];
-    y[i] = static_cast<float>((((c3 * v + c2) * v + c1) * v + j.bias) * u[i]);
-  }
+  PolySums s;
+  add_poly_sums(g, 0, j.width, s);
+  poly_apply_scalar(j, poly_coefs(j, s), g, g + j.width, j.dst + r * j.width, 0);
 }
 
 #ifdef MOTIF_X86_SIMD
@@ -88,7 +108,7 @@ MOTIF_AVX2 void rms_row_avx2(const RmsJob& j, int64_t r) {
     const __m256d g = _mm256_cvtps_pd(_mm_loadu_ps(j.gain + i));
     _mm_storeu_ps(y + i, _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_mul_pd(v, iv), g)));
   }
-  for (int64_t i = n4; i < j.width; ++i) y[i] = static_cast<float>(static_cast<double>(x[i]) * inv * j.gain[i]);
+  rms_scale_scalar(j, x, y, inv, n4);
 }
 
 MOTIF_AVX2 void poly_row_avx2(const PolyJob& j, int64_t r) {
@@ -103,16 +123,10 @@ MOTIF_AVX2 void poly_row_avx2(const PolyJob& j, int64_t r) {
     a4 = _mm256_add_pd(a4, v4);
     a6 = _mm256_add_pd(a6, _mm256_mul_pd(v4, v2));
   }
-  double s2 = hsum(a2), s4 = hsum(a4), s6 = hsum(a6);
-  for (int64_t i = n4; i < j.width; ++i) {
-    const double v = g[i], v2 = v * v;
-    s2 += v2;
-    s4 += v2 * v2;
-    s6 += v2 * v2 * v2;
-  }
-  const double n = static_cast<double>(j.width);
-  const double c1 = j.w2 / std::sqrt(s2 / n + j.eps), c2 = j.w1 / std::sqrt(s4 / n + j.eps), c3 = j.w0 / std::sqrt(s6 / n + j.eps);
-  const __m256d k1 = _mm256_set1_pd(c1), k2 = _mm256_set1_pd(c2), k3 = _mm256_set1_pd(c3), b = _mm256_set1_pd(j.bias);
+  PolySums s{hsum(a2), hsum(a4), hsum(a6)};
+  add_poly_sums(g, n4, j.width, s);
+  const PolyCoefs c = poly_coefs(j, s);
+  const __m256d k1 = _mm256_set1_pd(c.c1), k2 = _mm256_set1_pd(c.c2), k3 = _mm256_set1_pd(c.c3), b = _mm256_set1_pd(j.bias);
   float* y = j.dst + r * j.width;
   for (int64_t i = 0; i < n4; i += 4) {
     const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(g + i));
@@ -121,10 +135,7 @@ MOTIF_AVX2 void poly_row_avx2(const PolyJob& j, int64_t r) {
     p = _mm256_add_pd(_mm256_mul_pd(p, v), b);
     _mm_storeu_ps(y + i, _mm256_cvtpd_ps(_mm256_mul_pd(p, _mm256_cvtps_pd(_mm_loadu_ps(u + i)))));
   }
-  for (int64_t i = n4; i < j.width; ++i) {
-    const double v = g[i];
-    y[i] = static_cast<float>((((c3 * v + c2) * v + c1) * v + j.bias) * u[i]);
-  }
+  poly_apply_scalar(j, c, g, u, y, n4);
 }
 #endif
 
