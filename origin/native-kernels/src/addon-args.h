@@ -27,6 +27,14 @@ inline bool throw_range(napi_env env, const std::string& msg) {
   return false;
 }
 
+// The first n arguments of a call, or false (with a JS TypeError quoting `usage`) when fewer came.
+inline bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv, const char* usage) {
+  size_t argc = n;
+  CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < n) return throw_type(env, std::string(usage) + " needs " + std::to_string(n) + " arguments");
+  return true;
+}
+
 struct View {
   void* data = nullptr;
   size_t length = 0;  // elements

@@ -38,13 +38,8 @@ bool need(napi_env env, const View& v, const char* name, int64_t floats) {
 }  // namespace
 
 napi_value js_rms_norm_rows(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 8) {
-    throw_type(env, "rmsNormRows(...) needs 8 arguments");
-    return nullptr;
-  }
+  if (!get_args(env, info, 8, argv, "rmsNormRows(...)")) return nullptr;
   View dst, src, gain;
   int64_t rows, width, threads, simd;
   double eps;
@@ -66,13 +61,8 @@ napi_value js_rms_norm_rows(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_poly_norm_gate_fused(napi_env env, napi_callback_info info) {
-  size_t argc = 9;
   napi_value argv[9];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 9) {
-    throw_type(env, "polyNormGateFused(...) needs 9 arguments");
-    return nullptr;
-  }
+  if (!get_args(env, info, 9, argv, "polyNormGateFused(...)")) return nullptr;
   View dst, gate_up, weight;
   int64_t rows, width, threads, simd;
   double bias, eps;

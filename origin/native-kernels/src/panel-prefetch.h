@@ -22,22 +22,28 @@ class PanelPrefetch {
     ld_ = m.in * elem;
     // One line more than the bytes need: the chunk need not start on a line.
     lines_per_row_ = (n * elem + 63) / 64 + 1;
-    total_ = rows * lines_per_row_;
-    per_step_ = steps > 0 ? (total_ + steps - 1) / steps : total_;
+    rows_ = rows;
+    const int64_t total = rows * lines_per_row_;
+    per_step_ = steps > 0 ? (total + steps - 1) / steps : total;
   }
 
-  // Ask for the next share of lines (nothing once all were asked for).
+  // Ask for the next share of lines (nothing once all were asked for). Row and line advance as
+  // counters: this runs in the tiles' inner loop, where a division per line would cost more than
+  // the hint.
   inline void step() {
-    for (int64_t i = 0; i < per_step_ && next_ < total_; ++i, ++next_) {
-      const int64_t row = next_ / lines_per_row_, line = next_ - row * lines_per_row_;
+    for (int64_t i = 0; i < per_step_ && row_ < rows_; ++i) {
       // Locality 2: into L2 and below, where the next pack finds it.
-      __builtin_prefetch(base_ + row * ld_ + line * 64, 0, 2);
+      __builtin_prefetch(base_ + row_ * ld_ + line_ * 64, 0, 2);
+      if (++line_ == lines_per_row_) {
+        line_ = 0;
+        ++row_;
+      }
     }
   }
 
  private:
   const char* base_ = nullptr;
-  int64_t ld_ = 0, lines_per_row_ = 0, total_ = 0, per_step_ = 0, next_ = 0;
+  int64_t ld_ = 0, lines_per_row_ = 0, rows_ = 0, per_step_ = 0, row_ = 0, line_ = 0;
 };
 
 // The panel after (o, k0) in a slice's order (panels of `width` outputs within a K chunk of `kc`,
