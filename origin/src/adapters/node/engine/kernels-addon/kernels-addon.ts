@@ -194,7 +194,9 @@ function wrap(
   // Booleans for "widest" and "scalar": what addons built before the AVX-512 path understand.
   const maxSimd = simd === nativeInfo.simd ? true : simd === 'scalar' ? false : SIMD_LEVEL[simd];
   const q8 = nativeInfo.q8 === true;
-  const norms = rowNorms(native, maxThreads, simd === 'scalar' ? 0 : SIMD_LEVEL[simd]);
+  // Numeric levels for the calls added after AVX-512 (attend, the norms): 0 scalar, else the cap.
+  const level = simd === 'scalar' ? 0 : SIMD_LEVEL[simd];
+  const norms = rowNorms(native, maxThreads, level);
   return {
     matmul(y, x, w, wDtype, rows, inDim, outDim) {
       const code = weightCode(wDtype, q8);
@@ -213,7 +215,7 @@ function wrap(
       }
     },
     ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
-    ...(native.attend ? { attend: attender(native.attend.bind(native), maxThreads, simd === 'scalar' ? 0 : SIMD_LEVEL[simd]) } : {}),
+    ...(native.attend ? { attend: attender(native.attend.bind(native), maxThreads, level) } : {}),
     ...(norms ? { norms } : {}),
     async readBandwidth(options = {}) {
       const o = BandwidthOptions.parse(options);
