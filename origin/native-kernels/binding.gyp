@@ -13,6 +13,7 @@
         "src/bandwidth.cc",
         "src/cpu.cc",
         "src/matmul.cc",
+        "src/matmul-amx.cc",
         "src/matmul-avx2.cc",
         "src/matmul-gemm-avx2.cc",
         "src/matmul-gemm-avx512.cc",

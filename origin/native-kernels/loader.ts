@@ -95,7 +95,7 @@ export interface NativeKernelsBinding {
 
 export const NativeKernelsInfo = z.object({
   /** The widest matmul path of this CPU. */
-  simd: z.enum(['avx512', 'avx2', 'scalar']),
+  simd: z.enum(['amx', 'avx512', 'avx2', 'scalar']),
   threads: z.number().int().min(1),
   arch: z.string(),
   /** The SHA-256 path of sha256Batch on this CPU. */

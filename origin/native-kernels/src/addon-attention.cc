@@ -56,7 +56,7 @@ bool parse(napi_env env, napi_callback_info info, Attention* a, int* max_threads
       !get_int(env, argv[4], "count", 0, kMaxDim, &count) || !get_int(env, argv[5], "startPos", 0, kMaxDim, &start_pos) ||
       !get_int(env, argv[8], "shift", 0, 16, &shift) || !get_int(env, argv[9], "heads", 2, 1 << 16, &heads) ||
       !get_int(env, argv[10], "headDim", 1, 1 << 16, &head_dim) || !get_int(env, argv[15], "maxThreads", 0, 1 << 16, &threads) ||
-      !get_int(env, argv[16], "maxSimd", 0, 2, &simd))
+      !get_int(env, argv[16], "maxSimd", 0, 3, &simd))
     return false;
   if (heads % 2 != 0) return throw_range(env, "heads must be even (differential heads pair them), got " + std::to_string(heads));
   double lambda, lambda_init, eps;
@@ -93,7 +93,7 @@ bool parse(napi_env env, napi_callback_info info, Attention* a, int* max_threads
 napi_value js_attend(napi_env env, napi_callback_info info) {
   Attention a{};
   int max_threads = 0;
-  Simd max_simd = Simd::Avx512;
+  Simd max_simd = Simd::Amx;
   if (parse(env, info, &a, &max_threads, &max_simd)) attend(a, max_threads, max_simd);
   return nullptr;
 }

@@ -46,7 +46,7 @@ napi_value js_rms_norm_rows(napi_env env, napi_callback_info info) {
   if (!get_view(env, argv[0], napi_float32_array, "dst", "Float32Array", &dst) || !get_view(env, argv[1], napi_float32_array, "src", "Float32Array", &src) ||
       !get_int(env, argv[2], "rows", 0, kMaxDim, &rows) || !get_int(env, argv[3], "width", 1, kMaxDim, &width) ||
       !get_view(env, argv[4], napi_float32_array, "gain", "Float32Array", &gain) || !get_double(env, argv[5], "eps", &eps) ||
-      !get_int(env, argv[6], "maxThreads", 0, 1 << 16, &threads) || !get_int(env, argv[7], "maxSimd", 0, 2, &simd))
+      !get_int(env, argv[6], "maxThreads", 0, 1 << 16, &threads) || !get_int(env, argv[7], "maxSimd", 0, 3, &simd))
     return nullptr;
   const int64_t n = rows * width;
   if (!need(env, dst, "dst", n) || !need(env, src, "src", n) || !need(env, gain, "gain", width)) return nullptr;
@@ -70,7 +70,7 @@ napi_value js_poly_norm_gate_fused(napi_env env, napi_callback_info info) {
       !get_view(env, argv[1], napi_float32_array, "gateUp", "Float32Array", &gate_up) || !get_int(env, argv[2], "rows", 0, kMaxDim, &rows) ||
       !get_int(env, argv[3], "width", 1, kMaxDim, &width) || !get_view(env, argv[4], napi_float32_array, "weight", "Float32Array", &weight) ||
       !get_double(env, argv[5], "bias", &bias) || !get_double(env, argv[6], "eps", &eps) ||
-      !get_int(env, argv[7], "maxThreads", 0, 1 << 16, &threads) || !get_int(env, argv[8], "maxSimd", 0, 2, &simd))
+      !get_int(env, argv[7], "maxThreads", 0, 1 << 16, &threads) || !get_int(env, argv[8], "maxSimd", 0, 3, &simd))
     return nullptr;
   const int64_t n = rows * width;
   if (!need(env, dst, "dst", n) || !need(env, gate_up, "gateUp", 2 * n) || !need(env, weight, "weight", 3)) return nullptr;

@@ -6,8 +6,8 @@
 //   matmul(y, x, w, wtype, rows, in, out, maxThreads, maxSimd): undefined
 //     wtype: 0 F32 (Float32Array), 1 BF16 / 2 F16 (Uint16Array), 3 Q8_0 (Uint8Array of 34-byte
 //     blocks; in must be a multiple of 32)
-//     maxSimd: 0 scalar, 1 AVX2, 2 AVX-512 (the widest the CPU has up to that); a boolean is
-//     accepted too (true = 2, false = 0)
+//     maxSimd: 0 scalar, 1 AVX2, 2 AVX-512, 3 AMX (the widest the CPU has up to that); a boolean
+//     is accepted too (true = the widest, false = 0)
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
 //   quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean   F32/BF16/F16 → Q8_0 blocks
@@ -40,7 +40,7 @@ constexpr int64_t kMaxDim = int64_t{1} << 31;
 struct MatmulCall {
   Matmul m{};
   int max_threads = 0;
-  Simd max_simd = Simd::Avx512;
+  Simd max_simd = Simd::Amx;
   napi_value arrays[3]{};  // y, x, w: kept alive by the async variant
 };
 
@@ -61,11 +61,11 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
     if (t == napi_boolean) {
       bool allow = true;
       CHECK_NAPI(env, napi_get_value_bool(env, argv[8], &allow));
-      call->max_simd = allow ? Simd::Avx512 : Simd::Scalar;
+      call->max_simd = allow ? Simd::Amx : Simd::Scalar;
     } else {
       if (t != napi_number) return throw_type(env, "maxSimd must be a number or a boolean");
       int64_t level;
-      if (!get_int(env, argv[8], "maxSimd", 0, 2, &level)) return false;
+      if (!get_int(env, argv[8], "maxSimd", 0, 3, &level)) return false;
       call->max_simd = static_cast<Simd>(level);
     }
   }

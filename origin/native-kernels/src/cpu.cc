@@ -5,6 +5,11 @@
 
 #if defined(__linux__)
 #include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+#ifdef MOTIF_X86_SIMD
+#include <cpuid.h>
 #endif
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>  // _mm_pause
@@ -33,6 +38,24 @@ bool cpu_has_avx512f() {
 
 namespace {
 
+#ifdef MOTIF_X86_SIMD
+bool detect_amx_bf16() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const bool tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
+  if (!tile || !amx_bf16 || !__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return false;  // AVX512-BF16
+  if (!cpu_has_avx512f()) return false;
+#if defined(__linux__)
+  // Linux hands out the tile state per process on request (ARCH_REQ_XCOMP_PERM, XTILEDATA); a
+  // kernel without it (before 5.16) or a refusal means no AMX.
+  constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+#endif
+
 // CPU quota of a cgroup v2 container (`docker --cpus=2` → "200000 100000"), rounded up; 0 if none.
 int cgroup_quota_cores() {
 #if defined(__linux__)
@@ -47,6 +70,15 @@ int cgroup_quota_cores() {
 }
 
 }  // namespace
+
+bool cpu_has_amx_bf16() {
+#ifdef MOTIF_X86_SIMD
+  static const bool ok = detect_amx_bf16();
+  return ok;
+#else
+  return false;
+#endif
+}
 
 int available_cores() {
   // A container or `taskset` may restrict us to fewer cores than the machine has; more threads

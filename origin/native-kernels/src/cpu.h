@@ -16,6 +16,10 @@ bool cpu_has_avx2_fma_f16c();
 // True when the CPU (and OS) run AVX-512F code (the wide GEMM).
 bool cpu_has_avx512f();
 
+// True when the CPU and OS run AMX-BF16 tile code (and AVX512-BF16, its packing): on Linux this
+// asks the kernel, once, for the process's permission to use the tile registers.
+bool cpu_has_amx_bf16();
+
 // Cores this process may use: its affinity mask, capped by a cgroup CPU quota; at least 1.
 int available_cores();
 

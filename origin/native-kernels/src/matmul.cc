@@ -40,7 +40,12 @@ void run_ranges(void* ctx, int) {
 
 Simd detect_simd() {
   if (!matmul_avx2_compiled() || !cpu_has_avx2_fma_f16c()) return Simd::Scalar;
-  return matmul_avx512_compiled() && cpu_has_avx512f() ? Simd::Avx512 : Simd::Avx2;
+  if (!matmul_avx512_compiled() || !cpu_has_avx512f()) return Simd::Avx2;
+  return matmul_amx_compiled() && cpu_has_amx_bf16() ? Simd::Amx : Simd::Avx512;
+}
+
+bool takes_amx(const Matmul& m, Simd simd) {
+  return simd == Simd::Amx && m.wtype == WeightType::BF16 && m.rows >= kAmxMinRows && m.in % 32 == 0 && m.out % kAmxOutBlock == 0;
 }
 
 }  // namespace
@@ -52,6 +57,7 @@ Simd cpu_simd() {
 
 const char* simd_name(Simd s) {
   switch (s) {
+    case Simd::Amx: return "amx";
     case Simd::Avx512: return "avx512";
     case Simd::Avx2: return "avx2";
     case Simd::Scalar: break;
@@ -68,8 +74,10 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   ThreadPool& pool = shared_pool();
   const Simd simd = static_cast<int>(max_simd) < static_cast<int>(cpu_simd()) ? max_simd : cpu_simd();
   const bool q8 = m.wtype == WeightType::Q8_0;
-  const bool gemm = !q8 && simd != Simd::Scalar && m.rows >= (simd == Simd::Avx512 ? kGemmMinRowsAvx512 : kGemmMinRows);
-  const int64_t out_block = !gemm ? kOutBlock : simd == Simd::Avx512 ? kGemmOutBlockAvx512 : kGemmOutBlock;
+  const bool amx = takes_amx(m, simd);
+  const bool wide = simd == Simd::Avx512 || simd == Simd::Amx;
+  const bool gemm = !q8 && simd != Simd::Scalar && m.rows >= (wide ? kGemmMinRowsAvx512 : kGemmMinRows);
+  const int64_t out_block = amx ? kAmxOutBlock : !gemm ? kOutBlock : wide ? kGemmOutBlockAvx512 : kGemmOutBlock;
   const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();
   if (max_threads > 0 && max_threads < n) n = max_threads;
@@ -93,8 +101,15 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
     call.xq = xq.data();
     call.xd = xd.data();
     job.slice = simd == Simd::Scalar ? matmul_slice_q8_scalar : matmul_slice_q8_avx2;
+  } else if (amx) {
+    // x split into BF16 parts once per call, on the pool; per-thread buffer, reused.
+    thread_local std::vector<uint16_t> xa;
+    xa.resize(static_cast<size_t>(amx_packed_x_size(m.rows, m.in)));
+    amx_pack_x(m.x, m.rows, m.in, xa.data(), static_cast<int>(n));
+    call.xa = xa.data();
+    job.slice = matmul_slice_amx;
   } else if (gemm) {
-    job.slice = simd == Simd::Avx512 ? matmul_slice_gemm_avx512 : matmul_slice_gemm_avx2;
+    job.slice = wide ? matmul_slice_gemm_avx512 : matmul_slice_gemm_avx2;
   } else {
     job.slice = simd == Simd::Avx2 || simd == Simd::Avx512 ? matmul_slice_avx2 : matmul_slice_scalar;
   }

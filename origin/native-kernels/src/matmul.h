@@ -26,6 +26,8 @@ struct Matmul {
   // 32 (xq rows×in int8, xd rows×in/32 scales), so the slices run integer dot products.
   const int8_t* xq = nullptr;
   const float* xd = nullptr;
+  // AMX only, filled by `matmul`: x split into BF16 parts and packed into tiles (amx_pack_x).
+  const uint16_t* xa = nullptr;
 };
 
 // One thread's share: y[r, o] for every row r and o in [o_begin, o_end). Each slice reads its
@@ -74,6 +76,19 @@ void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, 
 // W[o + j, k0 + 2q + 1] (high half) for q < ⌈n/2⌉; an odd n leaves the last high half 0.
 void gemm_pack_bf16_pairs_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, int64_t n, int64_t width, uint32_t* pairs);
 
+// The AMX GEMM (matmul-amx.cc) for BF16 weights and kAmxMinRows rows and more, with `in` and `out`
+// multiples of 32; its slices start on multiples of kAmxOutBlock. Call only when cpu_has_amx_bf16()
+// and matmul_amx_compiled(), after amx_pack_x has filled m.xa (amx_packed_x_size(rows, in)
+// elements) with x split into kAmxParts BF16 parts.
+void matmul_slice_amx(const Matmul& m, int64_t o_begin, int64_t o_end);
+bool matmul_amx_compiled();
+int64_t amx_packed_x_size(int64_t rows, int64_t in);
+void amx_pack_x(const float* x, int64_t rows, int64_t in, uint16_t* xa, int max_threads);
+constexpr int kAmxParts = 3;
+constexpr int64_t kAmxOutBlock = 32;
+// Measured: at 32 rows the AMX tiles already beat the AVX-512 GEMM; below, W's read dominates.
+constexpr int64_t kAmxMinRows = 32;
+
 // Outputs per block of the thread split and of the SIMD tile (W rows processed together).
 constexpr int64_t kOutBlock = 4;
 
@@ -104,7 +119,8 @@ inline void for_row_tiles(int64_t rows, int64_t most, Fn&& tile) {
 }
 
 // The widest instruction set `matmul` may use; it takes the widest the CPU has up to that.
-enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Amx adds the AMX GEMM for BF16 weights to the AVX-512 paths.
+enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 
 // Runs the whole matmul, splitting the outputs over at most `max_threads` threads of the shared
 // pool (0 = all). `max_simd` below the CPU's best forces a narrower path (tests, comparisons).

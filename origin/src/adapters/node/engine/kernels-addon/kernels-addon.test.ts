@@ -24,7 +24,7 @@ describe('loadKernelsAddon', () => {
 
   it('rejects bad options instead of falling back', () => {
     expect(() => loadKernelsAddon({ maxThreads: -1 })).toThrow();
-    expect(() => loadKernelsAddon({ simd: 'avx512' } as unknown as KernelsAddonOptions)).toThrow();
+    expect(() => loadKernelsAddon({ simd: 'amx' } as unknown as KernelsAddonOptions)).toThrow();
   });
 
   it.runIf(requireAddon)('is built (MOTIF_REQUIRE_KERNELS_ADDON=1)', () => {
@@ -34,7 +34,8 @@ describe('loadKernelsAddon', () => {
 
   it.skipIf(!addon)('caps the SIMD path at the requested one', () => {
     const best = addon!.info.simd;
-    expect(['avx512', 'avx2', 'scalar']).toContain(best);
+    expect(['amx', 'avx512', 'avx2', 'scalar']).toContain(best);
+    expect(loadKernelsAddon({ path, simd: 'avx512' })!.info.simd).toBe(best === 'amx' ? 'avx512' : best);
     expect(loadKernelsAddon({ path, simd: 'avx2' })!.info.simd).toBe(best === 'scalar' ? 'scalar' : 'avx2');
     expect(loadKernelsAddon({ path, simd: 'scalar' })!.info.simd).toBe('scalar');
   });
@@ -56,7 +57,9 @@ const VARIANTS: { name: string; make: () => MatmulFn }[] = addon
       [
         ['addon simd, all threads', {}],
         ['addon simd, 1 thread', { maxThreads: 1 }],
-        // On AVX-512 CPUs `auto` takes the AVX-512 GEMM; this keeps the AVX2 one tested there too.
+        // On AMX CPUs `auto` takes the AMX GEMM for BF16 and on AVX-512 CPUs the AVX-512 one; these
+        // keep the narrower GEMMs tested there too.
+        ['addon avx512, all threads', { simd: 'avx512' }],
         ['addon avx2, all threads', { simd: 'avx2' }],
         ['addon scalar, all threads', { simd: 'scalar' }],
         ['addon scalar, 1 thread', { simd: 'scalar', maxThreads: 1 }],
@@ -114,6 +117,29 @@ describe('matmul matches the plain loop', () => {
         const y = new Float32Array(rows * outDim).fill(NaN);
         matmul(y, x, w, dtype, rows, inDim, outDim);
         expect(firstMismatch(y, x, w, dtype, rows, inDim, outDim), `rows=${rows} in=${inDim} out=${outDim}`).toBeNull();
+      }
+    }
+  });
+
+  // 32+ rows of BF16 weights with in and out multiples of 32 take the AMX GEMM on AMX CPUs (the
+  // other paths elsewhere): partial last token tiles, one and two token tiles per step, and K
+  // past one 2048-element chunk, whose sums go back through y.
+  it.each(VARIANTS)('BF16, $name, AMX sizes', ({ make }) => {
+    const matmul = make();
+    const rand = rng(0x0a3e);
+    const shapes: [number, number][] = [
+      [32, 32],
+      [96, 64],
+      [2080, 96],
+      [4128, 32],
+    ];
+    for (const rows of [32, 33, 47, 64, 130]) {
+      for (const [inDim, outDim] of shapes) {
+        const x = randomX(rand, rows * inDim);
+        const w = randomW(rand, 'BF16', outDim * inDim);
+        const y = new Float32Array(rows * outDim).fill(NaN);
+        matmul(y, x, w, 'BF16', rows, inDim, outDim);
+        expect(firstMismatch(y, x, w, 'BF16', rows, inDim, outDim), `rows=${rows} in=${inDim} out=${outDim}`).toBeNull();
       }
     }
   });

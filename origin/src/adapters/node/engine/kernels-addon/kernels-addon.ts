@@ -19,10 +19,10 @@ export type WeightArray = Float32Array | Uint16Array | Uint8Array;
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
 export type MatmulFn = (y: Float32Array, x: Float32Array, w: WeightArray, wDtype: WeightDtype, rows: number, inDim: number, outDim: number) => void;
 
-export type SimdPath = 'avx512' | 'avx2' | 'scalar';
+export type SimdPath = 'amx' | 'avx512' | 'avx2' | 'scalar';
 
 // The native `maxSimd` levels (src/matmul.h `Simd`).
-const SIMD_LEVEL: Record<SimdPath, number> = { scalar: 0, avx2: 1, avx512: 2 };
+const SIMD_LEVEL: Record<SimdPath, number> = { scalar: 0, avx2: 1, avx512: 2, amx: 3 };
 
 export type MatmulAsyncFn = (...args: Parameters<MatmulFn>) => Promise<void>;
 
@@ -69,10 +69,11 @@ export const KernelsAddonOptions = z.object({
   /** Threads per matmul, 0 = every core of the pool; 1 = single-threaded. */
   maxThreads: z.number().int().min(0).max(1024).default(0),
   /**
-   * The widest path to use: `auto` = the widest the CPU has; `avx2` caps AVX-512 CPUs at AVX2 and
-   * `scalar` forces the portable C++ path (tests, comparisons).
+   * The widest path to use: `auto` = the widest the CPU has; `avx512` keeps AMX CPUs on the
+   * AVX-512 GEMM, `avx2` caps AVX-512 CPUs at AVX2 and `scalar` forces the portable C++ path
+   * (tests, comparisons).
    */
-  simd: z.enum(['auto', 'avx2', 'scalar']).default('auto'),
+  simd: z.enum(['auto', 'avx512', 'avx2', 'scalar']).default('auto'),
 });
 export type KernelsAddonOptions = z.input<typeof KernelsAddonOptions>;
 
