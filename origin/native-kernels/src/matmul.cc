@@ -111,7 +111,7 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   } else if (gemm) {
     job.slice = wide ? matmul_slice_gemm_avx512 : matmul_slice_gemm_avx2;
   } else {
-    job.slice = simd == Simd::Avx2 || simd == Simd::Avx512 ? matmul_slice_avx2 : matmul_slice_scalar;
+    job.slice = simd != Simd::Scalar ? matmul_slice_avx2 : matmul_slice_scalar;
   }
   job.range_outs = blocks_per_range * out_block;
   job.ranges = (blocks + blocks_per_range - 1) / blocks_per_range;
