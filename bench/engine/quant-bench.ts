@@ -8,6 +8,7 @@
 
 import { quantizeWeights } from '../../origin/src/engine/native/checkpoint/quantize-weights.ts';
 import type { MotifWeights } from '../../origin/src/engine/native/checkpoint/weights.ts';
+import type { WeightMatrix } from '../../origin/src/engine/native/kernels/dtype.ts';
 import type { MatmulKernel } from '../../origin/src/engine/native/kernels/matmul.ts';
 import { quantizeQ8 } from '../../origin/src/engine/native/kernels/q8.ts';
 import { type MotifConfig, MotifModel, type SequenceCache } from '../../origin/src/engine/native/model.ts';
@@ -46,10 +47,12 @@ export function formatDistance(d: LogitDistance): string {
   return `max |Δlogit| ${d.maxAbsLogit.toPrecision(3)}, mean KL ${d.meanKl.toExponential(2)} nats (max ${d.maxKl.toExponential(2)}), top-1 agreement ${(100 * d.top1Agreement).toFixed(1)}% of ${d.positions} positions`;
 }
 
-/** Runs the comparison; returns the report rows (label, value). */
 /** The weights the engine serves with `MOTIF_WEIGHTS_QUANT=q8` (layers and head), the layers-only variant, and how long each took. */
 export function q8Weights(weights: MotifWeights, kernel: MatmulKernel) {
-  const quantize = kernel.quantizeQ8?.bind(kernel) ?? quantizeQ8;
+  const q8 = kernel.quantizeQ8?.bind(kernel) ?? quantizeQ8;
+  // In the kernel's faster layout of the same blocks where it has one, as the engine serves them.
+  const pack = kernel.packQ8?.bind(kernel);
+  const quantize = pack ? (w: WeightMatrix) => pack(q8(w)) : q8;
   let t0 = performance.now();
   const layersOnly = quantizeWeights(weights, { quantize, head: false });
   const layersMs = performance.now() - t0;
@@ -58,6 +61,7 @@ export function q8Weights(weights: MotifWeights, kernel: MatmulKernel) {
   return { served, layersOnly, layersMs, headMs: performance.now() - t0 };
 }
 
+/** Runs the comparison; returns the report rows (label, value). */
 export async function compareQuant(o: QuantBenchOptions): Promise<[string, string][]> {
   const rows: [string, string][] = [];
   const opts = { kernel: o.kernel, reuseLogits: true };

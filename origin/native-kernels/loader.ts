@@ -13,7 +13,7 @@ export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('./build/Release/motif_k
 const BUILD_ERROR_PATH = fileURLToPath(new URL('./build/build-error.txt', import.meta.url));
 
 /** Weight storage codes of the native API (matches `WeightType` in src/matmul.h). */
-export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2, Q8_0: 3 } as const;
+export const NATIVE_WEIGHT_CODE = { F32: 0, BF16: 1, F16: 2, Q8_0: 3, Q8_0x16: 4 } as const;
 
 /** The raw exports of the addon (see src/addon.cc). */
 export interface NativeKernelsBinding {
@@ -46,6 +46,8 @@ export interface NativeKernelsBinding {
    * NaN or too large for an f16 block scale. Absent in addons built before Q8_0.
    */
   quantizeQ8?(w: Float32Array | Uint16Array, wtype: number, rows: number, cols: number, out: Uint8Array, maxThreads: number): boolean;
+  /** Q8_0 blocks (rows a multiple of 16) → the same regrouped as Q8_0x16 into `out`. Absent in older addons. */
+  packQ8x16?(q8: Uint8Array, rows: number, cols: number, out: Uint8Array, maxThreads: number): void;
   /** GB/s (1e9 bytes/s) of each run. */
   readBandwidth(bytes: number, threads: number, runs: number): Promise<number[]>;
   info(): NativeKernelsInfo;
@@ -102,6 +104,8 @@ export const NativeKernelsInfo = z.object({
   sha256: z.enum(['sha-ni', 'none']).optional(),
   /** Whether Q8_0 weights (wtype 3) are understood; absent in addons built before them. */
   q8: z.boolean().optional(),
+  /** Whether Q8_0x16 weights (wtype 4) have their AVX-512 VNNI path on this CPU; absent in older addons. */
+  q8x16: z.boolean().optional(),
 });
 export type NativeKernelsInfo = z.infer<typeof NativeKernelsInfo>;
 

@@ -9,6 +9,9 @@
 
 namespace motif {
 
+// Largest accepted dimension: products of two stay far inside int64 and JS safe integers.
+constexpr int64_t kMaxDim = int64_t{1} << 31;
+
 #define CHECK_NAPI(env, call)                                        \
   do {                                                               \
     if ((call) != napi_ok) {                                         \

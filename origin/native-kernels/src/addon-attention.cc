@@ -19,7 +19,6 @@
 namespace motif {
 namespace {
 
-constexpr int64_t kMaxDim = int64_t{1} << 31;
 
 // The first `blocks` elements of a JS array of Float32Arrays, each holding at least
 // `rows_in(b) · width` floats; false (with a JS exception) otherwise.

@@ -19,7 +19,6 @@
 namespace motif {
 namespace {
 
-constexpr int64_t kMaxDim = int64_t{1} << 31;
 
 bool get_double(napi_env env, napi_value v, const char* name, double* out) {
   napi_valuetype t;

@@ -5,13 +5,14 @@
 // JS API (wrapped by the TS loader):
 //   matmul(y, x, w, wtype, rows, in, out, maxThreads, maxSimd): undefined
 //     wtype: 0 F32 (Float32Array), 1 BF16 / 2 F16 (Uint16Array), 3 Q8_0 (Uint8Array of 34-byte
-//     blocks; in must be a multiple of 32)
+//     blocks; in must be a multiple of 32), 4 Q8_0x16 (the same, regrouped; out a multiple of 16)
 //     maxSimd: 0 scalar, 1 AVX2, 2 AVX-512, 3 AMX (the widest the CPU has up to that); a boolean
 //     is accepted too (true = the widest, false = 0)
 //   matmulAsync(...same...): Promise<void>     runs on a libuv worker thread
 //   readBandwidth(bytes, threads, runs): Promise<number[]>   GB/s per run
 //   quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean   F32/BF16/F16 → Q8_0 blocks
-//   info(): { simd, threads, arch, sha256, q8 }
+//   packQ8x16(q8, rows, cols, out, maxThreads): undefined   Q8_0 → Q8_0x16 (addon-q8.cc)
+//   info(): { simd, threads, arch, sha256, q8, q8x16 }
 //   sha256Batch(messages, out): boolean   SHA-NI hashing of many messages (addon-hash.cc)
 //   attend(z, q, qStride, qRow, count, startPos, kBlocks, vBlocks, shift, heads, headDim, lambda,
 //          lambdaInit, subln, eps, maxThreads, maxSimd): undefined   differential attention
@@ -27,6 +28,7 @@
 
 #include "addon-args.h"
 #include "bandwidth.h"
+#include "cpu.h"
 #include "sha256.h"
 #include "matmul.h"
 #include "thread-pool.h"
@@ -34,8 +36,6 @@
 namespace motif {
 namespace {
 
-// Largest accepted dimension: products of two stay far inside int64 and JS safe integers.
-constexpr int64_t kMaxDim = int64_t{1} << 31;
 
 struct MatmulCall {
   Matmul m{};
@@ -50,7 +50,7 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   CHECK_NAPI(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   if (argc < 7) return throw_type(env, "matmul(y, x, w, wtype, rows, in, out[, maxThreads, maxSimd]) needs 7 arguments");
   int64_t wtype, rows, in, out, threads = 0;
-  if (!get_int(env, argv[3], "wtype", 0, 3, &wtype)) return false;
+  if (!get_int(env, argv[3], "wtype", 0, 4, &wtype)) return false;
   if (!get_int(env, argv[4], "rows", 0, kMaxDim, &rows)) return false;
   if (!get_int(env, argv[5], "inDim", 0, kMaxDim, &in)) return false;
   if (!get_int(env, argv[6], "outDim", 0, kMaxDim, &out)) return false;
@@ -73,18 +73,21 @@ bool parse_matmul(napi_env env, napi_callback_info info, MatmulCall* call) {
   if (!get_view(env, argv[0], napi_float32_array, "y", "Float32Array", &y)) return false;
   if (!get_view(env, argv[1], napi_float32_array, "x", "Float32Array", &x)) return false;
   const auto type = static_cast<WeightType>(wtype);
-  const bool ok_w = type == WeightType::F32    ? get_view(env, argv[2], napi_float32_array, "w", "Float32Array (F32 weights)", &w)
-                    : type == WeightType::Q8_0 ? get_view(env, argv[2], napi_uint8_array, "w", "Uint8Array (Q8_0 blocks)", &w)
+  const bool blocks = type == WeightType::Q8_0 || type == WeightType::Q8_0x16;
+  const bool ok_w = type == WeightType::F32 ? get_view(env, argv[2], napi_float32_array, "w", "Float32Array (F32 weights)", &w)
+                    : blocks                ? get_view(env, argv[2], napi_uint8_array, "w", "Uint8Array (Q8_0 blocks)", &w)
                                                : get_view(env, argv[2], napi_uint16_array, "w", "Uint16Array (BF16/F16 weights)", &w);
   if (!ok_w) return false;
-  if (type == WeightType::Q8_0 && in % kQ8Block != 0)
+  if (blocks && in % kQ8Block != 0)
     return throw_range(env, "inDim must be a multiple of " + std::to_string(kQ8Block) + " for Q8_0 weights, got " + std::to_string(in));
+  if (type == WeightType::Q8_0x16 && out % kQ8x16Rows != 0)
+    return throw_range(env, "outDim must be a multiple of " + std::to_string(kQ8x16Rows) + " for Q8_0x16 weights, got " + std::to_string(out));
   // nw counts elements of w's array: weights, or bytes of Q8_0 blocks.
-  const size_t ny = rows * out, nx = rows * in, nw = type == WeightType::Q8_0 ? out * (in / kQ8Block) * kQ8BlockBytes : out * in;
+  const size_t ny = rows * out, nx = rows * in, nw = blocks ? out * (in / kQ8Block) * kQ8BlockBytes : out * in;
   if (y.length < ny) return throw_range(env, "y holds " + std::to_string(y.length) + " floats, rows*outDim = " + std::to_string(ny));
   if (x.length < nx) return throw_range(env, "x holds " + std::to_string(x.length) + " floats, rows*inDim = " + std::to_string(nx));
   if (w.length < nw)
-    return throw_range(env, "w holds " + std::to_string(w.length) + (type == WeightType::Q8_0 ? " bytes, outDim*inDim/32 blocks of 34 bytes = " : " weights, outDim*inDim = ") +
+    return throw_range(env, "w holds " + std::to_string(w.length) + (blocks ? " bytes, outDim*inDim/32 blocks of 34 bytes = " : " weights, outDim*inDim = ") +
                                 std::to_string(nw));
   // y is written while x and w are read by other threads: overlapping views would race.
   if (overlaps(y, ny, x, nx) || overlaps(y, ny, w, nw)) return throw_range(env, "y must not share memory with x or w");
@@ -213,30 +216,6 @@ napi_value js_read_bandwidth(napi_env env, napi_callback_info info) {
   return queue(env, job, "motif.readBandwidth");
 }
 
-// quantizeQ8(w, wtype, rows, cols, out, maxThreads): boolean. W (F32/BF16/F16) → Q8_0 blocks in
-// out; false when a weight is NaN or too large for an f16 block scale.
-napi_value js_quantize_q8(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
-  if (argc < 6) return throw_type(env, "quantizeQ8(w, wtype, rows, cols, out, maxThreads) needs 6 arguments"), nullptr;
-  int64_t wtype, rows, cols, threads;
-  View w, out;
-  if (!get_int(env, argv[1], "wtype", 0, 2, &wtype) || !get_int(env, argv[2], "rows", 0, kMaxDim, &rows) ||
-      !get_int(env, argv[3], "cols", 0, kMaxDim, &cols) || !get_int(env, argv[5], "maxThreads", 0, 1 << 16, &threads) ||
-      !get_view(env, argv[0], wtype == 0 ? napi_float32_array : napi_uint16_array, "w", wtype == 0 ? "Float32Array" : "Uint16Array", &w) ||
-      !get_view(env, argv[4], napi_uint8_array, "out", "Uint8Array", &out))
-    return nullptr;
-  if (cols % kQ8Block != 0) return throw_range(env, "cols must be a multiple of 32 for Q8_0, got " + std::to_string(cols)), nullptr;
-  const size_t nw = rows * cols, nout = rows * (cols / kQ8Block) * kQ8BlockBytes;
-  if (w.length < nw || out.length < nout || overlaps(w, nw, out, nout))
-    return throw_range(env, "quantizeQ8: w needs rows*cols weights and out rows*cols/32*34 bytes, apart"), nullptr;
-  const bool ok = quantize_weights_q8(w.data, static_cast<WeightType>(wtype), rows, cols, static_cast<uint8_t*>(out.data), static_cast<int>(threads));
-  napi_value result;
-  napi_get_boolean(env, ok, &result);
-  return result;
-}
-
 napi_value js_info(napi_env env, napi_callback_info) {
   napi_value obj, simd, threads, arch;
   napi_create_object(env, &obj);
@@ -256,6 +235,9 @@ napi_value js_info(napi_env env, napi_callback_info) {
   napi_value q8;  // wtype 3 understood (addons built before Q8_0 lack the key)
   napi_get_boolean(env, true, &q8);
   napi_set_named_property(env, obj, "q8", q8);
+  napi_value q8x16;  // wtype 4 has its fast (VNNI) path here
+  napi_get_boolean(env, cpu_simd() != Simd::Scalar && cpu_has_avx512_vnni(), &q8x16);
+  napi_set_named_property(env, obj, "q8x16", q8x16);
   napi_value sha;
   napi_create_string_utf8(env, cpu_has_sha_ni() ? "sha-ni" : "none", NAPI_AUTO_LENGTH, &sha);
   napi_set_named_property(env, obj, "sha256", sha);
@@ -268,6 +250,9 @@ napi_value js_info(napi_env env, napi_callback_info) {
 napi_value js_sha256_batch(napi_env env, napi_callback_info info);
 // addon-attention.cc
 napi_value js_attend(napi_env env, napi_callback_info info);
+// addon-q8.cc
+napi_value js_quantize_q8(napi_env env, napi_callback_info info);
+napi_value js_pack_q8x16(napi_env env, napi_callback_info info);
 // addon-norms.cc
 napi_value js_rms_norm_rows(napi_env env, napi_callback_info info);
 napi_value js_poly_norm_gate_fused(napi_env env, napi_callback_info info);
@@ -284,6 +269,7 @@ NAPI_MODULE_INIT() {
       {"readBandwidth", nullptr, motif::js_read_bandwidth, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"info", nullptr, motif::js_info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"quantizeQ8", nullptr, motif::js_quantize_q8, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"packQ8x16", nullptr, motif::js_pack_q8x16, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"sha256Batch", nullptr, motif::js_sha256_batch, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"attend", nullptr, motif::js_attend, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"rmsNormRows", nullptr, motif::js_rms_norm_rows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},

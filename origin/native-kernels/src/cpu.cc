@@ -36,6 +36,16 @@ bool cpu_has_avx512f() {
 #endif
 }
 
+bool cpu_has_avx512_vnni() {
+#ifdef MOTIF_X86_SIMD
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return false;
+#endif
+}
+
 namespace {
 
 #ifdef MOTIF_X86_SIMD

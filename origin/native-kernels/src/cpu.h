@@ -16,6 +16,9 @@ bool cpu_has_avx2_fma_f16c();
 // True when the CPU (and OS) run AVX-512F code (the wide GEMM).
 bool cpu_has_avx512f();
 
+// True when the CPU (and OS) run AVX-512 VNNI code (with BW and VL): the Q8_0x16 kernel.
+bool cpu_has_avx512_vnni();
+
 // True when the CPU and OS run AMX-BF16 tile code (and AVX512-BF16, its packing): on Linux this
 // asks the kernel, once, for the process's permission to use the tile registers.
 bool cpu_has_amx_bf16();

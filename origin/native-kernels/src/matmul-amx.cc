@@ -29,7 +29,7 @@
 
 #include "thread-pool.h"
 
-#define MOTIF_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bf16")))
+#define MOTIF_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512bf16")))
 
 namespace motif {
 namespace {
@@ -110,6 +110,11 @@ struct PackJob {
 MOTIF_AMX void pack_x_pieces(void* ctx, int) {
   auto& job = *static_cast<PackJob*>(ctx);
   const int64_t kbs = job.in / 32;
+  // Word 2i + 1 of the result takes word i (a's BF16) or 16 + i (b's); even words are zeroed.
+  constexpr __mmask32 kHighHalves = 0xAAAAAAAAu;
+  alignas(64) uint16_t ia[32], ib[32];
+  for (int i = 0; i < 32; ++i) ia[i] = ib[i] = static_cast<uint16_t>(i / 2), ib[i] += 16;
+  const __m512i widen_a = _mm512_load_si512(ia), widen_b = _mm512_load_si512(ib);
   for (;;) {
     const int64_t tb = job.next.fetch_add(1, std::memory_order_relaxed);
     if (tb >= job.tiles) return;
@@ -125,9 +130,10 @@ MOTIF_AMX void pack_x_pieces(void* ctx, int) {
         for (int p = 0; p < kAmxParts; ++p) {
           const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(b, a);
           _mm512_storeu_si512(job.xa + (((tb * kbs + kb) * kAmxParts + p) * 16 + n) * 32, h);
-          // What this part left over (exact in f32), for the next part.
-          const __m512 ha = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
-          const __m512 hb = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+          // What this part left over (exact in f32), for the next part: each BF16 moved into the
+          // high half of a zeroed 32-bit lane is its f32 value.
+          const __m512 ha = _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(kHighHalves, widen_a, h));
+          const __m512 hb = _mm512_castsi512_ps(_mm512_maskz_permutexvar_epi16(kHighHalves, widen_b, h));
           a = _mm512_sub_ps(a, ha);
           b = _mm512_sub_ps(b, hb);
         }

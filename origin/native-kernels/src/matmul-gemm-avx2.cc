@@ -222,7 +222,8 @@ void gemm_pack_panel_avx2(const Matmul& m, int64_t o, int64_t k0, int64_t cols, 
     case WeightType::F32: return pack_panel(static_cast<const float*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
     case WeightType::BF16: return pack_panel(static_cast<const Bf16*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
     case WeightType::F16: return pack_panel(static_cast<const F16*>(m.w) + o * m.in + k0, m.in, cols, n, width, p);
-    case WeightType::Q8_0: break;  // never packed: matmul() sends Q8_0 to its own slices
+    case WeightType::Q8_0:
+    case WeightType::Q8_0x16: break;  // never packed: matmul() sends Q8_0 to its own slices
   }
 }
 

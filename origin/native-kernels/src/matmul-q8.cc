@@ -113,7 +113,8 @@ void quantize_pieces(void* ctx, int) {
       case WeightType::F32: ok = quantize_rows(static_cast<const float*>(job.w), job.cols, r0, r1, job.out); break;
       case WeightType::BF16: ok = quantize_rows(static_cast<const Bf16*>(job.w), job.cols, r0, r1, job.out); break;
       case WeightType::F16: ok = quantize_rows(static_cast<const F16*>(job.w), job.cols, r0, r1, job.out); break;
-      case WeightType::Q8_0: break;
+      case WeightType::Q8_0:
+      case WeightType::Q8_0x16: break;
     }
     if (!ok) job.ok.store(false, std::memory_order_relaxed);
   }

@@ -40,6 +40,7 @@ void matmul_slice_scalar(const Matmul& m, int64_t o_begin, int64_t o_end) {
     case WeightType::BF16: return slice<Bf16>(m, o_begin, o_end);
     case WeightType::F16: return slice<F16>(m, o_begin, o_end);
     case WeightType::Q8_0: return matmul_slice_q8_scalar(m, o_begin, o_end);
+    case WeightType::Q8_0x16: return matmul_slice_q8x16_scalar(m, o_begin, o_end);
   }
 }
 

@@ -73,11 +73,12 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
   }
   ThreadPool& pool = shared_pool();
   const Simd simd = static_cast<int>(max_simd) < static_cast<int>(cpu_simd()) ? max_simd : cpu_simd();
-  const bool q8 = m.wtype == WeightType::Q8_0;
+  const bool q8x16 = m.wtype == WeightType::Q8_0x16;
+  const bool q8 = m.wtype == WeightType::Q8_0 || q8x16;
   const bool amx = takes_amx(m, simd);
   const bool wide = simd == Simd::Avx512 || simd == Simd::Amx;
   const bool gemm = !q8 && simd != Simd::Scalar && m.rows >= (wide ? kGemmMinRowsAvx512 : kGemmMinRows);
-  const int64_t out_block = amx ? kAmxOutBlock : !gemm ? kOutBlock : wide ? kGemmOutBlockAvx512 : kGemmOutBlock;
+  const int64_t out_block = q8x16 ? kQ8x16Rows : amx ? kAmxOutBlock : !gemm ? kOutBlock : wide ? kGemmOutBlockAvx512 : kGemmOutBlock;
   const int64_t blocks = (m.out + out_block - 1) / out_block;
   int64_t n = pool.size();
   if (max_threads > 0 && max_threads < n) n = max_threads;
@@ -101,6 +102,18 @@ void matmul(const Matmul& m, int max_threads, Simd max_simd) {
     call.xq = xq.data();
     call.xd = xd.data();
     job.slice = simd == Simd::Scalar ? matmul_slice_q8_scalar : matmul_slice_q8_avx2;
+    if (q8x16) {
+      thread_local std::vector<int32_t> xs;
+      xs.resize(xd.size());
+      for (size_t b = 0; b < xs.size(); ++b) {
+        int32_t sum = 0;
+        for (int64_t k = 0; k < kQ8Block; ++k) sum += xq[b * kQ8Block + k];
+        xs[b] = 128 * sum;
+      }
+      call.xs = xs.data();
+      const bool vnni = static_cast<int>(simd) >= static_cast<int>(Simd::Avx512) && cpu_has_avx512_vnni();
+      job.slice = vnni ? matmul_slice_q8x16_vnni : matmul_slice_q8x16_scalar;
+    }
   } else if (amx) {
     // x split into BF16 parts once per call, on the pool; per-thread buffer, reused.
     thread_local std::vector<uint16_t> xa;

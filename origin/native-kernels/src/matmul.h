@@ -7,12 +7,15 @@
 
 namespace motif {
 
-enum class WeightType : int { F32 = 0, BF16 = 1, F16 = 2, Q8_0 = 3 };
+enum class WeightType : int { F32 = 0, BF16 = 1, F16 = 2, Q8_0 = 3, Q8_0x16 = 4 };
 
 // Q8_0 (llama.cpp's block_q8_0 byte for byte): each row of W is in/32 blocks of 34 bytes, an
 // IEEE half scale d then 32 int8 q, with w ≈ d·q. `in` must be a multiple of kQ8Block.
 constexpr int64_t kQ8Block = 32;
 constexpr int64_t kQ8BlockBytes = 2 + kQ8Block;
+// Q8_0x16 (matmul-q8x16.cc): the same blocks, those of 16 consecutive rows regrouped for AVX-512
+// VNNI; `out` must be a multiple of kQ8x16Rows.
+constexpr int64_t kQ8x16Rows = 16;
 
 struct Matmul {
   float* y;
@@ -26,6 +29,8 @@ struct Matmul {
   // 32 (xq rows×in int8, xd rows×in/32 scales), so the slices run integer dot products.
   const int8_t* xq = nullptr;
   const float* xd = nullptr;
+  // Q8_0x16 only: 128·Σ xq per block (rows×in/32), the excess of its unsigned weights.
+  const int32_t* xs = nullptr;
   // AMX only, filled by `matmul`: x split into BF16 parts and packed into tiles (amx_pack_x).
   const uint16_t* xa = nullptr;
 };
@@ -49,6 +54,13 @@ void matmul_slice_q8_avx2(const Matmul& m, int64_t o_begin, int64_t o_end);
 void quantize_q8_blocks(const float* x, int64_t n, int8_t* xq, float* xd);
 // The same, bit for bit, with AVX2 (same conditions as matmul_slice_avx2).
 void quantize_q8_blocks_avx2(const float* x, int64_t n, int8_t* xq, float* xd);
+
+// Q8_0x16 (matmul-q8x16.cc): q8 (Q8_0 blocks, rows a multiple of kQ8x16Rows) regrouped into out
+// (the same size), on up to max_threads threads; and its slices, which read m.xq, m.xd and m.xs.
+// The VNNI one needs cpu_has_avx512_vnni().
+void pack_q8x16(const uint8_t* q8, int64_t rows, int64_t cols, uint8_t* out, int max_threads);
+void matmul_slice_q8x16_scalar(const Matmul& m, int64_t o_begin, int64_t o_end);
+void matmul_slice_q8x16_vnni(const Matmul& m, int64_t o_begin, int64_t o_end);
 
 // W (F32/BF16/F16, rows × cols, cols a multiple of kQ8Block) → Q8_0 blocks in out, on up to
 // max_threads threads of the pool (0 = all). Bit for bit what the engine's JS quantizeQ8 writes

@@ -86,7 +86,8 @@ export class MotifModel {
       opts.kernel ?? createJsKernel({ maxCols: Math.max(config.hidden_size, config.intermediate_size, config.num_attention_heads * config.head_dim) });
     this.kernelName = kernel.name;
     this.#kernel = kernel;
-    this.#weights = this.#opts.weightsQuant === 'q8' ? quantizeWeights(weights, { quantize: kernel.quantizeQ8?.bind(kernel) }) : weights;
+    this.#weights =
+      this.#opts.weightsQuant === 'q8' ? quantizeWeights(weights, { quantize: kernel.quantizeQ8?.bind(kernel), pack: kernel.packQ8?.bind(kernel) }) : weights;
     this.#ctx = {
       config,
       pacer: createPacer(kernel, { sliceMs: this.#opts.sliceMs, now: opts.now ?? (() => performance.now()), yieldTurn: opts.yieldTurn ?? defaultYieldTurn }),

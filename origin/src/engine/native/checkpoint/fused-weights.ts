@@ -78,7 +78,7 @@ export function stackRows(parts: readonly WeightMatrix[]): WeightMatrix {
   const data = new Float32Array(rows * cols);
   let o = 0;
   for (const p of parts) {
-    if (p.dtype === 'Q8_0') throw new RangeError('stackRows: Q8_0 matrices stack only with Q8_0 ones');
+    if (p.dtype === 'Q8_0' || p.dtype === 'Q8_0x16') throw new RangeError('stackRows: Q8_0 matrices stack only with Q8_0 ones');
     data.set(p.dtype === 'F32' ? p.data : storedToF32(p), o);
     o += p.data.length;
   }

@@ -23,13 +23,17 @@ export interface QuantizeOptions {
   head?: boolean;
   /** A faster quantiser writing the same bytes (MatmulKernel.quantizeQ8); default the JS one. */
   quantize?: ((w: WeightMatrix) => WeightMatrix) | undefined;
+  /** The kernel's faster layout of the Q8_0 blocks (MatmulKernel.packQ8); default none. */
+  pack?: ((w: WeightMatrix) => WeightMatrix) | undefined;
 }
 
-// Rows [from, from + rows) of a Q8_0 matrix, sharing its bytes.
+// Rows [from, from + rows) of a Q8_0 matrix, sharing its bytes (Q8_0x16: whole groups of 16 rows,
+// which are contiguous and as long as their rows in Q8_0).
 function q8Rows(m: WeightMatrix, from: number, rows: number): WeightMatrix {
-  if (m.dtype !== 'Q8_0') throw new TypeError('q8Rows takes a Q8_0 matrix');
+  if (m.dtype !== 'Q8_0' && m.dtype !== 'Q8_0x16') throw new TypeError('q8Rows takes a Q8_0 matrix');
+  if (m.dtype === 'Q8_0x16' && (from % 16 !== 0 || rows % 16 !== 0)) throw new RangeError(`Q8_0x16 rows split at multiples of 16, not ${from} + ${rows}`);
   const rowBytes = (m.cols / Q8_BLOCK) * Q8_BLOCK_BYTES;
-  return { dtype: 'Q8_0', data: m.data.subarray(from * rowBytes, (from + rows) * rowBytes), rows, cols: m.cols };
+  return { dtype: m.dtype, data: m.data.subarray(from * rowBytes, (from + rows) * rowBytes), rows, cols: m.cols };
 }
 
 function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMatrix): LayerWeights {
@@ -56,6 +60,8 @@ function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMat
  * matrix's row length is not a multiple of 32 (every Motif dimension is).
  */
 export function quantizeWeights(w: MotifWeights, opts: QuantizeOptions = {}): MotifWeights {
-  const quantize = opts.quantize ?? quantizeQ8;
+  const q8 = opts.quantize ?? quantizeQ8;
+  const pack = opts.pack;
+  const quantize = pack ? (m: WeightMatrix) => pack(q8(m)) : q8;
   return { ...w, head: (opts.head ?? true) ? quantize(w.head) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize)) };
 }

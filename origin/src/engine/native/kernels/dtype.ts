@@ -13,8 +13,10 @@ export type StoredData = { dtype: 'F32'; data: Float32Array } | { dtype: 'BF16' 
 /**
  * Weights quantised at load (q8.ts), never read from a checkpoint: Q8_0 is llama.cpp's
  * block_q8_0, per 32 weights of a row an IEEE half scale d then 32 int8 q (34 bytes), w ≈ d·q.
+ * Q8_0x16 holds the same blocks regrouped per 16 rows for the native kernel's AVX-512 VNNI path
+ * (MatmulKernel.packQ8; layout in native-kernels/README.md): same size, only that kernel reads it.
  */
-export type QuantData = { dtype: 'Q8_0'; data: Uint8Array };
+export type QuantData = { dtype: 'Q8_0'; data: Uint8Array } | { dtype: 'Q8_0x16'; data: Uint8Array };
 
 /** Every weight precision a kernel multiplies by. */
 export type WeightDtype = StoredDtype | QuantData['dtype'];
@@ -33,14 +35,14 @@ export function dtypeBytes(dtype: StoredDtype): number {
 
 /** The matrix variant of `dtype` over `data` (for raw-array APIs); throws when the array type does not fit. */
 export function weightMatrix(dtype: WeightDtype, data: WeightMatrix['data'], rows: number, cols: number): WeightMatrix {
-  const want = dtype === 'F32' ? Float32Array : dtype === 'Q8_0' ? Uint8Array : Uint16Array;
+  const want = dtype === 'F32' ? Float32Array : dtype === 'Q8_0' || dtype === 'Q8_0x16' ? Uint8Array : Uint16Array;
   if (!(data instanceof want)) throw new TypeError(`${dtype} weights must be a ${want.name}`);
   return { dtype, data, rows, cols } as WeightMatrix;
 }
 
-/** Length of the `data` array of a rows × cols matrix in `dtype` (elements; bytes for Q8_0). */
+/** Length of the `data` array of a rows × cols matrix in `dtype` (elements; bytes for Q8_0 and Q8_0x16). */
 export function weightDataLength(dtype: WeightDtype, rows: number, cols: number): number {
-  return dtype === 'Q8_0' ? rows * (cols / Q8_BLOCK) * Q8_BLOCK_BYTES : rows * cols;
+  return dtype === 'Q8_0' || dtype === 'Q8_0x16' ? rows * (cols / Q8_BLOCK) * Q8_BLOCK_BYTES : rows * cols;
 }
 
 /** bfloat16 bits → f32 value (bf16 is the top half of an f32: 8 exponent bits, 7 fraction bits). */

@@ -37,6 +37,12 @@ export interface MatmulKernel {
    * kernel quantises on all cores in C++; the JS one takes ~20 ns a weight).
    */
   quantizeQ8?(w: WeightMatrix): WeightMatrix;
+  /**
+   * A Q8_0 matrix in this kernel's faster layout of the same blocks (optional: the native kernel's
+   * Q8_0x16 on AVX-512 VNNI CPUs). Returns `w` itself when the layout does not apply; only this
+   * kernel multiplies by the result.
+   */
+  packQ8?(w: WeightMatrix): WeightMatrix;
   /** Differential attention (optional; without it the forward pass runs its JavaScript version). */
   attend?(call: AttentionCall): void;
   /** The row norms (optional; without them the forward pass runs forward/norms.ts). */
@@ -47,6 +53,9 @@ export interface JsKernelOptions {
   /** Widest weight row expected (sizes the scratch row up front; wider rows grow it once). */
   maxCols?: number;
 }
+
+// Q8_0x16 is the native kernel's regrouping of Q8_0 (MatmulKernel.packQ8): packed by it, for it.
+const notMine = () => new TypeError("Q8_0x16 weights are the native kernel's layout; the JS kernel multiplies Q8_0");
 
 /**
  * The portable kernel: scalar JavaScript with 4 independent accumulators per dot product
@@ -83,6 +92,7 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
 
   // Widen W[o, :] into the scratch row.
   function widenRow(w: WeightMatrix, o: number, pairs: Uint32Array | null): Float32Array {
+    if (w.dtype === 'Q8_0x16') throw notMine();
     const n = w.cols;
     const r = scratchRow(n);
     if (w.dtype === 'Q8_0') {
@@ -112,6 +122,7 @@ export function createJsKernel(opts: JsKernelOptions = {}): MatmulKernel {
         return;
       }
       if (w.dtype === 'Q8_0') return q8.matmul(y, x, rows, w);
+      if (w.dtype === 'Q8_0x16') throw notMine();
       const pairs = w.dtype === 'BF16' ? pairView(w.data, n) : null;
       for (let o = 0; o < out; o++) dotRows(y, x, rows, out, o, widenRow(w, o, pairs), 0, n);
     },

@@ -38,6 +38,7 @@ function absMax(v: Float32Array, from: number, to: number): number {
  */
 export function quantizeQ8(w: WeightMatrix): WeightMatrix {
   if (w.dtype === 'Q8_0') return w;
+  if (w.dtype === 'Q8_0x16') throw new TypeError("quantizeQ8: Q8_0x16 is already quantised (the native kernel's layout)");
   const { rows, cols } = w;
   if (cols % Q8_BLOCK !== 0) {
     throw new RangeError(`Q8_0 needs the row length (in features) to be a multiple of ${Q8_BLOCK}, got ${cols}`);

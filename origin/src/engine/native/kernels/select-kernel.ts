@@ -25,6 +25,8 @@ export interface NativeMatmuls {
   matmulAsync(...args: Parameters<Raw>): Promise<void>;
   /** W (F32/BF16/F16) → Q8_0 bytes (see MatmulKernel.quantizeQ8); optional. */
   quantizeQ8?: (w: Float32Array | Uint16Array, dtype: 'F32' | 'BF16' | 'F16', rows: number, cols: number) => Uint8Array;
+  /** Q8_0 bytes → Q8_0x16 bytes (see MatmulKernel.packQ8); optional. */
+  packQ8x16?: (q8: Uint8Array, rows: number, cols: number) => Uint8Array;
   /** Differential attention (see MatmulKernel.attend); optional. */
   attend?: (call: AttentionCall) => void;
   /** The row norms (see MatmulKernel.norms); optional. */
@@ -94,11 +96,17 @@ export function createAddonKernel(addon: NativeMatmuls, maxCols?: number): Matmu
     matmulAsync: (y, x, rows, w) => addon.matmulAsync(y, x, w.data, w.dtype, rows, w.cols, w.rows),
     readRow: (w, row, dst, dstOffset) => js.readRow(w, row, dst, dstOffset),
     ...(addon.quantizeQ8 ? { quantizeQ8: nativeQuantizer(addon.quantizeQ8) } : {}),
+    ...(addon.packQ8x16 ? { packQ8: nativePacker(addon.packQ8x16) } : {}),
     ...(addon.attend ? { attend: addon.attend } : {}),
     ...(addon.norms ? { norms: addon.norms } : {}),
   };
 }
 
+function nativePacker(pack: NonNullable<NativeMatmuls['packQ8x16']>): NonNullable<MatmulKernel['packQ8']> {
+  return (w) => (w.dtype === 'Q8_0' && w.rows % 16 === 0 ? { dtype: 'Q8_0x16', data: pack(w.data, w.rows, w.cols), rows: w.rows, cols: w.cols } : w);
+}
+
 function nativeQuantizer(quantize: NonNullable<NativeMatmuls['quantizeQ8']>): NonNullable<MatmulKernel['quantizeQ8']> {
-  return (w) => (w.dtype === 'Q8_0' ? w : { dtype: 'Q8_0', data: quantize(w.data, w.dtype, w.rows, w.cols), rows: w.rows, cols: w.cols });
+  return (w) =>
+    w.dtype === 'Q8_0' || w.dtype === 'Q8_0x16' ? w : { dtype: 'Q8_0', data: quantize(w.data, w.dtype, w.rows, w.cols), rows: w.rows, cols: w.cols };
 }

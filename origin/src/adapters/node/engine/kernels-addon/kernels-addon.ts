@@ -12,8 +12,8 @@ import { loadNativeKernels, NATIVE_WEIGHT_CODE, type NativeKernelsBinding } from
 import type { AttentionCall } from '../../../../engine/native/kernels/attention-call.ts';
 import type { RowNorms } from '../../../../engine/native/kernels/row-norms.ts';
 
-export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0';
-/** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0. */
+export type WeightDtype = 'F32' | 'BF16' | 'F16' | 'Q8_0' | 'Q8_0x16';
+/** Float32Array for F32, Uint16Array for BF16/F16, Uint8Array (34-byte blocks) for Q8_0 and Q8_0x16. */
 export type WeightArray = Float32Array | Uint16Array | Uint8Array;
 
 /** y (rows×out) = x (rows×in) · Wᵀ (W is out×in); the primitive every linear layer uses. */
@@ -44,7 +44,13 @@ export interface KernelsAddon {
    * JS quantiser writes, on all cores (absent when the addon predates Q8_0). Throws a RangeError
    * for a row length off the 32-weight block, a NaN weight or one too large for an f16 scale.
    */
-  quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0'>, rows: number, cols: number) => Uint8Array;
+  quantizeQ8?: (w: Float32Array | Uint16Array, wDtype: Exclude<WeightDtype, 'Q8_0' | 'Q8_0x16'>, rows: number, cols: number) => Uint8Array;
+  /**
+   * Q8_0 blocks → a new array of the same blocks regrouped per 16 rows (Q8_0x16, the addon's AVX-512
+   * VNNI layout: native-kernels/README.md). Present only where that path runs (an AVX-512 VNNI CPU,
+   * not capped below AVX-512); elsewhere Q8_0 stays as it is. Throws a RangeError for rows off 16.
+   */
+  packQ8x16?: (q8: Uint8Array, rows: number, cols: number) => Uint8Array;
   /** Differential attention on the pool (absent when the addon predates it). Throws for a wrong shape. */
   attend?: (call: AttentionCall) => void;
   /** The forward pass's row norms on the pool (absent when the addon predates them). Throw for a wrong shape. */
@@ -120,6 +126,14 @@ function quantizer(native: NonNullable<NativeKernelsBinding['quantizeQ8']>, maxT
   };
 }
 
+function packer(native: NonNullable<NativeKernelsBinding['packQ8x16']>, maxThreads: number): NonNullable<KernelsAddon['packQ8x16']> {
+  return (q8, rows, cols) => {
+    const out = new Uint8Array(q8.length);
+    native(q8, rows, cols, out, maxThreads);
+    return out;
+  };
+}
+
 function attender(native: NonNullable<NativeKernelsBinding['attend']>, maxThreads: number, maxSimd: number): NonNullable<KernelsAddon['attend']> {
   return (c) => {
     try {
@@ -187,7 +201,7 @@ export function loadKernelsAddon(options: KernelsAddonOptions = {}, log: (messag
 
 function wrap(
   native: NativeKernelsBinding,
-  nativeInfo: { simd: SimdPath; threads: number; arch: string; q8?: boolean | undefined },
+  nativeInfo: { simd: SimdPath; threads: number; arch: string; q8?: boolean | undefined; q8x16?: boolean | undefined },
   path: string,
   maxThreads: number,
   simd: SimdPath,
@@ -216,6 +230,7 @@ function wrap(
       }
     },
     ...(q8 && native.quantizeQ8 ? { quantizeQ8: quantizer(native.quantizeQ8.bind(native), maxThreads) } : {}),
+    ...(nativeInfo.q8x16 === true && level >= SIMD_LEVEL.avx512 && native.packQ8x16 ? { packQ8x16: packer(native.packQ8x16.bind(native), maxThreads) } : {}),
     ...(native.attend ? { attend: attender(native.attend.bind(native), maxThreads, level) } : {}),
     ...(norms ? { norms } : {}),
     async readBandwidth(options = {}) {

@@ -33,7 +33,7 @@ export function createPlainMatmul(): MatmulFn {
     if (y.length < rows * outDim || x.length < rows * inDim || w.length < outDim * inDim) {
       throw new RangeError(`plainMatmul: arrays too short for ${rows}x${inDim} · (${outDim}x${inDim})ᵀ`);
     }
-    if (wDtype === 'Q8_0') throw new RangeError('plainMatmul: Q8_0 is a block format, not a plain one (see kernels/q8.ts)');
+    if (wDtype === 'Q8_0' || wDtype === 'Q8_0x16') throw new RangeError(`plainMatmul: ${wDtype} is a block format, not a plain one (see kernels/q8.ts)`);
     const table = wDtype === 'F32' ? undefined : (tables[wDtype] ??= decodeTable(wDtype));
     for (let r = 0; r < rows; r++) {
       const xo = r * inDim;
