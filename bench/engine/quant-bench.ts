@@ -49,15 +49,14 @@ export function formatDistance(d: LogitDistance): string {
 
 /** The weights the engine serves with `MOTIF_WEIGHTS_QUANT=q8` (layers and head), the layers-only variant, and how long each took. */
 export function q8Weights(weights: MotifWeights, kernel: MatmulKernel) {
-  const q8 = kernel.quantizeQ8?.bind(kernel) ?? quantizeQ8;
+  const quantize = kernel.quantizeQ8?.bind(kernel) ?? quantizeQ8;
   // In the kernel's faster layout of the same blocks where it has one, as the engine serves them.
-  const pack = kernel.packQ8?.bind(kernel);
-  const quantize = pack ? (w: WeightMatrix) => pack(q8(w)) : q8;
+  const pack = kernel.packQ8?.bind(kernel) ?? ((w: WeightMatrix) => w);
   let t0 = performance.now();
-  const layersOnly = quantizeWeights(weights, { quantize, head: false });
+  const layersOnly = quantizeWeights(weights, { quantize, pack, head: false });
   const layersMs = performance.now() - t0;
   t0 = performance.now();
-  const served = { ...layersOnly, head: quantize(weights.head) };
+  const served = { ...layersOnly, head: pack(quantize(weights.head)) };
   return { served, layersOnly, layersMs, headMs: performance.now() - t0 };
 }
 

@@ -36,22 +36,26 @@ function q8Rows(m: WeightMatrix, from: number, rows: number): WeightMatrix {
   return { dtype: m.dtype, data: m.data.subarray(from * rowBytes, (from + rows) * rowBytes), rows, cols: m.cols };
 }
 
-function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMatrix): LayerWeights {
-  const qkv = quantize(l.qkv);
-  const gateUp = quantize(l.gateUp);
+type Convert = (w: WeightMatrix) => WeightMatrix;
+
+function quantizeLayer(l: LayerWeights, quantize: Convert, pack: Convert): LayerWeights {
   const a = l.q.rows;
   const i = l.gate.rows;
+  // A fused matrix is regrouped only when its parts start on whole groups of rows (Motif's do).
+  const fused = (m: WeightMatrix, part: number) => (part % 16 === 0 ? pack(quantize(m)) : quantize(m));
+  const qkv = fused(l.qkv, a);
+  const gateUp = fused(l.gateUp, i);
   return {
     ...l,
     qkv,
     q: q8Rows(qkv, 0, a),
     k: q8Rows(qkv, a, a),
     v: q8Rows(qkv, 2 * a, a),
-    o: quantize(l.o),
+    o: pack(quantize(l.o)),
     gateUp,
     gate: q8Rows(gateUp, 0, i),
     up: q8Rows(gateUp, i, i),
-    down: quantize(l.down),
+    down: pack(quantize(l.down)),
   };
 }
 
@@ -60,8 +64,7 @@ function quantizeLayer(l: LayerWeights, quantize: (w: WeightMatrix) => WeightMat
  * matrix's row length is not a multiple of 32 (every Motif dimension is).
  */
 export function quantizeWeights(w: MotifWeights, opts: QuantizeOptions = {}): MotifWeights {
-  const q8 = opts.quantize ?? quantizeQ8;
-  const pack = opts.pack;
-  const quantize = pack ? (m: WeightMatrix) => pack(q8(m)) : q8;
-  return { ...w, head: (opts.head ?? true) ? quantize(w.head) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize)) };
+  const quantize = opts.quantize ?? quantizeQ8;
+  const pack = opts.pack ?? ((m: WeightMatrix) => m);
+  return { ...w, head: (opts.head ?? true) ? pack(quantize(w.head)) : w.head, layers: w.layers.map((l) => quantizeLayer(l, quantize, pack)) };
 }
