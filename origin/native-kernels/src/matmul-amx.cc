@@ -1,6 +1,7 @@
 // The AMX GEMM for BF16 weights and many rows of x (prefill chunks): TDPBF16PS multiplies a tile
 // of 16 rows × 32 BF16 of x by 32 × 16 BF16 of W into 16 × 16 f32 sums, 8,192 multiply-adds per
-// instruction, about eight times what the AVX-512 FMA tile does per cycle.
+// instruction. With x in three parts (below) it still measured 1.7–2× the AVX-512 FMA GEMM on
+// prefill shapes (native-kernels/README.md).
 //
 // Numbers: W is BF16 already, so its products with a BF16 value are exact in f32. x is f32, so it
 // is split into kAmxParts BF16 parts, x = hi + mid + lo (+ at most 2^-24·|x|: hi = bf16(x),
@@ -14,7 +15,8 @@
 //     ([token tile][k block][part], 1 KiB each), rows past the last padded with zeros.
 //   - For each K chunk (kKc) and chunk of token tiles (kTc rows, whose x tiles stay in L2), each
 //     panel of 32 outputs is transposed into the pair layout TDPBF16PS wants for its second
-//     operand ([k block][16 outputs][16 pairs], 1 KiB per tile) and reused by every token tile.
+//     operand ([k block][output tile][16 pairs of K][16 outputs], 1 KiB per tile) and reused by
+//     every token tile.
 //   - Four accumulator tiles (2 token tiles × 2 output tiles) stay in tile registers over the
 //     whole K chunk and go straight to y (through a scratch tile for a partial last token tile).
 #include "cpu.h"
