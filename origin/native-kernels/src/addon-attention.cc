@@ -19,7 +19,6 @@
 namespace motif {
 namespace {
 
-
 // The first `blocks` elements of a JS array of Float32Arrays, each holding at least
 // `rows_in(b) · width` floats; false (with a JS exception) otherwise.
 bool get_blocks(napi_env env, napi_value arr, const char* name, int64_t blocks, int64_t per, int64_t positions, int64_t width,

@@ -19,7 +19,6 @@
 namespace motif {
 namespace {
 
-
 bool get_double(napi_env env, napi_value v, const char* name, double* out) {
   napi_valuetype t;
   CHECK_NAPI(env, napi_typeof(env, v, &t));

@@ -36,7 +36,6 @@
 namespace motif {
 namespace {
 
-
 struct MatmulCall {
   Matmul m{};
   int max_threads = 0;
@@ -236,7 +235,7 @@ napi_value js_info(napi_env env, napi_callback_info) {
   napi_get_boolean(env, true, &q8);
   napi_set_named_property(env, obj, "q8", q8);
   napi_value q8x16;  // wtype 4 has its fast (VNNI) path here
-  napi_get_boolean(env, cpu_simd() != Simd::Scalar && cpu_has_avx512_vnni(), &q8x16);
+  napi_get_boolean(env, static_cast<int>(cpu_simd()) >= static_cast<int>(Simd::Avx512) && cpu_has_avx512_vnni(), &q8x16);
   napi_set_named_property(env, obj, "q8x16", q8x16);
   napi_value sha;
   napi_create_string_utf8(env, cpu_has_sha_ni() ? "sha-ni" : "none", NAPI_AUTO_LENGTH, &sha);

@@ -54,7 +54,8 @@ bool detect_amx_bf16() {
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
   const bool tile = (d >> 24) & 1, amx_bf16 = (d >> 22) & 1;
   if (!tile || !amx_bf16 || !__get_cpuid_count(7, 1, &a, &b, &c, &d) || !((a >> 5) & 1)) return false;  // AVX512-BF16
-  if (!cpu_has_avx512f()) return false;
+  __builtin_cpu_init();
+  if (!cpu_has_avx512f() || !__builtin_cpu_supports("avx512bw")) return false;  // the packing uses BW
 #if defined(__linux__)
   // Linux hands out the tile state per process on request (ARCH_REQ_XCOMP_PERM, XTILEDATA); a
   // kernel without it (before 5.16) or a refusal means no AMX.

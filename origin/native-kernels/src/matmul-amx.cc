@@ -8,7 +8,10 @@
 // mid = bf16(x − hi), lo = bf16(x − hi − mid), each difference exact in f32), and every part is
 // multiplied by W. Three parts carry as many bits of x as f32 does, so the result meets the same
 // bound as the f32 FMA GEMMs (the addon tests hold every path to it); two would run ~30% faster
-// but lose up to 2^-16 of each x.
+// but lose up to 2^-16 of each x. Where f32 would not be finite the paths differ: an infinite x
+// or weight, or |x| past BF16's largest value (~3.39e38), gives NaN or ±inf here (the zero or
+// infinite parts meet the other operand), and the tiles read BF16 subnormal weights (< 1.2e-38)
+// as zero. Non-finite input still gives non-finite output, never a finite value.
 //
 // Layout, per thread over its slice of outputs (multiples of 32):
 //   - x is packed once per call, before the slices run, into 16 × 32 tiles per part
@@ -22,7 +25,12 @@
 #include "cpu.h"
 #include "matmul.h"
 
-#ifdef MOTIF_X86_SIMD
+// The AMX intrinsics need GCC 11 / clang 12 or later; older compilers build the stub below.
+#if defined(MOTIF_X86_SIMD) && ((defined(__clang__) && __clang_major__ >= 12) || (!defined(__clang__) && __GNUC__ >= 11))
+#define MOTIF_AMX_BUILD 1
+#endif
+
+#ifdef MOTIF_AMX_BUILD
 #include <immintrin.h>
 
 #include <atomic>
@@ -39,9 +47,10 @@ namespace {
 constexpr int64_t kKc = 2048;  // K per chunk: one panel's 32 × kKc BF16 pairs are 128 KiB (L2)
 constexpr int64_t kTc = 128;   // rows of x per chunk: 128 × kKc × 3 parts × 2 bytes = 1.5 MiB (L2)
 
-// GCC's tile load and store intrinsics are asm statements that do not tell the compiler they
-// touch memory: without this fence it may drop or move the plain stores a tile load is about to
-// read (the partial tile's scratch, the packed panel) or read a tile store's target too early.
+// GCC's tile load intrinsic (and its tile-config load, which it declares as reading 8 bytes) are
+// asm statements that do not tell the compiler what memory they read: without this fence it may
+// drop or move the plain stores a load is about to read (the partial tile's scratch, the packed
+// panel, the config) or move the next scratch fill above a load that still reads it.
 inline void memory_fence() { __asm__ __volatile__("" ::: "memory"); }
 
 struct TileConfig {
@@ -60,6 +69,7 @@ MOTIF_AMX void load_config() {
     cfg.rows[t] = 16;
     cfg.colsb[t] = 64;
   }
+  memory_fence();
   _tile_loadconfig(&cfg);
 }
 
@@ -162,6 +172,7 @@ MOTIF_AMX void pack_x_pieces(void* ctx, int) {
     for (int64_t i = 0; i < valid; ++i) std::memcpy(scratch + i * 16, y + i * m.out, 64);                     \
     memory_fence();                                                                                           \
     _tile_loadd(c, scratch, 64);                                                                              \
+    memory_fence();                                                                                           \
   }                                                                                                           \
   MOTIF_AMX inline void store_sums##c(const Matmul& m, int64_t tt, int64_t o, float* scratch) {               \
     float* y = m.y + tt * 16 * m.out + o;                                                                     \
@@ -252,7 +263,7 @@ bool matmul_amx_compiled() { return true; }
 
 }  // namespace motif
 
-#else  // no x86 SIMD build: the dispatcher never picks this path
+#else  // no x86 SIMD build, or a compiler without AMX: the dispatcher never picks this path
 
 namespace motif {
 

@@ -25,7 +25,7 @@ struct Matmul {
   int64_t rows;
   int64_t in;
   int64_t out;
-  // Q8_0 only, filled by `matmul` before the threads start: x quantised the same way per block of
+  // Q8_0 and Q8_0x16 only, filled by `matmul` before the threads start: x quantised the same way per block of
   // 32 (xq rows×in int8, xd rows×in/32 scales), so the slices run integer dot products.
   const int8_t* xq = nullptr;
   const float* xd = nullptr;
@@ -138,8 +138,9 @@ enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Amx = 3 };
 // pool (0 = all). `max_simd` below the CPU's best forces a narrower path (tests, comparisons).
 void matmul(const Matmul& m, int max_threads, Simd max_simd);
 
-// The widest path this CPU runs: AVX-512 only adds the GEMM for many rows; fewer rows take the
-// AVX2 code on AVX-512 CPUs too (memory bound: wider vectors would not read W any faster).
+// The widest path this CPU runs: AVX-512 adds the GEMM for many rows (and, with VNNI, the Q8_0x16
+// kernel), AMX the BF16 GEMM for 32+ rows; fewer rows of BF16/F16/F32 take the AVX2 code on these
+// CPUs too (memory bound: wider vectors would not read W any faster).
 Simd cpu_simd();
 const char* simd_name(Simd s);
 

@@ -32,9 +32,9 @@ function bf16Weights(w: MotifWeights): MotifWeights {
   return { ...w, embed: bf16(w.embed), head: bf16(w.head), layers: w.layers.map(bf16Layer) };
 }
 
-// 40, 64 and 100 tokens from a fixed linear congruence over the vocabulary: token tiles of 16
-// rows, full and partial, one and two per step.
-const PROMPTS = [40, 64, 100].map((n, p) => Array.from({ length: n }, (_, i) => (p * 7919 + i * 104_729 + 13) % 381));
+// 40, 60, 64 and 100 tokens from a fixed linear congruence over the vocabulary: token tiles of 16
+// rows, full and partial, the partial one alone (40, 100) and second of a pair (60).
+const PROMPTS = [40, 60, 64, 100].map((n, p) => Array.from({ length: n }, (_, i) => (p * 7919 + i * 104_729 + 13) % 381));
 
 async function allLogits(model: MotifModel): Promise<Float32Array[]> {
   const out: Float32Array[] = [];

@@ -66,8 +66,10 @@ export function stackRows(parts: readonly WeightMatrix[]): WeightMatrix {
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const dtype = parts[0]!.dtype;
   if (dtype !== 'F32' && parts.every((p) => p.dtype === dtype)) {
-    // Same 16-bit or Q8_0 rows: the raw arrays back to back (Q8_0 rows are whole blocks).
-    const data = dtype === 'Q8_0' ? new Uint8Array(weightDataLength(dtype, rows, cols)) : new Uint16Array(rows * cols);
+    // Same 16-bit or Q8_0 rows: the raw arrays back to back (Q8_0 rows are whole blocks; Q8_0x16
+    // groups of 16 rows are too, when every part is whole groups).
+    if (dtype === 'Q8_0x16' && parts.some((p) => p.rows % 16 !== 0)) throw new RangeError('stackRows: Q8_0x16 matrices stack in whole groups of 16 rows');
+    const data = dtype === 'Q8_0' || dtype === 'Q8_0x16' ? new Uint8Array(weightDataLength(dtype, rows, cols)) : new Uint16Array(rows * cols);
     let o = 0;
     for (const p of parts) {
       data.set(p.data, o);

@@ -90,6 +90,16 @@ describe('loadMotifWeights', () => {
     expect(() => stackRows([a, { dtype: 'BF16', data: Uint16Array.of(1, 2, 3), rows: 1, cols: 3 }])).toThrow(RangeError);
   });
 
+  it('stackRows puts Q8_0x16 groups back to back and refuses a part off the 16-row groups', () => {
+    const group = (fill: number, rows: number) => ({ dtype: 'Q8_0x16', data: new Uint8Array(rows * 34).fill(fill), rows, cols: 32 }) as const;
+    const s = stackRows([group(1, 16), group(2, 32)]);
+    expect(s.dtype).toBe('Q8_0x16');
+    expect(s.data).toBeInstanceOf(Uint8Array);
+    expect([...s.data.subarray(16 * 34 - 1, 16 * 34 + 1)]).toEqual([1, 2]);
+    expect(s.rows).toBe(48);
+    expect(() => stackRows([group(1, 16), group(2, 8)])).toThrow(/whole groups of 16 rows/);
+  });
+
   it('names a missing tensor', async () => {
     const { 'model.layers.1.self_attn.lambda_k2': _gone, ...rest } = tensors;
     expect(await loadError(checkpoint(rest))).toMatch(/missing tensor 'model\.layers\.1\.self_attn\.lambda_k2'/);

@@ -122,8 +122,9 @@ describe('matmul matches the plain loop', () => {
   });
 
   // 32+ rows of BF16 weights with in and out multiples of 32 take the AMX GEMM on AMX CPUs (the
-  // other paths elsewhere): partial last token tiles, one and two token tiles per step, and K
-  // past one 2048-element chunk, whose sums go back through y.
+  // other paths elsewhere): a partial last token tile alone (33, 47, 130) and as the second of a
+  // pair (50, 60), one and two token tiles per step, and K past one 2048-element chunk, whose sums
+  // go back through y.
   it.each(VARIANTS)('BF16, $name, AMX sizes', ({ make }) => {
     const matmul = make();
     const rand = rng(0x0a3e);
@@ -133,7 +134,7 @@ describe('matmul matches the plain loop', () => {
       [2080, 96],
       [4128, 32],
     ];
-    for (const rows of [32, 33, 47, 64, 130]) {
+    for (const rows of [32, 33, 47, 50, 60, 64, 130]) {
       for (const [inDim, outDim] of shapes) {
         const x = randomX(rand, rows * inDim);
         const w = randomW(rand, 'BF16', outDim * inDim);

@@ -63,6 +63,8 @@ function expectClose(y: Float32Array, ref: { y: Float64Array; abs: Float64Array 
 const VARIANTS: [string, KernelsAddonOptions][] = [
   ['widest SIMD, all threads', {}],
   ['widest SIMD, 1 thread', { maxThreads: 1 }],
+  // Below AVX-512 the portable Q8_0x16 slice runs on the AVX2 quantiser's x.
+  ['avx2', { simd: 'avx2' }],
   ['portable C++', { simd: 'scalar' }],
 ];
 
