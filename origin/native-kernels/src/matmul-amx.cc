@@ -127,9 +127,7 @@ MOTIF_AMX void pack_x_pieces(void* ctx, int) {
   alignas(64) uint16_t ia[32], ib[32];
   for (int i = 0; i < 32; ++i) ia[i] = ib[i] = static_cast<uint16_t>(i / 2), ib[i] += 16;
   const __m512i widen_a = _mm512_load_si512(ia), widen_b = _mm512_load_si512(ib);
-  for (;;) {
-    const int64_t tb = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (tb >= job.tiles) return;
+  for_each_piece(job.next, job.tiles, 1, [&](int64_t tb) MOTIF_AMX {
     for (int n = 0; n < 16; ++n) {
       const int64_t t = tb * 16 + n;
       const float* xr = job.x + t * job.in;
@@ -151,7 +149,7 @@ MOTIF_AMX void pack_x_pieces(void* ctx, int) {
         }
       }
     }
-  }
+  });
 }
 
 // Accumulator tile `c` (0–3; the tile number must be a constant) ↔ y rows [16·tt, …) × 16 outputs

@@ -104,9 +104,7 @@ constexpr int64_t kQuantizeRowsPerPiece = 64;
 
 void quantize_pieces(void* ctx, int) {
   auto& job = *static_cast<QuantizeJob*>(ctx);
-  for (;;) {
-    const int64_t r0 = job.next.fetch_add(kQuantizeRowsPerPiece, std::memory_order_relaxed);
-    if (r0 >= job.rows) return;
+  for_each_piece(job.next, job.rows, kQuantizeRowsPerPiece, [&](int64_t r0) {
     const int64_t r1 = r0 + kQuantizeRowsPerPiece < job.rows ? r0 + kQuantizeRowsPerPiece : job.rows;
     bool ok = false;
     switch (job.wtype) {
@@ -117,7 +115,7 @@ void quantize_pieces(void* ctx, int) {
       case WeightType::Q8_0x16: break;
     }
     if (!ok) job.ok.store(false, std::memory_order_relaxed);
-  }
+  });
 }
 
 }  // namespace

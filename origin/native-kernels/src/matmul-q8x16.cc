@@ -40,9 +40,7 @@ struct PackJob {
 
 void pack_groups(void* ctx, int) {
   auto& job = *static_cast<PackJob*>(ctx);
-  for (;;) {
-    const int64_t g = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (g >= job.groups) return;
+  for_each_piece(job.next, job.groups, 1, [&](int64_t g) {
     for (int64_t b = 0; b < job.nb; ++b) {
       uint8_t* dst = job.out + (g * job.nb + b) * kGroupBytes;
       for (int n = 0; n < kQ8x16Rows; ++n) {
@@ -52,7 +50,7 @@ void pack_groups(void* ctx, int) {
         for (int k = 0; k < kQ8Block; ++k) dst[32 + 64 * (k / 4) + 4 * n + k % 4] = static_cast<uint8_t>(block[2 + k] ^ 0x80);
       }
     }
-  }
+  });
 }
 
 inline float group_scale(const uint8_t* gb, int n) { return to_f32(F16{static_cast<uint16_t>(gb[2 * n] | (gb[2 * n + 1] << 8))}); }

@@ -29,13 +29,11 @@ struct Job {
 
 void run_ranges(void* ctx, int) {
   Job& job = *static_cast<Job*>(ctx);
-  for (;;) {
-    const int64_t i = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= job.ranges) return;
+  for_each_piece(job.next, job.ranges, 1, [&](int64_t i) {
     const int64_t o0 = i * job.range_outs;
     const int64_t o1 = o0 + job.range_outs < job.m->out ? o0 + job.range_outs : job.m->out;
     job.slice(*job.m, o0, o1);
-  }
+  });
 }
 
 Simd detect_simd() {

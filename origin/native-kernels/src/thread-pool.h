@@ -51,6 +51,13 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+// The work-sharing loop every job's fn runs (see run()): takes pieces [i, i + step) from the
+// shared counter until `count` is reached and calls piece(i) for each.
+template <class Piece>
+inline void for_each_piece(std::atomic<int64_t>& next, int64_t count, int64_t step, Piece&& piece) {
+  for (int64_t i = next.fetch_add(step, std::memory_order_relaxed); i < count; i = next.fetch_add(step, std::memory_order_relaxed)) piece(i);
+}
+
 // The process-wide pool, created on first use and sized to the available cores. One pool per
 // process (not per JS context) is deliberate: worker_threads that each load the addon must share
 // the cores instead of each starting a full set of threads.
